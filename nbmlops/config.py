@@ -1,0 +1,125 @@
+"""Where things go: the project root, ``[tool.nbmlops]``, the tracking URI and the spool.
+
+Resolution order for every setting: environment variable, then ``[tool.nbmlops]`` in the
+project's ``pyproject.toml``, then the built-in default. Reading the pyproject file is cached
+by its modification time because this runs on every tracked cell.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from nbmlops.exceptions import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+#: Name fragments of assigned numeric scalars recorded as metrics (``[tool.nbmlops]
+#: metric_patterns`` or the ``Track.metric_patterns`` trait replace them). Each is a shell-style
+#: glob matched against the whole lower-cased name and against each ``_``-separated part.
+DEFAULT_METRIC_PATTERNS = (
+    "acc", "accuracy", "auc", "f1", "precision", "recall", "loss",
+    "rmse", "mae", "mse", "r2", "score",
+)
+
+KNOWN_KEYS = {"tracking_uri", "experiment", "ui_url", "metric_patterns", "spool"}
+
+
+def project_root(start: str | os.PathLike[str] | None = None) -> Path:
+    """The nearest folder at or above ``start`` holding ``.git`` or ``pyproject.toml``.
+
+    Falls back to ``start`` itself (the working directory by default).
+    """
+    here = Path(start or os.getcwd()).resolve()
+    if here.is_file():
+        here = here.parent
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists() or (folder / "pyproject.toml").is_file():
+            return folder
+    return here
+
+
+def project_config(root: Path) -> dict[str, Any]:
+    """The ``[tool.nbmlops]`` table of ``root/pyproject.toml`` (empty when there is none)."""
+    path = root / "pyproject.toml"
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return {}
+    return _read_tool_table(str(path), mtime)
+
+
+@lru_cache(maxsize=32)
+def _read_tool_table(path: str, mtime_ns: int) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            table = tomllib.load(f).get("tool", {}).get("nbmlops", {})
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"cannot read [tool.nbmlops] from {path}: {e}") from None
+    unknown = set(table) - KNOWN_KEYS
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) in [tool.nbmlops] of {path}: {', '.join(sorted(unknown))}"
+        )
+    return dict(table)
+
+
+def tracking_uri(root: Path) -> str:
+    """``MLFLOW_TRACKING_URI``, else ``tracking_uri`` in ``[tool.nbmlops]``, else the embedded
+    sqlite store ``<root>/mlflow.db``."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or project_config(root).get("tracking_uri")
+    if uri:
+        return _absolute_sqlite(str(uri), root)
+    return f"sqlite:///{root / 'mlflow.db'}"
+
+
+def _absolute_sqlite(uri: str, root: Path) -> str:
+    # A relative sqlite path would resolve against whichever process syncs the record.
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
+        return prefix + str((root / uri[len(prefix):]).resolve())
+    return uri
+
+
+def ui_url(root: Path, uri: str) -> str | None:
+    """Base address of an MLflow UI for links: ``NBMLOPS_UI_URL``, ``ui_url`` in the project's
+    config, else the tracking server itself when the tracking URI is ``http(s)``."""
+    url = os.environ.get("NBMLOPS_UI_URL") or project_config(root).get("ui_url")
+    if url:
+        return str(url).rstrip("/")
+    if uri.startswith(("http://", "https://")):
+        return uri.rstrip("/")
+    return None
+
+
+def run_url(ui: str | None, experiment_id: str, run_id: str) -> str | None:
+    return f"{ui}/#/experiments/{experiment_id}/runs/{run_id}" if ui else None
+
+
+def metric_patterns(root: Path) -> tuple[str, ...]:
+    patterns = project_config(root).get("metric_patterns")
+    if patterns is None:
+        return DEFAULT_METRIC_PATTERNS
+    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+        raise ConfigError("[tool.nbmlops] metric_patterns must be a list of strings")
+    return tuple(patterns)
+
+
+def spool_dir(root: Path | None = None) -> Path:
+    """Where records wait for upload: ``NBMLOPS_SPOOL``, else ``spool`` in the project's
+    config, else the user's data folder (outside any repository, so git never sees it)."""
+    env = os.environ.get("NBMLOPS_SPOOL")
+    if env:
+        return Path(env).expanduser()
+    configured = project_config(root).get("spool") if root else None
+    if configured:
+        return (root / str(configured)).resolve() if root else Path(str(configured))
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("nbmlops", appauthor=False)) / "spool"
