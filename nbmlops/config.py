@@ -28,7 +28,7 @@ DEFAULT_METRIC_PATTERNS = (
     "rmse", "mae", "mse", "r2", "score",
 )
 
-KNOWN_KEYS = {"tracking_uri", "experiment", "ui_url", "metric_patterns", "spool"}
+KNOWN_KEYS = {"tracking_uri", "experiment", "ui_url", "metric_patterns", "spool", "autosync"}
 
 
 def project_root(start: str | os.PathLike[str] | None = None) -> Path:
@@ -123,3 +123,12 @@ def spool_dir(root: Path | None = None) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("nbmlops", appauthor=False)) / "spool"
+
+
+def autosync(root: Path) -> bool:
+    """Whether a tracked cell starts the background sync process (``NBMLOPS_AUTOSYNC=0`` or
+    ``autosync = false`` keeps records in the spool until ``nbmlops sync``)."""
+    env = os.environ.get("NBMLOPS_AUTOSYNC")
+    if env is not None:
+        return env.strip().lower() not in {"0", "false", "no", "off"}
+    return bool(project_config(root).get("autosync", True))

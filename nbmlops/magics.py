@@ -1,0 +1,116 @@
+"""``%%track`` and ``%mlops``: parse the line, delegate, turn NbmlopsError into UsageError."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import List, Unicode
+
+from nbmlops import capture, config
+from nbmlops.exceptions import NbmlopsError
+from nbmlops.tracker import CellTracker, TrackOptions
+
+
+@magics_class
+class TrackMagics(Magics):
+    """Track notebook cells as MLflow runs. Options can be set in ``ipython_config.py``,
+    e.g. ``c.TrackMagics.metric_patterns = ["acc*", "loss"]``."""
+
+    metric_patterns = List(
+        Unicode(),
+        default_value=None,
+        allow_none=True,
+        help="Globs of variable names recorded as metrics; overrides [tool.nbmlops].",
+    ).tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.tracker = CellTracker(shell, self._patterns)
+
+    def _patterns(self, root: Path) -> tuple[str, ...]:
+        if self.metric_patterns is not None:
+            return tuple(self.metric_patterns)
+        return config.metric_patterns(root)
+
+    @magic_arguments()
+    @argument("name", nargs="?", help="Run name (default: cell-<cell id>).")
+    @argument("--experiment", "-e", help="MLflow experiment (default: the notebook's path).")
+    @argument("--param", "-p", action="append", default=[], metavar="K=V",
+              help="Extra parameter, repeatable.")
+    @argument("--metric", "-m", action="append", default=[], metavar="NAME",
+              help="Variable to record as a metric even if its name matches no pattern.")
+    @argument("--data", "-d", action="append", default=[], metavar="PATH",
+              help="File (or DataFrame variable) the cell reads, repeatable.")
+    @argument("--tag", "-t", action="append", default=[], metavar="K=V",
+              help="Run tag, repeatable.")
+    @argument("--no-data", action="store_true", help="Do not fingerprint any data.")
+    @cell_magic
+    def track(self, line: str, cell: str) -> Any:
+        """Run the cell exactly as usual and record it as an MLflow run.
+
+        The run holds the cell's code, literal parameters, metrics (numeric variables whose
+        names look like metrics, ``--metric`` names, ``nbmlops.log_metric`` calls), data
+        fingerprints of the frames, arrays and files it reads and writes, the environment
+        and git state, its figures and its outcome. The record is written to a local spool
+        before the cell returns and uploaded to MLflow by a background process.
+        """
+        __tracebackhide__ = True
+        options = self._options(line)
+        try:
+            ctx = self.tracker.context(options.experiment)
+        except NbmlopsError as e:
+            raise UsageError(str(e)) from None
+        return self.tracker.run(cell, options, ctx)
+
+    def _options(self, line: str) -> TrackOptions:
+        args = parse_argstring(self.track, line)
+        try:
+            options = TrackOptions(
+                name=args.name,
+                experiment=args.experiment,
+                params=capture.parse_pairs(args.param, "--param"),
+                metrics=list(args.metric),
+                data=list(args.data),
+                tags=capture.parse_pairs(args.tag, "--tag"),
+                capture_data=not args.no_data,
+            )
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        for item in options.data:
+            if item not in self.shell.user_ns and not os.path.isfile(item):
+                raise UsageError(f"--data {item}: no such file or variable")
+        return options
+
+    @line_magic
+    def mlops(self, line: str) -> Any:
+        """``%mlops status``: what waits in the spool and why;
+        ``%mlops sync``: upload everything waiting now, in the foreground."""
+        command, *rest = line.split() or ["status"]
+        try:
+            ctx = self.tracker.context()
+            if command == "status":
+                from nbmlops import sync
+
+                print(sync.format_status(sync.status(ctx.spool.root)))
+            elif command == "sync":
+                # A child process does the upload: the kernel never imports mlflow.
+                done = subprocess.run(
+                    [sys.executable, "-m", "nbmlops.cli", "sync", "--spool", str(ctx.spool.root),
+                     *rest],
+                    capture_output=True, text=True, check=False,
+                )
+                print((done.stdout + done.stderr).strip())
+                if done.returncode != 0:
+                    raise UsageError("sync did not upload everything (see above)")
+            else:
+                raise UsageError(f"unknown %mlops command {command!r}; try status or sync")
+        except NbmlopsError as e:
+            raise UsageError(str(e)) from None
+        return None

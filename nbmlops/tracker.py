@@ -1,0 +1,378 @@
+"""One tracked cell execution: run the user's code unchanged, then spool its RunRecord.
+
+The order matters. Inputs are fingerprinted before the code runs (the version the cell read),
+outputs after; the record is committed to the spool before the cell returns; anything that
+goes wrong inside nbmlops becomes one warning and a note in the record, never an error in the
+user's cell. The user's own exceptions pass through untouched.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nbmlops import capture, config, environment, fingerprint, location, redact, sync
+from nbmlops.record import DataRecord, MetricPoint, Outcome, RunRecord
+from nbmlops.spool import Spool, Staging
+
+
+class TrackingWarning(UserWarning):
+    """nbmlops could not record part of a tracked cell; the cell itself ran normally."""
+
+
+@dataclass
+class TrackOptions:
+    """The parsed ``%%track`` line."""
+
+    name: str | None = None
+    experiment: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: list[str] = field(default_factory=list)
+    data: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    capture_data: bool = True
+
+
+class _MetricLog:
+    """Points logged with :func:`nbmlops.log_metric` while a tracked cell runs."""
+
+    def __init__(self) -> None:
+        self.points: list[MetricPoint] = []
+        self._next_step: dict[str, int] = {}
+
+    def add(self, name: str, value: float, step: int | None) -> None:
+        if step is None:
+            step = self._next_step.get(name, 0)
+        self._next_step[name] = step + 1
+        self.points.append(MetricPoint(name, value, step, int(time.time() * 1000)))
+
+
+_active_logs: list[_MetricLog] = []
+
+
+def log_metric(name: str, value: Any, step: int | None = None) -> None:
+    """Record a metric point in the tracked cell that is running (steps kept in order)."""
+    number = capture.metric_value(value)
+    if number is None:
+        raise TypeError(f"log_metric({name!r}, ...) needs a real number, got {type(value).__name__}")
+    if not _active_logs:
+        warnings.warn(
+            f"log_metric({name!r}) outside a %%track cell is not recorded",
+            TrackingWarning, stacklevel=2,
+        )
+        return
+    _active_logs[-1].add(name, number, step)
+
+
+class _Notes:
+    """Collects what nbmlops failed to capture, so one cell gives one warning."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    @contextmanager
+    def guard(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except Exception as e:  # noqa: BLE001 - a tracking failure must never reach the cell
+            self.problems.append(f"{what}: {type(e).__name__}: {e}")
+
+
+@dataclass
+class Context:
+    """Where a cell runs; resolved per cell but cheap (the pieces are cached)."""
+
+    notebook: str | None
+    root: Path
+    tracking_uri: str
+    experiment: str
+    spool: Spool
+
+
+class CellTracker:
+    """Runs tracked cells for one IPython shell."""
+
+    def __init__(self, shell: Any, metric_patterns: Callable[[Path], tuple[str, ...]]) -> None:
+        self.shell = shell
+        self._metric_patterns = metric_patterns
+        self._watcher: Any = None
+
+    # -- the context --------------------------------------------------------------------------
+
+    def context(self, experiment: str | None = None) -> Context:
+        notebook = location.notebook_path(self.shell)
+        root = config.project_root(Path(notebook).parent if notebook else None)
+        return Context(
+            notebook=notebook,
+            root=root,
+            tracking_uri=config.tracking_uri(root),
+            experiment=experiment
+            or str(config.project_config(root).get("experiment") or "")
+            or location.experiment_name(notebook, root),
+            spool=Spool(config.spool_dir(root)),
+        )
+
+    # -- running a cell -----------------------------------------------------------------------
+
+    def run(self, body: str, options: TrackOptions, ctx: Context) -> Any:
+        """Run ``body`` as the cell's code and record it; returns the last expression's value."""
+        __tracebackhide__ = True
+        notes = _Notes()
+        start_ms = int(time.time() * 1000)
+        source = self.shell.transform_cell(body)
+        analysis = capture.analyze(source)
+
+        inputs: list[DataRecord] = []
+        files_before: dict[str, tuple[int, int] | None] = {}
+        if options.capture_data:
+            with notes.guard("data inputs"):
+                inputs, files_before = self._inputs(analysis, options)
+        figures_before = _open_figures()
+        git = environment.GitProbe.start(ctx.root)
+        metric_log = _MetricLog()
+        _active_logs.append(metric_log)
+
+        outcome = Outcome(start_ms=start_ms)
+        error_text: str | None = None
+        try:
+            return _execute(self.shell, body, source)
+        except BaseException as e:
+            outcome.status = "KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED"
+            outcome.error_type = type(e).__name__
+            outcome.error_message = str(e)
+            error_text = "".join(traceback.format_exception(e))
+            raise
+        finally:
+            _active_logs.remove(metric_log)
+            outcome.end_ms = int(time.time() * 1000)
+            self._record(
+                ctx, body, analysis, options, notes, outcome, error_text,
+                inputs, files_before, figures_before, git, metric_log,
+            )
+
+    def _inputs(
+        self, analysis: capture.CellAnalysis, options: TrackOptions
+    ) -> tuple[list[DataRecord], dict[str, tuple[int, int] | None]]:
+        ns = self.shell.user_ns
+        inputs = [
+            fingerprint.describe(name, ns[name], "input")
+            for name in analysis.read
+            if name in ns and fingerprint.is_data(ns[name])
+        ]
+        files_before = {path: _stat(path) for path in _candidate_paths(analysis)}
+        for path, stat in files_before.items():
+            if stat is not None:
+                inputs.append(fingerprint.describe_file(path, "input"))
+        for item in options.data:
+            if item in ns and fingerprint.is_data(ns[item]):
+                inputs.append(fingerprint.describe(item, ns[item], "input"))
+            elif os.path.abspath(item) not in files_before:
+                inputs.append(fingerprint.describe_file(os.path.abspath(item), "input"))
+        return _unique(inputs), files_before
+
+    def _outputs(
+        self, analysis: capture.CellAnalysis, inputs: list[DataRecord],
+        files_before: dict[str, tuple[int, int] | None],
+    ) -> list[DataRecord]:
+        ns = self.shell.user_ns
+        seen = {(d.name, d.fingerprint) for d in inputs}
+        outputs = [
+            fingerprint.describe(name, ns[name], "output")
+            for name in analysis.assigned
+            if name in ns and fingerprint.is_data(ns[name])
+        ]
+        for path, before in files_before.items():
+            after = _stat(path)
+            if after is not None and after != before:
+                outputs.append(fingerprint.describe_file(path, "output"))
+        return [d for d in outputs if (d.name, d.fingerprint) not in seen]
+
+    # -- building and spooling the record ----------------------------------------------------
+
+    def _record(
+        self, ctx: Context, body: str, analysis: capture.CellAnalysis, options: TrackOptions,
+        notes: _Notes, outcome: Outcome, error_text: str | None,
+        inputs: list[DataRecord], files_before: dict[str, tuple[int, int] | None],
+        figures_before: set[int] | None, git: environment.GitProbe, metric_log: _MetricLog,
+    ) -> None:
+        """Build the record from what the cell left, spool it, show the status line."""
+        code = redact.redact_code(body)
+        cell_id = location.cell_id(self.shell)
+        record = RunRecord(
+            tracking_uri=ctx.tracking_uri,
+            experiment=ctx.experiment,
+            run_name=options.name or _default_run_name(cell_id, self.shell.execution_count),
+            code_sha=hashlib.sha256(code.encode()).hexdigest(),
+            notebook=location.source_name(ctx.notebook, ctx.root),
+            project_root=str(ctx.root),
+            cell_id=cell_id,
+            execution_count=self.shell.execution_count,
+            parent_run_id=os.environ.get("NBMLOPS_PARENT_RUN_ID") or None,
+            outcome=outcome,
+            tags=redact.redact_mapping(options.tags),
+        )
+        try:
+            staging = ctx.spool.stage(record)
+        except Exception as e:  # noqa: BLE001
+            _warn([f"cannot write to the spool {ctx.spool.root}: {e}"], recorded=False)
+            return
+        try:
+            self._fill(record, staging, code, analysis, options, notes, error_text,
+                       inputs, files_before, figures_before, git, metric_log)
+            staging.commit()
+        except Exception as e:  # noqa: BLE001
+            staging.abort()
+            _warn([*notes.problems, f"spool: {e}"], recorded=False)
+            return
+        if notes.problems:
+            _warn(notes.problems, recorded=True)
+        with notes.guard("status line"):
+            self._show(record, ctx.spool)
+        if config.autosync(ctx.root):
+            with notes.guard("sync"):
+                sync.ensure_running(ctx.spool.root)
+
+    def _fill(
+        self, record: RunRecord, staging: Staging, code: str, analysis: capture.CellAnalysis,
+        options: TrackOptions, notes: _Notes, error_text: str | None,
+        inputs: list[DataRecord], files_before: dict[str, tuple[int, int] | None],
+        figures_before: set[int] | None, git: environment.GitProbe, metric_log: _MetricLog,
+    ) -> None:
+        staging.write_text("code/cell.py", code)
+        if error_text is not None:
+            staging.write_text("error/traceback.txt", redact.redact_value(error_text))
+
+        params = {name: capture.param_value(value) for name, value in analysis.params}
+        record.params = redact.redact_mapping({**params, **options.params})
+
+        with notes.guard("metrics"):
+            patterns = self._metric_patterns(Path(record.project_root))
+            logged = {p.name for p in metric_log.points}
+            scalars = capture.scalar_metrics(
+                self.shell.user_ns, analysis.assigned, patterns, options.metrics
+            )
+            now = record.outcome.end_ms
+            record.metrics = [
+                *metric_log.points,
+                *(MetricPoint(n, v, 0, now) for n, v in scalars.items() if n not in logged),
+            ]
+            missing = [m for m in options.metrics if m not in scalars and m not in logged]
+            if missing:
+                notes.problems.append(f"--metric {', '.join(missing)}: no numeric value found")
+
+        if options.capture_data:
+            with notes.guard("data outputs"):
+                record.datasets = [*inputs, *self._outputs(analysis, inputs, files_before)]
+            for data in record.datasets:
+                data.source = redact.redact_value(data.source)
+
+        with notes.guard("environment"):
+            record.environment.python = environment.python_version()
+            record.environment.packages = environment.imported_packages()
+            staging.write_text(
+                "env/requirements.txt", environment.requirements_txt(record.environment.packages)
+            )
+        with notes.guard("git"):
+            state, diff = git.result()
+            record.environment.git = state
+            if diff:
+                staging.write_text("env/git.diff", redact.redact_value(diff))
+
+        if figures_before is not None:
+            with notes.guard("figures"):
+                _save_new_figures(figures_before, staging)
+
+        record.warnings = list(notes.problems)
+
+    def _show(self, record: RunRecord, spool: Spool) -> None:
+        from nbmlops.status import StatusLine, watcher
+
+        line = StatusLine(record)
+        handle = line.display()
+        if handle is not None:
+            watcher(spool).watch(record.record_id, line, handle)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _execute(shell: Any, body: str, source: str) -> Any:
+    """Run the cell's code as IPython would run an untracked cell.
+
+    The code is compiled under the cell's own name, with a leading blank line so line numbers
+    in tracebacks match the cell as the user sees it (line 1 is the ``%%track`` line). The last
+    expression's value is returned so IPython displays it as the cell's result.
+    """
+    __tracebackhide__ = True
+    source = "\n" + source
+    filename = shell.compile.cache(source, shell.execution_count, raw_code="\n" + body)
+    tree = shell.transform_ast(shell.compile.ast_parse(source, filename=filename))
+    last: ast.Expression | None = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+    exec(shell.compile(tree, filename, "exec"), shell.user_global_ns, shell.user_ns)
+    if last is None:
+        return None
+    value = eval(shell.compile(last, filename, "eval"), shell.user_global_ns, shell.user_ns)
+    return None if shell.displayhook.semicolon_at_end_of_expression(source) else value
+
+
+def _default_run_name(cell_id: str | None, execution_count: int | None) -> str:
+    return f"cell-{cell_id}" if cell_id else f"cell-{execution_count}"
+
+
+def _candidate_paths(analysis: capture.CellAnalysis) -> list[str]:
+    """String literals that name files, before or after the cell runs (absolute paths)."""
+    paths = []
+    for text in analysis.strings:
+        if os.sep in text or "." in text:
+            paths.append(os.path.abspath(os.path.expanduser(text)))
+    return list(dict.fromkeys(paths))
+
+
+def _stat(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_size, st.st_mtime_ns) if os.path.isfile(path) else None
+
+
+def _unique(datasets: list[DataRecord]) -> list[DataRecord]:
+    seen: dict[tuple[str, str], DataRecord] = {}
+    for d in datasets:
+        seen.setdefault((d.name, d.context), d)
+    return list(seen.values())
+
+
+def _open_figures() -> set[int] | None:
+    """Numbers of the open matplotlib figures, or None when pyplot is not in use."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    return set(pyplot.get_fignums()) if pyplot is not None else None
+
+
+def _save_new_figures(before: set[int], staging: Staging) -> None:
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is None:
+        return
+    for number in sorted(set(pyplot.get_fignums()) - before):
+        relpath = f"figures/figure-{number}.png"
+        pyplot.figure(number).savefig(staging.path(relpath), format="png", dpi=100)
+        staging.add(relpath)
+
+
+def _warn(problems: list[str], *, recorded: bool) -> None:
+    what = "recorded the rest of this run" if recorded else "this run was not recorded"
+    warnings.warn(
+        f"nbmlops {what}; could not capture " + "; ".join(problems), TrackingWarning, stacklevel=3
+    )

@@ -1,0 +1,272 @@
+"""``%%track`` in a real IPython shell: the cell behaves as untracked; the spool gets the record.
+
+Autosync is off here so each test reads the record the cell spooled; upload is tested in the
+sync and notebook tests.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+
+from nbmlops.record import RunRecord
+from nbmlops.spool import Spool
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("NBMLOPS_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.setenv("NBMLOPS_NOTEBOOK", str(root / "notebooks" / "train.ipynb"))
+    monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return root
+
+
+@pytest.fixture
+def ip(project: Path) -> InteractiveShell:
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "nbmlops")
+    shell.user_ns.clear()
+    shell.user_ns.update({"get_ipython": lambda: shell})
+    return shell
+
+
+def spooled(project: Path) -> list[tuple[RunRecord, Path]]:
+    spool = Spool(project.parent / "spool")
+    return [(spool.load(entry), entry) for entry in spool.entries()]
+
+
+def track(ip: InteractiveShell, line: str, body: str):  # type: ignore[no-untyped-def]
+    with capture_output() as out:
+        result = ip.run_cell(f"%%track {line}\n{body}")
+    return result, out
+
+
+def test_load_ext_imports_nothing_heavy() -> None:
+    code = (
+        "import sys\nfrom IPython.core.interactiveshell import InteractiveShell\n"
+        "ip = InteractiveShell.instance()\nip.run_line_magic('load_ext', 'nbmlops')\n"
+        "ip.run_line_magic('load_ext', 'nbmlops')\n"
+        "heavy = [m for m in ('mlflow', 'pandas', 'matplotlib', 'numpy') if m in sys.modules]\n"
+        "print(heavy, 'track' in ip.magics_manager.magics['cell'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[] True"
+
+
+def test_cell_runs_as_untracked_and_records(ip: InteractiveShell, project: Path) -> None:
+    result, out = track(
+        ip, "train --param source=warehouse --tag team=ml",
+        "import numpy as np\nlr = 0.05\nlayers = [64, 32]\nopt = 'adam'\nval_loss = 0.25\n"
+        "acc = np.float32(0.5)\nprint('hello')\nlr * 2",
+    )
+    assert result.success and result.result == 0.1
+    assert "hello" in out.stdout and "nbmlops ▸ train" in out.stdout
+    assert ip.user_ns["acc"] == np.float32(0.5)
+
+    [(record, entry)] = spooled(project)
+    assert record.run_name == "train"
+    assert record.experiment == "notebooks/train.ipynb"
+    assert record.notebook == "notebooks/train.ipynb"
+    assert record.tracking_uri == f"sqlite:///{project / 'mlflow.db'}"
+    assert record.params == {
+        "lr": "0.05", "layers": "[64, 32]", "opt": "adam", "source": "warehouse",
+    }
+    assert {m.name: m.value for m in record.metrics} == {"val_loss": 0.25, "acc": 0.5}
+    assert record.tags == {"team": "ml"}
+    assert record.outcome.status == "FINISHED"
+    assert record.outcome.end_ms >= record.outcome.start_ms
+    assert record.environment.python == sys.version.split()[0]
+    assert "numpy" in record.environment.packages
+    code = (entry / "code" / "cell.py").read_text()
+    assert code.startswith("import numpy as np\nlr = 0.05")
+    assert "numpy==" in (entry / "env" / "requirements.txt").read_text()
+
+
+def test_semicolon_suppresses_the_result(ip: InteractiveShell) -> None:
+    result, _ = track(ip, "", "x = 3\nx;")
+    assert result.success and result.result is None
+
+
+def test_user_exception_surfaces_unchanged(ip: InteractiveShell, project: Path) -> None:
+    result, out = track(ip, "boom", "a = 1\nb = 0\na / b")
+    assert isinstance(result.error_in_exec, ZeroDivisionError)
+    # the traceback points at the user's line, numbered as in the cell (%%track is line 1)
+    assert "----> 4" in out.stdout and "a / b" in out.stdout
+    [(record, entry)] = spooled(project)
+    assert record.outcome.status == "FAILED"
+    assert record.outcome.error_type == "ZeroDivisionError"
+    assert "a / b" in (entry / "error" / "traceback.txt").read_text()
+    assert record.params == {"a": "1", "b": "0"}
+
+
+def test_keyboard_interrupt_is_killed(ip: InteractiveShell, project: Path) -> None:
+    result, _ = track(ip, "", "raise KeyboardInterrupt")
+    assert isinstance(result.error_in_exec, KeyboardInterrupt)
+    [(record, _)] = spooled(project)
+    assert record.outcome.status == "KILLED"
+    assert record.run_name.startswith("cell-")
+
+
+def test_data_inputs_outputs_and_files(ip: InteractiveShell, project: Path) -> None:
+    pd.DataFrame({"x": [1, 2, 3], "y": ["a", "b", "c"]}).to_csv("train.csv", index=False)
+    ip.user_ns["raw"] = pd.DataFrame({"v": np.arange(10.0)})
+    result, _ = track(
+        ip, "",
+        "import pandas as pd\ndf = pd.read_csv('train.csv')\nclean = raw[raw.v > 2]\n"
+        "clean.to_csv('clean.csv')",
+    )
+    assert result.success
+    [(record, _)] = spooled(project)
+    by_name = {(d.name, d.context): d for d in record.datasets}
+    raw = by_name[("raw", "input")]
+    assert raw.kind == "dataframe" and raw.shape == [10, 1]
+    assert raw.schema == [{"name": "v", "dtype": "float64"}]
+    assert by_name[("clean", "output")].shape == [7, 1]
+    assert by_name[("df", "output")].shape == [3, 2]
+    train = by_name[(str(project / "train.csv"), "input")]
+    assert train.kind == "file" and train.size_bytes == (project / "train.csv").stat().st_size
+    assert (str(project / "clean.csv"), "output") in by_name
+    assert len({d.fingerprint for d in record.datasets}) == len(record.datasets)
+
+
+def test_no_data_and_explicit_data(ip: InteractiveShell, project: Path) -> None:
+    Path("extra.bin").write_bytes(b"\x00" * 10)
+    ip.user_ns["frame"] = pd.DataFrame({"a": [1]})
+    track(ip, "--no-data", "n = len(frame)")
+    track(ip, "--data extra.bin", "m = len(frame)")
+    (first, _), (second, _) = spooled(project)
+    assert first.datasets == []
+    assert {d.name for d in second.datasets} == {"frame", str(project / "extra.bin")}
+
+
+def test_log_metric_steps_and_explicit_metric(ip: InteractiveShell, project: Path) -> None:
+    result, _ = track(
+        ip, "--metric n_trees",
+        "import nbmlops\nn_trees = 7\nfor epoch in range(3):\n"
+        "    loss = 1.0 / (epoch + 1)\n    nbmlops.log_metric('loss', loss)\n"
+        "nbmlops.log_metric('lr', 0.1, step=10)",
+    )
+    assert result.success
+    [(record, _)] = spooled(project)
+    points = [(m.name, m.value, m.step) for m in record.metrics]
+    assert points == [
+        ("loss", 1.0, 0), ("loss", 0.5, 1), ("loss", 1 / 3, 2), ("lr", 0.1, 10), ("n_trees", 7.0, 0)
+    ]
+
+
+def test_secrets_never_recorded(ip: InteractiveShell, project: Path) -> None:
+    secret = "AKIA" + "ABCDEFGHIJKLMNOP"
+    result, _ = track(
+        ip, "--param api_token=abc123 --tag password=hunter2",
+        f"db_password = 'hunter2'\nendpoint = 'https://user:pa55word@db.example.com/x'\n"
+        f"key_id = '{secret}'\nmax_tokens = 256",
+    )
+    assert result.success
+    [(record, entry)] = spooled(project)
+    dumped = (entry / "record.json").read_text() + (entry / "code" / "cell.py").read_text()
+    for leaked in ("hunter2", "pa55word", secret, "abc123"):
+        assert leaked not in dumped
+    assert record.params["max_tokens"] == "256"
+    assert ip.user_ns["db_password"] == "hunter2"  # the user's own values are untouched
+
+
+def test_figures_become_png_artifacts(ip: InteractiveShell, project: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    result, _ = track(
+        ip, "", "import matplotlib.pyplot as plt\nfig = plt.figure()\nplt.plot([1, 2, 3])"
+    )
+    assert result.success
+    [(record, entry)] = spooled(project)
+    figures = [a for a in record.artifacts if a.startswith("figures/")]
+    assert len(figures) == 1
+    assert (entry / figures[0]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("--param novalue", "--param must look like NAME=VALUE"),
+        ("--data missing.csv", "--data missing.csv: no such file or variable"),
+        ("--bogus", "unrecognized arguments"),
+    ],
+)
+def test_bad_options_are_one_line_usage_errors(
+    ip: InteractiveShell, project: Path, line: str, message: str
+) -> None:
+    result, out = track(ip, line, "ran = True")
+    assert isinstance(result.error_in_exec, UsageError)
+    assert message in str(result.error_in_exec)
+    assert "ran" not in ip.user_ns
+    assert spooled(project) == []
+
+
+def test_tracking_failure_never_breaks_the_cell(ip: InteractiveShell, project: Path) -> None:
+    class Exotic(np.ndarray):
+        @property
+        def dtype(self):  # type: ignore[no-untyped-def, override]
+            raise RuntimeError("exotic array refuses to say its dtype")
+
+    ip.user_ns["weird"] = np.zeros(3).view(Exotic)
+    with pytest.warns(UserWarning, match="nbmlops recorded the rest"):
+        result, _ = track(ip, "", "size = weird.size\nauc = 0.9")
+    assert result.success and ip.user_ns["size"] == 3
+    [(record, _)] = spooled(project)
+    assert [m.name for m in record.metrics] == ["auc"]
+    assert record.warnings
+
+
+def test_unwritable_spool_warns_and_the_cell_still_runs(
+    ip: InteractiveShell, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = project / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("NBMLOPS_SPOOL", str(blocker / "spool"))
+    with pytest.warns(UserWarning, match="not recorded"):
+        result, _ = track(ip, "", "value = 42\nvalue")
+    assert result.success and result.result == 42
+
+
+def test_pyproject_config_is_used(ip: InteractiveShell, project: Path) -> None:
+    (project / "pyproject.toml").write_text(
+        "[tool.nbmlops]\ntracking_uri = 'sqlite:///store/runs.db'\nexperiment = 'churn'\n"
+        "metric_patterns = ['gain*']\n"
+    )
+    track(ip, "", "gain_total = 3.5\nacc = 0.9")
+    [(record, _)] = spooled(project)
+    assert record.tracking_uri == f"sqlite:///{project / 'store' / 'runs.db'}"
+    assert record.experiment == "churn"
+    assert [m.name for m in record.metrics] == ["gain_total"]
+
+
+def test_bad_pyproject_config_is_a_usage_error(ip: InteractiveShell, project: Path) -> None:
+    (project / "pyproject.toml").write_text("[tool.nbmlops]\ntracking_url = 'x'\n")
+    result, _ = track(ip, "", "ran = True")
+    assert isinstance(result.error_in_exec, UsageError)
+    assert "unknown key(s) in [tool.nbmlops]" in str(result.error_in_exec)
+    assert "ran" not in ip.user_ns
+
+
+def test_record_json_is_plain(project: Path, ip: InteractiveShell) -> None:
+    track(ip, "", "score = 1")
+    [(_, entry)] = spooled(project)
+    raw = json.loads((entry / "record.json").read_text())
+    assert raw["metrics"][0]["name"] == "score"
