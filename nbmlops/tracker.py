@@ -203,7 +203,7 @@ class CellTracker:
         self, ctx: Context, body: str, analysis: capture.CellAnalysis, options: TrackOptions,
         notes: _Notes, outcome: Outcome, error_text: str | None,
         inputs: list[DataRecord], files_before: dict[str, tuple[int, int] | None],
-        figures_before: set[int] | None, git: environment.GitProbe, metric_log: _MetricLog,
+        figures_before: set[int], git: environment.GitProbe, metric_log: _MetricLog,
     ) -> None:
         """Build the record from what the cell left, spool it, show the status line."""
         code = redact.redact_code(body)
@@ -246,15 +246,13 @@ class CellTracker:
         self, record: RunRecord, staging: Staging, code: str, analysis: capture.CellAnalysis,
         options: TrackOptions, notes: _Notes, error_text: str | None,
         inputs: list[DataRecord], files_before: dict[str, tuple[int, int] | None],
-        figures_before: set[int] | None, git: environment.GitProbe, metric_log: _MetricLog,
+        figures_before: set[int], git: environment.GitProbe, metric_log: _MetricLog,
     ) -> None:
         staging.write_text("code/cell.py", code)
         if error_text is not None:
             staging.write_text("error/traceback.txt", redact.redact_value(error_text))
 
-        params = {name: capture.param_value(value) for name, value in analysis.params}
-        record.params = redact.redact_mapping({**params, **options.params})
-
+        scalars: dict[str, float] = {}
         with notes.guard("metrics"):
             patterns = self._metric_patterns(Path(record.project_root))
             logged = {p.name for p in metric_log.points}
@@ -269,6 +267,14 @@ class CellTracker:
             missing = [m for m in options.metrics if m not in scalars and m not in logged]
             if missing:
                 notes.problems.append(f"--metric {', '.join(missing)}: no numeric value found")
+
+        # A literal that is also a metric (``baseline_acc = 0.8``) is recorded once, as a metric.
+        params = {
+            name: capture.param_value(value)
+            for name, value in analysis.params
+            if name not in scalars
+        }
+        record.params = redact.redact_mapping({**params, **options.params})
 
         if options.capture_data:
             with notes.guard("data outputs"):
@@ -288,9 +294,8 @@ class CellTracker:
             if diff:
                 staging.write_text("env/git.diff", redact.redact_value(diff))
 
-        if figures_before is not None:
-            with notes.guard("figures"):
-                _save_new_figures(figures_before, staging)
+        with notes.guard("figures"):
+            _save_new_figures(figures_before or set(), staging)
 
         record.warnings = list(notes.problems)
 
@@ -355,10 +360,10 @@ def _unique(datasets: list[DataRecord]) -> list[DataRecord]:
     return list(seen.values())
 
 
-def _open_figures() -> set[int] | None:
-    """Numbers of the open matplotlib figures, or None when pyplot is not in use."""
+def _open_figures() -> set[int]:
+    """Numbers of the open matplotlib figures (pyplot is never imported for this)."""
     pyplot = sys.modules.get("matplotlib.pyplot")
-    return set(pyplot.get_fignums()) if pyplot is not None else None
+    return set(pyplot.get_fignums()) if pyplot is not None else set()
 
 
 def _save_new_figures(before: set[int], staging: Staging) -> None:

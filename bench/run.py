@@ -1,0 +1,115 @@
+"""`make bench`: nbmlops against its anchors, measured in one run, printed as ratios.
+
+1. ``%load_ext nbmlops`` vs ``import mlflow``, each in a fresh interpreter.
+2. Added latency of ``%%track`` on a trivial cell (until the prompt returns) vs the same cell
+   untracked, compared with a direct MLflow fluent run logging the same params and metrics.
+
+Targets (not tests): load <= 0.15x of import mlflow; added <= 5 ms median and <= 0.25x MLflow.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPEATS = 7
+CELLS = 200
+
+CELL = "lr = 0.01\nepochs = 3\nopt = 'adam'\nacc = 0.91\nloss = 0.2\n"
+
+
+def fresh_interpreter_seconds(code: str) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+LOAD_EXT = (
+    "from IPython.core.interactiveshell import InteractiveShell\n"
+    "import time\nip = InteractiveShell.instance()\nt = time.perf_counter()\n"
+    "ip.run_line_magic('load_ext', 'nbmlops')\nprint(time.perf_counter() - t)"
+)
+IMPORT_MLFLOW = "import time\nt = time.perf_counter()\nimport mlflow\nprint(time.perf_counter() - t)"
+
+
+def bench_load() -> tuple[float, float]:
+    load = statistics.median(fresh_interpreter_seconds(LOAD_EXT) for _ in range(REPEATS))
+    mlflow = statistics.median(fresh_interpreter_seconds(IMPORT_MLFLOW) for _ in range(REPEATS))
+    return load, mlflow
+
+
+def cell_latencies(ip, source: str, n: int) -> list[float]:  # type: ignore[no-untyped-def]
+    from IPython.utils.capture import capture_output
+
+    times = []
+    with capture_output():
+        for _ in range(n):
+            t = time.perf_counter()
+            ip.run_cell(source)
+            times.append(time.perf_counter() - t)
+    return times
+
+
+def mlflow_fluent_latencies(uri: str, n: int) -> list[float]:
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment("anchor")
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        with mlflow.start_run():
+            mlflow.log_params({"lr": 0.01, "epochs": 3, "opt": "adam"})
+            mlflow.log_metrics({"acc": 0.91, "loss": 0.2})
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def bench_track(root: Path) -> dict[str, float]:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "nbmlops")
+    cell_latencies(ip, CELL, 20)  # warm both paths before measuring
+    cell_latencies(ip, "%%track\n" + CELL, 20)
+    plain = statistics.median(cell_latencies(ip, CELL, CELLS))
+    tracked = statistics.median(cell_latencies(ip, "%%track\n" + CELL, CELLS))
+    anchor = statistics.median(mlflow_fluent_latencies(f"sqlite:///{root / 'anchor.db'}", 50))
+    return {"plain": plain, "tracked": tracked, "added": tracked - plain, "mlflow": anchor}
+
+
+def main() -> None:
+    load, mlflow = bench_load()
+    print("load")
+    print(f"  %load_ext nbmlops  {load * 1000:8.1f} ms")
+    print(f"  import mlflow      {mlflow * 1000:8.1f} ms")
+    print(f"  ratio              {load / mlflow:8.3f}x   (target <= 0.15x)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "pyproject.toml").write_text("[project]\nname = 'bench'\n")
+        os.chdir(root)
+        os.environ.update(
+            NBMLOPS_SPOOL=str(root / "spool"),
+            NBMLOPS_NOTEBOOK=str(root / "bench.ipynb"),
+            MLFLOW_TRACKING_URI=f"sqlite:///{root / 'mlflow.db'}",
+            # The background upload would compete for this machine's two cores while we time.
+            NBMLOPS_AUTOSYNC="0",
+        )
+        r = bench_track(root)
+    print(f"\ntrivial cell, median of {CELLS} (project outside git)")
+    print(f"  untracked          {r['plain'] * 1000:8.2f} ms")
+    print(f"  %%track            {r['tracked'] * 1000:8.2f} ms")
+    print(f"  added by %%track   {r['added'] * 1000:8.2f} ms   (target <= 5 ms)")
+    print(f"  direct MLflow run  {r['mlflow'] * 1000:8.2f} ms")
+    print(f"  added / MLflow     {r['added'] / r['mlflow']:8.3f}x   (target <= 0.25x)")
+
+
+if __name__ == "__main__":
+    main()
