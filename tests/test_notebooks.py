@@ -96,7 +96,13 @@ def test_papermill_notebook_becomes_a_complete_run(workdir: Path, tmp_path: Path
     assert figure.path.endswith(".png")
 
 
-def test_failing_cell_is_a_failed_run(workdir: Path, tmp_path: Path) -> None:
+def test_failing_cell_is_a_failed_run(
+    workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # papermill's Python API leaves no trace of the input path in the kernel: callers say it.
+    notebook = workdir / "tracked_failure.ipynb"
+    shutil.copy(NOTEBOOKS / notebook.name, notebook)
+    monkeypatch.setenv("NBMLOPS_NOTEBOOK", str(notebook))
     with pytest.raises(papermill.PapermillExecutionError) as err:
         papermill.execute_notebook(
             str(NOTEBOOKS / "tracked_failure.ipynb"), str(tmp_path / "out.ipynb"),
