@@ -21,3 +21,8 @@ class SpoolError(NbmlopsError):
 
 class SyncError(NbmlopsError):
     """Uploading spooled records to MLflow failed."""
+
+
+class RecordRejected(SyncError):
+    """A spooled record that cannot become a run however often it is retried (malformed, or
+    refused by MLflow as invalid). The sync process moves it to the spool's ``failed/``."""

@@ -1,0 +1,573 @@
+"""The sync process: uploads spooled records to MLflow, one process per spool.
+
+The kernel calls :func:`ensure_running` after each spooled record. It only probes the spool's
+lock (about 0.1-0.2 ms) and, when nobody holds it, starts ``python -m nbmlops.sync`` fully
+detached, so the upload survives the kernel and the kernel never imports mlflow. That process
+(:func:`serve`) holds the lock for its lifetime, uploads oldest first, retries while MLflow is
+unreachable, and exits after ``idle_seconds`` with nothing pending.
+
+``nbmlops sync`` / ``%mlops sync`` call :func:`drain`: it uploads in the foreground when it can
+take the lock, else it waits for the background process. :func:`status` reads it all back.
+
+Records MLflow refuses as invalid, and malformed ones, are moved to ``failed/`` after
+:data:`MAX_ATTEMPTS` tries (with ``<name>.error.txt`` beside them) so they never block the
+queue; :func:`retry_failed` puts them back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import filelock
+
+from nbmlops.exceptions import NbmlopsError, RecordRejected, SpoolError
+from nbmlops.spool import Spool, write_atomic
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+log = logging.getLogger("nbmlops.sync")
+
+IDLE_SECONDS = 60.0  # NBMLOPS_SYNC_IDLE overrides
+POLL_SECONDS = 0.2  # how soon an idle process sees a new record
+BACKOFF_START = 0.5
+BACKOFF_MAX = 15.0  # NBMLOPS_SYNC_MAX_BACKOFF overrides
+MAX_ATTEMPTS = 3  # for a record MLflow refuses: then it goes to failed/
+RECEIPT_MAX_AGE = 7 * 24 * 3600.0
+LOCK_WAIT = 2.0  # a starting process may meet a kernel's probe holding the lock for a moment
+LOG_FILE = "sync.log"
+LOG_MAX_BYTES = 1 << 20
+FAILED = "failed"
+ERROR_SUFFIX = ".error.txt"
+
+# MLflow retries an HTTP call 7 times with backoff over minutes by default; the sync process
+# has its own retry loop and must notice an outage within seconds. And MLflow prints "View run
+# at ..." for each run it terminates on a server, after fetching the run once more for it.
+SYNC_MLFLOW_ENV = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+}
+
+
+@dataclass
+class SyncReport:
+    """Outcome of :func:`drain`.
+
+    ``uploaded``: records now in MLflow; ``failed``: records refused for good (moved to
+    ``failed/``); ``waiting``: records still pending; ``errors``: one line per problem.
+    """
+
+    uploaded: int = 0
+    failed: int = 0
+    waiting: int = 0
+    errors: list[str] = field(default_factory=list)
+    background: bool = False  # a background sync process did the work
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failed or self.waiting or self.errors)
+
+    def summary(self) -> str:
+        text = f"{self.uploaded} uploaded, {self.failed} failed, {self.waiting} waiting"
+        if self.background:
+            text += " (background sync process)"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+SpoolLike = Spool | str | os.PathLike[str]
+
+
+def as_spool(spool: SpoolLike) -> Spool:
+    """A :class:`Spool` from a spool or its folder."""
+    return spool if isinstance(spool, Spool) else Spool(spool)
+
+
+# --- the lock ------------------------------------------------------------------------------
+
+
+def _try_lock(spool: Spool, wait: float) -> filelock.BaseFileLock | None:
+    """The spool's lock if we get it within ``wait`` seconds."""
+    lock = filelock.FileLock(str(spool.lock_file))
+    try:
+        lock.acquire(timeout=wait)
+    except filelock.Timeout:
+        return None
+    return lock
+
+
+def is_running(spool: Spool) -> bool:
+    """Whether a sync process (or a foreground drain) holds the spool's lock."""
+    if not spool.root.is_dir():
+        return False
+    lock = _try_lock(spool, 0)
+    if lock is None:
+        return True
+    lock.release()
+    return False
+
+
+# --- the kernel's side ---------------------------------------------------------------------
+
+
+def ensure_running(spool_root: Path) -> bool:
+    """Start a detached sync process for the spool unless one runs; True when started.
+
+    Called by the kernel after each spooled record, so it stays cheap and never imports
+    mlflow. A process that is just exiting re-checks ``pending`` after letting the lock go,
+    so a record spooled while it left is not stranded.
+    """
+    spool = Spool(spool_root)
+    try:
+        if is_running(spool):
+            return False
+    except OSError:
+        spool.ensure()  # a missing folder; an unwritable one raises SpoolError
+    return _spawn(spool)
+
+
+def _spawn(spool: Spool) -> bool:
+    env = dict(os.environ)
+    here = Path(__file__).resolve().parent.parent
+    # Run the same nbmlops as the caller, also from a source checkout that is not installed.
+    if here.name not in ("site-packages", "dist-packages"):
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(here), env.get("PYTHONPATH")]))
+    try:
+        spool.root.mkdir(parents=True, exist_ok=True)
+        with open(spool.root / LOG_FILE, "ab") as err:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "nbmlops.sync", "--spool", str(spool.root)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=env,
+                close_fds=True,
+                # Its own session: not killed with the kernel's process group, no terminal.
+                start_new_session=True,
+            )
+    except OSError as e:
+        raise SpoolError(f"cannot start the sync process for {spool.root}: {e}") from None
+    # The kernel never waits for it; a daemon thread reaps it so it leaves no zombie.
+    threading.Thread(target=proc.wait, name="nbmlops-sync-reaper", daemon=True).start()
+    return True
+
+
+# --- uploading -----------------------------------------------------------------------------
+
+
+def _one_line(error: BaseException) -> str:
+    """``Type(CODE): message`` on one line, at most 500 characters."""
+    code = getattr(error, "error_code", None)
+    kind = f"{type(error).__name__}({code})" if isinstance(code, str) else type(error).__name__
+    text = f"{kind}: {' '.join(str(error).split())}"
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def _record_id(entry: Path) -> str:
+    return entry.name.split("-", 1)[-1]
+
+
+class _Uploader:
+    """Uploads entries of one spool; shared by :func:`serve` and :func:`drain`."""
+
+    def __init__(self, spool: Spool) -> None:
+        self.spool = spool
+        self._clients: dict[str, MlflowClient] = {}
+
+    def client_for(self, uri: str) -> MlflowClient:
+        client = self._clients.get(uri)
+        if client is None:
+            from mlflow import MlflowClient
+
+            client = self._clients[uri] = MlflowClient(tracking_uri=uri)
+        return client
+
+    def run_pass(self, skip: set[str] | None = None) -> tuple[int, list[str], set[str]]:
+        """Try each pending entry once, oldest first.
+
+        Returns ``(uploaded, errors, failing URIs)``. After a retryable error for a tracking
+        URI the other records for that URI wait for the next pass: they would fail the same
+        way, each after a timeout, while records for other stores go on.
+        """
+        from nbmlops.upload import is_permanent, upload
+
+        uploaded, errors, failing = 0, [], set(skip or ())
+        for entry in self.spool.entries():
+            try:
+                record = self.spool.load(entry)
+            except FileNotFoundError:
+                if not entry.exists():
+                    continue  # completed by someone else meanwhile
+                errors.append(self._failed(entry, RecordRejected("no record.json in the entry")))
+                continue
+            except Exception as e:
+                errors.append(self._failed(entry, RecordRejected(f"unreadable record: {e}")))
+                continue
+            if record.tracking_uri in failing:
+                continue
+            started = time.perf_counter()
+            try:
+                receipt = upload(record, entry, self.client_for)
+                self.spool.complete(entry, receipt)
+            except Exception as e:
+                errors.append(self._failed(entry, e, permanent=is_permanent(e)))
+                if not is_permanent(e):
+                    failing.add(record.tracking_uri)
+                continue
+            uploaded += 1
+            log.info(
+                "uploaded %s -> run %s in %.0f ms",
+                entry.name,
+                receipt["run_id"],
+                (time.perf_counter() - started) * 1000,
+            )
+            state = self.spool.state()
+            attempts = state.get("attempts") or {}
+            attempts.pop(record.record_id, None)
+            self.spool.set_state(
+                last_success_at=time.time(),
+                last_run_url=receipt.get("url"),
+                uploaded_total=int(state.get("uploaded_total", 0)) + 1,
+                attempts=attempts,
+            )
+        if not failing and self.spool.state().get("failing"):
+            self.spool.set_state(failing=False)
+        return uploaded, errors, failing
+
+    def _failed(self, entry: Path, error: BaseException, permanent: bool = True) -> str:
+        message = f"{entry.name}: {_one_line(error)}"
+        log.warning("upload failed (%s): %s", "permanent" if permanent else "will retry", message)
+        state = self.spool.state()
+        attempts = state.get("attempts") or {}
+        values: dict[str, Any] = {
+            "last_error": message,
+            "last_error_at": time.time(),
+            "failing_record": entry.name,
+        }
+        if permanent:
+            n = attempts[_record_id(entry)] = int(attempts.get(_record_id(entry), 0)) + 1
+            if n >= MAX_ATTEMPTS:
+                attempts.pop(_record_id(entry), None)
+                moved = _move_to_failed(self.spool, entry, message, n)
+                values["last_failed"] = moved.name
+                message += f" (moved to {moved})"
+            values["attempts"] = attempts
+        else:
+            values["failing"] = True
+        self.spool.set_state(**values)
+        return message
+
+
+def _move_to_failed(spool: Spool, entry: Path, message: str, attempts: int) -> Path:
+    failed = spool.root / FAILED
+    failed.mkdir(exist_ok=True)
+    target = failed / entry.name
+    text = f"{message}\nattempts: {attempts}\nat: {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n"
+    write_atomic(failed / f"{entry.name}{ERROR_SUFFIX}", text.encode())
+    os.replace(entry, target)
+    return target
+
+
+def retry_failed(spool: SpoolLike) -> int:
+    """Move records from ``failed/`` back to ``pending/``; returns how many."""
+    spool = as_spool(spool)
+    failed = spool.root / FAILED
+    if not failed.is_dir():
+        return 0
+    spool.ensure()
+    moved = 0
+    for entry in sorted(p for p in failed.iterdir() if p.is_dir()):
+        os.replace(entry, spool.pending / entry.name)
+        (failed / f"{entry.name}{ERROR_SUFFIX}").unlink(missing_ok=True)
+        moved += 1
+    return moved
+
+
+@contextlib.contextmanager
+def _mlflow_env() -> Iterator[None]:
+    """The sync settings of MLflow, restored afterwards (drain may run in a user's process)."""
+    saved = {k: os.environ.get(k) for k in SYNC_MLFLOW_ENV}
+    os.environ.update(SYNC_MLFLOW_ENV)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def clean_receipts(spool: Spool, max_age: float = RECEIPT_MAX_AGE) -> int:
+    """Delete receipts in ``done/`` older than ``max_age`` seconds; returns how many."""
+    cutoff = time.time() - max_age
+    removed = 0
+    with contextlib.suppress(FileNotFoundError):
+        for receipt in spool.done.iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                if receipt.stat().st_mtime < cutoff:
+                    receipt.unlink()
+                    removed += 1
+    return removed
+
+
+# --- the background process ----------------------------------------------------------------
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ[name])
+    except (KeyError, ValueError):
+        return default
+
+
+def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
+    """Upload until nothing has been pending for ``idle_seconds``; the process's main loop.
+
+    Returns at once (0) when another process holds the spool's lock.
+    """
+    spool = as_spool(spool)
+    idle = (
+        idle_seconds if idle_seconds is not None else _env_float("NBMLOPS_SYNC_IDLE", IDLE_SECONDS)
+    )
+    max_backoff = _env_float("NBMLOPS_SYNC_MAX_BACKOFF", BACKOFF_MAX)
+    spool.ensure()
+    lock = _try_lock(spool, LOCK_WAIT)
+    if lock is None:
+        log.info("another sync process serves %s", spool.root)
+        return 0
+    os.environ.update(SYNC_MLFLOW_ENV)
+    uploader = _Uploader(spool)
+    spool.set_state(pid=os.getpid(), started_at=time.time())
+    log.info("sync process %d serving %s (idle exit after %.0f s)", os.getpid(), spool.root, idle)
+    backoff = 0.0
+    idle_until = time.monotonic() + idle
+    next_clean = 0.0
+    try:
+        while True:
+            if time.monotonic() >= next_clean:
+                clean_receipts(spool)
+                next_clean = time.monotonic() + 3600
+            if spool.entries():
+                try:
+                    uploaded, errors, _ = uploader.run_pass()
+                except Exception as e:  # e.g. a full disk writing the state: keep serving
+                    log.exception("sync pass failed")
+                    uploaded, errors = 0, [_one_line(e)]
+                idle_until = time.monotonic() + idle
+                if errors and not uploaded:
+                    backoff = min(max(backoff * 2, BACKOFF_START), max_backoff)
+                    time.sleep(backoff)
+                elif not errors:
+                    backoff = 0.0
+                continue
+            if time.monotonic() < idle_until:
+                time.sleep(POLL_SECONDS)
+                continue
+            # Idle: let go, then look once more, so a record spooled while the kernel saw the
+            # lock still held is not stranded.
+            lock.release()
+            if not spool.entries():
+                break
+            relock = _try_lock(spool, 0)
+            if relock is None:
+                break  # a newly started process has it
+            lock = relock
+            idle_until = time.monotonic() + idle
+    finally:
+        if lock.is_locked:
+            lock.release()
+        log.info("sync process %d exits", os.getpid())
+    return 0
+
+
+# --- the foreground ------------------------------------------------------------------------
+
+
+def drain(spool: SpoolLike, timeout: float = 60.0) -> SyncReport:
+    """Upload everything pending now, or wait for the background process that does.
+
+    In the foreground each record is tried once (no endless retry); the report says what
+    failed and why. When a background process holds the lock, wait until nothing is pending
+    or its state shows it failing, at most ``timeout`` seconds.
+    """
+    spool = as_spool(spool)
+    _check_spool(spool)
+    spool.ensure()
+    lock = _try_lock(spool, 0.5)
+    if lock is None:
+        return _wait_for_background(spool, timeout)
+    report = SyncReport()
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    try:
+        with _mlflow_env():
+            uploader = _Uploader(spool)
+            failing: set[str] = set()
+            # Keep going while new records arrive: with the lock held here, no background
+            # process starts for them.
+            while time.monotonic() < deadline:
+                fresh = [e for e in spool.entries() if e.name not in seen]
+                if not fresh:
+                    break
+                seen.update(e.name for e in fresh)
+                uploaded, errors, failing = uploader.run_pass(skip=failing)
+                report.uploaded += uploaded
+                report.errors.extend(errors)
+    finally:
+        lock.release()
+    failed_dir = spool.root / FAILED
+    report.failed = sum(1 for n in seen if (failed_dir / n).exists())
+    remaining = spool.entries()
+    report.waiting = len(remaining)
+    if any(e.name not in seen for e in remaining):
+        ensure_running(spool.root)  # arrived after our last look
+    return report
+
+
+def _wait_for_background(spool: Spool, timeout: float) -> SyncReport:
+    initial = {e.name for e in spool.entries()}
+    deadline = time.monotonic() + timeout
+    state: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        if not spool.entries():
+            break
+        if not is_running(spool):  # it exited meanwhile: finish in the foreground
+            return drain(spool, max(deadline - time.monotonic(), 0.0))
+        state = spool.state()
+        if state.get("failing"):
+            break
+        time.sleep(POLL_SECONDS)
+    remaining = spool.entries()
+    failed_dir = spool.root / FAILED
+    report = SyncReport(background=True, waiting=len(remaining))
+    left = {e.name for e in remaining}
+    for name in initial - left:
+        if (failed_dir / name).exists():
+            report.failed += 1
+        elif spool.receipt(_record_id(Path(name))) is not None:
+            report.uploaded += 1
+    if state.get("failing") and remaining:
+        report.errors.append(f"background sync is retrying: {state.get('last_error')}")
+    elif remaining:
+        report.errors.append(f"timed out after {timeout:.0f} s with {len(remaining)} pending")
+    return report
+
+
+# --- status --------------------------------------------------------------------------------
+
+
+def _check_spool(spool: Spool) -> None:
+    if spool.root.exists() and not spool.root.is_dir():
+        raise SpoolError(f"the spool {spool.root} is not a folder")
+
+
+def status(spool: SpoolLike) -> dict[str, Any]:
+    """Pending count and age, whether a sync process runs, last error and success, failed.
+
+    Cheap and free of mlflow: ``%mlops status`` calls it in the kernel.
+    """
+    spool = as_spool(spool)
+    _check_spool(spool)
+    entries = spool.entries()
+    now = time.time()
+    oldest = None
+    if entries:
+        with contextlib.suppress(ValueError):
+            oldest = round(now - int(entries[0].name.split("-", 1)[0]) / 1e9, 3)
+    state = spool.state()
+    running = is_running(spool)
+    failed_dir = spool.root / FAILED
+    failed = sum(1 for p in failed_dir.iterdir() if p.is_dir()) if failed_dir.is_dir() else 0
+    return {
+        "spool": str(spool.root),
+        "pending": len(entries),
+        "oldest_pending_age_s": oldest,
+        "running": running,
+        "pid": state.get("pid") if running else None,
+        "failing": bool(state.get("failing")) and bool(entries),
+        "last_error": state.get("last_error"),
+        "last_error_at": state.get("last_error_at"),
+        "last_success_at": state.get("last_success_at"),
+        "last_run_url": state.get("last_run_url"),
+        "uploaded_total": state.get("uploaded_total", 0),
+        "failed": failed,
+        "log": str(spool.root / LOG_FILE),
+    }
+
+
+def _ago(timestamp: float | None) -> str:
+    if not timestamp:
+        return "never"
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+    return f"{when} ({time.time() - timestamp:.0f} s ago)"
+
+
+def format_status(info: dict[str, Any]) -> str:
+    """:func:`status` as a few lines of text for people."""
+    age = info["oldest_pending_age_s"]
+    running = f"running (pid {info['pid']})" if info["running"] else "not running"
+    failed = info["failed"]
+    lines = [
+        f"spool:        {info['spool']}",
+        f"pending:      {info['pending']}" + (f" (oldest {age:.0f} s)" if age is not None else ""),
+        f"sync process: {running}",
+        f"last upload:  {_ago(info['last_success_at'])}",
+        f"failed:       {failed}" + (" (nbmlops sync --retry-failed)" if failed else ""),
+    ]
+    if info["last_error"]:
+        now = " (failing now)" if info["failing"] else ""
+        lines.append(f"last error:   {info['last_error']}{now}")
+        lines.append(f"              at {_ago(info['last_error_at'])}; log: {info['log']}")
+    return "\n".join(lines)
+
+
+# --- python -m nbmlops.sync ----------------------------------------------------------------
+
+
+def _trim_log(path: Path) -> None:
+    """Keep the log's tail; stderr is this file opened for append, so rewriting is safe."""
+    with contextlib.suppress(OSError):
+        if path.stat().st_size > LOG_MAX_BYTES:
+            tail = path.read_bytes()[-LOG_MAX_BYTES // 4 :]
+            path.write_bytes(tail)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m nbmlops.sync", description="Upload a spool's records to MLflow."
+    )
+    parser.add_argument("--spool", required=True, type=Path, help="the spool folder")
+    parser.add_argument(
+        "--idle", type=float, default=None, help="exit after this many seconds with nothing pending"
+    )
+    args = parser.parse_args(argv)
+    _trim_log(args.spool / LOG_FILE)
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s",
+    )
+    try:
+        return serve(Spool(args.spool), args.idle)
+    except NbmlopsError as e:
+        log.error("%s", e)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,470 @@
+"""One spooled record -> exactly one MLflow run (the "MLflow mapping" of DESIGN.md).
+
+Only the sync process (or a foreground ``nbmlops sync``) imports this module: it imports
+mlflow, which the kernel must never pay for. Everything goes through ``MlflowClient``; nothing
+writes MLflow's tables directly.
+
+Exactly once: the run is created with the tag ``nbmlops.record_id`` already set (one atomic
+``create_run``) and in status RUNNING, and ``set_terminated`` is the last call. So a run with
+the tag in a terminal status is a complete upload, and one still RUNNING is what a crash
+half-way left behind: it is deleted and the record is uploaded afresh. The caller must hold
+the spool's lock so no two uploads of one record run at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import math
+import posixpath
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nbmlops import config
+from nbmlops.exceptions import ConfigError, RecordRejected
+from nbmlops.record import DataRecord, RunRecord
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities import DatasetInput, Metric, Param, RunTag
+
+RECORD_ID_TAG = "nbmlops.record_id"
+TERMINAL = frozenset({"FINISHED", "FAILED", "KILLED"})
+
+# MLflow's limits (mlflow.utils.validation); repeated here so a value is cut with a visible
+# marker instead of MLflow's silent cut or an INVALID_PARAMETER_VALUE that loses the run.
+MAX_PARAM_VALUE = 6000
+MAX_TAG_VALUE = 8000
+MAX_KEY = 250
+MAX_RUN_NAME = 250  # runs.name is String(250)
+MAX_PER_BATCH = 1000
+MAX_METRICS_PER_BATCH = 1000
+MAX_PARAMS_TAGS_PER_BATCH = 100
+MAX_DATASET_NAME = 500
+MAX_DIGEST = 36
+MAX_INPUT_TAG_VALUE = 500
+TRUNCATED = "...[truncated by nbmlops]"
+
+# Key characters MLflow accepts on POSIX servers (validate_param_and_metric_name).
+_BAD_KEY_CHARS = re.compile(r"[^/\w.\- :]")
+_RECORD_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+
+ClientFactory = Callable[[str], "MlflowClient"]
+
+
+def upload(record: RunRecord, entry: Path, client_for: ClientFactory) -> dict[str, Any]:
+    """Turn one spooled record (its folder ``entry``) into one MLflow run; return the receipt.
+
+    ``client_for(uri)`` gives the ``MlflowClient`` for the record's tracking URI (the caller
+    caches them). Raises :class:`RecordRejected` for a record that no retry can fix; any other
+    exception is worth retrying later.
+    """
+    run = prepare(record, entry)
+    client = client_for(record.tracking_uri)
+    experiment_id = ensure_experiment(client, record.experiment, record.tracking_uri)
+
+    stale = []
+    for found in find_runs(client, experiment_id, record.record_id):
+        if found.info.status in TERMINAL:
+            return receipt(record, experiment_id, found.info.run_id)
+        stale.append(found.info.run_id)
+    for run_id in stale:  # a crash left it half-uploaded; the record still has everything
+        client.delete_run(run_id)
+
+    run_id = client.create_run(
+        experiment_id,
+        start_time=record.outcome.start_ms or None,
+        # Everything the exactly-once check needs is set by create_run itself, so the run
+        # never exists without its record id.
+        tags=run.system_tags,
+        run_name=_cut(str(record.run_name), MAX_RUN_NAME),
+    ).info.run_id
+    try:
+        for metrics, params, tags in _batches(run.metrics, run.params, run.tags):
+            client.log_batch(run_id, metrics=metrics, params=params, tags=tags)
+        if run.datasets:
+            client.log_inputs(run_id, datasets=run.datasets)
+        for relpath in run.artifacts:
+            client.log_artifact(run_id, str(entry / relpath), posixpath.dirname(relpath) or None)
+        client.set_terminated(run_id, record.outcome.status, end_time=record.outcome.end_ms or None)
+    except Exception as e:
+        if is_permanent(e):
+            # MLflow refused the data: no retry will come to delete this half run.
+            with contextlib.suppress(Exception):
+                client.delete_run(run_id)
+        raise
+    return receipt(record, experiment_id, run_id)
+
+
+@dataclass
+class PreparedRun:
+    """A record turned into MLflow entities, before anything is sent."""
+
+    system_tags: dict[str, str]
+    tags: list[RunTag]
+    params: list[Param]
+    metrics: list[Metric]
+    datasets: list[DatasetInput]
+    artifacts: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+def prepare(record: RunRecord, entry: Path) -> PreparedRun:
+    """Check and convert the record; a record of the wrong shape raises RecordRejected here,
+    before any call to MLflow."""
+    if not _RECORD_ID.match(str(record.record_id)):
+        raise RecordRejected(f"record id {record.record_id!r} is not a plain identifier")
+    if record.outcome.status not in TERMINAL:
+        raise RecordRejected(f"record status {record.outcome.status!r} is not a run status")
+    from mlflow.entities import Metric, Param, RunTag
+
+    warnings = [str(w) for w in record.warnings]
+    try:
+        artifacts = _artifact_files(entry, record.artifacts, warnings)
+        params = [Param(k, v) for k, v in _params(record.params, warnings).items()]
+        metrics = [Metric(k, v, ts, step) for k, v, ts, step in _metrics(record, warnings)]
+        tags = [RunTag(k, v) for k, v in _user_tags(record, warnings).items()]
+        datasets = dataset_inputs(record.datasets, record.notebook)
+        system_tags = _system_tags(record, warnings)  # last: it carries the warnings
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        raise RecordRejected(f"malformed record: {type(e).__name__}: {e}") from e
+    return PreparedRun(system_tags, tags, params, metrics, datasets, artifacts, warnings)
+
+
+def ensure_experiment(client: MlflowClient, name: str, tracking_uri: str) -> str:
+    """The id of the active experiment ``name``, created when missing."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
+
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        try:
+            return client.create_experiment(
+                name, artifact_location=_artifact_location(tracking_uri, name)
+            )
+        except MlflowException as e:
+            # Another process created it between our read and our create.
+            if e.error_code != ErrorCode.Name(RESOURCE_ALREADY_EXISTS):
+                raise
+            experiment = client.get_experiment_by_name(name)
+            if experiment is None:
+                raise
+    if experiment.lifecycle_stage != "active":
+        raise RecordRejected(
+            f"experiment {name!r} is deleted in MLflow: restore it (`mlflow experiments "
+            f"restore --experiment-id {experiment.experiment_id}`), then `nbmlops sync "
+            f"--retry-failed`"
+        )
+    return str(experiment.experiment_id)
+
+
+def _artifact_location(tracking_uri: str, name: str) -> str | None:
+    """Artifacts of a sqlite store go beside the database file.
+
+    MLflow's default for a database store is ``./mlruns`` of whichever process creates the
+    experiment: for the sync process that is the folder the kernel happened to start in.
+    """
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix):
+        return None  # a server decides itself (mlflow-artifacts:/...)
+    db = tracking_uri[len(prefix) :].split("?", 1)[0]
+    if not db or db == ":memory:":
+        return None
+    slug = re.sub(r"[^\w.-]+", "_", name).strip("._") or "experiment"
+    return str(Path(db).parent / "mlruns" / slug)
+
+
+def find_runs(client: MlflowClient, experiment_id: str, record_id: str) -> list[Any]:
+    """Active runs of the experiment carrying ``nbmlops.record_id = record_id``."""
+    from mlflow.entities import ViewType
+
+    return list(
+        client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.`{RECORD_ID_TAG}` = '{record_id}'",
+            run_view_type=ViewType.ACTIVE_ONLY,
+            max_results=50,
+            order_by=["attributes.start_time ASC"],
+        )
+    )
+
+
+def receipt(record: RunRecord, experiment_id: str, run_id: str) -> dict[str, Any]:
+    """What the spool keeps in ``done/`` once MLflow has the run."""
+    try:
+        ui = config.ui_url(Path(record.project_root or "."), record.tracking_uri)
+    except ConfigError:
+        ui = None  # a broken pyproject must not undo a finished upload
+    return {
+        "record_id": record.record_id,
+        "run_id": run_id,
+        "experiment_id": experiment_id,
+        "experiment": record.experiment,
+        "tracking_uri": record.tracking_uri,
+        "url": config.run_url(ui, experiment_id, run_id),
+        "synced_at": time.time(),
+    }
+
+
+def is_permanent(error: BaseException) -> bool:
+    """Whether retrying the same record can never succeed.
+
+    Only errors about the record itself count: MLflow refusing a value
+    (INVALID_PARAMETER_VALUE), a malformed record. Unreachable servers, 5xx, timeouts, auth
+    failures, a locked sqlite database are about the store and are retried.
+    """
+    if isinstance(error, RecordRejected):
+        return True
+    try:
+        from mlflow.exceptions import MlflowException
+    except ImportError:  # pragma: no cover - mlflow is a dependency
+        return False
+    if isinstance(error, MlflowException):
+        return error.error_code in {"INVALID_PARAMETER_VALUE", "MALFORMED_REQUEST"}
+    return False
+
+
+# --- building the pieces -------------------------------------------------------------------
+
+
+def _cut(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - len(TRUNCATED)] + TRUNCATED
+
+
+def _key(name: str, warnings: list[str]) -> str:
+    """A key MLflow accepts: bad characters become ``_``, no path tricks, at most 250 chars."""
+    key = _BAD_KEY_CHARS.sub("_", str(name))
+    parts = [p for p in key.split("/") if p not in ("", ".", "..")]
+    key = "/".join(parts)[:MAX_KEY] or "_"
+    if key != name:
+        warnings.append(f"key {name!r} renamed {key!r}")
+    return key
+
+
+def _params(params: dict[str, Any], warnings: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in params.items():
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        if len(text) > MAX_PARAM_VALUE:
+            warnings.append(f"param {name!r} cut to {MAX_PARAM_VALUE} characters")
+        out[_key(name, warnings)] = _cut(text, MAX_PARAM_VALUE)
+    return out
+
+
+def _metrics(record: RunRecord, warnings: list[str]) -> Iterator[tuple[str, float, int, int]]:
+    default_ts = record.outcome.end_ms or record.outcome.start_ms or int(time.time() * 1000)
+    keys: dict[str, str] = {}
+    for point in record.metrics:
+        if point.name not in keys:
+            keys[point.name] = _key(point.name, warnings)
+        value = float(point.value)
+        if math.isinf(value):  # MLflow stores +-inf as +-max float; say so
+            warnings.append(f"metric {point.name!r} was infinite")
+        yield keys[point.name], value, int(point.timestamp_ms or default_ts), int(point.step)
+
+
+def _system_tags(record: RunRecord, warnings: list[str]) -> dict[str, str]:
+    out = record.outcome
+    git = record.environment.git
+    tags: dict[str, str | None] = {
+        "mlflow.source.name": record.notebook,
+        "mlflow.source.type": "NOTEBOOK",
+        "mlflow.source.git.commit": git.commit if git else None,
+        "mlflow.source.git.branch": git.branch if git else None,
+        "mlflow.source.git.repoURL": git.remote if git else None,
+        "mlflow.user": record.tags.get("mlflow.user") or _user(),
+        "mlflow.parentRunId": record.parent_run_id,
+        RECORD_ID_TAG: record.record_id,
+        "nbmlops.code_sha": record.code_sha,
+        "nbmlops.cell_id": record.cell_id,
+        "nbmlops.notebook": record.notebook,
+        "nbmlops.execution_count": (
+            str(record.execution_count) if record.execution_count is not None else None
+        ),
+        "nbmlops.python": record.environment.python or None,
+        "nbmlops.git.dirty": ("true" if git.dirty else "false") if git else None,
+        "nbmlops.duration_s": f"{out.duration_s:.3f}" if out.end_ms else None,
+        "nbmlops.error_type": out.error_type,
+        "nbmlops.error_message": out.error_message,
+        # Last: every earlier step may have added a warning.
+        "nbmlops.warnings": "\n".join(warnings) or None,
+    }
+    return {k: _cut(str(v), MAX_TAG_VALUE) for k, v in tags.items() if v not in (None, "")}
+
+
+def _user_tags(record: RunRecord, warnings: list[str]) -> dict[str, str]:
+    # System tags win: a user tag must not fake the record id or the source.
+    reserved = set(_system_tags(record, [])) | {"nbmlops.warnings", "mlflow.runName"}
+    out: dict[str, str] = {}
+    for name, value in record.tags.items():
+        key = _key(name, warnings)
+        if key in reserved:
+            if key != "mlflow.user":
+                warnings.append(f"tag {name!r} is set by nbmlops; the cell's value was dropped")
+            continue
+        out[key] = _cut(str(value), MAX_TAG_VALUE)
+    return out
+
+
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return None
+
+
+def _artifact_files(entry: Path, relpaths: Sequence[str], warnings: list[str]) -> list[str]:
+    """The listed artifact files that really are inside the record's folder."""
+    root = entry.resolve()
+    found = []
+    for relpath in relpaths:
+        norm = posixpath.normpath(relpath)
+        path = (entry / norm).resolve()
+        if norm.startswith(("..", "/")) or not path.is_relative_to(root):
+            warnings.append(f"artifact {relpath!r} is outside the record; skipped")
+        elif not path.is_file():
+            warnings.append(f"artifact {relpath!r} is missing from the spool")
+        else:
+            found.append(norm)
+    return found
+
+
+def _batches(
+    metrics: list[Metric], params: list[Param], tags: list[RunTag]
+) -> Iterator[tuple[list[Metric], list[Param], list[RunTag]]]:
+    """``log_batch`` chunks within MLflow's limits, metrics kept in their logged order."""
+    m = p = t = 0
+    while m < len(metrics) or p < len(params) or t < len(tags):
+        ps = params[p : p + MAX_PARAMS_TAGS_PER_BATCH]
+        ts = tags[t : t + MAX_PARAMS_TAGS_PER_BATCH]
+        room = min(MAX_METRICS_PER_BATCH, MAX_PER_BATCH - len(ps) - len(ts))
+        ms = metrics[m : m + room]
+        yield ms, ps, ts
+        m, p, t = m + len(ms), p + len(ps), t + len(ts)
+
+
+# --- datasets ------------------------------------------------------------------------------
+
+# numpy / pandas dtype names -> MLflow DataType names (mlflow.types.schema.DataType), as
+# mlflow.types.utils._infer_pandas_column would map them.
+_DTYPES = {
+    "bool": "boolean",
+    "boolean": "boolean",
+    "int8": "integer",
+    "int16": "integer",
+    "int32": "integer",
+    "uint8": "integer",
+    "uint16": "integer",
+    "int64": "long",
+    "uint32": "long",
+    "uint64": "long",
+    "float16": "float",
+    "float32": "float",
+    "float64": "double",
+    "float": "double",
+    "int": "long",
+    "str": "string",
+    "string": "string",
+    "object": "string",
+    "category": "string",
+    "bytes": "binary",
+    "binary": "binary",
+}
+
+
+def mlflow_type(dtype: str) -> str:
+    """MLflow's column type for a pandas/numpy dtype name (``string`` when unknown)."""
+    name = dtype.strip().lower()
+    if name.startswith(("datetime64", "datetime")):
+        return "datetime"
+    name = name.removeprefix("pd.").split("[", 1)[0]
+    return _DTYPES.get(name, "string")
+
+
+def dataset_schema(data: DataRecord) -> str | None:
+    """The schema JSON the MLflow UI reads, as ``mlflow.data`` writes it."""
+    if not data.schema:
+        return None
+    if data.kind == "ndarray" and len(data.schema) == 1:
+        # mlflow.data.numpy_dataset: a TensorSpec with a variable first dimension.
+        spec = {"dtype": data.schema[0].get("dtype", "float64"), "shape": [-1, *data.shape[1:]]}
+        features = json.dumps([{"type": "tensor", "tensor-spec": spec}])
+        return json.dumps({"mlflow_tensorspec": {"features": features, "targets": None}})
+    # mlflow.data.pandas_dataset: {"mlflow_colspec": Schema.to_dict()}.
+    cols = [
+        {
+            "type": mlflow_type(str(col.get("dtype", ""))),
+            "name": str(col.get("name", "")),
+            "required": True,
+        }
+        for col in data.schema
+    ]
+    return json.dumps({"mlflow_colspec": cols})
+
+
+def dataset_profile(data: DataRecord) -> str:
+    profile: dict[str, Any] = {}
+    if data.shape:
+        profile["num_rows"] = data.shape[0]
+        profile["num_elements"] = math.prod(data.shape)
+        profile["shape"] = list(data.shape)
+    if data.size_bytes:
+        profile["size_bytes"] = data.size_bytes
+    return json.dumps(profile)
+
+
+def dataset_source(data: DataRecord, notebook: str) -> tuple[str, str]:
+    """``(source_type, source JSON)`` like MLflow's own dataset sources."""
+    src = data.source
+    if src.startswith("variable:") or not src:
+        # CodeDatasetSource: what mlflow.data.from_pandas records for an in-memory frame.
+        tags = {
+            "mlflow.source.name": notebook,
+            "mlflow.source.type": "NOTEBOOK",
+            "nbmlops.variable": src.removeprefix("variable:") or data.name,
+        }
+        return "code", json.dumps({"tags": tags})
+    scheme = src.split("://", 1)[0].lower() if "://" in src else ""
+    if scheme in ("http", "https"):
+        return "http", json.dumps({"url": src})
+    if scheme and scheme != "file":
+        return scheme, json.dumps({"uri": src})  # s3, gs, ... as ArtifactRepo sources
+    return "local", json.dumps({"uri": src})
+
+
+def dataset_inputs(datasets: Sequence[DataRecord], notebook: str) -> list[DatasetInput]:
+    """One ``DatasetInput`` per distinct (name, fingerprint).
+
+    MLflow keeps only the first input of a run with a given name and digest, so data read and
+    written unchanged becomes one input whose context says ``input,output``. Data written is
+    logged as an input with context ``output``: MLflow 3 run outputs only hold logged models.
+    """
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    groups: dict[tuple[str, str], list[DataRecord]] = {}
+    for data in datasets:
+        name = _cut(data.name, MAX_DATASET_NAME)
+        groups.setdefault((name, data.fingerprint[:MAX_DIGEST]), []).append(data)
+    inputs = []
+    for (name, digest), same in groups.items():
+        data = same[0]
+        contexts = ",".join(dict.fromkeys(d.context for d in same))
+        source_type, source = dataset_source(data, notebook)
+        tags = [InputTag("mlflow.data.context", contexts), InputTag("nbmlops.kind", data.kind)]
+        if digest != data.fingerprint:
+            tags.append(InputTag("nbmlops.fingerprint", _cut(data.fingerprint, 500)))
+        dataset = Dataset(
+            name=name,
+            digest=digest,
+            source_type=source_type,
+            source=source,
+            schema=dataset_schema(data),
+            profile=dataset_profile(data),
+        )
+        inputs.append(DatasetInput(dataset, tags=tags))
+    return inputs

@@ -1,0 +1,149 @@
+"""Shared fixtures: a spool, a fresh sqlite MLflow store, a real ``mlflow server``, records.
+
+``spool``          a Spool in tmp_path; NBMLOPS_SPOOL points at it; a sync process the test
+                   started for it is stopped at teardown.
+``sqlite_uri``     ``sqlite:///.../mlflow.db``: a fresh, already migrated store in tmp_path.
+``mlflow_server``  a started :class:`tests.mlflow_server.MlflowServer` (``.url``, ``.stop()``,
+                   ``.start()``), killed at teardown. Skipped when it cannot start, except in
+                   CI (``CI=true``) where that fails.
+``make_record``    ``make_record(uri, **fields) -> Path``: stages and commits a RunRecord.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from mlflow_server import MlflowServer, ServerStartError
+
+from nbmlops.record import DataRecord, Environment, GitState, MetricPoint, Outcome, RunRecord
+from nbmlops.spool import Spool
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty MLflow sqlite store with every migration applied (that takes 1-2 s, and
+    10+ s for a server's first start): tests copy it."""
+    from mlflow import MlflowClient
+
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture
+def sqlite_uri(tmp_path: Path, migrated_db: Path) -> str:
+    db = tmp_path / "store" / "mlflow.db"
+    db.parent.mkdir()
+    shutil.copy(migrated_db, db)
+    return f"sqlite:///{db}"
+
+
+def stop_sync_process(spool: Spool) -> None:
+    """Stop the sync process serving ``spool`` (its pid is in the spool's state)."""
+    from nbmlops import sync
+
+    pid = spool.state().get("pid")
+    if not pid or not sync.is_running(spool):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(int(pid), signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and sync.is_running(spool):
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Spool]:
+    root = tmp_path / "spool"
+    monkeypatch.setenv("NBMLOPS_SPOOL", str(root))
+    s = Spool(root).ensure()
+    yield s
+    stop_sync_process(s)
+
+
+@pytest.fixture
+def mlflow_server(tmp_path: Path, migrated_db: Path) -> Iterator[MlflowServer]:
+    server = MlflowServer(tmp_path / "mlflow-server")
+    shutil.copy(migrated_db, server.db)
+    try:
+        server.start()
+    except (ServerStartError, OSError) as e:
+        server.close()
+        if in_ci():
+            pytest.fail(f"a real mlflow server is required in CI: {e}")
+        pytest.skip(f"cannot start mlflow server: {e}")
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def build_record(uri: str, **fields: Any) -> RunRecord:
+    """A typical record: params, a metric with steps, one dataset, git state, FINISHED."""
+    now = int(time.time() * 1000)
+    values: dict[str, Any] = {
+        "tracking_uri": uri,
+        "experiment": "notebooks/train.ipynb",
+        "run_name": "train",
+        "code_sha": "c0de" * 10,
+        "notebook": "notebooks/train.ipynb",
+        "project_root": "",
+        "cell_id": "cell-1",
+        "execution_count": 3,
+        "params": {"lr": "0.05", "layers": "[64, 32]"},
+        "metrics": [MetricPoint("loss", 1.0 / (s + 1), s, now - 1000 + s) for s in range(4)]
+        + [MetricPoint("val_acc", 0.91)],
+        "tags": {"team": "vision"},
+        "datasets": [
+            DataRecord(
+                name="df",
+                context="input",
+                kind="dataframe",
+                fingerprint="0f" * 16,
+                source="variable:df",
+                shape=[100, 2],
+                schema=[{"name": "x", "dtype": "float64"}, {"name": "y", "dtype": "int64"}],
+                size_bytes=1600,
+            ),
+        ],
+        "environment": Environment("3.11.2", {"numpy": "2.0.0"}, GitState("ab" * 20, "main", True)),
+        "outcome": Outcome("FINISHED", now - 2000, now),
+    }
+    values.update(fields)
+    return RunRecord(**values)
+
+
+DEFAULT_FILES = {"code/cell.py": "lr = 0.05\n", "env/requirements.txt": "numpy==2.0.0\n"}
+
+
+@pytest.fixture
+def make_record(spool: Spool) -> Callable[..., Path]:
+    """``make_record(uri, files=None, **fields)``: stage and commit a record in ``spool``;
+    returns its pending folder. ``files`` maps artifact paths to text or bytes."""
+
+    def make(uri: str, files: dict[str, str | bytes] | None = None, **fields: Any) -> Path:
+        staging = spool.stage(build_record(uri, **fields))
+        for relpath, content in (DEFAULT_FILES if files is None else files).items():
+            if isinstance(content, bytes):
+                staging.write_bytes(relpath, content)
+            else:
+                staging.write_text(relpath, content)
+        return staging.commit()
+
+    return make

@@ -1,0 +1,99 @@
+"""``nbmlops sync`` and ``nbmlops status`` as a user runs them: the console script, a process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+from mlflow_server import free_port
+
+from nbmlops import cli
+from nbmlops.spool import Spool
+
+MakeRecord = Callable[..., Path]
+SCRIPT = Path(sys.executable).with_name("nbmlops")
+
+
+def nbmlops(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script (the entry point pyproject declares)."""
+    command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "nbmlops.cli"]
+    return subprocess.run(
+        [*command, *args], capture_output=True, text=True, timeout=120, check=False, cwd=cwd
+    )
+
+
+def test_sync_uploads_and_status_reports(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, tmp_path: Path
+) -> None:
+    for _ in range(2):
+        make_record(sqlite_uri)
+    # No --spool: NBMLOPS_SPOOL (set by the fixture) is the default, as for a user.
+    status = nbmlops("status", "--json", cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    info = json.loads(status.stdout)
+    assert (info["spool"], info["pending"], info["running"]) == (str(spool.root), 2, False)
+
+    done = nbmlops("sync", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "2 uploaded, 0 failed, 0 waiting"
+    assert "View run" not in done.stdout  # MLflow's own printing is off
+    exp = MlflowClient(sqlite_uri).get_experiment_by_name("notebooks/train.ipynb")
+    assert exp is not None
+    assert len(MlflowClient(sqlite_uri).search_runs([exp.experiment_id])) == 2
+
+    text = nbmlops("status", "--spool", str(spool.root))
+    assert text.returncode == 0
+    assert "pending:      0" in text.stdout and "sync process: not running" in text.stdout
+    assert "last upload:  20" in text.stdout
+
+
+def test_sync_with_an_unreachable_server_says_why(spool: Spool, make_record: MakeRecord) -> None:
+    make_record(f"http://127.0.0.1:{free_port()}")
+    done = nbmlops("sync", "--spool", str(spool.root), "--timeout", "20", "--json")
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert (report["uploaded"], report["waiting"], report["ok"]) == (0, 1, False)
+    assert "127.0.0.1" in report["errors"][0]
+    status = nbmlops("status", "--spool", str(spool.root))
+    assert "(failing now)" in status.stdout and "last error:" in status.stdout
+
+
+@pytest.mark.parametrize("command", ["sync", "status"])
+def test_spool_that_is_a_file_is_a_one_line_error(tmp_path: Path, command: str) -> None:
+    not_a_folder = tmp_path / "spool.txt"
+    not_a_folder.write_text("")
+    done = nbmlops(command, "--spool", str(not_a_folder))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert line.startswith("nbmlops: error: ") and "spool.txt" in line
+
+
+def test_retry_failed_requeues(spool: Spool, sqlite_uri: str, make_record: MakeRecord) -> None:
+    entry = make_record(sqlite_uri)
+    failed = spool.root / "failed"
+    failed.mkdir()
+    os.replace(entry, failed / entry.name)
+    (failed / f"{entry.name}.error.txt").write_text("boom")
+    assert "failed:       1" in nbmlops("status").stdout
+    done = nbmlops("sync", "--retry-failed")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        "1 failed record(s) put back in the queue",
+        "1 uploaded, 0 failed, 0 waiting",
+    ]
+
+
+def test_commands_are_registered_in_one_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert {"sync", "status"} <= set(cli.COMMANDS)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "sync" in out and "status" in out

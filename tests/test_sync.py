@@ -1,0 +1,246 @@
+"""The sync process: started on demand, exactly once per record, resumes after an outage."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import filelock
+import psutil
+import pytest
+from mlflow import MlflowClient
+from mlflow.entities import ViewType
+from mlflow_server import MlflowServer, free_port
+
+from nbmlops import sync
+from nbmlops.record import MetricPoint
+from nbmlops.spool import RECORD_FILE, Spool
+from nbmlops.upload import RECORD_ID_TAG
+
+MakeRecord = Callable[..., Path]
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        time.sleep(0.05)
+
+
+def runs_by_record(uri: str, experiment: str = "notebooks/train.ipynb") -> dict[str, list[Any]]:
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(experiment)
+    assert exp is not None
+    found: dict[str, list[Any]] = {}
+    for run in client.search_runs([exp.experiment_id], run_view_type=ViewType.ACTIVE_ONLY):
+        found.setdefault(run.data.tags[RECORD_ID_TAG], []).append(run)
+    return found
+
+
+def record_ids(spool: Spool, entries: list[Path]) -> list[str]:
+    return [e.name.split("-", 1)[1] for e in entries]
+
+
+@pytest.fixture(autouse=True)
+def quick_sync(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Short idle exit and backoff for processes the tests start."""
+    monkeypatch.setenv("NBMLOPS_SYNC_IDLE", "1.5")
+    monkeypatch.setenv("NBMLOPS_SYNC_MAX_BACKOFF", "1")
+
+
+def test_ensure_running_uploads_then_exits_when_idle(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    entries = [make_record(sqlite_uri) for _ in range(3)]
+    assert sync.ensure_running(spool.root) is True
+    wait_until(lambda: sync.is_running(spool), 10, "the sync process to take the lock")
+
+    # The kernel calls this after every cell: with a process running it only probes the lock.
+    started = time.perf_counter()
+    for _ in range(100):
+        assert sync.ensure_running(spool.root) is False
+    per_call_ms = (time.perf_counter() - started) * 10
+    assert per_call_ms < 5, per_call_ms
+
+    wait_until(lambda: not spool.entries(), 60, "the records to upload")
+    runs = runs_by_record(sqlite_uri)
+    assert sorted(runs) == sorted(record_ids(spool, entries))
+    assert all(len(r) == 1 for r in runs.values())
+    assert all(spool.receipt(rid) for rid in runs)
+    # Idle for NBMLOPS_SYNC_IDLE seconds: it lets go and exits.
+    wait_until(lambda: not sync.is_running(spool), 15, "the idle process to exit")
+    state = spool.state()
+    assert state["last_success_at"] and state["uploaded_total"] == 3
+    assert "exits" in (spool.root / sync.LOG_FILE).read_text()
+    # Our process started it and never waits for it, yet no zombie is left behind.
+    wait_until(lambda: not psutil.pid_exists(state["pid"]), 5, "the exited process to be reaped")
+
+
+def test_sync_process_outlives_the_kernel_that_started_it(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    entries = [make_record(sqlite_uri) for _ in range(2)]
+    kernel = (
+        "import os, signal, sys\n"
+        "from nbmlops import sync\n"
+        "assert sync.ensure_running(sys.argv[1])\n"
+        "sync.status(sys.argv[1])\n"
+        "assert 'mlflow' not in sys.modules, 'the kernel imported mlflow'\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    died = subprocess.run(
+        [sys.executable, "-c", kernel, str(spool.root)], capture_output=True, timeout=60
+    )
+    assert died.returncode == -9, died.stderr
+    wait_until(lambda: not spool.entries(), 60, "the orphaned sync process to upload")
+    assert sorted(runs_by_record(sqlite_uri)) == sorted(record_ids(spool, entries))
+
+
+def test_new_record_is_picked_up_quickly_by_an_idle_process(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NBMLOPS_SYNC_IDLE", "30")
+    make_record(sqlite_uri)
+    sync.ensure_running(spool.root)
+    wait_until(lambda: not spool.entries(), 60, "the first record")
+    time.sleep(0.5)  # idle now: polling the pending folder
+    entry = make_record(sqlite_uri)
+    started = time.monotonic()
+    assert sync.ensure_running(spool.root) is False  # already there
+    wait_until(lambda: spool.receipt(entry.name.split("-", 1)[1]), 10, "the second record")
+    latency = time.monotonic() - started
+    assert latency < 1.5, latency  # 0.2 s poll + one upload
+
+
+def test_a_second_process_exits_at_once(spool: Spool) -> None:
+    lock = filelock.FileLock(str(spool.lock_file))
+    lock.acquire()
+    try:
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "nbmlops.sync", "--spool", str(spool.root)],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0
+        assert "another sync process" in done.stderr
+        assert time.monotonic() - started < sync.LOCK_WAIT + 5
+    finally:
+        lock.release()
+
+
+def test_rejected_record_moves_to_failed_without_blocking_the_queue(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    broken = make_record(sqlite_uri)
+    (broken / RECORD_FILE).write_text("{not json")
+    invalid = make_record(sqlite_uri, metrics=[MetricPoint("loss", 1.0, 0, -1)])  # MLflow: 400
+    good = make_record(sqlite_uri)
+
+    sync.ensure_running(spool.root)
+    wait_until(lambda: not spool.entries(), 60, "the queue to empty")
+    assert spool.receipt(good.name.split("-", 1)[1]) is not None
+    failed = spool.root / sync.FAILED
+    assert sorted(p.name for p in failed.iterdir() if p.is_dir()) == sorted(
+        [broken.name, invalid.name]
+    )
+    assert "unreadable record" in (failed / f"{broken.name}{sync.ERROR_SUFFIX}").read_text()
+    error = (failed / f"{invalid.name}{sync.ERROR_SUFFIX}").read_text()
+    assert "INVALID_PARAMETER_VALUE" in error and f"attempts: {sync.MAX_ATTEMPTS}" in error
+    assert sync.status(spool)["failed"] == 2
+    # One run for the good record only: the invalid one's half run was not left behind either.
+    runs = runs_by_record(sqlite_uri)
+    assert list(runs) == [good.name.split("-", 1)[1]]
+
+    assert sync.retry_failed(spool) == 2
+    assert len(spool.entries()) == 2 and sync.status(spool)["failed"] == 0
+
+
+def test_drain_in_the_foreground_reports_an_unreachable_store(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    down = f"http://127.0.0.1:{free_port()}"
+    for _ in range(3):
+        make_record(down)
+    good = make_record(sqlite_uri)
+    started = time.monotonic()
+    report = sync.drain(spool, timeout=30)
+    assert time.monotonic() - started < 20
+    # The dead server is tried once, its other records wait; the sqlite record goes up.
+    assert (report.uploaded, report.failed, report.waiting) == (1, 0, 3)
+    assert len(report.errors) == 1 and "127.0.0.1" in report.errors[0]
+    assert not report.ok and not report.background
+    assert spool.receipt(good.name.split("-", 1)[1]) is not None
+    info = sync.status(spool)
+    assert info["pending"] == 3 and info["failing"] and "127.0.0.1" in info["last_error"]
+    assert info["oldest_pending_age_s"] >= 0 and not info["running"]
+    assert os.environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES") is None  # restored
+
+
+def test_drain_waits_for_the_background_process(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    for _ in range(4):
+        make_record(sqlite_uri)
+    sync.ensure_running(spool.root)
+    wait_until(lambda: sync.is_running(spool), 10, "the sync process")
+    report = sync.drain(spool, timeout=60)
+    assert report.ok and report.background and report.waiting == 0
+    assert report.uploaded <= 4 and not spool.entries()  # some may have gone before we looked
+    assert len(runs_by_record(sqlite_uri)) == 4
+
+
+def test_status_of_an_empty_and_of_a_missing_spool(tmp_path: Path) -> None:
+    info = sync.status(tmp_path / "nowhere")
+    assert (info["pending"], info["running"], info["failed"]) == (0, False, 0)
+    assert not (tmp_path / "nowhere").exists()  # status never creates the spool
+    text = sync.format_status(info)
+    assert "pending:      0" in text and "not running" in text
+    json.dumps(info)
+
+
+def test_old_receipts_are_cleaned(spool: Spool) -> None:
+    old, new = spool.done / "old.json", spool.done / "new.json"
+    for path in (old, new):
+        path.write_text("{}")
+    week_ago = time.time() - 8 * 24 * 3600
+    os.utime(old, (week_ago, week_ago))
+    assert sync.clean_receipts(spool) == 1
+    assert not old.exists() and new.exists()
+
+
+@pytest.mark.server
+def test_server_outage_every_record_arrives_exactly_once(
+    spool: Spool, make_record: MakeRecord, mlflow_server: MlflowServer
+) -> None:
+    """Records spooled while the server is down arrive once it is back, with nobody acting:
+    the background process keeps retrying by itself."""
+    uri = mlflow_server.url
+    before = [make_record(uri) for _ in range(2)]
+    sync.ensure_running(spool.root)
+    wait_until(lambda: not spool.entries(), 60, "the records before the outage")
+
+    mlflow_server.stop()
+    during = [make_record(uri) for _ in range(3)]
+    sync.ensure_running(spool.root)
+    wait_until(lambda: spool.state().get("failing"), 30, "the sync process to notice the outage")
+    info = sync.status(spool)
+    assert info["running"] and info["failing"] and info["pending"] == 3
+    assert "127.0.0.1" in info["last_error"]
+    time.sleep(1.5)  # longer than the idle timeout: a failing process must not exit
+    assert sync.is_running(spool)
+
+    mlflow_server.start()
+    wait_until(lambda: not spool.entries(), 90, "the records spooled during the outage")
+    runs = runs_by_record(uri)
+    assert sorted(runs) == sorted(record_ids(spool, before + during))
+    assert all(len(r) == 1 and r[0].info.status == "FINISHED" for r in runs.values())
+    assert not sync.status(spool)["failing"]

@@ -1,0 +1,355 @@
+"""upload(): one spooled record -> exactly one MLflow run, read back with MlflowClient."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mlflow import MlflowClient
+from mlflow.entities import ViewType
+from mlflow.exceptions import MlflowException
+from mlflow.types import Schema
+from mlflow_server import MlflowServer, free_port
+
+from nbmlops.exceptions import RecordRejected
+from nbmlops.record import DataRecord, MetricPoint, Outcome
+from nbmlops.spool import Spool
+from nbmlops.sync import SYNC_MLFLOW_ENV
+from nbmlops.upload import RECORD_ID_TAG, TRUNCATED, find_runs, is_permanent, upload
+
+MakeRecord = Callable[..., Path]
+
+
+class Clients:
+    """``client_for`` as the sync process has it: one MlflowClient per tracking URI."""
+
+    def __init__(self) -> None:
+        self.made: dict[str, MlflowClient] = {}
+
+    def __call__(self, uri: str) -> MlflowClient:
+        return self.made.setdefault(uri, MlflowClient(tracking_uri=uri))
+
+
+def push(spool: Spool, entry: Path, clients: Callable[[str], MlflowClient]) -> dict[str, Any]:
+    return upload(spool.load(entry), entry, clients)
+
+
+def inputs_of(run: Any) -> list[Any]:
+    assert run.inputs is not None
+    return list(run.inputs.dataset_inputs)
+
+
+def js(text: str | None) -> Any:
+    assert text is not None
+    return json.loads(text)
+
+
+def active_runs(client: MlflowClient, experiment_id: str, record_id: str) -> list[Any]:
+    return list(
+        client.search_runs(
+            [experiment_id], f"tags.`{RECORD_ID_TAG}` = '{record_id}'", ViewType.ACTIVE_ONLY
+        )
+    )
+
+
+def check_complete_run(client: MlflowClient, spool: Spool, entry: Path, rc: dict[str, Any]) -> None:
+    """Everything of ``build_record`` + DEFAULT_FILES is where an MLflow user looks for it."""
+    record = spool.load(entry)
+    run = client.get_run(rc["run_id"])
+    assert rc["record_id"] == record.record_id
+    assert client.get_experiment(rc["experiment_id"]).name == record.experiment
+    assert run.info.status == "FINISHED"
+    assert run.info.run_name == "train"
+    assert (run.info.start_time, run.info.end_time) == (
+        record.outcome.start_ms,
+        record.outcome.end_ms,
+    )
+    assert run.data.params == {"lr": "0.05", "layers": "[64, 32]"}
+    history = client.get_metric_history(run.info.run_id, "loss")
+    assert [(m.step, m.value) for m in sorted(history, key=lambda m: m.step)] == [
+        (s, 1.0 / (s + 1)) for s in range(4)
+    ]
+    assert [m.timestamp for m in sorted(history, key=lambda m: m.step)] == [
+        p.timestamp_ms for p in record.metrics[:4]
+    ]
+    assert run.data.metrics["val_acc"] == pytest.approx(0.91)
+    tags = run.data.tags
+    expected = {
+        "mlflow.source.name": "notebooks/train.ipynb",
+        "mlflow.source.type": "NOTEBOOK",
+        "mlflow.source.git.commit": "ab" * 20,
+        "mlflow.source.git.branch": "main",
+        RECORD_ID_TAG: record.record_id,
+        "nbmlops.code_sha": "c0de" * 10,
+        "nbmlops.cell_id": "cell-1",
+        "nbmlops.notebook": "notebooks/train.ipynb",
+        "nbmlops.python": "3.11.2",
+        "nbmlops.git.dirty": "true",
+        "nbmlops.duration_s": "2.000",
+        "team": "vision",
+    }
+    assert {k: tags.get(k) for k in expected} == expected
+    assert tags["mlflow.user"]
+    assert "nbmlops.error_type" not in tags and "nbmlops.warnings" not in tags
+
+    [dataset_input] = inputs_of(run)
+    ds = dataset_input.dataset
+    assert (ds.name, ds.digest, ds.source_type) == ("df", "0f" * 16, "code")
+    assert {t.key: t.value for t in dataset_input.tags} == {
+        "mlflow.data.context": "input",
+        "nbmlops.kind": "dataframe",
+    }
+    # MLflow's own parser reads the schema back, as the UI does.
+    schema = Schema.from_json(json.dumps(js(ds.schema)["mlflow_colspec"]))
+    assert [(c.name, c.type.name) for c in schema.inputs] == [("x", "double"), ("y", "long")]
+    assert js(ds.profile) == {
+        "num_rows": 100,
+        "num_elements": 200,
+        "shape": [100, 2],
+        "size_bytes": 1600,
+    }
+    assert js(ds.source)["tags"]["nbmlops.variable"] == "df"
+
+    assert sorted(a.path for a in client.list_artifacts(run.info.run_id)) == ["code", "env"]
+    assert [a.path for a in client.list_artifacts(run.info.run_id, "code")] == ["code/cell.py"]
+    local = client.download_artifacts(run.info.run_id, "env/requirements.txt", str(entry.parent))
+    assert Path(local).read_text() == "numpy==2.0.0\n"
+
+
+def test_record_lands_in_sqlite_store(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    entry = make_record(sqlite_uri)
+    clients = Clients()
+    rc = push(spool, entry, clients)
+    client = clients(sqlite_uri)
+    check_complete_run(client, spool, entry, rc)
+    assert set(rc) == {
+        "record_id", "run_id", "experiment_id", "experiment", "tracking_uri", "url", "synced_at",
+    }  # fmt: skip
+    # A sqlite store keeps artifacts beside the database, not in the sync process's cwd.
+    store = Path(sqlite_uri.removeprefix("sqlite:///")).parent
+    artifact_uri = client.get_run(rc["run_id"]).info.artifact_uri
+    assert artifact_uri.removeprefix("file://").startswith(str(store / "mlruns"))
+    assert (store / "mlruns").is_dir()
+
+
+def test_run_url_in_receipt(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NBMLOPS_UI_URL", "http://ui.example:5000/")
+    rc = push(spool, make_record(sqlite_uri), Clients())
+    assert rc["url"] == (
+        f"http://ui.example:5000/#/experiments/{rc['experiment_id']}/runs/{rc['run_id']}"
+    )
+
+
+def test_failed_and_killed_runs(spool: Spool, sqlite_uri: str, make_record: MakeRecord) -> None:
+    clients = Clients()
+    now = int(time.time() * 1000)
+    failed = make_record(
+        sqlite_uri,
+        files={"code/cell.py": "1/0\n", "error/traceback.txt": "ZeroDivisionError: division"},
+        outcome=Outcome("FAILED", now - 50, now, "ZeroDivisionError", "division by zero"),
+    )
+    killed = make_record(
+        sqlite_uri, outcome=Outcome("KILLED", now - 50, now, "KeyboardInterrupt", None)
+    )
+    client = clients(sqlite_uri)
+
+    run = client.get_run(push(spool, failed, clients)["run_id"])
+    assert run.info.status == "FAILED"
+    assert run.data.tags["nbmlops.error_type"] == "ZeroDivisionError"
+    assert run.data.tags["nbmlops.error_message"] == "division by zero"
+    trace = client.download_artifacts(run.info.run_id, "error/traceback.txt", str(failed.parent))
+    assert "ZeroDivisionError" in Path(trace).read_text()
+
+    run = client.get_run(push(spool, killed, clients)["run_id"])
+    assert run.info.status == "KILLED"
+    assert run.data.tags["nbmlops.error_type"] == "KeyboardInterrupt"
+
+
+def test_upload_twice_is_one_run(spool: Spool, sqlite_uri: str, make_record: MakeRecord) -> None:
+    entry = make_record(sqlite_uri)
+    clients = Clients()
+    first = push(spool, entry, clients)
+    second = push(spool, entry, clients)  # e.g. the process died before spool.complete
+    assert second["run_id"] == first["run_id"]
+    runs = active_runs(clients(sqlite_uri), first["experiment_id"], first["record_id"])
+    assert [r.info.run_id for r in runs] == [first["run_id"]]
+
+
+def test_half_uploaded_run_is_replaced(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    """A crash after create_run leaves a RUNNING run with the tag: it is deleted and the record
+    uploaded afresh, so exactly one complete run remains."""
+    entry = make_record(sqlite_uri)
+    record = spool.load(entry)
+    clients = Clients()
+    client = clients(sqlite_uri)
+    experiment_id = client.create_experiment(record.experiment)
+    orphan = client.create_run(experiment_id, tags={RECORD_ID_TAG: record.record_id})
+    client.log_param(orphan.info.run_id, "lr", "0.05")
+
+    rc = push(spool, entry, clients)
+    assert rc["run_id"] != orphan.info.run_id
+    assert client.get_run(orphan.info.run_id).info.lifecycle_stage == "deleted"
+    runs = active_runs(client, experiment_id, record.record_id)
+    assert [r.info.run_id for r in runs] == [rc["run_id"]]
+    check_complete_run(client, spool, entry, rc)
+
+
+def test_mlflow_batch_and_length_limits(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    now = int(time.time() * 1000)
+    params = {f"p{i}": str(i) for i in range(250)} | {"long": "x" * 7000, "bad key?": "1"}
+    metrics = [MetricPoint("curve", float(i), i, now) for i in range(2500)]
+    tags = {f"t{i}": "v" for i in range(150)} | {RECORD_ID_TAG: "forged"}
+    entry = make_record(sqlite_uri, params=params, metrics=metrics, tags=tags)
+    clients = Clients()
+    run = clients(sqlite_uri).get_run(push(spool, entry, clients)["run_id"])
+    assert len(run.data.params) == 252
+    assert run.data.params["long"].endswith(TRUNCATED)
+    assert len(run.data.params["long"]) == 6000
+    assert run.data.params["bad key_"] == "1"
+    history = clients(sqlite_uri).get_metric_history(run.info.run_id, "curve")
+    assert sorted(m.step for m in history) == list(range(2500))
+    assert all(run.data.tags[f"t{i}"] == "v" for i in range(150))
+    assert run.data.tags[RECORD_ID_TAG] == spool.load(entry).record_id  # not forged
+    warnings = run.data.tags["nbmlops.warnings"]
+    assert "'long' cut to 6000" in warnings and "'bad key?' renamed" in warnings
+    assert "nbmlops.record_id" in warnings
+
+
+def test_outputs_files_and_arrays(spool: Spool, sqlite_uri: str, make_record: MakeRecord) -> None:
+    fp_same, fp_file, fp_arr = "aa" * 16, "bb" * 16, "cc" * 16
+    datasets = [
+        DataRecord("df", "input", "dataframe", fp_same, "variable:df", [3, 1],
+                   [{"name": "a", "dtype": "datetime64[ns]"}]),
+        DataRecord("df", "output", "dataframe", fp_same, "variable:df", [3, 1],
+                   [{"name": "a", "dtype": "datetime64[ns]"}]),
+        DataRecord("/data/train.csv", "input", "file", fp_file, "/data/train.csv", size_bytes=42),
+        DataRecord("pred", "output", "ndarray", fp_arr, "variable:pred", [10, 3],
+                   [{"name": "", "dtype": "float32"}]),
+    ]  # fmt: skip
+    entry = make_record(sqlite_uri, datasets=datasets)
+    clients = Clients()
+    run = clients(sqlite_uri).get_run(push(spool, entry, clients)["run_id"])
+    inputs = {d.dataset.digest: d for d in inputs_of(run)}
+    assert set(inputs) == {fp_same, fp_file, fp_arr}
+
+    def context(digest: str) -> str:
+        return {t.key: t.value for t in inputs[digest].tags}["mlflow.data.context"]
+
+    # Read and written unchanged: MLflow keeps one input per (name, digest).
+    assert context(fp_same) == "input,output"
+    assert context(fp_file) == "input" and context(fp_arr) == "output"
+    csv = inputs[fp_file].dataset
+    assert (csv.source_type, js(csv.source)) == ("local", {"uri": "/data/train.csv"})
+    assert js(csv.profile) == {"size_bytes": 42}
+    arr = inputs[fp_arr].dataset
+    spec = json.loads(js(arr.schema)["mlflow_tensorspec"]["features"])
+    assert spec == [{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3]}}]
+    when = js(inputs[fp_same].dataset.schema)["mlflow_colspec"]
+    assert when == [{"type": "datetime", "name": "a", "required": True}]
+
+
+def test_missing_artifact_is_a_warning_not_a_lost_run(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    entry = make_record(sqlite_uri)
+    (entry / "env" / "requirements.txt").unlink()
+    clients = Clients()
+    run = clients(sqlite_uri).get_run(push(spool, entry, clients)["run_id"])
+    assert run.info.status == "FINISHED"
+    assert "'env/requirements.txt' is missing" in run.data.tags["nbmlops.warnings"]
+
+
+def test_experiment_created_concurrently(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    """Another process creates the experiment between our lookup and our create."""
+    entry = make_record(sqlite_uri)
+    name = spool.load(entry).record_id and "notebooks/train.ipynb"
+
+    class RacingClient(MlflowClient):
+        def get_experiment_by_name(self, experiment_name: str) -> Any:
+            found = super().get_experiment_by_name(experiment_name)
+            if found is None and not getattr(self, "raced", False):
+                self.raced = True
+                MlflowClient(tracking_uri=sqlite_uri).create_experiment(experiment_name)
+                return None  # what we saw just before the other process's create
+            return found
+
+    client = RacingClient(tracking_uri=sqlite_uri)
+    rc = upload(spool.load(entry), entry, lambda uri: client)
+    assert client.raced
+    assert rc["experiment_id"] == client.get_experiment_by_name(name).experiment_id
+
+
+def test_deleted_experiment_is_rejected(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    client = MlflowClient(tracking_uri=sqlite_uri)
+    client.delete_experiment(client.create_experiment("notebooks/train.ipynb"))
+    entry = make_record(sqlite_uri)
+    with pytest.raises(RecordRejected, match="deleted") as info:
+        push(spool, entry, Clients())
+    assert is_permanent(info.value)
+
+
+def test_invalid_value_is_permanent_an_outage_is_not(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = make_record(sqlite_uri, metrics=[MetricPoint("loss", 1.0, 0, -5)])
+    with pytest.raises(MlflowException) as info:
+        push(spool, entry, Clients())
+    assert info.value.error_code == "INVALID_PARAMETER_VALUE" and is_permanent(info.value)
+
+    for key, value in SYNC_MLFLOW_ENV.items():
+        monkeypatch.setenv(key, value)
+    down = make_record(f"http://127.0.0.1:{free_port()}")
+    started = time.monotonic()
+    with pytest.raises(Exception) as outage:  # whatever MLflow raises for a refused connection
+        push(spool, down, Clients())
+    assert not is_permanent(outage.value)
+    assert time.monotonic() - started < 10  # no minutes of MLflow's own retries
+
+
+def test_malformed_record_is_rejected_before_mlflow(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    entry = make_record(sqlite_uri, record_id="x' OR '1'='1")
+    with pytest.raises(RecordRejected, match="record id"):
+        push(spool, entry, Clients())
+    entry = make_record(sqlite_uri, metrics=[MetricPoint("loss", "high")])  # type: ignore[arg-type]
+    with pytest.raises(RecordRejected, match="malformed"):
+        push(spool, entry, Clients())
+    assert find_runs(MlflowClient(sqlite_uri), "0", "anything") == []
+
+
+@pytest.mark.server
+def test_record_lands_on_a_tracking_server(
+    spool: Spool, make_record: MakeRecord, mlflow_server: MlflowServer
+) -> None:
+    clients = Clients()
+    entries = [make_record(mlflow_server.url) for _ in range(6)]
+    timings = []
+    for entry in entries:
+        started = time.perf_counter()
+        rc = push(spool, entry, clients)
+        timings.append(time.perf_counter() - started)
+    check_complete_run(clients(mlflow_server.url), spool, entries[-1], rc)
+    assert (
+        rc["url"] == f"{mlflow_server.url}/#/experiments/{rc['experiment_id']}/runs/{rc['run_id']}"
+    )
+    # Artifacts went through the server into its artifact destination.
+    assert list(mlflow_server.artifacts.rglob("cell.py"))
+    print(f"upload to server: first {timings[0] * 1000:.0f} ms, "
+          f"median {sorted(timings)[3] * 1000:.0f} ms per record")  # fmt: skip
