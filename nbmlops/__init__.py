@@ -30,7 +30,7 @@ def _resume_sync() -> None:
         spool = Spool(config.spool_dir(root))
         if config.autosync(root) and spool.entries():
             sync.ensure_running(spool.root)
-    except Exception:  # noqa: BLE001 - loading the extension must not fail for this
+    except Exception:
         pass
 
 

@@ -63,9 +63,9 @@ def _literal_assignments(body: list[ast.stmt]) -> dict[str, Any]:
         elif isinstance(stmt, ast.AnnAssign):
             pairs = [(stmt.target, stmt.value)]
         elif isinstance(stmt, ast.AugAssign | ast.For | ast.With | ast.Delete):
-            for node in ast.walk(stmt):
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
-                    found.pop(node.id, None)
+            for sub in ast.walk(stmt):
+                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store | ast.Del):
+                    found.pop(sub.id, None)
             continue
         for target, value in pairs:
             for name, node in _unpack(target, value):
@@ -111,7 +111,9 @@ def _is_plain(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return all(_is_plain(v) for v in value)
     if isinstance(value, dict):
-        return all(isinstance(k, str | int | float | bool) and _is_plain(v) for k, v in value.items())
+        return all(
+            isinstance(k, str | int | float | bool) and _is_plain(v) for k, v in value.items()
+        )
     return False
 
 
@@ -169,7 +171,7 @@ class _NameCollector(ast.NodeVisitor):
             for alias in node.names:
                 self.stored.append((alias.asname or alias.name).split(".")[0])
 
-    visit_ImportFrom = visit_Import  # type: ignore[assignment]
+    visit_ImportFrom = visit_Import
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
         # The walrus binds in the enclosing function scope, even from a comprehension.

@@ -83,8 +83,9 @@ class TrackMagics(Magics):
             )
         except ValueError as e:
             raise UsageError(str(e)) from None
+        user_ns = self.shell.user_ns if self.shell is not None else {}
         for item in options.data:
-            if item not in self.shell.user_ns and not os.path.isfile(item):
+            if item not in user_ns and not os.path.isfile(item):
                 raise UsageError(f"--data {item}: no such file or variable")
         return options
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import filelock
 
 from nbmlops.exceptions import NbmlopsError, RecordRejected, SpoolError
-from nbmlops.spool import Spool, write_atomic
+from nbmlops.spool import SUFFIX, Spool, record_id_of, write_atomic
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -177,10 +177,6 @@ def _one_line(error: BaseException) -> str:
     return text if len(text) <= 500 else text[:497] + "..."
 
 
-def _record_id(entry: Path) -> str:
-    return entry.name.split("-", 1)[-1]
-
-
 class _Uploader:
     """Uploads entries of one spool; shared by :func:`serve` and :func:`drain`."""
 
@@ -210,8 +206,8 @@ class _Uploader:
             try:
                 record = self.spool.load(entry)
             except FileNotFoundError:
-                if not entry.exists():
-                    continue  # completed by someone else meanwhile
+                continue  # completed by someone else meanwhile
+            except KeyError:
                 errors.append(self._failed(entry, RecordRejected("no record.json in the entry")))
                 continue
             except Exception as e:
@@ -221,7 +217,8 @@ class _Uploader:
                 continue
             started = time.perf_counter()
             try:
-                receipt = upload(record, entry, self.client_for)
+                with self.spool.unpacked(entry) as folder:
+                    receipt = upload(record, folder, self.client_for)
                 self.spool.complete(entry, receipt)
             except Exception as e:
                 errors.append(self._failed(entry, e, permanent=is_permanent(e)))
@@ -259,9 +256,9 @@ class _Uploader:
             "failing_record": entry.name,
         }
         if permanent:
-            n = attempts[_record_id(entry)] = int(attempts.get(_record_id(entry), 0)) + 1
+            n = attempts[record_id_of(entry)] = int(attempts.get(record_id_of(entry), 0)) + 1
             if n >= MAX_ATTEMPTS:
-                attempts.pop(_record_id(entry), None)
+                attempts.pop(record_id_of(entry), None)
                 moved = _move_to_failed(self.spool, entry, message, n)
                 values["last_failed"] = moved.name
                 message += f" (moved to {moved})"
@@ -290,7 +287,7 @@ def retry_failed(spool: SpoolLike) -> int:
         return 0
     spool.ensure()
     moved = 0
-    for entry in sorted(p for p in failed.iterdir() if p.is_dir()):
+    for entry in sorted(p for p in failed.iterdir() if p.name.endswith(SUFFIX)):
         os.replace(entry, spool.pending / entry.name)
         (failed / f"{entry.name}{ERROR_SUFFIX}").unlink(missing_ok=True)
         moved += 1
@@ -459,7 +456,7 @@ def _wait_for_background(spool: Spool, timeout: float) -> SyncReport:
     for name in initial - left:
         if (failed_dir / name).exists():
             report.failed += 1
-        elif spool.receipt(_record_id(Path(name))) is not None:
+        elif spool.receipt(record_id_of(Path(name))) is not None:
             report.uploaded += 1
     if state.get("failing") and remaining:
         report.errors.append(f"background sync is retrying: {state.get('last_error')}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import io
 import os
 import sys
 import time
@@ -64,7 +65,8 @@ def log_metric(name: str, value: Any, step: int | None = None) -> None:
     """Record a metric point in the tracked cell that is running (steps kept in order)."""
     number = capture.metric_value(value)
     if number is None:
-        raise TypeError(f"log_metric({name!r}, ...) needs a real number, got {type(value).__name__}")
+        kind = type(value).__name__
+        raise TypeError(f"log_metric({name!r}, ...) needs a real number, got {kind}")
     if not _active_logs:
         warnings.warn(
             f"log_metric({name!r}) outside a %%track cell is not recorded",
@@ -84,7 +86,7 @@ class _Notes:
     def guard(self, what: str) -> Iterator[None]:
         try:
             yield
-        except Exception as e:  # noqa: BLE001 - a tracking failure must never reach the cell
+        except Exception as e:
             self.problems.append(f"{what}: {type(e).__name__}: {e}")
 
 
@@ -223,15 +225,14 @@ class CellTracker:
         )
         try:
             staging = ctx.spool.stage(record)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             _warn([f"cannot write to the spool {ctx.spool.root}: {e}"], recorded=False)
             return
         try:
             self._fill(record, staging, code, analysis, options, notes, error_text,
                        inputs, files_before, figures_before, git, metric_log)
             staging.commit()
-        except Exception as e:  # noqa: BLE001
-            staging.abort()
+        except Exception as e:
             _warn([*notes.problems, f"spool: {e}"], recorded=False)
             return
         if notes.problems:
@@ -371,9 +372,9 @@ def _save_new_figures(before: set[int], staging: Staging) -> None:
     if pyplot is None:
         return
     for number in sorted(set(pyplot.get_fignums()) - before):
-        relpath = f"figures/figure-{number}.png"
-        pyplot.figure(number).savefig(staging.path(relpath), format="png", dpi=100)
-        staging.add(relpath)
+        png = io.BytesIO()
+        pyplot.figure(number).savefig(png, format="png", dpi=100)
+        staging.write_bytes(f"figures/figure-{number}.png", png.getvalue())
 
 
 def _warn(problems: list[str], *, recorded: bool) -> None:

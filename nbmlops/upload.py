@@ -57,14 +57,16 @@ _RECORD_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 ClientFactory = Callable[[str], "MlflowClient"]
 
 
-def upload(record: RunRecord, entry: Path, client_for: ClientFactory) -> dict[str, Any]:
-    """Turn one spooled record (its folder ``entry``) into one MLflow run; return the receipt.
+def upload(record: RunRecord, files: Path, client_for: ClientFactory) -> dict[str, Any]:
+    """Turn one spooled record into one MLflow run; return the receipt.
+
+    ``files`` is the folder holding the record's artifact files (the entry, unpacked).
 
     ``client_for(uri)`` gives the ``MlflowClient`` for the record's tracking URI (the caller
     caches them). Raises :class:`RecordRejected` for a record that no retry can fix; any other
     exception is worth retrying later.
     """
-    run = prepare(record, entry)
+    run = prepare(record, files)
     client = client_for(record.tracking_uri)
     experiment_id = ensure_experiment(client, record.experiment, record.tracking_uri)
 
@@ -90,7 +92,7 @@ def upload(record: RunRecord, entry: Path, client_for: ClientFactory) -> dict[st
         if run.datasets:
             client.log_inputs(run_id, datasets=run.datasets)
         for relpath in run.artifacts:
-            client.log_artifact(run_id, str(entry / relpath), posixpath.dirname(relpath) or None)
+            client.log_artifact(run_id, str(files / relpath), posixpath.dirname(relpath) or None)
         client.set_terminated(run_id, record.outcome.status, end_time=record.outcome.end_ms or None)
     except Exception as e:
         if is_permanent(e):
@@ -114,7 +116,7 @@ class PreparedRun:
     warnings: list[str] = field(default_factory=list)
 
 
-def prepare(record: RunRecord, entry: Path) -> PreparedRun:
+def prepare(record: RunRecord, files: Path) -> PreparedRun:
     """Check and convert the record; a record of the wrong shape raises RecordRejected here,
     before any call to MLflow."""
     if not _RECORD_ID.match(str(record.record_id)):
@@ -125,7 +127,7 @@ def prepare(record: RunRecord, entry: Path) -> PreparedRun:
 
     warnings = [str(w) for w in record.warnings]
     try:
-        artifacts = _artifact_files(entry, record.artifacts, warnings)
+        artifacts = _artifact_files(files, record.artifacts, warnings)
         params = [Param(k, v) for k, v in _params(record.params, warnings).items()]
         metrics = [Metric(k, v, ts, step) for k, v, ts, step in _metrics(record, warnings)]
         tags = [RunTag(k, v) for k, v in _user_tags(record, warnings).items()]
@@ -318,13 +320,13 @@ def _user() -> str | None:
         return None
 
 
-def _artifact_files(entry: Path, relpaths: Sequence[str], warnings: list[str]) -> list[str]:
+def _artifact_files(files: Path, relpaths: Sequence[str], warnings: list[str]) -> list[str]:
     """The listed artifact files that really are inside the record's folder."""
-    root = entry.resolve()
+    root = files.resolve()
     found = []
     for relpath in relpaths:
         norm = posixpath.normpath(relpath)
-        path = (entry / norm).resolve()
+        path = (files / norm).resolve()
         if norm.startswith(("..", "/")) or not path.is_relative_to(root):
             warnings.append(f"artifact {relpath!r} is outside the record; skipped")
         elif not path.is_file():

@@ -129,6 +129,20 @@ def build_record(uri: str, **fields: Any) -> RunRecord:
     return RunRecord(**values)
 
 
+def rewrite_entry(
+    entry: Path, drop: tuple[str, ...] = (), replace: dict[str, str] | None = None
+) -> None:
+    """Rewrite a spooled entry in place: leave out ``drop``, change members in ``replace``."""
+    import zipfile
+
+    with zipfile.ZipFile(entry) as archive:
+        members = {n: archive.read(n) for n in archive.namelist() if n not in drop}
+    members.update({n: text.encode() for n, text in (replace or {}).items()})
+    with zipfile.ZipFile(entry, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
 DEFAULT_FILES = {"code/cell.py": "lr = 0.05\n", "env/requirements.txt": "numpy==2.0.0\n"}
 
 

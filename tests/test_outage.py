@@ -62,7 +62,7 @@ def wait_for_update(kc: BlockingKernelClient, display_id: str) -> dict[str, Any]
     while time.monotonic() < deadline:
         try:
             msg = kc.get_iopub_msg(timeout=1)
-        except Exception:  # noqa: BLE001 - queue.Empty: keep waiting
+        except Exception:
             continue
         if msg["msg_type"] == "update_display_data" and (
             msg["content"]["transient"]["display_id"] == display_id

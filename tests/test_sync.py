@@ -14,13 +14,14 @@ from typing import Any
 import filelock
 import psutil
 import pytest
+from conftest import rewrite_entry
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow_server import MlflowServer, free_port
 
 from nbmlops import sync
 from nbmlops.record import MetricPoint
-from nbmlops.spool import RECORD_FILE, Spool
+from nbmlops.spool import RECORD_FILE, SUFFIX, Spool, record_id_of
 from nbmlops.upload import RECORD_ID_TAG
 
 MakeRecord = Callable[..., Path]
@@ -47,7 +48,7 @@ def runs_by_record(uri: str, experiment: str = "notebooks/train.ipynb") -> dict[
 
 
 def record_ids(spool: Spool, entries: list[Path]) -> list[str]:
-    return [e.name.split("-", 1)[1] for e in entries]
+    return [record_id_of(e) for e in entries]
 
 
 @pytest.fixture(autouse=True)
@@ -116,7 +117,7 @@ def test_new_record_is_picked_up_quickly_by_an_idle_process(
     entry = make_record(sqlite_uri)
     started = time.monotonic()
     assert sync.ensure_running(spool.root) is False  # already there
-    wait_until(lambda: spool.receipt(entry.name.split("-", 1)[1]), 10, "the second record")
+    wait_until(lambda: spool.receipt(record_id_of(entry)), 10, "the second record")
     latency = time.monotonic() - started
     assert latency < 1.5, latency  # 0.2 s poll + one upload
 
@@ -141,15 +142,15 @@ def test_rejected_record_moves_to_failed_without_blocking_the_queue(
     spool: Spool, sqlite_uri: str, make_record: MakeRecord
 ) -> None:
     broken = make_record(sqlite_uri)
-    (broken / RECORD_FILE).write_text("{not json")
+    rewrite_entry(broken, replace={RECORD_FILE: "{not json"})
     invalid = make_record(sqlite_uri, metrics=[MetricPoint("loss", 1.0, 0, -1)])  # MLflow: 400
     good = make_record(sqlite_uri)
 
     sync.ensure_running(spool.root)
     wait_until(lambda: not spool.entries(), 60, "the queue to empty")
-    assert spool.receipt(good.name.split("-", 1)[1]) is not None
+    assert spool.receipt(record_id_of(good)) is not None
     failed = spool.root / sync.FAILED
-    assert sorted(p.name for p in failed.iterdir() if p.is_dir()) == sorted(
+    assert sorted(p.name for p in failed.iterdir() if p.name.endswith(SUFFIX)) == sorted(
         [broken.name, invalid.name]
     )
     assert "unreadable record" in (failed / f"{broken.name}{sync.ERROR_SUFFIX}").read_text()
@@ -158,7 +159,7 @@ def test_rejected_record_moves_to_failed_without_blocking_the_queue(
     assert sync.status(spool)["failed"] == 2
     # One run for the good record only: the invalid one's half run was not left behind either.
     runs = runs_by_record(sqlite_uri)
-    assert list(runs) == [good.name.split("-", 1)[1]]
+    assert list(runs) == [record_id_of(good)]
 
     assert sync.retry_failed(spool) == 2
     assert len(spool.entries()) == 2 and sync.status(spool)["failed"] == 0
@@ -178,7 +179,7 @@ def test_drain_in_the_foreground_reports_an_unreachable_store(
     assert (report.uploaded, report.failed, report.waiting) == (1, 0, 3)
     assert len(report.errors) == 1 and "127.0.0.1" in report.errors[0]
     assert not report.ok and not report.background
-    assert spool.receipt(good.name.split("-", 1)[1]) is not None
+    assert spool.receipt(record_id_of(good)) is not None
     info = sync.status(spool)
     assert info["pending"] == 3 and info["failing"] and "127.0.0.1" in info["last_error"]
     assert info["oldest_pending_age_s"] >= 0 and not info["running"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +46,15 @@ def ip(project: Path) -> InteractiveShell:
 
 
 def spooled(project: Path) -> list[tuple[RunRecord, Path]]:
+    """Each spooled record, with its entry unpacked into a folder to look at."""
     spool = Spool(project.parent / "spool")
-    return [(spool.load(entry), entry) for entry in spool.entries()]
+    found = []
+    for entry in spool.entries():
+        folder = project.parent / "unpacked" / entry.stem
+        with zipfile.ZipFile(entry) as archive:
+            archive.extractall(folder)
+        found.append((spool.load(entry), folder))
+    return found
 
 
 def track(ip: InteractiveShell, line: str, body: str):  # type: ignore[no-untyped-def]
@@ -215,7 +223,7 @@ def test_figures_become_png_artifacts(ip: InteractiveShell, project: Path) -> No
 def test_bad_options_are_one_line_usage_errors(
     ip: InteractiveShell, project: Path, line: str, message: str
 ) -> None:
-    result, out = track(ip, line, "ran = True")
+    result, _ = track(ip, line, "ran = True")
     assert isinstance(result.error_in_exec, UsageError)
     assert message in str(result.error_in_exec)
     assert "ran" not in ip.user_ns
