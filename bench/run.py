@@ -35,7 +35,9 @@ LOAD_EXT = (
     "import time\nip = InteractiveShell.instance()\nt = time.perf_counter()\n"
     "ip.run_line_magic('load_ext', 'nbmlops')\nprint(time.perf_counter() - t)"
 )
-IMPORT_MLFLOW = "import time\nt = time.perf_counter()\nimport mlflow\nprint(time.perf_counter() - t)"
+IMPORT_MLFLOW = (
+    "import time\nt = time.perf_counter()\nimport mlflow\nprint(time.perf_counter() - t)"
+)
 
 
 def bench_load() -> tuple[float, float]:

@@ -489,7 +489,11 @@ def status(spool: SpoolLike) -> dict[str, Any]:
     state = spool.state()
     running = is_running(spool)
     failed_dir = spool.root / FAILED
-    failed = sum(1 for p in failed_dir.iterdir() if p.is_dir()) if failed_dir.is_dir() else 0
+    failed = (
+        sum(1 for p in failed_dir.iterdir() if p.name.endswith(SUFFIX))
+        if failed_dir.is_dir()
+        else 0
+    )
     return {
         "spool": str(spool.root),
         "pending": len(entries),
