@@ -93,6 +93,7 @@ def main() -> None:
     print(f"  import mlflow      {mlflow * 1000:8.1f} ms")
     print(f"  ratio              {load / mlflow:8.3f}x   (target <= 0.15x)")
 
+    home = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "pyproject.toml").write_text("[project]\nname = 'bench'\n")
@@ -105,6 +106,7 @@ def main() -> None:
             NBMLOPS_AUTOSYNC="0",
         )
         r = bench_track(root)
+        os.chdir(home)
     print(f"\ntrivial cell, median of {CELLS} (project outside git)")
     print(f"  untracked          {r['plain'] * 1000:8.2f} ms")
     print(f"  %%track            {r['tracked'] * 1000:8.2f} ms")
