@@ -7,6 +7,7 @@ sync and notebook tests.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -281,3 +282,71 @@ def test_record_json_is_plain(project: Path, ip: InteractiveShell) -> None:
     [(_, entry)] = spooled(project)
     raw = json.loads((entry / "record.json").read_text())
     assert raw["metrics"][0]["name"] == "score"
+
+
+def test_extension_loads_from_ipython_config(tmp_path: Path) -> None:
+    profile = tmp_path / "ipython" / "profile_default"
+    profile.mkdir(parents=True)
+    (profile / "ipython_config.py").write_text(
+        "c.InteractiveShellApp.extensions = ['nbmlops']\n"
+        "c.TrackMagics.metric_patterns = ['gain']\n"
+    )
+    code = (
+        "ip = get_ipython(); m = ip.magics_manager.registry['TrackMagics']; "
+        "print('track' in ip.magics_manager.magics['cell'], m.metric_patterns)"
+    )
+    out = subprocess.run(
+        [Path(sys.executable).parent / "ipython", "--no-banner", "-c", code],
+        capture_output=True, text=True, check=True,
+        env={**os.environ, "IPYTHONDIR": str(tmp_path / "ipython")},
+    )
+    assert out.stdout.strip().splitlines()[-1] == "True ['gain']"
+
+
+def test_warnings_and_rich_results_pass_through(ip: InteractiveShell, project: Path) -> None:
+    with pytest.warns(RuntimeWarning, match="careful"):
+        result, _ = track(
+            ip, "",
+            "import warnings, pandas as pd\nwarnings.warn('careful', RuntimeWarning)\n"
+            "pd.DataFrame({'a': [1, 2]})",
+        )
+    assert result.success
+    assert isinstance(result.result, pd.DataFrame) and list(result.result.a) == [1, 2]
+
+
+def test_experiment_option_and_git_state(ip: InteractiveShell, project: Path) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("-c", "user.email=a@b.c", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x")
+    git("add", "pyproject.toml")
+    git("-c", "user.email=a@b.c", "-c", "user.name=t", "commit", "-q", "-m", "y")
+    (project / "pyproject.toml").write_text("[project]\nname = 'changed'\n")
+    track(ip, "--experiment churn-model", "depth = 3")
+    [(record, files)] = spooled(project)
+    assert record.experiment == "churn-model"
+    git_state = record.environment.git
+    assert git_state is not None and git_state.branch == "main" and git_state.dirty
+    assert git_state.commit and len(git_state.commit) == 40
+    assert "name = 'changed'" in (files / "env" / "git.diff").read_text()
+
+
+def test_mlops_status_and_sync(ip: InteractiveShell, project: Path) -> None:
+    track(ip, "first", "auc = 0.75")
+    with capture_output() as out:
+        ip.run_line_magic("mlops", "status")
+    assert "pending:      1" in out.stdout
+    with capture_output() as out:
+        ip.run_line_magic("mlops", "sync")
+    assert "1 uploaded" in out.stdout
+    assert spooled(project) == []
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("notebooks/train.ipynb")
+    assert experiment is not None
+    [run] = client.search_runs([experiment.experiment_id])
+    assert run.info.run_name == "first" and run.data.metrics == {"auc": 0.75}
+    with pytest.raises(UsageError, match="unknown %mlops command 'bogus'"):
+        ip.run_line_magic("mlops", "bogus")
