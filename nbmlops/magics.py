@@ -14,8 +14,9 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import List, Unicode
 
 from nbmlops import capture, config
+from nbmlops.cell_hooks import CellHooks
 from nbmlops.exceptions import NbmlopsError
-from nbmlops.tracker import CellTracker, TrackOptions
+from nbmlops.tracker import CellTracker, Context, TrackOptions
 
 
 @magics_class
@@ -33,6 +34,9 @@ class TrackMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self.tracker = CellTracker(shell, self._patterns)
+        self.hooks = CellHooks(shell, self.tracker, self.prepare)
+        if shell is not None:
+            self.hooks.register()
 
     def _patterns(self, root: Path) -> tuple[str, ...]:
         if self.metric_patterns is not None:
@@ -62,12 +66,18 @@ class TrackMagics(Magics):
         before the cell returns and uploaded to MLflow by a background process.
         """
         __tracebackhide__ = True
+        # Typed cells never get here: CellHooks lets IPython run them. This runs a call of
+        # run_cell_magic("track", ...) from code, and reports bad options of a typed line.
+        options, ctx = self.prepare(line)
+        return self.tracker.run(cell, options, ctx)
+
+    def prepare(self, line: str) -> tuple[TrackOptions, Context]:
+        """The options of a ``%%track`` line and where the run goes; UsageError when bad."""
         options = self._options(line)
         try:
-            ctx = self.tracker.context(options.experiment)
+            return options, self.tracker.context(options.experiment)
         except NbmlopsError as e:
             raise UsageError(str(e)) from None
-        return self.tracker.run(cell, options, ctx)
 
     def _options(self, line: str) -> TrackOptions:
         args = parse_argstring(self.track, line)

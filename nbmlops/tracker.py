@@ -9,6 +9,7 @@ user's cell. The user's own exceptions pass through untouched.
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import io
 import os
@@ -101,15 +102,33 @@ class Context:
     spool: Spool
 
 
+@dataclass
+class Execution:
+    """A tracked cell between its start and its end: what was seen before the code ran."""
+
+    ctx: Context
+    options: TrackOptions
+    body: str
+    analysis: capture.CellAnalysis
+    execution_count: int | None
+    cell_id: str | None
+    start_ms: int
+    git: environment.GitProbe
+    notes: _Notes = field(default_factory=_Notes)
+    metric_log: _MetricLog = field(default_factory=_MetricLog)
+    inputs: list[DataRecord] = field(default_factory=list)
+    files_before: dict[str, tuple[int, int] | None] = field(default_factory=dict)
+    figures_before: set[int] = field(default_factory=set)
+    figures: dict[str, bytes] | None = None  # PNGs, once taken
+
+
 class CellTracker:
-    """Runs tracked cells for one IPython shell."""
+    """Tracks cells for one IPython shell: :meth:`start` before the cell's code runs,
+    :meth:`finish` after it, whoever runs the code in between."""
 
     def __init__(self, shell: Any, metric_patterns: Callable[[Path], tuple[str, ...]]) -> None:
         self.shell = shell
         self._metric_patterns = metric_patterns
-        self._watcher: Any = None
-
-    # -- the context --------------------------------------------------------------------------
 
     def context(self, experiment: str | None = None) -> Context:
         notebook = location.notebook_path(self.shell)
@@ -124,76 +143,91 @@ class CellTracker:
             spool=Spool(config.spool_dir(root)),
         )
 
-    # -- running a cell -----------------------------------------------------------------------
+    # -- around the user's code ---------------------------------------------------------------
+
+    def start(self, body: str, options: TrackOptions, ctx: Context) -> Execution:
+        """Look at the cell before it runs: inputs as they are now, open figures, git."""
+        execution = Execution(
+            ctx=ctx,
+            options=options,
+            body=body,
+            analysis=capture.analyze(self.shell.transform_cell(body)),
+            execution_count=self.shell.execution_count,
+            cell_id=location.cell_id(self.shell),
+            start_ms=int(time.time() * 1000),
+            git=environment.GitProbe.start(ctx.root),
+        )
+        if options.capture_data:
+            with execution.notes.guard("data inputs"):
+                self._inputs(execution)
+        execution.figures_before = _open_figures()
+        _active_logs.append(execution.metric_log)
+        return execution
+
+    def take_figures(self, execution: Execution) -> None:
+        """Render the figures the cell created; called before an inline backend closes them."""
+        if execution.figures is None:
+            execution.figures = {}
+            with execution.notes.guard("figures"):
+                execution.figures = _new_figures(execution.figures_before)
+
+    def finish(self, execution: Execution, error: BaseException | None) -> None:
+        """Record the cell's outcome and what it left behind; never raises."""
+        with contextlib.suppress(ValueError):
+            _active_logs.remove(execution.metric_log)
+        outcome = Outcome(start_ms=execution.start_ms, end_ms=int(time.time() * 1000))
+        if error is not None:
+            outcome.status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
+            outcome.error_type = type(error).__name__
+            outcome.error_message = str(error)
+        self.take_figures(execution)
+        try:
+            self._record(execution, outcome, error)
+        except Exception as e:  # the last line of defence for the user's cell
+            _warn([f"{type(e).__name__}: {e}"], recorded=False)
 
     def run(self, body: str, options: TrackOptions, ctx: Context) -> Any:
-        """Run ``body`` as the cell's code and record it; returns the last expression's value."""
+        """Run ``body`` here and record it (for ``run_cell_magic("track", ...)`` called
+        directly; typed ``%%track`` cells run through IPython itself, see ``cell_hooks``)."""
         __tracebackhide__ = True
-        notes = _Notes()
-        start_ms = int(time.time() * 1000)
-        source = self.shell.transform_cell(body)
-        analysis = capture.analyze(source)
-
-        inputs: list[DataRecord] = []
-        files_before: dict[str, tuple[int, int] | None] = {}
-        if options.capture_data:
-            with notes.guard("data inputs"):
-                inputs, files_before = self._inputs(analysis, options)
-        figures_before = _open_figures()
-        git = environment.GitProbe.start(ctx.root)
-        metric_log = _MetricLog()
-        _active_logs.append(metric_log)
-
-        outcome = Outcome(start_ms=start_ms)
-        error_text: str | None = None
+        execution = self.start(body, options, ctx)
+        error: BaseException | None = None
         try:
-            return _execute(self.shell, body, source)
+            return _execute(self.shell, body)
         except BaseException as e:
-            outcome.status = "KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED"
-            outcome.error_type = type(e).__name__
-            outcome.error_message = str(e)
-            error_text = "".join(traceback.format_exception(e))
+            error = e
             raise
         finally:
-            _active_logs.remove(metric_log)
-            outcome.end_ms = int(time.time() * 1000)
-            self._record(
-                ctx, body, analysis, options, notes, outcome, error_text,
-                inputs, files_before, figures_before, git, metric_log,
-            )
+            self.finish(execution, error)
 
-    def _inputs(
-        self, analysis: capture.CellAnalysis, options: TrackOptions
-    ) -> tuple[list[DataRecord], dict[str, tuple[int, int] | None]]:
+    def _inputs(self, execution: Execution) -> None:
         ns = self.shell.user_ns
         inputs = [
             fingerprint.describe(name, ns[name], "input")
-            for name in analysis.read
+            for name in execution.analysis.read
             if name in ns and fingerprint.is_data(ns[name])
         ]
-        files_before = {path: _stat(path) for path in _candidate_paths(analysis)}
+        files_before = {path: _stat(path) for path in _candidate_paths(execution.analysis)}
         for path, stat in files_before.items():
             if stat is not None:
                 inputs.append(fingerprint.describe_file(path, "input"))
-        for item in options.data:
+        for item in execution.options.data:
             if item in ns and fingerprint.is_data(ns[item]):
                 inputs.append(fingerprint.describe(item, ns[item], "input"))
             elif os.path.abspath(item) not in files_before:
                 inputs.append(fingerprint.describe_file(os.path.abspath(item), "input"))
-        return _unique(inputs), files_before
+        execution.inputs = _unique(inputs)
+        execution.files_before = files_before
 
-    def _outputs(
-        self, analysis: capture.CellAnalysis, inputs: list[DataRecord],
-        files_before: dict[str, tuple[int, int] | None],
-    ) -> list[DataRecord]:
+    def _outputs(self, execution: Execution) -> list[DataRecord]:
         ns = self.shell.user_ns
-        seen = {(d.name, d.fingerprint) for d in inputs}
+        seen = {(d.name, d.fingerprint) for d in execution.inputs}
         outputs = [
             fingerprint.describe(name, ns[name], "output")
-            for name in analysis.assigned
+            for name in execution.analysis.assigned
             if name in ns and fingerprint.is_data(ns[name])
         ]
-        for path, before in files_before.items():
+        for path, before in execution.files_before.items():
             after = _stat(path)
             if after is not None and after != before:
                 outputs.append(fingerprint.describe_file(path, "output"))
@@ -201,39 +235,34 @@ class CellTracker:
 
     # -- building and spooling the record ----------------------------------------------------
 
-    def _record(
-        self, ctx: Context, body: str, analysis: capture.CellAnalysis, options: TrackOptions,
-        notes: _Notes, outcome: Outcome, error_text: str | None,
-        inputs: list[DataRecord], files_before: dict[str, tuple[int, int] | None],
-        figures_before: set[int], git: environment.GitProbe, metric_log: _MetricLog,
-    ) -> None:
+    def _record(self, execution: Execution, outcome: Outcome, error: BaseException | None) -> None:
         """Build the record from what the cell left, spool it, show the status line."""
-        code = redact.redact_code(body)
-        cell_id = location.cell_id(self.shell)
+        ctx, options = execution.ctx, execution.options
+        code = redact.redact_code(execution.body)
         record = RunRecord(
             tracking_uri=ctx.tracking_uri,
             experiment=ctx.experiment,
-            run_name=options.name or _default_run_name(cell_id, self.shell.execution_count),
+            run_name=options.name
+            or _default_run_name(execution.cell_id, execution.execution_count),
             code_sha=hashlib.sha256(code.encode()).hexdigest(),
             notebook=location.source_name(ctx.notebook, ctx.root),
             project_root=str(ctx.root),
-            cell_id=cell_id,
-            execution_count=self.shell.execution_count,
+            cell_id=execution.cell_id,
+            execution_count=execution.execution_count,
             parent_run_id=os.environ.get("NBMLOPS_PARENT_RUN_ID") or None,
             outcome=outcome,
             tags=redact.redact_mapping(options.tags),
         )
+        notes = execution.notes
         try:
             staging = ctx.spool.stage(record)
-        except Exception as e:
-            _warn([f"cannot write to the spool {ctx.spool.root}: {e}"], recorded=False)
-            return
-        try:
-            self._fill(record, staging, code, analysis, options, notes, error_text,
-                       inputs, files_before, figures_before, git, metric_log)
+            staging.write_text("code/cell.py", code)
+            if error is not None:
+                staging.write_text("error/traceback.txt", redact.redact_value(_traceback(error)))
+            self._fill(execution, record, staging)
             staging.commit()
         except Exception as e:
-            _warn([*notes.problems, f"spool: {e}"], recorded=False)
+            _warn([*notes.problems, f"spool {ctx.spool.root}: {e}"], recorded=False)
             return
         if notes.problems:
             _warn(notes.problems, recorded=True)
@@ -243,16 +272,9 @@ class CellTracker:
             with notes.guard("sync"):
                 sync.ensure_running(ctx.spool.root)
 
-    def _fill(
-        self, record: RunRecord, staging: Staging, code: str, analysis: capture.CellAnalysis,
-        options: TrackOptions, notes: _Notes, error_text: str | None,
-        inputs: list[DataRecord], files_before: dict[str, tuple[int, int] | None],
-        figures_before: set[int], git: environment.GitProbe, metric_log: _MetricLog,
-    ) -> None:
-        staging.write_text("code/cell.py", code)
-        if error_text is not None:
-            staging.write_text("error/traceback.txt", redact.redact_value(error_text))
-
+    def _fill(self, execution: Execution, record: RunRecord, staging: Staging) -> None:
+        notes, options, analysis = execution.notes, execution.options, execution.analysis
+        metric_log = execution.metric_log
         scalars: dict[str, float] = {}
         with notes.guard("metrics"):
             patterns = self._metric_patterns(Path(record.project_root))
@@ -279,7 +301,7 @@ class CellTracker:
 
         if options.capture_data:
             with notes.guard("data outputs"):
-                record.datasets = [*inputs, *self._outputs(analysis, inputs, files_before)]
+                record.datasets = [*execution.inputs, *self._outputs(execution)]
             for data in record.datasets:
                 data.source = redact.redact_value(data.source)
 
@@ -290,14 +312,13 @@ class CellTracker:
                 "env/requirements.txt", environment.requirements_txt(record.environment.packages)
             )
         with notes.guard("git"):
-            state, diff = git.result()
+            state, diff = execution.git.result()
             record.environment.git = state
             if diff:
                 staging.write_text("env/git.diff", redact.redact_value(diff))
 
-        with notes.guard("figures"):
-            _save_new_figures(figures_before or set(), staging)
-
+        for relpath, png in (execution.figures or {}).items():
+            staging.write_bytes(relpath, png)
         record.warnings = list(notes.problems)
 
     def _show(self, record: RunRecord, spool: Spool) -> None:
@@ -312,7 +333,7 @@ class CellTracker:
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _execute(shell: Any, body: str, source: str) -> Any:
+def _execute(shell: Any, body: str) -> Any:
     """Run the cell's code as IPython would run an untracked cell.
 
     The code is compiled under the cell's own name, with a leading blank line so line numbers
@@ -320,7 +341,7 @@ def _execute(shell: Any, body: str, source: str) -> Any:
     expression's value is returned so IPython displays it as the cell's result.
     """
     __tracebackhide__ = True
-    source = "\n" + source
+    source = "\n" + shell.transform_cell(body)
     filename = shell.compile.cache(source, shell.execution_count, raw_code="\n" + body)
     tree = shell.transform_ast(shell.compile.ast_parse(source, filename=filename))
     last: ast.Expression | None = None
@@ -331,6 +352,14 @@ def _execute(shell: Any, body: str, source: str) -> Any:
         return None
     value = eval(shell.compile(last, filename, "eval"), shell.user_global_ns, shell.user_ns)
     return None if shell.displayhook.semicolon_at_end_of_expression(source) else value
+
+
+def _traceback(error: BaseException) -> str:
+    """The error as Python prints it, starting at the cell (IPython's own frames left out)."""
+    tb = error.__traceback__
+    while tb is not None and "IPython" in tb.tb_frame.f_code.co_filename.split(os.sep):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(error), error, tb))
 
 
 def _default_run_name(cell_id: str | None, execution_count: int | None) -> str:
@@ -367,14 +396,17 @@ def _open_figures() -> set[int]:
     return set(pyplot.get_fignums()) if pyplot is not None else set()
 
 
-def _save_new_figures(before: set[int], staging: Staging) -> None:
+def _new_figures(before: set[int]) -> dict[str, bytes]:
+    """PNGs of the figures opened since ``before``, by artifact path."""
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is None:
-        return
+        return {}
+    pngs = {}
     for number in sorted(set(pyplot.get_fignums()) - before):
         png = io.BytesIO()
         pyplot.figure(number).savefig(png, format="png", dpi=100)
-        staging.write_bytes(f"figures/figure-{number}.png", png.getvalue())
+        pngs[f"figures/figure-{number}.png"] = png.getvalue()
+    return pngs
 
 
 def _warn(problems: list[str], *, recorded: bool) -> None:

@@ -108,9 +108,27 @@ def test_cell_runs_as_untracked_and_records(ip: InteractiveShell, project: Path)
     assert "numpy==" in (entry / "env" / "requirements.txt").read_text()
 
 
-def test_semicolon_suppresses_the_result(ip: InteractiveShell) -> None:
-    result, _ = track(ip, "", "x = 3\nx;")
-    assert result.success and result.result is None
+@pytest.mark.parametrize(
+    "body",
+    [
+        "x = 3\nx;",
+        "x = 3\nx",
+        "print('a')\nfrom IPython.display import display\ndisplay({'k': 1})\n[1, 2]",
+        "import asyncio\nawait asyncio.sleep(0)\n'awaited'",
+        "def f(x):\n    return 1 / x\nf(0)",
+    ],
+)
+def test_tracked_cell_behaves_as_untracked(ip: InteractiveShell, body: str) -> None:
+    def outputs(source: str) -> tuple[object, str, list[object], str]:
+        with capture_output() as out:
+            result = ip.run_cell(source)
+        shown = [o.data for o in out.outputs if "nbmlops ▸" not in o.data["text/plain"]]
+        error = repr(result.error_in_exec)
+        return result.result, out.stdout, shown, error
+
+    untracked = outputs("# a first line, as %%track is\n" + body)
+    tracked = outputs("%%track\n" + body)
+    assert tracked == untracked
 
 
 def test_user_exception_surfaces_unchanged(ip: InteractiveShell, project: Path) -> None:
@@ -350,3 +368,14 @@ def test_mlops_status_and_sync(ip: InteractiveShell, project: Path) -> None:
     assert run.info.run_name == "first" and run.data.metrics == {"auc": 0.75}
     with pytest.raises(UsageError, match="unknown %mlops command 'bogus'"):
         ip.run_line_magic("mlops", "bogus")
+
+
+def test_run_cell_magic_called_from_code(ip: InteractiveShell, project: Path) -> None:
+    with capture_output():
+        value = ip.run_cell_magic("track", "direct", "rmse = 0.5\nrmse * 2")
+    assert value == 1.0
+    [(record, _)] = spooled(project)
+    assert record.run_name == "direct" and [m.name for m in record.metrics] == ["rmse"]
+    with pytest.raises(ZeroDivisionError), capture_output():
+        ip.run_cell_magic("track", "direct-fail", "1 / 0")
+    assert [r.outcome.status for r, _ in spooled(project)] == ["FINISHED", "FAILED"]

@@ -1,0 +1,104 @@
+"""How a typed ``%%track`` cell runs through IPython's own execution, untouched.
+
+A cell magic would run the code inside the magic: tracebacks would start with the magic's
+call, and top-level ``await`` or IPython's display rules would be ours to copy. Instead:
+
+1. an input transformer replaces the ``%%track ...`` line by an empty line, so IPython
+   compiles and runs the cell's own code with the line numbers the user sees;
+2. ``pre_run_cell`` starts the tracked execution (inputs, open figures, git);
+3. ``post_execute`` renders the new figures before an inline backend closes them;
+4. ``post_run_cell`` gets IPython's result (its exception, if any) and records the run.
+
+A line whose options do not parse is left alone, so the registered ``%%track`` magic runs and
+reports the one-line UsageError without running the cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nbmlops.tracker import CellTracker, Context, Execution, TrackOptions
+
+PREFIX = "%%track"
+
+#: Parses a ``%%track`` line into options and the context it runs in; raises on bad input.
+Prepare = Callable[[str], tuple[TrackOptions, Context]]
+
+
+def track_line(cell: str) -> str | None:
+    """The option part of a cell's ``%%track`` line, or None when it is not a tracked cell."""
+    first, _, _ = cell.lstrip("\n").partition("\n")
+    if first == PREFIX or first.startswith((PREFIX + " ", PREFIX + "\t")):
+        return first[len(PREFIX):].strip()
+    return None
+
+
+class CellHooks:
+    """The transformer and event callbacks for one shell."""
+
+    def __init__(self, shell: Any, tracker: CellTracker, prepare: Prepare) -> None:
+        self.shell = shell
+        self.tracker = tracker
+        self.prepare = prepare
+        self.current: Execution | None = None
+        self._started_line: str | None = None  # the line pre_run_cell already validated
+
+    def register(self) -> None:
+        if self.strip_track_line not in self.shell.input_transformers_cleanup:
+            self.shell.input_transformers_cleanup.append(self.strip_track_line)
+        for event in ("pre_run_cell", "post_execute", "post_run_cell"):
+            self.shell.events.register(event, getattr(self, event))
+
+    def unregister(self) -> None:
+        if self.strip_track_line in self.shell.input_transformers_cleanup:
+            self.shell.input_transformers_cleanup.remove(self.strip_track_line)
+        for event in ("pre_run_cell", "post_execute", "post_run_cell"):
+            self.shell.events.unregister(event, getattr(self, event))
+
+    def _valid(self, line: str) -> bool:
+        try:
+            self.prepare(line)
+        except Exception:  # bad options: the magic itself will say what is wrong
+            return False
+        return True
+
+    def strip_track_line(self, lines: list[str]) -> list[str]:
+        line = track_line(lines[0]) if lines else None
+        if line is None:
+            return lines
+        # IPython transforms after pre_run_cell: a line that started a run is known good.
+        if (self.current is not None and line == self._started_line) or self._valid(line):
+            return ["\n", *lines[1:]]
+        return lines
+
+    def pre_run_cell(self, info: Any) -> None:
+        self.current = self._started_line = None
+        line = track_line(info.raw_cell or "")
+        if line is None:
+            return
+        try:
+            options, ctx = self.prepare(line)
+        except Exception:
+            return  # the cell goes to the magic, which raises the UsageError
+        _, _, body = info.raw_cell.lstrip("\n").partition("\n")
+        self._put_figures_first()
+        self.current = self.tracker.start(body, options, ctx)
+        self._started_line = line
+
+    def post_execute(self) -> None:
+        if self.current is not None:
+            self.tracker.take_figures(self.current)
+
+    def post_run_cell(self, result: Any) -> None:
+        execution, self.current = self.current, None
+        if execution is not None:
+            self.tracker.finish(execution, result.error_before_exec or result.error_in_exec)
+
+    def _put_figures_first(self) -> None:
+        # matplotlib's inline backend closes figures in its own post_execute callback; ours
+        # must come first whatever order the two were registered in.
+        callbacks = self.shell.events.callbacks["post_execute"]
+        if callbacks and callbacks[0] != self.post_execute and self.post_execute in callbacks:
+            callbacks.remove(self.post_execute)
+            callbacks.insert(0, self.post_execute)
