@@ -15,7 +15,9 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
@@ -269,45 +271,61 @@ def git_diff(root: str | os.PathLike[str], max_bytes: int = MAX_DIFF_BYTES) -> s
 
 
 class GitProbe:
-    """Git state and diff gathered in a background thread while the cell runs.
+    """Git state and diff gathered on a background worker while the cell runs.
 
-    ``GitProbe.start(root)`` at cell start, ``probe.result()`` at cell end. The thread is a
-    daemon, so a hung git never keeps the kernel from exiting; every git command is killed
-    after :data:`GIT_TIMEOUT` seconds.
+    ``GitProbe.start(root)`` at cell start, ``probe.result()`` at cell end. One long-lived
+    worker serves every probe of the process (starting a thread per cell would cost about as
+    much as git itself on a busy kernel), and a folder outside any repository gets no work at
+    all. Every git command is killed after :data:`GIT_TIMEOUT` seconds.
     """
 
     def __init__(self, root: str | os.PathLike[str], *, diff: bool = True) -> None:
         self.root = os.fspath(root)
         self.diff = diff
-        self._state: GitState | None = None
-        self._diff = ""
-        self._thread = threading.Thread(target=self._work, name="nbmlops-git", daemon=True)
+        self._future: Future[tuple[GitState | None, str]] | None = None
 
     @classmethod
     def start(cls, root: str | os.PathLike[str], *, diff: bool = True) -> GitProbe:
         """Start probing the repository holding ``root``; ``diff`` also collects the diff
         when the work tree is dirty."""
         probe = cls(root, diff=diff)
-        probe._thread.start()
+        if _in_repository(probe.root):
+            probe._future = _worker().submit(probe._work)
         return probe
 
-    def _work(self) -> None:
+    def _work(self) -> tuple[GitState | None, str]:
         try:
             state = git_state(self.root)
             diff = git_diff(self.root) if self.diff and state is not None and state.dirty else ""
-            self._state, self._diff = state, diff
         except Exception:  # the probe must never break a cell
-            pass
+            return None, ""
+        return state, diff
+
+    def then(self, callback: Callable[[GitState | None, str], None]) -> None:
+        """Call ``callback(state, diff)`` on the worker once git has answered."""
+        if self._future is None:
+            callback(None, "")
+        else:
+            self._future.add_done_callback(lambda future: callback(*future.result()))
+
+    def done(self) -> bool:
+        """Whether :meth:`result` would answer without waiting."""
+        return self._future is None or self._future.done()
 
     def result(self, timeout: float | None = 2 * GIT_TIMEOUT) -> tuple[GitState | None, str]:
         """``(state, diff)``, waiting up to ``timeout`` seconds; ``(None, "")`` if git did not
-        answer in time or the probe was never started."""
-        if self._thread.ident is None:
+        answer in time or there is no repository."""
+        if self._future is None:
             return None, ""
-        self._thread.join(timeout)
-        if self._thread.is_alive():
+        try:
+            return self._future.result(timeout)
+        except FutureTimeout:
             return None, ""
-        return self._state, self._diff
+
+
+@lru_cache(maxsize=1)
+def _worker() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbmlops-git")
 
 
 def _in_repository(root: str) -> bool:

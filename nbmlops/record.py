@@ -55,6 +55,9 @@ class Environment:
     python: str = ""
     packages: dict[str, str] = field(default_factory=dict)  # distribution -> version
     git: GitState | None = None
+    # True while git was still answering when the cell ended: the kernel amends the spooled
+    # record once it has the answer, and the sync process waits a little for that.
+    git_pending: bool = False
 
 
 @dataclass

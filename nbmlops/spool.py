@@ -58,6 +58,18 @@ def write_atomic(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+def entry_name(created_ns: int, record_id: str) -> str:
+    return f"{created_ns:020d}-{record_id}{SUFFIX}"
+
+
+def entry_age(entry: Path) -> float:
+    """Seconds since the entry was first spooled (from its name, so amending keeps it)."""
+    try:
+        return time.time() - int(entry.name.split("-", 1)[0]) / 1e9
+    except ValueError:
+        return float("inf")
+
+
 def record_id_of(entry: Path) -> str:
     """The record id in a pending entry's name (``<ns>-<record_id>.zip``)."""
     name = entry.name.removesuffix(SUFFIX)
@@ -79,8 +91,9 @@ class Staging:
     def write_bytes(self, relpath: str, data: bytes) -> None:
         self.files[relpath] = data
 
-    def commit(self) -> Path:
-        """Write the entry to ``tmp``, fsync it, and move it into ``pending`` in one rename."""
+    def commit(self, target: Path | None = None) -> Path:
+        """Write the entry to ``tmp``, fsync it, and move it into ``pending`` in one rename
+        (over ``target`` when an existing entry is amended)."""
         self.record.artifacts = list(self.files)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
@@ -92,7 +105,8 @@ class Staging:
             f.write(buffer.getbuffer())
             f.flush()
             os.fsync(f.fileno())
-        target = self.spool.pending / f"{time.time_ns():020d}-{self.record.record_id}{SUFFIX}"
+        if target is None:
+            target = self.spool.pending / entry_name(time.time_ns(), self.record.record_id)
         os.rename(tmp, target)
         _fsync_dir(self.spool.pending)
         return target
@@ -146,6 +160,19 @@ class Spool:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(archive.read(name))
             yield Path(folder)
+
+    def amend(self, entry: Path, record: RunRecord, files: dict[str, bytes]) -> bool:
+        """Replace a pending entry by ``record`` with its old files updated by ``files``;
+        False when the entry is gone (already uploaded)."""
+        try:
+            with zipfile.ZipFile(entry) as archive:
+                old = {n: archive.read(n) for n in archive.namelist() if n != RECORD_FILE}
+        except FileNotFoundError:
+            return False
+        staging = Staging(self, record)
+        staging.files = {**old, **files}
+        staging.commit(target=entry)
+        return True
 
     def complete(self, entry: Path, receipt: dict[str, Any]) -> None:
         """Called once MLflow has the record: leave a receipt, then drop the record."""

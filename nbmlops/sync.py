@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import filelock
 
 from nbmlops.exceptions import NbmlopsError, RecordRejected, SpoolError
-from nbmlops.spool import SUFFIX, Spool, record_id_of, write_atomic
+from nbmlops.spool import SUFFIX, Spool, entry_age, record_id_of, write_atomic
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -50,6 +50,9 @@ LOG_FILE = "sync.log"
 LOG_MAX_BYTES = 1 << 20
 FAILED = "failed"
 ERROR_SUFFIX = ".error.txt"
+# A kernel amends a record within milliseconds once git answers; past this the kernel is
+# taken to be gone and the record goes up without its git state.
+GIT_HOLD_SECONDS = 10.0
 
 # MLflow retries an HTTP call 7 times with backoff over minutes by default; the sync process
 # has its own retry loop and must notice an outage within seconds. And MLflow prints "View run
@@ -192,8 +195,13 @@ class _Uploader:
             client = self._clients[uri] = MlflowClient(tracking_uri=uri)
         return client
 
-    def run_pass(self, skip: set[str] | None = None) -> tuple[int, list[str], set[str]]:
+    def run_pass(
+        self, skip: set[str] | None = None, hold_git: float = 0.0
+    ) -> tuple[int, list[str], set[str]]:
         """Try each pending entry once, oldest first.
+
+        ``hold_git``: leave a record whose kernel is still reading git (``git_pending``) for
+        later while it is younger than this many seconds.
 
         Returns ``(uploaded, errors, failing URIs)``. After a retryable error for a tracking
         URI the other records for that URI wait for the next pass: they would fail the same
@@ -214,6 +222,8 @@ class _Uploader:
                 errors.append(self._failed(entry, RecordRejected(f"unreadable record: {e}")))
                 continue
             if record.tracking_uri in failing:
+                continue
+            if record.environment.git_pending and entry_age(entry) < hold_git:
                 continue
             started = time.perf_counter()
             try:
@@ -361,7 +371,7 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
                 next_clean = time.monotonic() + 3600
             if spool.entries():
                 try:
-                    uploaded, errors, _ = uploader.run_pass()
+                    uploaded, errors, _ = uploader.run_pass(hold_git=GIT_HOLD_SECONDS)
                 except Exception as e:  # e.g. a full disk writing the state: keep serving
                     log.exception("sync pass failed")
                     uploaded, errors = 0, [_one_line(e)]
@@ -371,6 +381,8 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
                     time.sleep(backoff)
                 elif not errors:
                     backoff = 0.0
+                    if not uploaded:  # only records held for their git state: poll
+                        time.sleep(POLL_SECONDS)
                 continue
             if time.monotonic() < idle_until:
                 time.sleep(POLL_SECONDS)
@@ -481,11 +493,9 @@ def status(spool: SpoolLike) -> dict[str, Any]:
     spool = as_spool(spool)
     _check_spool(spool)
     entries = spool.entries()
-    now = time.time()
     oldest = None
     if entries:
-        with contextlib.suppress(ValueError):
-            oldest = round(now - int(entries[0].name.split("-", 1)[0]) / 1e9, 3)
+        oldest = round(entry_age(entries[0]), 3)
     state = spool.state()
     running = is_running(spool)
     failed_dir = spool.root / FAILED

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import hashlib
 import io
 import os
@@ -260,7 +261,9 @@ class CellTracker:
             if error is not None:
                 staging.write_text("error/traceback.txt", redact.redact_value(_traceback(error)))
             self._fill(execution, record, staging)
-            staging.commit()
+            entry = staging.commit()
+            if record.environment.git_pending:
+                execution.git.then(functools.partial(_amend_git, ctx.spool, entry, record))
         except Exception as e:
             _warn([*notes.problems, f"spool {ctx.spool.root}: {e}"], recorded=False)
             return
@@ -312,10 +315,15 @@ class CellTracker:
                 "env/requirements.txt", environment.requirements_txt(record.environment.packages)
             )
         with notes.guard("git"):
-            state, diff = execution.git.result()
-            record.environment.git = state
-            if diff:
-                staging.write_text("env/git.diff", redact.redact_value(diff))
+            # A trivial cell may end before git answers: the record is then spooled without
+            # its git state and amended once git is done, off the cell's path.
+            if execution.git.done():
+                state, diff = execution.git.result()
+                record.environment.git = state
+                if diff:
+                    staging.write_text("env/git.diff", redact.redact_value(diff))
+            else:
+                record.environment.git_pending = True
 
         for relpath, png in (execution.figures or {}).items():
             staging.write_bytes(relpath, png)
@@ -352,6 +360,14 @@ def _execute(shell: Any, body: str) -> Any:
         return None
     value = eval(shell.compile(last, filename, "eval"), shell.user_global_ns, shell.user_ns)
     return None if shell.displayhook.semicolon_at_end_of_expression(source) else value
+
+
+def _amend_git(spool: Spool, entry: Path, record: RunRecord, state: Any, diff: str) -> None:
+    """Put the git state a cell's record was spooled without into its entry."""
+    record.environment.git, record.environment.git_pending = state, False
+    files = {"env/git.diff": redact.redact_value(diff).encode()} if diff else {}
+    with contextlib.suppress(Exception):  # then the run goes up marked as missing its git state
+        spool.amend(entry, record, files)
 
 
 def _traceback(error: BaseException) -> str:

@@ -273,6 +273,8 @@ def _metrics(record: RunRecord, warnings: list[str]) -> Iterator[tuple[str, floa
 def _system_tags(record: RunRecord, warnings: list[str]) -> dict[str, str]:
     out = record.outcome
     git = record.environment.git
+    if record.environment.git_pending:
+        warnings.append("git state missing: the kernel stopped before git answered")
     tags: dict[str, str | None] = {
         "mlflow.source.name": record.notebook,
         "mlflow.source.type": "NOTEBOOK",

@@ -20,7 +20,7 @@ from mlflow.entities import ViewType
 from mlflow_server import MlflowServer, free_port
 
 from nbmlops import sync
-from nbmlops.record import MetricPoint
+from nbmlops.record import Environment, GitState, MetricPoint
 from nbmlops.spool import RECORD_FILE, SUFFIX, Spool, record_id_of
 from nbmlops.upload import RECORD_ID_TAG
 
@@ -245,3 +245,34 @@ def test_server_outage_every_record_arrives_exactly_once(
     assert sorted(runs) == sorted(record_ids(spool, before + during))
     assert all(len(r) == 1 and r[0].info.status == "FINISHED" for r in runs.values())
     assert not sync.status(spool)["failing"]
+
+
+def test_record_waiting_for_its_git_state_is_held_then_amended(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    entry = make_record(sqlite_uri, environment=Environment("3.11.2", {}, None, git_pending=True))
+    sync.ensure_running(spool.root)
+    wait_until(lambda: sync.is_running(spool), 10, "the sync process")
+    time.sleep(2)  # long enough for several passes: the record is held, not uploaded
+    assert spool.entries() == [entry]
+
+    record = spool.load(entry)
+    record.environment.git = GitState("ab" * 20, "main", True)
+    record.environment.git_pending = False
+    assert spool.amend(entry, record, {"env/git.diff": b"-a\n+b\n"})
+    wait_until(lambda: not spool.entries(), 30, "the amended record to upload")
+    [[run]] = runs_by_record(sqlite_uri).values()
+    assert run.data.tags["mlflow.source.git.commit"] == "ab" * 20
+    artifacts = MlflowClient(sqlite_uri).list_artifacts(run.info.run_id, "env")
+    assert "env/git.diff" in {a.path for a in artifacts}
+    assert "nbmlops.warnings" not in run.data.tags
+
+
+def test_foreground_sync_does_not_wait_for_a_git_state(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    make_record(sqlite_uri, environment=Environment("3.11.2", {}, None, git_pending=True))
+    report = sync.drain(spool)
+    assert report.uploaded == 1
+    [[run]] = runs_by_record(sqlite_uri).values()
+    assert "git state missing" in run.data.tags["nbmlops.warnings"]

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -342,7 +343,12 @@ def test_experiment_option_and_git_state(ip: InteractiveShell, project: Path) ->
     git("-c", "user.email=a@b.c", "-c", "user.name=t", "commit", "-q", "-m", "y")
     (project / "pyproject.toml").write_text("[project]\nname = 'changed'\n")
     track(ip, "--experiment churn-model", "depth = 3")
+    deadline = time.monotonic() + 20
     [(record, files)] = spooled(project)
+    while record.environment.git_pending:  # spooled at once, amended when git answers
+        assert time.monotonic() < deadline, "the record was never amended with git's answer"
+        time.sleep(0.05)
+        [(record, files)] = spooled(project)
     assert record.experiment == "churn-model"
     git_state = record.environment.git
     assert git_state is not None and git_state.branch == "main" and git_state.dirty
