@@ -1,9 +1,10 @@
-"""One tracked cell execution: run the user's code unchanged, then spool its RunRecord.
+"""One tracked cell execution: look before the user's code runs, record after it ran.
 
 The order matters. Inputs are fingerprinted before the code runs (the version the cell read),
 outputs after; the record is committed to the spool before the cell returns; anything that
 goes wrong inside nbmlops becomes one warning and a note in the record, never an error in the
-user's cell. The user's own exceptions pass through untouched.
+user's cell. Who runs the code in between is not this module's business (IPython itself for
+typed cells, see ``cell_hooks``), so the user's own exceptions pass through untouched.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,7 +84,7 @@ class _Notes:
     def __init__(self) -> None:
         self.problems: list[str] = []
 
-    @contextmanager
+    @contextlib.contextmanager
     def guard(self, what: str) -> Iterator[None]:
         try:
             yield
