@@ -180,7 +180,7 @@ class CellTracker:
         if error is not None:
             outcome.status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
             outcome.error_type = type(error).__name__
-            outcome.error_message = str(error)
+            outcome.error_message = redact.redact_value(str(error))
         self.take_figures(execution)
         try:
             self._record(execution, outcome, error)

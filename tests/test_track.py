@@ -214,6 +214,12 @@ def test_secrets_never_recorded(ip: InteractiveShell, project: Path) -> None:
     assert record.params["max_tokens"] == "256"
     assert ip.user_ns["db_password"] == "hunter2"  # the user's own values are untouched
 
+    track(ip, "", "raise ConnectionError('cannot reach ' + endpoint)")
+    _, (failed, files) = spooled(project)
+    assert "pa55word" not in str(failed.outcome.error_message)
+    assert "user:<redacted>@db.example.com" in str(failed.outcome.error_message)
+    assert "pa55word" not in (files / "error" / "traceback.txt").read_text()
+
 
 def test_figures_become_png_artifacts(ip: InteractiveShell, project: Path) -> None:
     import matplotlib
