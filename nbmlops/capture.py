@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 #: Longest string literal considered as a possible file path.
 _MAX_PATH_LEN = 1024
 
@@ -118,66 +116,150 @@ def _is_plain(value: Any) -> bool:
 
 
 class _NameCollector(ast.NodeVisitor):
-    """Names bound and read at the notebook's level, and string literals anywhere.
+    """Names bound at the notebook's level, names read from it, and string literals.
 
-    Function and class bodies bind their own locals, so only their free reads count;
-    comprehension variables are local to the comprehension.
+    Nodes are visited in evaluation order (the value of an assignment before its targets, a
+    loop's iterable before its variable), so a name the cell binds before it reads it is not
+    counted as read from the notebook: it is the cell's own. Function, lambda and
+    comprehension bodies bind their own locals; only their free names are read.
     """
 
     def __init__(self) -> None:
         self.stored: list[str] = []
         self.loaded: list[str] = []
         self.strings: list[str] = []
-        self._depth = 0  # > 0 inside a nested scope
+        self._bound: set[str] = set()  # bound by the cell so far, at the notebook's level
+        self._scopes: list[set[str]] = []  # locals of the nested scopes we are inside
+        self._comprehensions: list[set[str]] = []  # those of them that are comprehensions
+
+    def _load(self, name: str) -> None:
+        if name not in self._bound and not any(name in scope for scope in self._scopes):
+            self.loaded.append(name)
+
+    def _store(self, name: str) -> None:
+        if self._scopes:
+            self._scopes[-1].add(name)
+        else:
+            self.stored.append(name)
+            self._bound.add(name)
+
+    def _visit_all(self, nodes: Iterable[ast.AST | None]) -> None:
+        for node in nodes:
+            if node is not None:
+                self.visit(node)
 
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
-            self.loaded.append(node.id)
-        elif self._depth == 0:
-            self.stored.append(node.id)
+            self._load(node.id)
+        else:
+            self._store(node.id)
 
     def visit_Constant(self, node: ast.Constant) -> None:
         value = node.value
         if isinstance(value, str) and 0 < len(value) <= _MAX_PATH_LEN and "\n" not in value:
             self.strings.append(value)
 
-    def _visit_scope(self, node: ast.AST, name: str | None) -> None:
-        if name and self._depth == 0:
-            self.stored.append(name)
-        self._depth += 1
-        self.generic_visit(node)
-        self._depth -= 1
+    # -- evaluation order ---------------------------------------------------------------------
 
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
-        for decorator in node.decorator_list:
-            self.visit(decorator)
-        self._visit_scope(node, node.name)
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self._visit_all([node.value, *node.targets])
 
-    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self._visit_all([node.annotation, node.value, node.target])
 
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self._visit_scope(node, node.name)
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.visit(node.value)
+        if isinstance(node.target, ast.Name):  # ``x += 1`` reads x, then binds it
+            self._load(node.target.id)
+            self._store(node.target.id)
+        else:
+            self.visit(node.target)
 
-    def visit_Lambda(self, node: ast.Lambda) -> None:
-        self._visit_scope(node, None)
+    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
+        self._visit_all([node.iter, node.target, *node.body, *node.orelse])
 
-    def _visit_comprehension(self, node: ast.AST) -> None:
-        self._visit_scope(node, None)
+    visit_AsyncFor = visit_For
 
-    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _visit_comprehension
+    def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
+        for item in node.items:
+            self._visit_all([item.context_expr, item.optional_vars])
+        self._visit_all(node.body)
+
+    visit_AsyncWith = visit_With
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.visit(node.value)
+        # The walrus binds in the enclosing function scope (or the notebook's), even from
+        # inside a comprehension.
+        owners = [s for s in self._scopes if not any(s is c for c in self._comprehensions)]
+        if owners:
+            owners[-1].add(node.target.id)
+        else:
+            self.stored.append(node.target.id)
+            self._bound.add(node.target.id)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        self._visit_all([node.type])
+        if node.name:
+            self._store(node.name)
+        self._visit_all(node.body)
 
     def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
-        if self._depth == 0:
-            for alias in node.names:
-                self.stored.append((alias.asname or alias.name).split(".")[0])
+        for alias in node.names:
+            if alias.name != "*":
+                self._store((alias.asname or alias.name).split(".")[0])
 
     visit_ImportFrom = visit_Import
 
-    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
-        # The walrus binds in the enclosing function scope, even from a comprehension.
-        if isinstance(node.target, ast.Name):
-            self.stored.append(node.target.id)
-        self.visit(node.value)
+    # -- nested scopes ------------------------------------------------------------------------
+
+    def _in_scope(self, names: Iterable[str], body: Iterable[ast.AST]) -> None:
+        self._scopes.append(set(names))
+        self._visit_all(body)
+        self._scopes.pop()
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        args = node.args
+        self._visit_all([*node.decorator_list, *args.defaults, *args.kw_defaults])
+        self._in_scope(_arg_names(args), node.body)
+        self._store(node.name)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self._visit_all([*node.args.defaults, *node.args.kw_defaults])
+        self._in_scope(_arg_names(node.args), [node.body])
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self._visit_all([*node.decorator_list, *node.bases, *node.keywords])
+        self._in_scope((), node.body)
+        self._store(node.name)
+
+    def _visit_comprehension(
+        self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+    ) -> None:
+        first, *rest = node.generators
+        self.visit(first.iter)  # evaluated in the enclosing scope
+        local: set[str] = set()
+        self._scopes.append(local)
+        self._comprehensions.append(local)
+        self.visit(first.target)
+        self._visit_all(first.ifs)
+        for generator in rest:
+            self._visit_all([generator.iter, generator.target, *generator.ifs])
+        if isinstance(node, ast.DictComp):
+            self._visit_all([node.key, node.value])
+        else:
+            self.visit(node.elt)
+        self._scopes.pop()
+        self._comprehensions.pop()
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _visit_comprehension
+
+
+def _arg_names(args: ast.arguments) -> list[str]:
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    return [a.arg for a in every if a is not None]
 
 
 # -- parameters -------------------------------------------------------------------------------
