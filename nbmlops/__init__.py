@@ -8,7 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "load_ipython_extension", "log_metric"]
+__all__ = [
+    "__version__", "compare", "expect", "fingerprint", "load_ipython_extension", "log_metric",
+    "profile",
+]
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -42,3 +45,76 @@ def log_metric(name: str, value: Any, step: int | None = None) -> None:
     from nbmlops.tracker import log_metric as _log_metric
 
     _log_metric(name, value, step)
+
+
+def compare(
+    experiment: str | None = None,
+    *,
+    cell: str | None = None,
+    metric: str | None = None,
+    last: int | None = None,
+    filter: str = "",
+    page_size: int = 25,
+    tracking_uri: str | None = None,
+) -> Any:
+    """The compare panel (an ipywidgets widget) for the runs of ``experiment``, by default
+    the current notebook's: what ``%mlops compare`` shows.
+
+    ``cell`` keeps the runs of one tracked cell, ``metric`` orders by that metric (best
+    first), ``last`` keeps the N newest runs, ``filter`` is MLflow's search syntax
+    (``"metrics.auc > 0.8"``). Raises :class:`nbmlops.exceptions.QueryError` when the
+    experiment does not exist or MLflow rejects the filter.
+    """
+    from nbmlops.panel import compare as _compare
+
+    return _compare(
+        experiment, cell=cell, metric=metric, last=last, filter=filter, page_size=page_size,
+        tracking_uri=tracking_uri,
+    )
+
+
+# The data functions below are thin wrappers: their modules (fingerprints, profiles,
+# expectations) load on first use, and are named in the plural so importing them never
+# replaces these functions on the package.
+
+
+def fingerprint(data: Any) -> str:
+    """The full-content fingerprint of ``data``: 32 hex characters (XXH3-128).
+
+    ``data`` is a pandas DataFrame, Series or Index, a NumPy array, a pyarrow Table or
+    Array, a polars DataFrame or Series, or a file or folder as a ``pathlib.Path``. Every
+    value, column name, column order, dtype and the index count: any change gives another
+    fingerprint, equal content the same one in any process and on any machine. It is the
+    digest of the data's dataset entry in MLflow, so ``nbmlops lineage FINGERPRINT`` finds
+    the runs that read or wrote it. Raises ``nbmlops.fingerprints.FingerprintError`` for
+    anything else.
+    """
+    from nbmlops.fingerprints import fingerprint as _fingerprint
+
+    return _fingerprint(data)
+
+
+def profile(data: Any) -> dict[str, Any]:
+    """The profile a tracked cell records for ``data`` (artifact ``data/<name>.json``):
+    rows, and per column dtype, null fraction, distinct count, min / max / mean / std and
+    quantiles of numbers, top values of categories. See :mod:`nbmlops.profiles`."""
+    from nbmlops.profiles import profile as _profile
+
+    return _profile(data)
+
+
+def expect(data: Any, expectations: Any = None, /, **declaration: Any) -> Any:
+    """Check that ``data`` (a pandas DataFrame) meets its declared schema; return it.
+
+    ``expectations`` is a path to a JSON declaration, a dict, or a pandera schema; or give
+    the declaration as keywords::
+
+        df = nbmlops.expect(pd.read_csv("users.csv"), "expectations/users.json")
+        nbmlops.expect(df, columns={"age": {"dtype": "int64", "min": 0, "max": 120}})
+
+    Raises ``nbmlops.expectations.ExpectationError`` listing what failed; inside a
+    ``%%track`` cell the result is recorded on the run too. See :mod:`nbmlops.expectations`.
+    """
+    from nbmlops.expectations import expect as _expect
+
+    return _expect(data, expectations, **declaration)

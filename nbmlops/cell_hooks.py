@@ -9,6 +9,14 @@ call, and top-level ``await`` or IPython's display rules would be ours to copy. 
 3. ``post_execute`` renders the new figures before an inline backend closes them;
 4. ``post_run_cell`` gets IPython's result (its exception, if any) and records the run.
 
+A cell whose code ran well but whose data failed its checks (``--drift fail``, ``--expect``)
+must fail like any failing cell, after its code ran and with its variables as it left them.
+A callback cannot raise into the cell, but IPython's ``run_cell`` and ipykernel's
+``do_execute`` both read the ``ExecutionResult`` *after* ``post_run_cell``: setting its
+``error_in_exec`` and showing the error there makes the kernel reply ``error``, so "Run All"
+and papermill stop at that cell. The cell's code, its displayed result and its traceback
+are untouched (no statement is appended, no AST is rewritten).
+
 A line whose options do not parse is left alone, so the registered ``%%track`` magic runs and
 reports the one-line UsageError without running the cell.
 """
@@ -93,7 +101,11 @@ class CellHooks:
     def post_run_cell(self, result: Any) -> None:
         execution, self.current = self.current, None
         if execution is not None:
-            self.tracker.finish(execution, result.error_before_exec or result.error_in_exec)
+            error = result.error_before_exec or result.error_in_exec
+            failure = self.tracker.finish(execution, error)
+            if failure is not None and error is None:
+                result.error_in_exec = failure
+                self.shell.showtraceback((type(failure), failure, None))
 
     def _put_figures_first(self) -> None:
         # matplotlib's inline backend closes figures in its own post_execute callback; ours

@@ -108,6 +108,9 @@ def status_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# Subcommands that live in their own modules register themselves on import.
+from nbmlops import cli_data, cli_jobs  # noqa: E402, F401
+
 # --- entry point ---------------------------------------------------------------------------
 
 
@@ -135,4 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m nbmlops.cli`: subcommand modules register into the imported `nbmlops.cli`,
+    # not into this `__main__` copy of it.
+    from nbmlops.cli import main as _main
+
+    sys.exit(_main())

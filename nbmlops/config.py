@@ -28,7 +28,12 @@ DEFAULT_METRIC_PATTERNS = (
     "rmse", "mae", "mse", "r2", "score",
 )
 
-KNOWN_KEYS = {"tracking_uri", "experiment", "ui_url", "metric_patterns", "spool", "autosync"}
+KNOWN_KEYS = {
+    "tracking_uri", "experiment", "ui_url", "metric_patterns", "spool", "autosync",
+    "metric_directions",
+    # data checks (nbmlops.datachecks)
+    "drift", "drift_psi", "drift_rows", "drift_nulls", "drift_alpha",
+}
 
 
 def project_root(start: str | os.PathLike[str] | None = None) -> Path:
@@ -111,6 +116,19 @@ def metric_patterns(root: Path) -> tuple[str, ...]:
     return tuple(patterns)
 
 
+def metric_directions(root: Path) -> dict[str, str]:
+    """``[tool.nbmlops] metric_directions``: metric names or globs -> ``"min"`` / ``"max"``,
+    for metrics whose name does not tell which value is better (the compare panel)."""
+    table = project_config(root).get("metric_directions") or {}
+    if not isinstance(table, dict) or not all(
+        isinstance(v, str) and v.lower() in ("min", "max") for v in table.values()
+    ):
+        raise ConfigError(
+            '[tool.nbmlops] metric_directions must map metric names to "min" or "max"'
+        )
+    return {str(k): str(v).lower() for k, v in table.items()}
+
+
 def spool_dir(root: Path | None = None) -> Path:
     """Where records wait for upload: ``NBMLOPS_SPOOL``, else ``spool`` in the project's
     config, else the user's data folder (outside any repository, so git never sees it)."""
@@ -132,3 +150,37 @@ def autosync(root: Path) -> bool:
     if env is not None:
         return env.strip().lower() not in {"0", "false", "no", "off"}
     return bool(project_config(root).get("autosync", True))
+
+
+DRIFT_MODES = ("off", "warn", "fail")
+#: ``[tool.nbmlops]`` key -> (field of ``nbmlops.drift.Thresholds``, default).
+DRIFT_THRESHOLDS = {
+    "drift_psi": ("psi", 0.2),
+    "drift_rows": ("rows", 0.5),
+    "drift_nulls": ("nulls", 0.05),
+    "drift_alpha": ("alpha", 0.001),
+}
+
+
+def drift_mode(root: Path) -> str:
+    """What a tracked cell does when its data drifted from the cell's previous successful
+    run: ``NBMLOPS_DRIFT``, else ``drift`` in ``[tool.nbmlops]``, else ``"warn"``
+    (``off``: no comparison; ``fail``: the cell fails after its code ran)."""
+    mode = os.environ.get("NBMLOPS_DRIFT") or project_config(root).get("drift") or "warn"
+    mode = str(mode).strip().lower()
+    if mode not in DRIFT_MODES:
+        raise ConfigError(f"drift mode must be one of off, warn, fail (got {mode!r})")
+    return mode
+
+
+def drift_thresholds(root: Path) -> dict[str, float]:
+    """Thresholds of the drift comparison (``drift_psi``, ``drift_rows``, ``drift_nulls``,
+    ``drift_alpha`` in ``[tool.nbmlops]``), by ``Thresholds`` field name."""
+    table = project_config(root)
+    out = {}
+    for key, (name, default) in DRIFT_THRESHOLDS.items():
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(f"[tool.nbmlops] {key} must be a number >= 0 (got {value!r})")
+        out[name] = float(value)
+    return out

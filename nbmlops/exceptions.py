@@ -26,3 +26,31 @@ class SyncError(NbmlopsError):
 class RecordRejected(SyncError):
     """A spooled record that cannot become a run however often it is retried (malformed, or
     refused by MLflow as invalid). The sync process moves it to the spool's ``failed/``."""
+
+
+class JobError(NbmlopsError):
+    """A job cannot be exported, read or run as asked (bad job.yaml, parameter, folder)."""
+
+
+class LintError(JobError):
+    """The notebook has problems that would make the job fail; the export stopped."""
+
+
+class ScheduleError(JobError):
+    """A schedule is invalid (cron expression, target) or cannot be installed."""
+
+
+class QueryError(NbmlopsError):
+    """Reading runs from MLflow failed (store unreachable, bad order, unknown run)."""
+
+
+class ExperimentNotFound(QueryError):
+    """No active experiment of that name or id in the tracking store."""
+
+
+class InvalidFilter(QueryError):
+    """MLflow rejected a search filter (``metrics.auc > 0.8`` syntax)."""
+
+
+class StoreNotFound(QueryError):
+    """The sqlite file of the tracking URI does not exist: nothing was uploaded there yet."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,12 @@ class TrackMagics(Magics):
     @argument("--tag", "-t", action="append", default=[], metavar="K=V",
               help="Run tag, repeatable.")
     @argument("--no-data", action="store_true", help="Do not fingerprint any data.")
+    @argument("--drift", choices=config.DRIFT_MODES,
+              help="Compare the data with the cell's last successful run: off, warn "
+              "(default, or `drift` in [tool.nbmlops]) or fail (the cell fails after it ran).")
+    @argument("--expect", action="append", default=[], metavar="[NAME=]PATH",
+              help="JSON declaration of the schema a frame must meet (columns, dtypes, "
+              "nullability, ranges); the cell fails after it ran when it does not. Repeatable.")
     @cell_magic
     def track(self, line: str, cell: str) -> Any:
         """Run the cell exactly as usual and record it as an MLflow run.
@@ -64,6 +71,11 @@ class TrackMagics(Magics):
         fingerprints of the frames, arrays and files it reads and writes, the environment
         and git state, its figures and its outcome. The record is written to a local spool
         before the cell returns and uploaded to MLflow by a background process.
+
+        Each frame the cell reads or writes is profiled (artifact ``data/<name>.json``) and
+        compared with the same data of the cell's last successful run: schema changes,
+        row counts, null rates, distribution shifts show as an alert under the cell
+        (``--drift fail`` makes the cell fail instead); ``--expect`` checks a declared schema.
         """
         __tracebackhide__ = True
         # Typed cells never get here: CellHooks lets IPython run them. This runs a call of
@@ -75,7 +87,12 @@ class TrackMagics(Magics):
         """The options of a ``%%track`` line and where the run goes; UsageError when bad."""
         options = self._options(line)
         try:
-            return options, self.tracker.context(options.experiment)
+            ctx = self.tracker.context(options.experiment)
+            # A bad drift setting is a one-line error now, not a note on every run.
+            if options.drift is None:
+                config.drift_mode(ctx.root)
+            config.drift_thresholds(ctx.root)
+            return options, ctx
         except NbmlopsError as e:
             raise UsageError(str(e)) from None
 
@@ -90,9 +107,18 @@ class TrackMagics(Magics):
                 data=list(args.data),
                 tags=capture.parse_pairs(args.tag, "--tag"),
                 capture_data=not args.no_data,
+                drift=args.drift,
+                expect=[_expect_item(item) for item in args.expect],
             )
         except ValueError as e:
             raise UsageError(str(e)) from None
+        for _, path in options.expect:
+            from nbmlops.expectations import load_spec
+
+            try:
+                load_spec(path)
+            except NbmlopsError as e:
+                raise UsageError(f"--expect: {e}") from None
         user_ns = self.shell.user_ns if self.shell is not None else {}
         for item in options.data:
             if item not in user_ns and not os.path.isfile(item):
@@ -102,8 +128,12 @@ class TrackMagics(Magics):
     @line_magic
     def mlops(self, line: str) -> Any:
         """``%mlops status``: what waits in the spool and why;
-        ``%mlops sync``: upload everything waiting now, in the foreground."""
+        ``%mlops sync``: upload everything waiting now, in the foreground;
+        ``%mlops compare [EXPERIMENT] [--cell NAME] [--metric NAME] [--last N]
+        [--filter "metrics.auc > 0.8"]``: a panel comparing the runs (``%mlops compare -h``)."""
         command, *rest = line.split() or ["status"]
+        if command == "compare":
+            return self._compare(line.strip()[len(command):])
         try:
             ctx = self.tracker.context()
             if command == "status":
@@ -121,7 +151,52 @@ class TrackMagics(Magics):
                 if done.returncode != 0:
                     raise UsageError("sync did not upload everything (see above)")
             else:
-                raise UsageError(f"unknown %mlops command {command!r}; try status or sync")
+                raise UsageError(
+                    f"unknown %mlops command {command!r}; try status, sync or compare"
+                )
         except NbmlopsError as e:
             raise UsageError(str(e)) from None
         return None
+
+    def _compare(self, line: str) -> Any:
+        # POSIX quoting, so --filter "params.opt = 'adam'" arrives without its quotes.
+        try:
+            argv = shlex.split(line)
+        except ValueError as e:
+            raise UsageError(f"%mlops compare: {e}") from None
+        parser = _compare_arguments.parser
+        if {"-h", "--help"} & set(argv):
+            print(parser.format_help())
+            return None
+        args = parser.parse_args(argv)
+        try:
+            from nbmlops.panel import compare
+
+            return compare(
+                args.experiment, cell=args.cell, metric=args.metric, last=args.last,
+                filter=args.filter, context=self.tracker.context(args.experiment),
+            )
+        except NbmlopsError as e:
+            raise UsageError(" ".join(str(e).split())) from None
+
+
+@magic_arguments("mlops compare")
+@argument("experiment", nargs="?", help="MLflow experiment (default: the notebook's).")
+@argument("--cell", "-c", metavar="NAME", help="Only the runs of this tracked cell (its run name).")
+@argument("--metric", "-m", metavar="NAME",
+          help="Order by this metric, best first, and show it first.")
+@argument("--last", "-n", type=int, metavar="N", help="Only the N newest runs.")
+@argument("--filter", "-f", default="", metavar="EXPR",
+          help="MLflow search filter: \"metrics.auc > 0.8\".")
+def _compare_arguments() -> None:
+    """``%mlops compare``: a panel of the notebook's runs: sort, page, tick two or more runs
+    to see them side by side (params, metrics, data, packages, code), plots."""
+
+
+def _expect_item(item: str) -> tuple[str | None, str]:
+    """``--expect df=schema.json`` -> ("df", "schema.json"); ``--expect schema.json`` ->
+    (None, "schema.json"): the declaration's "name", or the cell's only frame."""
+    name, sep, path = item.partition("=")
+    if sep and name.isidentifier():
+        return name, path
+    return None, item

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbmlops import capture, config, environment, fingerprint, location, redact, sync
+from nbmlops import capture, config, datachecks, environment, fingerprints, location, redact, sync
 from nbmlops.record import DataRecord, MetricPoint, Outcome, RunRecord
 from nbmlops.spool import Spool, Staging
 
@@ -44,6 +44,8 @@ class TrackOptions:
     data: list[str] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
     capture_data: bool = True
+    drift: str | None = None  # off | warn | fail; None: the project's setting
+    expect: list[tuple[str | None, str]] = field(default_factory=list)  # --expect [NAME=]PATH
 
 
 class _MetricLog:
@@ -121,6 +123,7 @@ class Execution:
     files_before: dict[str, tuple[int, int] | None] = field(default_factory=dict)
     figures_before: set[int] = field(default_factory=set)
     figures: dict[str, bytes] | None = None  # PNGs, once taken
+    checks: datachecks.CellChecks = field(default_factory=datachecks.CellChecks)
 
 
 class CellTracker:
@@ -139,6 +142,8 @@ class CellTracker:
             root=root,
             tracking_uri=config.tracking_uri(root),
             experiment=experiment
+            # set by `nbmlops run`: the cells nest in the job's experiment
+            or os.environ.get("NBMLOPS_EXPERIMENT")
             or str(config.project_config(root).get("experiment") or "")
             or location.experiment_name(notebook, root),
             spool=Spool(config.spool_dir(root)),
@@ -161,6 +166,9 @@ class CellTracker:
         if options.capture_data:
             with execution.notes.guard("data inputs"):
                 self._inputs(execution)
+        execution.checks = datachecks.CellChecks(options.drift, list(options.expect))
+        with execution.notes.guard("data profiles"):
+            execution.checks.start(execution.inputs, self.shell.user_ns)
         execution.figures_before = _open_figures()
         _active_logs.append(execution.metric_log)
         return execution
@@ -172,10 +180,15 @@ class CellTracker:
             with execution.notes.guard("figures"):
                 execution.figures = _new_figures(execution.figures_before)
 
-    def finish(self, execution: Execution, error: BaseException | None) -> None:
-        """Record the cell's outcome and what it left behind; never raises."""
+    def finish(
+        self, execution: Execution, error: BaseException | None
+    ) -> datachecks.DataCheckError | None:
+        """Record the cell's outcome and what it left behind; never raises. Returns the
+        error the cell must end with when its code ran well but its data failed its checks
+        (``--drift fail``, ``--expect``): the caller makes the cell fail with it."""
         with contextlib.suppress(ValueError):
             _active_logs.remove(execution.metric_log)
+        execution.checks.close()
         outcome = Outcome(start_ms=execution.start_ms, end_ms=int(time.time() * 1000))
         if error is not None:
             outcome.status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
@@ -186,37 +199,39 @@ class CellTracker:
             self._record(execution, outcome, error)
         except Exception as e:  # the last line of defence for the user's cell
             _warn([f"{type(e).__name__}: {e}"], recorded=False)
+        return execution.checks.failure
 
     def run(self, body: str, options: TrackOptions, ctx: Context) -> Any:
         """Run ``body`` here and record it (for ``run_cell_magic("track", ...)`` called
         directly; typed ``%%track`` cells run through IPython itself, see ``cell_hooks``)."""
         __tracebackhide__ = True
         execution = self.start(body, options, ctx)
-        error: BaseException | None = None
         try:
-            return _execute(self.shell, body)
+            value = _execute(self.shell, body)
         except BaseException as e:
-            error = e
+            self.finish(execution, e)
             raise
-        finally:
-            self.finish(execution, error)
+        failure = self.finish(execution, None)
+        if failure is not None:
+            raise failure
+        return value
 
     def _inputs(self, execution: Execution) -> None:
         ns = self.shell.user_ns
         inputs = [
-            fingerprint.describe(name, ns[name], "input")
+            fingerprints.describe(name, ns[name], "input")
             for name in execution.analysis.read
-            if name in ns and fingerprint.is_data(ns[name])
+            if name in ns and fingerprints.is_data(ns[name])
         ]
         files_before = {path: _stat(path) for path in _candidate_paths(execution.analysis)}
         for path, stat in files_before.items():
             if stat is not None:
-                inputs.append(fingerprint.describe_file(path, "input"))
+                inputs.append(fingerprints.describe_file(path, "input"))
         for item in execution.options.data:
-            if item in ns and fingerprint.is_data(ns[item]):
-                inputs.append(fingerprint.describe(item, ns[item], "input"))
+            if item in ns and fingerprints.is_data(ns[item]):
+                inputs.append(fingerprints.describe(item, ns[item], "input"))
             elif os.path.abspath(item) not in files_before:
-                inputs.append(fingerprint.describe_file(os.path.abspath(item), "input"))
+                inputs.append(fingerprints.describe_file(os.path.abspath(item), "input"))
         execution.inputs = _unique(inputs)
         execution.files_before = files_before
 
@@ -224,14 +239,14 @@ class CellTracker:
         ns = self.shell.user_ns
         seen = {(d.name, d.fingerprint) for d in execution.inputs}
         outputs = [
-            fingerprint.describe(name, ns[name], "output")
+            fingerprints.describe(name, ns[name], "output")
             for name in execution.analysis.assigned
-            if name in ns and fingerprint.is_data(ns[name])
+            if name in ns and fingerprints.is_data(ns[name])
         ]
         for path, before in execution.files_before.items():
             after = _stat(path)
             if after is not None and after != before:
-                outputs.append(fingerprint.describe_file(path, "output"))
+                outputs.append(fingerprints.describe_file(path, "output"))
         return [d for d in outputs if (d.name, d.fingerprint) not in seen]
 
     # -- building and spooling the record ----------------------------------------------------
@@ -271,6 +286,12 @@ class CellTracker:
             _warn(notes.problems, recorded=True)
         with notes.guard("status line"):
             self._show(record, ctx.spool)
+        try:
+            execution.checks.after_commit(
+                record, ctx.spool.root, stable_name=_stable_name(execution)
+            )
+        except Exception as e:
+            _warn([f"data checks: {type(e).__name__}: {e}"], recorded=True)
         if config.autosync(ctx.root):
             with notes.guard("sync"):
                 sync.ensure_running(ctx.spool.root)
@@ -300,6 +321,11 @@ class CellTracker:
             for name, value in analysis.params
             if name not in scalars
         }
+        # Job parameters (`nbmlops run` names them) were hoisted out of the cells: a cell that
+        # reads one records its injected value.
+        for name in os.environ.get("NBMLOPS_JOB_PARAMS", "").split(","):
+            if name and name in analysis.read and name in self.shell.user_ns:
+                params.setdefault(name, capture.param_value(self.shell.user_ns[name]))
         record.params = redact.redact_mapping({**params, **options.params})
 
         if options.capture_data:
@@ -307,6 +333,12 @@ class CellTracker:
                 record.datasets = [*execution.inputs, *self._outputs(execution)]
             for data in record.datasets:
                 data.source = redact.redact_value(data.source)
+        with notes.guard("data checks"):
+            execution.checks.fill(
+                record, staging, self.shell.user_ns, root=execution.ctx.root,
+                spool_root=execution.ctx.spool.root, stable_name=_stable_name(execution),
+                code_failed=record.outcome.status != "FINISHED",
+            )
 
         with notes.guard("environment"):
             record.environment.python = environment.python_version()
@@ -376,6 +408,12 @@ def _traceback(error: BaseException) -> str:
     while tb is not None and "IPython" in tb.tb_frame.f_code.co_filename.split(os.sep):
         tb = tb.tb_next
     return "".join(traceback.format_exception(type(error), error, tb))
+
+
+def _stable_name(execution: Execution) -> bool:
+    """Whether the run name names the same cell next time (a ``%%track NAME`` or a notebook
+    cell id, not an execution count): only then is there a previous run to compare with."""
+    return bool(execution.options.name or execution.cell_id)
 
 
 def _default_run_name(cell_id: str | None, execution_count: int | None) -> str:

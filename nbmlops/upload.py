@@ -371,6 +371,9 @@ _DTYPES = {
     "float32": "float",
     "float64": "double",
     "float": "double",
+    "double": "double",  # Arrow type names (pyarrow tables, polars frames)
+    "halffloat": "float",
+    "large_string": "string",
     "int": "long",
     "str": "string",
     "string": "string",
@@ -384,7 +387,7 @@ _DTYPES = {
 def mlflow_type(dtype: str) -> str:
     """MLflow's column type for a pandas/numpy dtype name (``string`` when unknown)."""
     name = dtype.strip().lower()
-    if name.startswith(("datetime64", "datetime")):
+    if name.startswith(("datetime64", "datetime", "timestamp", "date")):
         return "datetime"
     name = name.removeprefix("pd.").split("[", 1)[0]
     return _DTYPES.get(name, "string")
@@ -419,6 +422,8 @@ def dataset_profile(data: DataRecord) -> str:
         profile["shape"] = list(data.shape)
     if data.size_bytes:
         profile["size_bytes"] = data.size_bytes
+    # nbmlops' summary (null fraction, columns with nulls) and where the full profile is.
+    profile.update(data.profile or {})
     return json.dumps(profile)
 
 

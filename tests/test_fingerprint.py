@@ -21,9 +21,9 @@ import xxhash
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from nbmlops import fingerprint as fpmod
+from nbmlops import fingerprints as fpmod
 from nbmlops.exceptions import NbmlopsError
-from nbmlops.fingerprint import (
+from nbmlops.fingerprints import (
     FingerprintError,
     clear_file_cache,
     describe,
@@ -338,7 +338,7 @@ def test_unsupported_objects_raise() -> None:
 _FIXTURES = textwrap.dedent("""
     import datetime as dt, json, math
     import numpy as np, pandas as pd
-    from nbmlops.fingerprint import fingerprint
+    from nbmlops.fingerprints import fingerprint
     objs = [
         pd.DataFrame({"i": [1, 2, 3], "f": [0.5, math.nan, 2.0], "s": ["a", None, "c"],
                       "o": pd.Series([{"k": {1, 2}}, None, math.nan], dtype=object),
@@ -350,6 +350,13 @@ _FIXTURES = textwrap.dedent("""
         np.arange(12, dtype="float32").reshape(3, 4)[:, ::2],
         np.array(["x", None, (1, "y")], dtype=object),
         pd.MultiIndex.from_product([["a", "b"], [dt.date(2020, 1, 1)]]),
+    ]
+    import polars as pl, pyarrow as pa
+    objs += [
+        pa.table({"i": [1, None], "s": ["a", None], "l": [[1], None],
+                  "d": pa.array(["x", "y"]).dictionary_encode()}),
+        pl.DataFrame({"i": [1, None], "s": ["a", None],
+                      "c": pl.Series(["u", "v"], dtype=pl.Categorical)}),
     ]
     print(json.dumps([fingerprint(o) for o in objs]))
 """)
@@ -497,3 +504,162 @@ def test_batches_and_chunks_do_not_change_the_result(monkeypatch: pytest.MonkeyP
     assert [fingerprint(x) for x in (objects, mixed, arrow, ranged)] == before
     floats = np.array([1.0, -np.nan, 2.0, np.nan, 3.0])
     assert fingerprint(floats) == fingerprint(np.array([1.0, np.nan, 2.0, np.nan, 3.0]))
+
+
+# -- Arrow and polars ---------------------------------------------------------------------------
+
+_ARROW_KINDS: dict[str, tuple[st.SearchStrategy[Any], Any]] = {
+    "int64": (st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), "int64"),
+    "float64": (st.one_of(st.none(), st.floats()), "float64"),
+    "string": (st.one_of(st.none(), _texts), "string"),
+    "bool": (st.one_of(st.none(), st.booleans()), "bool"),
+    "timestamp": (st.one_of(st.none(), _datetimes), "timestamp[us]"),
+    "int8": (st.one_of(st.none(), st.integers(-128, 127)), "int8"),
+}
+
+
+@st.composite
+def arrow_tables(draw: st.DrawFn) -> tuple[Any, dict[str, list[Any]]]:
+    n = draw(st.integers(1, 6))
+    kinds = draw(st.lists(st.sampled_from(sorted(_ARROW_KINDS)), min_size=1, max_size=4))
+    values = {
+        f"c{i}_{kind}": draw(st.lists(_ARROW_KINDS[kind][0], min_size=n, max_size=n))
+        for i, kind in enumerate(kinds)
+    }
+    return _arrow(values), values
+
+
+def _arrow(values: dict[str, list[Any]]) -> Any:
+    import pyarrow as pa
+
+    return pa.table({
+        name: pa.array(v, type=pa.type_for_alias(_ARROW_KINDS[name.split("_", 1)[1]][1]))
+        for name, v in values.items()
+    })
+
+
+@PROPERTY
+@given(arrow_tables(), st.data())
+def test_changing_any_value_of_an_arrow_table_changes_it(
+    built: tuple[Any, dict[str, list[Any]]], data: st.DataObject
+) -> None:
+    import pyarrow as pa
+
+    table, values = built
+    before = fingerprint(table)
+    name = data.draw(st.sampled_from(sorted(values)))
+    row = data.draw(st.integers(0, len(values[name]) - 1))
+    new = data.draw(_ARROW_KINDS[name.split("_", 1)[1]][0])
+    assume(not _same(new, values[name][row]))
+    changed = {**values, name: [*values[name][:row], new, *values[name][row + 1:]]}
+    assert fingerprint(_arrow(changed)) != before
+    # any chunking of the same table, and a RecordBatch of it, agree
+    cut = data.draw(st.integers(0, table.num_rows))
+    rechunked = pa.concat_tables([table.slice(0, cut), table.slice(cut)])
+    assert fingerprint(rechunked) == before == fingerprint(table.combine_chunks().to_batches()[0])
+
+
+def test_arrow_types_names_and_dictionaries() -> None:
+    import pyarrow as pa
+
+    base = pa.table({"a": [1, 2], "b": ["x", "y"]})
+    assert fingerprint(base) != fingerprint(base.rename_columns(["a", "c"]))
+    assert fingerprint(base) != fingerprint(base.select(["b", "a"]))
+    assert fingerprint(base) != fingerprint(base.cast(pa.schema({"a": pa.int32(),
+                                                                 "b": pa.string()})))
+    assert fingerprint(base) != fingerprint(base.cast(pa.schema({"a": pa.int64(),
+                                                                 "b": pa.large_string()})))
+    # the same values under differently built dictionaries
+    one = pa.chunked_array([pa.array(["x", "y", "x"]).dictionary_encode()])
+    two = pa.chunked_array([pa.array(["x"]).dictionary_encode(),
+                            pa.array(["y", "x"]).dictionary_encode()])
+    assert fingerprint(one) == fingerprint(two)
+    nested = pa.array([[1, 2], None, []])
+    assert fingerprint(nested) != fingerprint(pa.array([[1, 2], [], None]))
+    assert fingerprint(pa.array([1.0, float("nan")])) != fingerprint(pa.array([1.0, None]))
+    assert is_data(base) and is_data(one) and is_data(base.to_batches()[0])
+    record = describe("t", base, "input")
+    assert (record.kind, record.shape, record.schema) == (
+        "arrow-table", [2, 2], [{"name": "a", "dtype": "int64"}, {"name": "b", "dtype": "string"}]
+    )
+
+
+def test_polars_frames_and_series() -> None:
+    pl = pytest.importorskip("polars")
+    df = pl.DataFrame({"a": [1, None, 3], "s": ["x", None, "z"], "f": [0.5, float("nan"), 1.0]})
+    before = fingerprint(df)
+    stacked = pl.concat([df.slice(0, 1), df.slice(1)], rechunk=False)
+    assert stacked.n_chunks() > 1 and fingerprint(stacked) == before
+    assert fingerprint(df.with_columns(pl.col("a").cast(pl.Int32))) != before
+    assert fingerprint(df.with_columns(pl.lit(4).alias("a"))) != before
+    assert fingerprint(df.rename({"s": "t"})) != before
+    assert fingerprint(df["a"]) != fingerprint(df["a"].alias("b"))
+    record = describe("df", df, "input")
+    assert record.kind == "polars-dataframe" and record.schema[0] == {"name": "a",
+                                                                      "dtype": "Int64"}
+    assert is_data(df) and is_data(df["a"]) and not is_data(df.lazy())
+
+
+# -- files: kept on disk across processes -------------------------------------------------------
+
+
+def test_unchanged_big_files_are_read_once_for_all_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NBMLOPS_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "big.parquet"
+    path.write_bytes(os.urandom(fpmod._DISK_CACHE_MIN + 10))
+    _old(path)
+    code = (
+        "import sys\nfrom nbmlops.fingerprints import fingerprint_file\n"
+        "print(fingerprint_file(sys.argv[1]))"
+    )
+    first = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                           text=True, check=True, timeout=60).stdout.strip()
+    assert (tmp_path / "cache" / "file-fingerprints.sqlite").is_file()
+
+    clear_file_cache()  # this process has never seen the file
+    reads: list[str] = []
+    real_open = open
+
+    def counting_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        reads.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(fpmod, "open", counting_open, raising=False)
+    assert fingerprint_file(path) == first and reads == []
+
+    # rewritten with the same size and mtime: the ctime tells, the file is read again
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 1
+    path.write_bytes(bytes(data))
+    _old(path)
+    clear_file_cache()
+    assert fingerprint_file(path) != first and reads == [str(path)]
+    clear_file_cache(disk=True)
+    clear_file_cache()
+    fingerprint_file(path)
+    assert len(reads) == 2
+
+
+def test_an_unusable_disk_cache_only_means_reading_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("NBMLOPS_CACHE", str(blocker / "cache"))
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"x" * (fpmod._DISK_CACHE_MIN + 1))
+    _old(path)
+    clear_file_cache()
+    assert fingerprint_file(path) == xxhash.xxh3_128(path.read_bytes()).hexdigest()
+
+
+def test_the_public_function() -> None:
+    import nbmlops
+    import nbmlops.fingerprints
+
+    df = pd.DataFrame({"a": [1, 2]})
+    assert callable(nbmlops.fingerprint)  # the submodule is "fingerprints": no shadowing
+    assert nbmlops.fingerprint(df) == nbmlops.fingerprints.fingerprint(df) == fingerprint(df)
+    assert "32 hex characters" in (nbmlops.fingerprint.__doc__ or "")

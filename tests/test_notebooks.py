@@ -82,7 +82,7 @@ def test_papermill_notebook_becomes_a_complete_run(workdir: Path, tmp_path: Path
             d.dataset
         for d in run.inputs.dataset_inputs
     }
-    from nbmlops.fingerprint import fingerprint
+    from nbmlops.fingerprints import fingerprint
 
     csv = notebook.parent / "points.csv"
     assert inputs[(str(csv), "input")].digest == fingerprint(csv)

@@ -1,4 +1,4 @@
-"""Full-content fingerprints of data: DataFrame, Series, Index, ndarray and files.
+"""Full-content fingerprints of data: pandas, NumPy, Arrow and polars objects, files and folders.
 
 A fingerprint is an XXH3-128 digest (32 hex characters) of a canonical byte stream of the
 object: every value, column name, column order, dtype, shape and the index go in, each part
@@ -7,10 +7,10 @@ length-prefixed so that no two different objects share a stream (``["ab", "c"]``
 fingerprints in every process. A file's fingerprint is the plain XXH3-128 of its bytes.
 
 This runs in the user's kernel on every tracked cell, so it is built for speed and never
-imports pandas or numpy itself: it only looks at objects whose module is already imported.
-Numeric columns hash their raw buffers (no copy when contiguous); strings are encoded once
-per column; each kind of column has its own ``_hash_*`` function so one can be optimised
-without touching the others.
+imports pandas, numpy, pyarrow or polars itself: it only looks at objects whose module is
+already imported. Numeric columns hash their raw buffers (no copy when contiguous); strings
+are encoded once per column; each kind of column has its own ``_hash_*`` function so one can
+be optimised without touching the others.
 
 What counts as equal: two objects are equal when their dtypes, shapes, labels and values are.
 All NaNs of a float column are one value (their bit patterns differ between ``np.nan`` and
@@ -20,10 +20,17 @@ them; string extension columns have one missing value. The storage of a string c
 (``python`` or ``pyarrow``) does not matter, its dtype name (``object``, ``str``, ``string``)
 does. Values in object columns are encoded by type and value (numpy scalars as the Python
 numbers they equal); a value with no stable encoding raises :class:`FingerprintError`.
+Arrow tables and polars frames hash their Arrow buffers: how a column is split into chunks
+does not matter, its Arrow type (or polars dtype) does.
+
+Files are cached by (path, size, mtime, ctime, inode): in memory, and for files of 1 MiB or
+more in a small sqlite file in the user cache folder (``NBMLOPS_CACHE`` overrides it), so an
+unchanged 5 GB file is read once, not on every run of every kernel.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import decimal
 import os
@@ -55,14 +62,18 @@ __all__ = [
 _SCHEME = "nbmlops-fingerprint-1"
 _I64 = struct.Struct("<q")
 _F64 = struct.Struct("<d")
-#: Elements of an object or string column encoded per batch: bounds the temporary copies.
-_BATCH = 1 << 20
+#: Elements of an object or string column encoded per batch: bounds the temporary copies
+#: (about 50 bytes per element: a few percent of what the column itself holds).
+_BATCH = 1 << 18
 #: Bytes of a float column checked for NaNs and hashed at a time (fits in the L2 cache).
 _NUMERIC_BLOCK = 1 << 20
 #: Bytes read per ``readinto`` when hashing a file.
 _FILE_CHUNK = 1 << 20
 #: File fingerprints kept in memory.
 _FILE_CACHE_SIZE = 4096
+#: Files at least this big also have their fingerprint kept on disk, across processes:
+#: hashing a smaller one costs less than the lookup.
+_DISK_CACHE_MIN = 1 << 20
 #: A file modified this recently may change again within the file system's timestamp
 #: granularity (coarse kernel clock, 2 s on FAT) without changing its mtime, so its
 #: fingerprint is not cached (git's "racy clean" problem).
@@ -105,18 +116,25 @@ class _Hasher:
 
 
 def is_data(obj: object) -> bool:
-    """Whether ``obj`` is a DataFrame, Series or ndarray (never imports pandas or numpy)."""
+    """Whether ``obj`` is a DataFrame, Series, ndarray, Arrow table or array, or a polars
+    DataFrame or Series (never imports any of those libraries)."""
     np = sys.modules.get("numpy")
     if np is not None and isinstance(obj, np.ndarray):
         return True
     pd = sys.modules.get("pandas")
-    return pd is not None and isinstance(obj, (pd.DataFrame, pd.Series))
+    if pd is not None and isinstance(obj, (pd.DataFrame, pd.Series)):
+        return True
+    return _arrow_kind(obj) is not None or _polars_kind(obj) is not None
 
 
 def fingerprint(obj: object) -> str:
-    """The full-content fingerprint of a DataFrame, Series, Index, ndarray or file path.
+    """The full-content fingerprint of data: 32 hex characters (XXH3-128).
 
-    A path must be an ``os.PathLike`` (a plain ``str`` is text, use :func:`fingerprint_file`).
+    ``obj`` is a pandas DataFrame, Series or Index, a NumPy array, a pyarrow Table,
+    RecordBatch, Array or ChunkedArray, a polars DataFrame or Series, or a file or folder
+    given as an ``os.PathLike`` (a plain ``str`` is text: use :func:`fingerprint_file`).
+    Any change of a value, a column name, the column order, a dtype or the index changes it;
+    equal content gives the same fingerprint in every process and on every machine.
     Raises :class:`FingerprintError` for anything else, or for values inside an object column
     that have no stable encoding.
     """
@@ -218,6 +236,12 @@ def _hash_object(h: _Hasher, obj: Any) -> _Summary:
             dtypes = obj.dtypes if obj.nlevels > 1 else [obj.dtype]
             schema = [(n, str(t)) for n, t in zip(obj.names, dtypes, strict=True)]
             return _Summary("index", list(obj.shape), schema, int(obj.nbytes))
+    arrow = _arrow_kind(obj)
+    if arrow is not None:
+        return _hash_arrow_object(h, obj, arrow)
+    polars = _polars_kind(obj)
+    if polars is not None:
+        return _hash_polars_object(h, obj, polars)
     raise FingerprintError(f"cannot fingerprint a {type(obj).__module__}.{type(obj).__name__}")
 
 
@@ -471,28 +495,190 @@ class _Strings:
 
 def _hash_arrow_strings(h: _Hasher, arr: Any, missing_code: int) -> None:
     """Arrow-backed strings (pandas' default ``str``): offsets and data buffers, no copies."""
+    out = _Strings()
+    _add_arrow_strings(out, arr.__arrow_array__().chunks, missing_code)
+    out.finish(h)
+
+
+def _add_arrow_strings(out: _Strings, chunks: Iterable[Any], missing_code: int) -> None:
+    """Feed Arrow string or binary chunks into ``out``: offsets and data buffers as they are,
+    the lengths computed per block so the temporary copy stays small (8 bytes per value of a
+    block, not of the column)."""
     np = sys.modules["numpy"]
     pa = sys.modules["pyarrow"]
-    import pyarrow.compute as pc  # already loaded with pyarrow-backed pandas arrays
+    import pyarrow.compute as pc  # loaded with pyarrow itself
 
-    out = _Strings()
-    for chunk in arr.__arrow_array__().chunks:
-        if not (pa.types.is_large_string(chunk.type) or pa.types.is_string(chunk.type)):
+    for chunk in chunks:
+        t = chunk.type
+        if pa.types.is_string_view(t) or pa.types.is_binary_view(t):
+            t = pa.large_string() if pa.types.is_string_view(t) else pa.large_binary()
+            chunk = chunk.cast(t)
+        elif not (pa.types.is_large_string(t) or pa.types.is_string(t)
+                  or pa.types.is_large_binary(t) or pa.types.is_binary(t)):
             chunk = chunk.cast(pa.large_string())
-        missing_at = None
+            t = chunk.type
+        missing = None
         if chunk.null_count:
             # A null slot may still point at bytes: fill it so only values reach the stream.
-            missing_at = np.flatnonzero(chunk.is_null().to_numpy(zero_copy_only=False))
-            chunk = pc.fill_null(chunk, "")
-        _, offsets_buf, data_buf = chunk.buffers()
-        width = 8 if pa.types.is_large_string(chunk.type) else 4
+            missing = np.flatnonzero(chunk.is_null().to_numpy(zero_copy_only=False))
+            text = pa.types.is_string(t) or pa.types.is_large_string(t)
+            chunk = pc.fill_null(chunk, "" if text else b"")
+        _, offsets_buf, data_buf = chunk.buffers()[:3]
+        width = 8 if pa.types.is_large_string(t) or pa.types.is_large_binary(t) else 4
         offsets = np.frombuffer(
             offsets_buf, dtype=f"<i{width}", count=len(chunk) + 1, offset=chunk.offset * width
         )
-        data = memoryview(data_buf)[offsets[0] : offsets[-1]] if data_buf is not None else b""
-        codes = None if missing_at is None else np.full(len(missing_at), missing_code, np.uint8)
-        out.add(np.diff(offsets), data, missing_at, codes)
-    out.finish(h)
+        data = memoryview(data_buf) if data_buf is not None else memoryview(b"")
+        for i in range(0, len(chunk), _BATCH):
+            block = offsets[i : i + _BATCH + 1]
+            missing_at = codes = None
+            if missing is not None:
+                lo, hi = np.searchsorted(missing, [i, i + len(block) - 1])
+                if hi > lo:
+                    missing_at = missing[lo:hi] - i
+                    codes = np.full(hi - lo, missing_code, np.uint8)
+            out.add(np.diff(block), data[block[0] : block[-1]], missing_at, codes)
+
+
+# -- Arrow and polars ---------------------------------------------------------------------------
+
+
+def _arrow_kind(obj: Any) -> str | None:
+    pa = sys.modules.get("pyarrow")
+    if pa is None:
+        return None
+    if isinstance(obj, (pa.Table, pa.RecordBatch)):
+        return "arrow-table"
+    if isinstance(obj, (pa.Array, pa.ChunkedArray)):
+        return "arrow-array"
+    return None
+
+
+def _polars_kind(obj: Any) -> str | None:
+    pl = sys.modules.get("polars")
+    if pl is None:
+        return None
+    if isinstance(obj, pl.DataFrame):
+        return "polars-dataframe"
+    if isinstance(obj, pl.Series):
+        return "polars-series"
+    return None
+
+
+def _hash_arrow_object(h: _Hasher, obj: Any, kind: str) -> _Summary:
+    h.text(kind)
+    if kind == "arrow-table":  # a RecordBatch is a table of one chunk per column
+        h.int(obj.num_rows)
+        h.int(obj.num_columns)
+        schema = [(field.name, str(field.type)) for field in obj.schema]
+        for name, _ in schema:
+            h.text(name)
+        for column in obj.columns:
+            _hash_arrow_column(h, column)
+        return _Summary(kind, [obj.num_rows, obj.num_columns], schema, int(obj.nbytes))
+    _hash_arrow_column(h, obj)
+    return _Summary(kind, [len(obj)], [(None, str(obj.type))], int(obj.nbytes))
+
+
+def _hash_polars_object(h: _Hasher, obj: Any, kind: str) -> _Summary:
+    """A polars frame or series: its polars schema, then its values as Arrow buffers
+    (``to_arrow`` shares polars' memory for numbers; strings are converted)."""
+    h.text(kind)
+    try:
+        if kind == "polars-dataframe":
+            schema = [(name, str(dtype)) for name, dtype in obj.schema.items()]
+            h.int(obj.height)
+            h.int(obj.width)
+            for name, dtype in schema:
+                h.text(name)
+                h.text(dtype)
+            for column in obj.to_arrow().columns:
+                _hash_arrow_column(h, column)
+            return _Summary(kind, [obj.height, obj.width], schema, int(obj.estimated_size()))
+        h.text(obj.name)
+        h.text(str(obj.dtype))
+        _hash_arrow_column(h, obj.to_arrow())
+    except FingerprintError:
+        raise
+    except Exception as e:  # a dtype Arrow cannot hold (polars Object)
+        raise FingerprintError(f"cannot fingerprint this polars data: {e}") from None
+    return _Summary(kind, [len(obj)], [(obj.name, str(obj.dtype))], int(obj.estimated_size()))
+
+
+def _hash_arrow_column(h: _Hasher, column: Any) -> None:
+    """An Arrow Array or ChunkedArray: type, length, then values by kind of type."""
+    pa = sys.modules["pyarrow"]
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    t = column.type
+    h.text(str(t))
+    h.int(len(column))
+    h.int(column.null_count)
+    if pa.types.is_dictionary(t):
+        # Codes depend on how each chunk built its dictionary: hash the values they stand for.
+        chunks = [chunk.dictionary_decode() for chunk in chunks]
+        t = t.value_type
+    if (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+            or pa.types.is_binary(t) or pa.types.is_large_binary(t)
+            or pa.types.is_binary_view(t)):
+        out = _Strings()
+        _add_arrow_strings(out, chunks, _NA)
+        out.finish(h)
+    elif pa.types.is_boolean(t) or _arrow_width(t):
+        _hash_arrow_fixed(h, chunks, t)
+    else:  # nested types (list, struct, map, ...): per value, slow but exact
+        h.text("objects")
+        for chunk in chunks:
+            for i in range(0, len(chunk), _BATCH):
+                h.raw(b"".join(map(_encode_value, chunk.slice(i, _BATCH).to_pylist())))
+
+
+def _arrow_width(t: Any) -> int:
+    """Bytes per value of a fixed-width Arrow type whose data buffer can be hashed as it is
+    (0 for any other type)."""
+    pa = sys.modules["pyarrow"]
+    if (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_temporal(t)
+            or pa.types.is_decimal(t) or pa.types.is_fixed_size_binary(t)):
+        return int(t.bit_width) // 8 if t.bit_width % 8 == 0 else 0
+    return 0
+
+
+def _hash_arrow_fixed(h: _Hasher, chunks: Iterable[Any], t: Any) -> None:
+    """Fixed-width values: the data buffers (null slots zeroed: their bytes are arbitrary),
+    and the null positions, each in its own hasher so chunk boundaries do not matter."""
+    np = sys.modules["numpy"]
+    pa = sys.modules["pyarrow"]
+    import pyarrow.compute as pc
+
+    values, nulls = xxhash.xxh3_128(), xxhash.xxh3_128()
+    width = _arrow_width(t)
+    count = 0
+    for chunk in chunks:
+        n = len(chunk)
+        mask = chunk.is_null().to_numpy(zero_copy_only=False) if chunk.null_count else None
+        if pa.types.is_boolean(t):  # bit-packed: one byte per value
+            data = (pc.fill_null(chunk, False) if mask is not None else chunk).to_numpy(
+                zero_copy_only=False
+            ).view(np.uint8)
+        else:
+            buf = chunk.buffers()[1]
+            data = np.frombuffer(buf, dtype=np.uint8, count=n * width, offset=chunk.offset * width)
+            if mask is not None:
+                data = data.reshape(n, width).copy()
+                data[mask] = 0
+                data = data.reshape(-1)
+        if mask is not None:
+            nulls.update(np.ascontiguousarray(np.flatnonzero(mask) + count, dtype="<i8"))
+        if pa.types.is_floating(t):  # in cache-sized blocks, as _hash_numeric does
+            step = max(width, _NUMERIC_BLOCK - _NUMERIC_BLOCK % width)
+            with np.errstate(all="ignore"):
+                for i in range(0, len(data), step):
+                    block = data[i : i + step].view(f"<f{width}")
+                    values.update(_canonical_nans(block).view(np.uint8))
+        else:
+            values.update(np.ascontiguousarray(data))
+        count += n
+    h.raw(values.digest())
+    h.raw(nulls.digest())
 
 
 def _hash_objects(h: _Hasher, arr: Any) -> None:
@@ -782,6 +968,12 @@ def _file_digest(path: str, st: os.stat_result) -> str:
         if cached is not None:
             _file_cache.move_to_end(key)
             return cached
+    disk = _disk_cache() if st.st_size >= _DISK_CACHE_MIN else None
+    if disk is not None:
+        cached = disk.get(path, key)
+        if cached is not None:
+            _remember(key, cached)
+            return cached
     h = xxhash.xxh3_128()
     buf = bytearray(_FILE_CHUNK)
     view = memoryview(buf)
@@ -792,14 +984,128 @@ def _file_digest(path: str, st: os.stat_result) -> str:
     digest = h.hexdigest()
     stable = _file_key(path, after) == key  # not written to while we read it
     if stable and time.time_ns() - st.st_mtime_ns > _RACY_NS:
-        with _file_lock:
-            _file_cache[key] = digest
-            while len(_file_cache) > _FILE_CACHE_SIZE:
-                _file_cache.popitem(last=False)
+        _remember(key, digest)
+        if disk is not None:
+            disk.put(path, key, digest)
     return digest
 
 
-def clear_file_cache() -> None:
-    """Forget every cached file fingerprint."""
+def _remember(key: tuple[Any, ...], digest: str) -> None:
+    with _file_lock:
+        _file_cache[key] = digest
+        while len(_file_cache) > _FILE_CACHE_SIZE:
+            _file_cache.popitem(last=False)
+
+
+def clear_file_cache(*, disk: bool = False) -> None:
+    """Forget every cached file fingerprint of this process (and, with ``disk=True``, the
+    ones kept on disk for every process)."""
     with _file_lock:
         _file_cache.clear()
+    if disk:
+        cache = _disk_cache()
+        if cache is not None:
+            cache.clear()
+
+
+class _DiskCache:
+    """File fingerprints shared by every process of the user: one sqlite row per path.
+
+    A cache only: any error (a read-only or corrupt file, a lock held too long) makes it
+    answer "not cached" and the file is hashed again. WAL with ``synchronous=NORMAL`` makes a
+    write cost no fsync, and a row lost in a crash is only a file read again.
+    """
+
+    #: Rows kept; the oldest go first (one row per path, so this bounds the file to ~2 MB).
+    MAX_ROWS = 10_000
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._db: Any = None
+        self._failed = False
+        self._puts = 0
+        self._lock = threading.Lock()
+
+    def _connect(self) -> Any:
+        if self._db is None and not self._failed:
+            try:
+                import sqlite3
+
+                os.makedirs(os.path.dirname(self.path), exist_ok=True)
+                db = sqlite3.connect(
+                    self.path, timeout=0.5, isolation_level=None, check_same_thread=False
+                )
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, "
+                    "stat TEXT NOT NULL, digest TEXT NOT NULL, stored REAL NOT NULL)"
+                )
+                self._db = db
+            except Exception:
+                self._failed = True
+        return self._db
+
+    @staticmethod
+    def _stat_text(key: tuple[Any, ...]) -> str:
+        return ":".join(str(part) for part in key[1:])
+
+    def get(self, path: str, key: tuple[Any, ...]) -> str | None:
+        with self._lock:
+            db = self._connect()
+            if db is None:
+                return None
+            try:
+                row = db.execute(
+                    "SELECT stat, digest FROM files WHERE path = ?", (path,)
+                ).fetchone()
+            except Exception:
+                return None
+        return str(row[1]) if row is not None and row[0] == self._stat_text(key) else None
+
+    def put(self, path: str, key: tuple[Any, ...], digest: str) -> None:
+        with self._lock:
+            db = self._connect()
+            if db is None:
+                return
+            try:
+                db.execute(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+                    (path, self._stat_text(key), digest, time.time()),
+                )
+                self._puts += 1
+                if self._puts % 256 == 1:
+                    db.execute(
+                        "DELETE FROM files WHERE path IN (SELECT path FROM files "
+                        "ORDER BY stored DESC LIMIT -1 OFFSET ?)",
+                        (self.MAX_ROWS,),
+                    )
+            except Exception:
+                pass
+
+    def clear(self) -> None:
+        with self._lock:
+            db = self._connect()
+            if db is not None:
+                with contextlib.suppress(Exception):
+                    db.execute("DELETE FROM files")
+
+
+_disk_caches: dict[str, _DiskCache] = {}
+
+
+def _disk_cache() -> _DiskCache | None:
+    """The cache in ``NBMLOPS_CACHE`` or the user's cache folder (None if neither is known)."""
+    folder = os.environ.get("NBMLOPS_CACHE")
+    if not folder:
+        try:
+            import platformdirs
+
+            folder = platformdirs.user_cache_dir("nbmlops", appauthor=False)
+        except Exception:
+            return None
+    path = os.path.join(os.path.expanduser(folder), "file-fingerprints.sqlite")
+    cache = _disk_caches.get(path)
+    if cache is None:
+        cache = _disk_caches[path] = _DiskCache(path)
+    return cache

@@ -1,0 +1,9 @@
+/** Ids of the commands the extension adds (palette category "MLOps"). */
+export const CommandIds = {
+  open: 'nbmlops:open-sidebar',
+  refresh: 'nbmlops:refresh',
+  compare: 'nbmlops:compare-selected',
+  spool: 'nbmlops:spool-status'
+} as const;
+
+export const PALETTE_CATEGORY = 'MLOps';

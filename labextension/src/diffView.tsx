@@ -1,0 +1,162 @@
+/** The diff of two runs (nbmlops.rundiff): what changed, with the better metric marked. */
+import * as React from 'react';
+
+import { metricValue, runLabel } from './format';
+import type { SidebarModel } from './model';
+import type { RunDiff } from './types';
+
+function Head(props: { diff: RunDiff }): JSX.Element {
+  return (
+    <thead>
+      <tr>
+        <th scope="col" />
+        {props.diff.runs.map((run, i) => (
+          <th scope="col" key={run.run_id} title={run.run_id}>
+            {i === 0 ? 'baseline ' : ''}
+            {runLabel(run)}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
+export function DiffView(props: { model: SidebarModel; diff: RunDiff }): JSX.Element {
+  const { model, diff } = props;
+  const params = diff.params.filter(p => p.differs);
+  const same = diff.params.length - params.length;
+  return (
+    <div className="jp-nbmlops-diff" aria-label="Comparison of two runs">
+      <div className="jp-nbmlops-toolbar">
+        <button className="jp-mod-styled" onClick={() => model.back()} aria-label="Back to runs">
+          ← Runs
+        </button>
+      </div>
+      <h2 className="jp-nbmlops-title">Compare runs</h2>
+      <section className="jp-nbmlops-section" aria-label="Parameters that differ">
+        <h3>Parameters{same ? ` (${same} the same)` : ''}</h3>
+        {params.length === 0 ? (
+          <p className="jp-nbmlops-empty">Same parameters.</p>
+        ) : (
+          <table className="jp-nbmlops-grid">
+            <Head diff={diff} />
+            <tbody>
+              {params.map(row => (
+                <tr key={row.name} className="jp-mod-differs">
+                  <th scope="row">{row.name}</th>
+                  {row.values.map((v, i) => (
+                    <td key={i}>{v ?? '—'}</td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <section className="jp-nbmlops-section" aria-label="Metrics">
+        <h3>Metrics</h3>
+        <table className="jp-nbmlops-grid">
+          <Head diff={diff} />
+          <tbody>
+            {diff.metrics.map(row => (
+              <tr key={row.name} className={row.differs ? 'jp-mod-differs' : ''}>
+                <th scope="row">
+                  {row.name}
+                  {row.direction ? (
+                    <span className="jp-nbmlops-dir" title={`${row.direction} is better`}>
+                      {row.direction === 'max' ? ' ↑' : ' ↓'}
+                    </span>
+                  ) : null}
+                </th>
+                {row.values.map((v, i) => (
+                  <td key={i} className={row.best.includes(i) && row.differs ? 'jp-mod-best' : ''}>
+                    {metricValue(v)}
+                    {row.best.includes(i) && row.differs ? (
+                      <span className="jp-nbmlops-sr"> (better)</span>
+                    ) : null}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section className="jp-nbmlops-section" aria-label="Data">
+        <h3>Data</h3>
+        {diff.data.length === 0 ? (
+          <p className="jp-nbmlops-empty">No data fingerprinted.</p>
+        ) : (
+          <table className="jp-nbmlops-grid">
+            <Head diff={diff} />
+            <tbody>
+              {diff.data.map(row => (
+                <tr
+                  key={`${row.name}:${row.context}`}
+                  className={row.status === 'same' ? '' : 'jp-mod-differs'}
+                >
+                  <th scope="row">
+                    {row.name} <span className="jp-nbmlops-context">{row.context}</span>
+                  </th>
+                  {row.fingerprints.map((f, i) => (
+                    <td key={i}>
+                      <code title={f ?? ''}>{f ? f.slice(0, 8) : '—'}</code>
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      {diff.packages.length ? (
+        <section className="jp-nbmlops-section" aria-label="Packages that differ">
+          <h3>Packages</h3>
+          <table className="jp-nbmlops-grid">
+            <Head diff={diff} />
+            <tbody>
+              {diff.packages.map(row => (
+                <tr key={row.name} className="jp-mod-differs">
+                  <th scope="row">{row.name}</th>
+                  {row.versions.map((v, i) => (
+                    <td key={i}>{v ?? '—'}</td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ) : null}
+      <section className="jp-nbmlops-section" aria-label="Code">
+        <h3>Code</h3>
+        {diff.code.map(c =>
+          c.same ? (
+            <p key={c.run_id} className="jp-nbmlops-empty">
+              Same code.
+            </p>
+          ) : c.missing ? (
+            <p key={c.run_id} className="jp-nbmlops-empty">
+              One of the runs has no code recorded.
+            </p>
+          ) : (
+            <pre key={c.run_id} className="jp-nbmlops-code jp-nbmlops-udiff">
+              {c.diff.split('\n').map((line, i) => (
+                <span
+                  key={i}
+                  className={
+                    line.startsWith('+') && !line.startsWith('+++')
+                      ? 'jp-mod-added'
+                      : line.startsWith('-') && !line.startsWith('---')
+                        ? 'jp-mod-removed'
+                        : ''
+                  }
+                >
+                  {line + '\n'}
+                </span>
+              ))}
+            </pre>
+          )
+        )}
+      </section>
+    </div>
+  );
+}

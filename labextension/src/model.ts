@@ -1,0 +1,237 @@
+/**
+ * The sidebar's state: the notebook it follows, a page of its runs, the run shown in detail,
+ * the two runs selected for a diff, and the spool status. Views render it and call its
+ * methods; it emits `changed` after every step. Free of DOM and JupyterLab: unit-tested.
+ */
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { ApiError, NbmlopsApi } from './api';
+import type {
+  NotebookInfo,
+  RunDetails,
+  RunDiff,
+  RunSummary,
+  SpoolStatus
+} from './types';
+
+export type View = 'runs' | 'run' | 'diff';
+
+export const DEFAULT_PAGE_SIZE = 20;
+
+export class SidebarModel {
+  constructor(private readonly api: NbmlopsApi) {}
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  // -- state (read by the views) -----------------------------------------------------------
+  notebook: string | null = null;
+  info: NotebookInfo | null = null;
+  cell: string | null = null;
+  runs: RunSummary[] = [];
+  nextPageToken: string | null = null;
+  loading = false;
+  error: string | null = null;
+  selected: string[] = [];
+  view: View = 'runs';
+  details: RunDetails | null = null;
+  diff: RunDiff | null = null;
+  spool: SpoolStatus | null = null;
+  spoolError: string | null = null;
+  pageSize = DEFAULT_PAGE_SIZE;
+  /** The MLflow UI address from the settings; wins over the project's `ui_url`. */
+  uiUrlSetting = '';
+
+  get uiUrl(): string | null {
+    return this.uiUrlSetting.trim() || this.info?.ui_url || null;
+  }
+
+  // -- actions -----------------------------------------------------------------------------
+
+  /** Follow another notebook (null: none is active): its info and first page of runs. */
+  async setNotebook(path: string | null): Promise<void> {
+    if (path === this.notebook && this.info) {
+      return;
+    }
+    this.notebook = path;
+    this.info = null;
+    this.cell = null;
+    this.selected = [];
+    this.view = 'runs';
+    this.details = null;
+    this.diff = null;
+    await this.refresh();
+  }
+
+  /** Reload the notebook's info and the first page of runs. */
+  async refresh(): Promise<void> {
+    const generation = ++this._generation;
+    this.runs = [];
+    this.nextPageToken = null;
+    if (this.notebook === null) {
+      this.info = null;
+      this.error = null;
+      this.emit();
+      return;
+    }
+    this.loading = true;
+    this.error = null;
+    this.emit();
+    try {
+      const info = await this.api.notebook(this.notebook);
+      const page = await this.api.runs({
+        notebook: this.notebook,
+        cell: this.cell,
+        pageSize: this.pageSize
+      });
+      if (generation !== this._generation) {
+        return;
+      }
+      this.info = info;
+      this.runs = page.runs;
+      this.nextPageToken = page.next_page_token;
+    } catch (error) {
+      if (generation === this._generation) {
+        this.error = messageOf(error);
+      }
+    } finally {
+      if (generation === this._generation) {
+        this.loading = false;
+        this.emit();
+      }
+    }
+  }
+
+  /** Append the next page of (older) runs. */
+  async loadMore(): Promise<void> {
+    if (!this.nextPageToken || this.loading) {
+      return;
+    }
+    const generation = this._generation;
+    this.loading = true;
+    this.emit();
+    try {
+      const page = await this.api.runs({
+        notebook: this.notebook,
+        cell: this.cell,
+        pageSize: this.pageSize,
+        pageToken: this.nextPageToken
+      });
+      if (generation !== this._generation) {
+        return;
+      }
+      const known = new Set(this.runs.map(r => r.run_id));
+      this.runs = [...this.runs, ...page.runs.filter(r => !known.has(r.run_id))];
+      this.nextPageToken = page.next_page_token;
+    } catch (error) {
+      this.error = messageOf(error);
+    } finally {
+      if (generation === this._generation) {
+        this.loading = false;
+        this.emit();
+      }
+    }
+  }
+
+  /** Show the runs of one tracked cell (its run name), or of all cells (null). */
+  async setCell(cell: string | null): Promise<void> {
+    if (cell === this.cell) {
+      return;
+    }
+    this.cell = cell;
+    this.selected = [];
+    await this.refresh();
+  }
+
+  /** Select a run for comparison; a third selection drops the oldest one. */
+  toggleSelected(runId: string): void {
+    if (this.selected.includes(runId)) {
+      this.selected = this.selected.filter(id => id !== runId);
+    } else {
+      this.selected = [...this.selected, runId].slice(-2);
+    }
+    this.emit();
+  }
+
+  async openRun(runId: string): Promise<void> {
+    this.view = 'run';
+    this.details = null;
+    this.error = null;
+    this.loading = true;
+    this.emit();
+    try {
+      this.details = await this.api.run(this.notebook, runId);
+    } catch (error) {
+      this.error = messageOf(error);
+    } finally {
+      this.loading = false;
+      this.emit();
+    }
+  }
+
+  /** The diff of the two selected runs, the older one as the baseline. */
+  async compare(): Promise<void> {
+    if (this.selected.length !== 2) {
+      this.error = 'Select two runs to compare.';
+      this.emit();
+      return;
+    }
+    const order = new Map(this.runs.map(r => [r.run_id, r.start_time ?? 0]));
+    const ids = [...this.selected].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+    this.view = 'diff';
+    this.diff = null;
+    this.error = null;
+    this.loading = true;
+    this.emit();
+    try {
+      this.diff = await this.api.diff(this.notebook, ids);
+    } catch (error) {
+      this.error = messageOf(error);
+    } finally {
+      this.loading = false;
+      this.emit();
+    }
+  }
+
+  back(): void {
+    this.view = 'runs';
+    this.error = null;
+    this.emit();
+  }
+
+  async pollSpool(): Promise<void> {
+    try {
+      this.spool = await this.api.spool(this.notebook);
+      this.spoolError = null;
+    } catch (error) {
+      this.spoolError = messageOf(error);
+    }
+    this.emit();
+  }
+
+  setSettings(uiUrl: string, pageSize: number): void {
+    const sizeChanged = pageSize !== this.pageSize;
+    this.uiUrlSetting = uiUrl;
+    this.pageSize = Math.max(1, Math.min(200, Math.round(pageSize) || DEFAULT_PAGE_SIZE));
+    if (sizeChanged && this.notebook !== null) {
+      void this.refresh();
+    } else {
+      this.emit();
+    }
+  }
+
+  private emit(): void {
+    this._changed.emit();
+  }
+
+  private _generation = 0;
+  private readonly _changed = new Signal<this, void>(this);
+}
+
+export function messageOf(error: unknown): string {
+  if (error instanceof ApiError) {
+    return error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

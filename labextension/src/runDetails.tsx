@@ -1,0 +1,156 @@
+/** One run in full: params, metrics (sparklines), data, environment, code, MLflow link. */
+import * as React from 'react';
+
+import { ago, duration, metricValue, mlflowRunUrl, steppedMetrics } from './format';
+import type { SidebarModel } from './model';
+import { Sparkline } from './sparkline';
+import type { RunDetails as Details } from './types';
+
+function Section(props: { title: string; children: React.ReactNode }): JSX.Element {
+  return (
+    <section className="jp-nbmlops-section" aria-label={props.title}>
+      <h3>{props.title}</h3>
+      {props.children}
+    </section>
+  );
+}
+
+function KeyValues(props: { rows: [string, React.ReactNode][]; empty: string }): JSX.Element {
+  if (props.rows.length === 0) {
+    return props.empty ? <p className="jp-nbmlops-empty">{props.empty}</p> : <></>;
+  }
+  return (
+    <table className="jp-nbmlops-kv">
+      <tbody>
+        {props.rows.map(([key, value]) => (
+          <tr key={key}>
+            <th scope="row">{key}</th>
+            <td>{value}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function RunDetailsView(props: { model: SidebarModel; details: Details }): JSX.Element {
+  const { model, details } = props;
+  const run = details.run;
+  const stepped = new Set(steppedMetrics(details.metric_history));
+  const url = details.url ?? mlflowRunUrl(model.uiUrl, run.experiment_id, run.run_id);
+  const tags = run.tags;
+  const env: [string, React.ReactNode][] = [];
+  if (tags['nbmlops.python']) {
+    env.push(['python', tags['nbmlops.python']]);
+  }
+  if (tags['mlflow.source.git.commit']) {
+    const dirty = tags['nbmlops.git.dirty'] === 'true' ? ' (uncommitted changes)' : '';
+    env.push(['git', `${tags['mlflow.source.git.commit'].slice(0, 10)}${dirty}`]);
+  }
+  const packages = Object.entries(details.requirements).sort(([a], [b]) =>
+    a.toLowerCase().localeCompare(b.toLowerCase())
+  );
+  return (
+    <div className="jp-nbmlops-details" aria-label={`Run ${run.run_name}`}>
+      <div className="jp-nbmlops-toolbar">
+        <button className="jp-mod-styled" onClick={() => model.back()} aria-label="Back to runs">
+          ← Runs
+        </button>
+        {url ? (
+          <a
+            className="jp-nbmlops-link"
+            href={url}
+            target="_blank"
+            rel="noopener noreferrer"
+            aria-label="Open this run in the MLflow UI"
+          >
+            Open in MLflow ↗
+          </a>
+        ) : null}
+      </div>
+      <h2 className="jp-nbmlops-title">
+        {run.run_name} <span className="jp-nbmlops-id">{run.run_id.slice(0, 8)}</span>
+      </h2>
+      <p className="jp-nbmlops-meta">
+        <span className={`jp-nbmlops-badge jp-nbmlops-badge-${run.status.toLowerCase()}`}>
+          {run.status}
+        </span>{' '}
+        {ago(run.start_time)} · {duration(run.duration_s)}
+        {run.code_sha ? ` · code ${run.code_sha.slice(0, 8)}` : ''}
+      </p>
+      {tags['nbmlops.error_message'] ? (
+        <p className="jp-nbmlops-error" role="alert">
+          {tags['nbmlops.error_type']}: {tags['nbmlops.error_message']}
+        </p>
+      ) : null}
+      <Section title="Parameters">
+        <KeyValues
+          rows={Object.entries(run.params).sort().map(([k, v]) => [k, v])}
+          empty="No parameters."
+        />
+      </Section>
+      <Section title="Metrics">
+        <KeyValues
+          rows={Object.keys(run.metrics)
+            .sort()
+            .map(name => [
+              name,
+              <span className="jp-nbmlops-metric-cell" key={name}>
+                <b>{metricValue(run.metrics[name])}</b>
+                {stepped.has(name) ? (
+                  <Sparkline name={name} points={details.metric_history[name] ?? []} />
+                ) : null}
+              </span>
+            ])}
+          empty="No metrics."
+        />
+      </Section>
+      <Section title="Data">
+        {run.datasets.length === 0 ? (
+          <p className="jp-nbmlops-empty">No data fingerprinted.</p>
+        ) : (
+          <table className="jp-nbmlops-kv jp-nbmlops-data">
+            <thead>
+              <tr>
+                <th scope="col">name</th>
+                <th scope="col">role</th>
+                <th scope="col">fingerprint</th>
+              </tr>
+            </thead>
+            <tbody>
+              {run.datasets.map(d => (
+                <tr key={`${d.name}:${d.context}`}>
+                  <th scope="row" title={d.source}>
+                    {d.name}
+                  </th>
+                  <td>{d.context || 'input'}</td>
+                  <td>
+                    <code title={d.fingerprint}>{d.short}</code>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Section>
+      <Section title="Environment">
+        <KeyValues rows={env} empty={packages.length ? '' : 'No environment recorded.'} />
+        {packages.length ? (
+          <details className="jp-nbmlops-packages">
+            <summary>{packages.length} imported packages</summary>
+            <KeyValues rows={packages} empty="" />
+          </details>
+        ) : null}
+      </Section>
+      <Section title="Code">
+        {details.code ? (
+          <pre className="jp-nbmlops-code" aria-label="The cell's code">
+            {details.code}
+          </pre>
+        ) : (
+          <p className="jp-nbmlops-empty">No code recorded.</p>
+        )}
+      </Section>
+    </div>
+  );
+}

@@ -1,0 +1,147 @@
+/**
+ * The JSON the nbmlops server extension sends (nbmlops/server/handlers.py), as TypeScript
+ * types. Field names are the Python dataclasses' (nbmlops/query.py, nbmlops/rundiff.py).
+ */
+
+export interface TrackedCell {
+  index: number;
+  cell_id: string | null;
+  run_name: string;
+  named: boolean;
+  experiment: string | null;
+  first_line: string;
+}
+
+export interface NotebookInfo {
+  path: string | null;
+  experiment: string;
+  tracking_uri: string;
+  ui_url: string | null;
+  cells: TrackedCell[];
+}
+
+export interface Experiment {
+  experiment_id: string;
+  name: string;
+  lifecycle_stage: string;
+  creation_time: number | null;
+  last_update_time: number | null;
+  tags: Record<string, string>;
+}
+
+export interface Dataset {
+  name: string;
+  digest: string;
+  fingerprint: string;
+  short: string;
+  context: string;
+  kind: string;
+  source_type: string;
+  source: string;
+  schema: string | null;
+  profile: string | null;
+}
+
+export interface RunSummary {
+  run_id: string;
+  run_name: string;
+  experiment_id: string;
+  status: string;
+  start_time: number | null;
+  end_time: number | null;
+  params: Record<string, string>;
+  metrics: Record<string, number | null>;
+  tags: Record<string, string>;
+  datasets: Dataset[];
+  duration_s: number | null;
+  code_sha: string | null;
+}
+
+export interface RunPage {
+  experiment: Experiment | null;
+  runs: RunSummary[];
+  next_page_token: string | null;
+  order_by: string[];
+  filter: string;
+}
+
+export interface MetricPoint {
+  name: string;
+  value: number | null;
+  step: number;
+  timestamp_ms: number | null;
+}
+
+export interface RunDetails {
+  run: RunSummary;
+  metric_history: Record<string, MetricPoint[]>;
+  artifacts: string[];
+  code: string | null;
+  requirements: Record<string, string>;
+  url: string | null;
+}
+
+export interface ParamRow {
+  name: string;
+  values: (string | null)[];
+  differs: boolean;
+}
+
+export interface MetricRow {
+  name: string;
+  values: (number | null)[];
+  direction: 'min' | 'max' | null;
+  best: number[];
+  differs: boolean;
+}
+
+export interface DataRow {
+  name: string;
+  context: string;
+  fingerprints: (string | null)[];
+  status: 'same' | 'changed' | 'missing';
+}
+
+export interface PackageRow {
+  name: string;
+  versions: (string | null)[];
+}
+
+export interface CodeDiff {
+  run_id: string;
+  baseline_run_id: string;
+  same: boolean;
+  diff: string;
+  missing: boolean;
+}
+
+export interface RunDiff {
+  runs: RunSummary[];
+  params: ParamRow[];
+  metrics: MetricRow[];
+  data: DataRow[];
+  packages: PackageRow[];
+  code: CodeDiff[];
+}
+
+export interface SpoolStatus {
+  spool: string;
+  pending: number;
+  oldest_pending_age_s: number | null;
+  running: boolean;
+  failing: boolean;
+  last_error: string | null;
+  last_error_at: number | null;
+  last_success_at: number | null;
+  failed: number;
+}
+
+/** Query of one page of runs. */
+export interface RunQuery {
+  notebook: string | null;
+  cell?: string | null;
+  filter?: string;
+  orderBy?: string[];
+  pageSize: number;
+  pageToken?: string | null;
+}

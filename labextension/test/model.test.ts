@@ -1,0 +1,94 @@
+import { NbmlopsApi } from '../src/api';
+import type { ResponseLike } from '../src/api';
+import { SidebarModel } from '../src/model';
+
+function run(id: string, start: number): Record<string, unknown> {
+  return { run_id: id, run_name: 'fit', start_time: start, metrics: {}, params: {} };
+}
+
+/** A fake server: answers by path, records every URL asked for. */
+function fakeApi(pages: Record<string, unknown>[]): { api: NbmlopsApi; urls: string[] } {
+  const urls: string[] = [];
+  let page = 0;
+  const api = new NbmlopsApi('/', async (url): Promise<ResponseLike> => {
+    urls.push(url);
+    const path = url.split('?')[0];
+    let body: unknown = {};
+    if (path === '/nbmlops/api/notebook') {
+      body = { experiment: 'nb.ipynb', cells: [], ui_url: null, tracking_uri: '', path: 'nb' };
+    } else if (path === '/nbmlops/api/runs') {
+      body = pages[Math.min(page++, pages.length - 1)];
+    } else if (path === '/nbmlops/api/diff') {
+      body = { runs: [], params: [], metrics: [], data: [], packages: [], code: [] };
+    }
+    return { ok: true, status: 200, text: async () => JSON.stringify(body) };
+  });
+  return { api, urls };
+}
+
+describe('SidebarModel', () => {
+  it('follows a notebook, then pages through older runs', async () => {
+    const { api, urls } = fakeApi([
+      { runs: [run('b', 2), run('a', 1)], next_page_token: 't1' },
+      { runs: [run('a', 1), run('z', 0)], next_page_token: null }
+    ]);
+    const model = new SidebarModel(api);
+    let changes = 0;
+    model.changed.connect(() => changes++);
+    await model.setNotebook('nb.ipynb');
+    expect(model.info?.experiment).toBe('nb.ipynb');
+    expect(model.runs.map(r => r.run_id)).toEqual(['b', 'a']);
+    await model.loadMore();
+    expect(model.runs.map(r => r.run_id)).toEqual(['b', 'a', 'z']);
+    expect(model.nextPageToken).toBeNull();
+    expect(urls.some(u => u.includes('page_token=t1'))).toBe(true);
+    expect(changes).toBeGreaterThan(2);
+  });
+
+  it('keeps at most two runs selected and diffs the older against the newer', async () => {
+    const { api, urls } = fakeApi([
+      { runs: [run('c', 3), run('b', 2), run('a', 1)], next_page_token: null }
+    ]);
+    const model = new SidebarModel(api);
+    await model.setNotebook('nb.ipynb');
+    model.toggleSelected('c');
+    model.toggleSelected('a');
+    model.toggleSelected('b');
+    expect(model.selected).toEqual(['a', 'b']);
+    model.toggleSelected('b');
+    model.toggleSelected('c');
+    await model.compare();
+    expect(model.view).toBe('diff');
+    expect(urls[urls.length - 1]).toBe('/nbmlops/api/diff?notebook=nb.ipynb&run=a&run=c');
+  });
+
+  it('asks for two runs before comparing', async () => {
+    const { api } = fakeApi([{ runs: [], next_page_token: null }]);
+    const model = new SidebarModel(api);
+    await model.compare();
+    expect(model.error).toContain('two runs');
+    expect(model.view).toBe('runs');
+  });
+
+  it('shows a server error as a message and keeps no stale runs', async () => {
+    const api = new NbmlopsApi('/', async () => ({
+      ok: false,
+      status: 424,
+      text: async () => '{"message": "cannot read MLflow", "error": "QueryError"}'
+    }));
+    const model = new SidebarModel(api);
+    await model.setNotebook('nb.ipynb');
+    expect(model.error).toBe('cannot read MLflow');
+    expect(model.runs).toEqual([]);
+    expect(model.loading).toBe(false);
+  });
+
+  it('lets the UI address setting win over the project', async () => {
+    const { api } = fakeApi([{ runs: [], next_page_token: null }]);
+    const model = new SidebarModel(api);
+    await model.setNotebook('nb.ipynb');
+    expect(model.uiUrl).toBeNull();
+    model.setSettings('http://mlflow:5000', model.pageSize);
+    expect(model.uiUrl).toBe('http://mlflow:5000');
+  });
+});

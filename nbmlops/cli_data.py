@@ -1,0 +1,51 @@
+"""The data subcommands of ``nbmlops``: lineage.
+
+Registered in :mod:`nbmlops.cli` with its ``@command`` decorator (``cli`` imports this
+module); :mod:`nbmlops.lineage` does the work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict
+
+from nbmlops.cli import command
+
+
+def _configure_lineage(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "fingerprint",
+        help="a data fingerprint, or its first 8+ hex characters (the status line shows "
+        "them), or the path of a file or folder (fingerprinted as it is now)",
+    )
+    parser.add_argument(
+        "--tracking-uri", default=None,
+        help="the MLflow store (default: MLFLOW_TRACKING_URI, [tool.nbmlops] tracking_uri, "
+        "or sqlite:///<project>/mlflow.db)",
+    )
+    parser.add_argument("--experiment", "-e", action="append", default=None,
+                        help="only this experiment (name or id), repeatable")
+    parser.add_argument("--json", action="store_true", help="print the runs as JSON")
+
+
+@command("lineage", "list the runs that read or wrote a data version", _configure_lineage)
+def lineage_command(args: argparse.Namespace) -> int:
+    from nbmlops import lineage
+
+    fingerprint = lineage.fingerprint_argument(args.fingerprint)
+    runs = lineage.runs_using(fingerprint, args.tracking_uri, experiments=args.experiment)
+    if args.json:
+        print(json.dumps([{**asdict(r), "contexts": list(r.contexts)} for r in runs]))
+        return 0 if runs else 1
+    if not runs:
+        print(f"no run read or wrote data {fingerprint}")
+        return 1
+    for r in runs:
+        verb = "read+wrote" if r.read and r.wrote else "wrote" if r.wrote else "read"
+        when = (time.strftime("%Y-%m-%d %H:%M", time.localtime(r.start_time / 1000))
+                if r.start_time else "?")
+        print(f"{when}  {verb:10}  {r.digest[:8]}  {r.dataset}  run {r.run_id[:8]} "
+              f"{r.run_name} ({r.status})  in {r.experiment}")
+    return 0

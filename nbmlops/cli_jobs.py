@@ -1,0 +1,151 @@
+"""The job subcommands of ``nbmlops``: export, run, schedule, jobs.
+
+Registered in :mod:`nbmlops.cli` with its ``@command`` decorator (``cli`` imports this
+module). Each parses and delegates: jobfolder, jobs and schedule do the work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from nbmlops import config
+from nbmlops.cli import command
+from nbmlops.exceptions import JobError
+
+
+def _configure_export(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("notebook", type=Path, help="the notebook to export")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="the job folder (default: jobs/NAME beside the notebook)")
+    parser.add_argument("--name", default=None, help="the job's name (default: notebook name)")
+    parser.add_argument("--schedule", default=None, metavar="CRON",
+                        help="a five-field cron expression, e.g. '0 3 * * 1'")
+    parser.add_argument("--timezone", default=None, help="the schedule's timezone (UTC)")
+    parser.add_argument("--target", action="append", default=[],
+                        help="cron (default with --schedule), airflow, kubernetes, github; "
+                        "repeatable")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME",
+                        help="make NAME a parameter (narrows or extends the inferred ones)")
+    parser.add_argument("--force", action="store_true", help="export despite lint errors")
+
+
+@command("export", "turn a notebook into a parameterized, schedulable job folder",
+         _configure_export)
+def export_command(args: argparse.Namespace) -> int:
+    from nbmlops.jobfolder import export_job
+
+    result = export_job(args.notebook, args.out, args.name, args.schedule, args.timezone,
+                        args.target, args.param, args.force)
+    for finding in result.findings:
+        print(finding, file=sys.stderr)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    verb = "exported" if result.created else "updated"
+    print(f"{verb} job {result.job.name} in {result.folder}")
+    if not result.created:
+        print("  " + ("; ".join(result.changes) if result.changes else "nothing changed"))
+    for p in result.job.parameters:
+        print(f"  param {p.name}: {p.type} = {p.default!r}" + (f"  # {p.help}" if p.help else ""))
+    if result.job.schedule.cron:
+        print(f"  schedule {result.job.schedule.cron} ({result.job.schedule.timezone}) for "
+              f"{', '.join(result.job.schedule.targets)}")
+    return 0
+
+
+def _configure_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("job", type=Path, help="the job folder (or its job.yaml)")
+    parser.add_argument("-p", "--param", nargs=2, action="append", default=[],
+                        metavar=("NAME", "VALUE"), help="override a parameter; repeatable")
+    parser.add_argument("-f", "--params-file", type=Path, default=None,
+                        help="a YAML file of parameter values")
+    parser.add_argument("--params-json", default=None, help="parameter values as a JSON object")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="check the parameters and print the papermill command, run nothing")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show the notebook's output live")
+
+
+@command("run", "run a job: papermill under a parent MLflow run", _configure_run)
+def run_command(args: argparse.Namespace) -> int:
+    from nbmlops.jobs import read_params_file, run_job
+
+    given: dict[str, Any] = {}
+    if args.params_file:
+        given.update(read_params_file(args.params_file))
+    if args.params_json:
+        try:
+            given.update(json.loads(args.params_json))
+        except (ValueError, TypeError):
+            raise JobError("--params-json must be a JSON object") from None
+    given.update(dict(args.param))
+    result = run_job(args.job, given, args.dry_run, args.verbose, progress=sys.stderr.isatty())
+    if result.failure:
+        print(result.failure, file=sys.stderr)
+    if result.status != "SKIPPED":
+        parent = f", parent run {result.parent_run_id}" if result.parent_run_id else ""
+        print(f"{result.status} in {result.duration_s:.1f} s{parent}; output {result.output}")
+    return result.exit_code
+
+
+def _configure_schedule(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("job", type=Path, help="the job folder")
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--install", action="store_true", help="install the schedule")
+    action.add_argument("--remove", action="store_true", help="remove the schedule")
+    parser.add_argument("--target", default="cron", help="the target to install (cron)")
+
+
+@command("schedule", "install or remove a job's schedule (cron)", _configure_schedule)
+def schedule_command(args: argparse.Namespace) -> int:
+    from nbmlops import schedule
+    from nbmlops.job import folder_of, load
+
+    folder = folder_of(args.job)
+    job = load(folder)
+    target = schedule.target(args.target)
+    print(target.install(job, folder) if args.install else target.remove(job, folder))
+    return 0
+
+
+def _configure_jobs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the list as JSON")
+
+
+@command("jobs", "list scheduled jobs: schedule, next run, last run's status", _configure_jobs)
+def jobs_command(args: argparse.Namespace) -> int:
+    from nbmlops import schedule
+    from nbmlops.job import load
+    from nbmlops.jobs import last_run
+
+    rows = []
+    for entry in schedule.cron_entries():
+        row: dict[str, Any] = {"folder": str(entry.folder), "schedule": entry.schedule,
+                               "target": "cron", "enabled": entry.enabled}
+        try:
+            job = load(entry.folder)
+            row["name"] = job.name
+            row["next_run"] = schedule.next_run(entry.schedule, job.schedule.timezone).isoformat()
+            uri = job.tracking_uri or config.tracking_uri(config.project_root(entry.folder))
+            row["last_run"] = last_run(uri, job.name)
+        except JobError as e:
+            row["error"] = str(e)
+        except Exception as e:  # an unreachable store must not hide the list
+            row["last_run_error"] = f"{type(e).__name__}: {e}"[:200]
+        rows.append(row)
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    if not rows:
+        print("no scheduled jobs (install one with `nbmlops schedule JOB --install`)")
+    for row in rows:
+        last = row.get("last_run")
+        when = datetime.fromtimestamp(last["start_time"] / 1000) if last else None
+        status = f"{last['status']} {when:%Y-%m-%d %H:%M}" if last and when else "never run"
+        name, next_run = row.get("name", "?"), str(row.get("next_run", "?"))[:16]
+        print(f"{name:20} {row['schedule']:15} next {next_run}  last {status}  {row['folder']}")
+    return 0

@@ -1,0 +1,228 @@
+"""A job as ``job.yaml`` describes it: parameters with types and defaults, schedule, limits.
+
+This module is the one place that knows the file's format. It reads and writes it, and
+checks parameter values against it (used by ``nbmlops run`` before any kernel starts). No
+papermill, no mlflow: only yaml.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from nbmlops.exceptions import JobError
+
+JOB_FILE = "job.yaml"
+#: Parameter types job.yaml knows; ``any`` accepts every value (a ``None`` default).
+TYPES = ("int", "float", "str", "bool", "list", "dict", "any")
+OVERLAP = ("skip", "wait")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter of a job: what papermill injects and ``nbmlops run -p`` checks."""
+
+    name: str
+    type: str
+    default: Any
+    help: str = ""
+
+
+@dataclass
+class Schedule:
+    cron: str | None = None
+    timezone: str = "UTC"
+    targets: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Job:
+    """The content of ``job.yaml``. Paths are relative to the job folder."""
+
+    name: str
+    notebook: str
+    source: str | None = None  # the notebook it was exported from
+    parameters: list[ParamSpec] = field(default_factory=list)
+    schedule: Schedule = field(default_factory=Schedule)
+    tracking_uri: str | None = None  # None: resolved when the job runs, as for a cell
+    experiment: str | None = None  # None: the job notebook's path from the project root
+    kernel: str = "python3"
+    cwd: str = "."  # where the notebook runs: its relative paths were written for there
+    cell_timeout: float | None = None  # seconds per cell
+    run_timeout: float | None = None  # seconds for the whole run
+    retries: int = 0
+    retry_delay: float = 60.0
+    overlap: str = "skip"  # a run that finds the previous one still running: skip or wait
+    on_failure: str | None = None  # a shell command run after the last failed attempt
+    image: str | None = None  # the container image of the kubernetes target
+
+    def param(self, name: str) -> ParamSpec | None:
+        return next((p for p in self.parameters if p.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["parameters"] = {
+            p.name: {k: v for k, v in asdict(p).items() if k != "name" and (k != "help" or v)}
+            for p in self.parameters
+        }
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = JOB_FILE) -> Job:
+        if not isinstance(data, Mapping) or "name" not in data or "notebook" not in data:
+            raise JobError(f"{where}: needs at least 'name' and 'notebook'")
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise JobError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        values = dict(data)
+        params = values.pop("parameters", None) or {}
+        if not isinstance(params, Mapping):
+            raise JobError(f"{where}: 'parameters' must be a mapping of name to spec")
+        specs = []
+        for name, spec in params.items():
+            spec = spec if isinstance(spec, Mapping) else {"default": spec}
+            kind = str(spec.get("type", type_of(spec.get("default"))))
+            if kind not in TYPES:
+                raise JobError(f"{where}: parameter {name}: unknown type {kind!r}")
+            specs.append(ParamSpec(str(name), kind, spec.get("default"), str(spec.get("help", ""))))
+        schedule = values.pop("schedule", None) or {}
+        job = cls(**values, parameters=specs, schedule=Schedule(**schedule))
+        if job.overlap not in OVERLAP:
+            raise JobError(f"{where}: overlap must be one of {', '.join(OVERLAP)}")
+        return job
+
+
+def type_of(value: Any) -> str:
+    """The job.yaml type of a literal default."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, list | tuple):
+        return "list"
+    if isinstance(value, dict):
+        return "dict"
+    return "any"
+
+
+def type_of_annotation(annotation: str) -> str | None:
+    """``float`` -> float, ``list[int]`` -> list, ``Optional[str]`` -> None (unknown)."""
+    base = annotation.split("[", 1)[0].strip().lower()
+    aliases = {"tuple": "list", "sequence": "list", "mapping": "dict", "object": "any"}
+    base = aliases.get(base, base)
+    return base if base in TYPES else None
+
+
+def coerce(spec: ParamSpec, value: Any) -> Any:
+    """``value`` as the parameter's type; a string from the command line is parsed (``"0.1"``
+    is a fine float). Raises JobError with one line saying what was expected."""
+    kind = spec.type
+    if kind == "any":
+        return _parse(value) if isinstance(value, str) else value
+    if kind == "str":
+        return value if isinstance(value, str) else _fail(spec, value)
+    parsed = _parse(value) if isinstance(value, str) else value
+    if kind == "bool":
+        if isinstance(parsed, bool):
+            return parsed
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.lower() in ("true", "yes", "1")
+    elif kind == "int":
+        if isinstance(parsed, int) and not isinstance(parsed, bool):
+            return parsed
+    elif kind == "float":
+        if isinstance(parsed, int | float) and not isinstance(parsed, bool):
+            return float(parsed)
+    elif kind == "list":
+        if isinstance(parsed, list | tuple):
+            return list(parsed)
+    elif kind == "dict" and isinstance(parsed, dict):
+        return parsed
+    return _fail(spec, value)
+
+
+def _parse(text: str) -> Any:
+    # JSON first (what YAML files and `-p x '[1, 2]'` give), then Python literals (True, 'a').
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            return parse(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+    return text
+
+
+def _fail(spec: ParamSpec, value: Any) -> Any:
+    raise JobError(f"parameter {spec.name}: expected {spec.type}, got {value!r}")
+
+
+def resolve_params(job: Job, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Defaults overridden by ``given``, each value checked and cast to its declared type.
+
+    Unknown names fail, and so does a parameter whose default is None and type not ``any``
+    when no value is given (a required parameter).
+    """
+    unknown = [name for name in given if job.param(name) is None]
+    if unknown:
+        known = ", ".join(p.name for p in job.parameters) or "none"
+        raise JobError(f"unknown parameter(s) {', '.join(unknown)} for job {job.name} "
+                       f"(known: {known})")
+    values: dict[str, Any] = {}
+    for spec in job.parameters:
+        if spec.name in given:
+            values[spec.name] = coerce(spec, given[spec.name])
+        elif spec.default is None and spec.type not in ("any",):
+            raise JobError(f"parameter {spec.name} ({spec.type}) is required: "
+                           f"pass -p {spec.name} VALUE")
+        else:
+            values[spec.name] = spec.default
+    return values
+
+
+# -- the file ---------------------------------------------------------------------------------
+
+_HEADER = (
+    "# nbmlops job: `nbmlops run {folder}` runs it; `nbmlops export` again updates it.\n"
+    "# Times are seconds. overlap: skip|wait. on_failure: a shell command, or null.\n"
+)
+
+
+def dump(job: Job, folder: str = ".") -> str:
+    import yaml
+
+    body = yaml.safe_dump(job.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+    return _HEADER.format(folder=folder) + body
+
+
+def load(folder: str | Path) -> Job:
+    """The job of ``folder`` (or of a ``job.yaml`` path)."""
+    import yaml
+
+    path = Path(folder)
+    if path.is_dir():
+        path = path / JOB_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise JobError(f"no job at {folder}: {path} is missing (create it with "
+                       f"`nbmlops export NOTEBOOK`)") from None
+    except OSError as e:
+        raise JobError(f"cannot read {path}: {e.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise JobError(f"{path} is not valid YAML: {' '.join(str(e).split())}") from None
+    return Job.from_dict(data, str(path))
+
+
+def folder_of(job_path: str | Path) -> Path:
+    path = Path(job_path).resolve()
+    return path.parent if path.name == JOB_FILE else path

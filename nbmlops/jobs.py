@@ -1,0 +1,405 @@
+"""Running a job: ``nbmlops run JOB``.
+
+The order matters: parameters are checked against job.yaml before a kernel starts; the lock is
+taken before anything is recorded; the parent MLflow run exists before the notebook runs, so
+its id reaches the kernel as ``NBMLOPS_PARENT_RUN_ID`` and every ``%%track`` cell becomes a
+nested run of it.
+
+papermill runs as a child process (its CLI), not through its Python API, for two reasons: a
+whole-run timeout can then kill it and its kernel as one process group, and a kernel that dies
+takes only that process with it.
+
+When the tracking store cannot be reached, the job still runs: a scheduled pipeline must not
+stop because monitoring is away. The tracked cells are spooled as always and upload later
+(without a parent); ``nbmlops run`` says so on stderr. The exit status is the notebook's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from nbmlops import capture, config, location
+from nbmlops.exceptions import JobError
+from nbmlops.job import Job, folder_of, load, resolve_params
+
+LOCK_FILE = ".nbmlops-run.lock"
+RUNS_DIR = "runs"
+JOB_TAG = "nbmlops.job"
+# Fail fast on an unreachable server: MLflow's own retries take minutes.
+_MLFLOW_ENV = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+}
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Failure:
+    """Why a run failed, for a person: one block."""
+
+    kind: str  # "error" | "timeout" | "kernel died" | "papermill"
+    message: str
+    cell: int | None = None  # 1-based, in the job notebook (the injected cell not counted)
+    line: int | None = None
+    source_line: str | None = None
+
+    def __str__(self) -> str:
+        where = f"cell {self.cell}" if self.cell else "the run"
+        if self.line:
+            where += f", line {self.line}"
+        block = [f"job failed ({self.kind}) in {where}:"]
+        if self.source_line:
+            block.append(f"    {self.source_line.strip()}")
+        block.append(f"  {self.message}")
+        return "\n".join(block)
+
+
+@dataclass
+class RunResult:
+    status: str  # FINISHED | FAILED | SKIPPED
+    params: dict[str, Any]
+    output: Path | None = None
+    parent_run_id: str | None = None
+    failure: Failure | None = None
+    attempts: int = 0
+    duration_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.status == "FAILED" else 0
+
+
+# -- the steps ------------------------------------------------------------------------------------
+
+
+def read_params_file(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise JobError(f"cannot read parameters file {path}: {e.strerror}") from None
+    except yaml.YAMLError:
+        raise JobError(f"parameters file {path} is not valid YAML") from None
+    if not isinstance(data, dict):
+        raise JobError(f"parameters file {path} must hold a mapping of name to value")
+    return data
+
+
+def papermill_command(job: Job, folder: Path, output: Path, params: Mapping[str, Any],
+                      verbose: bool = False, progress: bool = False) -> list[str]:
+    command = [
+        sys.executable, "-m", "papermill", str(folder / job.notebook), str(output),
+        # JSON is YAML: the values keep the types job.yaml checked.
+        "-y", json.dumps(dict(params)),
+        "--cwd", str((folder / job.cwd).resolve()),
+        "-k", job.kernel,
+        "--request-save-on-cell-execute",
+        "--progress-bar" if progress else "--no-progress-bar",
+        "--log-level", "INFO" if verbose else "WARNING",
+    ]
+    if verbose:
+        command.append("--log-output")
+    if job.cell_timeout:
+        command += ["--execution-timeout", str(int(job.cell_timeout))]
+    return command
+
+
+def failure_of(output: Path, stderr: str) -> Failure:
+    """The failing cell, its line and error from the output notebook; else from papermill's
+    stderr (a dead kernel or a timeout leaves no error output in the notebook)."""
+    text = _ANSI.sub("", stderr)
+    if "DeadKernelError" in text or "Kernel died" in text:
+        return Failure("kernel died", _last_line(text, "DeadKernelError") or "the kernel died",
+                       cell=_running_cell(output))
+    if "CellTimeoutError" in text or "timed out" in text.lower():
+        return Failure("timeout", _last_line(text, "Timeout") or "a cell timed out",
+                       cell=_running_cell(output))
+    found = _error_cell(output)
+    if found is not None:
+        return found
+    return Failure("papermill", _last_line(text, "") or "papermill failed")
+
+
+def _read(output: Path) -> Any:
+    import nbformat
+
+    try:
+        return nbformat.read(str(output), as_version=4)
+    except Exception:  # missing or half-written: papermill died before saving it
+        return None
+
+
+def _job_cells(nb: Any) -> Iterator[tuple[int, Any]]:
+    """(number in the job notebook, cell) of the output notebook's cells."""
+    number = 0
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        # papermill adds the injected parameters, and error markers when a cell fails
+        if "injected-parameters" in tags or "papermill-error-cell-tag" in tags:
+            continue
+        number += 1
+        yield number, cell
+
+
+def _error_cell(output: Path) -> Failure | None:
+    nb = _read(output)
+    if nb is None:
+        return None
+    for number, cell in _job_cells(nb):
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else ():
+            if out.get("output_type") != "error":
+                continue
+            trace = _ANSI.sub("", "\n".join(out.get("traceback", [])))
+            # IPython marks the failing line of the cell's frame: "----> 4 raise ..."
+            match = re.search(r"^-*>\s*(\d+)\s", trace, re.MULTILINE)
+            line = int(match.group(1)) if match else None
+            lines = cell.source.splitlines()
+            source = lines[line - 1] if line and 0 < line <= len(lines) else None
+            return Failure("error", f"{out.get('ename')}: {out.get('evalue')}", number, line,
+                           source)
+    return None
+
+
+def _running_cell(output: Path) -> int | None:
+    # papermill's metadata marks the cell that was running when the run stopped.
+    nb = _read(output)
+    if nb is None:
+        return None
+    for number, cell in _job_cells(nb):
+        if cell.get("metadata", {}).get("papermill", {}).get("status") == "running":
+            return number
+    return None
+
+
+def _last_line(text: str, containing: str) -> str | None:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and containing in ln]
+    return lines[-1] if lines else None
+
+
+@contextlib.contextmanager
+def job_lock(folder: Path, overlap: str) -> Iterator[bool]:
+    """True while this process holds the job's lock; False (at once) when another run holds
+    it and ``overlap`` is ``skip``."""
+    lock = filelock.FileLock(str(folder / LOCK_FILE))
+    try:
+        lock.acquire(timeout=-1 if overlap == "wait" else 0)
+    except filelock.Timeout:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()
+
+
+class ParentRun:
+    """The job's MLflow run: created before the notebook runs, ended after it.
+
+    Every call is guarded: a tracking store that fails makes it a no-op with a warning, never
+    a failed job.
+    """
+
+    def __init__(self, uri: str, experiment: str, say: Say) -> None:
+        self.uri, self.experiment, self.say = uri, experiment, say
+        self.client: Any = None
+        self.run_id: str | None = None
+
+    def start(self, job: Job, notebook: str, params: Mapping[str, Any]) -> str | None:
+        try:
+            for key, value in _MLFLOW_ENV.items():
+                os.environ.setdefault(key, value)
+            from mlflow import MlflowClient
+
+            from nbmlops.upload import ensure_experiment
+
+            self.client = MlflowClient(tracking_uri=self.uri)
+            experiment_id = ensure_experiment(self.client, self.experiment, self.uri)
+            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            run = self.client.create_run(experiment_id, run_name=f"{job.name} {stamp}", tags={
+                JOB_TAG: job.name,
+                "mlflow.source.name": notebook,
+                "mlflow.source.type": "NOTEBOOK",
+            })
+            self.run_id = str(run.info.run_id)
+            if params:
+                from mlflow.entities import Param
+
+                self.client.log_batch(self.run_id, params=[
+                    Param(k, capture.param_value(v)[:6000]) for k, v in params.items()
+                ])
+        except Exception as e:  # whatever MLflow raises: the job runs anyway
+            self.say(f"nbmlops: warning: no parent run ({_one_line(e)}); the job runs, its "
+                     "tracked cells wait in the spool and upload later")
+            self.run_id = None
+        return self.run_id
+
+    def end(self, result: RunResult) -> None:
+        if not self.run_id:
+            return
+        try:
+            run_id = self.run_id
+            self.client.set_tag(run_id, "nbmlops.duration_s", f"{result.duration_s:.3f}")
+            self.client.set_tag(run_id, "nbmlops.attempts", str(result.attempts))
+            self.client.log_metric(run_id, "duration_s", result.duration_s)
+            if result.failure:
+                self.client.set_tag(run_id, "nbmlops.error", str(result.failure)[:5000])
+            if result.output and result.output.is_file():
+                self.client.log_artifact(run_id, str(result.output), "output")
+            self.client.set_terminated(run_id, result.status)
+        except Exception as e:
+            self.say(f"nbmlops: warning: could not finish the parent run {self.run_id}: "
+                     f"{_one_line(e)}")
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text[:300]}"
+
+
+def run_job(
+    job_path: str | Path,
+    given: Mapping[str, Any],
+    dry_run: bool = False,
+    verbose: bool = False,
+    progress: bool = False,
+    say: Say = lambda s: print(s, file=sys.stderr),
+) -> RunResult:
+    """Run the job in ``job_path`` once (plus its retries) with ``given`` parameters."""
+    folder = folder_of(job_path)
+    job = load(folder)
+    params = resolve_params(job, given)  # before any kernel: a typo costs nothing
+    notebook = folder / job.notebook
+    if not notebook.is_file():
+        raise JobError(f"job {job.name}: its notebook {notebook} is missing")
+    if dry_run:
+        output = folder / RUNS_DIR / f"{job.name}-DRYRUN.ipynb"
+        say(" ".join(papermill_command(job, folder, output, params)))
+        return RunResult("SKIPPED", params)
+
+    with job_lock(folder, job.overlap) as held:
+        if not held:
+            say(f"nbmlops: job {job.name} is already running: this run is skipped "
+                "(overlap: skip in job.yaml)")
+            return RunResult("SKIPPED", params)
+        return _run_locked(job, folder, params, verbose, progress, say)
+
+
+def _run_locked(job: Job, folder: Path, params: dict[str, Any], verbose: bool,
+                progress: bool, say: Say) -> RunResult:
+    root = config.project_root(folder)
+    uri = job.tracking_uri or config.tracking_uri(root)
+    notebook = folder / job.notebook
+    source = location.source_name(str(notebook), root)
+    experiment = (job.experiment or str(config.project_config(root).get("experiment") or "")
+                  or location.experiment_name(str(notebook), root))
+    parent = ParentRun(uri, experiment, say)
+    parent_id = parent.start(job, source, params)
+
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": uri,
+        "NBMLOPS_NOTEBOOK": str(notebook),
+        "NBMLOPS_JOB": job.name,
+        # The tracker records these as params of the cells that read them (they were hoisted
+        # out of the cells, so the cells' own literals no longer show them).
+        "NBMLOPS_JOB_PARAMS": ",".join(params),
+        "NBMLOPS_EXPERIMENT": experiment,
+    }
+    if parent_id:
+        env["NBMLOPS_PARENT_RUN_ID"] = parent_id
+    else:
+        env.pop("NBMLOPS_PARENT_RUN_ID", None)
+
+    started = time.monotonic()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    result = RunResult("FAILED", params, parent_run_id=parent_id)
+    for attempt in range(1, job.retries + 2):
+        suffix = "" if attempt == 1 else f"-retry{attempt - 1}"
+        output = folder / RUNS_DIR / f"{job.name}-{stamp}{suffix}.ipynb"
+        output.parent.mkdir(parents=True, exist_ok=True)
+        result.attempts, result.output = attempt, output
+        failure = _execute(papermill_command(job, folder, output, params, verbose, progress),
+                           env, job.run_timeout, output, verbose)
+        result.failure = failure
+        if failure is None:
+            result.status = "FINISHED"
+            break
+        if attempt <= job.retries:
+            say(f"{failure}\nnbmlops: attempt {attempt} failed; retrying in "
+                f"{job.retry_delay:g} s")
+            time.sleep(job.retry_delay)
+    result.duration_s = time.monotonic() - started
+    parent.end(result)
+    if result.failure and job.on_failure:
+        _on_failure(job, result, env, say)
+    return result
+
+
+def _execute(command: list[str], env: dict[str, str], timeout: float | None, output: Path,
+             verbose: bool) -> Failure | None:
+    # A session of its own: a timeout kills papermill and the kernel it started together.
+    proc = subprocess.Popen(
+        command, env=env, start_new_session=True, text=True,
+        stdout=None if verbose else subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return Failure("timeout", f"the whole run took longer than {timeout:g} s (run_timeout)",
+                       cell=_running_cell(output))
+    except KeyboardInterrupt:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        raise
+    if verbose and stderr:
+        sys.stderr.write(stderr)
+    return None if proc.returncode == 0 else failure_of(output, stderr or "")
+
+
+def _on_failure(job: Job, result: RunResult, env: dict[str, str], say: Say) -> None:
+    hook_env = {**env, "NBMLOPS_ERROR": str(result.failure),
+                "NBMLOPS_OUTPUT": str(result.output or "")}
+    done = subprocess.run(job.on_failure or "", shell=True, env=hook_env, check=False)
+    if done.returncode:
+        say(f"nbmlops: warning: on_failure exited with status {done.returncode}")
+
+
+def last_run(uri: str, job_name: str) -> dict[str, Any] | None:
+    """Status and start time of the job's latest parent run in MLflow (None if none)."""
+    for key, value in _MLFLOW_ENV.items():
+        os.environ.setdefault(key, value)
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    ids = [e.experiment_id for e in client.search_experiments()]
+    if not ids:
+        return None
+    runs = client.search_runs(ids, filter_string=f"tags.`{JOB_TAG}` = '{job_name}'",
+                              order_by=["attributes.start_time DESC"], max_results=1)
+    if not runs:
+        return None
+    info = runs[0].info
+    return {"status": info.status, "start_time": info.start_time, "run_id": info.run_id}

@@ -1,0 +1,239 @@
+"""Lineage: which runs read or wrote a version of some data, found by its fingerprint.
+
+Every tracked run logs the data it read and wrote as MLflow dataset inputs whose digest is
+the full-content fingerprint (context ``input``, ``output`` or both, in the input tag
+``mlflow.data.context``). MLflow's run search filters on them (``datasets.digest``, with
+``=`` or ``LIKE``), so finding the runs that used a data version is one search per batch of
+experiments; the status line's 8-character prefix is enough. The reverse, what one run read
+and wrote, is :func:`run_data`.
+
+Used by ``nbmlops lineage``, and by the compare panel and the sidebar. mlflow is imported
+inside the functions, so importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nbmlops import config
+from nbmlops.exceptions import NbmlopsError
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+__all__ = ["DataVersion", "LineageError", "LineageRun", "normalize", "run_data", "runs_using"]
+
+#: A fingerprint or a prefix of one: the status line shows 8 of its 32 hex characters.
+_HEX = re.compile(r"^[0-9a-f]{8,64}$")
+#: Experiments per search call (the filter is the same; MLflow takes a list of ids).
+_BATCH = 100
+_PAGE = 1000
+
+
+class LineageError(NbmlopsError):
+    """A fingerprint that is not one, or a store that cannot be searched."""
+
+
+@dataclass(frozen=True)
+class LineageRun:
+    """A run that read (``input``) or wrote (``output``) the data version asked about."""
+
+    run_id: str
+    run_name: str
+    experiment_id: str
+    experiment: str
+    status: str
+    start_time: int | None  # ms since the epoch
+    dataset: str  # the data's name in the run: a variable, or a file path
+    digest: str  # the full fingerprint
+    contexts: tuple[str, ...]
+    notebook: str | None = None
+
+    @property
+    def read(self) -> bool:
+        return "input" in self.contexts
+
+    @property
+    def wrote(self) -> bool:
+        return "output" in self.contexts
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    """One data version a run read or wrote."""
+
+    name: str
+    digest: str
+    contexts: tuple[str, ...]
+    kind: str | None = None
+
+
+def normalize(fingerprint: str) -> str:
+    """A fingerprint (or a prefix of 8 or more hex characters) in lower case; LineageError
+    with a one-line reason otherwise."""
+    text = fingerprint.strip().lower()
+    if not _HEX.match(text):
+        raise LineageError(
+            f"{fingerprint!r} is not a fingerprint: give 8 to 32 hex characters "
+            "(the status line shows the first 8), or the path of a file"
+        )
+    return text
+
+
+def runs_using(
+    fingerprint: str,
+    tracking_uri: str | None = None,
+    *,
+    experiments: Sequence[str] | None = None,
+    max_results: int = 10_000,
+) -> list[LineageRun]:
+    """The runs that read or wrote the data whose fingerprint is (or starts with)
+    ``fingerprint``, oldest first. ``experiments`` (names or ids) narrows the search; by
+    default every active experiment of the store is searched."""
+    prefix = normalize(fingerprint)
+    uri = tracking_uri or config.tracking_uri(config.project_root())
+    client = _client(uri)
+    ids = _experiment_ids(client, experiments)
+    if not ids:
+        return []
+    names = {e.experiment_id: e.name for e in _experiments(client)}
+    # Digests are lower-case hex, so LIKE's case rules and wildcards cannot misfire.
+    clause = f"= '{prefix}'" if len(prefix) >= 32 else f"LIKE '{prefix}%'"
+    found: list[LineageRun] = []
+    for batch in (ids[i : i + _BATCH] for i in range(0, len(ids), _BATCH)):
+        for run in _search(client, batch, f"datasets.digest {clause}", max_results):
+            found.extend(_uses(run, prefix, names))
+            if len(found) >= max_results:
+                break
+    found.sort(key=lambda r: (r.start_time or 0, r.run_id))
+    return found[:max_results]
+
+
+def run_data(run_id: str, tracking_uri: str | None = None) -> list[DataVersion]:
+    """The data versions (fingerprints) a run read and wrote."""
+    uri = tracking_uri or config.tracking_uri(config.project_root())
+    client = _client(uri)
+    try:
+        run = client.get_run(run_id)
+    except Exception as e:
+        raise LineageError(f"no run {run_id} in {uri}: {_one_line(e)}") from None
+    inputs = run.inputs.dataset_inputs if run.inputs is not None else []
+    return [
+        DataVersion(d.dataset.name, d.dataset.digest, _contexts(d), _tag(d, "nbmlops.kind"))
+        for d in inputs
+    ]
+
+
+# -- MLflow --------------------------------------------------------------------------------------
+
+
+def _client(uri: str) -> MlflowClient:
+    db = _sqlite_file(uri)
+    if db is not None and not db.is_file():
+        # Opening a missing sqlite store would create (and migrate) an empty one.
+        raise LineageError(f"no MLflow store at {db}")
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def _sqlite_file(uri: str) -> Path | None:
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix):
+        return None
+    path = uri[len(prefix):].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def _experiments(client: MlflowClient) -> Iterator[Any]:
+    token = None
+    while True:
+        try:
+            page = client.search_experiments(max_results=_PAGE, page_token=token)
+        except Exception as e:
+            raise LineageError(f"cannot search the MLflow store: {_one_line(e)}") from None
+        yield from page
+        token = page.token
+        if not token:
+            return
+
+
+def _experiment_ids(client: MlflowClient, wanted: Sequence[str] | None) -> list[str]:
+    every = list(_experiments(client))
+    if wanted is None:
+        return [e.experiment_id for e in every]
+    ids: list[str] = []
+    for item in wanted:
+        match = [e for e in every if item in (e.name, e.experiment_id)]
+        if not match:
+            raise LineageError(f"no experiment {item!r} in the MLflow store")
+        ids.extend(e.experiment_id for e in match)
+    return ids
+
+
+def _search(client: MlflowClient, ids: list[str], filter_string: str, limit: int) -> Iterator[Any]:
+    token = None
+    seen = 0
+    while seen < limit:
+        try:
+            page = client.search_runs(
+                ids, filter_string=filter_string, max_results=min(_PAGE, limit - seen),
+                page_token=token, order_by=["attributes.start_time ASC"],
+            )
+        except Exception as e:
+            raise LineageError(f"cannot search runs: {_one_line(e)}") from None
+        yield from page
+        seen += len(page)
+        token = page.token
+        if not token:
+            return
+
+
+def _uses(run: Any, prefix: str, names: dict[str, str]) -> Iterator[LineageRun]:
+    for d in run.inputs.dataset_inputs if run.inputs is not None else []:
+        if d.dataset.digest.startswith(prefix):
+            yield LineageRun(
+                run_id=run.info.run_id,
+                run_name=run.info.run_name or "",
+                experiment_id=run.info.experiment_id,
+                experiment=names.get(run.info.experiment_id, run.info.experiment_id),
+                status=run.info.status,
+                start_time=run.info.start_time,
+                dataset=d.dataset.name,
+                digest=d.dataset.digest,
+                contexts=_contexts(d),
+                notebook=run.data.tags.get("mlflow.source.name"),
+            )
+
+
+def _contexts(dataset_input: Any) -> tuple[str, ...]:
+    value = _tag(dataset_input, "mlflow.data.context") or ""
+    return tuple(c for c in value.split(",") if c)
+
+
+def _tag(dataset_input: Any, key: str) -> str | None:
+    return next((t.value for t in dataset_input.tags if t.key == key), None)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def fingerprint_argument(text: str) -> str:
+    """What ``nbmlops lineage`` was given, as a fingerprint: the path of an existing file or
+    folder is fingerprinted (the runs that used it as it is now), anything else must be a
+    fingerprint or a prefix of one."""
+    if os.path.exists(text):
+        from nbmlops.fingerprints import FingerprintError, fingerprint_file
+
+        try:
+            return fingerprint_file(text)
+        except FingerprintError as e:
+            raise LineageError(str(e)) from None
+    return normalize(text)

@@ -1,0 +1,692 @@
+"""Reading MLflow: experiments, pages of runs, one run in full, a diff of runs.
+
+The compare panel, the JupyterLab sidebar's server extension and the CLI read MLflow through
+this module only. Every function takes the tracking URI and returns plain dataclasses
+(``dataclasses.asdict`` turns any of them into JSON-ready dicts); nothing here knows about
+widgets. mlflow is imported inside the functions, so importing this module is free.
+
+Runs are read the way :mod:`nbmlops.upload` writes them: the cell's code is the artifact
+``code/cell.py``, the environment ``env/requirements.txt``, data versions are dataset inputs
+whose digest is the full-content fingerprint (context in the input tag
+``mlflow.data.context``), and the duration is the tag ``nbmlops.duration_s``.
+
+Paging is MLflow's own: :func:`search_runs` asks for one ordered page and returns the token of
+the next, so the first page of an experiment with 10,000 runs costs what one with 10 does.
+
+The public API::
+
+    experiments(uri)                                  -> list[Experiment]
+    get_experiment(uri, name_or_id)                   -> Experiment
+    search_runs(uri, experiment, filter=, cell=, order_by=, max_results=, page_token=)
+                                                      -> RunPage
+    last_runs(uri, experiment, n, filter=, cell=)     -> list[RunSummary]
+    get_run(uri, run_id)                              -> RunDetails
+    diff_runs(uri, run_ids, directions=)              -> RunDiff (see nbmlops.rundiff)
+    column_order(column, descending)                  -> MLflow order_by clause, or None
+    sort_runs(runs, column, descending)               -> runs sorted here
+    varying_params(runs), common_params(runs)
+
+Errors are :class:`~nbmlops.exceptions.QueryError` subclasses with one-line messages:
+:class:`~nbmlops.exceptions.ExperimentNotFound`, :class:`~nbmlops.exceptions.InvalidFilter`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from nbmlops.environment import strip_credentials
+from nbmlops.exceptions import ExperimentNotFound, InvalidFilter, QueryError, StoreNotFound
+from nbmlops.record import MetricPoint
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+    from nbmlops.rundiff import RunDiff
+
+__all__ = [
+    "DEFAULT_ORDER",
+    "DEFAULT_PAGE_SIZE",
+    "Dataset",
+    "Experiment",
+    "RunDetails",
+    "RunPage",
+    "RunSummary",
+    "column_order",
+    "common_params",
+    "diff_runs",
+    "experiments",
+    "get_experiment",
+    "get_run",
+    "last_runs",
+    "search_runs",
+    "sort_runs",
+    "varying_params",
+]
+
+DEFAULT_PAGE_SIZE = 25
+#: Newest first: what a user looking at a notebook's runs wants to see first.
+DEFAULT_ORDER = ("attributes.start_time DESC",)
+#: Runs per request when following pages (``last_runs``); MLflow servers allow far more.
+_FETCH_SIZE = 1000
+_MAX_ARTIFACTS = 1000
+
+CODE_ARTIFACT = "code/cell.py"
+REQUIREMENTS_ARTIFACT = "env/requirements.txt"
+DURATION_TAG = "nbmlops.duration_s"
+CODE_SHA_TAG = "nbmlops.code_sha"
+PYTHON_TAG = "nbmlops.python"
+
+# MLflow retries a failing HTTP call 7 times with exponential backoff (minutes in all); a panel
+# must say "unreachable" within seconds. Applied only where the user has not chosen.
+# Nor may reading two small files print download progress bars under the user's cell.
+_QUERY_MLFLOW_ENV = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+}
+_env_lock = threading.Lock()
+
+
+# --- what is returned ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """An MLflow experiment (for nbmlops: one notebook)."""
+
+    experiment_id: str
+    name: str
+    lifecycle_stage: str = "active"
+    artifact_location: str = ""
+    creation_time: int | None = None  # ms since the epoch
+    last_update_time: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One data version a run read or wrote (an MLflow dataset input)."""
+
+    name: str
+    digest: str
+    fingerprint: str  # nbmlops' full-content fingerprint (the digest, unless it was cut)
+    context: str  # "input", "output" or "input,output"
+    kind: str = ""  # "dataframe", "series", "ndarray", "file", ...
+    source_type: str = ""
+    source: str = ""
+    schema: str | None = None  # MLflow's schema JSON
+    profile: str | None = None  # MLflow's profile JSON (rows, shape, size)
+
+    @property
+    def short(self) -> str:
+        """The first 8 hex digits, as the status line shows them."""
+        return self.fingerprint[:8]
+
+    @property
+    def contexts(self) -> tuple[str, ...]:
+        return tuple(c for c in self.context.split(",") if c)
+
+
+@dataclass
+class RunSummary:
+    """What a table row needs: the run's attributes, params, latest metrics, tags, data."""
+
+    run_id: str
+    run_name: str
+    experiment_id: str
+    status: str
+    start_time: int | None  # ms since the epoch
+    end_time: int | None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)  # the latest value of each
+    tags: dict[str, str] = field(default_factory=dict)
+    datasets: list[Dataset] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float | None:
+        """Seconds the cell ran: nbmlops' own measure, else MLflow's start and end times."""
+        with contextlib.suppress(KeyError, ValueError):
+            return float(self.tags[DURATION_TAG])
+        if self.start_time and self.end_time:
+            return (self.end_time - self.start_time) / 1000.0
+        return None
+
+    @property
+    def code_sha(self) -> str | None:
+        return self.tags.get(CODE_SHA_TAG)
+
+    @property
+    def inputs(self) -> list[Dataset]:
+        return [d for d in self.datasets if "input" in d.contexts]
+
+
+@dataclass
+class RunPage:
+    """One page of an experiment's runs; ``next_page_token`` is None on the last page."""
+
+    experiment: Experiment
+    runs: list[RunSummary]
+    next_page_token: str | None
+    order_by: list[str]
+    filter: str
+
+
+@dataclass
+class RunDetails:
+    """One run in full: history of every metric, artifact paths, the cell's code and the
+    ``name -> version`` pairs of its ``env/requirements.txt``."""
+
+    run: RunSummary
+    metric_history: dict[str, list[MetricPoint]] = field(default_factory=dict)
+    artifacts: list[str] = field(default_factory=list)
+    code: str | None = None
+    requirements: dict[str, str] = field(default_factory=dict)
+
+
+# --- experiments ---------------------------------------------------------------------------
+
+
+def experiments(tracking_uri: str, *, max_results: int = 1000) -> list[Experiment]:
+    """The active experiments of the store, most recently updated first."""
+    client = _client(tracking_uri)
+    found = _call(
+        tracking_uri,
+        lambda: client.search_experiments(
+            max_results=max_results, order_by=["last_update_time DESC"]
+        ),
+    )
+    return [_experiment(e) for e in found]
+
+
+def get_experiment(tracking_uri: str, experiment: str | Experiment) -> Experiment:
+    """The active experiment named ``experiment`` (or with that id).
+
+    Raises :class:`ExperimentNotFound` naming a few experiments that do exist.
+    """
+    if isinstance(experiment, Experiment):
+        return experiment
+    try:
+        client = _client(tracking_uri)
+    except StoreNotFound as e:
+        raise ExperimentNotFound(f"no experiment {experiment!r}: {e}") from None
+    found = _call(tracking_uri, lambda: client.get_experiment_by_name(experiment))
+    if found is None and experiment.isdigit():
+        with contextlib.suppress(QueryError):
+            found = _call(tracking_uri, lambda: client.get_experiment(experiment))
+    if found is None or found.lifecycle_stage != "active":
+        raise ExperimentNotFound(_not_found_message(tracking_uri, experiment, found))
+    return _experiment(found)
+
+
+def _not_found_message(tracking_uri: str, name: str, found: Any) -> str:
+    where = strip_credentials(tracking_uri)
+    if found is not None:
+        return f"experiment {name!r} is deleted in {where}"
+    try:
+        names = [e.name for e in experiments(tracking_uri, max_results=6)]
+    except QueryError:
+        names = []
+    known = f"; experiments there: {', '.join(names[:5])}" if names else ""
+    if len(names) > 5:
+        known += ", ..."
+    return f"no experiment {name!r} in {where}{known}"
+
+
+# --- runs ----------------------------------------------------------------------------------
+
+
+def search_runs(
+    tracking_uri: str,
+    experiment: str | Experiment,
+    *,
+    filter: str = "",
+    cell: str | None = None,
+    order_by: Sequence[str] | None = None,
+    max_results: int = DEFAULT_PAGE_SIZE,
+    page_token: str | None = None,
+) -> RunPage:
+    """One page of the experiment's runs, ordered and filtered by MLflow itself.
+
+    ``filter`` is MLflow's search syntax (``metrics.auc > 0.8 and params.lr = '0.1'``);
+    ``cell`` keeps the runs of one tracked cell (its run name); ``order_by`` holds MLflow
+    clauses (``metrics.auc DESC``, see :func:`column_order`), newest first by default.
+    """
+    exp = get_experiment(tracking_uri, experiment)
+    where = _combined_filter(filter, cell)
+    order = list(order_by or DEFAULT_ORDER)
+    client = _client(tracking_uri)
+
+    def search(
+        extra: str, limit: int, order: list[str] | None, token: str | None = None
+    ) -> tuple[list[Any], str | None]:
+        clause = " and ".join(p for p in (where, extra) if p)
+        found = _call(
+            tracking_uri,
+            lambda: client.search_runs(
+                [exp.experiment_id], filter_string=clause, max_results=limit,
+                order_by=order, page_token=token,
+            ),
+            filter=filter,
+        )
+        return list(found), _text_token(found.token)
+
+    by_metric = _metric_order(order[0])
+    offset = _offset_of(page_token)
+    narrowed = None
+    if by_metric is not None and (page_token is None or offset is not None):
+        narrowed = _narrowed_page(search, *by_metric, order, offset or 0, max_results)
+    if narrowed is not None:
+        rows, token = narrowed
+    else:
+        rows, token = search("", max_results, order, page_token)
+    return RunPage(exp, [summary(r) for r in rows], token, order, where)
+
+
+# Page tokens of narrowed pages (see nbmlops.narrowing): the offset of the page, ours alone.
+_OWN_TOKEN = "nbmlops-offset:"
+_METRIC_ORDER = re.compile(r"^\s*metrics\.(?:`([^`]+)`|(\S+))(?:\s+(ASC|DESC))?\s*$", re.I)
+
+
+def _metric_order(clause: str) -> tuple[str, bool] | None:
+    match = _METRIC_ORDER.match(clause)
+    if match is None:
+        return None
+    return match.group(1) or match.group(2), (match.group(3) or "ASC").upper() == "DESC"
+
+
+def _text_token(token: str | bytes | None) -> str | None:
+    # The sqlite store hands out bytes; a token must survive JSON (the sidebar's REST API).
+    if isinstance(token, bytes):
+        token = token.decode("ascii")
+    return token or None
+
+
+def _offset_of(token: str | None) -> int | None:
+    if token and token.startswith(_OWN_TOKEN):
+        with contextlib.suppress(ValueError):
+            return max(0, int(token[len(_OWN_TOKEN):]))
+    return None
+
+
+def _narrowed_page(
+    search: Callable[..., tuple[list[Any], str | None]],
+    key: str,
+    descending: bool,
+    order: list[str],
+    offset: int,
+    size: int,
+) -> tuple[list[Any], str | None] | None:
+    """Runs ``offset`` to ``offset + size`` by a metric, MLflow ordering only a narrowed
+    set; None when narrowing does not apply and the first page is better asked directly."""
+    from nbmlops import narrowing
+
+    need = offset + size
+    limit = narrowing.threshold(search, key, descending, need)
+    if limit is None:
+        if offset == 0:
+            return None
+        rows, _ = search("", need + 1, order)  # one of our tokens, but no narrowing now
+        more = len(rows) > need
+    else:
+        rows, _ = search(narrowing.beyond(key, limit, descending), need + 1, order)
+        # More runs may follow the narrowed set: lower values, NaN, no value at all.
+        more = len(rows) > need or len(search("", need + 1, None)[0]) > need
+    return rows[offset:need], f"{_OWN_TOKEN}{need}" if more else None
+
+
+def last_runs(
+    tracking_uri: str,
+    experiment: str | Experiment,
+    n: int,
+    *,
+    filter: str = "",
+    cell: str | None = None,
+) -> list[RunSummary]:
+    """The ``n`` newest runs (``%mlops compare --last N``), following pages as needed."""
+    runs: list[RunSummary] = []
+    token: str | None = None
+    while len(runs) < n:
+        page = search_runs(
+            tracking_uri, experiment, filter=filter, cell=cell,
+            max_results=min(n - len(runs), _FETCH_SIZE), page_token=token,
+        )
+        runs.extend(page.runs)
+        token = page.next_page_token
+        if token is None:
+            break
+    return runs
+
+
+def _combined_filter(filter: str, cell: str | None) -> str:
+    # MLflow's grammar has AND but no parentheses, so the cell condition is simply appended.
+    parts = [filter.strip()] if filter and filter.strip() else []
+    if cell:
+        quote = '"' if "'" in cell else "'"
+        parts.append(f"attributes.run_name = {quote}{cell}{quote}")
+    return " and ".join(parts)
+
+
+def get_run(
+    tracking_uri: str, run_id: str, *, history: bool = True, artifacts: bool = True
+) -> RunDetails:
+    """One run in full. ``history`` fetches every point of every metric (one request per
+    metric on a server); ``artifacts`` lists the artifact paths."""
+    client = _client(tracking_uri)
+    found = _call(tracking_uri, lambda: client.get_run(run_id), what=f"run {run_id}")
+    run = summary(found)
+    details = RunDetails(run)
+    if history:
+        for key in run.metrics:
+            points = _call(tracking_uri, partial(client.get_metric_history, run_id, key))
+            details.metric_history[key] = [
+                MetricPoint(key, p.value, p.step, p.timestamp)
+                for p in sorted(points, key=lambda p: (p.step, p.timestamp))
+            ]
+    if artifacts:
+        details.artifacts = _list_artifacts(tracking_uri, run_id)
+    terminal = run.status in ("FINISHED", "FAILED", "KILLED")
+    details.code = artifact_text(tracking_uri, run_id, CODE_ARTIFACT, cache=terminal)
+    details.requirements = parse_requirements(
+        artifact_text(tracking_uri, run_id, REQUIREMENTS_ARTIFACT, cache=terminal) or ""
+    )
+    return details
+
+
+def diff_runs(
+    tracking_uri: str, run_ids: Sequence[str], *, directions: Mapping[str, str] | None = None
+) -> RunDiff:
+    """Compare two or more runs: the first is the baseline the code diffs are made against.
+
+    ``directions`` maps metric names or globs to ``"min"`` / ``"max"`` where the name alone
+    does not tell which value is better (see :func:`nbmlops.rundiff.metric_direction`).
+    """
+    from nbmlops import rundiff
+
+    if len(run_ids) < 2:
+        raise QueryError("a diff needs two or more runs")
+    details = [get_run(tracking_uri, r, history=False, artifacts=False) for r in run_ids]
+    return rundiff.compare(details, directions)
+
+
+# --- artifacts -----------------------------------------------------------------------------
+
+_texts: dict[tuple[str, str, str], str] = {}
+
+
+def artifact_text(tracking_uri: str, run_id: str, path: str, *, cache: bool = True) -> str | None:
+    """The text of one artifact file, None when the run has none there.
+
+    Artifacts of a finished run never change, so their texts are kept (``cache``); a run
+    still RUNNING may not have uploaded them yet.
+    """
+    key = (tracking_uri, run_id, path)
+    if key in _texts:
+        return _texts[key]
+    client = _client(tracking_uri)
+    with tempfile.TemporaryDirectory(prefix="nbmlops-artifact-") as tmp, _quick_failures():
+        try:
+            local = client.download_artifacts(run_id, path, dst_path=tmp)
+            text = Path(local).read_text(encoding="utf-8", errors="replace")
+        except Exception:  # missing artifact, unreadable store: the caller shows "no code"
+            return None
+    if cache:
+        if len(_texts) > 512:
+            _texts.clear()
+        _texts[key] = text
+    return text
+
+
+def _list_artifacts(tracking_uri: str, run_id: str) -> list[str]:
+    client = _client(tracking_uri)
+    found: list[str] = []
+    folders: list[str | None] = [None]
+    while folders and len(found) < _MAX_ARTIFACTS:
+        folder = folders.pop()
+        for info in _call(tracking_uri, partial(client.list_artifacts, run_id, folder)):
+            (folders if info.is_dir else found).append(info.path)
+    return sorted(found)
+
+
+def parse_requirements(text: str) -> dict[str, str]:
+    """``name==version`` lines (as nbmlops writes ``env/requirements.txt``) -> a dict."""
+    packages = {}
+    for line in text.splitlines():
+        name, sep, version = line.strip().partition("==")
+        if sep and name and not name.startswith("#"):
+            packages[name.strip()] = version.strip()
+    return packages
+
+
+# --- columns, local sorting ----------------------------------------------------------------
+
+_ATTRIBUTE_COLUMNS = {
+    "run_name": "attributes.run_name",
+    "start_time": "attributes.start_time",
+    "end_time": "attributes.end_time",
+    "status": "attributes.status",
+}
+
+
+def column_order(column: str, descending: bool) -> str | None:
+    """MLflow's ``order_by`` clause for a table column, None when MLflow cannot order by it.
+
+    Columns are ``run_name``, ``start_time``, ``end_time``, ``status``, ``duration``,
+    ``data``, ``metrics.<key>``, ``params.<key>`` and ``tags.<key>``. Params and tags are
+    strings to MLflow and order as such. ``duration`` and ``data`` are not stored as
+    orderable fields: :func:`sort_runs` orders them on this side.
+    """
+    direction = "DESC" if descending else "ASC"
+    if column in _ATTRIBUTE_COLUMNS:
+        return f"{_ATTRIBUTE_COLUMNS[column]} {direction}"
+    kind, _, key = column.partition(".")
+    if kind in ("metrics", "params", "tags") and key:
+        return f"{kind}.`{key}` {direction}"
+    return None
+
+
+def column_value(run: RunSummary, column: str) -> Any:
+    """The value a column shows for ``run`` (None when the run has none)."""
+    if column == "duration":
+        return run.duration_s
+    if column == "data":
+        return " ".join(f"{d.name}:{d.short}" for d in run.inputs) or None
+    if column in _ATTRIBUTE_COLUMNS:
+        return getattr(run, column)
+    kind, _, key = column.partition(".")
+    if kind == "metrics":
+        return run.metrics.get(key)
+    if kind == "params":
+        return run.params.get(key)
+    if kind == "tags":
+        return run.tags.get(key)
+    return None
+
+
+def sort_runs(runs: Sequence[RunSummary], column: str, descending: bool) -> list[RunSummary]:
+    """The runs ordered by a column here, as MLflow would: missing values last either way;
+    params that all parse as numbers order as numbers."""
+    values = [column_value(r, column) for r in runs]
+    present = [v for v in values if v is not None and not _is_nan(v)]
+    numeric = all(_as_float(v) is not None for v in present)
+
+    def key(pair: tuple[RunSummary, Any]) -> Any:
+        return _as_float(pair[1]) if numeric else str(pair[1])
+
+    with_value = [(r, v) for r, v in zip(runs, values, strict=True)
+                  if v is not None and not _is_nan(v)]
+    without = [r for r, v in zip(runs, values, strict=True) if v is None or _is_nan(v)]
+    ordered = sorted(with_value, key=key, reverse=descending)
+    return [r for r, _ in ordered] + without
+
+
+def varying_params(runs: Sequence[RunSummary]) -> list[str]:
+    """Params whose values differ between the runs (missing counts as a value), sorted."""
+    names = sorted({k for r in runs for k in r.params})
+    return [n for n in names if len({r.params.get(n) for r in runs}) > 1]
+
+
+def common_params(runs: Sequence[RunSummary]) -> dict[str, str]:
+    """Params every run has with the same value."""
+    if not runs:
+        return {}
+    first = runs[0].params
+    return {
+        k: v for k, v in sorted(first.items()) if all(r.params.get(k) == v for r in runs[1:])
+    }
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+# --- MLflow entities -> dataclasses --------------------------------------------------------
+
+
+def summary(run: Any) -> RunSummary:
+    """A :class:`RunSummary` from an ``mlflow.entities.Run``."""
+    info, data = run.info, run.data
+    inputs = getattr(getattr(run, "inputs", None), "dataset_inputs", None) or []
+    return RunSummary(
+        run_id=info.run_id,
+        run_name=info.run_name or "",
+        experiment_id=str(info.experiment_id),
+        status=info.status,
+        start_time=info.start_time or None,
+        end_time=info.end_time or None,
+        params=dict(data.params),
+        metrics=dict(data.metrics),
+        tags=dict(data.tags),
+        datasets=[_dataset(d) for d in inputs],
+    )
+
+
+def _dataset(dataset_input: Any) -> Dataset:
+    d = dataset_input.dataset
+    tags = {t.key: t.value for t in dataset_input.tags or []}
+    return Dataset(
+        name=d.name,
+        digest=d.digest,
+        fingerprint=tags.get("nbmlops.fingerprint") or d.digest,
+        context=tags.get("mlflow.data.context", ""),
+        kind=tags.get("nbmlops.kind", ""),
+        source_type=d.source_type or "",
+        source=d.source or "",
+        schema=d.schema or None,
+        profile=d.profile or None,
+    )
+
+
+def _experiment(e: Any) -> Experiment:
+    return Experiment(
+        experiment_id=str(e.experiment_id),
+        name=e.name,
+        lifecycle_stage=e.lifecycle_stage,
+        artifact_location=e.artifact_location or "",
+        creation_time=e.creation_time,
+        last_update_time=e.last_update_time,
+        tags=dict(e.tags or {}),
+    )
+
+
+# --- calling MLflow ------------------------------------------------------------------------
+
+
+def _client(tracking_uri: str) -> MlflowClient:
+    db = sqlite_path(tracking_uri)
+    if db is not None and not db.is_file():
+        # MLflow would create an empty store there: reading must not leave files behind.
+        raise StoreNotFound(f"no MLflow store at {db}: nothing has been uploaded there yet")
+    return _cached_client(tracking_uri)
+
+
+@lru_cache(maxsize=16)
+def _cached_client(tracking_uri: str) -> MlflowClient:
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri)
+
+
+def sqlite_path(tracking_uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (None for other stores and ``:memory:``)."""
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix):
+        return None
+    path = tracking_uri[len(prefix):].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+_env_users = 0
+_env_added: list[str] = []
+
+
+@contextlib.contextmanager
+def _quick_failures() -> Iterator[None]:
+    """MLflow's HTTP settings for queries while any query runs (the server extension runs
+    several at once in threads: the first sets them, the last one out restores)."""
+    global _env_users
+    with _env_lock:
+        if _env_users == 0:
+            _env_added[:] = [k for k in _QUERY_MLFLOW_ENV if k not in os.environ]
+            os.environ.update({k: _QUERY_MLFLOW_ENV[k] for k in _env_added})
+        _env_users += 1
+    try:
+        yield
+    finally:
+        with _env_lock:
+            _env_users -= 1
+            if _env_users == 0:
+                for key in _env_added:
+                    os.environ.pop(key, None)
+
+
+T = TypeVar("T")
+
+
+def _call(tracking_uri: str, call: Callable[[], T], *, filter: str = "", what: str = "") -> T:
+    """Run one MLflow call; its errors become one-line QueryErrors."""
+    try:
+        with _quick_failures():
+            return call()
+    except QueryError:
+        raise
+    except Exception as e:
+        raise _translate(e, tracking_uri, filter, what) from None
+
+
+def _translate(error: Exception, tracking_uri: str, filter: str, what: str) -> QueryError:
+    from mlflow.exceptions import MlflowException
+
+    where = strip_credentials(tracking_uri)
+    message = _one_line(getattr(error, "message", None) or str(error))
+    if isinstance(error, MlflowException):
+        code = error.error_code
+        if code == "INVALID_PARAMETER_VALUE" and filter and "order" not in message.lower():
+            return InvalidFilter(f"MLflow rejected the filter {filter!r}: {message}")
+        if code == "RESOURCE_DOES_NOT_EXIST" and what:
+            return QueryError(f"no {what} in {where}")
+        return QueryError(f"MLflow at {where}: {message}")
+    return QueryError(f"cannot read MLflow at {where}: {type(error).__name__}: {message}")
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -1,0 +1,176 @@
+"""Request handlers of the sidebar's REST API; each reads through :mod:`nbmlops.query`.
+
+Every verb is ``@tornado.web.authenticated``. MLflow is only called in worker threads, so a
+slow or unreachable tracking server never blocks Jupyter's event loop. An
+:class:`~nbmlops.exceptions.NbmlopsError` becomes a 4xx reply ``{"message", "error"}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import tornado.web
+from jupyter_server.base.handlers import APIHandler
+
+from nbmlops.exceptions import (
+    ConfigError,
+    ExperimentNotFound,
+    InvalidFilter,
+    NbmlopsError,
+    QueryError,
+)
+from nbmlops.server import notebook
+from nbmlops.server.jsonable import jsonable
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 200
+# MLflow calls block (sqlite, HTTP); a few threads keep one slow call from queueing the rest.
+_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="nbmlops-api")
+
+
+def status_of(error: NbmlopsError) -> int:
+    """The HTTP status telling what went wrong (always 4xx)."""
+    if isinstance(error, notebook.OutsideRoot):
+        return 403
+    if isinstance(error, notebook.NotebookNotFound | ExperimentNotFound):
+        return 404
+    if isinstance(error, InvalidFilter | ConfigError):
+        return 400
+    if isinstance(error, QueryError):
+        # "no run X in <store>" is a missing resource; anything else is the store failing.
+        return 404 if str(error).startswith("no ") else 424
+    return 400
+
+
+class NbmlopsHandler(APIHandler):
+    """Shared parts: the notebook a request is about, worker threads, errors as JSON."""
+
+    @property
+    def server_root(self) -> Path:
+        root = self.settings.get("server_root_dir") or self.contents_manager.root_dir
+        return Path(root).expanduser()
+
+    def where(self) -> notebook.Where:
+        return notebook.resolve(self.server_root, self.get_argument("notebook", None))
+
+    async def blocking(self, call: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(_executor, call, *args)
+
+    async def reply(self, call: Callable[[], Any]) -> None:
+        """Run ``call`` in a worker thread and send its result, or its error, as JSON."""
+        try:
+            result = await self.blocking(call)
+        except NbmlopsError as e:
+            self.set_status(status_of(e))
+            self.finish(json.dumps({"message": str(e), "error": type(e).__name__}))
+            return
+        self.finish(json.dumps(jsonable(result)))
+
+    def int_argument(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.get_argument(name, None)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise tornado.web.HTTPError(400, f"{name} must be an integer") from None
+        return max(low, min(high, value))
+
+
+class NotebookHandler(NbmlopsHandler):
+    """``GET notebook?notebook=PATH``: the notebook's experiment, store, UI and tracked cells."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        await self.reply(lambda: self.where().public())
+
+
+class ExperimentsHandler(NbmlopsHandler):
+    """``GET experiments[?notebook=PATH]``: the store's experiments, latest updated first."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        from nbmlops import query
+
+        await self.reply(lambda: query.experiments(self.where().tracking_uri))
+
+
+class RunsHandler(NbmlopsHandler):
+    """``GET runs?notebook=PATH[&experiment=][&cell=][&filter=][&order_by=...][&page_size=]
+    [&page_token=]``: one page of runs, newest first unless ordered otherwise.
+
+    Without ``experiment`` it is the notebook's; when that has no runs yet the page is empty
+    (``experiment`` null) rather than an error.
+    """
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        from nbmlops import query
+
+        experiment = self.get_argument("experiment", None)
+        cell = self.get_argument("cell", None) or None
+        filter_ = self.get_argument("filter", "")
+        order_by = self.get_arguments("order_by") or None
+        size = self.int_argument("page_size", query.DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        token = self.get_argument("page_token", None) or None
+
+        def page() -> Any:
+            where = self.where()
+            try:
+                return query.search_runs(
+                    where.tracking_uri, experiment or where.experiment, filter=filter_,
+                    cell=cell, order_by=order_by, max_results=size, page_token=token,
+                )
+            except ExperimentNotFound:
+                if experiment:
+                    raise
+                return {"experiment": None, "runs": [], "next_page_token": None,
+                        "order_by": list(order_by or query.DEFAULT_ORDER), "filter": filter_}
+
+        await self.reply(page)
+
+
+class RunHandler(NbmlopsHandler):
+    """``GET runs/RUN_ID[?notebook=PATH]``: one run in full, with its MLflow UI link."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        from nbmlops import config, query
+
+        def details() -> dict[str, Any]:
+            where = self.where()
+            found = query.get_run(where.tracking_uri, run_id)
+            out: dict[str, Any] = jsonable(found)
+            out["url"] = config.run_url(where.ui_url, found.run.experiment_id, run_id)
+            return out
+
+        await self.reply(details)
+
+
+class DiffHandler(NbmlopsHandler):
+    """``GET diff?run=A&run=B[&notebook=PATH]``: what differs between runs (A the baseline)."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        from nbmlops import query
+
+        runs = self.get_arguments("run")
+        if len(runs) < 2:
+            raise tornado.web.HTTPError(400, "give two or more run=RUN_ID")
+        await self.reply(lambda: query.diff_runs(self.where().tracking_uri, runs))
+
+
+class SpoolHandler(NbmlopsHandler):
+    """``GET spool[?notebook=PATH]``: records waiting to sync, and the last sync error."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        from nbmlops import config, sync
+
+        await self.reply(lambda: sync.status(config.spool_dir(self.where().project_root)))

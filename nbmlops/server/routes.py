@@ -1,0 +1,28 @@
+"""The sidebar's REST API: every route under ``<base_url>nbmlops/api/``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_server.utils import url_path_join
+
+from nbmlops.server import handlers
+
+PREFIX = "nbmlops/api"
+
+#: (pattern relative to PREFIX, handler); the auth test walks this list.
+ROUTES: list[tuple[str, type[handlers.NbmlopsHandler]]] = [
+    ("notebook", handlers.NotebookHandler),
+    ("experiments", handlers.ExperimentsHandler),
+    ("runs", handlers.RunsHandler),
+    (r"runs/(?P<run_id>[0-9A-Za-z_-]+)", handlers.RunHandler),
+    ("diff", handlers.DiffHandler),
+    ("spool", handlers.SpoolHandler),
+]
+
+
+def setup_routes(web_app: Any) -> None:
+    base = web_app.settings.get("base_url", "/")
+    web_app.add_handlers(
+        ".*$", [(url_path_join(base, PREFIX, pattern), handler) for pattern, handler in ROUTES]
+    )

@@ -1,0 +1,113 @@
+"""The MLOps sidebar in a real JupyterLab and a real Chromium: runs of the open notebook,
+a run's details, a diff of two selected runs; screenshots in docs/screenshots/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+Lab = Any  # tests/browser/conftest.py's Lab: url, token, project (the names clash)
+
+
+def open_notebook_with_sidebar(page: Any, lab: Lab) -> None:
+    page.goto(f"{lab.url}/lab/tree/{lab.project.notebook}?token={lab.token}&reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible", timeout=60_000)
+    page.click('li.lm-TabBar-tab[data-id="nbmlops-sidebar"]')
+    page.wait_for_selector(".jp-nbmlops-run", state="visible")
+    widen_left_panel(page, 430)
+
+
+def widen_left_panel(page: Any, width: int) -> None:
+    """Drag the splitter right of the left panel, as a user gives a side panel room."""
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
+    box = handle.bounding_box()
+    if box is None:
+        return
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + width - 250, y, steps=5)
+    page.mouse.up()
+
+
+def test_sidebar_shows_runs_details_and_diff(page: Any, lab: Lab, screenshots: Path) -> None:
+    open_notebook_with_sidebar(page, lab)
+    sidebar = page.locator("#nbmlops-sidebar")
+    assert sidebar.get_attribute("aria-label") == "MLOps runs of the active notebook"
+    assert "train.ipynb" in sidebar.locator(".jp-nbmlops-notebook").inner_text()
+    assert lab.project.notebook in sidebar.locator(".jp-nbmlops-experiment").inner_text()
+    names = sidebar.locator(".jp-nbmlops-run-name").all_inner_texts()
+    assert names == ["evaluate", "fit", "fit", "evaluate", "fit"]  # newest first
+    assert "accuracy" in sidebar.locator(".jp-nbmlops-run").nth(1).inner_text()
+    page.screenshot(path=str(screenshots / "runs.png"))
+
+    # One tracked cell's runs.
+    sidebar.get_by_label("Show the runs of one tracked cell").select_option("fit")
+    page.wait_for_function(
+        "document.querySelectorAll('#nbmlops-sidebar .jp-nbmlops-run').length === 3"
+    )
+
+    # A run's details: params, metrics with a sparkline, data fingerprints, code.
+    sidebar.locator(".jp-nbmlops-run-open").first.click()
+    details = sidebar.locator(".jp-nbmlops-details")
+    details.wait_for()
+    assert "lr" in details.get_by_label("Parameters").inner_text()
+    assert "0.02" in details.get_by_label("Parameters").inner_text()
+    sparkline = details.locator("svg.jp-nbmlops-sparkline")
+    assert sparkline.count() == 1
+    assert "loss: 6 steps" in (sparkline.get_attribute("aria-label") or "")
+    data = details.get_by_label("Data").inner_text()
+    assert "X" in data and "y" in data
+    assert details.locator(".jp-nbmlops-data code").first.inner_text().isalnum()
+    environment = details.get_by_label("Environment")
+    assert "imported packages" in environment.inner_text()
+    environment.locator("summary").click()
+    assert "numpy" in environment.inner_text()
+    environment.locator("summary").click()
+    assert "lr = 0.02" in details.get_by_label("The cell's code").inner_text()
+    page.screenshot(path=str(screenshots / "run-details.png"))
+    sidebar.get_by_label("Back to runs").click()
+
+    # Two runs selected: their diff.
+    boxes = sidebar.locator(".jp-nbmlops-run input[type=checkbox]")
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    compare = sidebar.get_by_label("Compare the two selected runs")
+    assert compare.is_enabled()
+    compare.click()
+    diff = sidebar.locator(".jp-nbmlops-diff")
+    diff.wait_for()
+    params = diff.get_by_label("Parameters that differ").inner_text()
+    assert "lr" in params and "0.1" in params and "0.02" in params
+    assert diff.locator(".jp-mod-best").count() >= 1  # the better loss is marked
+    assert "+lr = 0.02" in diff.locator(".jp-nbmlops-udiff").inner_text()
+    page.screenshot(path=str(screenshots / "diff.png"))
+
+
+def test_palette_commands_and_dark_theme(page: Any, lab: Lab, screenshots: Path) -> None:
+    open_notebook_with_sidebar(page, lab)
+    for command in ("nbmlops:open-sidebar", "nbmlops:refresh", "nbmlops:compare-selected",
+                    "nbmlops:spool-status"):
+        assert page.evaluate(f"window.jupyterapp.commands.hasCommand('{command}')"), command
+    page.evaluate(
+        "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
+    )
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'")
+    page.locator("#nbmlops-sidebar .jp-nbmlops-run-open").nth(1).click()
+    page.locator("#nbmlops-sidebar .jp-nbmlops-details").wait_for()
+    # Readable: the run name's colour differs clearly from the panel's background.
+    colors = page.evaluate("""() => {
+        const panel = getComputedStyle(document.querySelector('#nbmlops-sidebar'));
+        const title = getComputedStyle(document.querySelector('.jp-nbmlops-title'));
+        return [panel.backgroundColor, title.color];
+    }""")
+    assert colors[0] != colors[1]
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(screenshots / "run-details-dark.png"))
+    page.evaluate(
+        "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
+    )

@@ -1,0 +1,207 @@
+"""The sidebar's REST API against real handlers, a real sqlite MLflow store and runs made by
+``%%track`` in a real IPython shell (see tests/tracked_project.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+from tracked_project import TrackedProject
+
+from nbmlops.server.routes import PREFIX, ROUTES
+
+Fetch = Callable[..., Awaitable[Any]]
+
+
+def pairs(params: dict[str, Any]) -> list[tuple[str, str]]:
+    """Query pairs; a list value repeats its key (jp_fetch's urlencode would not)."""
+    return [(k, str(v)) for k, vs in params.items() for v in (vs if isinstance(vs, list) else [vs])]
+
+
+async def get(jp_fetch: Fetch, *path: str, **params: Any) -> Any:
+    try:
+        response = await jp_fetch(*PREFIX.split("/"), *path, params=pairs(params), method="GET")
+    except HTTPClientError as e:
+        body = e.response.body.decode() if e.response else ""
+        raise AssertionError(f"{e.code} {body}") from None
+    assert response.code == 200
+    return json.loads(response.body)
+
+
+async def refused(jp_fetch: Fetch, *path: str, **params: Any) -> tuple[int, dict[str, Any]]:
+    with pytest.raises(HTTPClientError) as raised:
+        await jp_fetch(*PREFIX.split("/"), *path, params=pairs(params), method="GET")
+    body = raised.value.response.body if raised.value.response else b"{}"
+    return raised.value.code, json.loads(body)
+
+
+async def test_notebook_tells_experiment_and_tracked_cells(
+    jp_fetch: Fetch, tracked: TrackedProject
+) -> None:
+    info = await get(jp_fetch, "notebook", notebook=tracked.notebook)
+    assert info["experiment"] == tracked.notebook
+    assert info["path"] == tracked.notebook
+    assert [c["run_name"] for c in info["cells"]] == ["fit", "evaluate"]
+    assert info["cells"][0]["first_line"] == "lr = 0.02"
+    assert info["tracking_uri"].endswith("mlflow.db")
+    assert info["ui_url"] is None
+
+
+async def test_experiments(jp_fetch: Fetch, tracked: TrackedProject) -> None:
+    found = await get(jp_fetch, "experiments", notebook=tracked.notebook)
+    assert tracked.notebook in [e["name"] for e in found]
+
+
+async def test_runs_newest_first_paged_and_filtered(
+    jp_fetch: Fetch, tracked: TrackedProject
+) -> None:
+    page = await get(jp_fetch, "runs", notebook=tracked.notebook)
+    names = [r["run_name"] for r in page["runs"]]
+    assert names == ["evaluate", "fit", "fit", "evaluate", "fit"]  # newest first
+    assert [r["params"]["lr"] for r in page["runs"] if r["run_name"] == "fit"] == [
+        "0.02", "0.1", "0.5"
+    ]
+    assert page["next_page_token"] is None
+    fit = page["runs"][1]
+    assert fit["status"] == "FINISHED" and fit["code_sha"] and fit["duration_s"] is not None
+    assert {"loss", "accuracy"} <= set(fit["metrics"])
+
+    first = await get(jp_fetch, "runs", notebook=tracked.notebook, page_size="2")
+    assert len(first["runs"]) == 2 and first["next_page_token"]
+    second = await get(jp_fetch, "runs", notebook=tracked.notebook, page_size="2",
+                       page_token=first["next_page_token"])
+    ids = [r["run_id"] for r in first["runs"] + second["runs"]]
+    assert ids == [r["run_id"] for r in page["runs"][:4]]
+
+    cell = await get(jp_fetch, "runs", notebook=tracked.notebook, cell="evaluate")
+    assert [r["run_name"] for r in cell["runs"]] == ["evaluate", "evaluate"]
+    best = await get(jp_fetch, "runs", notebook=tracked.notebook, cell="fit",
+                     order_by="params.lr ASC")
+    assert [r["params"]["lr"] for r in best["runs"]] == ["0.02", "0.1", "0.5"]
+    small = await get(jp_fetch, "runs", notebook=tracked.notebook, filter="params.lr = '0.1'")
+    assert [r["params"]["lr"] for r in small["runs"]] == ["0.1"]
+
+
+async def test_one_run_in_full(jp_fetch: Fetch, tracked: TrackedProject) -> None:
+    page = await get(jp_fetch, "runs", notebook=tracked.notebook, cell="fit")
+    run_id = page["runs"][0]["run_id"]
+    details = await get(jp_fetch, "runs", run_id, notebook=tracked.notebook)
+    run = details["run"]
+    assert run["run_id"] == run_id and run["params"]["lr"] == "0.02"
+    assert [p["step"] for p in details["metric_history"]["loss"]] == list(range(6))
+    assert details["code"].startswith("lr = 0.02")
+    assert "code/cell.py" in details["artifacts"]
+    assert "numpy" in details["requirements"]
+    inputs = {d["name"]: d for d in run["datasets"] if "input" in d["context"]}
+    assert {"X", "y"} <= set(inputs)
+    assert len(inputs["X"]["fingerprint"]) >= 16 and inputs["X"]["short"] == (
+        inputs["X"]["fingerprint"][:8]
+    )
+    assert details["url"] is None  # no MLflow UI configured
+
+
+async def test_run_links_to_the_configured_ui(
+    jp_fetch: Fetch, tracked: TrackedProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NBMLOPS_UI_URL", "http://127.0.0.1:5999/")
+    page = await get(jp_fetch, "runs", notebook=tracked.notebook)
+    run = page["runs"][0]
+    details = await get(jp_fetch, "runs", run["run_id"], notebook=tracked.notebook)
+    assert details["url"] == (
+        f"http://127.0.0.1:5999/#/experiments/{run['experiment_id']}/runs/{run['run_id']}"
+    )
+
+
+async def test_diff_of_two_runs(jp_fetch: Fetch, tracked: TrackedProject) -> None:
+    page = await get(jp_fetch, "runs", notebook=tracked.notebook, cell="fit")
+    new, old = page["runs"][0]["run_id"], page["runs"][1]["run_id"]
+    diff = await get(jp_fetch, "diff", notebook=tracked.notebook, run=[old, new])
+    assert [r["run_id"] for r in diff["runs"]] == [old, new]
+    lr = next(p for p in diff["params"] if p["name"] == "lr")
+    assert lr["values"] == ["0.1", "0.02"] and lr["differs"]
+    loss = next(m for m in diff["metrics"] if m["name"] == "loss")
+    assert loss["direction"] == "min" and loss["differs"]
+    assert diff["code"][0]["same"] is False and "+lr = 0.02" in diff["code"][0]["diff"]
+
+
+async def test_spool_status(jp_fetch: Fetch, tracked: TrackedProject) -> None:
+    status = await get(jp_fetch, "spool", notebook=tracked.notebook)
+    assert status["pending"] == 0 and status["failed"] == 0
+    assert status["spool"] == str(tracked.spool)
+
+
+async def test_spool_status_counts_waiting_records(
+    jp_fetch: Fetch, tracked: TrackedProject, make_record: Callable[..., Any], sqlite_uri: str
+) -> None:
+    make_record(sqlite_uri)  # NBMLOPS_SPOOL now names the fixture's spool
+    status = await get(jp_fetch, "spool", notebook=tracked.notebook)
+    assert status["pending"] == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "code", "error"),
+    [
+        (("runs", "0" * 32), {}, 404, "QueryError"),
+        (("runs",), {"experiment": "no-such-experiment"}, 404, "ExperimentNotFound"),
+        (("runs",), {"filter": "params.lr >>> 1"}, 400, "InvalidFilter"),
+        (("notebook",), {"notebook": "../outside.ipynb"}, 403, "OutsideRoot"),
+        (("runs",), {"notebook": "../../etc/passwd"}, 403, "OutsideRoot"),
+        (("notebook",), {"notebook": "missing.ipynb"}, 404, "NotebookNotFound"),
+    ],
+)
+async def test_errors_are_4xx_with_a_message(
+    jp_fetch: Fetch, tracked: TrackedProject, path: tuple[str, ...],
+    params: dict[str, str], code: int, error: str,
+) -> None:
+    status, body = await refused(jp_fetch, *path, **{"notebook": tracked.notebook, **params})
+    assert (status, body["error"]) == (code, error)
+    assert body["message"] and "Traceback" not in body["message"]
+
+
+async def test_diff_needs_two_runs(jp_fetch: Fetch, tracked: TrackedProject) -> None:
+    status, body = await refused(jp_fetch, "diff", run="abc")
+    assert status == 400 and "two" in body["message"]
+
+
+async def test_runs_of_a_notebook_without_runs_are_an_empty_page(
+    jp_fetch: Fetch, tracked: TrackedProject
+) -> None:
+    (tracked.root / "notebooks" / "fresh.ipynb").write_text('{"cells": []}')
+    page = await get(jp_fetch, "runs", notebook="notebooks/fresh.ipynb")
+    assert page["runs"] == [] and page["experiment"] is None
+
+
+def _example_path(pattern: str) -> str:
+    return re.sub(r"\(\?P<\w+>[^)]*\)", "0123abcd", pattern)
+
+
+async def test_every_route_refuses_unauthenticated_requests(
+    jp_serverapp: Any, http_server_client: Any, jp_base_url: str
+) -> None:
+    # Every nbmlops handler the running app routes to, not just the ROUTES list.
+    routed = set()
+    rules = list(jp_serverapp.web_app.default_router.rules)
+    while rules:
+        rule = rules.pop()
+        rules.extend(getattr(rule.target, "rules", []))  # host rules hold routers
+        regex = getattr(rule.matcher, "regex", None)
+        if regex is not None and f"/{PREFIX}/" in regex.pattern:
+            routed.add(rule.target)
+    assert routed == {handler for _, handler in ROUTES}
+
+    for pattern, handler in ROUTES:
+        url = f"{jp_base_url}{PREFIX}/{_example_path(pattern)}"
+        verbs = [v for v in ("get", "post", "put", "patch", "delete")
+                 if getattr(handler, v) is not getattr(handler.__mro__[-2], v, None)
+                 and v in handler.__dict__]
+        assert verbs, handler
+        for verb in verbs:
+            body = "{}" if verb in ("post", "put", "patch") else None
+            response = await http_server_client.fetch(
+                url, method=verb.upper(), body=body, raise_error=False
+            )
+            assert response.code == 403, (verb, url, response.code)

@@ -1,0 +1,146 @@
+"""Drift between profiles of real data: shifts are caught, resamples of the same data are not."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nbmlops import drift
+from nbmlops.drift import Thresholds, alert_lines, compare, psi, report, summary_text
+from nbmlops.profiles import profile
+
+SEEDS = st.integers(0, 2**32 - 1)
+# Statistical properties: a fixed set of examples (derandomize), so a run of the suite cannot
+# draw the one-in-a-thousand resample that the significance level lets through.
+PROPERTY = settings(
+    max_examples=25, deadline=None, derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def frame(n: int, seed: int, *, shift: float = 0.0, scale: float = 1.0,
+          cities: tuple[str, ...] = ("Paris", "Lyon", "Nice"),
+          weights: tuple[float, ...] | None = None, nulls: float = 0.0) -> pd.DataFrame:
+    """A typical input: a continuous feature, a small integer code, a category, a flag."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(50 + shift * 10, 10 * scale, n)
+    if nulls:
+        x[rng.random(n) < nulls] = np.nan
+    return pd.DataFrame({
+        "x": x,
+        "code": rng.integers(0, 5, n),
+        "city": rng.choice(list(cities), n, p=weights),
+        "flag": rng.random(n) < 0.3,
+    })
+
+
+def kinds(c: drift.Comparison) -> set[tuple[str, str | None]]:
+    return {(f.kind, f.column) for f in c.findings}
+
+
+@PROPERTY
+@given(seed_a=SEEDS, seed_b=SEEDS, n=st.integers(50, 50_000), m_ratio=st.floats(0.7, 1.4))
+def test_a_resample_of_the_same_data_is_not_drift(
+    seed_a: int, seed_b: int, n: int, m_ratio: float
+) -> None:
+    before = profile(frame(n, seed_a))
+    after = profile(frame(max(50, int(n * m_ratio)), seed_b))
+    result = compare(before, after)
+    assert result.findings == [], alert_lines([result])
+
+
+@PROPERTY
+@given(seed_a=SEEDS, seed_b=SEEDS, n=st.integers(500, 50_000))
+def test_a_shifted_mean_is_caught(seed_a: int, seed_b: int, n: int) -> None:
+    before = profile(frame(n, seed_a))
+    after = profile(frame(n, seed_b, shift=1.0))  # the mean moves by one standard deviation
+    result = compare(before, after)
+    assert kinds(result) == {("distribution", "x")}
+    [finding] = result.findings
+    assert finding.value is not None and finding.value >= 0.2
+    [(before_mean, after_mean)] = re.findall(r"mean ([\d.]+) → ([\d.]+)", finding.message)
+    before_mean, after_mean = float(before_mean), float(after_mean)
+    assert abs(before_mean - 50) < 2.5 and abs(after_mean - 60) < 2.5
+    assert result.columns["x"]["ks"] > 0.2
+
+
+def test_small_samples_raise_no_false_alarm_but_a_big_shift_still_shows() -> None:
+    # 30 rows: sampling noise alone gives PSI values above 0.2; the significance guard holds.
+    noisy = [compare(profile(frame(30, s)), profile(frame(30, s + 100))) for s in range(20)]
+    assert all(not c.findings for c in noisy)
+    big = compare(profile(frame(30, 1)), profile(frame(30, 2, shift=5.0)))
+    assert ("distribution", "x") in kinds(big)
+
+
+def test_spread_categories_nulls_rows_and_schema() -> None:
+    base = profile(frame(20_000, 1))
+    wider = compare(base, profile(frame(20_000, 2, scale=3.0)))
+    assert ("distribution", "x") in kinds(wider) and "std" in wider.findings[0].message
+
+    new_city = compare(base, profile(frame(20_000, 3, cities=("Paris", "Lyon", "Nice", "Brest"))))
+    [finding] = new_city.findings
+    assert finding.column == "city" and "new value 'Brest'" in finding.message
+
+    mix = compare(base, profile(frame(20_000, 4, weights=(0.8, 0.1, 0.1))))
+    assert kinds(mix) == {("distribution", "city")}
+    assert "share of 'Paris' 33% → 80%" in mix.findings[0].message
+
+    nulls = compare(base, profile(frame(20_000, 5, nulls=0.2)))
+    assert ("nulls", "x") in kinds(nulls)
+    assert [f.message for f in nulls.findings if f.kind == "nulls"] == ["nulls 0.0% → 20%"]
+
+    rows = compare(base, profile(frame(5_000, 6)))
+    assert kinds(rows) == {("rows", None)}
+    assert rows.findings[0].message == "rows 20,000 → 5,000 (-75%)"
+    assert not compare(base, profile(frame(12_000, 7))).findings  # -40%: under 50%
+
+    changed = frame(1000, 8).drop(columns=["flag"]).assign(code=lambda d: d.code.astype(float),
+                                                           extra=1)
+    schema = compare(profile(frame(1000, 9)), profile(changed))
+    messages = [f.message for f in schema.findings if f.kind == "schema"]
+    assert messages == [
+        "column 'flag' removed", "column 'code' retyped int64 → float64",
+        "column 'extra' added (int64)",
+    ]
+    assert schema.schema_changed and not schema.drifted
+    assert compare(base, profile(np.zeros(3))).findings[0].message == (
+        "was a dataframe, now a ndarray"
+    )
+
+
+def test_thresholds_decide() -> None:
+    base, shifted = profile(frame(20_000, 1)), profile(frame(20_000, 2, shift=0.3))
+    assert not compare(base, shifted).findings  # PSI about 0.09
+    strict = compare(base, shifted, Thresholds(psi=0.05))
+    assert kinds(strict) == {("distribution", "x")}
+    assert compare(base, profile(frame(15_000, 3)), Thresholds(rows=0.2)).findings
+
+
+def test_psi_values() -> None:
+    assert psi([0.5, 0.5], [0.5, 0.5]) == 0
+    assert psi([0.5, 0.5], [0.9, 0.1]) == pytest.approx(
+        0.4 * math.log(0.9 / 0.5) - 0.4 * math.log(0.1 / 0.5)
+    )
+    assert math.isfinite(psi([1.0, 0.0], [0.0, 1.0]))  # empty bins are floored
+
+
+def test_report_alert_and_tags() -> None:
+    base = profile(frame(20_000, 1))
+    found = compare(base, profile(frame(20_000, 2, shift=1.0)), name="raw")
+    written = compare(base, profile(frame(20_000, 2, shift=1.0)), name="raw", context="output")
+    lines = alert_lines([found, written])
+    assert lines[0].startswith("raw.x: mean ") and lines[1].startswith("raw (written).x:")
+    assert summary_text([found], ("distribution",)).startswith("raw.x: mean ")
+    assert summary_text([found], ("schema",)) == "none"
+    out = report([found], mode="warn", thresholds=Thresholds(), baseline={"run_name": "load"})
+    assert out["drift"] and not out["schema_change"]
+    assert out["data"][0]["findings"][0]["column"] == "x"
+    assert out["data"][0]["columns"]["x"]["psi"] >= 0.2
+    many = alert_lines([found] * 10, limit=3)
+    assert len(many) == 4 and many[-1].startswith("... and 7 more")

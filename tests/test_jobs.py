@@ -1,0 +1,151 @@
+"""``nbmlops run``: exported notebooks executed in a real kernel, runs in a real MLflow store."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import filelock
+import nbformat
+import pytest
+import yaml
+from mlflow import MlflowClient
+from mlflow_server import free_port
+
+from nbmlops.jobfolder import export_job
+from nbmlops.jobs import LOCK_FILE
+
+NOTEBOOKS = Path(__file__).parent / "notebooks"
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.kernel
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_uri: str) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[project]\nname = 'jobs'\n")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
+    monkeypatch.setenv("NBMLOPS_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")  # `nbmlops sync` uploads, in the test's time
+    monkeypatch.delenv("NBMLOPS_NOTEBOOK", raising=False)
+    monkeypatch.chdir(root)
+    return root
+
+
+def job_of(project: Path, name: str, **settings: object) -> Path:
+    shutil.copy(NOTEBOOKS / name, project / name)
+    folder = export_job(project / name).folder
+    if settings:
+        data = yaml.safe_load((folder / "job.yaml").read_text())
+        data.update(settings)
+        (folder / "job.yaml").write_text(yaml.safe_dump(data))
+    return folder
+
+
+def nbmlops(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "nbmlops"), *args], capture_output=True, text=True,
+                          timeout=240, check=False)
+
+
+def test_run_records_parent_and_nested_runs(project: Path, sqlite_uri: str) -> None:
+    folder = job_of(project, "job_inferred.ipynb")
+    done = nbmlops("run", str(folder), "-p", "alpha", "0.25", "-p", "n_points", "10")
+    assert done.returncode == 0, done.stderr
+    assert "FINISHED" in done.stdout
+    assert nbmlops("sync").returncode == 0
+
+    client = MlflowClient(sqlite_uri)
+    experiment = client.get_experiment_by_name("jobs/job_inferred/job_inferred.ipynb")
+    assert experiment is not None
+    runs = {r.info.run_name.split()[0]: r for r in client.search_runs([experiment.experiment_id])}
+    parent, nested = runs["job_inferred"], runs["fit"]
+    assert parent.data.tags["nbmlops.job"] == "job_inferred"
+    assert parent.info.status == "FINISHED"
+    assert parent.data.params == {"n_points": "10", "label": "demo", "alpha": "0.25",
+                                  "layers": "[8, 4]"}
+    assert "duration_s" in parent.data.metrics
+    assert nested.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert nested.data.params["alpha"] == "0.25"  # the injected value, read by the cell
+    assert nested.data.metrics["loss"] == pytest.approx(0.25 * 4.5)
+    [artifact] = client.list_artifacts(parent.info.run_id, "output")
+    assert artifact.path.startswith("output/job_inferred-") and artifact.path.endswith(".ipynb")
+    [kept] = (folder / "runs").iterdir()
+    assert kept.name == Path(artifact.path).name
+
+
+def test_exported_notebook_runs_with_plain_papermill(project: Path, tmp_path: Path) -> None:
+    folder = job_of(project, "job_inferred.ipynb")
+    out = tmp_path / "out.ipynb"
+    subprocess.run(
+        [str(BIN / "papermill"), str(folder / "job_inferred.ipynb"), str(out), "-p", "alpha",
+         "2.0", "-p", "label", "plain", "--cwd", str(project), "--log-level", "WARNING"],
+        check=True,
+    )
+    nb = nbformat.read(str(out), as_version=4)
+    printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert '"label": "plain"' in printed and '"loss": 19.0' in printed
+
+
+def test_failure_is_one_readable_block(project: Path, sqlite_uri: str) -> None:
+    folder = job_of(project, "job_parameters.ipynb")
+    done = nbmlops("run", str(folder), "-p", "threshold", "9")
+    assert done.returncode == 1
+    assert "job failed (error) in cell 4, line 5:" in done.stderr
+    assert 'raise ValueError(f"threshold {threshold} is too high")' in done.stderr
+    assert "ValueError: threshold 9 is too high" in done.stderr
+    assert "Traceback" not in done.stderr
+    client = MlflowClient(sqlite_uri)
+    [parent] = client.search_runs(
+        [e.experiment_id for e in client.search_experiments()],
+        filter_string="tags.`nbmlops.job` = 'job_parameters'")
+    assert parent.info.status == "FAILED"
+    assert "threshold 9 is too high" in parent.data.tags["nbmlops.error"]
+
+
+def test_params_are_checked_before_a_kernel_starts(project: Path) -> None:
+    folder = job_of(project, "job_parameters.ipynb")
+    started = time.monotonic()
+    done = nbmlops("run", str(folder), "-p", "threshold", "high")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "nbmlops: error: parameter threshold: expected int, got 'high'"
+    assert not (folder / "runs").exists()
+    dry = nbmlops("run", str(folder), "--dry-run", "-p", "mode", "slow")
+    assert dry.returncode == 0 and "papermill" in dry.stderr and '"mode": "slow"' in dry.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_overlapping_run_is_skipped(project: Path) -> None:
+    folder = job_of(project, "job_parameters.ipynb")
+    with filelock.FileLock(str(folder / LOCK_FILE)):
+        done = nbmlops("run", str(folder))
+    assert done.returncode == 0
+    assert "already running: this run is skipped" in done.stderr
+    assert not (folder / "runs").exists()
+
+
+def test_unreachable_tracking_server_does_not_stop_the_job(project: Path) -> None:
+    folder = job_of(project, "job_parameters.ipynb",
+                    tracking_uri=f"http://127.0.0.1:{free_port()}")
+    done = nbmlops("run", str(folder))
+    assert done.returncode == 0, done.stderr
+    assert "warning: no parent run" in done.stderr and "wait in the spool" in done.stderr
+
+
+def test_run_timeout_and_retries(project: Path, tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(60)")])
+    nbformat.write(nb, str(project / "slow.ipynb"))
+    folder = export_job(project / "slow.ipynb").folder
+    data = yaml.safe_load((folder / "job.yaml").read_text())
+    data.update(run_timeout=5, retries=1, retry_delay=0,
+                on_failure=f"echo \"$NBMLOPS_ERROR\" > {tmp_path / 'hook.txt'}")
+    (folder / "job.yaml").write_text(yaml.safe_dump(data))
+    done = nbmlops("run", str(folder))
+    assert done.returncode == 1
+    assert "job failed (timeout)" in done.stderr and "run_timeout" in done.stderr
+    assert "attempt 1 failed; retrying" in done.stderr
+    assert len(list((folder / "runs").glob("slow-*.ipynb"))) == 2
+    assert "timeout" in (tmp_path / "hook.txt").read_text()
