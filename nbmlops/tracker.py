@@ -19,7 +19,8 @@ import sys
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,9 @@ class Execution:
     figures_before: set[int] = field(default_factory=set)
     figures: dict[str, bytes] | None = None  # PNGs, once taken
     checks: datachecks.CellChecks = field(default_factory=datachecks.CellChecks)
+    # What the names the cell binds held before it ran, to tell which a failed cell rebound.
+    before: dict[str, Any] = field(default_factory=dict)
+    failed: bool = False
 
 
 class CellTracker:
@@ -170,6 +174,7 @@ class CellTracker:
         with execution.notes.guard("data profiles"):
             execution.checks.start(execution.inputs, self.shell.user_ns)
         execution.figures_before = _open_figures()
+        execution.before = _references(self.shell.user_ns, execution.analysis.assigned)
         _active_logs.append(execution.metric_log)
         return execution
 
@@ -191,6 +196,7 @@ class CellTracker:
         execution.checks.close()
         outcome = Outcome(start_ms=execution.start_ms, end_ms=int(time.time() * 1000))
         if error is not None:
+            execution.failed = True
             outcome.status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
             outcome.error_type = type(error).__name__
             outcome.error_message = redact.redact_value(str(error))
@@ -240,14 +246,24 @@ class CellTracker:
         seen = {(d.name, d.fingerprint) for d in execution.inputs}
         outputs = [
             fingerprints.describe(name, ns[name], "output")
-            for name in execution.analysis.assigned
-            if name in ns and fingerprints.is_data(ns[name])
+            for name in self._bound(execution)
+            if fingerprints.is_data(ns[name])
         ]
         for path, before in execution.files_before.items():
             after = _stat(path)
             if after is not None and after != before:
                 outputs.append(fingerprints.describe_file(path, "output"))
         return [d for d in outputs if (d.name, d.fingerprint) not in seen]
+
+    def _bound(self, execution: Execution) -> list[str]:
+        """The names the cell bound: all it assigns when it succeeded; when it failed, only
+        those whose value changed (the rest still hold what an earlier run left)."""
+        ns = self.shell.user_ns
+        names = [n for n in execution.analysis.assigned if n in ns]
+        if not execution.failed:
+            return names
+        before = execution.before
+        return [n for n in names if n not in before or _held(before[n]) is not ns[n]]
 
     # -- building and spooling the record ----------------------------------------------------
 
@@ -300,11 +316,12 @@ class CellTracker:
         notes, options, analysis = execution.notes, execution.options, execution.analysis
         metric_log = execution.metric_log
         scalars: dict[str, float] = {}
+        patterns: tuple[str, ...] = ()
         with notes.guard("metrics"):
             patterns = self._metric_patterns(Path(record.project_root))
             logged = {p.name for p in metric_log.points}
             scalars = capture.scalar_metrics(
-                self.shell.user_ns, analysis.assigned, patterns, options.metrics
+                self.shell.user_ns, self._bound(execution), patterns, options.metrics
             )
             now = record.outcome.end_ms
             record.metrics = [
@@ -315,11 +332,12 @@ class CellTracker:
             if missing:
                 notes.problems.append(f"--metric {', '.join(missing)}: no numeric value found")
 
-        # A literal that is also a metric (``baseline_acc = 0.8``) is recorded once, as a metric.
+        # A literal named like a metric (``baseline_acc = 0.8``) is a metric, never a param.
         params = {
             name: capture.param_value(value)
             for name, value in analysis.params
-            if name not in scalars
+            if name not in scalars and name not in options.metrics
+            and not capture.is_metric_name(name, patterns)
         }
         # Job parameters (`nbmlops run` names them) were hoisted out of the cells: a cell that
         # reads one records its injected value.
@@ -400,6 +418,29 @@ def _amend_git(spool: Spool, entry: Path, record: RunRecord, state: Any, diff: s
     files = {"env/git.diff": redact.redact_value(diff).encode()} if diff else {}
     with contextlib.suppress(Exception):  # then the run goes up marked as missing its git state
         spool.amend(entry, record, files)
+
+
+def _references(ns: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """Weak references to what ``names`` hold now (strong ones for scalars, which take no
+    weak reference): identity stays meaningful, and no large object is kept alive."""
+    held: dict[str, Any] = {}
+    for name in names:
+        if name in ns:
+            value = ns[name]
+            try:
+                held[name] = weakref.ref(value)
+            except TypeError:
+                held[name] = _Strong(value)
+    return held
+
+
+@dataclass(frozen=True)
+class _Strong:
+    value: Any
+
+
+def _held(reference: Any) -> Any:
+    return reference.value if isinstance(reference, _Strong) else reference()
 
 
 def _traceback(error: BaseException) -> str:

@@ -391,3 +391,17 @@ def test_run_cell_magic_called_from_code(ip: InteractiveShell, project: Path) ->
     with pytest.raises(ZeroDivisionError), capture_output():
         ip.run_cell_magic("track", "direct-fail", "1 / 0")
     assert [r.outcome.status for r, _ in spooled(project)] == ["FINISHED", "FAILED"]
+
+
+def test_a_failed_cell_records_only_what_it_rebound(ip: InteractiveShell, project: Path) -> None:
+    track(ip, "fit", "import pandas as pd\nauc = 0.9\nfrac = 0.25\n"
+          "frame = pd.DataFrame({'a': [1]})")
+    track(ip, "fit", "frac = 0.5\nraise RuntimeError('diverged')\nauc = 0.1\n"
+          "frame = pd.DataFrame({'a': [2]})")
+    first, (failed, _) = spooled(project)
+    assert first[0].outcome.status == "FINISHED"
+    assert [d.name for d in first[0].datasets] == ["frame"]
+    assert failed.outcome.status == "FAILED"
+    assert failed.metrics == []  # auc still holds the first run's value: not this run's
+    assert failed.params == {"frac": "0.5"}
+    assert [d.name for d in failed.datasets] == []
