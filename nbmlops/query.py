@@ -57,6 +57,7 @@ __all__ = [
     "DEFAULT_ORDER",
     "DEFAULT_PAGE_SIZE",
     "Dataset",
+    "DriftAlert",
     "Experiment",
     "RunDetails",
     "RunPage",
@@ -82,6 +83,8 @@ _MAX_ARTIFACTS = 1000
 
 CODE_ARTIFACT = "code/cell.py"
 REQUIREMENTS_ARTIFACT = "env/requirements.txt"
+DRIFT_ARTIFACT = "data/drift.json"  # written by the data checks (nbmlops.datachecks)
+DRIFT_TAGS = {"nbmlops.drift": "drift", "nbmlops.schema_change": "schema"}
 DURATION_TAG = "nbmlops.duration_s"
 CODE_SHA_TAG = "nbmlops.code_sha"
 PYTHON_TAG = "nbmlops.python"
@@ -191,6 +194,25 @@ class RunDetails:
     artifacts: list[str] = field(default_factory=list)
     code: str | None = None
     requirements: dict[str, str] = field(default_factory=dict)
+    #: What the data checks found changed since the cell's previous run (data/drift.json).
+    drift: list[DriftAlert] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DriftAlert:
+    """One finding of the data checks: ``raw.amount: mean 101 → 121 (PSI 0.97, KS 0.39)``."""
+
+    name: str  # the data's name in the cell
+    context: str  # "input" or "output"
+    kind: str  # "schema" | "rows" | "nulls" | "distribution"
+    column: str | None
+    message: str
+
+    @property
+    def line(self) -> str:
+        where = f"{self.name}.{self.column}" if self.column and self.kind != "schema" else (
+            self.name)
+        return f"{where}: {self.message}"
 
 
 # --- experiments ---------------------------------------------------------------------------
@@ -399,7 +421,41 @@ def get_run(
     details.requirements = parse_requirements(
         artifact_text(tracking_uri, run_id, REQUIREMENTS_ARTIFACT, cache=terminal) or ""
     )
+    details.drift = drift_alerts(tracking_uri, run, cache=terminal)
     return details
+
+
+def drift_alerts(tracking_uri: str, run: RunSummary, *, cache: bool = True) -> list[DriftAlert]:
+    """The data checks' findings on ``run``: from its ``data/drift.json``, read only when its
+    tags say something changed; from the tags' one-line summaries when the file is missing."""
+    summaries = {kind: run.tags.get(tag, "none") for tag, kind in DRIFT_TAGS.items()}
+    if all(text in ("", "none") for text in summaries.values()):
+        return []
+    text = artifact_text(tracking_uri, run.run_id, DRIFT_ARTIFACT, cache=cache)
+    alerts = parse_drift_report(text) if text else None
+    if alerts is not None:
+        return alerts
+    return [
+        DriftAlert(where, "input", kind, None, message.strip())
+        for kind, summary in summaries.items() if summary not in ("", "none")
+        for where, _, message in (part.partition(": ") for part in summary.split("; "))
+    ]
+
+
+def parse_drift_report(text: str) -> list[DriftAlert] | None:
+    """The findings of a ``data/drift.json`` (see :func:`nbmlops.drift.report`); None when
+    the text is not such a report."""
+    import json
+
+    try:
+        report = json.loads(text)
+        return [
+            DriftAlert(str(d["name"]), str(d.get("context", "input")), str(f["kind"]),
+                       f.get("column"), str(f["message"]))
+            for d in report["data"] for f in d.get("findings", [])
+        ]
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def diff_runs(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from nbmlops.query import RunDetails, RunSummary
+    from nbmlops.query import DriftAlert, RunDetails, RunSummary
 
 Direction = Literal["min", "max"]
 
@@ -106,6 +106,8 @@ class DataRow:
     context: str
     fingerprints: list[str | None]
     status: DataStatus  # same: everywhere, equal; changed: everywhere, not equal; missing
+    #: Per run, the data checks' alert lines for this data (drift since that run's baseline).
+    drift: list[list[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -147,7 +149,7 @@ def compare(details: Sequence[RunDetails], directions: Mapping[str, str] | None 
         runs=runs,
         params=param_rows(runs),
         metrics=metric_rows(runs, directions),
-        data=data_rows(runs),
+        data=data_rows(runs, [d.drift for d in details]),
         packages=package_rows(details),
         code=[code_diff(details[0], d) for d in details[1:]],
     )
@@ -185,8 +187,11 @@ def best_indexes(values: Sequence[float | None], direction: Direction | None) ->
     return [i for i, v in real if v == target]
 
 
-def data_rows(runs: Sequence[RunSummary]) -> list[DataRow]:
-    """Each dataset name and role across the runs: inputs first, then outputs."""
+def data_rows(
+    runs: Sequence[RunSummary], drift: Sequence[Sequence[DriftAlert]] = ()
+) -> list[DataRow]:
+    """Each dataset name and role across the runs: inputs first, then outputs; with the
+    drift alerts of each run (``drift``, one list per run) on the data they are about."""
     per_run: list[dict[tuple[str, str], str]] = []
     for run in runs:
         seen: dict[tuple[str, str], str] = {}
@@ -205,7 +210,10 @@ def data_rows(runs: Sequence[RunSummary]) -> list[DataRow]:
             status = "same"
         else:
             status = "changed"
-        rows.append(DataRow(name, role, prints, status))
+        alerts = [[a.line for a in found if a.name == name and a.context == role]
+                   for found in drift] if drift else []
+        rows.append(DataRow(name, role, prints, status,
+                            alerts if any(alerts) else []))
     return rows
 
 

@@ -27,6 +27,7 @@ SELECTED = "rgba(33, 150, 243, 0.14)"
 ADDED = "rgba(46, 160, 67, 0.18)"
 REMOVED = "rgba(248, 81, 73, 0.18)"
 HUNK = "rgba(33, 150, 243, 0.12)"
+DRIFT = "var(--jp-warn-color1, #f57c00)"
 MUTED = "var(--jp-ui-font-color2, #757575)"
 BORDER = "var(--jp-border-color2, #e0e0e0)"
 MONO = "var(--jp-code-font-family, SFMono-Regular, Menlo, Consolas, monospace)"
@@ -53,6 +54,8 @@ STYLE = f"""<style>
 .nbm-badge {{ border-radius: 8px; padding: 1px 8px; font-size: 0.85em; }}
 .nbm-code {{ font-family: {MONO}; font-size: 0.9em; margin: 4px 0 10px 0; padding: 6px 0;
   border: 1px solid {BORDER}; border-radius: 4px; overflow-x: auto; }}
+.nbm-drift {{ color: {DRIFT}; font-size: 0.9em; white-space: normal; }}
+.nbm-drift div {{ margin: 1px 0; }}
 .nbm-code div {{ white-space: pre; padding: 0 10px; min-height: 1.3em; }}
 </style>"""
 
@@ -254,7 +257,22 @@ def _data_section(diff: RunDiff, head: str) -> str:
             f"<tr{style}><th>{esc(_short_name(d.name))} "
             f'<span class="nbm-muted">{esc(d.context)}</span> {badge}</th>{cells}</tr>'
         )
+        if d.drift:
+            rows.append(_drift_row(d.drift))
     return f"<h4>Data</h4>{_table(head, rows)}"
+
+
+def _drift_row(per_run: Sequence[Sequence[str]]) -> str:
+    """The data checks' alerts under a data row: per run, what changed since that run's
+    previous run of the cell."""
+    cells = "".join(
+        '<td class="nbm-drift" role="alert">'
+        + "".join(f"<div>⚠ {esc(line)}</div>" for line in lines) + "</td>"
+        if lines else "<td></td>"
+        for lines in per_run
+    )
+    return f'<tr><th class="nbm-muted">data drift</th>{cells}</tr>'
+
 
 
 def _environment_section(diff: RunDiff, head: str) -> str:

@@ -324,3 +324,28 @@ def test_help(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "%mlops compare [--cell NAME] [--metric NAME] [--last N]" in out
     assert "metrics.auc > 0.8" in out
+
+
+def test_data_diff_shows_the_drift_alerts(
+    tmp_path: Path, migrated_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from tracked_project import TrackedProject, add_drift_runs
+
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        "[project]\nname = 'etl'\n\n[tool.nbmlops]\nspool = '.nbmlops/spool'\n"
+    )
+    shutil.copy(migrated_db, root / "mlflow.db")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    notebook = add_drift_runs(TrackedProject(root, "", root / ".nbmlops" / "spool", uri))
+    panel = nbmlops.compare(notebook, tracking_uri=uri)
+    tick(panel, *(row.run.run_id for row in panel.rows))
+    diff = panel.diff_view.value
+    drift = re.search(r"<tr><th[^>]*>data drift</th>(.*?)</tr>", diff)
+    assert drift, diff
+    older, newer = re.findall(r"<td[^>]*>(.*?)</td>", drift.group(1))
+    assert older == "" and "⚠ raw.amount: mean" in text(newer)
+    assert 'role="alert"' in drift.group(1)

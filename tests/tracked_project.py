@@ -104,3 +104,53 @@ def make_tracked_project(dest: Path, migrated_db: Path) -> TrackedProject:
     assert report.ok and report.uploaded == len(runs), report
     nbformat.write(notebook_node(lr=0.02, threshold=0.25), path)
     return TrackedProject(dest, NOTEBOOK, spool, f"sqlite:///{dest / 'mlflow.db'}")
+
+
+DRIFT_NOTEBOOK = "notebooks/etl.ipynb"
+
+LOAD = """%%track load
+clean = raw.dropna()
+rows = len(clean)"""
+
+
+def add_drift_runs(project: TrackedProject) -> str:
+    """Two runs of ``%%track load`` in ``notebooks/etl.ipynb`` (its own experiment) over
+    ``raw``, the second over shifted data, so the data checks record drift on it; both
+    uploaded. The notebook's path, relative to the project root."""
+    import numpy as np
+    import pandas as pd
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from nbmlops import location, sync
+
+    def raw(seed: int, shift: float) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        return pd.DataFrame({"amount": rng.normal(100 + 20 * shift, 20, 600),
+                             "city": rng.choice(["Paris", "Lyon"], 600)})
+
+    path = project.root / DRIFT_NOTEBOOK
+    cwd = os.getcwd()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(project.root)
+        mp.setenv("NBMLOPS_NOTEBOOK", str(path))
+        mp.setenv("NBMLOPS_AUTOSYNC", "0")
+        mp.delenv("NBMLOPS_SPOOL", raising=False)
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        location.clear_cache()
+        shell = InteractiveShell.instance()
+        shell.run_line_magic("load_ext", "nbmlops")
+        shell.reset()
+        with capture_output():
+            for seed, shift in ((1, 0.0), (2, 1.0)):
+                shell.user_ns["raw"] = raw(seed, shift)
+                shell.run_cell(LOAD).raise_error()
+        report = sync.drain(project.spool, timeout=120)
+        shell.reset()
+        location.clear_cache()
+    os.chdir(cwd)
+    assert report.ok and report.uploaded == 2, report
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext nbmlops"), nbformat.v4.new_code_cell(LOAD)]
+    nbformat.write(nb, path)
+    return DRIFT_NOTEBOOK

@@ -4,6 +4,8 @@
  */
 import type {
   Experiment,
+  ExportRequest,
+  ExportResult,
   NotebookInfo,
   RunDetails,
   RunDiff,
@@ -75,11 +77,24 @@ export class NbmlopsApi {
     private readonly transport: Transport
   ) {}
 
-  async get<T>(path: string, params: Params = {}): Promise<T> {
+  get<T>(path: string, params: Params = {}): Promise<T> {
+    return this.request<T>(path, params, { method: 'GET' });
+  }
+
+  /** POST `body` as JSON. */
+  post<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>(path, {}, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'Content-Type': 'application/json' }
+    });
+  }
+
+  private async request<T>(path: string, params: Params, init: RequestInit): Promise<T> {
     const url = apiUrl(this.baseUrl, path, params);
     let response: ResponseLike;
     try {
-      response = await this.transport(url, { method: 'GET' });
+      response = await this.transport(url, init);
     } catch (error) {
       throw new ApiError(`Jupyter server unreachable: ${String(error)}`, 0, 'NetworkError');
     }
@@ -120,6 +135,11 @@ export class NbmlopsApi {
 
   diff(notebook: string | null, runIds: string[]): Promise<RunDiff> {
     return this.get<RunDiff>('diff', { notebook, run: runIds });
+  }
+
+  /** Export the notebook as a job folder (`jobs/NAME/` beside it). */
+  exportJob(request: ExportRequest): Promise<ExportResult> {
+    return this.post<ExportResult>('export', request);
   }
 
   spool(notebook: string | null): Promise<SpoolStatus> {

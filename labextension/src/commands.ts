@@ -3,7 +3,8 @@ export const CommandIds = {
   open: 'nbmlops:open-sidebar',
   refresh: 'nbmlops:refresh',
   compare: 'nbmlops:compare-selected',
-  spool: 'nbmlops:spool-status'
+  spool: 'nbmlops:spool-status',
+  exportJob: 'nbmlops:export-job'
 } as const;
 
 export const PALETTE_CATEGORY = 'MLOps';

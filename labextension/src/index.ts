@@ -14,6 +14,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { NbmlopsApi } from './api';
 import { CommandIds, PALETTE_CATEGORY } from './commands';
+import { exportNotebookAsJob } from './exportDialog';
 import { nbmlopsIcon } from './icon';
 import { DEFAULT_PAGE_SIZE, SidebarModel } from './model';
 import { Sidebar } from './sidebar';
@@ -40,7 +41,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       ServerConnection.makeRequest(url, init, settings)
     );
     const model = new SidebarModel(api);
-    const sidebar = new Sidebar(model);
+    const sidebar = new Sidebar(model, () => {
+      void app.commands.execute(CommandIds.exportJob);
+    });
     sidebar.id = 'nbmlops-sidebar';
     sidebar.title.icon = nbmlopsIcon;
     sidebar.title.caption = 'MLOps: runs of this notebook';
@@ -103,6 +106,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIds.spool, {
       label: 'MLOps: Check Records Waiting to Sync',
       execute: () => model.pollSpool()
+    });
+    app.commands.addCommand(CommandIds.exportJob, {
+      label: 'MLOps: Export Notebook as Job…',
+      caption: 'Write a job folder (job.yaml, schedule files) for the active notebook',
+      isEnabled: () => model.notebook !== null,
+      execute: async () => {
+        const notebook = model.notebook;
+        if (notebook !== null) {
+          await exportNotebookAsJob(api, notebook);
+        }
+      }
     });
     for (const command of Object.values(CommandIds)) {
       palette?.addItem({ command, category: PALETTE_CATEGORY });

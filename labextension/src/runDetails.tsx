@@ -132,6 +132,20 @@ export function RunDetailsView(props: { model: SidebarModel; details: Details })
             </tbody>
           </table>
         )}
+        {details.drift && details.drift.length > 0 ? (
+          <ul className="jp-nbmlops-drift" aria-label="Drift alerts">
+            {details.drift.map((alert, i) => (
+              <li
+                key={i}
+                className={`jp-nbmlops-drift-alert jp-mod-${alert.kind}`}
+                role="alert"
+                title={`${alert.context}: ${alert.kind} changed since the cell's previous run`}
+              >
+                ⚠ {alert.line}
+              </li>
+            ))}
+          </ul>
+        ) : null}
       </Section>
       <Section title="Environment">
         <KeyValues rows={env} empty={packages.length ? '' : 'No environment recorded.'} />

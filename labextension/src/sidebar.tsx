@@ -9,8 +9,8 @@ import { RunDetailsView } from './runDetails';
 import { CellFilter, RunList } from './runList';
 import { SpoolIndicator } from './spoolIndicator';
 
-function Body(props: { model: SidebarModel }): JSX.Element {
-  const { model } = props;
+function Body(props: { model: SidebarModel; onExport?: () => void }): JSX.Element {
+  const { model, onExport } = props;
   if (model.notebook === null) {
     return <p className="jp-nbmlops-empty">Open a notebook to see its tracked runs.</p>;
   }
@@ -34,6 +34,16 @@ function Body(props: { model: SidebarModel }): JSX.Element {
           </div>
         ) : null}
         {model.view === 'runs' ? <CellFilter model={model} /> : null}
+        {onExport ? (
+          <button
+            className="jp-mod-styled jp-nbmlops-export-button"
+            aria-label="Export this notebook as a scheduled job"
+            title="Export this notebook as a scheduled job"
+            onClick={onExport}
+          >
+            Export as job…
+          </button>
+        ) : null}
       </header>
       <SpoolIndicator model={model} />
       {model.error ? (
@@ -55,7 +65,10 @@ function Body(props: { model: SidebarModel }): JSX.Element {
 }
 
 export class Sidebar extends ReactWidget {
-  constructor(readonly model: SidebarModel) {
+  constructor(
+    readonly model: SidebarModel,
+    private readonly onExport?: () => void
+  ) {
     super();
     this.addClass('jp-nbmlops-sidebar');
   }
@@ -63,7 +76,7 @@ export class Sidebar extends ReactWidget {
   protected render(): JSX.Element {
     return (
       <UseSignal signal={this.model.changed}>
-        {() => <Body model={this.model} />}
+        {() => <Body model={this.model} onExport={this.onExport} />}
       </UseSignal>
     );
   }

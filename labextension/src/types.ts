@@ -79,6 +79,18 @@ export interface RunDetails {
   code: string | null;
   requirements: Record<string, string>;
   url: string | null;
+  /** The data checks' findings since the cell's previous run (absent from older servers). */
+  drift?: DriftAlert[];
+}
+
+/** One drift or schema finding of the data checks (nbmlops/query.py DriftAlert). */
+export interface DriftAlert {
+  name: string;
+  context: string;
+  kind: string;
+  column: string | null;
+  message: string;
+  line: string;
 }
 
 export interface ParamRow {
@@ -144,4 +156,27 @@ export interface RunQuery {
   orderBy?: string[];
   pageSize: number;
   pageToken?: string | null;
+}
+
+/** What `POST export` takes (nbmlops/server/handlers.py `export_notebook`). */
+export interface ExportRequest {
+  notebook: string;
+  name?: string;
+  schedule?: string;
+  timezone?: string;
+  targets?: string[];
+  force?: boolean;
+}
+
+/** What `POST export` answers: the job folder, relative to the server's root. */
+export interface ExportResult {
+  name: string;
+  folder: string;
+  files: string[];
+  created: boolean;
+  schedule: { cron: string | null; timezone: string; targets: string[] };
+  parameters: string[];
+  warnings: string[];
+  notes: string[];
+  changes: string[];
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -174,3 +175,87 @@ class SpoolHandler(NbmlopsHandler):
         from nbmlops import config, sync
 
         await self.reply(lambda: sync.status(config.spool_dir(self.where().project_root)))
+
+
+#: A job name: it becomes the folder ``jobs/NAME/`` beside the notebook, so no separators.
+_JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+class ExportHandler(NbmlopsHandler):
+    """``POST export`` with ``{"notebook": PATH, "name"?, "schedule"?: CRON, "timezone"?,
+    "targets"?: [...], "force"?: bool}``: the notebook exported as a job folder
+    (``jobs/NAME/`` beside it, see :func:`nbmlops.jobfolder.export_job`).
+
+    The notebook and the folder written must both be inside the server's root (403 else);
+    an invalid cron expression, target or name, or lint errors without ``force``, are a 400
+    and nothing is written.
+    """
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        try:
+            body = self.get_json_body() or {}
+        except tornado.web.HTTPError:
+            raise tornado.web.HTTPError(400, "the body must be a JSON object") from None
+        if not isinstance(body, dict):
+            raise tornado.web.HTTPError(400, "the body must be a JSON object")
+        await self.reply(lambda: export_notebook(self.server_root, body))
+
+
+def export_notebook(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
+    """Check the request ``body`` and write the job folder; what the sidebar shows of it."""
+    from nbmlops import jobfolder, schedule
+
+    path = _text(body, "notebook")
+    if not path:
+        raise ConfigError("give the notebook to export: {\"notebook\": PATH}")
+    nb_path = notebook.inside(server_root, path)
+    if nb_path.suffix != ".ipynb":
+        raise ConfigError(f"{path!r} is not a notebook (.ipynb)")
+    if not nb_path.is_file():
+        raise notebook.NotebookNotFound(f"no notebook {path!r}")
+    name = _text(body, "name") or nb_path.stem
+    if not _JOB_NAME.fullmatch(name):
+        raise ConfigError(f"invalid job name {name!r}: letters, digits, '.', '_' and '-' only")
+    cron = _text(body, "schedule")
+    if cron:
+        cron = schedule.check_cron(cron)
+    targets = body.get("targets") or []
+    if isinstance(targets, str):
+        targets = [targets]
+    if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+        raise ConfigError("targets must be a list of names")
+    for t in targets:
+        schedule.target(t)
+    if targets and not cron:
+        raise ConfigError("a target needs a schedule (a cron expression)")
+    root = Path(server_root).resolve()
+    # The folder the writer would use, checked the same way: a `jobs` symlink leaving the
+    # root is refused before anything is written.
+    folder = notebook.inside(root, (nb_path.parent / "jobs" / name).relative_to(root).as_posix())
+    result = jobfolder.export_job(
+        nb_path, out=folder, name=name, cron=cron or None,
+        timezone=_text(body, "timezone") or None, targets=targets,
+        force=bool(body.get("force", False)),
+    )
+    return {
+        "name": result.job.name,
+        "folder": result.folder.relative_to(root).as_posix(),
+        "files": result.files,
+        "created": result.created,
+        "schedule": {"cron": result.job.schedule.cron, "timezone": result.job.schedule.timezone,
+                     "targets": list(result.job.schedule.targets)},
+        "parameters": [p.name for p in result.job.parameters],
+        "warnings": [str(f) for f in result.findings if f.severity != "error"],
+        "notes": result.notes,
+        "changes": result.changes,
+    }
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} must be a string")
+    return value.strip()

@@ -18,6 +18,7 @@ _PROPERTIES = {
     "RunSummary": ("duration_s", "code_sha"),
     "Dataset": ("short",),
     "MetricRow": ("differs",),
+    "DriftAlert": ("line",),
 }
 
 

@@ -91,7 +91,7 @@ def test_sidebar_shows_runs_details_and_diff(page: Any, lab: Lab, screenshots: P
 def test_palette_commands_and_dark_theme(page: Any, lab: Lab, screenshots: Path) -> None:
     open_notebook_with_sidebar(page, lab)
     for command in ("nbmlops:open-sidebar", "nbmlops:refresh", "nbmlops:compare-selected",
-                    "nbmlops:spool-status"):
+                    "nbmlops:spool-status", "nbmlops:export-job"):
         assert page.evaluate(f"window.jupyterapp.commands.hasCommand('{command}')"), command
     page.evaluate(
         "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
@@ -111,3 +111,29 @@ def test_palette_commands_and_dark_theme(page: Any, lab: Lab, screenshots: Path)
     page.evaluate(
         "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
     )
+
+
+def test_export_notebook_as_job_through_the_dialog(page: Any, lab: Lab) -> None:
+    open_notebook_with_sidebar(page, lab)
+    page.locator("#nbmlops-sidebar").get_by_label(
+        "Export this notebook as a scheduled job").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_label("Job name").fill("../nightly")  # the server refuses it
+    schedule = dialog.get_by_label("Schedule (cron)")
+    schedule.fill("0 3 * * 1")
+    assert dialog.locator(".jp-nbmlops-export-preview").inner_text() == (
+        "At 03:00, only on Monday")
+    dialog.get_by_label("Target").select_option("airflow")
+    dialog.get_by_role("button", name="Export", exact=True).click()
+    error = page.locator(".jp-Dialog .jp-nbmlops-export-error")
+    assert "job name" in error.inner_text()  # shown in the dialog, opened again as typed
+    assert dialog.get_by_label("Schedule (cron)").input_value() == "0 3 * * 1"
+    dialog.get_by_label("Job name").fill("nightly")
+    dialog.get_by_role("button", name="Export", exact=True).click()
+    done = page.locator(".jp-nbmlops-export-done")
+    assert "Job folder written: notebooks/jobs/nightly/" in done.inner_text()
+    folder = lab.project.root / "notebooks" / "jobs" / "nightly"
+    job = (folder / "job.yaml").read_text()
+    assert "0 3 * * 1" in job and "airflow" in job
+    assert (folder / "airflow_dag.py").is_file()
+    page.locator(".jp-Dialog").get_by_role("button", name="Ok").click()

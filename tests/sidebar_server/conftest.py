@@ -30,3 +30,11 @@ def _no_outside_store(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("NBMLOPS_SPOOL", raising=False)
     monkeypatch.delenv("NBMLOPS_UI_URL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def drift_notebook(tracked: TrackedProject) -> str:
+    """``notebooks/etl.ipynb`` beside the tracked notebook: two runs, the second with drift."""
+    from tracked_project import add_drift_runs
+
+    return add_drift_runs(tracked)

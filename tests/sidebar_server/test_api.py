@@ -201,7 +201,25 @@ async def test_every_route_refuses_unauthenticated_requests(
         assert verbs, handler
         for verb in verbs:
             body = "{}" if verb in ("post", "put", "patch") else None
+            # A valid XSRF cookie and header, so a POST is refused for want of a login,
+            # not stopped earlier by the XSRF check.
             response = await http_server_client.fetch(
-                url, method=verb.upper(), body=body, raise_error=False
+                url, method=verb.upper(), body=body, raise_error=False,
+                headers={"Cookie": "_xsrf=nbmlops-test", "X-XSRFToken": "nbmlops-test"},
             )
             assert response.code == 403, (verb, url, response.code)
+            assert b"xsrf" not in response.body.lower(), (verb, url, response.body[:200])
+
+
+async def test_run_details_carry_the_drift_alerts(
+    jp_fetch: Fetch, tracked: TrackedProject, drift_notebook: str
+) -> None:
+    page = await get(jp_fetch, "runs", notebook=drift_notebook)
+    newest, first = page["runs"]
+    drifted = await get(jp_fetch, "runs", newest["run_id"], notebook=drift_notebook)
+    lines = [a["line"] for a in drifted["drift"]]
+    assert any(line.startswith("raw.amount: mean") for line in lines), lines
+    alert = next(a for a in drifted["drift"] if a["column"] == "amount")
+    assert (alert["name"], alert["context"], alert["kind"]) == ("raw", "input", "distribution")
+    baseline = await get(jp_fetch, "runs", first["run_id"], notebook=drift_notebook)
+    assert baseline["drift"] == []  # the first run had nothing to compare with
