@@ -137,3 +137,21 @@ def test_export_notebook_as_job_through_the_dialog(page: Any, lab: Lab) -> None:
     assert "0 3 * * 1" in job and "airflow" in job
     assert (folder / "airflow_dag.py").is_file()
     page.locator(".jp-Dialog").get_by_role("button", name="Ok").click()
+
+
+def test_sidebar_in_notebook_7(page: Any, lab: Lab, screenshots: Path) -> None:
+    """Notebook 7 runs the same prebuilt extension: View → Left Sidebar shows the panel."""
+    page.goto(f"{lab.url}/notebooks/{lab.project.notebook}?token={lab.token}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible", timeout=60_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
+    page.locator(".lm-Menu-itemLabel", has_text="Left Sidebar").hover()
+    page.locator(".lm-Menu-itemLabel", has_text="Show MLOps").click()
+    sidebar = page.locator("#nbmlops-sidebar")
+    sidebar.locator(".jp-nbmlops-run").first.wait_for()
+    assert lab.project.notebook in sidebar.locator(".jp-nbmlops-experiment").inner_text()
+    names = sidebar.locator(".jp-nbmlops-run-name").all_inner_texts()
+    assert sorted(set(names)) == ["evaluate", "fit"]
+    sidebar.locator(".jp-nbmlops-run-open").first.click()  # the newest run: evaluate
+    params = sidebar.locator(".jp-nbmlops-details").get_by_label("Parameters")
+    assert "threshold" in params.inner_text()
+    page.screenshot(path=str(screenshots / "notebook7.png"))
