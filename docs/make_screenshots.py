@@ -99,6 +99,14 @@ def write_notebook(path: Path) -> None:
     nbformat.write(nb, str(path))
 
 
+def new_project(scratch: Path) -> Path:
+    """An empty project folder (its pyproject.toml makes it the project root)."""
+    project = scratch / "wine-project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[project]\nname = 'wine'\n")
+    return project
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -205,9 +213,7 @@ def shoot(port: int, out: Path) -> None:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nbmlops-shots-") as tmp:
         scratch = Path(tmp)
-        project = scratch / "wine-project"
-        project.mkdir()
-        (project / "pyproject.toml").write_text("[project]\nname = 'wine'\n")
+        project = new_project(scratch)
         os.environ.update(
             NBMLOPS_SPOOL=str(scratch / "spool"),
             NBMLOPS_NOTEBOOK=str(project / NOTEBOOK),

@@ -22,6 +22,7 @@ from make_screenshots import (
     TOKEN,
     TRAIN,
     free_port,
+    new_project,
     start_lab,
 )
 
@@ -65,9 +66,7 @@ def shoot(port: int, out: Path) -> None:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nbmlops-track-") as tmp:
         scratch = Path(tmp)
-        project = scratch / "wine-project"
-        project.mkdir()
-        (project / "pyproject.toml").write_text("[project]\nname = 'wine'\n")
+        project = new_project(scratch)
         os.environ.update(NBMLOPS_SPOOL=str(scratch / "spool"),
                           NBMLOPS_UI_URL="http://127.0.0.1:5000")
         for name in ("NBMLOPS_NOTEBOOK", "NBMLOPS_AUTOSYNC", "MLFLOW_TRACKING_URI"):

@@ -7,6 +7,8 @@
                    ``.start()``), killed at teardown. Skipped when it cannot start, except in
                    CI (``CI=true``) where that fails.
 ``make_record``    ``make_record(uri, **fields) -> Path``: stages and commits a RunRecord.
+``ip``             the IPython shell with nbmlops loaded and a fresh namespace, for a test
+                   module that defines a ``project`` fixture (the folder the shell works in).
 """
 
 from __future__ import annotations
@@ -92,6 +94,17 @@ def mlflow_server(tmp_path: Path, migrated_db: Path) -> Iterator[MlflowServer]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def ip(project: Path) -> Any:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "nbmlops")
+    shell.reset()
+    shell.run_line_magic("colors", "nocolor")
+    return shell
 
 
 def build_record(uri: str, **fields: Any) -> RunRecord:

@@ -37,15 +37,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-@pytest.fixture
-def ip(project: Path) -> InteractiveShell:
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "nbmlops")
-    shell.reset()
-    shell.run_line_magic("colors", "nocolor")
-    return shell
-
-
 def records(project: Path) -> list[tuple[RunRecord, dict[str, bytes]]]:
     """Each spooled record, oldest first, with its artifact files."""
     spool = Spool(project.parent / "spool")

@@ -38,15 +38,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-@pytest.fixture
-def ip(project: Path) -> InteractiveShell:
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "nbmlops")
-    shell.reset()
-    shell.run_line_magic("colors", "nocolor")
-    return shell
-
-
 def spooled(project: Path) -> list[tuple[RunRecord, Path]]:
     """Each spooled record, with its entry unpacked into a folder to look at."""
     spool = Spool(project.parent / "spool")

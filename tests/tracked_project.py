@@ -12,6 +12,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -62,14 +63,42 @@ def notebook_node(lr: float, threshold: float) -> nbformat.NotebookNode:
     return nb
 
 
-def make_tracked_project(dest: Path, migrated_db: Path) -> TrackedProject:
-    """Create the project in ``dest`` and run its cells: fit with lr 0.5, 0.1 and 0.02,
-    evaluate twice; every run uploaded."""
+def run_and_upload(
+    root: Path, notebook: Path, spool: Path, cells: list[tuple[str, dict[str, Any]]]
+) -> int:
+    """Run ``cells`` (source, variables to set first) in a real shell working in ``root`` as
+    ``notebook``, then upload the records; returns how many runs went up."""
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
 
     from nbmlops import location, sync
 
+    cwd = os.getcwd()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.setenv("NBMLOPS_NOTEBOOK", str(notebook))
+        mp.setenv("NBMLOPS_AUTOSYNC", "0")
+        mp.delenv("NBMLOPS_SPOOL", raising=False)
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        location.clear_cache()
+        shell = InteractiveShell.instance()
+        shell.run_line_magic("load_ext", "nbmlops")
+        shell.reset()
+        with capture_output():
+            for source, variables in cells:
+                shell.user_ns.update(variables)
+                shell.run_cell(source).raise_error()
+        report = sync.drain(spool, timeout=120)
+        shell.reset()
+        location.clear_cache()
+    os.chdir(cwd)
+    assert report.ok, report
+    return report.uploaded
+
+
+def make_tracked_project(dest: Path, migrated_db: Path) -> TrackedProject:
+    """Create the project in ``dest`` and run its cells: fit with lr 0.5, 0.1 and 0.02,
+    evaluate twice; every run uploaded."""
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "pyproject.toml").write_text(
         "[project]\nname = 'demo'\n\n[tool.nbmlops]\nspool = '.nbmlops/spool'\n"
@@ -80,28 +109,8 @@ def make_tracked_project(dest: Path, migrated_db: Path) -> TrackedProject:
     spool = dest / ".nbmlops" / "spool"
     runs = [(FIT, {"lr": 0.5}), (EVALUATE, {"threshold": 0.0}), (FIT, {"lr": 0.1}),
             (FIT, {"lr": 0.02}), (EVALUATE, {"threshold": 0.25})]
-    cwd = os.getcwd()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(dest)
-        mp.setenv("NBMLOPS_NOTEBOOK", str(path))
-        mp.setenv("NBMLOPS_AUTOSYNC", "0")
-        mp.delenv("NBMLOPS_SPOOL", raising=False)
-        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        location.clear_cache()
-        shell = InteractiveShell.instance()
-        shell.run_line_magic("load_ext", "nbmlops")
-        shell.reset()
-        with capture_output():
-            result = shell.run_cell(SETUP)
-            result.raise_error()
-            for template, values in runs:
-                result = shell.run_cell(template.format(**values))
-                result.raise_error()
-        report = sync.drain(spool, timeout=120)
-        shell.reset()
-        location.clear_cache()
-    os.chdir(cwd)
-    assert report.ok and report.uploaded == len(runs), report
+    cells = [(SETUP, {})] + [(template.format(**values), {}) for template, values in runs]
+    assert run_and_upload(dest, path, spool, cells) == len(runs)
     nbformat.write(notebook_node(lr=0.02, threshold=0.25), path)
     return TrackedProject(dest, NOTEBOOK, spool, f"sqlite:///{dest / 'mlflow.db'}")
 
@@ -119,10 +128,7 @@ def add_drift_runs(project: TrackedProject) -> str:
     uploaded. The notebook's path, relative to the project root."""
     import numpy as np
     import pandas as pd
-    from IPython.core.interactiveshell import InteractiveShell
-    from IPython.utils.capture import capture_output
 
-    from nbmlops import location, sync
 
     def raw(seed: int, shift: float) -> pd.DataFrame:
         rng = np.random.default_rng(seed)
@@ -130,26 +136,8 @@ def add_drift_runs(project: TrackedProject) -> str:
                              "city": rng.choice(["Paris", "Lyon"], 600)})
 
     path = project.root / DRIFT_NOTEBOOK
-    cwd = os.getcwd()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(project.root)
-        mp.setenv("NBMLOPS_NOTEBOOK", str(path))
-        mp.setenv("NBMLOPS_AUTOSYNC", "0")
-        mp.delenv("NBMLOPS_SPOOL", raising=False)
-        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        location.clear_cache()
-        shell = InteractiveShell.instance()
-        shell.run_line_magic("load_ext", "nbmlops")
-        shell.reset()
-        with capture_output():
-            for seed, shift in ((1, 0.0), (2, 1.0)):
-                shell.user_ns["raw"] = raw(seed, shift)
-                shell.run_cell(LOAD).raise_error()
-        report = sync.drain(project.spool, timeout=120)
-        shell.reset()
-        location.clear_cache()
-    os.chdir(cwd)
-    assert report.ok and report.uploaded == 2, report
+    cells = [(LOAD, {"raw": raw(seed, shift)}) for seed, shift in ((1, 0.0), (2, 1.0))]
+    assert run_and_upload(project.root, path, project.spool, cells) == 2
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("%load_ext nbmlops"), nbformat.v4.new_code_cell(LOAD)]
     nbformat.write(nb, path)
