@@ -10,7 +10,7 @@ Targets (not tests): first page <= 300 ms and <= 0.2x ``mlflow.search_runs``.
 
 The store is built once through MLflow's public client (``create_run`` + ``log_batch`` +
 ``log_inputs`` + ``set_terminated``, the calls the sync process makes, with runs shaped by
-``nbmlops.upload.prepare``) and cached in ``bench/.cache/``; ``--rebuild`` makes it anew.
+``nbmlops.sync.upload.prepare``) and cached in ``bench/.cache/``; ``--rebuild`` makes it anew.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def _record(uri: str, experiment: str, i: int) -> Any:
 
 
 def _log_run(client: Any, experiment_id: str, record: Any, files: Path) -> None:
-    from nbmlops import upload
+    from nbmlops.sync import upload
 
     run = upload.prepare(record, files)
     run_id = _retrying(
@@ -169,7 +169,7 @@ def median_seconds(call: Any, repeats: int = REPEATS) -> tuple[float, Any]:
 
 
 def first_page(uri: str, experiment: str, metric: str | None = None) -> Any:
-    from nbmlops.panel import ComparePanel
+    from nbmlops.compare.panel import ComparePanel
 
     return ComparePanel(experiment, tracking_uri=uri, metric=metric)
 

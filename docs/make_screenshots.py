@@ -5,7 +5,7 @@
     python docs/make_screenshots.py     # writes docs/panel.png and docs/panel-plots.png
 
 1. A throw-away project gets runs the way a user makes them: ``%%track`` cells of a wine
-   classifier run in a real IPython shell, uploaded with ``nbmlops.sync.drain``.
+   classifier run in a real IPython shell, uploaded with ``nbmlops.sync.worker.drain``.
 2. ``jupyter lab`` serves that project; Chromium opens its notebook and runs
    ``%mlops compare --metric accuracy``, ticks two runs, and the cell is photographed; then
    the Plots tab.
@@ -69,7 +69,7 @@ def make_runs(project: Path) -> None:
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
 
-    from nbmlops import sync
+    from nbmlops.sync import worker
 
     ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "nbmlops")
@@ -80,7 +80,7 @@ def make_runs(project: Path) -> None:
                 ip.run_cell("wine = wine[wine.proline < 1500].reset_index(drop=True)")
             ip.run_cell("%%track train\n" + TRAIN.format(n=n, depth=depth, extra=extra))
             time.sleep(1.1)  # start times a second apart, as a person would run them
-    report = sync.drain(os.environ["NBMLOPS_SPOOL"])
+    report = worker.drain(os.environ["NBMLOPS_SPOOL"])
     if not report.ok:
         raise SystemExit(f"upload failed: {report.errors}")
 

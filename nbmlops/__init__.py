@@ -25,14 +25,15 @@ def load_ipython_extension(ipython: Any) -> None:
 
 def _resume_sync() -> None:
     # Records left by a kernel that died, or a sync process that was stopped, go up now.
-    from nbmlops import config, sync
-    from nbmlops.spool import Spool
+    from nbmlops import config
+    from nbmlops.sync import worker
+    from nbmlops.sync.spool import Spool
 
     try:
         root = config.project_root()
         spool = Spool(config.spool_dir(root))
         if config.autosync(root) and spool.entries():
-            sync.ensure_running(spool.root)
+            worker.ensure_running(spool.root)
     except Exception:
         pass
 
@@ -42,7 +43,7 @@ def log_metric(name: str, value: Any, step: int | None = None) -> None:
 
     Called in a loop, each call adds a point; without ``step`` the steps count 0, 1, 2, ...
     """
-    from nbmlops.tracker import log_metric as _log_metric
+    from nbmlops.track.tracker import log_metric as _log_metric
 
     _log_metric(name, value, step)
 
@@ -65,7 +66,7 @@ def compare(
     (``"metrics.auc > 0.8"``). Raises :class:`nbmlops.exceptions.QueryError` when the
     experiment does not exist or MLflow rejects the filter.
     """
-    from nbmlops.panel import compare as _compare
+    from nbmlops.compare.panel import compare as _compare
 
     return _compare(
         experiment, cell=cell, metric=metric, last=last, filter=filter, page_size=page_size,
@@ -86,10 +87,10 @@ def fingerprint(data: Any) -> str:
     value, column name, column order, dtype and the index count: any change gives another
     fingerprint, equal content the same one in any process and on any machine. It is the
     digest of the data's dataset entry in MLflow, so ``nbmlops lineage FINGERPRINT`` finds
-    the runs that read or wrote it. Raises ``nbmlops.fingerprints.FingerprintError`` for
+    the runs that read or wrote it. Raises ``nbmlops.data.fingerprints.FingerprintError`` for
     anything else.
     """
-    from nbmlops.fingerprints import fingerprint as _fingerprint
+    from nbmlops.data.fingerprints import fingerprint as _fingerprint
 
     return _fingerprint(data)
 
@@ -97,8 +98,8 @@ def fingerprint(data: Any) -> str:
 def profile(data: Any) -> dict[str, Any]:
     """The profile a tracked cell records for ``data`` (artifact ``data/<name>.json``):
     rows, and per column dtype, null fraction, distinct count, min / max / mean / std and
-    quantiles of numbers, top values of categories. See :mod:`nbmlops.profiles`."""
-    from nbmlops.profiles import profile as _profile
+    quantiles of numbers, top values of categories. See :mod:`nbmlops.data.profiles`."""
+    from nbmlops.data.profiles import profile as _profile
 
     return _profile(data)
 
@@ -113,8 +114,8 @@ def expect(data: Any, expectations: Any = None, /, **declaration: Any) -> Any:
         nbmlops.expect(df, columns={"age": {"dtype": "int64", "min": 0, "max": 120}})
 
     Raises ``nbmlops.expectations.ExpectationError`` listing what failed; inside a
-    ``%%track`` cell the result is recorded on the run too. See :mod:`nbmlops.expectations`.
+    ``%%track`` cell the result is recorded on the run too. See :mod:`nbmlops.data.expectations`.
     """
-    from nbmlops.expectations import expect as _expect
+    from nbmlops.data.expectations import expect as _expect
 
     return _expect(data, expectations, **declaration)

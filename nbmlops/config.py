@@ -31,7 +31,7 @@ DEFAULT_METRIC_PATTERNS = (
 KNOWN_KEYS = {
     "tracking_uri", "experiment", "ui_url", "metric_patterns", "spool", "autosync",
     "metric_directions",
-    # data checks (nbmlops.datachecks)
+    # data checks (nbmlops.track.datachecks)
     "drift", "drift_psi", "drift_rows", "drift_nulls", "drift_alpha",
 }
 

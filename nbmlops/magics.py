@@ -14,10 +14,11 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import List, Unicode
 
-from nbmlops import capture, config
-from nbmlops.cell_hooks import CellHooks
+from nbmlops import config
 from nbmlops.exceptions import NbmlopsError
-from nbmlops.tracker import CellTracker, Context, TrackOptions
+from nbmlops.track import capture
+from nbmlops.track.cell_hooks import CellHooks
+from nbmlops.track.tracker import CellTracker, Context, TrackOptions
 
 
 @magics_class
@@ -113,7 +114,7 @@ class TrackMagics(Magics):
         except ValueError as e:
             raise UsageError(str(e)) from None
         for _, path in options.expect:
-            from nbmlops.expectations import load_spec
+            from nbmlops.data.expectations import load_spec
 
             try:
                 load_spec(path)
@@ -137,9 +138,9 @@ class TrackMagics(Magics):
         try:
             ctx = self.tracker.context()
             if command == "status":
-                from nbmlops import sync
+                from nbmlops.sync import worker
 
-                print(sync.format_status(sync.status(ctx.spool.root)))
+                print(worker.format_status(worker.status(ctx.spool.root)))
             elif command == "sync":
                 # A child process does the upload: the kernel never imports mlflow.
                 done = subprocess.run(
@@ -170,7 +171,7 @@ class TrackMagics(Magics):
             return None
         args = parser.parse_args(argv)
         try:
-            from nbmlops.panel import compare
+            from nbmlops.compare.panel import compare
 
             return compare(
                 args.experiment, cell=args.cell, metric=args.metric, last=args.last,

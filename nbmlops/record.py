@@ -40,8 +40,8 @@ class DataRecord:
     shape: list[int] = field(default_factory=list)
     schema: list[dict[str, str]] = field(default_factory=list)  # [{"name":..., "dtype":...}]
     size_bytes: int = 0
-    #: A few figures of the data's profile (``nbmlops.profiles.summary``; all of it is the
-    #: artifact ``nbmlops.profiles.artifact_path(name, context)``); empty if not profiled.
+    #: A few figures of the data's profile (``nbmlops.data.profiles.summary``; all of it is the
+    #: artifact ``nbmlops.data.profiles.artifact_path(name, context)``); empty if not profiled.
     profile: dict[str, Any] = field(default_factory=dict)
 
 

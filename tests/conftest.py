@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from mlflow_server import MlflowServer, ServerStartError
 
 from nbmlops.record import DataRecord, Environment, GitState, MetricPoint, Outcome, RunRecord
-from nbmlops.spool import Spool
+from nbmlops.sync.spool import Spool
 
 
 def in_ci() -> bool:
@@ -58,15 +58,15 @@ def sqlite_uri(tmp_path: Path, migrated_db: Path) -> str:
 
 def stop_sync_process(spool: Spool) -> None:
     """Stop the sync process serving ``spool`` (its pid is in the spool's state)."""
-    from nbmlops import sync
+    from nbmlops.sync import worker
 
     pid = spool.state().get("pid")
-    if not pid or not sync.is_running(spool):
+    if not pid or not worker.is_running(spool):
         return
     with contextlib.suppress(ProcessLookupError):
         os.kill(int(pid), signal.SIGTERM)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and sync.is_running(spool):
+    while time.monotonic() < deadline and worker.is_running(spool):
         time.sleep(0.05)
 
 

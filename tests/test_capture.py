@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nbmlops.capture import (
+from nbmlops.config import DEFAULT_METRIC_PATTERNS
+from nbmlops.track.capture import (
     analyze,
     is_metric_name,
     metric_value,
@@ -13,7 +14,6 @@ from nbmlops.capture import (
     parse_pairs,
     scalar_metrics,
 )
-from nbmlops.config import DEFAULT_METRIC_PATTERNS
 
 
 def test_literal_parameters_in_order_last_binding_wins() -> None:

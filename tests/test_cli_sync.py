@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 from mlflow_server import free_port
 
 from nbmlops import cli
-from nbmlops.spool import Spool
+from nbmlops.sync.spool import Spool
 
 MakeRecord = Callable[..., Path]
 SCRIPT = Path(sys.executable).with_name("nbmlops")

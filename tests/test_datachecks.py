@@ -18,9 +18,9 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from nbmlops.datachecks import DataCheckError
 from nbmlops.record import RunRecord
-from nbmlops.spool import Spool
+from nbmlops.sync.spool import Spool
+from nbmlops.track.datachecks import DataCheckError
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nbmlops import drift
-from nbmlops.drift import Thresholds, alert_lines, compare, psi, report, summary_text
-from nbmlops.profiles import profile
+from nbmlops.data import drift
+from nbmlops.data.drift import Thresholds, alert_lines, compare, psi, report, summary_text
+from nbmlops.data.profiles import profile
 
 SEEDS = st.integers(0, 2**32 - 1)
 # Statistical properties: a fixed set of examples (derandomize), so a run of the suite cannot

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from nbmlops import environment as env
-from nbmlops.environment import (
+from nbmlops.track import environment as env
+from nbmlops.track.environment import (
     GitProbe,
     git_diff,
     git_state,

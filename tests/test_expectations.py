@@ -10,8 +10,8 @@ import pandera.pandas as pa
 import pytest
 
 import nbmlops
+from nbmlops.data.expectations import ExpectationError, check, load_spec, validate_spec
 from nbmlops.exceptions import NbmlopsError
-from nbmlops.expectations import ExpectationError, check, load_spec, validate_spec
 
 USERS = pd.DataFrame({
     "id": [1, 2, 2, 4],

@@ -15,10 +15,11 @@ import pytest
 import yaml
 from nbformat.v4 import new_code_cell, new_notebook
 
-from nbmlops import cli, export, lint, schedule
+from nbmlops import cli
 from nbmlops.exceptions import JobError, ScheduleError
-from nbmlops.job import ParamSpec, coerce, load, resolve_params
-from nbmlops.jobfolder import export_job
+from nbmlops.jobs import lint, parameterize, schedule
+from nbmlops.jobs.folder import export_job
+from nbmlops.jobs.spec import ParamSpec, coerce, load, resolve_params
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 
@@ -42,7 +43,7 @@ def notebook(*sources: str, counts: list[int | None] | None = None,
 
 def test_inferred_parameters_are_hoisted_and_removed() -> None:
     original = read("job_inferred.ipynb")
-    result = export.to_job_notebook(original)
+    result = parameterize.to_job_notebook(original)
     assert result.inferred
     assert [(p.name, p.type, p.default, p.help) for p in result.params] == [
         ("n_points", "int", 20, "how many points to fit"),
@@ -61,39 +62,39 @@ def test_inferred_parameters_are_hoisted_and_removed() -> None:
 
 
 def test_parameters_cell_is_used_as_is() -> None:
-    result = export.to_job_notebook(read("job_parameters.ipynb"))
+    result = parameterize.to_job_notebook(read("job_parameters.ipynb"))
     assert not result.inferred
     assert [(p.name, p.type, p.default) for p in result.params] == [
         ("threshold", "int", 3), ("mode", "str", "fast"), ("use_cache", "bool", True),
     ]
     assert result.params[0].help == "values above this fail the run"
-    narrowed = export.to_job_notebook(read("job_parameters.ipynb"), ["mode"])
+    narrowed = parameterize.to_job_notebook(read("job_parameters.ipynb"), ["mode"])
     assert [p.name for p in narrowed.params] == ["mode"]
     with pytest.raises(JobError, match="not in the parameters cell"):
-        export.to_job_notebook(read("job_parameters.ipynb"), ["nope"])
+        parameterize.to_job_notebook(read("job_parameters.ipynb"), ["nope"])
 
 
 def test_param_option_narrows_and_extends() -> None:
     nb = notebook("lr = 0.1", "data = load()\nseed = 7", "%%track t\nepochs = 3\nfit(lr, epochs)")
-    assert [p.name for p in export.to_job_notebook(nb).params] == ["lr", "epochs"]
-    assert [p.name for p in export.to_job_notebook(nb, ["epochs"]).params] == ["epochs"]
-    extended = export.to_job_notebook(nb, ["lr", "seed"])
+    assert [p.name for p in parameterize.to_job_notebook(nb).params] == ["lr", "epochs"]
+    assert [p.name for p in parameterize.to_job_notebook(nb, ["epochs"]).params] == ["epochs"]
+    extended = parameterize.to_job_notebook(nb, ["lr", "seed"])
     assert [p.name for p in extended.params] == ["lr", "seed"]
     assert "seed = 7" not in extended.notebook.cells[2].source
     with pytest.raises(JobError, match="no literal"):
-        export.to_job_notebook(nb, ["data"])
+        parameterize.to_job_notebook(nb, ["data"])
 
 
 def test_conflicting_and_shared_line_assignments_stay() -> None:
     nb = notebook("%%track a\nk = 1\nx = k", "%%track b\nk = 2; y = 3\nz = 4")
-    result = export.to_job_notebook(nb)
+    result = parameterize.to_job_notebook(nb)
     assert [p.name for p in result.params] == ["z"]
     assert any("different values" in n for n in result.notes)
     assert any("shares a line" in n for n in result.notes)
 
 
 def test_papermill_help_notebook_lists_the_parameters(tmp_path: Path) -> None:
-    result = export.to_job_notebook(read("job_inferred.ipynb"))
+    result = parameterize.to_job_notebook(read("job_inferred.ipynb"))
     path = tmp_path / "job.ipynb"
     nbformat.write(result.notebook, str(path))
     done = subprocess.run([sys.executable, "-m", "papermill", "--help-notebook", str(path)],

@@ -21,9 +21,8 @@ import xxhash
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from nbmlops import fingerprints as fpmod
-from nbmlops.exceptions import NbmlopsError
-from nbmlops.fingerprints import (
+from nbmlops.data import fingerprints as fpmod
+from nbmlops.data.fingerprints import (
     FingerprintError,
     clear_file_cache,
     describe,
@@ -32,6 +31,7 @@ from nbmlops.fingerprints import (
     fingerprint_file,
     is_data,
 )
+from nbmlops.exceptions import NbmlopsError
 
 # NBMLOPS_HYPOTHESIS_EXAMPLES=2000 for a long search; the default keeps the suite fast.
 PROPERTY = settings(
@@ -338,7 +338,7 @@ def test_unsupported_objects_raise() -> None:
 _FIXTURES = textwrap.dedent("""
     import datetime as dt, json, math
     import numpy as np, pandas as pd
-    from nbmlops.fingerprints import fingerprint
+    from nbmlops.data.fingerprints import fingerprint
     objs = [
         pd.DataFrame({"i": [1, 2, 3], "f": [0.5, math.nan, 2.0], "s": ["a", None, "c"],
                       "o": pd.Series([{"k": {1, 2}}, None, math.nan], dtype=object),
@@ -611,7 +611,7 @@ def test_unchanged_big_files_are_read_once_for_all_processes(
     path.write_bytes(os.urandom(fpmod._DISK_CACHE_MIN + 10))
     _old(path)
     code = (
-        "import sys\nfrom nbmlops.fingerprints import fingerprint_file\n"
+        "import sys\nfrom nbmlops.data.fingerprints import fingerprint_file\n"
         "print(fingerprint_file(sys.argv[1]))"
     )
     first = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
@@ -657,9 +657,9 @@ def test_an_unusable_disk_cache_only_means_reading_again(
 
 def test_the_public_function() -> None:
     import nbmlops
-    import nbmlops.fingerprints
+    import nbmlops.data.fingerprints
 
     df = pd.DataFrame({"a": [1, 2]})
     assert callable(nbmlops.fingerprint)  # the submodule is "fingerprints": no shadowing
-    assert nbmlops.fingerprint(df) == nbmlops.fingerprints.fingerprint(df) == fingerprint(df)
+    assert nbmlops.fingerprint(df) == nbmlops.data.fingerprints.fingerprint(df) == fingerprint(df)
     assert "32 hex characters" in (nbmlops.fingerprint.__doc__ or "")

@@ -16,9 +16,10 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from nbmlops import fingerprint, lineage
+from nbmlops import fingerprint
 from nbmlops.cli import main
-from nbmlops.spool import Spool
+from nbmlops.runs import lineage
+from nbmlops.sync.spool import Spool
 
 NBMLOPS = str(Path(sys.executable).parent / "nbmlops")
 

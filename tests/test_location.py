@@ -1,5 +1,5 @@
-"""``nbmlops.location`` with real parts: an IPython shell, papermill (CLI and Python API) and a
-``jupyter server`` whose kernels run code through jupyter_client.
+"""``nbmlops.track.location`` with real parts: an IPython shell, papermill (CLI and Python
+API) and a ``jupyter server`` whose kernels run code through jupyter_client.
 
 tests/notebooks/where_am_i.ipynb prints what ``location`` finds from inside its kernel.
 """
@@ -27,7 +27,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from jupyter_client.blocking import BlockingKernelClient
 
-from nbmlops import location
+from nbmlops.track import location
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 WHERE_AM_I = NOTEBOOKS / "where_am_i.ipynb"
@@ -365,7 +365,7 @@ def run(client: BlockingKernelClient, code: str, cell_id: str | None = None) -> 
 
 PROBE = """
 import json, os, time
-from nbmlops import location
+from nbmlops.track import location
 location.clear_cache()
 t0 = time.perf_counter(); found = location.notebook_path(get_ipython())
 t1 = time.perf_counter(); location.notebook_path(get_ipython()); t2 = time.perf_counter()

@@ -15,7 +15,7 @@ import pytest
 from jupyter_client.manager import KernelManager
 from mlflow import MlflowClient
 
-from nbmlops.spool import Spool
+from nbmlops.sync.spool import Spool
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 pytestmark = pytest.mark.kernel
@@ -82,7 +82,7 @@ def test_papermill_notebook_becomes_a_complete_run(workdir: Path, tmp_path: Path
             d.dataset
         for d in run.inputs.dataset_inputs
     }
-    from nbmlops.fingerprints import fingerprint
+    from nbmlops.data.fingerprints import fingerprint
 
     csv = notebook.parent / "points.csv"
     assert inputs[(str(csv), "input")].digest == fingerprint(csv)

@@ -13,7 +13,7 @@ from jupyter_client.manager import KernelManager
 from mlflow import MlflowClient
 from mlflow_server import MlflowServer
 
-from nbmlops.spool import Spool
+from nbmlops.sync.spool import Spool
 
 pytestmark = [pytest.mark.kernel, pytest.mark.server]
 

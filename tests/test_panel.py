@@ -17,7 +17,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from tracked_runs import TrackedStore, environment, shell, track, tracked_store, upload
 
 import nbmlops
-from nbmlops.panel import ComparePanel
+from nbmlops.compare.panel import ComparePanel
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -312,7 +312,7 @@ def test_load_ext_stays_light_and_compare_is_public() -> None:
         "import sys\nfrom IPython.core.interactiveshell import InteractiveShell\n"
         "ip = InteractiveShell.instance()\nip.run_line_magic('load_ext', 'nbmlops')\n"
         "import nbmlops\nassert callable(nbmlops.compare) and 'compare' in nbmlops.__all__\n"
-        "heavy = ('mlflow', 'pandas', 'matplotlib', 'ipywidgets', 'nbmlops.query')\n"
+        "heavy = ('mlflow', 'pandas', 'matplotlib', 'ipywidgets', 'nbmlops.runs.query')\n"
         "print([m for m in heavy if m in sys.modules])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

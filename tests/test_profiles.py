@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from nbmlops import profiles
-from nbmlops.profiles import artifact_path, is_profilable, profile, summary
+from nbmlops.data import profiles
+from nbmlops.data.profiles import artifact_path, is_profilable, profile, summary
 
 
 def _cols(prof: dict) -> dict[str, dict]:  # type: ignore[type-arg]
@@ -152,8 +152,8 @@ def test_std_keeps_its_digits_when_the_spread_is_tiny() -> None:
 
 def test_the_public_function() -> None:
     import nbmlops
-    import nbmlops.expectations
-    import nbmlops.profiles  # the modules are plural: importing them shadows nothing
+    import nbmlops.data.expectations
+    import nbmlops.data.profiles  # the modules are plural: importing them shadows nothing
 
     assert nbmlops.profile(pd.Series([1.0, 2.0]))["rows"] == 2
     assert callable(nbmlops.expect) and callable(nbmlops.fingerprint)

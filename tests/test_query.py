@@ -11,10 +11,12 @@ import pytest
 from mlflow_server import MlflowServer
 from tracked_runs import TrackedStore, tracked_store
 
-from nbmlops import query, rundiff, sync
 from nbmlops.exceptions import ExperimentNotFound, InvalidFilter, QueryError
-from nbmlops.query import Dataset, RunDetails, RunSummary
-from nbmlops.spool import Spool
+from nbmlops.runs import diff as run_diff
+from nbmlops.runs import query
+from nbmlops.runs.query import Dataset, RunDetails, RunSummary
+from nbmlops.sync import worker
+from nbmlops.sync.spool import Spool
 
 
 @pytest.fixture
@@ -147,7 +149,7 @@ def test_over_a_real_server(
                 files={"code/cell.py": "lr = 0.1\n", "env/requirements.txt": "numpy==1.0\n"})
     make_record(mlflow_server.url, run_name="b", params={"lr": "0.2"}, code_sha="b" * 64,
                 files={"code/cell.py": "lr = 0.2\n", "env/requirements.txt": "numpy==2.0\n"})
-    assert sync.drain(spool).uploaded == 2
+    assert worker.drain(spool).uploaded == 2
     page = query.search_runs(mlflow_server.url, "notebooks/train.ipynb", max_results=1)
     assert page.next_page_token and [r.run_name for r in page.runs] == ["b"]
     second = query.search_runs(
@@ -217,24 +219,24 @@ def test_sort_runs_here() -> None:
     ],
 )
 def test_metric_direction_from_the_name(name: str, direction: str | None) -> None:
-    assert rundiff.metric_direction(name) == direction
+    assert run_diff.metric_direction(name) == direction
 
 
 def test_configured_directions_win() -> None:
     configured = {"gain*": "max", "acc": "min", "cost": "lower"}
-    assert rundiff.metric_direction("gain_total", configured) == "max"
-    assert rundiff.metric_direction("acc", configured) == "min"
-    assert rundiff.metric_direction("cost", configured) == "min"
+    assert run_diff.metric_direction("gain_total", configured) == "max"
+    assert run_diff.metric_direction("acc", configured) == "min"
+    assert run_diff.metric_direction("cost", configured) == "min"
     with pytest.raises(ValueError, match="'min' or 'max'"):
-        rundiff.metric_direction("x", {"x": "up"})
+        run_diff.metric_direction("x", {"x": "up"})
 
 
 def test_best_indexes() -> None:
-    assert rundiff.best_indexes([0.1, 0.3, 0.3], "max") == [1, 2]  # ties both marked
-    assert rundiff.best_indexes([0.1, 0.3], "min") == [0]
-    assert rundiff.best_indexes([0.2, 0.2], "max") == []  # equal: nothing is better
-    assert rundiff.best_indexes([0.2, None], "max") == []
-    assert rundiff.best_indexes([0.2, 0.4], None) == []
+    assert run_diff.best_indexes([0.1, 0.3, 0.3], "max") == [1, 2]  # ties both marked
+    assert run_diff.best_indexes([0.1, 0.3], "min") == [0]
+    assert run_diff.best_indexes([0.2, 0.2], "max") == []  # equal: nothing is better
+    assert run_diff.best_indexes([0.2, None], "max") == []
+    assert run_diff.best_indexes([0.2, 0.4], None) == []
 
 
 def details(run_id: str, requirements: dict[str, str], python: str, code: str | None,
@@ -252,7 +254,7 @@ def test_environment_data_and_code_rows() -> None:
                 "x = 1\n", "s1", [x1])
     b = details("b" * 32, {"numpy": "2.0", "pandas": "2.0"}, "3.12.0", "x = 2\n", "s2", [x2, out])
     c = details("c" * 32, {"numpy": "2.0"}, "3.12.0", None, "s3", [x1])
-    diff = rundiff.compare([a, b, c])
+    diff = run_diff.compare([a, b, c])
     # a package only one run imported is no difference; python counts
     assert [(p.name, p.versions) for p in diff.packages] == [
         ("python", ["3.11.2", "3.12.0", "3.12.0"]), ("numpy", ["1.0", "2.0", "2.0"]),
@@ -262,7 +264,7 @@ def test_environment_data_and_code_rows() -> None:
     ]
     assert diff.code[0].diff.splitlines()[2:] == ["@@ -1 +1 @@", "-x = 1", "+x = 2"]
     assert diff.code[1].missing and not diff.code[1].same
-    same_sha = rundiff.code_diff(a, details("d" * 32, {}, "", None, "s1"))
+    same_sha = run_diff.code_diff(a, details("d" * 32, {}, "", None, "s1"))
     assert same_sha.same and same_sha.diff == ""
 
 
@@ -300,7 +302,7 @@ def test_metric_order_matches_mlflow_page_by_page(
 ) -> None:
     from mlflow import MlflowClient
 
-    from nbmlops import narrowing
+    from nbmlops.runs import narrowing
 
     uri, experiment_id = many_runs
     monkeypatch.setattr(narrowing, "SAMPLE", 20)  # narrowing applies from 21 runs on
@@ -332,7 +334,7 @@ def test_metric_order_matches_mlflow_page_by_page(
 
 
 def test_threshold_literals_mlflow_parses(many_runs: tuple[str, str]) -> None:
-    from nbmlops.narrowing import beyond
+    from nbmlops.runs.narrowing import beyond
 
     uri, _ = many_runs
     assert beyond("score", 0.1, True) == "metrics.`score` > 0.1"

@@ -19,10 +19,10 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow_server import MlflowServer, free_port
 
-from nbmlops import sync
 from nbmlops.record import Environment, GitState, MetricPoint
-from nbmlops.spool import RECORD_FILE, SUFFIX, Spool, record_id_of
-from nbmlops.upload import RECORD_ID_TAG
+from nbmlops.sync import worker
+from nbmlops.sync.spool import RECORD_FILE, SUFFIX, Spool, record_id_of
+from nbmlops.sync.upload import RECORD_ID_TAG
 
 MakeRecord = Callable[..., Path]
 
@@ -62,13 +62,13 @@ def test_ensure_running_uploads_then_exits_when_idle(
     spool: Spool, sqlite_uri: str, make_record: MakeRecord
 ) -> None:
     entries = [make_record(sqlite_uri) for _ in range(3)]
-    assert sync.ensure_running(spool.root) is True
-    wait_until(lambda: sync.is_running(spool), 10, "the sync process to take the lock")
+    assert worker.ensure_running(spool.root) is True
+    wait_until(lambda: worker.is_running(spool), 10, "the sync process to take the lock")
 
     # The kernel calls this after every cell: with a process running it only probes the lock.
     started = time.perf_counter()
     for _ in range(100):
-        assert sync.ensure_running(spool.root) is False
+        assert worker.ensure_running(spool.root) is False
     per_call_ms = (time.perf_counter() - started) * 10
     assert per_call_ms < 5, per_call_ms
 
@@ -78,10 +78,10 @@ def test_ensure_running_uploads_then_exits_when_idle(
     assert all(len(r) == 1 for r in runs.values())
     assert all(spool.receipt(rid) for rid in runs)
     # Idle for NBMLOPS_SYNC_IDLE seconds: it lets go and exits.
-    wait_until(lambda: not sync.is_running(spool), 15, "the idle process to exit")
+    wait_until(lambda: not worker.is_running(spool), 15, "the idle process to exit")
     state = spool.state()
     assert state["last_success_at"] and state["uploaded_total"] == 3
-    assert "exits" in (spool.root / sync.LOG_FILE).read_text()
+    assert "exits" in (spool.root / worker.LOG_FILE).read_text()
     # Our process started it and never waits for it, yet no zombie is left behind.
     wait_until(lambda: not psutil.pid_exists(state["pid"]), 5, "the exited process to be reaped")
 
@@ -93,7 +93,7 @@ def test_sync_process_outlives_the_kernel_that_started_it(
     kernel = (
         "import os, signal, sys\n"
         "from nbmlops import sync\n"
-        "assert sync.ensure_running(sys.argv[1])\n"
+        "assert worker.ensure_running(sys.argv[1])\n"
         "sync.status(sys.argv[1])\n"
         "assert 'mlflow' not in sys.modules, 'the kernel imported mlflow'\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
@@ -111,12 +111,12 @@ def test_new_record_is_picked_up_quickly_by_an_idle_process(
 ) -> None:
     monkeypatch.setenv("NBMLOPS_SYNC_IDLE", "30")
     make_record(sqlite_uri)
-    sync.ensure_running(spool.root)
+    worker.ensure_running(spool.root)
     wait_until(lambda: not spool.entries(), 60, "the first record")
     time.sleep(0.5)  # idle now: polling the pending folder
     entry = make_record(sqlite_uri)
     started = time.monotonic()
-    assert sync.ensure_running(spool.root) is False  # already there
+    assert worker.ensure_running(spool.root) is False  # already there
     wait_until(lambda: spool.receipt(record_id_of(entry)), 10, "the second record")
     latency = time.monotonic() - started
     assert latency < 1.5, latency  # 0.2 s poll + one upload
@@ -128,12 +128,12 @@ def test_a_second_process_exits_at_once(spool: Spool) -> None:
     try:
         started = time.monotonic()
         done = subprocess.run(
-            [sys.executable, "-m", "nbmlops.sync", "--spool", str(spool.root)],
+            [sys.executable, "-m", "nbmlops.sync.worker", "--spool", str(spool.root)],
             capture_output=True, text=True, timeout=30, check=False,
         )  # fmt: skip
         assert done.returncode == 0
         assert "another sync process" in done.stderr
-        assert time.monotonic() - started < sync.LOCK_WAIT + 5
+        assert time.monotonic() - started < worker.LOCK_WAIT + 5
     finally:
         lock.release()
 
@@ -146,23 +146,23 @@ def test_rejected_record_moves_to_failed_without_blocking_the_queue(
     invalid = make_record(sqlite_uri, metrics=[MetricPoint("loss", 1.0, 0, -1)])  # MLflow: 400
     good = make_record(sqlite_uri)
 
-    sync.ensure_running(spool.root)
+    worker.ensure_running(spool.root)
     wait_until(lambda: not spool.entries(), 60, "the queue to empty")
     assert spool.receipt(record_id_of(good)) is not None
-    failed = spool.root / sync.FAILED
+    failed = spool.root / worker.FAILED
     assert sorted(p.name for p in failed.iterdir() if p.name.endswith(SUFFIX)) == sorted(
         [broken.name, invalid.name]
     )
-    assert "unreadable record" in (failed / f"{broken.name}{sync.ERROR_SUFFIX}").read_text()
-    error = (failed / f"{invalid.name}{sync.ERROR_SUFFIX}").read_text()
-    assert "INVALID_PARAMETER_VALUE" in error and f"attempts: {sync.MAX_ATTEMPTS}" in error
-    assert sync.status(spool)["failed"] == 2
+    assert "unreadable record" in (failed / f"{broken.name}{worker.ERROR_SUFFIX}").read_text()
+    error = (failed / f"{invalid.name}{worker.ERROR_SUFFIX}").read_text()
+    assert "INVALID_PARAMETER_VALUE" in error and f"attempts: {worker.MAX_ATTEMPTS}" in error
+    assert worker.status(spool)["failed"] == 2
     # One run for the good record only: the invalid one's half run was not left behind either.
     runs = runs_by_record(sqlite_uri)
     assert list(runs) == [record_id_of(good)]
 
-    assert sync.retry_failed(spool) == 2
-    assert len(spool.entries()) == 2 and sync.status(spool)["failed"] == 0
+    assert worker.retry_failed(spool) == 2
+    assert len(spool.entries()) == 2 and worker.status(spool)["failed"] == 0
 
 
 def test_drain_in_the_foreground_reports_an_unreachable_store(
@@ -173,14 +173,14 @@ def test_drain_in_the_foreground_reports_an_unreachable_store(
         make_record(down)
     good = make_record(sqlite_uri)
     started = time.monotonic()
-    report = sync.drain(spool, timeout=30)
+    report = worker.drain(spool, timeout=30)
     assert time.monotonic() - started < 20
     # The dead server is tried once, its other records wait; the sqlite record goes up.
     assert (report.uploaded, report.failed, report.waiting) == (1, 0, 3)
     assert len(report.errors) == 1 and "127.0.0.1" in report.errors[0]
     assert not report.ok and not report.background
     assert spool.receipt(record_id_of(good)) is not None
-    info = sync.status(spool)
+    info = worker.status(spool)
     assert info["pending"] == 3 and info["failing"] and "127.0.0.1" in info["last_error"]
     assert info["oldest_pending_age_s"] >= 0 and not info["running"]
     assert os.environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES") is None  # restored
@@ -191,19 +191,19 @@ def test_drain_waits_for_the_background_process(
 ) -> None:
     for _ in range(4):
         make_record(sqlite_uri)
-    sync.ensure_running(spool.root)
-    wait_until(lambda: sync.is_running(spool), 10, "the sync process")
-    report = sync.drain(spool, timeout=60)
+    worker.ensure_running(spool.root)
+    wait_until(lambda: worker.is_running(spool), 10, "the sync process")
+    report = worker.drain(spool, timeout=60)
     assert report.ok and report.background and report.waiting == 0
     assert report.uploaded <= 4 and not spool.entries()  # some may have gone before we looked
     assert len(runs_by_record(sqlite_uri)) == 4
 
 
 def test_status_of_an_empty_and_of_a_missing_spool(tmp_path: Path) -> None:
-    info = sync.status(tmp_path / "nowhere")
+    info = worker.status(tmp_path / "nowhere")
     assert (info["pending"], info["running"], info["failed"]) == (0, False, 0)
     assert not (tmp_path / "nowhere").exists()  # status never creates the spool
-    text = sync.format_status(info)
+    text = worker.format_status(info)
     assert "pending:      0" in text and "not running" in text
     json.dumps(info)
 
@@ -214,7 +214,7 @@ def test_old_receipts_are_cleaned(spool: Spool) -> None:
         path.write_text("{}")
     week_ago = time.time() - 8 * 24 * 3600
     os.utime(old, (week_ago, week_ago))
-    assert sync.clean_receipts(spool) == 1
+    assert worker.clean_receipts(spool) == 1
     assert not old.exists() and new.exists()
 
 
@@ -226,33 +226,33 @@ def test_server_outage_every_record_arrives_exactly_once(
     the background process keeps retrying by itself."""
     uri = mlflow_server.url
     before = [make_record(uri) for _ in range(2)]
-    sync.ensure_running(spool.root)
+    worker.ensure_running(spool.root)
     wait_until(lambda: not spool.entries(), 60, "the records before the outage")
 
     mlflow_server.stop()
     during = [make_record(uri) for _ in range(3)]
-    sync.ensure_running(spool.root)
+    worker.ensure_running(spool.root)
     wait_until(lambda: spool.state().get("failing"), 30, "the sync process to notice the outage")
-    info = sync.status(spool)
+    info = worker.status(spool)
     assert info["running"] and info["failing"] and info["pending"] == 3
     assert "127.0.0.1" in info["last_error"]
     time.sleep(1.5)  # longer than the idle timeout: a failing process must not exit
-    assert sync.is_running(spool)
+    assert worker.is_running(spool)
 
     mlflow_server.start()
     wait_until(lambda: not spool.entries(), 90, "the records spooled during the outage")
     runs = runs_by_record(uri)
     assert sorted(runs) == sorted(record_ids(spool, before + during))
     assert all(len(r) == 1 and r[0].info.status == "FINISHED" for r in runs.values())
-    assert not sync.status(spool)["failing"]
+    assert not worker.status(spool)["failing"]
 
 
 def test_record_waiting_for_its_git_state_is_held_then_amended(
     spool: Spool, sqlite_uri: str, make_record: MakeRecord
 ) -> None:
     entry = make_record(sqlite_uri, environment=Environment("3.11.2", {}, None, git_pending=True))
-    sync.ensure_running(spool.root)
-    wait_until(lambda: sync.is_running(spool), 10, "the sync process")
+    worker.ensure_running(spool.root)
+    wait_until(lambda: worker.is_running(spool), 10, "the sync process")
     time.sleep(2)  # long enough for several passes: the record is held, not uploaded
     assert spool.entries() == [entry]
 
@@ -272,7 +272,7 @@ def test_foreground_sync_does_not_wait_for_a_git_state(
     spool: Spool, sqlite_uri: str, make_record: MakeRecord
 ) -> None:
     make_record(sqlite_uri, environment=Environment("3.11.2", {}, None, git_pending=True))
-    report = sync.drain(spool)
+    report = worker.drain(spool)
     assert report.uploaded == 1
     [[run]] = runs_by_record(sqlite_uri).values()
     assert "git state missing" in run.data.tags["nbmlops.warnings"]

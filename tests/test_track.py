@@ -22,7 +22,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 from nbmlops.record import RunRecord
-from nbmlops.spool import Spool
+from nbmlops.sync.spool import Spool
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from mlflow_server import MlflowServer, free_port
 
 from nbmlops.exceptions import RecordRejected
 from nbmlops.record import DataRecord, MetricPoint, Outcome
-from nbmlops.spool import Spool
-from nbmlops.sync import SYNC_MLFLOW_ENV
-from nbmlops.upload import RECORD_ID_TAG, TRUNCATED, find_runs, is_permanent, upload
+from nbmlops.sync.spool import Spool
+from nbmlops.sync.upload import RECORD_ID_TAG, TRUNCATED, find_runs, is_permanent, upload
+from nbmlops.sync.worker import SYNC_MLFLOW_ENV
 
 MakeRecord = Callable[..., Path]
 

@@ -1,7 +1,7 @@
 """A project folder whose notebook's ``%%track`` cells already have runs in its sqlite store.
 
 The runs are made the way a user makes them: a real IPython shell runs the cells with
-``%%track`` (autosync off), then :func:`nbmlops.sync.drain` uploads the spool. The server and
+``%%track`` (autosync off), then :func:`nbmlops.sync.worker.drain` uploads the spool. The server and
 the browser tests read them back. ``[tool.nbmlops] spool`` keeps the spool in the project so
 a Jupyter server started on it finds the same spool.
 """
@@ -71,7 +71,8 @@ def run_and_upload(
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
 
-    from nbmlops import location, sync
+    from nbmlops.sync import worker
+    from nbmlops.track import location
 
     cwd = os.getcwd()
     with pytest.MonkeyPatch.context() as mp:
@@ -88,7 +89,7 @@ def run_and_upload(
             for source, variables in cells:
                 shell.user_ns.update(variables)
                 shell.run_cell(source).raise_error()
-        report = sync.drain(spool, timeout=120)
+        report = worker.drain(spool, timeout=120)
         shell.reset()
         location.clear_cache()
     os.chdir(cwd)

@@ -2,7 +2,7 @@
 
 Built once per test session (the query and the panel tests read the same runs) in a project
 folder whose notebook is ``notebooks/compare.ipynb``; records are uploaded with
-``nbmlops.sync.drain``, as ``nbmlops sync`` does. The cells, oldest first:
+``nbmlops.sync.worker.drain``, as ``nbmlops sync`` does. The cells, oldest first:
 
 =====  ==========  ===========================================================================
 label  run name    what
@@ -91,9 +91,9 @@ def track(ip: InteractiveShell, name: str, body: str, experiment: str | None = N
 
 
 def upload(store: TrackedStore) -> None:
-    from nbmlops import sync
+    from nbmlops.sync import worker
 
-    report = sync.drain(store.spool, timeout=60)
+    report = worker.drain(store.spool, timeout=60)
     assert report.ok, report.errors
 
 

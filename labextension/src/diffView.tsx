@@ -1,4 +1,4 @@
-/** The diff of two runs (nbmlops.rundiff): what changed, with the better metric marked. */
+/** The diff of two runs (nbmlops.runs.diff): what changed, with the better metric marked. */
 import * as React from 'react';
 
 import { metricValue, runLabel } from './format';

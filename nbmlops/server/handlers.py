@@ -1,4 +1,4 @@
-"""Request handlers of the sidebar's REST API; each reads through :mod:`nbmlops.query`.
+"""Request handlers of the sidebar's REST API; each reads through :mod:`nbmlops.runs.query`.
 
 Every verb is ``@tornado.web.authenticated``. MLflow is only called in worker threads, so a
 slow or unreachable tracking server never blocks Jupyter's event loop. An
@@ -97,7 +97,7 @@ class ExperimentsHandler(NbmlopsHandler):
 
     @tornado.web.authenticated
     async def get(self) -> None:
-        from nbmlops import query
+        from nbmlops.runs import query
 
         await self.reply(lambda: query.experiments(self.where().tracking_uri))
 
@@ -112,7 +112,7 @@ class RunsHandler(NbmlopsHandler):
 
     @tornado.web.authenticated
     async def get(self) -> None:
-        from nbmlops import query
+        from nbmlops.runs import query
 
         experiment = self.get_argument("experiment", None)
         cell = self.get_argument("cell", None) or None
@@ -142,7 +142,8 @@ class RunHandler(NbmlopsHandler):
 
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
-        from nbmlops import config, query
+        from nbmlops import config
+        from nbmlops.runs import query
 
         def details() -> dict[str, Any]:
             where = self.where()
@@ -159,7 +160,7 @@ class DiffHandler(NbmlopsHandler):
 
     @tornado.web.authenticated
     async def get(self) -> None:
-        from nbmlops import query
+        from nbmlops.runs import query
 
         runs = self.get_arguments("run")
         if len(runs) < 2:
@@ -172,9 +173,10 @@ class SpoolHandler(NbmlopsHandler):
 
     @tornado.web.authenticated
     async def get(self) -> None:
-        from nbmlops import config, sync
+        from nbmlops import config
+        from nbmlops.sync import worker
 
-        await self.reply(lambda: sync.status(config.spool_dir(self.where().project_root)))
+        await self.reply(lambda: worker.status(config.spool_dir(self.where().project_root)))
 
 
 #: A job name: it becomes the folder ``jobs/NAME/`` beside the notebook, so no separators.
@@ -184,7 +186,7 @@ _JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 class ExportHandler(NbmlopsHandler):
     """``POST export`` with ``{"notebook": PATH, "name"?, "schedule"?: CRON, "timezone"?,
     "targets"?: [...], "force"?: bool}``: the notebook exported as a job folder
-    (``jobs/NAME/`` beside it, see :func:`nbmlops.jobfolder.export_job`).
+    (``jobs/NAME/`` beside it, see :func:`nbmlops.jobs.folder.export_job`).
 
     The notebook and the folder written must both be inside the server's root (403 else);
     an invalid cron expression, target or name, or lint errors without ``force``, are a 400
@@ -204,7 +206,8 @@ class ExportHandler(NbmlopsHandler):
 
 def export_notebook(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
     """Check the request ``body`` and write the job folder; what the sidebar shows of it."""
-    from nbmlops import jobfolder, schedule
+    from nbmlops.jobs import schedule
+    from nbmlops.jobs.folder import export_job
 
     path = _text(body, "notebook")
     if not path:
@@ -233,7 +236,7 @@ def export_notebook(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
     # The folder the writer would use, checked the same way: a `jobs` symlink leaving the
     # root is refused before anything is written.
     folder = notebook.inside(root, (nb_path.parent / "jobs" / name).relative_to(root).as_posix())
-    result = jobfolder.export_job(
+    result = export_job(
         nb_path, out=folder, name=name, cron=cron or None,
         timezone=_text(body, "timezone") or None, targets=targets,
         force=bool(body.get("force", False)),

@@ -2,7 +2,7 @@
 
 A notebook is named by its path relative to the Jupyter server's root (as JupyterLab names
 it). Its project root, tracking URI, experiment and MLflow UI address are resolved exactly as
-the kernel resolves them for ``%%track`` (:mod:`nbmlops.config`, :mod:`nbmlops.location`), so
+the kernel resolves them for ``%%track`` (:mod:`nbmlops.config`, :mod:`nbmlops.track.location`), so
 the sidebar reads the store the notebook's cells write to.
 """
 
@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbmlops import config, location
-from nbmlops.environment import strip_credentials
+from nbmlops import config
 from nbmlops.exceptions import NbmlopsError
+from nbmlops.track import location
+from nbmlops.track.environment import strip_credentials
 
 TRACK = "%%track"
 

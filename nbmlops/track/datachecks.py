@@ -1,6 +1,6 @@
 """The data checks of one tracked cell: profiles, declared expectations, drift.
 
-The tracker calls this at three points of a cell (see :mod:`nbmlops.tracker`):
+The tracker calls this at three points of a cell (see :mod:`nbmlops.track.tracker`):
 
 1. :meth:`CellChecks.start`, before the code runs: profile the data the cell reads, as it
    reads it (the same moment its fingerprints are taken);
@@ -12,8 +12,8 @@ The tracker calls this at three points of a cell (see :mod:`nbmlops.tracker`):
 3. :meth:`CellChecks.after_commit`, once the record is spooled: show the alert under the
    cell and, if the run succeeded, make its profiles the cell's next baseline.
 
-Profiles, drift and expectations are pure modules (:mod:`nbmlops.profiles`,
-:mod:`nbmlops.drift`, :mod:`nbmlops.expectations`); this one holds the state and I/O of a
+Profiles, drift and expectations are pure modules (:mod:`nbmlops.data.profiles`,
+:mod:`nbmlops.data.drift`, :mod:`nbmlops.data.expectations`); this one holds the state and I/O of a
 cell. A cell that reads no data pays nothing here. A profile is cached by the data's
 fingerprint, so a frame read by ten cells is profiled once.
 """
@@ -29,11 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbmlops import config, drift, expectations, profiles, redact
+from nbmlops import config, redact
+from nbmlops.data import drift, expectations, profiles
 from nbmlops.exceptions import NbmlopsError
-from nbmlops.profile_store import Baseline, ProfileStore, data_key
 from nbmlops.record import DataRecord, RunRecord
-from nbmlops.spool import Staging
+from nbmlops.sync.spool import Staging
+from nbmlops.track.baselines import Baseline, ProfileStore, data_key
 
 __all__ = ["CellChecks", "DataAlert", "DataCheckError", "profile_store"]
 
@@ -58,7 +59,7 @@ class DataCheckError(NbmlopsError):
 
 
 def profile_store(spool_root: Path) -> ProfileStore:
-    """Where the baselines of a spool's cells live (see :mod:`nbmlops.profile_store`)."""
+    """Where the baselines of a spool's cells live (see :mod:`nbmlops.track.baselines`)."""
     return ProfileStore(Path(spool_root) / "profiles")
 
 

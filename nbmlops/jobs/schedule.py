@@ -1,6 +1,6 @@
 """Schedule targets: one writer class per scheduler, found by name in :data:`TARGETS`.
 
-A target renders the file its scheduler reads from a :class:`~nbmlops.job.Job` (a pure
+A target renders the file its scheduler reads from a :class:`~nbmlops.jobs.spec.Job` (a pure
 function of the job and its folder), checks what it rendered, and, where nbmlops can do it
 itself, installs and removes the schedule. Adding a target is one class decorated with
 :func:`register`.
@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from nbmlops import config
 from nbmlops.exceptions import ScheduleError
-from nbmlops.job import Job
+from nbmlops.jobs.spec import Job
 
 #: Marks the crontab lines nbmlops owns: ``# nbmlops:<absolute job folder>``.
 CRON_MARKER = "nbmlops:"

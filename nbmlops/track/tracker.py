@@ -25,9 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbmlops import capture, config, datachecks, environment, fingerprints, location, redact, sync
+from nbmlops import config, redact
+from nbmlops.data import fingerprints
 from nbmlops.record import DataRecord, MetricPoint, Outcome, RunRecord
-from nbmlops.spool import Spool, Staging
+from nbmlops.sync import worker
+from nbmlops.sync.spool import Spool, Staging
+from nbmlops.track import capture, datachecks, environment, location
 
 
 class TrackingWarning(UserWarning):
@@ -310,7 +313,7 @@ class CellTracker:
             _warn([f"data checks: {type(e).__name__}: {e}"], recorded=True)
         if config.autosync(ctx.root):
             with notes.guard("sync"):
-                sync.ensure_running(ctx.spool.root)
+                worker.ensure_running(ctx.spool.root)
 
     def _fill(self, execution: Execution, record: RunRecord, staging: Staging) -> None:
         notes, options, analysis = execution.notes, execution.options, execution.analysis
@@ -380,7 +383,7 @@ class CellTracker:
         record.warnings = list(notes.problems)
 
     def _show(self, record: RunRecord, spool: Spool) -> None:
-        from nbmlops.status import StatusLine, watcher
+        from nbmlops.track.status_line import StatusLine, watcher
 
         line = StatusLine(record)
         handle = line.display()

@@ -13,8 +13,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nbmlops.query import RunSummary
-from nbmlops.rundiff import metric_direction
+from nbmlops.runs.diff import metric_direction
+from nbmlops.runs.query import RunSummary
 
 #: Up to this many runs a metric is drawn as bars (one per run), beyond as a line over time.
 MAX_BARS = 30

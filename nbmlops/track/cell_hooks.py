@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nbmlops.tracker import CellTracker, Context, Execution, TrackOptions
+from nbmlops.track.tracker import CellTracker, Context, Execution, TrackOptions
 
 PREFIX = "%%track"
 

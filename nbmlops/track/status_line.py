@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from nbmlops.record import RunRecord
-from nbmlops.spool import Spool
+from nbmlops.sync.spool import Spool
 
 #: How long a status line keeps waiting for its receipt before it stops watching.
 WATCH_SECONDS = 600.0

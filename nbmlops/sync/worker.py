@@ -1,7 +1,7 @@
 """The sync process: uploads spooled records to MLflow, one process per spool.
 
 The kernel calls :func:`ensure_running` after each spooled record. It only probes the spool's
-lock (about 0.1-0.2 ms) and, when nobody holds it, starts ``python -m nbmlops.sync`` fully
+lock (about 0.1-0.2 ms) and, when nobody holds it, starts ``python -m nbmlops.sync.worker`` fully
 detached, so the upload survives the kernel and the kernel never imports mlflow. That process
 (:func:`serve`) holds the lock for its lifetime, uploads oldest first, retries while MLflow is
 unreachable, and exits after ``idle_seconds`` with nothing pending.
@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING, Any
 import filelock
 
 from nbmlops.exceptions import NbmlopsError, RecordRejected, SpoolError
-from nbmlops.spool import SUFFIX, Spool, entry_age, record_id_of, write_atomic
+from nbmlops.sync.spool import SUFFIX, Spool, entry_age, record_id_of, write_atomic
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-log = logging.getLogger("nbmlops.sync")
+log = logging.getLogger("nbmlops.sync.worker")
 
 IDLE_SECONDS = 60.0  # NBMLOPS_SYNC_IDLE overrides
 POLL_SECONDS = 0.2  # how soon an idle process sees a new record
@@ -153,7 +153,7 @@ def _spawn(spool: Spool) -> bool:
         spool.root.mkdir(parents=True, exist_ok=True)
         with open(spool.root / LOG_FILE, "ab") as err:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "nbmlops.sync", "--spool", str(spool.root)],
+                [sys.executable, "-m", "nbmlops.sync.worker", "--spool", str(spool.root)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=err,
@@ -207,7 +207,7 @@ class _Uploader:
         URI the other records for that URI wait for the next pass: they would fail the same
         way, each after a timeout, while records for other stores go on.
         """
-        from nbmlops.upload import is_permanent, upload
+        from nbmlops.sync.upload import is_permanent, upload
 
         uploaded, errors, failing = 0, [], set(skip or ())
         for entry in self.spool.entries():
@@ -547,7 +547,7 @@ def format_status(info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-# --- python -m nbmlops.sync ----------------------------------------------------------------
+# --- python -m nbmlops.sync.worker ----------------------------------------------------------------
 
 
 def _trim_log(path: Path) -> None:
@@ -560,7 +560,7 @@ def _trim_log(path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m nbmlops.sync", description="Upload a spool's records to MLflow."
+        prog="python -m nbmlops.sync.worker", description="Upload a spool's records to MLflow."
     )
     parser.add_argument("--spool", required=True, type=Path, help="the spool folder")
     parser.add_argument(

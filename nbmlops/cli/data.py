@@ -1,8 +1,4 @@
-"""The data subcommands of ``nbmlops``: lineage.
-
-Registered in :mod:`nbmlops.cli` with its ``@command`` decorator (``cli`` imports this
-module); :mod:`nbmlops.lineage` does the work.
-"""
+"""``nbmlops lineage``: parses and delegates to :mod:`nbmlops.runs.lineage`."""
 
 from __future__ import annotations
 
@@ -11,7 +7,7 @@ import json
 import time
 from dataclasses import asdict
 
-from nbmlops.cli import command
+from nbmlops.cli.command import Command
 
 
 def _configure_lineage(parser: argparse.ArgumentParser) -> None:
@@ -30,9 +26,8 @@ def _configure_lineage(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the runs as JSON")
 
 
-@command("lineage", "list the runs that read or wrote a data version", _configure_lineage)
 def lineage_command(args: argparse.Namespace) -> int:
-    from nbmlops import lineage
+    from nbmlops.runs import lineage
 
     fingerprint = lineage.fingerprint_argument(args.fingerprint)
     runs = lineage.runs_using(fingerprint, args.tracking_uri, experiments=args.experiment)
@@ -49,3 +44,9 @@ def lineage_command(args: argparse.Namespace) -> int:
         print(f"{when}  {verb:10}  {r.digest[:8]}  {r.dataset}  run {r.run_id[:8]} "
               f"{r.run_name} ({r.status})  in {r.experiment}")
     return 0
+
+
+COMMANDS = [
+    Command("lineage", "list the runs that read or wrote a data version",
+            _configure_lineage, lineage_command),
+]

@@ -13,8 +13,8 @@ import math
 import time
 from collections.abc import Callable, Sequence
 
-from nbmlops.query import RunSummary
-from nbmlops.rundiff import CodeDiff, RunDiff
+from nbmlops.runs.diff import CodeDiff, RunDiff
+from nbmlops.runs.query import RunSummary
 
 RunUrl = Callable[[RunSummary], "str | None"]
 

@@ -1,8 +1,5 @@
-"""The job subcommands of ``nbmlops``: export, run, schedule, jobs.
-
-Registered in :mod:`nbmlops.cli` with its ``@command`` decorator (``cli`` imports this
-module). Each parses and delegates: jobfolder, jobs and schedule do the work.
-"""
+"""``nbmlops export``, ``run``, ``schedule``, ``jobs``: each parses and delegates to
+:mod:`nbmlops.jobs`."""
 
 from __future__ import annotations
 
@@ -14,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from nbmlops import config
-from nbmlops.cli import command
+from nbmlops.cli.command import Command
 from nbmlops.exceptions import JobError
 
 
@@ -34,10 +31,8 @@ def _configure_export(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="export despite lint errors")
 
 
-@command("export", "turn a notebook into a parameterized, schedulable job folder",
-         _configure_export)
 def export_command(args: argparse.Namespace) -> int:
-    from nbmlops.jobfolder import export_job
+    from nbmlops.jobs.folder import export_job
 
     result = export_job(args.notebook, args.out, args.name, args.schedule, args.timezone,
                         args.target, args.param, args.force)
@@ -70,9 +65,8 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
                         help="show the notebook's output live")
 
 
-@command("run", "run a job: papermill under a parent MLflow run", _configure_run)
 def run_command(args: argparse.Namespace) -> int:
-    from nbmlops.jobs import read_params_file, run_job
+    from nbmlops.jobs.run import read_params_file, run_job
 
     given: dict[str, Any] = {}
     if args.params_file:
@@ -100,10 +94,9 @@ def _configure_schedule(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", default="cron", help="the target to install (cron)")
 
 
-@command("schedule", "install or remove a job's schedule (cron)", _configure_schedule)
 def schedule_command(args: argparse.Namespace) -> int:
-    from nbmlops import schedule
-    from nbmlops.job import folder_of, load
+    from nbmlops.jobs import schedule
+    from nbmlops.jobs.spec import folder_of, load
 
     folder = folder_of(args.job)
     job = load(folder)
@@ -116,11 +109,10 @@ def _configure_jobs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the list as JSON")
 
 
-@command("jobs", "list scheduled jobs: schedule, next run, last run's status", _configure_jobs)
 def jobs_command(args: argparse.Namespace) -> int:
-    from nbmlops import schedule
-    from nbmlops.job import load
-    from nbmlops.jobs import last_run
+    from nbmlops.jobs import schedule
+    from nbmlops.jobs.run import last_run
+    from nbmlops.jobs.spec import load
 
     rows = []
     for entry in schedule.cron_entries():
@@ -149,3 +141,15 @@ def jobs_command(args: argparse.Namespace) -> int:
         name, next_run = row.get("name", "?"), str(row.get("next_run", "?"))[:16]
         print(f"{name:20} {row['schedule']:15} next {next_run}  last {status}  {row['folder']}")
     return 0
+
+
+COMMANDS = [
+    Command("export", "turn a notebook into a parameterized, schedulable job folder",
+            _configure_export, export_command),
+    Command("run", "run a job: papermill under a parent MLflow run",
+            _configure_run, run_command),
+    Command("schedule", "install or remove a job's schedule (cron)",
+            _configure_schedule, schedule_command),
+    Command("jobs", "list scheduled jobs: schedule, next run, last run's status",
+            _configure_jobs, jobs_command),
+]

@@ -1,8 +1,8 @@
 """What differs between two or more runs: params, metrics (which value is better), data
 versions, package versions and the cell's code.
 
-Pure: it takes :class:`nbmlops.query.RunDetails` already read from MLflow (see
-:func:`nbmlops.query.diff_runs`) and returns plain dataclasses. The first run is the baseline
+Pure: it takes :class:`nbmlops.runs.query.RunDetails` already read from MLflow (see
+:func:`nbmlops.runs.query.diff_runs`) and returns plain dataclasses. The first run is the baseline
 that code diffs are made against.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from nbmlops.query import DriftAlert, RunDetails, RunSummary
+    from nbmlops.runs.query import DriftAlert, RunDetails, RunSummary
 
 Direction = Literal["min", "max"]
 

@@ -5,7 +5,7 @@ this module only. Every function takes the tracking URI and returns plain datacl
 (``dataclasses.asdict`` turns any of them into JSON-ready dicts); nothing here knows about
 widgets. mlflow is imported inside the functions, so importing this module is free.
 
-Runs are read the way :mod:`nbmlops.upload` writes them: the cell's code is the artifact
+Runs are read the way :mod:`nbmlops.sync.upload` writes them: the cell's code is the artifact
 ``code/cell.py``, the environment ``env/requirements.txt``, data versions are dataset inputs
 whose digest is the full-content fingerprint (context in the input tag
 ``mlflow.data.context``), and the duration is the tag ``nbmlops.duration_s``.
@@ -21,7 +21,7 @@ The public API::
                                                       -> RunPage
     last_runs(uri, experiment, n, filter=, cell=)     -> list[RunSummary]
     get_run(uri, run_id)                              -> RunDetails
-    diff_runs(uri, run_ids, directions=)              -> RunDiff (see nbmlops.rundiff)
+    diff_runs(uri, run_ids, directions=)              -> RunDiff (see nbmlops.runs.diff)
     column_order(column, descending)                  -> MLflow order_by clause, or None
     sort_runs(runs, column, descending)               -> runs sorted here
     varying_params(runs), common_params(runs)
@@ -44,14 +44,14 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from nbmlops.environment import strip_credentials
 from nbmlops.exceptions import ExperimentNotFound, InvalidFilter, QueryError, StoreNotFound
 from nbmlops.record import MetricPoint
+from nbmlops.track.environment import strip_credentials
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-    from nbmlops.rundiff import RunDiff
+    from nbmlops.runs.diff import RunDiff
 
 __all__ = [
     "DEFAULT_ORDER",
@@ -83,7 +83,7 @@ _MAX_ARTIFACTS = 1000
 
 CODE_ARTIFACT = "code/cell.py"
 REQUIREMENTS_ARTIFACT = "env/requirements.txt"
-DRIFT_ARTIFACT = "data/drift.json"  # written by the data checks (nbmlops.datachecks)
+DRIFT_ARTIFACT = "data/drift.json"  # written by the data checks (nbmlops.track.datachecks)
 DRIFT_TAGS = {"nbmlops.drift": "drift", "nbmlops.schema_change": "schema"}
 DURATION_TAG = "nbmlops.duration_s"
 CODE_SHA_TAG = "nbmlops.code_sha"
@@ -314,7 +314,7 @@ def search_runs(
     return RunPage(exp, [summary(r) for r in rows], token, order, where)
 
 
-# Page tokens of narrowed pages (see nbmlops.narrowing): the offset of the page, ours alone.
+# Page tokens of narrowed pages (see nbmlops.runs.narrowing): the offset of the page, ours alone.
 _OWN_TOKEN = "nbmlops-offset:"
 _METRIC_ORDER = re.compile(r"^\s*metrics\.(?:`([^`]+)`|(\S+))(?:\s+(ASC|DESC))?\s*$", re.I)
 
@@ -350,7 +350,7 @@ def _narrowed_page(
 ) -> tuple[list[Any], str | None] | None:
     """Runs ``offset`` to ``offset + size`` by a metric, MLflow ordering only a narrowed
     set; None when narrowing does not apply and the first page is better asked directly."""
-    from nbmlops import narrowing
+    from nbmlops.runs import narrowing
 
     need = offset + size
     limit = narrowing.threshold(search, key, descending, need)
@@ -443,7 +443,7 @@ def drift_alerts(tracking_uri: str, run: RunSummary, *, cache: bool = True) -> l
 
 
 def parse_drift_report(text: str) -> list[DriftAlert] | None:
-    """The findings of a ``data/drift.json`` (see :func:`nbmlops.drift.report`); None when
+    """The findings of a ``data/drift.json`` (see :func:`nbmlops.data.drift.report`); None when
     the text is not such a report."""
     import json
 
@@ -464,14 +464,14 @@ def diff_runs(
     """Compare two or more runs: the first is the baseline the code diffs are made against.
 
     ``directions`` maps metric names or globs to ``"min"`` / ``"max"`` where the name alone
-    does not tell which value is better (see :func:`nbmlops.rundiff.metric_direction`).
+    does not tell which value is better (see :func:`nbmlops.runs.diff.metric_direction`).
     """
-    from nbmlops import rundiff
+    from nbmlops.runs import diff
 
     if len(run_ids) < 2:
         raise QueryError("a diff needs two or more runs")
     details = [get_run(tracking_uri, r, history=False, artifacts=False) for r in run_ids]
-    return rundiff.compare(details, directions)
+    return diff.compare(details, directions)
 
 
 # --- artifacts -----------------------------------------------------------------------------

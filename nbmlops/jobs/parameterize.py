@@ -22,9 +22,9 @@ from typing import Any
 
 import nbformat
 
-from nbmlops import capture
 from nbmlops.exceptions import JobError
-from nbmlops.job import ParamSpec, type_of, type_of_annotation
+from nbmlops.jobs.spec import ParamSpec, type_of, type_of_annotation
+from nbmlops.track import capture
 
 PARAMETERS_TAG = "parameters"
 TRACK_MAGIC = "%%track"

@@ -1,14 +1,14 @@
 """The compare panel of ``%mlops compare`` and ``nbmlops.compare()``.
 
 Plain ipywidgets, no front-end code of its own, so it shows wherever widgets do (JupyterLab,
-Notebook 7, VS Code). It reads MLflow only through :mod:`nbmlops.query`:
+Notebook 7, VS Code). It reads MLflow only through :mod:`nbmlops.runs.query`:
 
 - a runs table (run, start, status, duration, metrics, the params that differ between the
   runs shown, short data fingerprints), one page at a time; a click on a column header orders
   by it, and MLflow itself orders and pages, so the first page of 10,000 runs costs what the
   first of 10 does. ``--last N`` holds the N newest runs and orders them here.
-- ticking two or more runs shows them side by side (:mod:`nbmlops.runhtml`);
-- the Plots tab draws PNGs with matplotlib (:mod:`nbmlops.plots`) when it is opened;
+- ticking two or more runs shows them side by side (:mod:`nbmlops.compare.render`);
+- the Plots tab draws PNGs with matplotlib (:mod:`nbmlops.compare.plots`) when it is opened;
 - Refresh reads the page again, so runs synced since then appear.
 
 The table is one widget per column (a header button over an HTML column of fixed-height
@@ -24,14 +24,16 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from nbmlops import config, query, runhtml
+from nbmlops import config
+from nbmlops.compare import render
+from nbmlops.compare.render import esc
 from nbmlops.exceptions import ConfigError, NbmlopsError
-from nbmlops.query import RunSummary
-from nbmlops.rundiff import best_indexes, metric_direction
-from nbmlops.runhtml import esc
+from nbmlops.runs import query
+from nbmlops.runs.diff import best_indexes, metric_direction
+from nbmlops.runs.query import RunSummary
 
 if TYPE_CHECKING:
-    from nbmlops.tracker import Context
+    from nbmlops.track.tracker import Context
 
 __all__ = ["DEFAULT_PAGE_SIZE", "ComparePanel", "compare"]
 
@@ -41,7 +43,7 @@ DIFF_TAB, PLOTS_TAB = 0, 1
 
 @dataclass
 class Column:
-    """One table column: its sort key (see :func:`nbmlops.query.column_order`) and cells."""
+    """One table column: its sort key (see :func:`nbmlops.runs.query.column_order`) and cells."""
 
     key: str
     label: str
@@ -76,7 +78,7 @@ def compare(
     if context is None:
         from IPython import get_ipython
 
-        from nbmlops.tracker import CellTracker
+        from nbmlops.track.tracker import CellTracker
 
         context = CellTracker(get_ipython(), config.metric_patterns).context(experiment)
     uri = tracking_uri or context.tracking_uri
@@ -146,7 +148,7 @@ class ComparePanel(widgets.VBox):
     # --- widgets -------------------------------------------------------------------------
 
     def _build_widgets(self) -> None:
-        self.style_html = widgets.HTML(runhtml.STYLE, layout=widgets.Layout(height="0px"))
+        self.style_html = widgets.HTML(render.STYLE, layout=widgets.Layout(height="0px"))
         self.title = widgets.HTML(self._title())
         self.filter_text = widgets.Text(
             value=self.filter,
@@ -172,7 +174,7 @@ class ComparePanel(widgets.VBox):
         self._column_boxes: dict[str, widgets.VBox] = {}
         self._checkbox_box = widgets.VBox(layout=widgets.Layout(flex="0 0 auto"))
         self._checkbox_header = widgets.HTML(layout=widgets.Layout(
-            height=f"{runhtml.HEADER_HEIGHT}px", width="28px", margin="0",
+            height=f"{render.HEADER_HEIGHT}px", width="28px", margin="0",
         ))
         self.table = widgets.HBox(
             layout=widgets.Layout(overflow_x="auto", width="100%", align_items="flex-start")
@@ -339,12 +341,12 @@ class ComparePanel(widgets.VBox):
         runs = self.runs
         cols = [
             Column("run_name", "run", "run name (link: the run in MLflow)",
-                   lambda r: runhtml.run_name_html(r, self._run_url(r))),
+                   lambda r: render.run_name_html(r, self._run_url(r))),
             Column("start_time", "started", "start time",
-                   lambda r: esc(runhtml.fmt_time(r.start_time))),
-            Column("status", "status", "run status", lambda r: runhtml.status_html(r.status)),
+                   lambda r: esc(render.fmt_time(r.start_time))),
+            Column("status", "status", "run status", lambda r: render.status_html(r.status)),
             Column("duration", "duration", "how long the cell ran",
-                   lambda r: esc(runhtml.fmt_duration(r.duration_s)), numeric=True),
+                   lambda r: esc(render.fmt_duration(r.duration_s)), numeric=True),
         ]
         # The column ordered by stays even on a page where no run has it.
         sorted_kind, _, sorted_key = self.sort_column.partition(".")
@@ -361,7 +363,7 @@ class ComparePanel(widgets.VBox):
         for name in params:
             cols.append(_param_column(name))
         cols.append(Column("data", "data", "data the cell read: name and fingerprint",
-                           runhtml.data_html, kind="data"))
+                           render.data_html, kind="data"))
         return cols
 
     def _metric_column(self, name: str) -> Column:
@@ -371,7 +373,7 @@ class ComparePanel(widgets.VBox):
         hint = {"min": "lower is better", "max": "higher is better"}.get(direction or "", "")
 
         def cell(run: RunSummary) -> str:
-            text = esc(runhtml.fmt_number(run.metrics.get(name)))
+            text = esc(render.fmt_number(run.metrics.get(name)))
             return f'<span class="nbm-best">{text}</span>' if run.run_id in best else text
 
         tooltip = f"metric {name}" + (f" ({hint}; best on this page in bold)" if hint else "")
@@ -381,7 +383,7 @@ class ComparePanel(widgets.VBox):
         button = self.header_buttons.get(column.key)
         if button is None:
             button = widgets.Button(layout=widgets.Layout(
-                width="auto", height=f"{runhtml.HEADER_HEIGHT}px", margin="0",
+                width="auto", height=f"{render.HEADER_HEIGHT}px", margin="0",
             ))
             button.on_click(lambda _, key=column.key: self._guarded(lambda: self.sort_by(key)))
             self.header_buttons[column.key] = button
@@ -403,7 +405,7 @@ class ComparePanel(widgets.VBox):
         chosen = [r.run_id in self.selected for r in self.runs]
         for column in columns:
             cells = [column.cell(r) for r in self.runs]
-            self.column_widgets[column.key].value = runhtml.column_html(
+            self.column_widgets[column.key].value = render.column_html(
                 cells, chosen, column.numeric
             )
 
@@ -413,7 +415,7 @@ class ComparePanel(widgets.VBox):
             box = widgets.Checkbox(
                 value=False, indent=False, description="",
                 layout=widgets.Layout(
-                    width="28px", height=f"{runhtml.ROW_HEIGHT}px", margin="0",
+                    width="28px", height=f"{render.ROW_HEIGHT}px", margin="0",
                 ),
             )
             box.observe(lambda c, i=index: self._on_check(i, c["new"]), names="value")
@@ -481,7 +483,7 @@ class ComparePanel(widgets.VBox):
         except NbmlopsError as e:
             self.diff_view.value = _error_html(str(e))
             return
-        self.diff_view.value = runhtml.diff_html(diff, self._run_url)
+        self.diff_view.value = render.diff_html(diff, self._run_url)
 
     def _plot_runs(self) -> list[RunSummary]:
         return list(self.selected.values()) if len(self.selected) >= 2 else self.runs
@@ -489,7 +491,7 @@ class ComparePanel(widgets.VBox):
     def _render_plots(self) -> None:
         if self.tabs.selected_index != PLOTS_TAB:
             return  # drawn when the tab is opened: matplotlib costs nothing until then
-        from nbmlops import plots
+        from nbmlops.compare import plots
 
         runs = self._plot_runs()
         which = "ticked" if len(self.selected) >= 2 else "shown"
@@ -513,7 +515,7 @@ class ComparePanel(widgets.VBox):
     def _render_scatter(self) -> None:
         if self._syncing or self.tabs.selected_index != PLOTS_TAB:
             return
-        from nbmlops import plots
+        from nbmlops.compare import plots
 
         metric, param = self.plot_metric.value, self.plot_param.value
         png = plots.scatter_png(self._plot_runs(), metric, param) if metric and param else None

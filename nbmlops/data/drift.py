@@ -1,4 +1,5 @@
-"""Drift and schema changes between two profiles of the same data (see :mod:`nbmlops.profiles`).
+"""Drift and schema changes between two profiles of the same data (see
+:mod:`nbmlops.data.profiles`).
 
 Pure: two profile dicts in, findings out, so the kernel compares a cell's input with the same
 input of the cell's previous successful run, and a panel or the sidebar can compare any two

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 
 import nbformat
 
-from nbmlops import capture
-from nbmlops.export import (
+from nbmlops.jobs.parameterize import (
     _assignments,
     is_track_cell,
     parameters_cell_index,
     parse,
     python_source,
 )
+from nbmlops.track import capture
 
 
 @dataclass(frozen=True)

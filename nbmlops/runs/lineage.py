@@ -230,7 +230,7 @@ def fingerprint_argument(text: str) -> str:
     folder is fingerprinted (the runs that used it as it is now), anything else must be a
     fingerprint or a prefix of one."""
     if os.path.exists(text):
-        from nbmlops.fingerprints import FingerprintError, fingerprint_file
+        from nbmlops.data.fingerprints import FingerprintError, fingerprint_file
 
         try:
             return fingerprint_file(text)

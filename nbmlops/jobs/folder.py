@@ -22,10 +22,11 @@ from pathlib import Path
 
 import nbformat
 
-from nbmlops import environment, export, lint, schedule
 from nbmlops.exceptions import JobError, LintError
-from nbmlops.job import JOB_FILE, Job, Schedule, dump, load
-from nbmlops.spool import write_atomic
+from nbmlops.jobs import lint, parameterize, schedule
+from nbmlops.jobs.spec import JOB_FILE, Job, Schedule, dump, load
+from nbmlops.sync.spool import write_atomic
+from nbmlops.track import environment
 
 
 @dataclass
@@ -74,8 +75,8 @@ def export_job(
         raise LintError(f"{len(errors)} lint error(s), nothing exported (--force exports "
                         f"anyway): {errors[0]}")
 
-    result = export.to_job_notebook(source_nb, select)
-    job_nb = export.clean(result.notebook)
+    result = parameterize.to_job_notebook(source_nb, select)
+    job_nb = parameterize.clean(result.notebook)
     nb_name = f"{name}.ipynb"
 
     previous = load(folder) if (folder / JOB_FILE).is_file() else None
@@ -117,7 +118,7 @@ def export_job(
         notes.append("no %%track cell: runs record only the job's parent run")
     return ExportResult(
         folder=folder, job=job, findings=findings, notes=notes,
-        changes=export.changes(old_nb, job_nb, previous.parameters if previous else [],
+        changes=parameterize.changes(old_nb, job_nb, previous.parameters if previous else [],
                                job.parameters),
         created=previous is None, files=list(files),
     )
@@ -125,7 +126,7 @@ def export_job(
 
 def requirements(nb: nbformat.NotebookNode) -> str:
     """``name==version`` of the installed distributions the notebook imports."""
-    modules = {name: object() for name in export.imported_modules(nb)}
+    modules = {name: object() for name in parameterize.imported_modules(nb)}
     return environment.requirements_txt(environment.imported_packages(modules))
 
 

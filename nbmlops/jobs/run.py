@@ -32,9 +32,10 @@ from typing import Any
 
 import filelock
 
-from nbmlops import capture, config, location
+from nbmlops import config
 from nbmlops.exceptions import JobError
-from nbmlops.job import Job, folder_of, load, resolve_params
+from nbmlops.jobs.spec import Job, folder_of, load, resolve_params
+from nbmlops.track import capture, location
 
 LOCK_FILE = ".nbmlops-run.lock"
 RUNS_DIR = "runs"
@@ -229,7 +230,7 @@ class ParentRun:
                 os.environ.setdefault(key, value)
             from mlflow import MlflowClient
 
-            from nbmlops.upload import ensure_experiment
+            from nbmlops.sync.upload import ensure_experiment
 
             self.client = MlflowClient(tracking_uri=self.uri)
             experiment_id = ensure_experiment(self.client, self.experiment, self.uri)

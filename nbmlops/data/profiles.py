@@ -9,7 +9,7 @@ It runs in the kernel on every tracked input, so the cost is bounded whatever th
 figures (nulls, min, max, mean, std, category counts) come from vectorised reductions over the
 whole column; quantiles, distinct counts and top values of numbers and strings come from a
 fixed-size random sample (:data:`SAMPLE` rows, the same rows in every run), which keeps them
-within about a percent. Like :mod:`nbmlops.fingerprints` it never imports numpy, pandas,
+within about a percent. Like :mod:`nbmlops.data.fingerprints` it never imports numpy, pandas,
 pyarrow or polars itself: it looks at objects whose library is already loaded. Pure: no I/O.
 
 What it leaves out on purpose: top values of high-cardinality strings (identifiers, emails,

@@ -1,0 +1,48 @@
+"""The ``nbmlops`` command: parses arguments and delegates.
+
+Each module of this package holds one group of subcommands and lists them in its
+``COMMANDS``; :data:`COMMANDS` below joins those lists, in the order ``nbmlops --help`` shows
+them. Any :class:`NbmlopsError` becomes one line ``nbmlops: error: ...`` on stderr and exit
+status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from nbmlops import __version__
+from nbmlops.cli import data, jobs, sync
+from nbmlops.cli.command import Command
+from nbmlops.exceptions import NbmlopsError
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+#: Every subcommand, by name.
+COMMANDS: dict[str, Command] = {
+    c.name: c for c in (*sync.COMMANDS, *data.COMMANDS, *jobs.COMMANDS)
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nbmlops", description="Notebook work to MLflow runs, jobs and models."
+    )
+    parser.add_argument("--version", action="version", version=f"nbmlops {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for cmd in COMMANDS.values():
+        cmd.configure(sub.add_parser(cmd.name, help=cmd.help, description=cmd.help))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command].run(args)
+    except NbmlopsError as e:
+        print(f"nbmlops: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""The compare panel (ipywidgets): its table, its side-by-side HTML and its plots."""

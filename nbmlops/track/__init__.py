@@ -1,0 +1,6 @@
+"""In the kernel: one ``%%track`` cell execution turned into a record in the spool.
+
+The ``%%track`` line (:mod:`~nbmlops.track.line`), the cell hooks that let IPython run the
+cell, the tracker, what it captures (code analysis, notebook location, environment, data
+checks against local baselines) and the status line under the cell. Never imports mlflow.
+"""
