@@ -169,7 +169,7 @@ def median_seconds(call: Any, repeats: int = REPEATS) -> tuple[float, Any]:
 
 
 def first_page(uri: str, experiment: str, metric: str | None = None) -> Any:
-    from nbmlops.compare.panel import ComparePanel
+    from nbmlops.panel.widget import ComparePanel
 
     return ComparePanel(experiment, tracking_uri=uri, metric=metric)
 

@@ -66,7 +66,7 @@ def compare(
     (``"metrics.auc > 0.8"``). Raises :class:`nbmlops.exceptions.QueryError` when the
     experiment does not exist or MLflow rejects the filter.
     """
-    from nbmlops.compare.panel import compare as _compare
+    from nbmlops.panel.widget import compare as _compare
 
     return _compare(
         experiment, cell=cell, metric=metric, last=last, filter=filter, page_size=page_size,

@@ -1,14 +1,21 @@
-"""Where things go: the project root, ``[tool.nbmlops]``, the tracking URI and the spool.
+"""Every setting, and where a notebook's runs go.
 
 Resolution order for every setting: environment variable, then ``[tool.nbmlops]`` in the
 project's ``pyproject.toml``, then the built-in default. Reading the pyproject file is cached
 by its modification time because this runs on every tracked cell.
+
+Every ``NBMLOPS_*`` variable is read here, including those ``nbmlops run`` hands to the kernel
+of a job (:func:`job_kernel_env` writes them, :func:`job_context` reads them back), and
+:func:`destination` is the one answer to "where do this notebook's runs go?" that the
+tracker, the panel, the sidebar's server and ``nbmlops run`` all ask.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +34,16 @@ DEFAULT_METRIC_PATTERNS = (
     "acc", "accuracy", "auc", "f1", "precision", "recall", "loss",
     "rmse", "mae", "mse", "r2", "score",
 )
+
+#: Source and experiment name of runs whose notebook is unknown (plain IPython).
+UNKNOWN_NOTEBOOK = "<ipython>"
+
+# What `nbmlops run` (or anyone who knows better) tells a kernel.
+ENV_NOTEBOOK = "NBMLOPS_NOTEBOOK"  # the notebook the kernel runs
+ENV_EXPERIMENT = "NBMLOPS_EXPERIMENT"  # the experiment its runs go to
+ENV_JOB = "NBMLOPS_JOB"  # the job's name
+ENV_JOB_PARAMS = "NBMLOPS_JOB_PARAMS"  # names of the parameters injected into the notebook
+ENV_PARENT_RUN_ID = "NBMLOPS_PARENT_RUN_ID"  # the job's run: tracked cells nest under it
 
 KNOWN_KEYS = {
     "tracking_uri", "experiment", "ui_url", "metric_patterns", "spool", "autosync",
@@ -184,3 +201,143 @@ def drift_thresholds(root: Path) -> dict[str, float]:
             raise ConfigError(f"[tool.nbmlops] {key} must be a number >= 0 (got {value!r})")
         out[name] = float(value)
     return out
+
+
+# -- where a notebook's runs go ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where the runs of one notebook go."""
+
+    root: Path  # the project root: pyproject.toml and the embedded store live here
+    tracking_uri: str
+    experiment: str
+    source_name: str  # the notebook as runs name it (``mlflow.source.name``)
+
+    @property
+    def ui_url(self) -> str | None:
+        return ui_url(self.root, self.tracking_uri)
+
+
+def destination(
+    notebook: str | os.PathLike[str] | None,
+    experiment: str | None = None,
+    *,
+    uri: str | None = None,
+) -> Destination:
+    """Where the runs of ``notebook`` (None: unknown, the working directory's project) go.
+
+    The experiment is the first of: ``experiment`` (``%%track --experiment``, a job's
+    ``experiment:``), ``NBMLOPS_EXPERIMENT``, ``experiment`` in ``[tool.nbmlops]``, the
+    notebook's path relative to the project root. The store is ``uri`` (a job's), else
+    :func:`tracking_uri`.
+    """
+    path = os.fspath(notebook) if notebook else None
+    root = project_root(Path(path).parent if path else None)
+    source = source_name(path, root)
+    chosen = (
+        experiment
+        or os.environ.get(ENV_EXPERIMENT)
+        or str(project_config(root).get("experiment") or "")
+        or source
+    )
+    store = _absolute_sqlite(uri, root) if uri else tracking_uri(root)
+    return Destination(root=root, tracking_uri=store, experiment=chosen, source_name=source)
+
+
+def source_name(notebook: str | None, root: Path) -> str:
+    """The notebook as runs name it: relative to ``root`` (posix) when inside it, absolute
+    otherwise, ``"<ipython>"`` when unknown."""
+    if not notebook:
+        return UNKNOWN_NOTEBOOK
+    path = Path(notebook)
+    try:
+        pairs = [(path, root), (path.resolve(), root.resolve())]
+    except (OSError, RuntimeError):
+        pairs = [(path, root)]
+    for candidate, base in pairs:
+        try:
+            return candidate.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
+
+
+# -- what a job tells its kernel ----------------------------------------------------------------
+
+
+def notebook_override() -> str | None:
+    """``NBMLOPS_NOTEBOOK``: the notebook the kernel runs, when someone knows better than
+    the kernel's own discovery."""
+    return os.environ.get(ENV_NOTEBOOK) or None
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What ``nbmlops run`` told this kernel (empty outside a job)."""
+
+    name: str | None = None
+    parent_run_id: str | None = None
+    params: frozenset[str] = frozenset()
+
+
+def job_context() -> JobContext:
+    names = os.environ.get(ENV_JOB_PARAMS, "")
+    return JobContext(
+        name=os.environ.get(ENV_JOB) or None,
+        parent_run_id=os.environ.get(ENV_PARENT_RUN_ID) or None,
+        params=frozenset(n for n in names.split(",") if n),
+    )
+
+
+def job_kernel_env(
+    base: dict[str, str],
+    where: Destination,
+    notebook: str | os.PathLike[str],
+    job: str,
+    params: Iterable[str],
+    parent_run_id: str | None,
+) -> dict[str, str]:
+    """``base`` plus what the kernel of a job needs to record its cells where the job's run
+    is: the store, the experiment, the notebook, the parent run and the injected parameters
+    (hoisted out of the cells, so the cells' literals no longer show them)."""
+    env = {
+        **base,
+        "MLFLOW_TRACKING_URI": where.tracking_uri,
+        ENV_NOTEBOOK: os.fspath(notebook),
+        ENV_JOB: job,
+        ENV_JOB_PARAMS: ",".join(params),
+        ENV_EXPERIMENT: where.experiment,
+    }
+    if parent_run_id:
+        env[ENV_PARENT_RUN_ID] = parent_run_id
+    else:
+        env.pop(ENV_PARENT_RUN_ID, None)
+    return env
+
+
+# -- the sync process and caches ----------------------------------------------------------------
+
+
+def env_seconds(name: str, default: float) -> float:
+    """A duration from the environment (``NBMLOPS_SYNC_IDLE``, ``NBMLOPS_SYNC_MAX_BACKOFF``);
+    ``default`` when unset or not a number."""
+    try:
+        return float(os.environ[name])
+    except (KeyError, ValueError):
+        return default
+
+
+def fingerprint_cache_dir() -> str | None:
+    """Where file fingerprints are cached: ``NBMLOPS_CACHE``, else the user's cache folder
+    (None when neither is known)."""
+    folder = os.environ.get("NBMLOPS_CACHE")
+    if folder:
+        return os.path.expanduser(folder)
+    try:
+        import platformdirs
+
+        return str(platformdirs.user_cache_dir("nbmlops", appauthor=False))
+    except Exception:
+        return None

@@ -54,3 +54,27 @@ class InvalidFilter(QueryError):
 
 class StoreNotFound(QueryError):
     """The sqlite file of the tracking URI does not exist: nothing was uploaded there yet."""
+
+
+class RunNotFound(QueryError):
+    """No run with that id in the tracking store."""
+
+
+class LineageError(QueryError):
+    """A fingerprint that is not one, or a store that cannot be searched for it."""
+
+
+class TrackLineError(ConfigError):
+    """A ``%%track`` line that does not parse (bad quoting, unknown option, bad pair)."""
+
+
+class FingerprintError(NbmlopsError):
+    """The object (or a value inside it) cannot be fingerprinted."""
+
+
+class OutsideRoot(NbmlopsError):
+    """A path that is not inside the Jupyter server's root folder."""
+
+
+class NotebookNotFound(NbmlopsError):
+    """No notebook at that path."""

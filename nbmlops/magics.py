@@ -171,7 +171,7 @@ class TrackMagics(Magics):
             return None
         args = parser.parse_args(argv)
         try:
-            from nbmlops.compare.panel import compare
+            from nbmlops.panel.widget import compare
 
             return compare(
                 args.experiment, cell=args.cell, metric=args.metric, last=args.last,

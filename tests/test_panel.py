@@ -17,7 +17,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from tracked_runs import TrackedStore, environment, shell, track, tracked_store, upload
 
 import nbmlops
-from nbmlops.compare.panel import ComparePanel
+from nbmlops.panel.widget import ComparePanel
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

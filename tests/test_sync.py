@@ -92,9 +92,9 @@ def test_sync_process_outlives_the_kernel_that_started_it(
     entries = [make_record(sqlite_uri) for _ in range(2)]
     kernel = (
         "import os, signal, sys\n"
-        "from nbmlops import sync\n"
+        "from nbmlops.sync import worker\n"
         "assert worker.ensure_running(sys.argv[1])\n"
-        "sync.status(sys.argv[1])\n"
+        "worker.status(sys.argv[1])\n"
         "assert 'mlflow' not in sys.modules, 'the kernel imported mlflow'\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )

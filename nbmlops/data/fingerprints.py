@@ -45,7 +45,7 @@ from typing import Any, NamedTuple
 
 import xxhash
 
-from nbmlops.exceptions import NbmlopsError
+from nbmlops.exceptions import FingerprintError
 from nbmlops.record import Context, DataRecord
 
 __all__ = [
@@ -81,10 +81,6 @@ _RACY_NS = 2_000_000_000
 
 # Codes of the missing values of object and string columns (0 is "a value").
 _NONE, _NAN, _NA, _NAT, _OTHER_MISSING = 1, 2, 3, 4, 5
-
-
-class FingerprintError(NbmlopsError):
-    """The object (or a value inside it) cannot be fingerprinted."""
 
 
 # -- the canonical stream -----------------------------------------------------------------------

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbmlops import config
-from nbmlops.exceptions import NbmlopsError
+from nbmlops.exceptions import LineageError
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -33,10 +33,6 @@ _HEX = re.compile(r"^[0-9a-f]{8,64}$")
 #: Experiments per search call (the filter is the same; MLflow takes a list of ids).
 _BATCH = 100
 _PAGE = 1000
-
-
-class LineageError(NbmlopsError):
-    """A fingerprint that is not one, or a store that cannot be searched."""
 
 
 @dataclass(frozen=True)

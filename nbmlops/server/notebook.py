@@ -15,19 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from nbmlops import config
-from nbmlops.exceptions import NbmlopsError
+from nbmlops.exceptions import NbmlopsError, NotebookNotFound, OutsideRoot
 from nbmlops.track import location
 from nbmlops.track.environment import strip_credentials
 
 TRACK = "%%track"
-
-
-class OutsideRoot(NbmlopsError):
-    """A path that is not inside the Jupyter server's root folder."""
-
-
-class NotebookNotFound(NbmlopsError):
-    """No notebook at that path under the server's root."""
 
 
 @dataclass

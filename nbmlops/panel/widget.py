@@ -7,8 +7,8 @@ Notebook 7, VS Code). It reads MLflow only through :mod:`nbmlops.runs.query`:
   runs shown, short data fingerprints), one page at a time; a click on a column header orders
   by it, and MLflow itself orders and pages, so the first page of 10,000 runs costs what the
   first of 10 does. ``--last N`` holds the N newest runs and orders them here.
-- ticking two or more runs shows them side by side (:mod:`nbmlops.compare.render`);
-- the Plots tab draws PNGs with matplotlib (:mod:`nbmlops.compare.plots`) when it is opened;
+- ticking two or more runs shows them side by side (:mod:`nbmlops.panel.render`);
+- the Plots tab draws PNGs with matplotlib (:mod:`nbmlops.panel.plots`) when it is opened;
 - Refresh reads the page again, so runs synced since then appear.
 
 The table is one widget per column (a header button over an HTML column of fixed-height
@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from nbmlops import config
-from nbmlops.compare import render
-from nbmlops.compare.render import esc
 from nbmlops.exceptions import ConfigError, NbmlopsError
+from nbmlops.panel import render
+from nbmlops.panel.render import esc
 from nbmlops.runs import query
 from nbmlops.runs.diff import best_indexes, metric_direction
 from nbmlops.runs.query import RunSummary
@@ -491,7 +491,7 @@ class ComparePanel(widgets.VBox):
     def _render_plots(self) -> None:
         if self.tabs.selected_index != PLOTS_TAB:
             return  # drawn when the tab is opened: matplotlib costs nothing until then
-        from nbmlops.compare import plots
+        from nbmlops.panel import plots
 
         runs = self._plot_runs()
         which = "ticked" if len(self.selected) >= 2 else "shown"
@@ -515,7 +515,7 @@ class ComparePanel(widgets.VBox):
     def _render_scatter(self) -> None:
         if self._syncing or self.tabs.selected_index != PLOTS_TAB:
             return
-        from nbmlops.compare import plots
+        from nbmlops.panel import plots
 
         metric, param = self.plot_metric.value, self.plot_param.value
         png = plots.scatter_png(self._plot_runs(), metric, param) if metric and param else None

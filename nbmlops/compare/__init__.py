@@ -1,1 +1,0 @@
-"""The compare panel (ipywidgets): its table, its side-by-side HTML and its plots."""

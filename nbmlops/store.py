@@ -1,0 +1,167 @@
+"""The MLflow contract, and the one way nbmlops opens MLflow.
+
+The names below are what a run written by :mod:`nbmlops.sync.upload` (or by ``nbmlops run``)
+holds and what :mod:`nbmlops.runs` and the sidebar read back: one constant each, so writer and
+readers cannot drift apart. A person who knows MLflow finds everything where MLflow puts it:
+the notebook in ``mlflow.source.name``, data versions as dataset inputs, the code as an
+artifact.
+
+:func:`client` opens a tracking store. A ``sqlite:///`` store that does not exist yet is not
+created by reading it (MLflow would create and migrate an empty one): :func:`exists` tells, and
+:func:`client` raises :class:`~nbmlops.exceptions.StoreNotFound` unless asked to create it.
+mlflow is imported only when a client is made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nbmlops.exceptions import StoreNotFound
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+# -- run tags: MLflow's own -----------------------------------------------------------------
+SOURCE_NAME_TAG = "mlflow.source.name"
+SOURCE_TYPE_TAG = "mlflow.source.type"
+SOURCE_TYPE_NOTEBOOK = "NOTEBOOK"
+GIT_COMMIT_TAG = "mlflow.source.git.commit"
+GIT_BRANCH_TAG = "mlflow.source.git.branch"
+GIT_REPO_TAG = "mlflow.source.git.repoURL"
+USER_TAG = "mlflow.user"
+PARENT_RUN_TAG = "mlflow.parentRunId"
+RUN_NAME_TAG = "mlflow.runName"
+
+# -- run tags: nbmlops' ---------------------------------------------------------------------
+RECORD_ID_TAG = "nbmlops.record_id"  # the spooled record a run came from: exactly-once uploads
+CODE_SHA_TAG = "nbmlops.code_sha"
+CELL_ID_TAG = "nbmlops.cell_id"
+NOTEBOOK_TAG = "nbmlops.notebook"
+EXECUTION_COUNT_TAG = "nbmlops.execution_count"
+PYTHON_TAG = "nbmlops.python"
+GIT_DIRTY_TAG = "nbmlops.git.dirty"
+DURATION_TAG = "nbmlops.duration_s"
+ERROR_TYPE_TAG = "nbmlops.error_type"
+ERROR_MESSAGE_TAG = "nbmlops.error_message"
+WARNINGS_TAG = "nbmlops.warnings"  # what nbmlops could not capture of the run
+DRIFT_TAG = "nbmlops.drift"  # one-line summary of the data checks' findings, "none" if none
+SCHEMA_CHANGE_TAG = "nbmlops.schema_change"
+DRIFT_BASELINE_TAG = "nbmlops.drift_baseline"
+EXPECTATIONS_TAG = "nbmlops.expectations"
+# a job's parent run
+JOB_TAG = "nbmlops.job"
+JOB_ERROR_TAG = "nbmlops.error"
+JOB_ATTEMPTS_TAG = "nbmlops.attempts"
+
+# -- dataset inputs -------------------------------------------------------------------------
+DATA_CONTEXT_TAG = "mlflow.data.context"  # "input", "output" or "input,output"
+DATA_KIND_TAG = "nbmlops.kind"  # dataframe, series, ndarray, file, ...
+DATA_FINGERPRINT_TAG = "nbmlops.fingerprint"  # the whole fingerprint when the digest is cut
+DATA_VARIABLE_TAG = "nbmlops.variable"  # the dataset's source tag: the variable's name
+INPUT = "input"
+OUTPUT = "output"
+
+# -- artifacts ------------------------------------------------------------------------------
+CODE_ARTIFACT = "code/cell.py"
+REQUIREMENTS_ARTIFACT = "env/requirements.txt"
+GIT_DIFF_ARTIFACT = "env/git.diff"
+TRACEBACK_ARTIFACT = "error/traceback.txt"
+DRIFT_ARTIFACT = "data/drift.json"
+EXPECTATIONS_ARTIFACT = "data/expectations.json"
+FIGURES_FOLDER = "figures"
+JOB_OUTPUT_FOLDER = "output"  # a job's executed notebook
+
+def figure_artifact(number: int) -> str:
+    return f"{FIGURES_FOLDER}/figure-{number}.png"
+
+
+# -- opening MLflow -------------------------------------------------------------------------
+
+#: MLflow retries a failing HTTP call 7 times with backoff over minutes; nbmlops has its own
+#: retries (the sync process) or a user waiting (panel, sidebar, CLI), so it fails within
+#: seconds. Nor may it print progress bars or "View run at" lines into a user's output.
+FAIL_FAST_ENV = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+}
+
+_SQLITE = "sqlite:///"
+
+
+def sqlite_path(tracking_uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (None for other stores and ``:memory:``)."""
+    if not tracking_uri.startswith(_SQLITE):
+        return None
+    path = tracking_uri[len(_SQLITE):].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def exists(tracking_uri: str) -> bool:
+    """Whether there is a store to read: False only for a ``sqlite:///`` file not made yet
+    (nothing was uploaded there); a server is taken to exist until a call says otherwise."""
+    db = sqlite_path(tracking_uri)
+    return db is None or db.is_file()
+
+
+def client(tracking_uri: str, *, create: bool = False) -> MlflowClient:
+    """The client of a tracking store, one per URI and process.
+
+    Raises :class:`StoreNotFound` for a ``sqlite:///`` store that does not exist yet, unless
+    ``create`` (only writers create stores). Use it inside :func:`fail_fast`, or in a process
+    that applied :data:`FAIL_FAST_ENV` for good.
+    """
+    if not create and not exists(tracking_uri):
+        raise StoreNotFound(
+            f"no MLflow store at {sqlite_path(tracking_uri)}: nothing has been uploaded there yet"
+        )
+    return _client(tracking_uri)
+
+
+@lru_cache(maxsize=16)
+def _client(tracking_uri: str) -> MlflowClient:
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri)
+
+
+_env_lock = threading.Lock()
+_env_users = 0
+_env_added: list[str] = []
+
+
+@contextlib.contextmanager
+def fail_fast() -> Iterator[None]:
+    """:data:`FAIL_FAST_ENV` while MLflow is called, where the user has not chosen otherwise.
+
+    Reentrant and thread-safe (the server extension calls MLflow from several threads): the
+    first caller in sets the variables, the last one out takes them away again.
+    """
+    global _env_users
+    with _env_lock:
+        if _env_users == 0:
+            _env_added[:] = [k for k in FAIL_FAST_ENV if k not in os.environ]
+            os.environ.update({k: FAIL_FAST_ENV[k] for k in _env_added})
+        _env_users += 1
+    try:
+        yield
+    finally:
+        with _env_lock:
+            _env_users -= 1
+            if _env_users == 0:
+                for key in _env_added:
+                    os.environ.pop(key, None)
+
+
+def apply_fail_fast() -> None:
+    """:data:`FAIL_FAST_ENV` for the rest of this process (the sync process, ``nbmlops run``)
+    where the user has not chosen otherwise."""
+    for key, value in FAIL_FAST_ENV.items():
+        os.environ.setdefault(key, value)
