@@ -9,8 +9,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 __all__ = [
-    "__version__", "compare", "expect", "fingerprint", "load_ipython_extension", "log_metric",
-    "profile",
+    "__version__", "compare", "expect", "fingerprint", "lineage", "load_ipython_extension",
+    "log_metric", "profile",
 ]
 
 
@@ -21,6 +21,15 @@ def load_ipython_extension(ipython: Any) -> None:
     if "TrackMagics" not in ipython.magics_manager.registry:
         ipython.register_magics(TrackMagics)
     _resume_sync()
+
+
+def __getattr__(name: str) -> Any:
+    # ``nbmlops.lineage.runs_using(fingerprint)``: the module loads on first use.
+    if name == "lineage":
+        from nbmlops.runs import lineage
+
+        return lineage
+    raise AttributeError(f"module 'nbmlops' has no attribute {name!r}")
 
 
 def _resume_sync() -> None:

@@ -44,6 +44,7 @@ ENV_EXPERIMENT = "NBMLOPS_EXPERIMENT"  # the experiment its runs go to
 ENV_JOB = "NBMLOPS_JOB"  # the job's name
 ENV_JOB_PARAMS = "NBMLOPS_JOB_PARAMS"  # names of the parameters injected into the notebook
 ENV_PARENT_RUN_ID = "NBMLOPS_PARENT_RUN_ID"  # the job's run: tracked cells nest under it
+ENV_SPOOL = "NBMLOPS_SPOOL"  # the spool folder (also what a scheduled job is handed)
 
 KNOWN_KEYS = {
     "tracking_uri", "experiment", "ui_url", "metric_patterns", "spool", "autosync",
@@ -149,7 +150,7 @@ def metric_directions(root: Path) -> dict[str, str]:
 def spool_dir(root: Path | None = None) -> Path:
     """Where records wait for upload: ``NBMLOPS_SPOOL``, else ``spool`` in the project's
     config, else the user's data folder (outside any repository, so git never sees it)."""
-    env = os.environ.get("NBMLOPS_SPOOL")
+    env = os.environ.get(ENV_SPOOL)
     if env:
         return Path(env).expanduser()
     configured = project_config(root).get("spool") if root else None
@@ -236,14 +237,16 @@ def destination(
     path = os.fspath(notebook) if notebook else None
     root = project_root(Path(path).parent if path else None)
     source = source_name(path, root)
-    chosen = (
-        experiment
-        or os.environ.get(ENV_EXPERIMENT)
-        or str(project_config(root).get("experiment") or "")
-        or source
-    )
+    chosen = experiment or chosen_experiment(root) or source
     store = _absolute_sqlite(uri, root) if uri else tracking_uri(root)
     return Destination(root=root, tracking_uri=store, experiment=chosen, source_name=source)
+
+
+def chosen_experiment(root: Path) -> str | None:
+    """The experiment every notebook of the project uses when one is chosen:
+    ``NBMLOPS_EXPERIMENT``, else ``experiment`` in ``[tool.nbmlops]``."""
+    configured = str(project_config(root).get("experiment") or "")
+    return os.environ.get(ENV_EXPERIMENT) or configured or None
 
 
 def source_name(notebook: str | None, root: Path) -> str:

@@ -11,14 +11,15 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import List, Unicode
 
 from nbmlops import config
 from nbmlops.exceptions import NbmlopsError
-from nbmlops.track import capture
+from nbmlops.track import line as track_line
 from nbmlops.track.cell_hooks import CellHooks
-from nbmlops.track.tracker import CellTracker, Context, TrackOptions
+from nbmlops.track.line import TrackOptions
+from nbmlops.track.tracker import CellTracker, Context
 
 
 @magics_class
@@ -45,24 +46,6 @@ class TrackMagics(Magics):
             return tuple(self.metric_patterns)
         return config.metric_patterns(root)
 
-    @magic_arguments()
-    @argument("name", nargs="?", help="Run name (default: cell-<cell id>).")
-    @argument("--experiment", "-e", help="MLflow experiment (default: the notebook's path).")
-    @argument("--param", "-p", action="append", default=[], metavar="K=V",
-              help="Extra parameter, repeatable.")
-    @argument("--metric", "-m", action="append", default=[], metavar="NAME",
-              help="Variable to record as a metric even if its name matches no pattern.")
-    @argument("--data", "-d", action="append", default=[], metavar="PATH",
-              help="File (or DataFrame variable) the cell reads, repeatable.")
-    @argument("--tag", "-t", action="append", default=[], metavar="K=V",
-              help="Run tag, repeatable.")
-    @argument("--no-data", action="store_true", help="Do not fingerprint any data.")
-    @argument("--drift", choices=config.DRIFT_MODES,
-              help="Compare the data with the cell's last successful run: off, warn "
-              "(default, or `drift` in [tool.nbmlops]) or fail (the cell fails after it ran).")
-    @argument("--expect", action="append", default=[], metavar="[NAME=]PATH",
-              help="JSON declaration of the schema a frame must meet (columns, dtypes, "
-              "nullability, ranges); the cell fails after it ran when it does not. Repeatable.")
     @cell_magic
     def track(self, line: str, cell: str) -> Any:
         """Run the cell exactly as usual and record it as an MLflow run.
@@ -77,12 +60,16 @@ class TrackMagics(Magics):
         compared with the same data of the cell's last successful run: schema changes,
         row counts, null rates, distribution shifts show as an alert under the cell
         (``--drift fail`` makes the cell fail instead); ``--expect`` checks a declared schema.
+
+        Words of the line are split as a shell splits them: ``%%track "my run" -p "note=a b"``.
         """
         __tracebackhide__ = True
         # Typed cells never get here: CellHooks lets IPython run them. This runs a call of
         # run_cell_magic("track", ...) from code, and reports bad options of a typed line.
         options, ctx = self.prepare(line)
         return self.tracker.run(cell, options, ctx)
+
+    track.__doc__ = f"{track.__doc__}\n{track_line.usage()}"
 
     def prepare(self, line: str) -> tuple[TrackOptions, Context]:
         """The options of a ``%%track`` line and where the run goes; UsageError when bad."""
@@ -98,20 +85,9 @@ class TrackMagics(Magics):
             raise UsageError(str(e)) from None
 
     def _options(self, line: str) -> TrackOptions:
-        args = parse_argstring(self.track, line)
         try:
-            options = TrackOptions(
-                name=args.name,
-                experiment=args.experiment,
-                params=capture.parse_pairs(args.param, "--param"),
-                metrics=list(args.metric),
-                data=list(args.data),
-                tags=capture.parse_pairs(args.tag, "--tag"),
-                capture_data=not args.no_data,
-                drift=args.drift,
-                expect=[_expect_item(item) for item in args.expect],
-            )
-        except ValueError as e:
+            options = track_line.parse(line)
+        except NbmlopsError as e:
             raise UsageError(str(e)) from None
         for _, path in options.expect:
             from nbmlops.data.expectations import load_spec
@@ -175,7 +151,7 @@ class TrackMagics(Magics):
 
             return compare(
                 args.experiment, cell=args.cell, metric=args.metric, last=args.last,
-                filter=args.filter, context=self.tracker.context(args.experiment),
+                filter=args.filter, where=self.tracker.context(args.experiment).where,
             )
         except NbmlopsError as e:
             raise UsageError(" ".join(str(e).split())) from None
@@ -192,12 +168,3 @@ class TrackMagics(Magics):
 def _compare_arguments() -> None:
     """``%mlops compare``: a panel of the notebook's runs: sort, page, tick two or more runs
     to see them side by side (params, metrics, data, packages, code), plots."""
-
-
-def _expect_item(item: str) -> tuple[str | None, str]:
-    """``--expect df=schema.json`` -> ("df", "schema.json"); ``--expect schema.json`` ->
-    (None, "schema.json"): the declaration's "name", or the cell's only frame."""
-    name, sep, path = item.partition("=")
-    if sep and name.isidentifier():
-        return name, path
-    return None, item

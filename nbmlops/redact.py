@@ -33,6 +33,7 @@ import re
 import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
     "PLACEHOLDER",
@@ -368,3 +369,22 @@ def _getenv_default(call: ast.Call) -> Iterable[ast.expr]:
     for kw in call.keywords:
         if kw.arg in ("default", "value"):
             yield from _literals(kw.value)
+
+
+def strip_credentials(url: str) -> str:
+    """A remote URL without secrets: ``https://user:token@host/x`` -> ``https://host/x``
+    (on http(s) a lone user name is usually a token too); other schemes keep the user
+    name and lose the password. scp-like ``git@host:org/repo`` is left alone."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.scheme or "@" not in parts.netloc:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    if parts.scheme.lower() in ("http", "https", "ftp", "ftps"):
+        netloc = host
+    else:
+        user = userinfo.partition(":")[0]
+        netloc = f"{user}@{host}" if user else host
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from nbmlops.redact import strip_credentials
 from nbmlops.track import environment as env
 from nbmlops.track.environment import (
     GitProbe,
@@ -23,7 +24,6 @@ from nbmlops.track.environment import (
     imported_packages,
     python_version,
     requirements_txt,
-    strip_credentials,
 )
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")

@@ -133,6 +133,7 @@ LINT_CASES = {
                           notebook("a = 1\nb = 2", params_cell=0)),
     "magic-in-parameters": (notebook("%matplotlib inline\na = 1", params_cell=0),
                             notebook("%matplotlib inline", "a = 1", params_cell=1)),
+    "track-line": (notebook('%%track "my run\na = 1'), notebook('%%track "my run"\na = 1')),
 }
 
 

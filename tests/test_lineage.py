@@ -151,10 +151,11 @@ def test_lineage_command(
     assert real.returncode == 0 and len(real.stdout.splitlines()) == 3
 
 
-def test_a_store_that_does_not_exist_is_one_line(
+def test_a_store_that_does_not_exist_yet_has_no_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     status = main(["lineage", "0123abcd", "--tracking-uri", f"sqlite:///{tmp_path}/none.db"])
-    assert status == 2
-    assert capsys.readouterr().err == f"nbmlops: error: no MLflow store at {tmp_path}/none.db\n"
+    assert status == 1
+    out = capsys.readouterr()
+    assert out.out == "no run read or wrote data 0123abcd\n" and out.err == ""
     assert not (tmp_path / "none.db").exists()

@@ -27,6 +27,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from jupyter_client.blocking import BlockingKernelClient
 
+from nbmlops import config
 from nbmlops.track import location
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
@@ -41,7 +42,7 @@ PAPERMILL = str(Path(sys.executable).parent / "papermill")
 @pytest.fixture(autouse=True)
 def clean_location(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # Whatever launched pytest must not leak into what the kernels and the shell find.
-    monkeypatch.delenv(location.ENV_NOTEBOOK, raising=False)
+    monkeypatch.delenv(config.ENV_NOTEBOOK, raising=False)
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     location.clear_cache()
     yield
@@ -49,7 +50,7 @@ def clean_location(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    inherited = {location.ENV_NOTEBOOK, "JPY_SESSION_NAME"}
+    inherited = {config.ENV_NOTEBOOK, "JPY_SESSION_NAME"}
     env = {k: v for k, v in os.environ.items() if k not in inherited}
     env.update(extra)
     return env
@@ -70,10 +71,9 @@ def test_source_and_experiment_name(tmp_path: Path) -> None:
     root = tmp_path / "proj"
     inside = root / "nbs" / "train.ipynb"
     outside = tmp_path / "elsewhere" / "eda.ipynb"
-    assert location.source_name(str(inside), root) == "nbs/train.ipynb"
-    assert location.experiment_name(str(inside), root) == "nbs/train.ipynb"
-    assert location.experiment_name(str(outside), root) == outside.as_posix()
-    assert location.experiment_name(None, root) == "<ipython>"
+    assert config.source_name(str(inside), root) == "nbs/train.ipynb"
+    assert config.source_name(str(outside), root) == outside.as_posix()
+    assert config.source_name(None, root) == "<ipython>"
 
 
 def test_papermill_command_lines_are_recognised() -> None:
@@ -150,9 +150,9 @@ def test_env_var_and_vscode_variable(
     assert location.notebook_path(shell) == str(tmp_path / "other.ipynb")
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv(location.ENV_NOTEBOOK, "sub/explicit.ipynb")
+    monkeypatch.setenv(config.ENV_NOTEBOOK, "sub/explicit.ipynb")
     assert location.notebook_path(shell) == str(tmp_path / "sub" / "explicit.ipynb")
-    monkeypatch.delenv(location.ENV_NOTEBOOK)
+    monkeypatch.delenv(config.ENV_NOTEBOOK)
     del shell.user_ns["__vsc_ipynb_file__"]
     assert location.notebook_path(shell) is None
 
@@ -231,7 +231,7 @@ def test_papermill_python_api(
                                kernel_name="python3", progress_bar=False)
     assert reported(out) == {"notebook": None, "cell_id": None, "x": 2}
     # ...and a caller that names the notebook (as `nbmlops run` does) is heard by the kernel.
-    monkeypatch.setenv(location.ENV_NOTEBOOK, str(source))
+    monkeypatch.setenv(config.ENV_NOTEBOOK, str(source))
     papermill.execute_notebook(str(source), str(out), parameters={"x": 3},
                                kernel_name="python3", progress_bar=False)
     assert reported(out) == {"notebook": str(source), "cell_id": "where-am-i", "x": 3}

@@ -11,10 +11,10 @@ import pytest
 from mlflow_server import MlflowServer
 from tracked_runs import TrackedStore, tracked_store
 
-from nbmlops.exceptions import ExperimentNotFound, InvalidFilter, QueryError
+from nbmlops.exceptions import ExperimentNotFound, InvalidFilter, QueryError, RunNotFound
 from nbmlops.runs import diff as run_diff
 from nbmlops.runs import query
-from nbmlops.runs.query import Dataset, RunDetails, RunSummary
+from nbmlops.runs.entities import Dataset, RunDetails, RunSummary
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool
 
@@ -42,8 +42,9 @@ def test_missing_sqlite_store_is_not_created(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'none' / 'mlflow.db'}"
     with pytest.raises(ExperimentNotFound, match="nothing has been uploaded there yet"):
         query.get_experiment(uri, "a.ipynb")
-    with pytest.raises(QueryError, match="no MLflow store at"):
+    with pytest.raises(RunNotFound, match=r"no run 0+ in"):
         query.get_run(uri, "0" * 32)
+    assert query.experiments(uri) == []
     assert not (tmp_path / "none").exists()
 
 

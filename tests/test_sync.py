@@ -21,7 +21,7 @@ from mlflow_server import MlflowServer, free_port
 
 from nbmlops.record import Environment, GitState, MetricPoint
 from nbmlops.sync import worker
-from nbmlops.sync.spool import RECORD_FILE, SUFFIX, Spool, record_id_of
+from nbmlops.sync.spool import ERROR_SUFFIX, RECORD_FILE, SUFFIX, Spool, record_id_of
 from nbmlops.sync.upload import RECORD_ID_TAG
 
 MakeRecord = Callable[..., Path]
@@ -81,7 +81,7 @@ def test_ensure_running_uploads_then_exits_when_idle(
     wait_until(lambda: not worker.is_running(spool), 15, "the idle process to exit")
     state = spool.state()
     assert state["last_success_at"] and state["uploaded_total"] == 3
-    assert "exits" in (spool.root / worker.LOG_FILE).read_text()
+    assert "exits" in spool.log_file.read_text()
     # Our process started it and never waits for it, yet no zombie is left behind.
     wait_until(lambda: not psutil.pid_exists(state["pid"]), 5, "the exited process to be reaped")
 
@@ -149,12 +149,12 @@ def test_rejected_record_moves_to_failed_without_blocking_the_queue(
     worker.ensure_running(spool.root)
     wait_until(lambda: not spool.entries(), 60, "the queue to empty")
     assert spool.receipt(record_id_of(good)) is not None
-    failed = spool.root / worker.FAILED
+    failed = spool.failed
     assert sorted(p.name for p in failed.iterdir() if p.name.endswith(SUFFIX)) == sorted(
         [broken.name, invalid.name]
     )
-    assert "unreadable record" in (failed / f"{broken.name}{worker.ERROR_SUFFIX}").read_text()
-    error = (failed / f"{invalid.name}{worker.ERROR_SUFFIX}").read_text()
+    assert "unreadable record" in (failed / f"{broken.name}{ERROR_SUFFIX}").read_text()
+    error = (failed / f"{invalid.name}{ERROR_SUFFIX}").read_text()
     assert "INVALID_PARAMETER_VALUE" in error and f"attempts: {worker.MAX_ATTEMPTS}" in error
     assert worker.status(spool)["failed"] == 2
     # One run for the good record only: the invalid one's half run was not left behind either.

@@ -18,9 +18,9 @@ from mlflow_server import MlflowServer, free_port
 
 from nbmlops.exceptions import RecordRejected
 from nbmlops.record import DataRecord, MetricPoint, Outcome
+from nbmlops.store import FAIL_FAST_ENV
 from nbmlops.sync.spool import Spool
 from nbmlops.sync.upload import RECORD_ID_TAG, TRUNCATED, find_runs, is_permanent, upload
-from nbmlops.sync.worker import SYNC_MLFLOW_ENV
 
 MakeRecord = Callable[..., Path]
 
@@ -314,7 +314,7 @@ def test_invalid_value_is_permanent_an_outage_is_not(
         push(spool, entry, Clients())
     assert info.value.error_code == "INVALID_PARAMETER_VALUE" and is_permanent(info.value)
 
-    for key, value in SYNC_MLFLOW_ENV.items():
+    for key, value in FAIL_FAST_ENV.items():
         monkeypatch.setenv(key, value)
     down = make_record(f"http://127.0.0.1:{free_port()}")
     started = time.monotonic()

@@ -38,14 +38,13 @@ export function RunDetailsView(props: { model: SidebarModel; details: Details })
   const run = details.run;
   const stepped = new Set(steppedMetrics(details.metric_history));
   const url = details.url ?? mlflowRunUrl(model.uiUrl, run.experiment_id, run.run_id);
-  const tags = run.tags;
   const env: [string, React.ReactNode][] = [];
-  if (tags['nbmlops.python']) {
-    env.push(['python', tags['nbmlops.python']]);
+  if (run.python) {
+    env.push(['python', run.python]);
   }
-  if (tags['mlflow.source.git.commit']) {
-    const dirty = tags['nbmlops.git.dirty'] === 'true' ? ' (uncommitted changes)' : '';
-    env.push(['git', `${tags['mlflow.source.git.commit'].slice(0, 10)}${dirty}`]);
+  if (run.git_commit) {
+    const dirty = run.git_dirty ? ' (uncommitted changes)' : '';
+    env.push(['git', `${run.git_commit.slice(0, 10)}${dirty}`]);
   }
   const packages = Object.entries(details.requirements).sort(([a], [b]) =>
     a.toLowerCase().localeCompare(b.toLowerCase())
@@ -78,9 +77,9 @@ export function RunDetailsView(props: { model: SidebarModel; details: Details })
         {ago(run.start_time)} · {duration(run.duration_s)}
         {run.code_sha ? ` · code ${run.code_sha.slice(0, 8)}` : ''}
       </p>
-      {tags['nbmlops.error_message'] ? (
+      {run.error ? (
         <p className="jp-nbmlops-error" role="alert">
-          {tags['nbmlops.error_type']}: {tags['nbmlops.error_message']}
+          {run.error}
         </p>
       ) : null}
       <Section title="Parameters">

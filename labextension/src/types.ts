@@ -55,6 +55,11 @@ export interface RunSummary {
   datasets: Dataset[];
   duration_s: number | null;
   code_sha: string | null;
+  /** Read from the run's tags by the server (nbmlops.store names them). */
+  python: string | null;
+  git_commit: string | null;
+  git_dirty: boolean;
+  error: string | null;
 }
 
 export interface RunPage {

@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from nbmlops import __version__
+from nbmlops import __version__, store
 from nbmlops.cli import data, jobs, sync
 from nbmlops.cli.command import Command
 from nbmlops.exceptions import NbmlopsError
@@ -40,7 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return COMMANDS[args.command].run(args)
+        # A user at a prompt: an unreachable server is said in seconds, not minutes.
+        with store.fail_fast():
+            return COMMANDS[args.command].run(args)
     except NbmlopsError as e:
         print(f"nbmlops: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2

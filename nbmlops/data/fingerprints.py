@@ -45,6 +45,7 @@ from typing import Any, NamedTuple
 
 import xxhash
 
+from nbmlops import config
 from nbmlops.exceptions import FingerprintError
 from nbmlops.record import Context, DataRecord
 
@@ -1092,15 +1093,10 @@ _disk_caches: dict[str, _DiskCache] = {}
 
 def _disk_cache() -> _DiskCache | None:
     """The cache in ``NBMLOPS_CACHE`` or the user's cache folder (None if neither is known)."""
-    folder = os.environ.get("NBMLOPS_CACHE")
-    if not folder:
-        try:
-            import platformdirs
-
-            folder = platformdirs.user_cache_dir("nbmlops", appauthor=False)
-        except Exception:
-            return None
-    path = os.path.join(os.path.expanduser(folder), "file-fingerprints.sqlite")
+    folder = config.fingerprint_cache_dir()
+    if folder is None:
+        return None
+    path = os.path.join(folder, "file-fingerprints.sqlite")
     cache = _disk_caches.get(path)
     if cache is None:
         cache = _disk_caches[path] = _DiskCache(path)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import nbformat
 
+from nbmlops.exceptions import TrackLineError
 from nbmlops.jobs.parameterize import (
     _assignments,
     is_track_cell,
@@ -24,6 +25,7 @@ from nbmlops.jobs.parameterize import (
     python_source,
 )
 from nbmlops.track import capture
+from nbmlops.track import line as track_line
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,21 @@ def _code_cells(nb: nbformat.NotebookNode) -> Iterator[tuple[int, str]]:
 
 def _body(source: str) -> str:
     """Python of a cell; a ``%%track`` cell is analysed without its magic line."""
-    if source.lstrip().startswith("%%track"):
-        return python_source(source.partition("\n")[2])
-    return python_source(source)
+    split = track_line.split_cell(source)
+    return python_source(split[1] if split is not None else source)
+
+
+@rule("track-line")
+def _bad_track_line(nb: nbformat.NotebookNode) -> Iterator[Finding]:
+    for number, source in _code_cells(nb):
+        try:
+            track_line.options_of_cell(source)
+        except TrackLineError as e:
+            yield Finding(
+                "track-line", "error", number,
+                f"{e}: the magic refuses to run this cell, so the job would stop here",
+                "fix the %%track line (`%%track?` lists its options)",
+            )
 
 
 @rule("out-of-order")

@@ -25,9 +25,9 @@ import nbformat
 from nbmlops.exceptions import JobError
 from nbmlops.jobs.spec import ParamSpec, type_of, type_of_annotation
 from nbmlops.track import capture
+from nbmlops.track import line as track_line
 
 PARAMETERS_TAG = "parameters"
-TRACK_MAGIC = "%%track"
 MOVED_COMMENT = "# nbmlops export: moved to the parameters cell: {names}"
 
 
@@ -59,7 +59,7 @@ def parse(source: str) -> ast.Module | None:
 
 
 def is_track_cell(cell: Any) -> bool:
-    return cell.cell_type == "code" and cell.source.lstrip().startswith(TRACK_MAGIC)
+    return cell.cell_type == "code" and track_line.split_cell(cell.source) is not None
 
 
 def parameters_cell_index(nb: nbformat.NotebookNode) -> int | None:
@@ -192,9 +192,11 @@ def _candidate_cells(nb: nbformat.NotebookNode) -> list[int]:
 
 def _body(cell: Any) -> tuple[str, int]:
     """A cell's Python body and how many lines precede it (the ``%%track`` line)."""
-    if is_track_cell(cell):
-        _, _, body = cell.source.partition("\n")
-        return python_source(body), 1
+    split = track_line.split_cell(cell.source) if cell.cell_type == "code" else None
+    if split is not None:
+        # the lines before the body: leading blank lines and the %%track line itself
+        _, body = split
+        return python_source(body), cell.source.count("\n") - body.count("\n")
     return python_source(cell.source), 0
 
 

@@ -32,20 +32,14 @@ from typing import Any
 
 import filelock
 
-from nbmlops import config
+from nbmlops import config, store
 from nbmlops.exceptions import JobError
 from nbmlops.jobs.spec import Job, folder_of, load, resolve_params
-from nbmlops.track import capture, location
+from nbmlops.track import capture
 
 LOCK_FILE = ".nbmlops-run.lock"
 RUNS_DIR = "runs"
-JOB_TAG = "nbmlops.job"
-# Fail fast on an unreachable server: MLflow's own retries take minutes.
-_MLFLOW_ENV = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
-    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
-}
+JOB_TAG = store.JOB_TAG
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 Say = Callable[[str], None]
@@ -226,49 +220,53 @@ class ParentRun:
 
     def start(self, job: Job, notebook: str, params: Mapping[str, Any]) -> str | None:
         try:
-            for key, value in _MLFLOW_ENV.items():
-                os.environ.setdefault(key, value)
-            from mlflow import MlflowClient
-
-            from nbmlops.sync.upload import ensure_experiment
-
-            self.client = MlflowClient(tracking_uri=self.uri)
-            experiment_id = ensure_experiment(self.client, self.experiment, self.uri)
-            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-            run = self.client.create_run(experiment_id, run_name=f"{job.name} {stamp}", tags={
-                JOB_TAG: job.name,
-                "mlflow.source.name": notebook,
-                "mlflow.source.type": "NOTEBOOK",
-            })
-            self.run_id = str(run.info.run_id)
-            if params:
-                from mlflow.entities import Param
-
-                self.client.log_batch(self.run_id, params=[
-                    Param(k, capture.param_value(v)[:6000]) for k, v in params.items()
-                ])
+            with store.fail_fast():
+                self.run_id = self._create(job, notebook, params)
         except Exception as e:  # whatever MLflow raises: the job runs anyway
             self.say(f"nbmlops: warning: no parent run ({_one_line(e)}); the job runs, its "
                      "tracked cells wait in the spool and upload later")
             self.run_id = None
         return self.run_id
 
+    def _create(self, job: Job, notebook: str, params: Mapping[str, Any]) -> str:
+        from nbmlops.sync.upload import ensure_experiment
+
+        self.client = store.client(self.uri, create=True)
+        experiment_id = ensure_experiment(self.client, self.experiment, self.uri)
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        run = self.client.create_run(experiment_id, run_name=f"{job.name} {stamp}", tags={
+            JOB_TAG: job.name,
+            store.SOURCE_NAME_TAG: notebook,
+            store.SOURCE_TYPE_TAG: store.SOURCE_TYPE_NOTEBOOK,
+        })
+        run_id = str(run.info.run_id)
+        if params:
+            from mlflow.entities import Param
+
+            self.client.log_batch(run_id, params=[
+                Param(k, capture.param_value(v)[:6000]) for k, v in params.items()
+            ])
+        return run_id
+
     def end(self, result: RunResult) -> None:
         if not self.run_id:
             return
         try:
-            run_id = self.run_id
-            self.client.set_tag(run_id, "nbmlops.duration_s", f"{result.duration_s:.3f}")
-            self.client.set_tag(run_id, "nbmlops.attempts", str(result.attempts))
-            self.client.log_metric(run_id, "duration_s", result.duration_s)
-            if result.failure:
-                self.client.set_tag(run_id, "nbmlops.error", str(result.failure)[:5000])
-            if result.output and result.output.is_file():
-                self.client.log_artifact(run_id, str(result.output), "output")
-            self.client.set_terminated(run_id, result.status)
+            with store.fail_fast():
+                self._finish(self.run_id, result)
         except Exception as e:
             self.say(f"nbmlops: warning: could not finish the parent run {self.run_id}: "
                      f"{_one_line(e)}")
+
+    def _finish(self, run_id: str, result: RunResult) -> None:
+        self.client.set_tag(run_id, store.DURATION_TAG, f"{result.duration_s:.3f}")
+        self.client.set_tag(run_id, store.JOB_ATTEMPTS_TAG, str(result.attempts))
+        self.client.log_metric(run_id, "duration_s", result.duration_s)
+        if result.failure:
+            self.client.set_tag(run_id, store.JOB_ERROR_TAG, str(result.failure)[:5000])
+        if result.output and result.output.is_file():
+            self.client.log_artifact(run_id, str(result.output), store.JOB_OUTPUT_FOLDER)
+        self.client.set_terminated(run_id, result.status)
 
 
 def _one_line(e: BaseException) -> str:
@@ -306,29 +304,11 @@ def run_job(
 
 def _run_locked(job: Job, folder: Path, params: dict[str, Any], verbose: bool,
                 progress: bool, say: Say) -> RunResult:
-    root = config.project_root(folder)
-    uri = job.tracking_uri or config.tracking_uri(root)
     notebook = folder / job.notebook
-    source = location.source_name(str(notebook), root)
-    experiment = (job.experiment or str(config.project_config(root).get("experiment") or "")
-                  or location.experiment_name(str(notebook), root))
-    parent = ParentRun(uri, experiment, say)
-    parent_id = parent.start(job, source, params)
-
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": uri,
-        "NBMLOPS_NOTEBOOK": str(notebook),
-        "NBMLOPS_JOB": job.name,
-        # The tracker records these as params of the cells that read them (they were hoisted
-        # out of the cells, so the cells' own literals no longer show them).
-        "NBMLOPS_JOB_PARAMS": ",".join(params),
-        "NBMLOPS_EXPERIMENT": experiment,
-    }
-    if parent_id:
-        env["NBMLOPS_PARENT_RUN_ID"] = parent_id
-    else:
-        env.pop("NBMLOPS_PARENT_RUN_ID", None)
+    where = config.destination(notebook, job.experiment, uri=job.tracking_uri)
+    parent = ParentRun(where.tracking_uri, where.experiment, say)
+    parent_id = parent.start(job, where.source_name, params)
+    env = config.job_kernel_env(dict(os.environ), where, notebook, job.name, params, parent_id)
 
     started = time.monotonic()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -390,16 +370,15 @@ def _on_failure(job: Job, result: RunResult, env: dict[str, str], say: Say) -> N
 
 def last_run(uri: str, job_name: str) -> dict[str, Any] | None:
     """Status and start time of the job's latest parent run in MLflow (None if none)."""
-    for key, value in _MLFLOW_ENV.items():
-        os.environ.setdefault(key, value)
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri=uri)
-    ids = [e.experiment_id for e in client.search_experiments()]
-    if not ids:
-        return None
-    runs = client.search_runs(ids, filter_string=f"tags.`{JOB_TAG}` = '{job_name}'",
-                              order_by=["attributes.start_time DESC"], max_results=1)
+    if not store.exists(uri):
+        return None  # nothing was uploaded there yet
+    client = store.client(uri)
+    with store.fail_fast():
+        ids = [e.experiment_id for e in client.search_experiments()]
+        if not ids:
+            return None
+        runs = client.search_runs(ids, filter_string=f"tags.`{JOB_TAG}` = '{job_name}'",
+                                  order_by=["attributes.start_time DESC"], max_results=1)
     if not runs:
         return None
     info = runs[0].info

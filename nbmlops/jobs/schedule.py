@@ -102,7 +102,7 @@ def run_environment(job: Job, folder: Path) -> dict[str, str]:
     root = config.project_root(folder)
     env = {
         "MLFLOW_TRACKING_URI": job.tracking_uri or config.tracking_uri(root),
-        "NBMLOPS_SPOOL": str(config.spool_dir(root)),
+        config.ENV_SPOOL: str(config.spool_dir(root)),
         "PATH": os.pathsep.join(dict.fromkeys(
             [str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])),
     }

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nbmlops.runs.diff import metric_direction
-from nbmlops.runs.query import RunSummary
+from nbmlops.runs.entities import RunSummary
 
 #: Up to this many runs a metric is drawn as bars (one per run), beyond as a line over time.
 MAX_BARS = 30

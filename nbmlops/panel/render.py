@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from nbmlops.runs.diff import CodeDiff, RunDiff
-from nbmlops.runs.query import RunSummary
+from nbmlops.runs.entities import RunSummary
 
 RunUrl = Callable[[RunSummary], "str | None"]
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ipywidgets as widgets
 
@@ -30,10 +30,7 @@ from nbmlops.panel import render
 from nbmlops.panel.render import esc
 from nbmlops.runs import query
 from nbmlops.runs.diff import best_indexes, metric_direction
-from nbmlops.runs.query import RunSummary
-
-if TYPE_CHECKING:
-    from nbmlops.track.tracker import Context
+from nbmlops.runs.entities import RunSummary
 
 __all__ = ["DEFAULT_PAGE_SIZE", "ComparePanel", "compare"]
 
@@ -71,27 +68,28 @@ def compare(
     page_size: int = DEFAULT_PAGE_SIZE,
     tracking_uri: str | None = None,
     ui_url: str | None = None,
-    context: Context | None = None,
+    where: config.Destination | None = None,
 ) -> ComparePanel:
     """The panel for ``experiment`` (default: the current notebook's), in the tracking store
-    the notebook's cells go to (``tracking_uri`` overrides)."""
-    if context is None:
+    the notebook's cells go to (``tracking_uri`` overrides); ``where`` is that destination
+    when the caller knows it already."""
+    if where is None:
         from IPython import get_ipython
 
-        from nbmlops.track.tracker import CellTracker
+        from nbmlops.track import location
 
-        context = CellTracker(get_ipython(), config.metric_patterns).context(experiment)
-    uri = tracking_uri or context.tracking_uri
+        where = config.destination(location.notebook_path(get_ipython()), experiment)
+    uri = tracking_uri or where.tracking_uri
     return ComparePanel(
-        experiment or context.experiment,
+        experiment or where.experiment,
         tracking_uri=uri,
         cell=cell,
         metric=metric,
         last=last,
         filter=filter,
         page_size=page_size,
-        ui_url=ui_url or config.ui_url(context.root, uri),
-        directions=config.metric_directions(context.root),
+        ui_url=ui_url or config.ui_url(where.root, uri),
+        directions=config.metric_directions(where.root),
     )
 
 

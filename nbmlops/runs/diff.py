@@ -1,9 +1,9 @@
 """What differs between two or more runs: params, metrics (which value is better), data
 versions, package versions and the cell's code.
 
-Pure: it takes :class:`nbmlops.runs.query.RunDetails` already read from MLflow (see
-:func:`nbmlops.runs.query.diff_runs`) and returns plain dataclasses. The first run is the baseline
-that code diffs are made against.
+Pure: it takes :class:`nbmlops.runs.entities.RunDetails` already read from MLflow (see
+:func:`nbmlops.runs.query.diff_runs`) and returns plain dataclasses. The first run is the
+baseline that code diffs are made against.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from nbmlops.runs.query import DriftAlert, RunDetails, RunSummary
+    from nbmlops.runs.entities import DriftAlert, RunDetails, RunSummary
 
 Direction = Literal["min", "max"]
 
@@ -221,7 +221,7 @@ def package_rows(details: Sequence[RunDetails]) -> list[PackageRow]:
     """Packages (and Python) whose versions differ between runs that both list them. A
     package one cell did not import is no difference of environment."""
     rows = []
-    pythons = [d.run.tags.get("nbmlops.python") for d in details]
+    pythons = [d.run.python for d in details]
     if len({p for p in pythons if p}) > 1:
         rows.append(PackageRow("python", pythons))
     names = sorted({n for d in details for n in d.requirements}, key=str.lower)

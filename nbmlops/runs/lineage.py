@@ -17,11 +17,11 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbmlops import config
-from nbmlops.exceptions import LineageError
+from nbmlops import config, store
+from nbmlops.exceptions import LineageError, RunNotFound
+from nbmlops.redact import strip_credentials
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -93,7 +93,9 @@ def runs_using(
     default every active experiment of the store is searched."""
     prefix = normalize(fingerprint)
     uri = tracking_uri or config.tracking_uri(config.project_root())
-    client = _client(uri)
+    if not store.exists(uri):
+        return []  # nothing was uploaded there yet
+    client = store.client(uri)
     ids = _experiment_ids(client, experiments)
     if not ids:
         return []
@@ -113,37 +115,20 @@ def runs_using(
 def run_data(run_id: str, tracking_uri: str | None = None) -> list[DataVersion]:
     """The data versions (fingerprints) a run read and wrote."""
     uri = tracking_uri or config.tracking_uri(config.project_root())
-    client = _client(uri)
+    if not store.exists(uri):
+        raise RunNotFound(f"no run {run_id} in {strip_credentials(uri)}")
     try:
-        run = client.get_run(run_id)
+        run = store.client(uri).get_run(run_id)
     except Exception as e:
-        raise LineageError(f"no run {run_id} in {uri}: {_one_line(e)}") from None
+        raise RunNotFound(f"no run {run_id} in {strip_credentials(uri)}: {_one_line(e)}") from None
     inputs = run.inputs.dataset_inputs if run.inputs is not None else []
     return [
-        DataVersion(d.dataset.name, d.dataset.digest, _contexts(d), _tag(d, "nbmlops.kind"))
+        DataVersion(d.dataset.name, d.dataset.digest, _contexts(d), _tag(d, store.DATA_KIND_TAG))
         for d in inputs
     ]
 
 
 # -- MLflow --------------------------------------------------------------------------------------
-
-
-def _client(uri: str) -> MlflowClient:
-    db = _sqlite_file(uri)
-    if db is not None and not db.is_file():
-        # Opening a missing sqlite store would create (and migrate) an empty one.
-        raise LineageError(f"no MLflow store at {db}")
-    from mlflow import MlflowClient
-
-    return MlflowClient(tracking_uri=uri)
-
-
-def _sqlite_file(uri: str) -> Path | None:
-    prefix = "sqlite:///"
-    if not uri.startswith(prefix):
-        return None
-    path = uri[len(prefix):].split("?", 1)[0]
-    return Path(path) if path and path != ":memory:" else None
 
 
 def _experiments(client: MlflowClient) -> Iterator[Any]:
@@ -203,12 +188,12 @@ def _uses(run: Any, prefix: str, names: dict[str, str]) -> Iterator[LineageRun]:
                 dataset=d.dataset.name,
                 digest=d.dataset.digest,
                 contexts=_contexts(d),
-                notebook=run.data.tags.get("mlflow.source.name"),
+                notebook=run.data.tags.get(store.SOURCE_NAME_TAG),
             )
 
 
 def _contexts(dataset_input: Any) -> tuple[str, ...]:
-    value = _tag(dataset_input, "mlflow.data.context") or ""
+    value = _tag(dataset_input, store.DATA_CONTEXT_TAG) or ""
     return tuple(c for c in value.split(",") if c)
 
 

@@ -34,19 +34,31 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import re
 import tempfile
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from nbmlops.exceptions import ExperimentNotFound, InvalidFilter, QueryError, StoreNotFound
+from nbmlops import store
+from nbmlops.exceptions import (
+    ExperimentNotFound,
+    InvalidFilter,
+    QueryError,
+    RunNotFound,
+    StoreNotFound,
+)
 from nbmlops.record import MetricPoint
-from nbmlops.track.environment import strip_credentials
+from nbmlops.redact import strip_credentials
+from nbmlops.runs.entities import (
+    Dataset,
+    DriftAlert,
+    Experiment,
+    RunDetails,
+    RunPage,
+    RunSummary,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -81,145 +93,19 @@ DEFAULT_ORDER = ("attributes.start_time DESC",)
 _FETCH_SIZE = 1000
 _MAX_ARTIFACTS = 1000
 
-CODE_ARTIFACT = "code/cell.py"
-REQUIREMENTS_ARTIFACT = "env/requirements.txt"
-DRIFT_ARTIFACT = "data/drift.json"  # written by the data checks (nbmlops.track.datachecks)
-DRIFT_TAGS = {"nbmlops.drift": "drift", "nbmlops.schema_change": "schema"}
-DURATION_TAG = "nbmlops.duration_s"
-CODE_SHA_TAG = "nbmlops.code_sha"
-PYTHON_TAG = "nbmlops.python"
+#: The data checks' one-line summaries, by the kind of finding they sum up.
+DRIFT_TAGS = {store.DRIFT_TAG: "drift", store.SCHEMA_CHANGE_TAG: "schema"}
 
-# MLflow retries a failing HTTP call 7 times with exponential backoff (minutes in all); a panel
-# must say "unreachable" within seconds. Applied only where the user has not chosen.
-# Nor may reading two small files print download progress bars under the user's cell.
-_QUERY_MLFLOW_ENV = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
-    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-}
-_env_lock = threading.Lock()
-
-
-# --- what is returned ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Experiment:
-    """An MLflow experiment (for nbmlops: one notebook)."""
-
-    experiment_id: str
-    name: str
-    lifecycle_stage: str = "active"
-    artifact_location: str = ""
-    creation_time: int | None = None  # ms since the epoch
-    last_update_time: int | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """One data version a run read or wrote (an MLflow dataset input)."""
-
-    name: str
-    digest: str
-    fingerprint: str  # nbmlops' full-content fingerprint (the digest, unless it was cut)
-    context: str  # "input", "output" or "input,output"
-    kind: str = ""  # "dataframe", "series", "ndarray", "file", ...
-    source_type: str = ""
-    source: str = ""
-    schema: str | None = None  # MLflow's schema JSON
-    profile: str | None = None  # MLflow's profile JSON (rows, shape, size)
-
-    @property
-    def short(self) -> str:
-        """The first 8 hex digits, as the status line shows them."""
-        return self.fingerprint[:8]
-
-    @property
-    def contexts(self) -> tuple[str, ...]:
-        return tuple(c for c in self.context.split(",") if c)
-
-
-@dataclass
-class RunSummary:
-    """What a table row needs: the run's attributes, params, latest metrics, tags, data."""
-
-    run_id: str
-    run_name: str
-    experiment_id: str
-    status: str
-    start_time: int | None  # ms since the epoch
-    end_time: int | None
-    params: dict[str, str] = field(default_factory=dict)
-    metrics: dict[str, float] = field(default_factory=dict)  # the latest value of each
-    tags: dict[str, str] = field(default_factory=dict)
-    datasets: list[Dataset] = field(default_factory=list)
-
-    @property
-    def duration_s(self) -> float | None:
-        """Seconds the cell ran: nbmlops' own measure, else MLflow's start and end times."""
-        with contextlib.suppress(KeyError, ValueError):
-            return float(self.tags[DURATION_TAG])
-        if self.start_time and self.end_time:
-            return (self.end_time - self.start_time) / 1000.0
-        return None
-
-    @property
-    def code_sha(self) -> str | None:
-        return self.tags.get(CODE_SHA_TAG)
-
-    @property
-    def inputs(self) -> list[Dataset]:
-        return [d for d in self.datasets if "input" in d.contexts]
-
-
-@dataclass
-class RunPage:
-    """One page of an experiment's runs; ``next_page_token`` is None on the last page."""
-
-    experiment: Experiment
-    runs: list[RunSummary]
-    next_page_token: str | None
-    order_by: list[str]
-    filter: str
-
-
-@dataclass
-class RunDetails:
-    """One run in full: history of every metric, artifact paths, the cell's code and the
-    ``name -> version`` pairs of its ``env/requirements.txt``."""
-
-    run: RunSummary
-    metric_history: dict[str, list[MetricPoint]] = field(default_factory=dict)
-    artifacts: list[str] = field(default_factory=list)
-    code: str | None = None
-    requirements: dict[str, str] = field(default_factory=dict)
-    #: What the data checks found changed since the cell's previous run (data/drift.json).
-    drift: list[DriftAlert] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class DriftAlert:
-    """One finding of the data checks: ``raw.amount: mean 101 → 121 (PSI 0.97, KS 0.39)``."""
-
-    name: str  # the data's name in the cell
-    context: str  # "input" or "output"
-    kind: str  # "schema" | "rows" | "nulls" | "distribution"
-    column: str | None
-    message: str
-
-    @property
-    def line(self) -> str:
-        where = f"{self.name}.{self.column}" if self.column and self.kind != "schema" else (
-            self.name)
-        return f"{where}: {self.message}"
 
 
 # --- experiments ---------------------------------------------------------------------------
 
 
 def experiments(tracking_uri: str, *, max_results: int = 1000) -> list[Experiment]:
-    """The active experiments of the store, most recently updated first."""
+    """The active experiments of the store, most recently updated first (none in a store
+    nothing was uploaded to yet)."""
+    if not store.exists(tracking_uri):
+        return []
     client = _client(tracking_uri)
     found = _call(
         tracking_uri,
@@ -403,8 +289,10 @@ def get_run(
 ) -> RunDetails:
     """One run in full. ``history`` fetches every point of every metric (one request per
     metric on a server); ``artifacts`` lists the artifact paths."""
+    if not store.exists(tracking_uri):
+        raise RunNotFound(f"no run {run_id} in {strip_credentials(tracking_uri)}")
     client = _client(tracking_uri)
-    found = _call(tracking_uri, lambda: client.get_run(run_id), what=f"run {run_id}")
+    found = _call(tracking_uri, lambda: client.get_run(run_id), run_id=run_id)
     run = summary(found)
     details = RunDetails(run)
     if history:
@@ -417,9 +305,9 @@ def get_run(
     if artifacts:
         details.artifacts = _list_artifacts(tracking_uri, run_id)
     terminal = run.status in ("FINISHED", "FAILED", "KILLED")
-    details.code = artifact_text(tracking_uri, run_id, CODE_ARTIFACT, cache=terminal)
+    details.code = artifact_text(tracking_uri, run_id, store.CODE_ARTIFACT, cache=terminal)
     details.requirements = parse_requirements(
-        artifact_text(tracking_uri, run_id, REQUIREMENTS_ARTIFACT, cache=terminal) or ""
+        artifact_text(tracking_uri, run_id, store.REQUIREMENTS_ARTIFACT, cache=terminal) or ""
     )
     details.drift = drift_alerts(tracking_uri, run, cache=terminal)
     return details
@@ -431,7 +319,7 @@ def drift_alerts(tracking_uri: str, run: RunSummary, *, cache: bool = True) -> l
     summaries = {kind: run.tags.get(tag, "none") for tag, kind in DRIFT_TAGS.items()}
     if all(text in ("", "none") for text in summaries.values()):
         return []
-    text = artifact_text(tracking_uri, run.run_id, DRIFT_ARTIFACT, cache=cache)
+    text = artifact_text(tracking_uri, run.run_id, store.DRIFT_ARTIFACT, cache=cache)
     alerts = parse_drift_report(text) if text else None
     if alerts is not None:
         return alerts
@@ -489,7 +377,7 @@ def artifact_text(tracking_uri: str, run_id: str, path: str, *, cache: bool = Tr
     if key in _texts:
         return _texts[key]
     client = _client(tracking_uri)
-    with tempfile.TemporaryDirectory(prefix="nbmlops-artifact-") as tmp, _quick_failures():
+    with tempfile.TemporaryDirectory(prefix="nbmlops-artifact-") as tmp, store.fail_fast():
         try:
             local = client.download_artifacts(run_id, path, dst_path=tmp)
             text = Path(local).read_text(encoding="utf-8", errors="replace")
@@ -641,9 +529,9 @@ def _dataset(dataset_input: Any) -> Dataset:
     return Dataset(
         name=d.name,
         digest=d.digest,
-        fingerprint=tags.get("nbmlops.fingerprint") or d.digest,
-        context=tags.get("mlflow.data.context", ""),
-        kind=tags.get("nbmlops.kind", ""),
+        fingerprint=tags.get(store.DATA_FINGERPRINT_TAG) or d.digest,
+        context=tags.get(store.DATA_CONTEXT_TAG, ""),
+        kind=tags.get(store.DATA_KIND_TAG, ""),
         source_type=d.source_type or "",
         source=d.source or "",
         schema=d.schema or None,
@@ -667,68 +555,28 @@ def _experiment(e: Any) -> Experiment:
 
 
 def _client(tracking_uri: str) -> MlflowClient:
-    db = sqlite_path(tracking_uri)
-    if db is not None and not db.is_file():
-        # MLflow would create an empty store there: reading must not leave files behind.
-        raise StoreNotFound(f"no MLflow store at {db}: nothing has been uploaded there yet")
-    return _cached_client(tracking_uri)
-
-
-@lru_cache(maxsize=16)
-def _cached_client(tracking_uri: str) -> MlflowClient:
-    from mlflow import MlflowClient
-
-    return MlflowClient(tracking_uri=tracking_uri)
-
-
-def sqlite_path(tracking_uri: str) -> Path | None:
-    """The database file of a ``sqlite:///`` URI (None for other stores and ``:memory:``)."""
-    prefix = "sqlite:///"
-    if not tracking_uri.startswith(prefix):
-        return None
-    path = tracking_uri[len(prefix):].split("?", 1)[0]
-    return Path(path) if path and path != ":memory:" else None
-
-
-_env_users = 0
-_env_added: list[str] = []
-
-
-@contextlib.contextmanager
-def _quick_failures() -> Iterator[None]:
-    """MLflow's HTTP settings for queries while any query runs (the server extension runs
-    several at once in threads: the first sets them, the last one out restores)."""
-    global _env_users
-    with _env_lock:
-        if _env_users == 0:
-            _env_added[:] = [k for k in _QUERY_MLFLOW_ENV if k not in os.environ]
-            os.environ.update({k: _QUERY_MLFLOW_ENV[k] for k in _env_added})
-        _env_users += 1
-    try:
-        yield
-    finally:
-        with _env_lock:
-            _env_users -= 1
-            if _env_users == 0:
-                for key in _env_added:
-                    os.environ.pop(key, None)
+    return store.client(tracking_uri)
 
 
 T = TypeVar("T")
 
 
-def _call(tracking_uri: str, call: Callable[[], T], *, filter: str = "", what: str = "") -> T:
+def _call(
+    tracking_uri: str, call: Callable[[], T], *, filter: str = "", run_id: str | None = None
+) -> T:
     """Run one MLflow call; its errors become one-line QueryErrors."""
     try:
-        with _quick_failures():
+        with store.fail_fast():
             return call()
     except QueryError:
         raise
     except Exception as e:
-        raise _translate(e, tracking_uri, filter, what) from None
+        raise _translate(e, tracking_uri, filter, run_id) from None
 
 
-def _translate(error: Exception, tracking_uri: str, filter: str, what: str) -> QueryError:
+def _translate(
+    error: Exception, tracking_uri: str, filter: str, run_id: str | None
+) -> QueryError:
     from mlflow.exceptions import MlflowException
 
     where = strip_credentials(tracking_uri)
@@ -737,8 +585,8 @@ def _translate(error: Exception, tracking_uri: str, filter: str, what: str) -> Q
         code = error.error_code
         if code == "INVALID_PARAMETER_VALUE" and filter and "order" not in message.lower():
             return InvalidFilter(f"MLflow rejected the filter {filter!r}: {message}")
-        if code == "RESOURCE_DOES_NOT_EXIST" and what:
-            return QueryError(f"no {what} in {where}")
+        if code == "RESOURCE_DOES_NOT_EXIST" and run_id is not None:
+            return RunNotFound(f"no run {run_id} in {where}")
         return QueryError(f"MLflow at {where}: {message}")
     return QueryError(f"cannot read MLflow at {where}: {type(error).__name__}: {message}")
 

@@ -23,7 +23,11 @@ from nbmlops.exceptions import (
     ExperimentNotFound,
     InvalidFilter,
     NbmlopsError,
+    NotebookNotFound,
+    OutsideRoot,
     QueryError,
+    RunNotFound,
+    StoreNotFound,
 )
 from nbmlops.server import notebook
 from nbmlops.server.jsonable import jsonable
@@ -35,18 +39,22 @@ MAX_PAGE_SIZE = 200
 _executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="nbmlops-api")
 
 
+#: The HTTP status of each kind of error, most specific first; anything else is a 400.
+STATUS_OF: tuple[tuple[type[NbmlopsError], int], ...] = (
+    (OutsideRoot, 403),
+    (NotebookNotFound, 404),
+    (ExperimentNotFound, 404),
+    (RunNotFound, 404),
+    (StoreNotFound, 404),
+    (InvalidFilter, 400),
+    (QueryError, 424),  # the tracking store failed: the request itself may be fine
+    (ConfigError, 400),
+)
+
+
 def status_of(error: NbmlopsError) -> int:
-    """The HTTP status telling what went wrong (always 4xx)."""
-    if isinstance(error, notebook.OutsideRoot):
-        return 403
-    if isinstance(error, notebook.NotebookNotFound | ExperimentNotFound):
-        return 404
-    if isinstance(error, InvalidFilter | ConfigError):
-        return 400
-    if isinstance(error, QueryError):
-        # "no run X in <store>" is a missing resource; anything else is the store failing.
-        return 404 if str(error).startswith("no ") else 424
-    return 400
+    """The HTTP status telling what went wrong (always 4xx), by the error's class."""
+    return next((status for kind, status in STATUS_OF if isinstance(error, kind)), 400)
 
 
 class NbmlopsHandler(APIHandler):
@@ -216,7 +224,7 @@ def export_notebook(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
     if nb_path.suffix != ".ipynb":
         raise ConfigError(f"{path!r} is not a notebook (.ipynb)")
     if not nb_path.is_file():
-        raise notebook.NotebookNotFound(f"no notebook {path!r}")
+        raise NotebookNotFound(f"no notebook {path!r}")
     name = _text(body, "name") or nb_path.stem
     if not _JOB_NAME.fullmatch(name):
         raise ConfigError(f"invalid job name {name!r}: letters, digits, '.', '_' and '-' only")

@@ -14,8 +14,9 @@ from pathlib import PurePath
 from typing import Any
 
 # Properties worth sending, by dataclass name (duck-typed: no import of the query module).
+# The sidebar reads nbmlops' tags through these, never by their names.
 _PROPERTIES = {
-    "RunSummary": ("duration_s", "code_sha"),
+    "RunSummary": ("duration_s", "code_sha", "python", "git_commit", "git_dirty", "error"),
     "Dataset": ("short",),
     "MetricRow": ("differs",),
     "DriftAlert": ("line",),

@@ -1,25 +1,23 @@
 """What the sidebar needs to know of one notebook: where its runs are and its tracked cells.
 
 A notebook is named by its path relative to the Jupyter server's root (as JupyterLab names
-it). Its project root, tracking URI, experiment and MLflow UI address are resolved exactly as
-the kernel resolves them for ``%%track`` (:mod:`nbmlops.config`, :mod:`nbmlops.track.location`), so
-the sidebar reads the store the notebook's cells write to.
+it). Where its runs go is :func:`nbmlops.config.destination`, the rule the kernel follows for
+``%%track``, and its tracked cells are read with the kernel's own ``%%track`` grammar
+(:mod:`nbmlops.track.line`), so the sidebar reads the store and the run names the notebook's
+cells write.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nbmlops import config
-from nbmlops.exceptions import NbmlopsError, NotebookNotFound, OutsideRoot
-from nbmlops.track import location
-from nbmlops.track.environment import strip_credentials
-
-TRACK = "%%track"
+from nbmlops.exceptions import NbmlopsError, NotebookNotFound, OutsideRoot, TrackLineError
+from nbmlops.redact import strip_credentials
+from nbmlops.track import line as track_line
 
 
 @dataclass
@@ -32,6 +30,8 @@ class TrackedCell:
     named: bool  # whether NAME was given (else run names follow the cell id)
     experiment: str | None  # ``--experiment`` when the cell overrides the notebook's
     first_line: str  # the first line of code under the magic, for a label
+    options: dict[str, Any] | None = None  # the whole parsed line
+    problem: str | None = None  # why the line does not parse (the magic refuses the cell)
 
 
 @dataclass
@@ -72,21 +72,17 @@ def resolve(server_root: str | Path, path: str | None) -> Where:
     if not path:
         root = config.project_root(Path(server_root))
         uri = config.tracking_uri(root)
-        experiment = str(config.project_config(root).get("experiment") or "")
+        experiment = config.chosen_experiment(root) or ""
         return Where(None, root, uri, experiment, config.ui_url(root, uri))
     notebook = inside(server_root, path)
-    root = config.project_root(notebook.parent)
-    uri = config.tracking_uri(root)
-    experiment = str(config.project_config(root).get("experiment") or "") or (
-        location.experiment_name(str(notebook), root)
-    )
+    where = config.destination(notebook)
     cells = tracked_cells(notebook) if notebook.suffix == ".ipynb" else []
     relative = notebook.relative_to(Path(server_root).resolve()).as_posix()
-    return Where(relative, root, uri, experiment, config.ui_url(root, uri), cells)
+    return Where(relative, where.root, where.tracking_uri, where.experiment, where.ui_url, cells)
 
 
 def tracked_cells(notebook: Path) -> list[TrackedCell]:
-    """The ``%%track`` cells of a notebook file, in order."""
+    """The ``%%track`` cells of a notebook file, in order, named as their runs will be."""
     try:
         nb = json.loads(notebook.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -95,52 +91,30 @@ def tracked_cells(notebook: Path) -> list[TrackedCell]:
         raise NbmlopsError(f"cannot read {notebook.name}: {e}") from None
     cells = []
     for index, cell in enumerate(nb.get("cells", [])):
-        if cell.get("cell_type") != "code":
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         source = cell.get("source", "")
         text = "".join(source) if isinstance(source, list) else str(source)
-        first, _, body = text.lstrip().partition("\n")
-        if not first.startswith(TRACK) or first[len(TRACK):len(TRACK) + 1] not in ("", " "):
+        split = track_line.split_cell(text)
+        if split is None:
             continue
-        name, experiment = parse_track_line(first[len(TRACK):])
+        line, body = split
+        try:
+            options: track_line.TrackOptions | None = track_line.parse(line)
+            problem = None
+        except TrackLineError as e:
+            options, problem = None, str(e)
         cell_id = cell.get("id")
+        name = options.name if options else None
         code_line = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
         cells.append(TrackedCell(
             index=index,
             cell_id=cell_id,
-            run_name=name or f"cell-{cell_id}",
+            run_name=name or track_line.default_run_name(cell_id),
             named=bool(name),
-            experiment=experiment,
+            experiment=options.experiment if options else None,
             first_line=code_line[:120],
+            options=asdict(options) if options else None,
+            problem=problem,
         ))
     return cells
-
-
-_VALUE_OPTIONS = {"--experiment", "-e", "--param", "-p", "--metric", "-m", "--data", "-d",
-                  "--tag", "-t"}
-
-
-def parse_track_line(line: str) -> tuple[str | None, str | None]:
-    """``(NAME, --experiment)`` of a ``%%track`` line; None for what it does not give.
-
-    Parsed here without IPython's magic machinery: the server must not need a shell.
-    """
-    try:
-        words = shlex.split(line)
-    except ValueError:
-        words = line.split()
-    name = experiment = None
-    i = 0
-    while i < len(words):
-        word = words[i]
-        option, eq, value = word.partition("=")
-        if option in _VALUE_OPTIONS:
-            if not eq:
-                i += 1
-                value = words[i] if i < len(words) else ""
-            if option in ("--experiment", "-e"):
-                experiment = value or None
-        elif not word.startswith("-") and name is None:
-            name = word
-        i += 1
-    return name, experiment

@@ -12,6 +12,8 @@ Layout of a spool folder::
     done/<record_id>.json        receipt written by the sync process (run id, experiment, link)
     state.json                   the sync process's last attempt and error
     sync.lock                    held by the one sync process serving this spool
+    sync.log                     what the background sync process said
+    profiles/                    the data checks' baselines (nbmlops.track.baselines)
 
 A record moves from ``tmp`` to ``pending`` by one ``rename`` after its content was fsynced,
 so ``pending`` only ever holds whole records: a kernel that dies mid-write leaves at most a
@@ -36,6 +38,7 @@ from nbmlops.record import RunRecord
 
 RECORD_FILE = "record.json"
 SUFFIX = ".zip"
+ERROR_SUFFIX = ".error.txt"  # beside a failed record: why MLflow refused it
 
 
 def _fsync_dir(path: Path) -> None:
@@ -120,8 +123,11 @@ class Spool:
         self.tmp = self.root / "tmp"
         self.pending = self.root / "pending"
         self.done = self.root / "done"
+        self.failed = self.root / "failed"
         self.state_file = self.root / "state.json"
         self.lock_file = self.root / "sync.lock"
+        self.log_file = self.root / "sync.log"
+        self.profiles = self.root / "profiles"
 
     def ensure(self) -> Spool:
         try:
@@ -173,6 +179,44 @@ class Spool:
         staging.files = {**old, **files}
         staging.commit(target=entry)
         return True
+
+    def failed_entries(self) -> list[Path]:
+        """Records MLflow refused for good, oldest first."""
+        try:
+            return sorted(p for p in self.failed.iterdir() if p.name.endswith(SUFFIX))
+        except FileNotFoundError:
+            return []
+
+    def fail(self, entry: Path, message: str, attempts: int) -> Path:
+        """Move a pending entry to ``failed/``, with why beside it; returns its new path."""
+        self.failed.mkdir(exist_ok=True)
+        text = f"{message}\nattempts: {attempts}\nat: {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n"
+        write_atomic(self.failed / f"{entry.name}{ERROR_SUFFIX}", text.encode())
+        target = self.failed / entry.name
+        os.replace(entry, target)
+        return target
+
+    def retry_failed(self) -> int:
+        """Move the records of ``failed/`` back to ``pending/``; returns how many."""
+        entries = self.failed_entries()
+        if entries:
+            self.ensure()
+        for entry in entries:
+            os.replace(entry, self.pending / entry.name)
+            (self.failed / f"{entry.name}{ERROR_SUFFIX}").unlink(missing_ok=True)
+        return len(entries)
+
+    def clean_receipts(self, max_age: float) -> int:
+        """Delete receipts in ``done/`` older than ``max_age`` seconds; returns how many."""
+        cutoff = time.time() - max_age
+        removed = 0
+        with contextlib.suppress(FileNotFoundError):
+            for receipt in self.done.iterdir():
+                with contextlib.suppress(FileNotFoundError):
+                    if receipt.stat().st_mtime < cutoff:
+                        receipt.unlink()
+                        removed += 1
+        return removed
 
     def complete(self, entry: Path, receipt: dict[str, Any]) -> None:
         """Called once MLflow has the record: leave a receipt, then drop the record."""

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbmlops import config
+from nbmlops import config, store
 from nbmlops.exceptions import ConfigError, RecordRejected
 from nbmlops.record import DataRecord, RunRecord
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities import DatasetInput, Metric, Param, RunTag
 
-RECORD_ID_TAG = "nbmlops.record_id"
+RECORD_ID_TAG = store.RECORD_ID_TAG  # what the exactly-once check searches by
 TERMINAL = frozenset({"FINISHED", "FAILED", "KILLED"})
 
 # MLflow's limits (mlflow.utils.validation); repeated here so a value is cut with a visible
@@ -171,14 +171,11 @@ def _artifact_location(tracking_uri: str, name: str) -> str | None:
     MLflow's default for a database store is ``./mlruns`` of whichever process creates the
     experiment: for the sync process that is the folder the kernel happened to start in.
     """
-    prefix = "sqlite:///"
-    if not tracking_uri.startswith(prefix):
+    db = store.sqlite_path(tracking_uri)
+    if db is None:
         return None  # a server decides itself (mlflow-artifacts:/...)
-    db = tracking_uri[len(prefix) :].split("?", 1)[0]
-    if not db or db == ":memory:":
-        return None
     slug = re.sub(r"[^\w.-]+", "_", name).strip("._") or "experiment"
-    return str(Path(db).parent / "mlruns" / slug)
+    return str(db.parent / "mlruns" / slug)
 
 
 def find_runs(client: MlflowClient, experiment_id: str, record_id: str) -> list[Any]:
@@ -276,39 +273,39 @@ def _system_tags(record: RunRecord, warnings: list[str]) -> dict[str, str]:
     if record.environment.git_pending:
         warnings.append("git state missing: the kernel stopped before git answered")
     tags: dict[str, str | None] = {
-        "mlflow.source.name": record.notebook,
-        "mlflow.source.type": "NOTEBOOK",
-        "mlflow.source.git.commit": git.commit if git else None,
-        "mlflow.source.git.branch": git.branch if git else None,
-        "mlflow.source.git.repoURL": git.remote if git else None,
-        "mlflow.user": record.tags.get("mlflow.user") or _user(),
-        "mlflow.parentRunId": record.parent_run_id,
-        RECORD_ID_TAG: record.record_id,
-        "nbmlops.code_sha": record.code_sha,
-        "nbmlops.cell_id": record.cell_id,
-        "nbmlops.notebook": record.notebook,
-        "nbmlops.execution_count": (
+        store.SOURCE_NAME_TAG: record.notebook,
+        store.SOURCE_TYPE_TAG: store.SOURCE_TYPE_NOTEBOOK,
+        store.GIT_COMMIT_TAG: git.commit if git else None,
+        store.GIT_BRANCH_TAG: git.branch if git else None,
+        store.GIT_REPO_TAG: git.remote if git else None,
+        store.USER_TAG: record.tags.get(store.USER_TAG) or _user(),
+        store.PARENT_RUN_TAG: record.parent_run_id,
+        store.RECORD_ID_TAG: record.record_id,
+        store.CODE_SHA_TAG: record.code_sha,
+        store.CELL_ID_TAG: record.cell_id,
+        store.NOTEBOOK_TAG: record.notebook,
+        store.EXECUTION_COUNT_TAG: (
             str(record.execution_count) if record.execution_count is not None else None
         ),
-        "nbmlops.python": record.environment.python or None,
-        "nbmlops.git.dirty": ("true" if git.dirty else "false") if git else None,
-        "nbmlops.duration_s": f"{out.duration_s:.3f}" if out.end_ms else None,
-        "nbmlops.error_type": out.error_type,
-        "nbmlops.error_message": out.error_message,
+        store.PYTHON_TAG: record.environment.python or None,
+        store.GIT_DIRTY_TAG: ("true" if git.dirty else "false") if git else None,
+        store.DURATION_TAG: f"{out.duration_s:.3f}" if out.end_ms else None,
+        store.ERROR_TYPE_TAG: out.error_type,
+        store.ERROR_MESSAGE_TAG: out.error_message,
         # Last: every earlier step may have added a warning.
-        "nbmlops.warnings": "\n".join(warnings) or None,
+        store.WARNINGS_TAG: "\n".join(warnings) or None,
     }
     return {k: _cut(str(v), MAX_TAG_VALUE) for k, v in tags.items() if v not in (None, "")}
 
 
 def _user_tags(record: RunRecord, warnings: list[str]) -> dict[str, str]:
     # System tags win: a user tag must not fake the record id or the source.
-    reserved = set(_system_tags(record, [])) | {"nbmlops.warnings", "mlflow.runName"}
+    reserved = set(_system_tags(record, [])) | {store.WARNINGS_TAG, store.RUN_NAME_TAG}
     out: dict[str, str] = {}
     for name, value in record.tags.items():
         key = _key(name, warnings)
         if key in reserved:
-            if key != "mlflow.user":
+            if key != store.USER_TAG:
                 warnings.append(f"tag {name!r} is set by nbmlops; the cell's value was dropped")
             continue
         out[key] = _cut(str(value), MAX_TAG_VALUE)
@@ -433,9 +430,9 @@ def dataset_source(data: DataRecord, notebook: str) -> tuple[str, str]:
     if src.startswith("variable:") or not src:
         # CodeDatasetSource: what mlflow.data.from_pandas records for an in-memory frame.
         tags = {
-            "mlflow.source.name": notebook,
-            "mlflow.source.type": "NOTEBOOK",
-            "nbmlops.variable": src.removeprefix("variable:") or data.name,
+            store.SOURCE_NAME_TAG: notebook,
+            store.SOURCE_TYPE_TAG: store.SOURCE_TYPE_NOTEBOOK,
+            store.DATA_VARIABLE_TAG: src.removeprefix("variable:") or data.name,
         }
         return "code", json.dumps({"tags": tags})
     scheme = src.split("://", 1)[0].lower() if "://" in src else ""
@@ -464,9 +461,10 @@ def dataset_inputs(datasets: Sequence[DataRecord], notebook: str) -> list[Datase
         data = same[0]
         contexts = ",".join(dict.fromkeys(d.context for d in same))
         source_type, source = dataset_source(data, notebook)
-        tags = [InputTag("mlflow.data.context", contexts), InputTag("nbmlops.kind", data.kind)]
+        tags = [InputTag(store.DATA_CONTEXT_TAG, contexts),
+                InputTag(store.DATA_KIND_TAG, data.kind)]
         if digest != data.fingerprint:
-            tags.append(InputTag("nbmlops.fingerprint", _cut(data.fingerprint, 500)))
+            tags.append(InputTag(store.DATA_FINGERPRINT_TAG, _cut(data.fingerprint, 500)))
         dataset = Dataset(
             name=name,
             digest=digest,

@@ -24,15 +24,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import filelock
 
+from nbmlops import config, store
 from nbmlops.exceptions import NbmlopsError, RecordRejected, SpoolError
-from nbmlops.sync.spool import SUFFIX, Spool, entry_age, record_id_of, write_atomic
+from nbmlops.sync.spool import Spool, entry_age, record_id_of
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -46,22 +46,11 @@ BACKOFF_MAX = 15.0  # NBMLOPS_SYNC_MAX_BACKOFF overrides
 MAX_ATTEMPTS = 3  # for a record MLflow refuses: then it goes to failed/
 RECEIPT_MAX_AGE = 7 * 24 * 3600.0
 LOCK_WAIT = 2.0  # a starting process may meet a kernel's probe holding the lock for a moment
-LOG_FILE = "sync.log"
 LOG_MAX_BYTES = 1 << 20
-FAILED = "failed"
-ERROR_SUFFIX = ".error.txt"
 # A kernel amends a record within milliseconds once git answers; past this the kernel is
 # taken to be gone and the record goes up without its git state.
 GIT_HOLD_SECONDS = 10.0
 
-# MLflow retries an HTTP call 7 times with backoff over minutes by default; the sync process
-# has its own retry loop and must notice an outage within seconds. And MLflow prints "View run
-# at ..." for each run it terminates on a server, after fetching the run once more for it.
-SYNC_MLFLOW_ENV = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
-    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
-}
 
 
 @dataclass
@@ -151,7 +140,7 @@ def _spawn(spool: Spool) -> bool:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(here), env.get("PYTHONPATH")]))
     try:
         spool.root.mkdir(parents=True, exist_ok=True)
-        with open(spool.root / LOG_FILE, "ab") as err:
+        with open(spool.log_file, "ab") as err:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "nbmlops.sync.worker", "--spool", str(spool.root)],
                 stdin=subprocess.DEVNULL,
@@ -185,15 +174,9 @@ class _Uploader:
 
     def __init__(self, spool: Spool) -> None:
         self.spool = spool
-        self._clients: dict[str, MlflowClient] = {}
 
     def client_for(self, uri: str) -> MlflowClient:
-        client = self._clients.get(uri)
-        if client is None:
-            from mlflow import MlflowClient
-
-            client = self._clients[uri] = MlflowClient(tracking_uri=uri)
-        return client
+        return store.client(uri, create=True)  # the first record bound for a store creates it
 
     def run_pass(
         self, skip: set[str] | None = None, hold_git: float = 0.0
@@ -269,7 +252,7 @@ class _Uploader:
             n = attempts[record_id_of(entry)] = int(attempts.get(record_id_of(entry), 0)) + 1
             if n >= MAX_ATTEMPTS:
                 attempts.pop(record_id_of(entry), None)
-                moved = _move_to_failed(self.spool, entry, message, n)
+                moved = self.spool.fail(entry, message, n)
                 values["last_failed"] = moved.name
                 message += f" (moved to {moved})"
             values["attempts"] = attempts
@@ -279,67 +262,17 @@ class _Uploader:
         return message
 
 
-def _move_to_failed(spool: Spool, entry: Path, message: str, attempts: int) -> Path:
-    failed = spool.root / FAILED
-    failed.mkdir(exist_ok=True)
-    target = failed / entry.name
-    text = f"{message}\nattempts: {attempts}\nat: {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n"
-    write_atomic(failed / f"{entry.name}{ERROR_SUFFIX}", text.encode())
-    os.replace(entry, target)
-    return target
-
-
 def retry_failed(spool: SpoolLike) -> int:
     """Move records from ``failed/`` back to ``pending/``; returns how many."""
-    spool = as_spool(spool)
-    failed = spool.root / FAILED
-    if not failed.is_dir():
-        return 0
-    spool.ensure()
-    moved = 0
-    for entry in sorted(p for p in failed.iterdir() if p.name.endswith(SUFFIX)):
-        os.replace(entry, spool.pending / entry.name)
-        (failed / f"{entry.name}{ERROR_SUFFIX}").unlink(missing_ok=True)
-        moved += 1
-    return moved
-
-
-@contextlib.contextmanager
-def _mlflow_env() -> Iterator[None]:
-    """The sync settings of MLflow, restored afterwards (drain may run in a user's process)."""
-    saved = {k: os.environ.get(k) for k in SYNC_MLFLOW_ENV}
-    os.environ.update(SYNC_MLFLOW_ENV)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return as_spool(spool).retry_failed()
 
 
 def clean_receipts(spool: Spool, max_age: float = RECEIPT_MAX_AGE) -> int:
     """Delete receipts in ``done/`` older than ``max_age`` seconds; returns how many."""
-    cutoff = time.time() - max_age
-    removed = 0
-    with contextlib.suppress(FileNotFoundError):
-        for receipt in spool.done.iterdir():
-            with contextlib.suppress(FileNotFoundError):
-                if receipt.stat().st_mtime < cutoff:
-                    receipt.unlink()
-                    removed += 1
-    return removed
+    return spool.clean_receipts(max_age)
 
 
 # --- the background process ----------------------------------------------------------------
-
-
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ[name])
-    except (KeyError, ValueError):
-        return default
 
 
 def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
@@ -348,16 +281,15 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
     Returns at once (0) when another process holds the spool's lock.
     """
     spool = as_spool(spool)
-    idle = (
-        idle_seconds if idle_seconds is not None else _env_float("NBMLOPS_SYNC_IDLE", IDLE_SECONDS)
-    )
-    max_backoff = _env_float("NBMLOPS_SYNC_MAX_BACKOFF", BACKOFF_MAX)
+    idle = idle_seconds if idle_seconds is not None else (
+        config.env_seconds("NBMLOPS_SYNC_IDLE", IDLE_SECONDS))
+    max_backoff = config.env_seconds("NBMLOPS_SYNC_MAX_BACKOFF", BACKOFF_MAX)
     spool.ensure()
     lock = _try_lock(spool, LOCK_WAIT)
     if lock is None:
         log.info("another sync process serves %s", spool.root)
         return 0
-    os.environ.update(SYNC_MLFLOW_ENV)
+    store.apply_fail_fast()  # our own retry loop must notice an outage within seconds
     uploader = _Uploader(spool)
     spool.set_state(pid=os.getpid(), started_at=time.time())
     log.info("sync process %d serving %s (idle exit after %.0f s)", os.getpid(), spool.root, idle)
@@ -424,7 +356,7 @@ def drain(spool: SpoolLike, timeout: float = 60.0) -> SyncReport:
     seen: set[str] = set()
     deadline = time.monotonic() + timeout
     try:
-        with _mlflow_env():
+        with store.fail_fast():  # drain may run in a user's process
             uploader = _Uploader(spool)
             failing: set[str] = set()
             # Keep going while new records arrive: with the lock held here, no background
@@ -439,8 +371,7 @@ def drain(spool: SpoolLike, timeout: float = 60.0) -> SyncReport:
                 report.errors.extend(errors)
     finally:
         lock.release()
-    failed_dir = spool.root / FAILED
-    report.failed = sum(1 for n in seen if (failed_dir / n).exists())
+    report.failed = sum(1 for n in seen if (spool.failed / n).exists())
     remaining = spool.entries()
     report.waiting = len(remaining)
     if any(e.name not in seen for e in remaining):
@@ -462,11 +393,10 @@ def _wait_for_background(spool: Spool, timeout: float) -> SyncReport:
             break
         time.sleep(POLL_SECONDS)
     remaining = spool.entries()
-    failed_dir = spool.root / FAILED
     report = SyncReport(background=True, waiting=len(remaining))
     left = {e.name for e in remaining}
     for name in initial - left:
-        if (failed_dir / name).exists():
+        if (spool.failed / name).exists():
             report.failed += 1
         elif spool.receipt(record_id_of(Path(name))) is not None:
             report.uploaded += 1
@@ -498,12 +428,7 @@ def status(spool: SpoolLike) -> dict[str, Any]:
         oldest = round(entry_age(entries[0]), 3)
     state = spool.state()
     running = is_running(spool)
-    failed_dir = spool.root / FAILED
-    failed = (
-        sum(1 for p in failed_dir.iterdir() if p.name.endswith(SUFFIX))
-        if failed_dir.is_dir()
-        else 0
-    )
+    failed = len(spool.failed_entries())
     return {
         "spool": str(spool.root),
         "pending": len(entries),
@@ -517,7 +442,7 @@ def status(spool: SpoolLike) -> dict[str, Any]:
         "last_run_url": state.get("last_run_url"),
         "uploaded_total": state.get("uploaded_total", 0),
         "failed": failed,
-        "log": str(spool.root / LOG_FILE),
+        "log": str(spool.log_file),
     }
 
 
@@ -567,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         "--idle", type=float, default=None, help="exit after this many seconds with nothing pending"
     )
     args = parser.parse_args(argv)
-    _trim_log(args.spool / LOG_FILE)
+    _trim_log(Spool(args.spool).log_file)
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,

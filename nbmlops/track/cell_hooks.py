@@ -26,20 +26,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nbmlops.track.tracker import CellTracker, Context, Execution, TrackOptions
-
-PREFIX = "%%track"
+from nbmlops.track.line import TrackOptions, split_cell
+from nbmlops.track.tracker import CellTracker, Context, Execution
 
 #: Parses a ``%%track`` line into options and the context it runs in; raises on bad input.
 Prepare = Callable[[str], tuple[TrackOptions, Context]]
 
 
-def track_line(cell: str) -> str | None:
-    """The option part of a cell's ``%%track`` line, or None when it is not a tracked cell."""
-    first, _, _ = cell.lstrip("\n").partition("\n")
-    if first == PREFIX or first.startswith((PREFIX + " ", PREFIX + "\t")):
-        return first[len(PREFIX):].strip()
-    return None
+def _track_line(source: str) -> str | None:
+    split = split_cell(source)
+    return None if split is None else split[0]
 
 
 class CellHooks:
@@ -72,7 +68,7 @@ class CellHooks:
         return True
 
     def strip_track_line(self, lines: list[str]) -> list[str]:
-        line = track_line(lines[0]) if lines else None
+        line = _track_line(lines[0]) if lines else None
         if line is None:
             return lines
         # IPython transforms after pre_run_cell: a line that started a run is known good.
@@ -82,16 +78,16 @@ class CellHooks:
 
     def pre_run_cell(self, info: Any) -> None:
         self.current = self._started_line = None
-        line = track_line(info.raw_cell or "")
-        if line is None:
+        split = split_cell(info.raw_cell or "")
+        if split is None:
             return
+        line, body = split
         try:
             options, ctx = self.prepare(line)
         except Exception:
             return  # the cell goes to the magic, which raises the UsageError
-        _, _, body = info.raw_cell.lstrip("\n").partition("\n")
         self._put_figures_first()
-        self.current = self.tracker.start(body, options, ctx)
+        self.current = self.tracker.start(body, options, ctx, getattr(info, "cell_id", None))
         self._started_line = line
 
     def post_execute(self) -> None:

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbmlops import config, redact
+from nbmlops import config, redact, store
 from nbmlops.data import drift, expectations, profiles
 from nbmlops.exceptions import NbmlopsError
 from nbmlops.record import DataRecord, RunRecord
-from nbmlops.sync.spool import Staging
+from nbmlops.sync.spool import Spool, Staging
 from nbmlops.track.baselines import Baseline, ProfileStore, data_key
 
 __all__ = ["CellChecks", "DataAlert", "DataCheckError", "profile_store"]
@@ -60,7 +60,7 @@ class DataCheckError(NbmlopsError):
 
 def profile_store(spool_root: Path) -> ProfileStore:
     """Where the baselines of a spool's cells live (see :mod:`nbmlops.track.baselines`)."""
-    return ProfileStore(Path(spool_root) / "profiles")
+    return ProfileStore(Spool(spool_root).profiles)
 
 
 @dataclass
@@ -123,10 +123,10 @@ class CellChecks:
         checked = [*self.results, *self.declared]
         if checked:
             staging.write_text(
-                "data/expectations.json", json.dumps([r.to_dict() for r in checked], indent=1)
+                store.EXPECTATIONS_ARTIFACT, json.dumps([r.to_dict() for r in checked], indent=1)
             )
             failed = [r for r in checked if not r.ok]
-            record.tags["nbmlops.expectations"] = _cut(
+            record.tags[store.EXPECTATIONS_TAG] = _cut(
                 "passed" if not failed else "failed: " + "; ".join(r.message() for r in failed)
             )
 
@@ -239,12 +239,12 @@ class CellChecks:
         report = drift.report(
             self.comparisons, mode=mode, thresholds=thresholds, baseline=baseline.about()
         )
-        staging.write_text("data/drift.json", json.dumps(report, indent=1))
-        record.tags["nbmlops.drift"] = drift.summary_text(
+        staging.write_text(store.DRIFT_ARTIFACT, json.dumps(report, indent=1))
+        record.tags[store.DRIFT_TAG] = drift.summary_text(
             self.comparisons, ("rows", "nulls", "distribution")
         )
-        record.tags["nbmlops.schema_change"] = drift.summary_text(self.comparisons, ("schema",))
-        record.tags["nbmlops.drift_baseline"] = baseline.record_id
+        record.tags[store.SCHEMA_CHANGE_TAG] = drift.summary_text(self.comparisons, ("schema",))
+        record.tags[store.DRIFT_BASELINE_TAG] = baseline.record_id
 
     def _alert(self, mode: str) -> DataAlert | None:
         sections = []

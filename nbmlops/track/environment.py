@@ -19,9 +19,9 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import lru_cache
-from urllib.parse import urlsplit, urlunsplit
 
 from nbmlops.record import GitState
+from nbmlops.redact import strip_credentials
 
 __all__ = [
     "GIT_TIMEOUT",
@@ -33,7 +33,6 @@ __all__ = [
     "prefetch_package_index",
     "python_version",
     "requirements_txt",
-    "strip_credentials",
 ]
 
 #: Seconds any one git command may take before it is killed.
@@ -443,22 +442,3 @@ def _config_file(root: str) -> str | None:
         if parent == folder:
             return None
         folder = parent
-
-
-def strip_credentials(url: str) -> str:
-    """A remote URL without secrets: ``https://user:token@host/x`` -> ``https://host/x``
-    (on http(s) a lone user name is usually a token too); other schemes keep the user
-    name and lose the password. scp-like ``git@host:org/repo`` is left alone."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if not parts.scheme or "@" not in parts.netloc:
-        return url
-    userinfo, _, host = parts.netloc.rpartition("@")
-    if parts.scheme.lower() in ("http", "https", "ftp", "ftps"):
-        netloc = host
-    else:
-        user = userinfo.partition(":")[0]
-        netloc = f"{user}@{host}" if user else host
-    return urlunsplit(parts._replace(netloc=netloc))

@@ -29,20 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = [
-    "ENV_NOTEBOOK",
-    "UNKNOWN",
-    "cell_id",
-    "clear_cache",
-    "experiment_name",
-    "notebook_path",
-    "source_name",
-]
+from nbmlops import config
 
-#: Environment variable that names the notebook outright (wins over every other source).
-ENV_NOTEBOOK = "NBMLOPS_NOTEBOOK"
-#: Source and experiment name when no notebook is known (plain IPython).
-UNKNOWN = "<ipython>"
+__all__ = ["cell_id", "clear_cache", "notebook_path"]
 
 _HTTP_TIMEOUT = 1.0
 # A lookup that hit an unreachable or failing server is tried again after this many seconds,
@@ -89,7 +78,7 @@ def notebook_path(shell: Any) -> str | None:
     is cached per process (and looked up again if the cached file disappears, e.g. renamed).
     """
     global _cached
-    explicit = os.environ.get(ENV_NOTEBOOK)
+    explicit = config.notebook_override()
     if explicit:
         return os.path.abspath(os.path.expanduser(explicit))
     vscode = _user_ns(shell).get("__vsc_ipynb_file__")
@@ -118,13 +107,16 @@ def notebook_path(shell: Any) -> str | None:
     return path
 
 
-def cell_id(shell: Any) -> str | None:
+def cell_id(shell: Any, given: str | None = None) -> str | None:
     """The nbformat id of the cell being executed, or None. Never raises.
 
     JupyterLab sends it as ``metadata.cellId`` of the execute request and ipykernel hands it to
-    IPython. nbclient (papermill, nbconvert) sends none and VS Code sends a cell URI, so then the
-    running cell's source is looked up in the notebook file; a unique match gives its id.
+    IPython (``given``: the ``cell_id`` of IPython's ``ExecutionInfo``). nbclient (papermill,
+    nbconvert) sends none and VS Code sends a cell URI, so then the running cell's source is
+    looked up in the notebook file; a unique match gives its id.
     """
+    if given and _NBFORMAT_CELL_ID.fullmatch(given):
+        return given
     try:
         sent, source = _execute_request(shell)
         if sent and _NBFORMAT_CELL_ID.fullmatch(sent):
@@ -135,29 +127,6 @@ def cell_id(shell: Any) -> str | None:
         return _cell_id_by_source(notebook, source) if notebook else None
     except Exception:  # a missing cell id only changes a run's name
         return None
-
-
-def source_name(notebook: str | None, root: Path) -> str:
-    """The notebook as runs name it: relative to ``root`` (posix) when inside it, absolute
-    otherwise, ``"<ipython>"`` when unknown."""
-    if not notebook:
-        return UNKNOWN
-    path = Path(notebook)
-    try:
-        pairs = [(path, root), (path.resolve(), root.resolve())]
-    except (OSError, RuntimeError):
-        pairs = [(path, root)]
-    for candidate, base in pairs:
-        try:
-            return candidate.relative_to(base).as_posix()
-        except ValueError:
-            continue
-    return path.as_posix()
-
-
-def experiment_name(notebook: str | None, root: Path) -> str:
-    """Default MLflow experiment of a notebook: its :func:`source_name`."""
-    return source_name(notebook, root)
 
 
 def clear_cache() -> None:

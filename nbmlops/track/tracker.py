@@ -25,31 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbmlops import config, redact
+from nbmlops import config, redact, store
 from nbmlops.data import fingerprints
 from nbmlops.record import DataRecord, MetricPoint, Outcome, RunRecord
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool, Staging
 from nbmlops.track import capture, datachecks, environment, location
+from nbmlops.track.line import TrackOptions, default_run_name
 
 
 class TrackingWarning(UserWarning):
     """nbmlops could not record part of a tracked cell; the cell itself ran normally."""
-
-
-@dataclass
-class TrackOptions:
-    """The parsed ``%%track`` line."""
-
-    name: str | None = None
-    experiment: str | None = None
-    params: dict[str, str] = field(default_factory=dict)
-    metrics: list[str] = field(default_factory=list)
-    data: list[str] = field(default_factory=list)
-    tags: dict[str, str] = field(default_factory=dict)
-    capture_data: bool = True
-    drift: str | None = None  # off | warn | fail; None: the project's setting
-    expect: list[tuple[str | None, str]] = field(default_factory=list)  # --expect [NAME=]PATH
 
 
 class _MetricLog:
@@ -100,13 +86,24 @@ class _Notes:
 
 @dataclass
 class Context:
-    """Where a cell runs; resolved per cell but cheap (the pieces are cached)."""
+    """Where a cell runs and its run goes; resolved per cell but cheap (the pieces are
+    cached)."""
 
     notebook: str | None
-    root: Path
-    tracking_uri: str
-    experiment: str
+    where: config.Destination
     spool: Spool
+
+    @property
+    def root(self) -> Path:
+        return self.where.root
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.where.tracking_uri
+
+    @property
+    def experiment(self) -> str:
+        return self.where.experiment
 
 
 @dataclass
@@ -143,30 +140,23 @@ class CellTracker:
 
     def context(self, experiment: str | None = None) -> Context:
         notebook = location.notebook_path(self.shell)
-        root = config.project_root(Path(notebook).parent if notebook else None)
-        return Context(
-            notebook=notebook,
-            root=root,
-            tracking_uri=config.tracking_uri(root),
-            experiment=experiment
-            # set by `nbmlops run`: the cells nest in the job's experiment
-            or os.environ.get("NBMLOPS_EXPERIMENT")
-            or str(config.project_config(root).get("experiment") or "")
-            or location.experiment_name(notebook, root),
-            spool=Spool(config.spool_dir(root)),
-        )
+        where = config.destination(notebook, experiment)
+        return Context(notebook, where, Spool(config.spool_dir(where.root)))
 
     # -- around the user's code ---------------------------------------------------------------
 
-    def start(self, body: str, options: TrackOptions, ctx: Context) -> Execution:
-        """Look at the cell before it runs: inputs as they are now, open figures, git."""
+    def start(
+        self, body: str, options: TrackOptions, ctx: Context, cell_id: str | None = None
+    ) -> Execution:
+        """Look at the cell before it runs: inputs as they are now, open figures, git.
+        ``cell_id`` is the id IPython was given with the cell, if any."""
         execution = Execution(
             ctx=ctx,
             options=options,
             body=body,
             analysis=capture.analyze(self.shell.transform_cell(body)),
             execution_count=self.shell.execution_count,
-            cell_id=location.cell_id(self.shell),
+            cell_id=location.cell_id(self.shell, cell_id),
             start_ms=int(time.time() * 1000),
             git=environment.GitProbe.start(ctx.root),
         )
@@ -278,22 +268,22 @@ class CellTracker:
             tracking_uri=ctx.tracking_uri,
             experiment=ctx.experiment,
             run_name=options.name
-            or _default_run_name(execution.cell_id, execution.execution_count),
+            or default_run_name(execution.cell_id, execution.execution_count),
             code_sha=hashlib.sha256(code.encode()).hexdigest(),
-            notebook=location.source_name(ctx.notebook, ctx.root),
+            notebook=ctx.where.source_name,
             project_root=str(ctx.root),
             cell_id=execution.cell_id,
             execution_count=execution.execution_count,
-            parent_run_id=os.environ.get("NBMLOPS_PARENT_RUN_ID") or None,
+            parent_run_id=config.job_context().parent_run_id,
             outcome=outcome,
             tags=redact.redact_mapping(options.tags),
         )
         notes = execution.notes
         try:
             staging = ctx.spool.stage(record)
-            staging.write_text("code/cell.py", code)
+            staging.write_text(store.CODE_ARTIFACT, code)
             if error is not None:
-                staging.write_text("error/traceback.txt", redact.redact_value(_traceback(error)))
+                staging.write_text(store.TRACEBACK_ARTIFACT, redact.redact_value(_traceback(error)))
             self._fill(execution, record, staging)
             entry = staging.commit()
             if record.environment.git_pending:
@@ -344,8 +334,8 @@ class CellTracker:
         }
         # Job parameters (`nbmlops run` names them) were hoisted out of the cells: a cell that
         # reads one records its injected value.
-        for name in os.environ.get("NBMLOPS_JOB_PARAMS", "").split(","):
-            if name and name in analysis.read and name in self.shell.user_ns:
+        for name in sorted(config.job_context().params):
+            if name in analysis.read and name in self.shell.user_ns:
                 params.setdefault(name, capture.param_value(self.shell.user_ns[name]))
         record.params = redact.redact_mapping({**params, **options.params})
 
@@ -364,9 +354,8 @@ class CellTracker:
         with notes.guard("environment"):
             record.environment.python = environment.python_version()
             record.environment.packages = environment.imported_packages()
-            staging.write_text(
-                "env/requirements.txt", environment.requirements_txt(record.environment.packages)
-            )
+            requirements = environment.requirements_txt(record.environment.packages)
+            staging.write_text(store.REQUIREMENTS_ARTIFACT, requirements)
         with notes.guard("git"):
             # A trivial cell may end before git answers: the record is then spooled without
             # its git state and amended once git is done, off the cell's path.
@@ -374,7 +363,7 @@ class CellTracker:
                 state, diff = execution.git.result()
                 record.environment.git = state
                 if diff:
-                    staging.write_text("env/git.diff", redact.redact_value(diff))
+                    staging.write_text(store.GIT_DIFF_ARTIFACT, redact.redact_value(diff))
             else:
                 record.environment.git_pending = True
 
@@ -418,7 +407,7 @@ def _execute(shell: Any, body: str) -> Any:
 def _amend_git(spool: Spool, entry: Path, record: RunRecord, state: Any, diff: str) -> None:
     """Put the git state a cell's record was spooled without into its entry."""
     record.environment.git, record.environment.git_pending = state, False
-    files = {"env/git.diff": redact.redact_value(diff).encode()} if diff else {}
+    files = {store.GIT_DIFF_ARTIFACT: redact.redact_value(diff).encode()} if diff else {}
     with contextlib.suppress(Exception):  # then the run goes up marked as missing its git state
         spool.amend(entry, record, files)
 
@@ -460,10 +449,6 @@ def _stable_name(execution: Execution) -> bool:
     return bool(execution.options.name or execution.cell_id)
 
 
-def _default_run_name(cell_id: str | None, execution_count: int | None) -> str:
-    return f"cell-{cell_id}" if cell_id else f"cell-{execution_count}"
-
-
 def _candidate_paths(analysis: capture.CellAnalysis) -> list[str]:
     """String literals that name files, before or after the cell runs (absolute paths)."""
     paths = []
@@ -503,7 +488,7 @@ def _new_figures(before: set[int]) -> dict[str, bytes]:
     for number in sorted(set(pyplot.get_fignums()) - before):
         png = io.BytesIO()
         pyplot.figure(number).savefig(png, format="png", dpi=100)
-        pngs[f"figures/figure-{number}.png"] = png.getvalue()
+        pngs[store.figure_artifact(number)] = png.getvalue()
     return pngs
 
 

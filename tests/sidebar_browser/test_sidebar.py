@@ -155,3 +155,27 @@ def test_sidebar_in_notebook_7(page: Any, lab: Lab, screenshots: Path) -> None:
     params = sidebar.locator(".jp-nbmlops-details").get_by_label("Parameters")
     assert "threshold" in params.inner_text()
     page.screenshot(path=str(screenshots / "notebook7.png"))
+
+
+def test_a_fresh_project_says_how_to_start(page: Any, lab: Lab, screenshots: Path) -> None:
+    import nbformat
+
+    root = lab.project.root / "fresh"
+    root.mkdir(exist_ok=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'fresh'\n")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext nbmlops"),
+                nbformat.v4.new_code_cell("%%track train\naccuracy = 0.9")]
+    nbformat.write(nb, root / "start.ipynb")
+
+    page.goto(f"{lab.url}/lab/tree/fresh/start.ipynb?token={lab.token}&reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible", timeout=60_000)
+    page.click('li.lm-TabBar-tab[data-id="nbmlops-sidebar"]')
+    sidebar = page.locator("#nbmlops-sidebar")
+    empty = sidebar.locator(".jp-nbmlops-empty")
+    empty.wait_for()
+    assert "%%track" in empty.inner_text() and "%load_ext nbmlops" in empty.inner_text()
+    assert sidebar.locator(".jp-nbmlops-error").count() == 0
+    assert "fresh/start.ipynb" in sidebar.locator(".jp-nbmlops-experiment").inner_text()
+    page.screenshot(path=str(screenshots / "fresh-project.png"))
+    assert not (root / "mlflow.db").exists()

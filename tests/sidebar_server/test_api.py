@@ -145,7 +145,7 @@ async def test_spool_status_counts_waiting_records(
 @pytest.mark.parametrize(
     ("path", "params", "code", "error"),
     [
-        (("runs", "0" * 32), {}, 404, "QueryError"),
+        (("runs", "0" * 32), {}, 404, "RunNotFound"),
         (("runs",), {"experiment": "no-such-experiment"}, 404, "ExperimentNotFound"),
         (("runs",), {"filter": "params.lr >>> 1"}, 400, "InvalidFilter"),
         (("notebook",), {"notebook": "../outside.ipynb"}, 403, "OutsideRoot"),
@@ -223,3 +223,41 @@ async def test_run_details_carry_the_drift_alerts(
     assert (alert["name"], alert["context"], alert["kind"]) == ("raw", "input", "distribution")
     baseline = await get(jp_fetch, "runs", first["run_id"], notebook=drift_notebook)
     assert baseline["drift"] == []  # the first run had nothing to compare with
+
+
+def fresh_project(tracked: TrackedProject) -> str:
+    """A project of its own inside the server's root, where nothing was uploaded yet: its
+    notebook has a tracked cell but its store does not exist."""
+    import nbformat
+
+    root = tracked.root / "fresh"
+    root.mkdir(exist_ok=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'fresh'\n")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("%%track --drift fail train\nacc = 0.9")]
+    nbformat.write(nb, root / "start.ipynb")
+    return "fresh/start.ipynb"
+
+
+async def test_a_project_with_no_store_yet_gets_empty_answers(
+    jp_fetch: Fetch, tracked: TrackedProject
+) -> None:
+    notebook = fresh_project(tracked)
+    info = await get(jp_fetch, "notebook", notebook=notebook)
+    assert [c["run_name"] for c in info["cells"]] == ["train"]
+    assert info["cells"][0]["options"]["drift"] == "fail"
+    assert await get(jp_fetch, "experiments", notebook=notebook) == []
+    page = await get(jp_fetch, "runs", notebook=notebook)
+    assert page["runs"] == [] and page["experiment"] is None
+    for path, params in ((("runs", "0" * 32), {}), (("diff",), {"run": ["a" * 32, "b" * 32]})):
+        status, body = await refused(jp_fetch, *path, notebook=notebook, **params)
+        assert (status, body["error"]) == (404, "RunNotFound")
+    assert not (tracked.root / "fresh" / "mlflow.db").exists()
+
+
+async def test_the_experiment_chosen_for_the_kernel_is_the_servers_too(
+    jp_fetch: Fetch, tracked: TrackedProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NBMLOPS_EXPERIMENT", "team-experiment")
+    info = await get(jp_fetch, "notebook", notebook=tracked.notebook)
+    assert info["experiment"] == "team-experiment"

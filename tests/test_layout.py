@@ -1,0 +1,163 @@
+"""The package's shape: no import cycle, no stage importing a later one, one home per rule.
+
+Imports are read from the source with ``ast`` (lazy imports inside functions included, since
+a cycle through them is a cycle all the same), so nothing here imports the package.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from nbmlops import config
+
+PACKAGE = Path(__file__).resolve().parent.parent / "nbmlops"
+
+#: The stages of the flows, each building on those before it: a module may import its own
+#: stage and earlier ones only. The kernel writes records into the spool that sync owns, so
+#: sync comes before track. Modules at the top of the package (config, store, record,
+#: redact, exceptions) come before every stage; the server and the CLI after all of them.
+STAGES = ["data", "sync", "track", "runs", "jobs", "panel", "server", "cli"]
+BASE = {"config", "store", "record", "redact", "exceptions"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(p): p for p in PACKAGE.rglob("*.py") if "labextension" not in p.parts}
+
+
+def imports_of(path: Path, known: set[str]) -> set[str]:
+    """The package's modules ``path`` imports (``from nbmlops.x import name`` counts as
+    ``nbmlops.x.name`` when that is a module, else ``nbmlops.x``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [f"{node.module}.{alias.name}" for alias in node.names]
+            names = [n if n in known else node.module for n in names]
+        else:
+            continue
+        found.update(n for n in names if n in known)
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    mods = modules()
+    known = set(mods)
+    return {name: imports_of(path, known) - {name} for name, path in mods.items()}
+
+
+def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt):], nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(edges):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_the_cycle_finder_finds_one() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_import_cycle_inside_the_package() -> None:
+    # A package imports its submodules' package first, so "nbmlops.cli -> nbmlops.cli.sync"
+    # and back through "nbmlops.cli" would be a cycle; it is not one when the submodule only
+    # names siblings.
+    assert find_cycle(graph()) is None
+
+
+def stage_of(module: str) -> int | None:
+    parts = module.split(".")
+    if len(parts) < 2:
+        return None
+    if parts[1] in BASE:
+        return -1
+    return STAGES.index(parts[1]) if parts[1] in STAGES else None
+
+
+def test_no_stage_imports_a_later_one() -> None:
+    wrong = []
+    for module, imported in graph().items():
+        here = stage_of(module)
+        if here is None:
+            continue
+        for other in imported:
+            there = stage_of(other)
+            if there is not None and there > here:
+                wrong.append(f"{module} -> {other}")
+    assert wrong == []
+
+
+def test_the_kernel_side_never_imports_mlflow_at_module_level() -> None:
+    for name, path in modules().items():
+        if stage_of(name) not in (-1, STAGES.index("data"), STAGES.index("track")):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+        names = {a.name for n in top if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module or "" for n in top if isinstance(n, ast.ImportFrom)}
+        assert not {n for n in names if n.split(".")[0] == "mlflow"}, name
+
+
+@pytest.mark.parametrize(
+    ("explicit", "env", "configured", "expected"),
+    [
+        ("mine", "from-env", "from-pyproject", "mine"),
+        (None, "from-env", "from-pyproject", "from-env"),
+        (None, None, "from-pyproject", "from-pyproject"),
+        (None, None, None, "notebooks/train.ipynb"),
+    ],
+)
+def test_where_runs_go_has_one_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, explicit: str | None, env: str | None,
+    configured: str | None, expected: str,
+) -> None:
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    table = f'[tool.nbmlops]\nexperiment = "{configured}"\n' if configured else ""
+    (root / "pyproject.toml").write_text(f"[project]\nname = 'p'\n{table}")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    if env:
+        monkeypatch.setenv(config.ENV_EXPERIMENT, env)
+    else:
+        monkeypatch.delenv(config.ENV_EXPERIMENT, raising=False)
+    where = config.destination(root / "notebooks" / "train.ipynb", explicit)
+    assert where.experiment == expected
+    assert where.source_name == "notebooks/train.ipynb"
+    assert where.root == root.resolve()
+    assert where.tracking_uri == f"sqlite:///{root.resolve() / 'mlflow.db'}"
+
+
+def test_a_job_hands_its_kernel_what_the_kernel_reads_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    where = config.destination(tmp_path / "nb.ipynb", "exp")
+    env = config.job_kernel_env({}, where, tmp_path / "nb.ipynb", "nightly", ["lr", "seed"], "r1")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert config.job_context() == config.JobContext("nightly", "r1", frozenset({"lr", "seed"}))
+    assert config.destination(tmp_path / "nb.ipynb").experiment == "exp"
+    assert config.notebook_override() == str(tmp_path / "nb.ipynb")
+    assert env["MLFLOW_TRACKING_URI"] == where.tracking_uri
