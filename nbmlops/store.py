@@ -54,6 +54,11 @@ DRIFT_TAG = "nbmlops.drift"  # one-line summary of the data checks' findings, "n
 SCHEMA_CHANGE_TAG = "nbmlops.schema_change"
 DRIFT_BASELINE_TAG = "nbmlops.drift_baseline"
 EXPECTATIONS_TAG = "nbmlops.expectations"
+# where the parameters came from (comma-separated names), and what did not fit
+PARAMS_INJECTED_TAG = "nbmlops.params.injected"  # papermill or `nbmlops run` injected them
+PARAMS_EARLIER_TAG = "nbmlops.params.earlier"  # set by earlier cells, read by this one
+PARAMS_CHANGED_TAG = "nbmlops.params.changed"  # read, then rebound: the value it ended with
+PARAMS_OMITTED_TAG = "nbmlops.params.omitted"  # how many estimator parameters were left out
 # a job's parent run
 JOB_TAG = "nbmlops.job"
 JOB_ERROR_TAG = "nbmlops.error"
@@ -77,8 +82,8 @@ EXPECTATIONS_ARTIFACT = "data/expectations.json"
 FIGURES_FOLDER = "figures"
 JOB_OUTPUT_FOLDER = "output"  # a job's executed notebook
 
-def figure_artifact(number: int) -> str:
-    return f"{FIGURES_FOLDER}/figure-{number}.png"
+def figure_artifact(name: str) -> str:
+    return f"{FIGURES_FOLDER}/{name}.png"
 
 
 # -- opening MLflow -------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from nbmlops.track.capture import (
     is_metric_name,
     metric_value,
     param_value,
-    parse_pairs,
     scalar_metrics,
 )
 
@@ -76,9 +75,6 @@ def test_metric_values_and_scalar_metrics() -> None:
     assert found == {"val_loss": 0.25, "auc": 0.9, "trees": 7.0}
 
 
-def test_pairs_and_param_values() -> None:
-    assert parse_pairs(["a=1", "b=x=y", "c="], "--param") == {"a": "1", "b": "x=y", "c": ""}
-    with pytest.raises(ValueError, match="NAME=VALUE"):
-        parse_pairs(["novalue"], "--tag")
+def test_param_values() -> None:
     values = [param_value(v) for v in ("adam", 0.1, None, [1, 2])]
     assert values == ["adam", "0.1", "None", "[1, 2]"]

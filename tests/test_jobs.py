@@ -59,7 +59,8 @@ def test_run_records_parent_and_nested_runs(project: Path, sqlite_uri: str) -> N
     assert nbmlops("sync").returncode == 0
 
     client = MlflowClient(sqlite_uri)
-    experiment = client.get_experiment_by_name("jobs/job_inferred/job_inferred.ipynb")
+    # The job's runs are in the experiment of the notebook it was exported from.
+    experiment = client.get_experiment_by_name("job_inferred.ipynb")
     assert experiment is not None
     runs = {r.info.run_name.split()[0]: r for r in client.search_runs([experiment.experiment_id])}
     parent, nested = runs["job_inferred"], runs["fit"]

@@ -222,11 +222,31 @@ def test_figures_become_png_artifacts(ip: InteractiveShell, project: Path) -> No
     assert result.success
     [(record, entry)] = spooled(project)
     figures = [a for a in record.artifacts if a.startswith("figures/")]
-    assert len(figures) == 1
+    assert figures == ["figures/fig.png"]  # named after the variable that holds it
     assert (entry / figures[0]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_figures_are_named_after_what_they_show(ip: InteractiveShell, project: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    body = ("import matplotlib.pyplot as plt\n"
+            "fig, ax = plt.subplots()\nax.set_title('ROC curve (test set)')\n"
+            "plt.figure()\nplt.plot([1, 2])\n"
+            "other = plt.figure()\nother.suptitle('ROC curve (test set)')")
+    result, _ = track(ip, "", body)
+    assert result.success
+    [(record, _)] = spooled(project)
+    figures = sorted(a for a in record.artifacts if a.startswith("figures/"))
+    number = ip.user_ns["plt"].gcf().number - 1  # the untitled, unnamed one in the middle
+    assert figures == sorted([
+        "figures/roc-curve-test-set.png", "figures/roc-curve-test-set-2.png",
+        f"figures/figure-{number}.png",
+    ])
+    ip.user_ns["plt"].close("all")
 
 
 @pytest.mark.parametrize(

@@ -79,6 +79,14 @@ def test_the_grammar(first: str, name: str, experiment: str | None, more: dict[s
         assert getattr(options, key) == value
 
 
+def test_pairs_split_at_the_first_equals_sign() -> None:
+    options = track_line.parse("-p a=1 -p b=x=y -p c= -t team=ml")
+    assert options.params == {"a": "1", "b": "x=y", "c": ""}
+    assert options.tags == {"team": "ml"}
+    with pytest.raises(TrackLineError, match="--tag must look like NAME=VALUE"):
+        track_line.parse("--tag novalue")
+
+
 @pytest.mark.parametrize(("first", "message"), BAD)
 def test_bad_lines_are_one_line_errors(first: str, message: str) -> None:
     with pytest.raises(TrackLineError) as raised:

@@ -305,9 +305,12 @@ def run_job(
 def _run_locked(job: Job, folder: Path, params: dict[str, Any], verbose: bool,
                 progress: bool, say: Say) -> RunResult:
     notebook = folder / job.notebook
-    where = config.destination(notebook, job.experiment, uri=job.tracking_uri)
+    # The job's runs belong to the notebook it was exported from: its experiment, unless
+    # job.yaml names one.
+    source = folder / job.source if job.source else notebook
+    where = config.destination(source, job.experiment, uri=job.tracking_uri)
     parent = ParentRun(where.tracking_uri, where.experiment, say)
-    parent_id = parent.start(job, where.source_name, params)
+    parent_id = parent.start(job, config.source_name(str(notebook), where.root), params)
     env = config.job_kernel_env(dict(os.environ), where, notebook, job.name, params, parent_id)
 
     started = time.monotonic()

@@ -49,7 +49,7 @@ class Job:
     parameters: list[ParamSpec] = field(default_factory=list)
     schedule: Schedule = field(default_factory=Schedule)
     tracking_uri: str | None = None  # None: resolved when the job runs, as for a cell
-    experiment: str | None = None  # None: the job notebook's path from the project root
+    experiment: str | None = None  # None: the source notebook's experiment
     kernel: str = "python3"
     cwd: str = "."  # where the notebook runs: its relative paths were written for there
     cell_timeout: float | None = None  # seconds per cell

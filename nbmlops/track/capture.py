@@ -270,17 +270,6 @@ def param_value(value: Any) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
-def parse_pairs(pairs: Iterable[str], what: str) -> dict[str, str]:
-    """``["k=v", ...]`` from ``--param`` / ``--tag``; a malformed pair is a ValueError."""
-    parsed: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"{what} must look like NAME=VALUE, got {pair!r}")
-        parsed[key.strip()] = value
-    return parsed
-
-
 # -- metrics ----------------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ import functools
 import hashlib
 import io
 import os
+import re
 import sys
 import time
 import traceback
@@ -30,7 +31,7 @@ from nbmlops.data import fingerprints
 from nbmlops.record import DataRecord, MetricPoint, Outcome, RunRecord
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool, Staging
-from nbmlops.track import capture, datachecks, environment, location
+from nbmlops.track import capture, datachecks, environment, location, params
 from nbmlops.track.line import TrackOptions, default_run_name
 
 
@@ -127,6 +128,8 @@ class Execution:
     checks: datachecks.CellChecks = field(default_factory=datachecks.CellChecks)
     # What the names the cell binds held before it ran, to tell which a failed cell rebound.
     before: dict[str, Any] = field(default_factory=dict)
+    # The plain values the cell reads from the notebook, as they were when it started.
+    read_before: dict[str, str] = field(default_factory=dict)
     failed: bool = False
 
 
@@ -166,6 +169,10 @@ class CellTracker:
         execution.checks = datachecks.CellChecks(options.drift, list(options.expect))
         with execution.notes.guard("data profiles"):
             execution.checks.start(execution.inputs, self.shell.user_ns)
+        with execution.notes.guard("parameters"):
+            execution.read_before = params.read_values(
+                self.shell.user_ns, execution.analysis.read
+            )
         execution.figures_before = _open_figures()
         execution.before = _references(self.shell.user_ns, execution.analysis.assigned)
         _active_logs.append(execution.metric_log)
@@ -176,7 +183,8 @@ class CellTracker:
         if execution.figures is None:
             execution.figures = {}
             with execution.notes.guard("figures"):
-                execution.figures = _new_figures(execution.figures_before)
+                names = {n: self.shell.user_ns.get(n) for n in execution.analysis.assigned}
+                execution.figures = _new_figures(execution.figures_before, names)
 
     def finish(
         self, execution: Execution, error: BaseException | None
@@ -326,18 +334,26 @@ class CellTracker:
                 notes.problems.append(f"--metric {', '.join(missing)}: no numeric value found")
 
         # A literal named like a metric (``baseline_acc = 0.8``) is a metric, never a param.
-        params = {
+        literals = {
             name: capture.param_value(value)
             for name, value in analysis.params
             if name not in scalars and name not in options.metrics
             and not capture.is_metric_name(name, patterns)
         }
-        # Job parameters (`nbmlops run` names them) were hoisted out of the cells: a cell that
-        # reads one records its injected value.
-        for name in sorted(config.job_context().params):
-            if name in analysis.read and name in self.shell.user_ns:
-                params.setdefault(name, capture.param_value(self.shell.user_ns[name]))
-        record.params = redact.redact_mapping({**params, **options.params})
+        given = params.RunParams()
+        with notes.guard("parameters"):
+            ns, bound = self.shell.user_ns, self._bound(execution)
+            given = params.run_params(
+                read_before=execution.read_before,
+                namespace=ns,
+                rebound=bound,
+                injected=params.injected_names(ns.get("In") or ())
+                | config.job_context().params,
+                estimators=params.estimator_params(ns, [*bound, *analysis.read]),
+                skip={*literals, *scalars, *options.metrics},
+            )
+            record.tags.update(given.tags)
+        record.params = redact.redact_mapping({**given.values, **literals, **options.params})
 
         if options.capture_data:
             with notes.guard("data outputs"):
@@ -479,17 +495,41 @@ def _open_figures() -> set[int]:
     return set(pyplot.get_fignums()) if pyplot is not None else set()
 
 
-def _new_figures(before: set[int]) -> dict[str, bytes]:
-    """PNGs of the figures opened since ``before``, by artifact path."""
+def _new_figures(before: set[int], bound: dict[str, Any]) -> dict[str, bytes]:
+    """PNGs of the figures opened since ``before``, by artifact path, each named after what
+    it shows (see :func:`_figure_name`); ``bound`` holds what the cell's names refer to."""
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is None:
         return {}
-    pngs = {}
+    pngs: dict[str, bytes] = {}
     for number in sorted(set(pyplot.get_fignums()) - before):
+        figure = pyplot.figure(number)
         png = io.BytesIO()
-        pyplot.figure(number).savefig(png, format="png", dpi=100)
-        pngs[store.figure_artifact(number)] = png.getvalue()
+        figure.savefig(png, format="png", dpi=100)
+        name = _figure_name(figure, bound) or f"figure-{number}"
+        path, n = store.figure_artifact(name), 1
+        while path in pngs:
+            n += 1
+            path = store.figure_artifact(f"{name}-{n}")
+        pngs[path] = png.getvalue()
     return pngs
+
+
+def _figure_name(figure: Any, bound: dict[str, Any]) -> str | None:
+    """What the code says a figure shows: its title (the figure's, else its first axes'),
+    else the name the cell gave it (``fig``, ``ax``, ``roc``), as a file name."""
+    texts = []
+    suptitle = getattr(figure, "_suptitle", None)
+    if suptitle is not None:
+        texts.append(suptitle.get_text())
+    texts += [ax.get_title() for ax in figure.get_axes()]
+    texts += [name for name, value in bound.items()
+              if value is figure or getattr(value, "figure", None) is figure]
+    for text in texts:
+        slug = re.sub(r"[^\w.-]+", "-", text.strip().lower()).strip("-.")[:60]
+        if slug:
+            return slug
+    return None
 
 
 def _warn(problems: list[str], *, recorded: bool) -> None:

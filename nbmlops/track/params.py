@@ -1,0 +1,197 @@
+"""The parameters of a run: everything plain the cell was given, not only its own literals.
+
+A notebook's hyperparameters rarely live in the cell that uses them: papermill injects them
+after a ``parameters`` cell, an earlier cell sets them, ``nbmlops run`` hands them in. So a
+run records, besides the literals its cell assigns (:mod:`nbmlops.track.capture`):
+
+- every plain value the cell reads from the notebook (bool, int, float, str, None, enums,
+  paths, short lists and tuples of those), as it was when the cell started, or as the cell
+  left it when the cell rebound it (``lr = lr * 0.1``);
+- the hyperparameters of every estimator the cell creates, fits or uses (the scikit-learn
+  ``get_params()`` protocol: scikit-learn, XGBoost, LightGBM, CatBoost, skorch ...) as
+  ``NAME.param``, nested pipelines flattened; a PyTorch module's class and parameter count.
+
+Where each came from is said in tags (:data:`SOURCE_TAGS`). Pure: values in, text out; no
+import of numpy, torch or scikit-learn.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import enum
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+from nbmlops import store
+
+#: Longest list or tuple that is still a parameter; a longer one is data.
+MAX_ITEMS = 20
+#: Estimator hyperparameters kept per run; the rest are counted in a tag.
+MAX_ESTIMATOR_PARAMS = 100
+#: Longest text of one estimator hyperparameter (a nested object's repr is cut here).
+MAX_TEXT = 250
+#: The comment papermill puts on top of the cell it injects.
+_INJECTED_HEADER = "# Parameters"
+
+
+@dataclass
+class RunParams:
+    """Parameters found outside the cell's literals, and the tags saying where from."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def plain_text(value: Any) -> str | None:
+    """The text a plain value is recorded as; None when the value is not a parameter
+    (frames, arrays, models, functions, modules, long lists are not)."""
+    plain = _plain(value)
+    if plain is _NOT_PLAIN:
+        return None
+    return plain if isinstance(plain, str) else repr(plain)
+
+
+_NOT_PLAIN = object()
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, enum.Enum):
+        return str(value)
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, numbers.Real | numbers.Complex) and not hasattr(value, "shape"):
+        return value
+    if getattr(value, "shape", None) == () and callable(getattr(value, "item", None)):
+        kind = getattr(getattr(value, "dtype", None), "kind", "")
+        if kind in "biuf":  # a NumPy scalar: its Python value (0.1, not np.float64(0.1))
+            return value.item()
+        return _NOT_PLAIN
+    if isinstance(value, list | tuple) and depth == 0 and len(value) <= MAX_ITEMS:
+        items = [_plain(v, depth + 1) for v in value]
+        if any(i is _NOT_PLAIN or isinstance(i, list | tuple) for i in items):
+            return _NOT_PLAIN
+        return type(value)(items)
+    return _NOT_PLAIN
+
+
+def read_values(namespace: Mapping[str, Any], names: Iterable[str]) -> dict[str, str]:
+    """The plain values among ``names`` in ``namespace`` (what a cell reads, before it runs).
+    Names starting with ``_`` are IPython's history and the user's private helpers."""
+    found = {}
+    for name in names:
+        if name.startswith("_") or name not in namespace:
+            continue
+        text = plain_text(namespace[name])
+        if text is not None:
+            found[name] = text
+    return found
+
+
+def injected_names(history: Sequence[Any]) -> set[str]:
+    """Names assigned by the cells papermill injected (``nbmlops run`` injects through
+    papermill too), found in the kernel's input history."""
+    names: set[str] = set()
+    for source in history:
+        if not isinstance(source, str) or not source.lstrip().startswith(_INJECTED_HEADER):
+            continue
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return names
+
+
+def estimator_params(
+    namespace: Mapping[str, Any], names: Iterable[str]
+) -> dict[str, str]:
+    """``NAME.param`` of each estimator among ``names``: its ``get_params()`` (nested steps
+    as ``NAME.step.param``), or a PyTorch module's class and parameter count."""
+    found: dict[str, str] = {}
+    for name in dict.fromkeys(names):
+        obj = namespace.get(name)
+        if obj is None or isinstance(obj, type) or name.startswith("_"):
+            continue
+        get_params = getattr(obj, "get_params", None)
+        if callable(get_params):
+            try:
+                params = get_params(deep=True)
+            except TypeError:
+                params = get_params()
+            except Exception:
+                continue  # a half-built estimator: its hyperparameters are unknown
+            if isinstance(params, Mapping):
+                for key, value in sorted(params.items(), key=lambda kv: str(kv[0])):
+                    found[f"{name}.{str(key).replace('__', '.')}"] = _estimator_text(value)
+        elif _is_torch_module(obj):
+            found[f"{name}.class"] = type(obj).__name__
+            with contextlib.suppress(Exception):  # a module in the middle of being built
+                found[f"{name}.parameters"] = str(sum(p.numel() for p in obj.parameters()))
+    return found
+
+
+def _estimator_text(value: Any) -> str:
+    text = plain_text(value)
+    if text is None:
+        # A nested estimator is named by its class; its own parameters follow as keys.
+        text = type(value).__name__ if callable(getattr(value, "get_params", None)) else (
+            repr(value))
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
+
+
+def _is_torch_module(obj: Any) -> bool:
+    return any(
+        c.__module__ == "torch.nn.modules.module" and c.__name__ == "Module"
+        for c in type(obj).__mro__
+    )
+
+
+def run_params(
+    *,
+    read_before: Mapping[str, str],
+    namespace: Mapping[str, Any],
+    rebound: Iterable[str],
+    injected: Iterable[str],
+    estimators: Mapping[str, str],
+    skip: Iterable[str] = (),
+) -> RunParams:
+    """What the run records besides its literals.
+
+    ``read_before`` are the plain values the cell read (as it started); a name the cell
+    ``rebound`` is recorded as the cell left it. ``skip`` are names recorded otherwise
+    (metrics, the cell's own literals). ``injected`` names came from papermill or a job.
+    """
+    skipped, rebound, injected = set(skip), set(rebound), set(injected)
+    out = RunParams()
+    came_in: list[str] = []
+    earlier: list[str] = []
+    changed: list[str] = []
+    for name, before in read_before.items():
+        if name in skipped:
+            continue
+        value = before
+        if name in rebound:
+            after = plain_text(namespace.get(name)) if name in namespace else None
+            if after is not None and after != before:
+                value = after
+                changed.append(name)
+        out.values[name] = value
+        (came_in if name in injected else earlier).append(name)
+    kept = dict(list(estimators.items())[:MAX_ESTIMATOR_PARAMS])
+    out.values.update(kept)
+    for tag, names in ((store.PARAMS_INJECTED_TAG, came_in),
+                       (store.PARAMS_EARLIER_TAG, earlier),
+                       (store.PARAMS_CHANGED_TAG, changed)):
+        if names:
+            out.tags[tag] = ",".join(sorted(names))
+    if len(estimators) > len(kept):
+        out.tags[store.PARAMS_OMITTED_TAG] = str(len(estimators) - len(kept))
+    return out

@@ -1,0 +1,199 @@
+"""A run says what produced it: values set outside the cell, estimator hyperparameters, where
+each came from. Pure rules first, then a real IPython shell, then papermill in real kernels."""
+
+from __future__ import annotations
+
+import enum
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+
+from nbmlops import store
+from nbmlops.record import RunRecord
+from nbmlops.sync.spool import Spool
+from nbmlops.track import params
+
+NOTEBOOKS = Path(__file__).parent / "notebooks"
+
+
+class Color(enum.Enum):
+    RED = 1
+
+
+# -- pure rules -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (3, "3"), (0.1, "0.1"), (True, "True"), (None, "None"), ("adam", "adam"),
+        (np.float64(0.25), "0.25"), (np.int32(7), "7"), (Color.RED, "Color.RED"),
+        (Path("data/raw.csv"), "data/raw.csv"), ([64, 32], "[64, 32]"), ((1, "a"), "(1, 'a')"),
+    ],
+)
+def test_plain_values_are_parameters(value: Any, text: str) -> None:
+    assert params.plain_text(value) == text
+
+
+@pytest.mark.parametrize(
+    "value",
+    [pd.DataFrame({"a": [1]}), np.zeros(3), list(range(100)), [[1], [2]], print, os,
+     {"a": 1}, object()],
+)
+def test_other_values_are_not(value: Any) -> None:
+    assert params.plain_text(value) is None
+
+
+def test_injected_names_come_from_papermills_cell() -> None:
+    history = ["", "import x", "# Parameters\nalpha = 0.3\nmode = 'fast'\n", "alpha = 1"]
+    assert params.injected_names(history) == {"alpha", "mode"}
+
+
+def test_estimator_parameters_are_flattened() -> None:
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    forest = RandomForestClassifier(n_estimators=300, max_depth=8)
+    pipe = make_pipeline(StandardScaler(), RandomForestClassifier(n_estimators=5))
+    found = params.estimator_params({"model": forest, "pipe": pipe, "RandomForestClassifier":
+                                     RandomForestClassifier}, ["model", "pipe",
+                                                               "RandomForestClassifier"])
+    assert found["model.n_estimators"] == "300" and found["model.max_depth"] == "8"
+    assert found["pipe.randomforestclassifier.n_estimators"] == "5"
+    assert found["pipe.randomforestclassifier"] == "RandomForestClassifier"
+    assert all(len(v) <= params.MAX_TEXT for v in found.values())  # steps' repr is cut
+    assert not any(k.startswith("RandomForestClassifier") for k in found)  # a class is not one
+
+
+def test_run_params_say_where_each_came_from() -> None:
+    found = params.run_params(
+        read_before={"lr": "0.1", "epochs": "3", "acc": "0.5", "seed": "1"},
+        namespace={"lr": 0.01, "epochs": 3},
+        rebound={"lr"},
+        injected={"epochs"},
+        estimators={f"m.p{i}": str(i) for i in range(params.MAX_ESTIMATOR_PARAMS + 5)},
+        skip={"acc"},
+    )
+    assert found.values["lr"] == "0.01" and found.values["epochs"] == "3"
+    assert "acc" not in found.values and found.values["seed"] == "1"
+    assert found.tags == {
+        store.PARAMS_INJECTED_TAG: "epochs",
+        store.PARAMS_EARLIER_TAG: "lr,seed",
+        store.PARAMS_CHANGED_TAG: "lr",
+        store.PARAMS_OMITTED_TAG: "5",
+    }
+
+
+# -- a real shell -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("NBMLOPS_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.setenv("NBMLOPS_NOTEBOOK", str(root / "train.ipynb"))
+    monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return root
+
+
+def run(ip: InteractiveShell, source: str) -> Any:
+    with capture_output():
+        result = ip.run_cell(source)
+    assert result.error_in_exec is None, result.error_in_exec
+    return result
+
+
+def last_record(project: Path) -> RunRecord:
+    spool = Spool(project.parent / "spool")
+    return spool.load(spool.entries()[-1])
+
+
+def test_values_from_earlier_cells_are_parameters(ip: InteractiveShell, project: Path) -> None:
+    run(ip, "lr = 0.1\nepochs = 10\napi_token = 'ghp_' + 'a' * 36\nnote = 'x' * 10_000\n"
+            "import pandas as pd\ndf = pd.DataFrame({'a': [1.0, 2.0]})\nbest_acc = 0.5")
+    run(ip, "lr = 0.05")  # changed between the cell that set it and the tracked cell
+    run(ip, "%%track fit\nepochs = epochs * 2\nscale = lr * 3\n"
+            "loss = float(df['a'].sum()) / epochs\nbest_acc = 0.9\nsecret = api_token\n"
+            "n = len(note)")
+    record = last_record(project)
+    assert record.params["lr"] == "0.05"  # the value the cell read
+    assert record.params["epochs"] == "20"  # rebound in the cell: the value it ended with
+    assert record.tags[store.PARAMS_CHANGED_TAG] == "epochs"
+    assert set(record.tags[store.PARAMS_EARLIER_TAG].split(",")) >= {"lr", "epochs", "note"}
+    assert record.params["api_token"] != "ghp_" + "a" * 36  # redacted, as everywhere
+    assert "ghp_" + "a" * 36 not in str(record.params) + str(record.tags)
+    assert len(record.params["note"]) == 10_000  # upload cuts it to MLflow's limit, marked
+    assert "df" not in record.params  # a frame is a dataset
+    assert [d.name for d in record.datasets if d.context == "input"] == ["df"]
+    assert "best_acc" not in record.params  # read and assigned a metric: it is a metric
+    assert {m.name for m in record.metrics} >= {"loss", "best_acc"}
+
+
+def test_a_fitted_estimator_records_its_hyperparameters(
+    ip: InteractiveShell, project: Path
+) -> None:
+    run(ip, "n_estimators = 7\nfrom sklearn.datasets import load_iris\n"
+            "X, y = load_iris(return_X_y=True)")
+    run(ip, "%%track train\nfrom sklearn.ensemble import RandomForestClassifier\n"
+            "model = RandomForestClassifier(n_estimators=n_estimators, max_depth=3, "
+            "random_state=0).fit(X, y)\naccuracy = model.score(X, y)")
+    record = last_record(project)
+    assert record.params["n_estimators"] == "7"
+    assert record.params["model.n_estimators"] == "7"
+    assert record.params["model.max_depth"] == "3"
+    assert "X" not in record.params and "y" not in record.params
+
+
+# -- papermill, in real kernels ---------------------------------------------------------------
+
+
+@pytest.mark.kernel
+def test_papermill_values_reach_the_run_and_its_diff(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbmlops.runs import query
+    from nbmlops.sync import worker
+
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[project]\nname = 'forest'\n")
+    notebook = root / "forest.ipynb"
+    shutil.copy(NOTEBOOKS / "forest_parameters.ipynb", notebook)
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("NBMLOPS_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")
+    monkeypatch.delenv("NBMLOPS_NOTEBOOK", raising=False)
+    papermill = Path(sys.executable).parent / "papermill"
+    for trees, depth in ((20, 2), (40, 6)):
+        subprocess.run(
+            [papermill, notebook, tmp_path / f"out-{trees}.ipynb", "-p", "n_estimators",
+             str(trees), "-p", "max_depth", str(depth), "--cwd", root, "--log-level", "ERROR"],
+            check=True,
+        )
+    report = worker.drain(Spool(tmp_path / "spool"), timeout=120)
+    assert report.ok and report.uploaded == 2
+
+    page = query.search_runs(uri, "forest.ipynb", cell="train")
+    runs = sorted(page.runs, key=lambda r: int(r.params["n_estimators"]))
+    assert [(r.params["n_estimators"], r.params["max_depth"]) for r in runs] == [
+        ("20", "2"), ("40", "6")]
+    assert [r.params["model.n_estimators"] for r in runs] == ["20", "40"]
+    assert runs[0].tags[store.PARAMS_INJECTED_TAG] == "max_depth,n_estimators"
+    diff = query.diff_runs(uri, [runs[0].run_id, runs[1].run_id])
+    changed = {p.name for p in diff.changed_params}
+    assert {"n_estimators", "max_depth", "model.n_estimators", "model.max_depth"} <= changed
