@@ -254,7 +254,7 @@ def source_name(notebook: str | None, root: Path) -> str:
     otherwise, ``"<ipython>"`` when unknown."""
     if not notebook:
         return UNKNOWN_NOTEBOOK
-    path = Path(notebook)
+    path = Path(os.path.normpath(notebook))  # jobs/x/../../a.ipynb is a.ipynb
     try:
         pairs = [(path, root), (path.resolve(), root.resolve())]
     except (OSError, RuntimeError):
