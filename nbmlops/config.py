@@ -121,8 +121,20 @@ def ui_url(root: Path, uri: str) -> str | None:
     return None
 
 
+#: MLflow 3's UI opens on its GenAI view unless a link asks for the model-training one.
+UI_TRAINING_VIEW = "workflowType=machine_learning"
+
+
 def run_url(ui: str | None, experiment_id: str, run_id: str) -> str | None:
-    return f"{ui}/#/experiments/{experiment_id}/runs/{run_id}" if ui else None
+    """A run's page in the MLflow UI at ``ui``, in the model-training view."""
+    if not ui:
+        return None
+    return f"{ui}/#/experiments/{experiment_id}/runs/{run_id}?{UI_TRAINING_VIEW}"
+
+
+def experiment_url(ui: str | None, experiment_id: str) -> str | None:
+    """An experiment's runs in the MLflow UI at ``ui``, in the model-training view."""
+    return f"{ui}/#/experiments/{experiment_id}/runs?{UI_TRAINING_VIEW}" if ui else None
 
 
 def metric_patterns(root: Path) -> tuple[str, ...]:

@@ -38,6 +38,12 @@ USER_TAG = "mlflow.user"
 PARENT_RUN_TAG = "mlflow.parentRunId"
 RUN_NAME_TAG = "mlflow.runName"
 
+# -- experiment tags --------------------------------------------------------------------------
+#: What an experiment holds; MLflow's UI reads it to choose between its GenAI and its
+#: model-training views (the links nbmlops prints also ask for the latter, see config.run_url).
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND_TRAINING = "custom_model_development"
+
 # -- run tags: nbmlops' ---------------------------------------------------------------------
 RECORD_ID_TAG = "nbmlops.record_id"  # the spooled record a run came from: exactly-once uploads
 CODE_SHA_TAG = "nbmlops.code_sha"

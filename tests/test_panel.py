@@ -228,10 +228,10 @@ def test_links_to_the_mlflow_ui(
     panel = compare(ip)
     experiment_id = panel.experiment.experiment_id
     run_id = store.run_ids["fail"]
-    assert f'href="http://127.0.0.1:5999/#/experiments/{experiment_id}/runs/{run_id}"' in (
-        panel.column_widgets["run_name"].value
-    )
-    assert f"http://127.0.0.1:5999/#/experiments/{experiment_id}\"" in panel.title.value
+    view = "?workflowType=machine_learning"  # MLflow's model-training view, not GenAI
+    run_link = f'href="http://127.0.0.1:5999/#/experiments/{experiment_id}/runs/{run_id}{view}"'
+    assert run_link in panel.column_widgets["run_name"].value
+    assert f'http://127.0.0.1:5999/#/experiments/{experiment_id}/runs{view}"' in panel.title.value
 
 
 def test_refresh_shows_new_runs(ip: InteractiveShell, store: TrackedStore) -> None:

@@ -78,10 +78,13 @@ def test_cell_runs_as_untracked_and_records(ip: InteractiveShell, project: Path)
     assert "hello" in out.stdout
     [status] = [o.data["text/plain"] for o in out.outputs]
     assert status.startswith("nbmlops ▸ train · 4 params · 2 metrics · 0 datasets · code ")
-    assert status.endswith("waiting to sync")
     assert ip.user_ns["acc"] == np.float32(0.5)
 
     [(record, entry)] = spooled(project)
+    # Until it is uploaded, the line names the record: `nbmlops lineage RECORD` finds it.
+    assert status.endswith(f"waiting to sync · record {record.record_id[:12]}")
+    [shown] = out.outputs
+    assert shown.metadata["nbmlops"]["record_id"] == record.record_id
     assert record.run_name == "train"
     assert record.experiment == "notebooks/train.ipynb"
     assert record.notebook == "notebooks/train.ipynb"

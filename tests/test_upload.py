@@ -147,6 +147,7 @@ def test_run_url_in_receipt(
     rc = push(spool, make_record(sqlite_uri), Clients())
     assert rc["url"] == (
         f"http://ui.example:5000/#/experiments/{rc['experiment_id']}/runs/{rc['run_id']}"
+        "?workflowType=machine_learning"
     )
 
 
@@ -348,8 +349,9 @@ def test_record_lands_on_a_tracking_server(
         rc = push(spool, entry, clients)
         timings.append(time.perf_counter() - started)
     check_complete_run(clients(mlflow_server.url), spool, entries[-1], rc)
-    assert (
-        rc["url"] == f"{mlflow_server.url}/#/experiments/{rc['experiment_id']}/runs/{rc['run_id']}"
+    assert rc["url"] == (
+        f"{mlflow_server.url}/#/experiments/{rc['experiment_id']}/runs/{rc['run_id']}"
+        "?workflowType=machine_learning"
     )
     # Artifacts went through the server into its artifact destination.
     assert list(mlflow_server.artifacts.rglob("cell.py"))

@@ -113,7 +113,9 @@ export function mlflowRunUrl(
   if (!uiUrl) {
     return null;
   }
-  return `${uiUrl.replace(/\/+$/, '')}/#/experiments/${experimentId}/runs/${runId}`;
+  // MLflow 3's UI opens on its GenAI view unless the link asks for model training.
+  const base = uiUrl.replace(/\/+$/, '');
+  return `${base}/#/experiments/${experimentId}/runs/${runId}?workflowType=machine_learning`;
 }
 
 /** One line about the spool for the indicator, or null when nothing waits. */

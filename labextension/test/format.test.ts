@@ -52,7 +52,7 @@ describe('format', () => {
 
   it('links runs to the MLflow UI only when an address is known', () => {
     expect(mlflowRunUrl('http://h:5000/', '3', 'abc')).toBe(
-      'http://h:5000/#/experiments/3/runs/abc'
+      'http://h:5000/#/experiments/3/runs/abc?workflowType=machine_learning'
     );
     expect(mlflowRunUrl(null, '3', 'abc')).toBeNull();
   });

@@ -14,7 +14,8 @@ def _configure_lineage(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "fingerprint",
         help="a data fingerprint, or its first 8+ hex characters (the status line shows "
-        "them), or the path of a file or folder (fingerprinted as it is now)",
+        "them), or the path of a file or folder (fingerprinted as it is now); or the record "
+        "id a status line shows while it waits to sync: the run it became",
     )
     parser.add_argument(
         "--tracking-uri", default=None,
@@ -28,6 +29,16 @@ def _configure_lineage(parser: argparse.ArgumentParser) -> None:
 
 def lineage_command(args: argparse.Namespace) -> int:
     from nbmlops.runs import lineage
+
+    # A record id (from a status line saved before its upload) names one run.
+    found = lineage.run_of_record(args.fingerprint, args.tracking_uri)
+    if found is not None:
+        if args.json:
+            print(json.dumps(asdict(found)))
+        else:
+            print(f"record {found.record_id} is run {found.run_id} {found.run_name} "
+                  f"({found.status}) in {found.experiment}")
+        return 0
 
     fingerprint = lineage.fingerprint_argument(args.fingerprint)
     runs = lineage.runs_using(fingerprint, args.tracking_uri, experiments=args.experiment)

@@ -35,9 +35,12 @@ import filelock
 from nbmlops import config, store
 from nbmlops.exceptions import JobError
 from nbmlops.jobs.spec import Job, folder_of, load, resolve_params
+from nbmlops.sync.spool import Spool
 from nbmlops.track import capture
 
 LOCK_FILE = ".nbmlops-run.lock"
+#: How long `nbmlops run` waits for its cells' records to upload before it ends.
+SYNC_WAIT_SECONDS = 60.0
 RUNS_DIR = "runs"
 JOB_TAG = store.JOB_TAG
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -332,10 +335,32 @@ def _run_locked(job: Job, folder: Path, params: dict[str, Any], verbose: bool,
                 f"{job.retry_delay:g} s")
             time.sleep(job.retry_delay)
     result.duration_s = time.monotonic() - started
-    parent.end(result)
+    _name_runs(result.output, config.spool_dir(config.project_root(folder)), say)
+    parent.end(result)  # uploads the output notebook, its status lines naming their runs
     if result.failure and job.on_failure:
         _on_failure(job, result, env, say)
     return result
+
+
+def _name_runs(output: Path | None, spool_dir: Path, say: Say) -> None:
+    """Upload what the job's cells spooled (bounded), then give the output notebook's status
+    lines their runs; say what still waits and why."""
+    if output is None or not output.is_file():
+        return
+    from nbmlops.jobs.output import name_runs
+    from nbmlops.sync import worker
+
+    spool = Spool(spool_dir)
+    try:
+        report = worker.drain(spool, timeout=SYNC_WAIT_SECONDS)
+        _, waiting = name_runs(output, spool)
+    except Exception as e:  # the job ran; naming its runs is a courtesy
+        say(f"nbmlops: warning: could not name the runs in {output.name}: {_one_line(e)}")
+        return
+    if waiting:
+        why = report.errors[0] if report.errors else "not uploaded yet"
+        say(f"nbmlops: {waiting} tracked cell(s) wait in the spool ({why}); their status lines "
+            "name their records, and `nbmlops lineage RECORD` finds each run once uploaded")
 
 
 def _execute(command: list[str], env: dict[str, str], timeout: float | None, output: Path,

@@ -536,8 +536,8 @@ class ComparePanel(widgets.VBox):
 
     def _title(self) -> str:
         name = f"<b>{esc(self.experiment.name)}</b>"
-        if self.ui_url:
-            url = f"{self.ui_url}/#/experiments/{self.experiment.experiment_id}"
+        url = config.experiment_url(self.ui_url, self.experiment.experiment_id)
+        if url:
             name = f'<a href="{esc(url)}" target="_blank" title="open in MLflow">{name}</a>'
         parts = [f"Runs of {name}"]
         if self.cell:

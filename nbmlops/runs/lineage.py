@@ -26,7 +26,10 @@ from nbmlops.redact import strip_credentials
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-__all__ = ["DataVersion", "LineageError", "LineageRun", "normalize", "run_data", "runs_using"]
+__all__ = [
+    "DataVersion", "LineageError", "LineageRun", "RecordRun", "normalize", "run_data",
+    "run_of_record", "runs_using",
+]
 
 #: A fingerprint or a prefix of one: the status line shows 8 of its 32 hex characters.
 _HEX = re.compile(r"^[0-9a-f]{8,64}$")
@@ -67,6 +70,37 @@ class DataVersion:
     digest: str
     contexts: tuple[str, ...]
     kind: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordRun:
+    """The run a spooled record became."""
+
+    record_id: str
+    run_id: str
+    run_name: str
+    experiment_id: str
+    experiment: str
+    status: str
+    start_time: int | None
+
+
+def run_of_record(record_id: str, tracking_uri: str | None = None) -> RecordRun | None:
+    """The run of a record (its id, or the first 8+ characters a status line shows); None
+    when no run of the store came from such a record (yet)."""
+    prefix = record_id.strip().lower()
+    uri = tracking_uri or config.tracking_uri(config.project_root())
+    if not _HEX.match(prefix) or len(prefix) > 32 or not store.exists(uri):
+        return None
+    client = store.client(uri)
+    names = {e.experiment_id: e.name for e in _experiments(client)}
+    clause = f"tags.`{store.RECORD_ID_TAG}` LIKE '{prefix}%'"
+    for run in _search(client, list(names), clause, 1) if names else ():
+        info = run.info
+        return RecordRun(run.data.tags[store.RECORD_ID_TAG], info.run_id, info.run_name or "",
+                         str(info.experiment_id), names.get(str(info.experiment_id), ""),
+                         info.status, info.start_time or None)
+    return None
 
 
 def normalize(fingerprint: str) -> str:

@@ -147,7 +147,8 @@ def ensure_experiment(client: MlflowClient, name: str, tracking_uri: str) -> str
     if experiment is None:
         try:
             return client.create_experiment(
-                name, artifact_location=_artifact_location(tracking_uri, name)
+                name, artifact_location=_artifact_location(tracking_uri, name),
+                tags={store.EXPERIMENT_KIND_TAG: store.EXPERIMENT_KIND_TRAINING},
             )
         except MlflowException as e:
             # Another process created it between our read and our create.

@@ -19,56 +19,75 @@ WATCH_SECONDS = 600.0
 POLL_SECONDS = 0.25
 
 
+#: Where a status line keeps, in its output's metadata, what names its record: a notebook
+#: saved before the upload (a papermill output) can be given its run later.
+METADATA_KEY = "nbmlops"
+
+
 class StatusLine:
-    """``nbmlops ▸ train · 3 params · 2 metrics · 1 dataset · data 3f9a1c2e · waiting to sync``"""
+    """``nbmlops ▸ train · 3 params · 2 metrics · 1 dataset · data 3f9a1c2e · waiting to sync
+    · record 5be1a0c94f2e``, then ``... · synced: run 9d08ede9 in notebooks/churn.ipynb``."""
 
     def __init__(self, record: RunRecord) -> None:
-        self.record = record
+        self.facts = facts_of(record)
+        self.record_id = record.record_id
         self.receipt: dict[str, Any] | None = None
 
-    def _facts(self) -> list[str]:
-        r = self.record
-        facts = [
-            f"{r.run_name}" + ("" if r.outcome.status == "FINISHED" else f" ({r.outcome.status})"),
-            _count(len(r.params), "param"),
-            _count(len({m.name for m in r.metrics}), "metric"),
-            _count(len(r.datasets), "dataset"),
-            f"code {r.code_sha[:8]}",
-        ]
-        if r.datasets:
-            facts.append(f"data {r.datasets[0].fingerprint[:8]}")
-        return facts
-
-    def _where(self) -> tuple[str, str | None]:
-        if self.receipt is None:
-            return "waiting to sync", None
-        run = f"run {self.receipt['run_id'][:8]} in {self.receipt['experiment']}"
-        return f"synced: {run}", self.receipt.get("url")
-
     def __repr__(self) -> str:
-        state, url = self._where()
-        return " · ".join(["nbmlops ▸ " + self._facts()[0], *self._facts()[1:], state]) + (
-            f" {url}" if url else ""
-        )
+        return render(self.facts, self.record_id, self.receipt)[0]
 
-    def _repr_html_(self) -> str:
-        state, url = self._where()
-        if url:
-            state = f'<a href="{html.escape(url)}" target="_blank">{html.escape(state)}</a>'
-        else:
-            state = html.escape(state)
-        text = " · ".join(html.escape(f) for f in self._facts())
-        return (
-            '<div class="nbmlops-status" style="font-family: var(--jp-code-font-family, '
-            'monospace); font-size: 0.85em; opacity: 0.8">'
-            f"nbmlops ▸ {text} · {state}</div>"
-        )
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        plain, markup = render(self.facts, self.record_id, self.receipt)
+        metadata = {"record_id": self.record_id, "facts": self.facts}
+        if self.receipt is not None:
+            metadata["run_id"] = self.receipt["run_id"]
+        return {"text/plain": plain, "text/html": markup}, {METADATA_KEY: metadata}
 
     def display(self) -> Any:
         """Show the line under the cell; returns the display handle (None outside IPython)."""
         from IPython.display import display
 
         return display(self, display_id=True)
+
+
+def facts_of(record: RunRecord) -> list[str]:
+    r = record
+    facts = [
+        f"{r.run_name}" + ("" if r.outcome.status == "FINISHED" else f" ({r.outcome.status})"),
+        _count(len(r.params), "param"),
+        _count(len({m.name for m in r.metrics}), "metric"),
+        _count(len(r.datasets), "dataset"),
+        f"code {r.code_sha[:8]}",
+    ]
+    if r.datasets:
+        facts.append(f"data {r.datasets[0].fingerprint[:8]}")
+    return facts
+
+
+def render(
+    facts: list[str], record_id: str, receipt: dict[str, Any] | None
+) -> tuple[str, str]:
+    """The line as text and as HTML: its facts, then where the run is (or which record waits:
+    ``nbmlops lineage RECORD`` finds its run once it is uploaded)."""
+    if receipt is None:
+        state, url = f"waiting to sync · record {record_id[:RECORD_SHOWN]}", None
+    else:
+        state = f"synced: run {receipt['run_id'][:8]} in {receipt['experiment']}"
+        url = receipt.get("url")
+    plain = " · ".join(["nbmlops ▸ " + facts[0], *facts[1:], state]) + (f" {url}" if url else "")
+    shown = html.escape(state)
+    if url:
+        shown = f'<a href="{html.escape(url)}" target="_blank">{shown}</a>'
+    markup = (
+        '<div class="nbmlops-status" style="font-family: var(--jp-code-font-family, '
+        'monospace); font-size: 0.85em; opacity: 0.8">'
+        f"nbmlops ▸ {' · '.join(html.escape(f) for f in facts)} · {shown}</div>"
+    )
+    return plain, markup
+
+
+#: Characters of a record id a status line shows: enough to find it, short enough to read.
+RECORD_SHOWN = 12
 
 
 def _count(n: int, noun: str) -> str:

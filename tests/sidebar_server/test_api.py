@@ -113,6 +113,7 @@ async def test_run_links_to_the_configured_ui(
     details = await get(jp_fetch, "runs", run["run_id"], notebook=tracked.notebook)
     assert details["url"] == (
         f"http://127.0.0.1:5999/#/experiments/{run['experiment_id']}/runs/{run['run_id']}"
+        "?workflowType=machine_learning"
     )
 
 
