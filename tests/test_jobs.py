@@ -76,6 +76,15 @@ def test_run_records_parent_and_nested_runs(project: Path, sqlite_uri: str) -> N
     assert artifact.path.startswith("output/job_inferred-") and artifact.path.endswith(".ipynb")
     [kept] = (folder / "runs").iterdir()
     assert kept.name == Path(artifact.path).name
+    # `nbmlops run` waited for its cells to upload: the output notebook names their runs.
+    [line] = status_lines(kept)
+    assert line.metadata["nbmlops"]["run_id"] == nested.info.run_id
+    assert f"synced: run {nested.info.run_id[:8]}" in line.data["text/plain"]
+
+
+def status_lines(notebook: Path) -> list[nbformat.NotebookNode]:
+    nb = nbformat.read(notebook, as_version=4)
+    return [o for c in nb.cells for o in c.get("outputs", []) if "nbmlops" in o.get("metadata", {})]
 
 
 def test_exported_notebook_runs_with_plain_papermill(project: Path, tmp_path: Path) -> None:
@@ -133,7 +142,11 @@ def test_unreachable_tracking_server_does_not_stop_the_job(project: Path) -> Non
                     tracking_uri=f"http://127.0.0.1:{free_port()}")
     done = nbmlops("run", str(folder))
     assert done.returncode == 0, done.stderr
-    assert "warning: no parent run" in done.stderr and "wait in the spool" in done.stderr
+    assert "warning: no parent run" in done.stderr
+    assert "tracked cell(s) wait in the spool" in done.stderr  # and why: the store is down
+    [kept] = (folder / "runs").iterdir()
+    lines = status_lines(kept)
+    assert lines and all("waiting to sync · record" in o.data["text/plain"] for o in lines)
 
 
 def test_run_timeout_and_retries(project: Path, tmp_path: Path) -> None:

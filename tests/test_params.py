@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -163,9 +164,12 @@ def test_a_fitted_estimator_records_its_hyperparameters(
 
 @pytest.mark.kernel
 def test_papermill_values_reach_the_run_and_its_diff(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from nbmlops.cli import main as cli_main
+    from nbmlops.jobs.output import name_runs
     from nbmlops.runs import query
+    from nbmlops.runs.lineage import run_of_record
     from nbmlops.sync import worker
 
     root = tmp_path / "project"
@@ -185,8 +189,23 @@ def test_papermill_values_reach_the_run_and_its_diff(
              str(trees), "-p", "max_depth", str(depth), "--cwd", root, "--log-level", "ERROR"],
             check=True,
         )
-    report = worker.drain(Spool(tmp_path / "spool"), timeout=120)
+    # Saved before the upload, a plain papermill output names the record of each tracked cell.
+    out = nbformat.read(tmp_path / "out-20.ipynb", as_version=4)
+    [shown] = [o for c in out.cells for o in c.get("outputs", []) if "nbmlops" in o.metadata]
+    record_id = shown.metadata["nbmlops"]["record_id"]
+    assert f"record {record_id[:12]}" in shown.data["text/plain"]
+
+    spool = Spool(tmp_path / "spool")
+    report = worker.drain(spool, timeout=120)
     assert report.ok and report.uploaded == 2
+    assert name_runs(tmp_path / "out-20.ipynb", spool) == (1, 0)
+    named = nbformat.read(tmp_path / "out-20.ipynb", as_version=4)
+    [shown] = [o for c in named.cells for o in c.get("outputs", []) if "nbmlops" in o.metadata]
+    found = run_of_record(record_id[:12], uri)
+    assert found is not None and shown.metadata["nbmlops"]["run_id"] == found.run_id
+    assert f"synced: run {found.run_id[:8]}" in shown.data["text/plain"]
+    assert cli_main(["lineage", record_id[:12], "--tracking-uri", uri]) == 0
+    assert f"is run {found.run_id} train (FINISHED) in forest.ipynb" in capsys.readouterr().out
 
     page = query.search_runs(uri, "forest.ipynb", cell="train")
     runs = sorted(page.runs, key=lambda r: int(r.params["n_estimators"]))

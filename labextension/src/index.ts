@@ -67,7 +67,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       if (!current || current.content !== notebook) {
         return;
       }
-      if (cell.model.sharedModel.getSource().trimStart().startsWith('%%track')) {
+      // `%%track` and its options, not another magic that starts alike (`%%tracking`).
+      if (/^%%track(\s|$)/.test(cell.model.sharedModel.getSource().trimStart())) {
         for (const delay of REFRESH_AFTER_TRACK_MS) {
           setTimeout(() => {
             if (model.view === 'runs') {

@@ -7,6 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mlflow import MlflowClient
+
+from nbmlops import store
+from nbmlops.sync import worker
+from nbmlops.track.status_line import StatusLine
 
 pytestmark = pytest.mark.browser
 
@@ -183,3 +188,36 @@ def test_a_fresh_project_says_how_to_start(page: Any, lab: Lab, screenshots: Pat
     assert sidebar.locator(".jp-nbmlops-experiment").inner_text().endswith(" start.ipynb")
     page.screenshot(path=str(screenshots / "fresh-project.png"))
     assert not (root / "mlflow.db").exists()
+
+
+def test_a_status_line_link_opens_mlflow_on_the_run_in_model_training(
+    chromium: Any, spool: Any, make_record: Any, mlflow_server: Any, screenshots: Path
+) -> None:
+    entry = make_record(mlflow_server.url, run_name="train-forest")
+    record = spool.load(entry)
+    assert worker.drain(spool, timeout=60).uploaded == 1
+    line = StatusLine(record)
+    line.receipt = spool.receipt(record.record_id)
+    url = repr(line).rsplit(" ", 1)[-1]  # the link the status line shows
+    assert url.endswith("?workflowType=machine_learning")
+    experiment = MlflowClient(mlflow_server.url).get_experiment(line.receipt["experiment_id"])
+    assert experiment.tags[store.EXPERIMENT_KIND_TAG] == store.EXPERIMENT_KIND_TRAINING
+
+    def navigation(link: str, screenshot: str | None = None) -> list[str]:
+        context = chromium.new_context(viewport={"width": 1440, "height": 900})
+        try:
+            page = context.new_page()
+            page.goto(link)
+            page.get_by_text("train-forest").first.wait_for(timeout=60_000)
+            page.wait_for_timeout(1000)
+            if screenshot:
+                page.screenshot(path=str(screenshots / screenshot))
+            return "\n".join(page.locator("nav").all_inner_texts()).splitlines()
+        finally:
+            context.close()
+
+    # The model-training navigation (runs, models), not the GenAI one (traces, evaluation).
+    nav = navigation(url, "mlflow-run.png")
+    assert "Models" in nav and "Evaluation runs" not in nav
+    # Without the view in the link, MLflow 3 opens the same run in its GenAI navigation.
+    assert "Evaluation runs" in navigation(url.split("?")[0])
