@@ -8,7 +8,8 @@
                    CI (``CI=true``) where that fails.
 ``make_record``    ``make_record(uri, **fields) -> Path``: stages and commits a RunRecord.
 ``ip``             the IPython shell with nbmlops loaded and a fresh namespace, for a test
-                   module that defines a ``project`` fixture (the folder the shell works in).
+                   module that defines a ``project`` fixture (the folder the shell works in,
+                   usually made by :func:`shell_project`).
 """
 
 from __future__ import annotations
@@ -94,6 +95,22 @@ def mlflow_server(tmp_path: Path, migrated_db: Path) -> Iterator[MlflowServer]:
         yield server
     finally:
         server.close()
+
+
+def shell_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, notebook: str) -> Path:
+    """A project for a shell's tracked cells: ``tmp_path/project`` (the working directory),
+    its notebook named ``notebook``, the spool beside it, autosync off so each test reads the
+    records its cells spooled, no store or setting inherited from outside."""
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("NBMLOPS_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.setenv("NBMLOPS_NOTEBOOK", str(root / notebook))
+    monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")
+    for name in ("MLFLOW_TRACKING_URI", "NBMLOPS_DRIFT", "NBMLOPS_EXPERIMENT"):
+        monkeypatch.delenv(name, raising=False)
+    return root
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import shell_project
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
@@ -25,15 +26,7 @@ from nbmlops.track.datachecks import DataCheckError
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "pyproject.toml").write_text("[project]\nname = 'checks'\n")
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("NBMLOPS_SPOOL", str(tmp_path / "spool"))
-    monkeypatch.setenv("NBMLOPS_NOTEBOOK", str(root / "etl.ipynb"))
-    monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")
-    monkeypatch.delenv("NBMLOPS_DRIFT", raising=False)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    root = shell_project(tmp_path, monkeypatch, "etl.ipynb")
     return root
 
 

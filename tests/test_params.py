@@ -15,6 +15,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import shell_project
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
@@ -100,14 +101,7 @@ def test_run_params_say_where_each_came_from() -> None:
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("NBMLOPS_SPOOL", str(tmp_path / "spool"))
-    monkeypatch.setenv("NBMLOPS_NOTEBOOK", str(root / "train.ipynb"))
-    monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    root = shell_project(tmp_path, monkeypatch, "train.ipynb")
     return root
 
 

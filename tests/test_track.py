@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import shell_project
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
@@ -27,14 +28,7 @@ from nbmlops.sync.spool import Spool
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("NBMLOPS_SPOOL", str(tmp_path / "spool"))
-    monkeypatch.setenv("NBMLOPS_NOTEBOOK", str(root / "notebooks" / "train.ipynb"))
-    monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    root = shell_project(tmp_path, monkeypatch, "notebooks/train.ipynb")
     return root
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import nbformat
 import pytest
+from conftest import shell_project
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
@@ -104,16 +105,9 @@ def test_other_cells_are_not_tracked(source: str) -> None:
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    root = shell_project(tmp_path, monkeypatch, "nb.ipynb")
     (root / "e.json").write_text('{"columns": {}}')
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("NBMLOPS_SPOOL", str(tmp_path / "spool"))
-    monkeypatch.setenv("NBMLOPS_NOTEBOOK", str(notebook_with("x = 0", root / "nb.ipynb")))
-    monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")
-    monkeypatch.delenv("NBMLOPS_EXPERIMENT", raising=False)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    notebook_with("x = 0", root / "nb.ipynb")
     return root
 
 
