@@ -87,6 +87,36 @@ def status_lines(notebook: Path) -> list[nbformat.NotebookNode]:
     return [o for c in nb.cells for o in c.get("outputs", []) if "nbmlops" in o.get("metadata", {})]
 
 
+def test_secret_job_parameters_are_stored_nowhere(
+    project: Path, sqlite_uri: str, tmp_path: Path
+) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    params = nbformat.v4.new_code_cell('api_token = ""\ndb_password = ""\nalpha = 0.5')
+    params.metadata["tags"] = ["parameters"]
+    fit = nbformat.v4.new_code_cell("%%track fit\nloss = alpha * len(api_token + db_password)")
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext nbmlops"), params, fit]
+    nbformat.write(nb, project / "secret.ipynb")
+    folder = export_job(project / "secret.ipynb").folder
+    token, password = "ghp_" + "Zq3" * 12, "hunter2-is-not-a-password"
+    done = nbmlops("run", str(folder), "-p", "api_token", token, "-p", "db_password", password)
+    assert done.returncode == 0, done.stderr
+
+    client = MlflowClient(sqlite_uri)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert {r.info.run_name.split()[0] for r in runs} == {"secret", "fit"}
+    assert all(r.data.params["api_token"] == "<redacted>" for r in runs)
+    # Not in the store, its artifacts (the output notebook among them), the spool, the folder.
+    db = Path(sqlite_uri.removeprefix("sqlite:///"))
+    places = [db, *db.parent.rglob("*"), *(tmp_path / "spool").rglob("*"), *folder.rglob("*")]
+    for path in (p for p in places if p.is_file()):
+        data = path.read_bytes()
+        assert token.encode() not in data and password.encode() not in data, path
+    [kept] = (folder / "runs").iterdir()
+    assert "<redacted>" in kept.read_text()
+
+
 def test_exported_notebook_runs_with_plain_papermill(project: Path, tmp_path: Path) -> None:
     folder = job_of(project, "job_inferred.ipynb")
     out = tmp_path / "out.ipynb"

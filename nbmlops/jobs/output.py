@@ -1,10 +1,14 @@
-"""An executed notebook names its runs: its status lines get the run of each record.
+"""What a job's executed notebook shows: its runs, and none of its secrets.
 
 A notebook run by papermill is saved with the status lines its tracked cells showed, often
 before the sync process uploaded their records ("waiting to sync · record 5be1a0c94f2e").
 Once the spool holds a record's receipt, :func:`name_runs` rewrites that line as the kernel
 would have: the run's id, experiment and link. The line's output metadata says which record
 it shows (:data:`nbmlops.track.status_line.METADATA_KEY`).
+
+The parameters a job was given are written into its notebook twice by papermill (the injected
+cell and the notebook's metadata); :func:`redact_parameters` blanks those that look secret
+before the notebook is kept or uploaded, as a tracked cell's own params are.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 
+from nbmlops import redact
 from nbmlops.sync.spool import Spool, write_atomic
 from nbmlops.track.status_line import METADATA_KEY, render
 
@@ -46,3 +51,28 @@ def name_runs(notebook: Path, spool: Spool) -> tuple[int, int]:
     if changed:
         write_atomic(notebook, nbformat.writes(nb).encode("utf-8"))
     return named, waiting
+
+
+#: papermill's tag on the cell holding the parameters it injected.
+INJECTED_TAG = "injected-parameters"
+
+
+def redact_parameters(notebook: Path) -> bool:
+    """Blank secret-looking parameters in the injected cell and papermill's metadata of an
+    executed notebook; True when something was blanked (the file is then replaced)."""
+    nb = nbformat.read(notebook, as_version=4)
+    changed = False
+    for cell in nb.cells:
+        if INJECTED_TAG in cell.get("metadata", {}).get("tags", []):
+            safe = redact.redact_code(cell.source)
+            changed |= safe != cell.source
+            cell.source = safe
+    papermill = nb.metadata.get("papermill", {})
+    given = papermill.get("parameters")
+    if isinstance(given, dict):
+        safe_params = redact.redact_mapping(given)
+        changed |= safe_params != given
+        papermill["parameters"] = safe_params
+    if changed:
+        write_atomic(notebook, nbformat.writes(nb).encode("utf-8"))
+    return changed

@@ -32,7 +32,7 @@ from typing import Any
 
 import filelock
 
-from nbmlops import config, store
+from nbmlops import config, redact, store
 from nbmlops.exceptions import JobError
 from nbmlops.jobs.spec import Job, folder_of, load, resolve_params
 from nbmlops.sync.spool import Spool
@@ -246,28 +246,30 @@ class ParentRun:
         if params:
             from mlflow.entities import Param
 
+            # As a tracked cell's: a parameter that looks secret is never stored.
+            safe = redact.redact_mapping({k: capture.param_value(v) for k, v in params.items()})
             self.client.log_batch(run_id, params=[
-                Param(k, capture.param_value(v)[:6000]) for k, v in params.items()
+                Param(k, v[:6000]) for k, v in safe.items()
             ])
         return run_id
 
-    def end(self, result: RunResult) -> None:
+    def end(self, result: RunResult, upload_output: bool = True) -> None:
         if not self.run_id:
             return
         try:
             with store.fail_fast():
-                self._finish(self.run_id, result)
+                self._finish(self.run_id, result, upload_output)
         except Exception as e:
             self.say(f"nbmlops: warning: could not finish the parent run {self.run_id}: "
                      f"{_one_line(e)}")
 
-    def _finish(self, run_id: str, result: RunResult) -> None:
+    def _finish(self, run_id: str, result: RunResult, upload_output: bool) -> None:
         self.client.set_tag(run_id, store.DURATION_TAG, f"{result.duration_s:.3f}")
         self.client.set_tag(run_id, store.JOB_ATTEMPTS_TAG, str(result.attempts))
         self.client.log_metric(run_id, "duration_s", result.duration_s)
         if result.failure:
             self.client.set_tag(run_id, store.JOB_ERROR_TAG, str(result.failure)[:5000])
-        if result.output and result.output.is_file():
+        if upload_output and result.output and result.output.is_file():
             self.client.log_artifact(run_id, str(result.output), store.JOB_OUTPUT_FOLDER)
         self.client.set_terminated(run_id, result.status)
 
@@ -335,11 +337,29 @@ def _run_locked(job: Job, folder: Path, params: dict[str, Any], verbose: bool,
                 f"{job.retry_delay:g} s")
             time.sleep(job.retry_delay)
     result.duration_s = time.monotonic() - started
+    safe = _redact_output(result.output, say)
     _name_runs(result.output, config.spool_dir(config.project_root(folder)), say)
-    parent.end(result)  # uploads the output notebook, its status lines naming their runs
+    # Uploads the output notebook, its status lines naming their runs, its secrets blanked.
+    parent.end(result, upload_output=safe)
     if result.failure and job.on_failure:
         _on_failure(job, result, env, say)
     return result
+
+
+def _redact_output(output: Path | None, say: Say) -> bool:
+    """Blank the secret-looking parameters papermill wrote into the output notebook; False
+    when that failed (the notebook is then not uploaded)."""
+    if output is None or not output.is_file():
+        return False
+    from nbmlops.jobs.output import redact_parameters
+
+    try:
+        redact_parameters(output)
+    except Exception as e:
+        say(f"nbmlops: warning: {output.name} is not uploaded: its parameters could not be "
+            f"checked for secrets ({_one_line(e)})")
+        return False
+    return True
 
 
 def _name_runs(output: Path | None, spool_dir: Path, say: Say) -> None:
