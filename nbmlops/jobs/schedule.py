@@ -260,16 +260,19 @@ class AirflowTarget(Target):
                              "{{ params." + name + " | tojson }}")
             for name in params
         )
+        # Airflow renders bash_command and env as Jinja templates: what comes from paths and
+        # names is shielded in raw blocks, so a folder named "{{ 7*7 }}" stays that folder.
         env = {
-            k: v for k, v in run_environment(job, folder).items() if k != "PATH"
+            k: _jinja_raw(v) for k, v in run_environment(job, folder).items() if k != "PATH"
         } | {"NBMLOPS_PARAMS": "{" + pairs + "}"}
         timeout = (f"timedelta(seconds={job.run_timeout!r})" if job.run_timeout else "None")
         return _AIRFLOW_DAG.format(
             name=job.name, dag_id=_dag_id(job.name), cron=_cron_of(job),
             tz=job.schedule.timezone, retries=job.retries, retry_delay=job.retry_delay,
             timeout=timeout, params=repr(params), env=repr(env),
-            command=repr(f"{shlex.quote(nbmlops_executable())} run {shlex.quote(str(folder))}"
-                         ' --params-json "$NBMLOPS_PARAMS"'),
+            command=repr(_jinja_raw(
+                f"{shlex.quote(nbmlops_executable())} run {shlex.quote(str(folder))}"
+            ) + ' --params-json "$NBMLOPS_PARAMS"'),
         )
 
     def check(self, text: str) -> None:
@@ -279,7 +282,8 @@ class AirflowTarget(Target):
             raise ScheduleError(f"the airflow DAG does not compile: {e}") from None
 
 
-_AIRFLOW_DAG = '''"""nbmlops job {name}: `nbmlops run` on a schedule (from `nbmlops export`)."""
+_AIRFLOW_DAG = '''"""An nbmlops job: `nbmlops run` on a schedule (from `nbmlops export`)."""
+# job {name!r}
 
 from __future__ import annotations
 
@@ -307,6 +311,13 @@ with DAG(
         execution_timeout={timeout},
     )
 '''
+
+
+def _jinja_raw(text: str) -> str:
+    """``text`` as a Jinja template renders it unchanged."""
+    if "endraw" in text:
+        raise ScheduleError(f"{text!r} cannot be passed through Airflow's templates: rename it")
+    return "{% raw %}" + text + "{% endraw %}" if ("{" in text or "%" in text) else text
 
 
 def _k8s_name(name: str) -> str:
@@ -395,15 +406,23 @@ class GithubTarget(Target):
                      if p.type in ("list", "dict") else str(p.default or "")}
             for p in job.parameters
         }
+        # Inputs reach the script through the environment, never pasted into it (GitHub's
+        # advice against script injection); paths are quoted for the shell.
+        env = {
+            f"NBMLOPS_PARAM_{p.name}": f"${{{{ inputs.{p.name} || {_default(inputs[p.name])} }}}}"
+            for p in job.parameters if p.name != RUN_DATE_PARAM
+        }
         args = "".join(
-            f' -p {p.name} "${{{{ inputs.{p.name} || {_default(inputs[p.name])} }}}}"'
+            f' -p {p.name} "$NBMLOPS_PARAM_{p.name}"'
             if p.name != RUN_DATE_PARAM else f' -p {p.name} "$(date -u +%F)"'
             for p in job.parameters
         )
+        requirements = shlex.quote(f"{where}/requirements.txt")
         return {
             "name": f"nbmlops job {job.name}",
             "on": {"schedule": [{"cron": _cron_of(job)}], "workflow_dispatch": {"inputs": inputs}},
-            "concurrency": {"group": f"nbmlops-{job.name}", "cancel-in-progress": False},
+            "concurrency": {"group": "nbmlops-" + re.sub(r"[^A-Za-z0-9._-]+", "-", job.name),
+                            "cancel-in-progress": False},
             "jobs": {"run": {
                 "runs-on": "ubuntu-latest",
                 **({"timeout-minutes": max(1, round(job.run_timeout / 60))}
@@ -412,8 +431,8 @@ class GithubTarget(Target):
                 "steps": [
                     {"uses": "actions/checkout@v4"},
                     {"uses": "actions/setup-python@v5", "with": {"python-version": "3.11"}},
-                    {"run": f"pip install nbmlops -r {where}/requirements.txt"},
-                    {"run": f"nbmlops run {where}{args}"},
+                    {"run": f"pip install nbmlops -r {requirements}"},
+                    {"env": env, "run": f"nbmlops run {shlex.quote(where)}{args}"},
                 ],
             }},
         }
