@@ -22,7 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nbmlops.exceptions import StoreNotFound
+from nbmlops.exceptions import QueryError, StoreNotFound
+from nbmlops.redact import strip_credentials
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -133,7 +134,12 @@ def client(tracking_uri: str, *, create: bool = False) -> MlflowClient:
         raise StoreNotFound(
             f"no MLflow store at {sqlite_path(tracking_uri)}: nothing has been uploaded there yet"
         )
-    return _client(tracking_uri)
+    try:
+        return _client(tracking_uri)
+    except Exception as e:  # an unknown scheme, a malformed URI: MLflow's own long message
+        safe = strip_credentials(tracking_uri)
+        first = " ".join(str(e).replace(tracking_uri, safe).split())[:200]
+        raise QueryError(f"cannot open the MLflow store {safe!r}: {first}") from None
 
 
 @lru_cache(maxsize=16)

@@ -159,3 +159,12 @@ def test_a_store_that_does_not_exist_yet_has_no_runs(
     out = capsys.readouterr()
     assert out.out == "no run read or wrote data 0123abcd\n" and out.err == ""
     assert not (tmp_path / "none.db").exists()
+
+
+@pytest.mark.parametrize("uri", ["garbage://x", "http://127.0.0.1:1"])
+def test_a_store_that_cannot_be_read_is_one_line_within_seconds(uri: str) -> None:
+    # MLflow's own retries against a dead server take minutes: this one fails on the first.
+    done = subprocess.run([NBMLOPS, "lineage", "0123abcd", "--tracking-uri", uri],
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("nbmlops: error: ")
