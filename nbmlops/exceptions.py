@@ -48,7 +48,12 @@ class ExperimentNotFound(QueryError):
     """No active experiment of that name or id in the tracking store."""
 
 
-class InvalidFilter(QueryError):
+class InvalidQuery(QueryError):
+    """MLflow refused what was asked (a page token, an order, a run id): the caller's
+    mistake, not the store failing."""
+
+
+class InvalidFilter(InvalidQuery):
     """MLflow rejected a search filter (``metrics.auc > 0.8`` syntax)."""
 
 

@@ -45,6 +45,7 @@ from nbmlops import store
 from nbmlops.exceptions import (
     ExperimentNotFound,
     InvalidFilter,
+    InvalidQuery,
     QueryError,
     RunNotFound,
     StoreNotFound,
@@ -585,6 +586,8 @@ def _translate(
         code = error.error_code
         if code == "INVALID_PARAMETER_VALUE" and filter and "order" not in message.lower():
             return InvalidFilter(f"MLflow rejected the filter {filter!r}: {message}")
+        if code == "INVALID_PARAMETER_VALUE":
+            return InvalidQuery(f"MLflow refused the request: {message}")
         if code == "RESOURCE_DOES_NOT_EXIST" and run_id is not None:
             return RunNotFound(f"no run {run_id} in {where}")
         return QueryError(f"MLflow at {where}: {message}")

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,7 +22,7 @@ from jupyter_server.base.handlers import APIHandler
 from nbmlops.exceptions import (
     ConfigError,
     ExperimentNotFound,
-    InvalidFilter,
+    InvalidQuery,
     NbmlopsError,
     NotebookNotFound,
     OutsideRoot,
@@ -29,6 +30,7 @@ from nbmlops.exceptions import (
     RunNotFound,
     StoreNotFound,
 )
+from nbmlops.redact import strip_credentials
 from nbmlops.server import notebook
 from nbmlops.server.jsonable import jsonable
 
@@ -46,7 +48,7 @@ STATUS_OF: tuple[tuple[type[NbmlopsError], int], ...] = (
     (ExperimentNotFound, 404),
     (RunNotFound, 404),
     (StoreNotFound, 404),
-    (InvalidFilter, 400),
+    (InvalidQuery, 400),  # a bad filter, order, page token or run id
     (QueryError, 424),  # the tracking store failed: the request itself may be fine
     (ConfigError, 400),
 )
@@ -97,7 +99,7 @@ class NotebookHandler(NbmlopsHandler):
 
     @tornado.web.authenticated
     async def get(self) -> None:
-        await self.reply(lambda: self.where().public())
+        await self.reply(lambda: self.where().public(self.server_root))
 
 
 class ExperimentsHandler(NbmlopsHandler):
@@ -107,7 +109,12 @@ class ExperimentsHandler(NbmlopsHandler):
     async def get(self) -> None:
         from nbmlops.runs import query
 
-        await self.reply(lambda: query.experiments(self.where().tracking_uri))
+        def found() -> list[Any]:
+            return [replace(e, artifact_location=_shown_location(e.artifact_location,
+                                                                 self.server_root))
+                    for e in query.experiments(self.where().tracking_uri)]
+
+        await self.reply(found)
 
 
 class RunsHandler(NbmlopsHandler):
@@ -184,7 +191,12 @@ class SpoolHandler(NbmlopsHandler):
         from nbmlops import config
         from nbmlops.sync import worker
 
-        await self.reply(lambda: worker.status(config.spool_dir(self.where().project_root)))
+        def status() -> dict[str, Any]:
+            info = worker.status(config.spool_dir(self.where().project_root))
+            return {**info, "spool": notebook.shown(info["spool"], self.server_root),
+                    "log": notebook.shown(info["log"], self.server_root)}
+
+        await self.reply(status)
 
 
 #: A job name: it becomes the folder ``jobs/NAME/`` beside the notebook, so no separators.
@@ -247,7 +259,7 @@ def export_notebook(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
     result = export_job(
         nb_path, out=folder, name=name, cron=cron or None,
         timezone=_text(body, "timezone") or None, targets=targets,
-        force=bool(body.get("force", False)),
+        force=_flag(body, "force"),
     )
     return {
         "name": result.job.name,
@@ -261,6 +273,22 @@ def export_notebook(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
         "notes": result.notes,
         "changes": result.changes,
     }
+
+
+def _shown_location(location: str, server_root: Path) -> str:
+    # An artifact location is a path, a file: URI or a remote URI (s3://, mlflow-artifacts:)
+    if location.startswith("file://"):
+        return "file://" + notebook.shown(location[len("file://"):], server_root)
+    if location.startswith("/"):
+        return notebook.shown(location, server_root)
+    return strip_credentials(location)
+
+
+def _flag(body: dict[str, Any], key: str) -> bool:
+    value = body.get(key, False)
+    if not isinstance(value, bool):  # "no" must not mean yes
+        raise ConfigError(f"{key} must be true or false")
+    return value
 
 
 def _text(body: dict[str, Any], key: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbmlops import config
+from nbmlops import config, store
 from nbmlops.exceptions import NbmlopsError, NotebookNotFound, OutsideRoot, TrackLineError
 from nbmlops.redact import strip_credentials
 from nbmlops.track import line as track_line
@@ -45,15 +45,27 @@ class Where:
     ui_url: str | None
     cells: list[TrackedCell] = field(default_factory=list)
 
-    def public(self) -> dict[str, Any]:
+    def public(self, server_root: Path) -> dict[str, Any]:
         """What the browser may see: no credentials in URIs, no absolute server paths."""
+        db = store.sqlite_path(self.tracking_uri)
+        uri = f"sqlite:///{shown(db, server_root)}" if db else self.tracking_uri
         return {
             "path": self.path,
             "experiment": self.experiment,
-            "tracking_uri": strip_credentials(self.tracking_uri),
+            "tracking_uri": strip_credentials(uri),
             "ui_url": self.ui_url,
             "cells": [c.__dict__ for c in self.cells],
         }
+
+
+def shown(path: str | Path, server_root: Path) -> str:
+    """A server path as the browser may see it: relative to the server's root when inside
+    it, ``~/...`` under the home folder, else only its last part."""
+    target = Path(path).expanduser().resolve()
+    for base, prefix in ((Path(server_root).resolve(), ""), (Path.home().resolve(), "~/")):
+        if target == base or base in target.parents:
+            return prefix + (target.relative_to(base).as_posix() if target != base else ".")
+    return f".../{target.name}"
 
 
 def inside(root: str | Path, path: str) -> Path:

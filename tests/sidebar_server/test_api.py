@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -132,7 +133,8 @@ async def test_diff_of_two_runs(jp_fetch: Fetch, tracked: TrackedProject) -> Non
 async def test_spool_status(jp_fetch: Fetch, tracked: TrackedProject) -> None:
     status = await get(jp_fetch, "spool", notebook=tracked.notebook)
     assert status["pending"] == 0 and status["failed"] == 0
-    assert status["spool"] == str(tracked.spool)
+    assert status["spool"] == tracked.spool.relative_to(tracked.root).as_posix() or (
+        status["spool"].startswith(("~/", ".../")))
 
 
 async def test_spool_status_counts_waiting_records(
@@ -152,6 +154,9 @@ async def test_spool_status_counts_waiting_records(
         (("notebook",), {"notebook": "../outside.ipynb"}, 403, "OutsideRoot"),
         (("runs",), {"notebook": "../../etc/passwd"}, 403, "OutsideRoot"),
         (("notebook",), {"notebook": "missing.ipynb"}, 404, "NotebookNotFound"),
+        # The caller's mistakes are 400s, not the store failing (424).
+        (("runs",), {"page_token": "not-a-token"}, 400, "InvalidQuery"),
+        (("runs",), {"order_by": "metrics.`loss` SIDEWAYS"}, 400, "InvalidQuery"),
     ],
 )
 async def test_errors_are_4xx_with_a_message(
@@ -262,3 +267,23 @@ async def test_the_experiment_chosen_for_the_kernel_is_the_servers_too(
     monkeypatch.setenv("NBMLOPS_EXPERIMENT", "team-experiment")
     info = await get(jp_fetch, "notebook", notebook=tracked.notebook)
     assert info["experiment"] == "team-experiment"
+
+
+async def test_a_run_id_of_5000_characters_is_a_missing_run(
+    jp_fetch: Fetch, tracked: TrackedProject
+) -> None:
+    status, body = await refused(jp_fetch, "runs", "a" * 5000, notebook=tracked.notebook)
+    assert status in (400, 404) and body["error"] in ("RunNotFound", "InvalidQuery")
+
+
+async def test_no_answer_shows_an_absolute_server_path(
+    jp_fetch: Fetch, tracked: TrackedProject
+) -> None:
+    answers = [
+        await get(jp_fetch, "notebook", notebook=tracked.notebook),
+        await get(jp_fetch, "experiments", notebook=tracked.notebook),
+        await get(jp_fetch, "spool", notebook=tracked.notebook),
+    ]
+    text = json.dumps(answers)
+    assert str(tracked.root) not in text and str(Path.home()) not in text
+    assert answers[0]["tracking_uri"] == "sqlite:///mlflow.db"  # relative to the server root

@@ -62,6 +62,7 @@ async def test_export_writes_the_job_folder(
         ({"schedule": "every day"}, "ScheduleError", "cron expression"),
         ({"schedule": "0 3 * * *", "targets": ["slurm"]}, "ScheduleError", "slurm"),
         ({"name": "../escape", "schedule": "0 3 * * *"}, "ConfigError", "job name"),
+        ({"force": "no"}, "ConfigError", "force must be true or false"),
     ],
 )
 async def test_bad_requests_are_400_and_write_nothing(
