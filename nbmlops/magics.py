@@ -14,7 +14,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import List, Unicode
 
-from nbmlops import config
+from nbmlops import config, store
 from nbmlops.exceptions import NbmlopsError
 from nbmlops.track import line as track_line
 from nbmlops.track.cell_hooks import CellHooks
@@ -76,6 +76,10 @@ class TrackMagics(Magics):
         options = self._options(line)
         try:
             ctx = self.tracker.context(options.experiment)
+            if len(ctx.experiment) > store.MAX_EXPERIMENT_NAME:
+                raise UsageError(
+                    f"experiment name of {len(ctx.experiment)} characters: MLflow takes at most "
+                    f"{store.MAX_EXPERIMENT_NAME} (--experiment NAME)")
             # A bad drift setting is a one-line error now, not a note on every run.
             if options.drift is None:
                 config.drift_mode(ctx.root)

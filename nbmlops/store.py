@@ -39,6 +39,10 @@ USER_TAG = "mlflow.user"
 PARENT_RUN_TAG = "mlflow.parentRunId"
 RUN_NAME_TAG = "mlflow.runName"
 
+#: MLflow refuses longer experiment names (mlflow.utils.validation): a cell must be told
+#: before it runs, not its record refused later.
+MAX_EXPERIMENT_NAME = 500
+
 # -- experiment tags --------------------------------------------------------------------------
 #: What an experiment holds; MLflow's UI reads it to choose between its GenAI and its
 #: model-training views (the links nbmlops prints also ask for the latter, see config.run_url).

@@ -5,6 +5,8 @@ Fast: no kernel. Real notebooks from tests/notebooks/ in, real job folders out.
 
 from __future__ import annotations
 
+import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -299,3 +301,36 @@ def test_cron_line_and_next_run(scheduled: Path) -> None:
 
 def test_cli_lists_job_commands() -> None:
     assert {"export", "run", "schedule", "jobs"} <= set(cli.COMMANDS)
+
+
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    shutil.copy(NOTEBOOKS / "job_parameters.ipynb", tmp_path / "nb.ipynb")
+    raw = json.loads((tmp_path / "nb.ipynb").read_text())
+    raw["cells"][0]["source"] = 42
+    (tmp_path / "int.ipynb").write_text(json.dumps(raw))
+    cases = [
+        (("export", str(tmp_path / "nb.ipynb"), "--name", "../../escape"), "invalid job name"),
+        (("export", str(tmp_path / "nb.ipynb"), "--schedule", "0 3 * * *", "--timezone",
+          "Mars/Olympus"), "unknown timezone 'Mars/Olympus'"),
+        (("export", str(tmp_path / "int.ipynb")), "cell 1 has no text source"),
+    ]
+    for args, message in cases:
+        code, _, err = run_cli(*args)
+        assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["int.ipynb", "nb.ipynb"]
+    assert not (tmp_path.parent.parent / "escape").exists()
+
+
+def test_an_infinite_float_parameter_is_refused() -> None:
+    spec = ParamSpec("alpha", "float", 0.5)
+    with pytest.raises(JobError, match="expected float, got '1e999'"):
+        coerce(spec, "1e999")
+    assert coerce(spec, "1e-3") == 0.001
+
+
+def test_status_into_a_closed_pipe_says_nothing_more(tmp_path: Path) -> None:
+    # `true` leaves without reading: every write of the command meets a closed pipe.
+    done = subprocess.run(
+        f"{shlex.quote(sys.executable)} -m nbmlops.cli status --spool {tmp_path} | true",
+        shell=True, capture_output=True, text=True, check=False)
+    assert done.stderr == ""

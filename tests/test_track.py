@@ -252,6 +252,9 @@ def test_figures_are_named_after_what_they_show(ip: InteractiveShell, project: P
         ("--param novalue", "--param must look like NAME=VALUE"),
         ("--data missing.csv", "--data missing.csv: no such file or variable"),
         ("--bogus", "unrecognized arguments"),
+        ('"unbalanced', "No closing quotation"),
+        ("--expect /dev/zero", "a JSON file of at most 1024 KB is needed"),
+        ("-e " + "x" * 501, "experiment name of 501 characters: MLflow takes at most 500"),
     ],
 )
 def test_bad_options_are_one_line_usage_errors(
@@ -262,6 +265,17 @@ def test_bad_options_are_one_line_usage_errors(
     assert message in str(result.error_in_exec)
     assert "ran" not in ip.user_ns
     assert spooled(project) == []
+
+
+def test_a_metric_that_cannot_be_read_drops_no_other(
+    ip: InteractiveShell, project: Path
+) -> None:
+    ip.run_cell("class Odd:\n    shape = ()\n    @property\n    def dtype(self):\n"
+                "        raise RuntimeError('no dtype')\n")
+    result, _ = track(ip, "", "odd_acc = Odd()\nauc = 0.8\nloss = 0.1")
+    assert result.success
+    [(record, _)] = spooled(project)
+    assert {m.name for m in record.metrics} == {"auc", "loss"}
 
 
 def test_tracking_failure_never_breaks_the_cell(ip: InteractiveShell, project: Path) -> None:

@@ -9,6 +9,7 @@ status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -42,9 +43,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # A user at a prompt: an unreachable server is said in seconds, not minutes.
         with store.fail_fast():
-            return COMMANDS[args.command].run(args)
+            status = COMMANDS[args.command].run(args)
+        sys.stdout.flush()  # a reader that left shows here, inside the try
+        return status
     except NbmlopsError as e:
         print(f"nbmlops: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `nbmlops status | head -1`: the reader left; say nothing more, not even at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

@@ -108,10 +108,19 @@ class Result:
 # -- declarations ------------------------------------------------------------------------------
 
 
+#: Largest declaration file read (``--expect /dev/zero`` must not read forever).
+MAX_SPEC_BYTES = 1 << 20
+
+
 def load_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and check a JSON declaration; ExpectationError (one line) when it is invalid."""
+    file = Path(path)
     try:
-        raw = json.loads(Path(path).read_text("utf-8"))
+        if not file.is_file() or file.stat().st_size > MAX_SPEC_BYTES:
+            raise ExpectationError(
+                f"{os.fspath(path)} is not a declaration: a JSON file of at most "
+                f"{MAX_SPEC_BYTES // 1024} KB is needed")
+        raw = json.loads(file.read_text("utf-8"))
     except OSError as e:
         raise ExpectationError(f"cannot read {os.fspath(path)}: {e.strerror or e}") from None
     except ValueError as e:

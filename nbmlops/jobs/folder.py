@@ -24,7 +24,7 @@ import nbformat
 
 from nbmlops.exceptions import JobError, LintError
 from nbmlops.jobs import lint, parameterize, schedule
-from nbmlops.jobs.spec import JOB_FILE, Job, Schedule, dump, load
+from nbmlops.jobs.spec import JOB_FILE, Job, Schedule, check_name, check_timezone, dump, load
 from nbmlops.sync.spool import write_atomic
 from nbmlops.track import environment
 
@@ -42,11 +42,15 @@ class ExportResult:
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     try:
-        return nbformat.read(str(path), as_version=4)
+        nb = nbformat.read(str(path), as_version=4)
     except FileNotFoundError:
         raise JobError(f"no notebook at {path}") from None
     except Exception as e:  # nbformat raises many kinds for a file that is not a notebook
         raise JobError(f"cannot read {path} as a notebook: {e}") from None
+    for number, cell in enumerate(nb.cells, 1):
+        if not isinstance(cell.get("source"), str):
+            raise JobError(f"cannot read {path} as a notebook: cell {number} has no text source")
+    return nb
 
 
 def export_job(
@@ -62,10 +66,12 @@ def export_job(
     """Lint ``notebook``, transform it and write (or update) its job folder."""
     notebook = notebook.resolve()
     source_nb = read_notebook(notebook)
-    name = name or notebook.stem
+    name = check_name(name or notebook.stem)
     folder = (out or notebook.parent / "jobs" / name).resolve()
     if cron:
         cron = schedule.check_cron(cron)
+    if timezone:
+        check_timezone(timezone)
     for t in targets:
         schedule.target(t)  # an unknown target fails before anything is written
 

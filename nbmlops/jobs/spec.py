@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import json
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -97,6 +99,29 @@ class Job:
         return job
 
 
+#: A job's name: it becomes the folder ``jobs/NAME/``, so no separators and no dot first.
+JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def check_name(name: str) -> str:
+    """``name`` when it can name a job (its folder); JobError saying why not otherwise."""
+    if not JOB_NAME.fullmatch(name):
+        raise JobError(f"invalid job name {name!r}: letters, digits, '.', '_' and '-' only "
+                       "(give one with --name)")
+    return name
+
+
+def check_timezone(timezone: str) -> str:
+    """``timezone`` when the IANA database knows it; JobError otherwise."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise JobError(f"unknown timezone {timezone!r} (e.g. UTC, Europe/Paris)") from None
+    return timezone
+
+
 def type_of(value: Any) -> str:
     """The job.yaml type of a literal default."""
     if isinstance(value, bool):
@@ -140,7 +165,9 @@ def coerce(spec: ParamSpec, value: Any) -> Any:
         if isinstance(parsed, int) and not isinstance(parsed, bool):
             return parsed
     elif kind == "float":
-        if isinstance(parsed, int | float) and not isinstance(parsed, bool):
+        # 1e999 parses as infinity: no learning rate
+        if isinstance(parsed, int | float) and not isinstance(parsed, bool) and (
+                math.isfinite(parsed)):
             return float(parsed)
     elif kind == "list":
         if isinstance(parsed, list | tuple):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -199,10 +198,6 @@ class SpoolHandler(NbmlopsHandler):
         await self.reply(status)
 
 
-#: A job name: it becomes the folder ``jobs/NAME/`` beside the notebook, so no separators.
-_JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-
-
 class ExportHandler(NbmlopsHandler):
     """``POST export`` with ``{"notebook": PATH, "name"?, "schedule"?: CRON, "timezone"?,
     "targets"?: [...], "force"?: bool}``: the notebook exported as a job folder
@@ -228,6 +223,7 @@ def export_notebook(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
     """Check the request ``body`` and write the job folder; what the sidebar shows of it."""
     from nbmlops.jobs import schedule
     from nbmlops.jobs.folder import export_job
+    from nbmlops.jobs.spec import check_name
 
     path = _text(body, "notebook")
     if not path:
@@ -237,9 +233,7 @@ def export_notebook(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"{path!r} is not a notebook (.ipynb)")
     if not nb_path.is_file():
         raise NotebookNotFound(f"no notebook {path!r}")
-    name = _text(body, "name") or nb_path.stem
-    if not _JOB_NAME.fullmatch(name):
-        raise ConfigError(f"invalid job name {name!r}: letters, digits, '.', '_' and '-' only")
+    name = check_name(_text(body, "name") or nb_path.stem)
     cron = _text(body, "schedule")
     if cron:
         cron = schedule.check_cron(cron)

@@ -307,7 +307,10 @@ def scalar_metrics(
     found: dict[str, float] = {}
     for name in dict.fromkeys([*wanted, *explicit]):
         if name in namespace:
-            value = metric_value(namespace[name])
+            try:
+                value = metric_value(namespace[name])
+            except Exception:  # an object whose number cannot be read: not a metric
+                continue
             if value is not None:
                 found[name] = value
     return found
