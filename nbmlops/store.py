@@ -8,7 +8,8 @@ artifact.
 
 :func:`client` opens a tracking store. A ``sqlite:///`` store that does not exist yet is not
 created by reading it (MLflow would create and migrate an empty one): :func:`exists` tells, and
-:func:`client` raises :class:`~nbmlops.exceptions.StoreNotFound` unless asked to create it.
+:func:`client` raises :class:`~nbmlops.exceptions.StoreNotFound` unless asked to create it;
+then it is built whole or not at all.
 mlflow is imported only when a client is made.
 """
 
@@ -134,16 +135,43 @@ def client(tracking_uri: str, *, create: bool = False) -> MlflowClient:
     ``create`` (only writers create stores). Use it inside :func:`fail_fast`, or in a process
     that applied :data:`FAIL_FAST_ENV` for good.
     """
-    if not create and not exists(tracking_uri):
-        raise StoreNotFound(
-            f"no MLflow store at {sqlite_path(tracking_uri)}: nothing has been uploaded there yet"
-        )
+    if not exists(tracking_uri):
+        db = sqlite_path(tracking_uri)
+        if not create or db is None:
+            raise StoreNotFound(f"no MLflow store at {db}: nothing has been uploaded there yet")
+        _create_sqlite(db)
     try:
         return _client(tracking_uri)
     except Exception as e:  # an unknown scheme, a malformed URI: MLflow's own long message
         safe = strip_credentials(tracking_uri)
         first = " ".join(str(e).replace(tracking_uri, safe).split())[:200]
         raise QueryError(f"cannot open the MLflow store {safe!r}: {first}") from None
+
+
+def _create_sqlite(db: Path) -> None:
+    """Make a new sqlite store at ``db`` so that a crash or a race cannot leave half of one.
+
+    MLflow builds a store by running its migrations, which are not atomic on SQLite: a process
+    killed meanwhile, or two processes building the same file, leave a store every later call
+    rejects. So one process at a time (a lock beside the file) builds it under another name
+    and renames it into place, complete.
+    """
+    import filelock
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with filelock.FileLock(str(db.with_name(f".{db.name}.lock")), timeout=300):
+        if db.is_file():
+            return  # another process made it while we waited
+        for stale in db.parent.glob(f".{db.name}.*.creating"):
+            stale.unlink(missing_ok=True)  # left by a process killed while building
+        aside = db.with_name(f".{db.name}.{os.getpid()}.creating")
+        try:
+            from mlflow import MlflowClient
+
+            MlflowClient(tracking_uri=f"sqlite:///{aside}").search_experiments(max_results=1)
+            os.replace(aside, db)
+        finally:
+            aside.unlink(missing_ok=True)
 
 
 @lru_cache(maxsize=16)
