@@ -29,9 +29,11 @@ hyper-parameters survive:
 from __future__ import annotations
 
 import ast
+import os
 import re
 import warnings
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -179,7 +181,59 @@ def redact_value(text: str) -> str:
         text, n = rule.pattern.subn(rule.replacement, text)
         if n:
             lower = None
+    for secret in _secret_environment(frozenset(os.environ.items())):
+        if secret in text:
+            text = text.replace(secret, PLACEHOLDER)
     return text
+
+
+#: Shorter values of secret-named variables are too likely to occur by chance (``1``, ``dev``).
+_MIN_ENV_SECRET = 8
+
+
+@lru_cache(maxsize=4)
+def _secret_environment(environment: frozenset[tuple[str, str]]) -> tuple[str, ...]:
+    """The values of the process's secret-named environment variables (``HF_TOKEN``,
+    ``DB_PASSWORD``): wherever one shows up (an error message, a traceback, a frame's top
+    values), it is a secret."""
+    found = {v for k, v in environment if len(v) >= _MIN_ENV_SECRET and is_secret_name(k)}
+    return tuple(sorted(found, key=len, reverse=True))  # longest first: none hides another
+
+
+# One ``key = value`` / ``key: value`` / ``export KEY=value`` line of code or configuration
+# (Python, .env, shell, INI, YAML, JSON), as a diff shows it: ``+``, ``-`` or `` `` first.
+_ASSIGNMENT_LINE = re.compile(
+    r"""^(?P<head>[+\- ]?\s*(?:export\s+)?["']?(?P<key>[A-Za-z_][\w.\-]*)["']?\s*[:=]\s*)"""
+    r"""(?P<value>[^\s,].*?)(?P<tail>,?\s*)$"""
+)
+
+
+# A quoted key and its quoted value anywhere in a line: ``{"lr": 0.1, "api_key": "..."}``.
+_QUOTED_PAIR = re.compile(
+    r"""(?P<head>(?P<q>["'])(?P<key>[A-Za-z_][\w.\-]*)(?P=q)\s*:\s*(?P<v>["']))"""
+    r"""(?P<value>[^"'\n]*)(?P=v)"""
+)
+
+
+def _pair(match: re.Match[str]) -> str:
+    if not is_secret_name(match["key"]):
+        return match[0]
+    return f"{match['head']}{PLACEHOLDER}{match['v']}"
+
+
+def redact_lines(text: str) -> str:
+    """Lines of code or configuration (a git diff, an ``.env`` file) with the value of every
+    secret-named key replaced (one per line, and quoted pairs of inline JSON or dicts), on
+    removed and context lines too, then :func:`redact_value`."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        ending = line[len(body):]
+        match = _ASSIGNMENT_LINE.match(body)
+        if match and is_secret_name(match["key"]):
+            body = match["head"] + PLACEHOLDER + match["tail"]
+        out.append(_QUOTED_PAIR.sub(_pair, body) + ending)
+    return redact_value("".join(out))
 
 
 def redact_mapping(mapping: Mapping[Any, Any]) -> dict[Any, Any]:

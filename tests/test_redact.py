@@ -6,7 +6,14 @@ import ast
 
 import pytest
 
-from nbmlops.redact import PLACEHOLDER, is_secret_name, redact_code, redact_mapping, redact_value
+from nbmlops.redact import (
+    PLACEHOLDER,
+    is_secret_name,
+    redact_code,
+    redact_lines,
+    redact_mapping,
+    redact_value,
+)
 
 # Fake credentials, assembled so secret scanners do not flag this file.
 AWS_ID = "AKIA" + "IOSFODNN7EXAMPLE"
@@ -198,3 +205,33 @@ def test_redact_code_never_raises() -> None:
 def test_inner_literals_of_a_redacted_fstring() -> None:
     out = redact_code('token = f"{os.getenv(\'API_TOKEN\', \'inner\')}-x"\n')
     assert out == f'token = "{PLACEHOLDER}"\n'
+
+
+def test_lines_of_a_diff_lose_the_values_of_secret_keys() -> None:
+    diff = (
+        "--- a/.env\n+++ b/.env\n@@ -1,2 +1,2 @@\n"
+        "-API_TOKEN=old-value-1234\n+API_TOKEN=new-value-5678\n"
+        " export API_KEY=kept-in-context-90\n"
+        '+password = "hunter2hunter2"\n'
+        '+  "api_key": "json-value-11",\n'
+        "+db_password: yaml-value-22\n"
+        '+cfg = {"lr": 0.1, "client_secret": "inline-33"}\n'
+        "+lr = 0.1\n"
+    )
+    safe = redact_lines(diff)
+    for value in ("old-value-1234", "new-value-5678", "kept-in-context-90", "hunter2hunter2",
+                  "json-value-11", "yaml-value-22", "inline-33"):
+        assert value not in safe
+    assert "+lr = 0.1\n" in safe and safe.startswith("--- a/.env\n+++ b/.env\n")
+    assert safe.count("\n") == diff.count("\n")
+
+
+def test_values_of_secret_environment_variables_are_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DB_PASSWORD", "s3cr3t-from-the-env")
+    monkeypatch.setenv("SHORT_TOKEN", "dev")  # too short to tell from chance
+    monkeypatch.setenv("HOME_DIR_NAME", "not-a-secret-at-all")
+    text = "connect failed: s3cr3t-from-the-env rejected for dev at not-a-secret-at-all"
+    assert redact_value(text) == (
+        f"connect failed: {PLACEHOLDER} rejected for dev at not-a-secret-at-all")

@@ -334,11 +334,14 @@ class CellTracker:
                 notes.problems.append(f"--metric {', '.join(missing)}: no numeric value found")
 
         # A literal named like a metric (``baseline_acc = 0.8``) is a metric, never a param.
+        # Redacted before they become text: a dict's secret keys must still be seen as keys.
         literals = {
             name: capture.param_value(value)
-            for name, value in analysis.params
-            if name not in scalars and name not in options.metrics
-            and not capture.is_metric_name(name, patterns)
+            for name, value in redact.redact_mapping({
+                name: value for name, value in analysis.params
+                if name not in scalars and name not in options.metrics
+                and not capture.is_metric_name(name, patterns)
+            }).items()
         }
         given = params.RunParams()
         with notes.guard("parameters"):
@@ -379,7 +382,7 @@ class CellTracker:
                 state, diff = execution.git.result()
                 record.environment.git = state
                 if diff:
-                    staging.write_text(store.GIT_DIFF_ARTIFACT, redact.redact_value(diff))
+                    staging.write_text(store.GIT_DIFF_ARTIFACT, redact.redact_lines(diff))
             else:
                 record.environment.git_pending = True
 
@@ -423,7 +426,7 @@ def _execute(shell: Any, body: str) -> Any:
 def _amend_git(spool: Spool, entry: Path, record: RunRecord, state: Any, diff: str) -> None:
     """Put the git state a cell's record was spooled without into its entry."""
     record.environment.git, record.environment.git_pending = state, False
-    files = {store.GIT_DIFF_ARTIFACT: redact.redact_value(diff).encode()} if diff else {}
+    files = {store.GIT_DIFF_ARTIFACT: redact.redact_lines(diff).encode()} if diff else {}
     with contextlib.suppress(Exception):  # then the run goes up marked as missing its git state
         spool.amend(entry, record, files)
 
