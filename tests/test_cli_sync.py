@@ -6,8 +6,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mlflow import MlflowClient
@@ -97,3 +99,33 @@ def test_commands_are_registered_in_one_table(capsys: pytest.CaptureFixture[str]
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert "sync" in out and "status" in out
+
+
+def test_sync_the_moment_the_server_is_back_uploads_at_once(
+    spool: Spool, make_record: MakeRecord, mlflow_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbmlops.sync import worker
+
+    monkeypatch.setenv("NBMLOPS_SYNC_MAX_BACKOFF", "300")  # the process would wait minutes
+    mlflow_server.stop()
+    for _ in range(3):
+        make_record(mlflow_server.url)
+    assert worker.ensure_running(spool.root)
+
+    def last_error_at() -> float:
+        return float(spool.state().get("last_error_at") or 0)
+
+    deadline = time.monotonic() + 90
+    while not last_error_at():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    first = last_error_at()
+    while last_error_at() - first < 7:  # backed off 0.5 + 1 + 2 + 4 s: next wait is 8 s
+        assert time.monotonic() < deadline, spool.state()
+        time.sleep(0.1)
+    mlflow_server.start()
+    # Shorter than the process's back-off: it must be woken to try again now.
+    done = nbmlops("sync", "--spool", str(spool.root), "--timeout", "5", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["waiting"] == 0
+    assert not spool.entries()

@@ -13,6 +13,7 @@ Layout of a spool folder::
     state.json                   the sync process's last attempt and error
     sync.lock                    held by the one sync process serving this spool
     sync.log                     what the background sync process said
+    wake                         touched to make a backing-off sync process try again now
     profiles/                    the data checks' baselines (nbmlops.track.baselines)
 
 A record moves from ``tmp`` to ``pending`` by one ``rename`` after its content was fsynced,
@@ -127,6 +128,7 @@ class Spool:
         self.state_file = self.root / "state.json"
         self.lock_file = self.root / "sync.lock"
         self.log_file = self.root / "sync.log"
+        self.wake_file = self.root / "wake"
         self.profiles = self.root / "profiles"
 
     def ensure(self) -> Spool:
@@ -228,6 +230,17 @@ class Spool:
             return dict(json.loads((self.done / f"{record_id}.json").read_text()))
         except (FileNotFoundError, ValueError):
             return None
+
+    def wake(self) -> None:
+        """Ask the sync process to try again now rather than after its back-off."""
+        with contextlib.suppress(OSError):
+            self.wake_file.touch()
+
+    def woken_since(self, when: float) -> bool:
+        try:
+            return self.wake_file.stat().st_mtime >= when
+        except OSError:
+            return False
 
     def state(self) -> dict[str, Any]:
         try:

@@ -310,7 +310,7 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
                 idle_until = time.monotonic() + idle
                 if errors and not uploaded:
                     backoff = min(max(backoff * 2, BACKOFF_START), max_backoff)
-                    time.sleep(backoff)
+                    _sleep_unless_woken(spool, backoff)
                 elif not errors:
                     backoff = 0.0
                     if not uploaded:  # only records held for their git state: poll
@@ -379,9 +379,22 @@ def drain(spool: SpoolLike, timeout: float = 60.0) -> SyncReport:
     return report
 
 
+def _sleep_unless_woken(spool: Spool, seconds: float) -> None:
+    """The sync process's wait between two tries while the store is unreachable; a user who
+    runs ``nbmlops sync`` meanwhile wakes it (the store may be back)."""
+    started = time.time()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if spool.woken_since(started):
+            return
+        time.sleep(POLL_SECONDS)
+
+
 def _wait_for_background(spool: Spool, timeout: float) -> SyncReport:
     initial = {e.name for e in spool.entries()}
     deadline = time.monotonic() + timeout
+    asked = time.time()
+    spool.wake()  # a process backing off after an outage tries again now
     state: dict[str, Any] = {}
     while time.monotonic() < deadline:
         if not spool.entries():
@@ -389,7 +402,8 @@ def _wait_for_background(spool: Spool, timeout: float) -> SyncReport:
         if not is_running(spool):  # it exited meanwhile: finish in the foreground
             return drain(spool, max(deadline - time.monotonic(), 0.0))
         state = spool.state()
-        if state.get("failing"):
+        # Only a failure of a try made since we asked says the store is still down.
+        if state.get("failing") and float(state.get("last_error_at") or 0) >= asked:
             break
         time.sleep(POLL_SECONDS)
     remaining = spool.entries()
