@@ -334,3 +334,16 @@ def test_status_into_a_closed_pipe_says_nothing_more(tmp_path: Path) -> None:
         f"{shlex.quote(sys.executable)} -m nbmlops.cli status --spool {tmp_path} | true",
         shell=True, capture_output=True, text=True, check=False)
     assert done.stderr == ""
+
+
+def test_a_huge_literal_is_data_not_a_parameter(tmp_path: Path) -> None:
+    blob = "x" * 5_000_000
+    nb = new_notebook(cells=[new_code_cell(f"lr = 0.1\nblob = {blob!r}"),
+                             new_code_cell("%%track fit\nloss = lr * len(blob)")])
+    nbformat.write(nb, tmp_path / "big.ipynb")
+    code, out, err = run_cli("export", str(tmp_path / "big.ipynb"))
+    assert code == 0, err
+    assert len(out) < 2000 and "param lr: float = 0.1" in out and "blob" not in out
+    job = load(tmp_path / "jobs" / "big")
+    assert [p.name for p in job.parameters] == ["lr"]
+    assert (tmp_path / "jobs" / "big" / "job.yaml").stat().st_size < 5000

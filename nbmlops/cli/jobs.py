@@ -45,7 +45,9 @@ def export_command(args: argparse.Namespace) -> int:
     if not result.created:
         print("  " + ("; ".join(result.changes) if result.changes else "nothing changed"))
     for p in result.job.parameters:
-        print(f"  param {p.name}: {p.type} = {p.default!r}" + (f"  # {p.help}" if p.help else ""))
+        default = repr(p.default)
+        default = default if len(default) <= 80 else default[:77] + "..."
+        print(f"  param {p.name}: {p.type} = {default}" + (f"  # {p.help}" if p.help else ""))
     if result.job.schedule.cron:
         print(f"  schedule {result.job.schedule.cron} ({result.job.schedule.timezone}) for "
               f"{', '.join(result.job.schedule.targets)}")

@@ -28,6 +28,9 @@ from nbmlops.track import capture
 from nbmlops.track import line as track_line
 
 PARAMETERS_TAG = "parameters"
+#: A literal longer than this is data pasted into the notebook, not a parameter's default
+#: (it would fill job.yaml and every command line).
+MAX_DEFAULT_CHARS = 10_000
 MOVED_COMMENT = "# nbmlops export: moved to the parameters cell: {names}"
 
 
@@ -117,6 +120,8 @@ def _assignments(source: str) -> list[_Assignment]:
             value = ast.literal_eval(stmt.value)  # type: ignore[arg-type]
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             continue
+        if len(repr(value)) > MAX_DEFAULT_CHARS:
+            continue  # data written into the notebook, not a knob to turn
         end = stmt.end_lineno or stmt.lineno
         found.append(_Assignment(
             name=target.id, value=value, annotation=annotation,
