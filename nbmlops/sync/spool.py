@@ -50,14 +50,23 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _write_synced(path: Path, data: bytes | memoryview) -> None:
+    """Write and fsync ``path``; a write that fails (a full disk) leaves no part of it."""
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so readers see the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    _write_synced(tmp, data)
     os.replace(tmp, path)
     _fsync_dir(path.parent)
 
@@ -105,10 +114,7 @@ class Staging:
             for relpath, data in self.files.items():
                 archive.writestr(relpath, data)
         tmp = self.spool.tmp / f"{self.record.record_id}{SUFFIX}"
-        with open(tmp, "wb") as f:
-            f.write(buffer.getbuffer())
-            f.flush()
-            os.fsync(f.fileno())
+        _write_synced(tmp, buffer.getbuffer())
         if target is None:
             target = self.spool.pending / entry_name(time.time_ns(), self.record.record_id)
         os.rename(tmp, target)
