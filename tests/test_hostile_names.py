@@ -55,8 +55,10 @@ def sandbox(tmp_path: Path) -> Path:
 
 
 def export_hostile(tmp_path: Path, name: str) -> Path:
-    project = tmp_path / "project"
-    project.mkdir(exist_ok=True)
+    # The name is the project's folder (every generated path goes through it) and the
+    # notebook's (the job takes a safe name from it).
+    project = tmp_path / name / "project"
+    project.mkdir(parents=True, exist_ok=True)
     (project / "pyproject.toml").write_text("[project]\nname = 'p'\n")
     shutil.copy(NOTEBOOKS / "job_parameters.ipynb", project / f"{name}.ipynb")
     return export_job(project / f"{name}.ipynb", cron="0 3 * * 1",
@@ -88,7 +90,7 @@ def test_github_workflow_runs_only_the_job(tmp_path: Path, sandbox: Path, name: 
     env = {key: hostile_input if "inputs.mode" in value else "1"
            for key, value in step["env"].items()}
     [args] = run_shell(step["run"], sandbox, env)
-    where = folder.relative_to(tmp_path / "project").as_posix()
+    where = folder.relative_to(tmp_path / name / "project").as_posix()
     assert args[:2] == ["run", where]
     assert args[args.index("mode") + 1] == hostile_input
     install = flow["jobs"]["run"]["steps"][-2]["run"]

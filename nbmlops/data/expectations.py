@@ -116,7 +116,7 @@ def load_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and check a JSON declaration; ExpectationError (one line) when it is invalid."""
     file = Path(path)
     try:
-        if not file.is_file() or file.stat().st_size > MAX_SPEC_BYTES:
+        if file.exists() and (not file.is_file() or file.stat().st_size > MAX_SPEC_BYTES):
             raise ExpectationError(
                 f"{os.fspath(path)} is not a declaration: a JSON file of at most "
                 f"{MAX_SPEC_BYTES // 1024} KB is needed")

@@ -24,7 +24,16 @@ import nbformat
 
 from nbmlops.exceptions import JobError, LintError
 from nbmlops.jobs import lint, parameterize, schedule
-from nbmlops.jobs.spec import JOB_FILE, Job, Schedule, check_name, check_timezone, dump, load
+from nbmlops.jobs.spec import (
+    JOB_FILE,
+    Job,
+    Schedule,
+    check_name,
+    check_timezone,
+    default_name,
+    dump,
+    load,
+)
 from nbmlops.sync.spool import write_atomic
 from nbmlops.track import environment
 
@@ -66,7 +75,7 @@ def export_job(
     """Lint ``notebook``, transform it and write (or update) its job folder."""
     notebook = notebook.resolve()
     source_nb = read_notebook(notebook)
-    name = check_name(name or notebook.stem)
+    name = check_name(name) if name else default_name(notebook.stem)
     folder = (out or notebook.parent / "jobs" / name).resolve()
     if cron:
         cron = schedule.check_cron(cron)

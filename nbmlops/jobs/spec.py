@@ -111,6 +111,12 @@ def check_name(name: str) -> str:
     return name
 
 
+def default_name(notebook_stem: str) -> str:
+    """The job name a notebook gives when none is asked for: its name, made a safe folder
+    name (``it's a test`` -> ``it-s-a-test``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", notebook_stem).strip("-._")[:100] or "job"
+
+
 def check_timezone(timezone: str) -> str:
     """``timezone`` when the IANA database knows it; JobError otherwise."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

@@ -223,7 +223,7 @@ def export_notebook(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
     """Check the request ``body`` and write the job folder; what the sidebar shows of it."""
     from nbmlops.jobs import schedule
     from nbmlops.jobs.folder import export_job
-    from nbmlops.jobs.spec import check_name
+    from nbmlops.jobs.spec import check_name, default_name
 
     path = _text(body, "notebook")
     if not path:
@@ -233,7 +233,8 @@ def export_notebook(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"{path!r} is not a notebook (.ipynb)")
     if not nb_path.is_file():
         raise NotebookNotFound(f"no notebook {path!r}")
-    name = check_name(_text(body, "name") or nb_path.stem)
+    asked = _text(body, "name")
+    name = check_name(asked) if asked else default_name(nb_path.stem)
     cron = _text(body, "schedule")
     if cron:
         cron = schedule.check_cron(cron)

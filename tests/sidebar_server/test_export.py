@@ -61,7 +61,7 @@ async def test_export_writes_the_job_folder(
         ({"schedule": "61 3 * * *", "targets": ["cron"]}, "ScheduleError", "cron expression"),
         ({"schedule": "every day"}, "ScheduleError", "cron expression"),
         ({"schedule": "0 3 * * *", "targets": ["slurm"]}, "ScheduleError", "slurm"),
-        ({"name": "../escape", "schedule": "0 3 * * *"}, "ConfigError", "job name"),
+        ({"name": "../escape", "schedule": "0 3 * * *"}, "JobError", "job name"),
         ({"force": "no"}, "ConfigError", "force must be true or false"),
     ],
 )
