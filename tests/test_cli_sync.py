@@ -129,3 +129,27 @@ def test_sync_the_moment_the_server_is_back_uploads_at_once(
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["waiting"] == 0
     assert not spool.entries()
+
+
+def test_status_says_what_to_do_with_a_store_mlflow_refuses(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    import sqlite3
+
+    db = sqlite_uri.removeprefix("sqlite:///")
+    with sqlite3.connect(db) as conn:  # as an older MLflow would have left it
+        conn.execute("update alembic_version set version_num = '451aebb31d03'")
+    make_record(sqlite_uri)
+    done = nbmlops("sync", "--spool", str(spool.root), "--timeout", "20")
+    assert done.returncode == 1 and "out-of-date database schema" in done.stdout
+    status = nbmlops("status", "--spool", str(spool.root))
+    assert "what to do:   the store was made by another MLflow version" in status.stdout
+    assert "mlflow db upgrade" in status.stdout
+
+
+def test_a_half_built_store_is_moved_aside() -> None:
+    from nbmlops.sync.worker import advice
+
+    said = advice("x.zip: (sqlite3.OperationalError) table _alembic_tmp_params already exists")
+    assert said is not None and "move its file aside" in said
+    assert advice("connection refused") is None and advice(None) is None

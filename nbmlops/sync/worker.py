@@ -457,7 +457,22 @@ def status(spool: SpoolLike) -> dict[str, Any]:
         "uploaded_total": state.get("uploaded_total", 0),
         "failed": failed,
         "log": str(spool.log_file),
+        "advice": advice(state.get("last_error")) if entries else None,
     }
+
+
+def advice(error: str | None) -> str | None:
+    """What to do about a store MLflow itself refuses to open, from the sync error."""
+    if not error:
+        return None
+    if "_alembic_tmp_" in error or ("already exists" in error and "table" in error):
+        return ("the store was left half-built (an interrupted migration): move its file "
+                "aside, then `nbmlops sync` builds a new one and uploads what waits")
+    if "out-of-date database schema" in error:
+        return ("the store was made by another MLflow version: back it up, then "
+                "`mlflow db upgrade sqlite:///<its file>` (or move it aside for a new one), "
+                "then `nbmlops sync`")
+    return None
 
 
 def _ago(timestamp: float | None) -> str:
@@ -483,6 +498,8 @@ def format_status(info: dict[str, Any]) -> str:
         now = " (failing now)" if info["failing"] else ""
         lines.append(f"last error:   {info['last_error']}{now}")
         lines.append(f"              at {_ago(info['last_error_at'])}; log: {info['log']}")
+    if info.get("advice"):
+        lines.append(f"what to do:   {info['advice']}")
     return "\n".join(lines)
 
 
