@@ -20,6 +20,7 @@ import jinja2
 import pytest
 import yaml
 
+from nbmlops.exceptions import ScheduleError
 from nbmlops.jobs import schedule
 from nbmlops.jobs.folder import export_job
 
@@ -32,6 +33,7 @@ HOSTILE = [
     "{{ 7*7 }}",
     'say "hi" & touch pwned',
     "naïve ünïcode ∑",
+    "two\nlines; touch pwned",
 ]
 
 # Records its arguments, then does nothing: the job itself is not under test here (the same
@@ -54,15 +56,15 @@ def sandbox(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def export_hostile(tmp_path: Path, name: str) -> Path:
+def export_hostile(tmp_path: Path, name: str, targets: tuple[str, ...] = ("airflow", "github"),
+                   ) -> Path:
     # The name is the project's folder (every generated path goes through it) and the
     # notebook's (the job takes a safe name from it).
     project = tmp_path / name / "project"
     project.mkdir(parents=True, exist_ok=True)
     (project / "pyproject.toml").write_text("[project]\nname = 'p'\n")
     shutil.copy(NOTEBOOKS / "job_parameters.ipynb", project / f"{name}.ipynb")
-    return export_job(project / f"{name}.ipynb", cron="0 3 * * 1",
-                      targets=["cron", "airflow", "github"]).folder
+    return export_job(project / f"{name}.ipynb", cron="0 3 * * 1", targets=list(targets)).folder
 
 
 def run_shell(script: str, sandbox: Path, env: dict[str, str]) -> list[list[str]]:
@@ -124,7 +126,12 @@ def test_airflow_command_renders_and_runs_only_the_job(
 
 @pytest.mark.parametrize("name", HOSTILE)
 def test_cron_line_runs_only_the_job(tmp_path: Path, sandbox: Path, name: str) -> None:
-    folder = export_hostile(tmp_path, name)
+    if "\n" in name:  # crontab has no quoting for a line break: refused, in one line
+        with pytest.raises(ScheduleError, match="a cron entry is one line"):
+            export_hostile(tmp_path, name, ("cron",))
+        assert not (tmp_path / name / "project" / "jobs").exists()  # nothing half-written
+        return
+    folder = export_hostile(tmp_path, name, ("cron",))
     (folder / "logs").mkdir()  # `nbmlops schedule --install` makes it
     before = sorted(folder.rglob("*"))
     line = (folder / "crontab.txt").read_text().splitlines()[-1]

@@ -156,6 +156,10 @@ class CronTarget(Target):
         run = f"{shlex.quote(nbmlops_executable())} run {shlex.quote(str(folder))}"
         log = shlex.quote(str(folder / CRON_LOG))
         line = f"cd {shlex.quote(str(folder))} && env {env} {run} >> {log} 2>&1"
+        if "\n" in line or "\r" in line:  # no quoting carries a line break through crontab
+            raise ScheduleError(
+                f"a cron entry is one line, and the job's path or settings hold a line break "
+                f"({str(folder)!r}): move the project, or use another target")
         # cron turns an unescaped % into a newline
         return line.replace("%", r"\%")
 
