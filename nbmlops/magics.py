@@ -21,6 +21,14 @@ from nbmlops.track.cell_hooks import CellHooks
 from nbmlops.track.line import TrackOptions
 from nbmlops.track.tracker import CellTracker, Context
 
+#: ``%mlops SUBCOMMAND``: the method of :class:`TrackMagics` that runs it, given the rest
+#: of the line. Each method parses its own arguments and delegates.
+MLOPS_COMMANDS: dict[str, str] = {
+    "status": "_status",
+    "sync": "_sync",
+    "compare": "_compare",
+}
+
 
 @magics_class
 class TrackMagics(Magics):
@@ -112,32 +120,33 @@ class TrackMagics(Magics):
         ``%mlops sync``: upload everything waiting now, in the foreground;
         ``%mlops compare [EXPERIMENT] [--cell NAME] [--metric NAME] [--last N]
         [--filter "metrics.auc > 0.8"]``: a panel comparing the runs (``%mlops compare -h``)."""
-        command, *rest = line.split() or ["status"]
-        if command == "compare":
-            return self._compare(line.strip()[len(command):])
+        command, _, rest = line.strip().partition(" ")
+        command = command or "status"
+        method = MLOPS_COMMANDS.get(command)
+        if method is None:
+            raise UsageError(
+                f"unknown %mlops command {command!r}; try {', '.join(MLOPS_COMMANDS)}"
+            )
         try:
-            ctx = self.tracker.context()
-            if command == "status":
-                from nbmlops.sync import worker
-
-                print(worker.format_status(worker.status(ctx.spool.root)))
-            elif command == "sync":
-                # A child process does the upload: the kernel never imports mlflow.
-                done = subprocess.run(
-                    [sys.executable, "-m", "nbmlops.cli", "sync", "--spool", str(ctx.spool.root),
-                     *rest],
-                    capture_output=True, text=True, check=False,
-                )
-                print((done.stdout + done.stderr).strip())
-                if done.returncode != 0:
-                    raise UsageError("sync did not upload everything (see above)")
-            else:
-                raise UsageError(
-                    f"unknown %mlops command {command!r}; try status, sync or compare"
-                )
+            return getattr(self, method)(rest.strip())
         except NbmlopsError as e:
-            raise UsageError(str(e)) from None
-        return None
+            raise UsageError(" ".join(str(e).split())) from None
+
+    def _status(self, line: str) -> None:
+        from nbmlops.sync import worker
+
+        print(worker.format_status(worker.status(self.tracker.context().spool.root)))
+
+    def _sync(self, line: str) -> None:
+        # A child process does the upload: the kernel never imports mlflow.
+        done = subprocess.run(
+            [sys.executable, "-m", "nbmlops.cli", "sync",
+             "--spool", str(self.tracker.context().spool.root), *line.split()],
+            capture_output=True, text=True, check=False,
+        )
+        print((done.stdout + done.stderr).strip())
+        if done.returncode != 0:
+            raise UsageError("sync did not upload everything (see above)")
 
     def _compare(self, line: str) -> Any:
         # POSIX quoting, so --filter "params.opt = 'adam'" arrives without its quotes.
@@ -150,15 +159,12 @@ class TrackMagics(Magics):
             print(parser.format_help())
             return None
         args = parser.parse_args(argv)
-        try:
-            from nbmlops.panel.widget import compare
+        from nbmlops.panel.widget import compare
 
-            return compare(
-                args.experiment, cell=args.cell, metric=args.metric, last=args.last,
-                filter=args.filter, where=self.tracker.context(args.experiment).where,
-            )
-        except NbmlopsError as e:
-            raise UsageError(" ".join(str(e).split())) from None
+        return compare(
+            args.experiment, cell=args.cell, metric=args.metric, last=args.last,
+            filter=args.filter, where=self.tracker.context(args.experiment).where,
+        )
 
 
 @magic_arguments("mlops compare")
