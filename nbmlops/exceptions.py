@@ -65,6 +65,14 @@ class RunNotFound(QueryError):
     """No run with that id in the tracking store."""
 
 
+class ArtifactNotFound(RunNotFound):
+    """The run has no artifact at that path."""
+
+
+class ArtifactTooLarge(QueryError):
+    """An artifact too large to send to the browser."""
+
+
 class LineageError(QueryError):
     """A fingerprint that is not one, or a store that cannot be searched for it."""
 

@@ -96,6 +96,8 @@ class RunRecord:
     cell_id: str | None = None
     execution_count: int | None = None
     parent_run_id: str | None = None
+    #: One id per kernel process: the runs of one notebook execution share it.
+    session_id: str | None = None
     params: dict[str, str] = field(default_factory=dict)
     metrics: list[MetricPoint] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)

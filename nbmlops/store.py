@@ -51,6 +51,7 @@ EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND_TRAINING = "custom_model_development"
 
 # -- run tags: nbmlops' ---------------------------------------------------------------------
+SESSION_TAG = "nbmlops.session"  # the kernel session: the runs of one notebook execution
 RECORD_ID_TAG = "nbmlops.record_id"  # the spooled record a run came from: exactly-once uploads
 CODE_SHA_TAG = "nbmlops.code_sha"
 CELL_ID_TAG = "nbmlops.cell_id"

@@ -19,7 +19,10 @@ import pytest
 
 NOTEBOOK = "notebooks/train.ipynb"
 
-SETUP = """import numpy as np
+SETUP = """import matplotlib
+matplotlib.use("agg")
+import matplotlib.pyplot as plt
+import numpy as np
 import nbmlops
 rng = np.random.default_rng(0)
 X = rng.normal(size=(200, 3))
@@ -29,12 +32,17 @@ FIT = """%%track fit
 lr = {lr}
 epochs = 6
 w = np.zeros(3)
+losses = []
 for step in range(epochs):
     p = 1 / (1 + np.exp(-X @ w))
     w += lr * X.T @ (y - p) / len(y)
     loss = float(-np.mean(y * np.log(p + 1e-9) + (1 - y) * np.log(1 - p + 1e-9)))
+    losses.append(loss)
     nbmlops.log_metric("loss", loss, step)
-accuracy = float(((X @ w > 0).astype(int) == y).mean())"""
+accuracy = float(((X @ w > 0).astype(int) == y).mean())
+fig, ax = plt.subplots(figsize=(3, 2))
+ax.plot(losses)
+ax.set_title("Loss curve")"""
 
 EVALUATE = """%%track evaluate
 threshold = {threshold}

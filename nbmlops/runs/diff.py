@@ -129,6 +129,14 @@ class CodeDiff:
 
 
 @dataclass
+class ImageRow:
+    """One image (a figure, by its artifact path) across the runs."""
+
+    path: str
+    present: list[bool]  # one per run
+
+
+@dataclass
 class RunDiff:
     runs: list[RunSummary]
     params: list[ParamRow]
@@ -136,6 +144,7 @@ class RunDiff:
     data: list[DataRow]
     packages: list[PackageRow]  # only packages whose versions differ
     code: list[CodeDiff]  # runs[1:] against runs[0]
+    images: list[ImageRow] = field(default_factory=list)
 
     @property
     def changed_params(self) -> list[ParamRow]:
@@ -152,7 +161,17 @@ def compare(details: Sequence[RunDetails], directions: Mapping[str, str] | None 
         data=data_rows(runs, [d.drift for d in details]),
         packages=package_rows(details),
         code=[code_diff(details[0], d) for d in details[1:]],
+        images=image_rows(details),
     )
+
+
+def image_rows(details: Sequence[RunDetails]) -> list[ImageRow]:
+    """Every image artifact of any run, the figures first, with the runs that have it."""
+    from nbmlops.runs.artifacts import images
+
+    per_run = [set(d.images) for d in details]
+    return [ImageRow(path, [path in found for found in per_run])
+            for path in images(set().union(*per_run))]
 
 
 def param_rows(runs: Sequence[RunSummary]) -> list[ParamRow]:

@@ -104,6 +104,25 @@ class RunSummary:
         return f"{kind}: {message}" if kind else message
 
     @property
+    def parent_run_id(self) -> str | None:
+        return self.tags.get(store.PARENT_RUN_TAG)
+
+    @property
+    def job(self) -> str | None:
+        """The job's name, on the parent run of a job (``nbmlops run``)."""
+        return self.tags.get(store.JOB_TAG)
+
+    @property
+    def group(self) -> str | None:
+        """The notebook execution the run belongs to: a job run and its nested cell runs
+        share the job run's id; the cells one kernel ran share its session."""
+        if self.parent_run_id:
+            return self.parent_run_id
+        if self.job:
+            return self.run_id
+        return self.tags.get(store.SESSION_TAG)
+
+    @property
     def inputs(self) -> list[Dataset]:
         return [d for d in self.datasets if "input" in d.contexts]
 
@@ -131,6 +150,13 @@ class RunDetails:
     requirements: dict[str, str] = field(default_factory=dict)
     #: What the data checks found changed since the cell's previous run (data/drift.json).
     drift: list[DriftAlert] = field(default_factory=list)
+
+    @property
+    def images(self) -> list[str]:
+        """The artifacts a browser can show: the cell's figures first."""
+        from nbmlops.runs.artifacts import images
+
+        return images(self.artifacts)
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def experiments(tracking_uri: str, *, max_results: int = 1000) -> list[Experimen
     if not store.exists(tracking_uri):
         return []
     client = _client(tracking_uri)
-    found = _call(
+    found = call(
         tracking_uri,
         lambda: client.search_experiments(
             max_results=max_results, order_by=["last_update_time DESC"]
@@ -128,10 +128,10 @@ def get_experiment(tracking_uri: str, experiment: str | Experiment) -> Experimen
         client = _client(tracking_uri)
     except StoreNotFound as e:
         raise ExperimentNotFound(f"no experiment {experiment!r}: {e}") from None
-    found = _call(tracking_uri, lambda: client.get_experiment_by_name(experiment))
+    found = call(tracking_uri, lambda: client.get_experiment_by_name(experiment))
     if found is None and experiment.isdigit():
         with contextlib.suppress(QueryError):
-            found = _call(tracking_uri, lambda: client.get_experiment(experiment))
+            found = call(tracking_uri, lambda: client.get_experiment(experiment))
     if found is None or found.lifecycle_stage != "active":
         raise ExperimentNotFound(_not_found_message(tracking_uri, experiment, found))
     return _experiment(found)
@@ -179,7 +179,7 @@ def search_runs(
         extra: str, limit: int, order: list[str] | None, token: str | None = None
     ) -> tuple[list[Any], str | None]:
         clause = " and ".join(p for p in (where, extra) if p)
-        found = _call(
+        found = call(
             tracking_uri,
             lambda: client.search_runs(
                 [exp.experiment_id], filter_string=clause, max_results=limit,
@@ -293,12 +293,12 @@ def get_run(
     if not store.exists(tracking_uri):
         raise RunNotFound(f"no run {run_id} in {strip_credentials(tracking_uri)}")
     client = _client(tracking_uri)
-    found = _call(tracking_uri, lambda: client.get_run(run_id), run_id=run_id)
+    found = call(tracking_uri, lambda: client.get_run(run_id), run_id=run_id)
     run = summary(found)
     details = RunDetails(run)
     if history:
         for key in run.metrics:
-            points = _call(tracking_uri, partial(client.get_metric_history, run_id, key))
+            points = call(tracking_uri, partial(client.get_metric_history, run_id, key))
             details.metric_history[key] = [
                 MetricPoint(key, p.value, p.step, p.timestamp)
                 for p in sorted(points, key=lambda p: (p.step, p.timestamp))
@@ -359,7 +359,7 @@ def diff_runs(
 
     if len(run_ids) < 2:
         raise QueryError("a diff needs two or more runs")
-    details = [get_run(tracking_uri, r, history=False, artifacts=False) for r in run_ids]
+    details = [get_run(tracking_uri, r, history=False) for r in run_ids]
     return diff.compare(details, directions)
 
 
@@ -397,7 +397,7 @@ def _list_artifacts(tracking_uri: str, run_id: str) -> list[str]:
     folders: list[str | None] = [None]
     while folders and len(found) < _MAX_ARTIFACTS:
         folder = folders.pop()
-        for info in _call(tracking_uri, partial(client.list_artifacts, run_id, folder)):
+        for info in call(tracking_uri, partial(client.list_artifacts, run_id, folder)):
             (folders if info.is_dir else found).append(info.path)
     return sorted(found)
 
@@ -562,7 +562,7 @@ def _client(tracking_uri: str) -> MlflowClient:
 T = TypeVar("T")
 
 
-def _call(
+def call(
     tracking_uri: str, call: Callable[[], T], *, filter: str = "", run_id: str | None = None
 ) -> T:
     """Run one MLflow call; its errors become one-line QueryErrors."""

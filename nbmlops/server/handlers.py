@@ -19,6 +19,7 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
 from nbmlops.exceptions import (
+    ArtifactTooLarge,
     ConfigError,
     ExperimentNotFound,
     InvalidQuery,
@@ -45,7 +46,8 @@ STATUS_OF: tuple[tuple[type[NbmlopsError], int], ...] = (
     (OutsideRoot, 403),
     (NotebookNotFound, 404),
     (ExperimentNotFound, 404),
-    (RunNotFound, 404),
+    (RunNotFound, 404),  # and ArtifactNotFound
+    (ArtifactTooLarge, 413),
     (StoreNotFound, 404),
     (InvalidQuery, 400),  # a bad filter, order, page token or run id
     (QueryError, 424),  # the tracking store failed: the request itself may be fine
@@ -77,10 +79,14 @@ class NbmlopsHandler(APIHandler):
         try:
             result = await self.blocking(call)
         except NbmlopsError as e:
-            self.set_status(status_of(e))
-            self.finish(json.dumps({"message": str(e), "error": type(e).__name__}))
+            self.fail(e)
             return
         self.finish(json.dumps(jsonable(result)))
+
+    def fail(self, error: NbmlopsError) -> None:
+        self.set_status(status_of(error))
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": str(error), "error": type(error).__name__}))
 
     def int_argument(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.get_argument(name, None)
@@ -167,6 +173,37 @@ class RunHandler(NbmlopsHandler):
             return out
 
         await self.reply(details)
+
+
+class ImageHandler(NbmlopsHandler):
+    """``GET runs/RUN_ID/image?path=figures/x.png[&notebook=PATH]``: one image artifact of
+    the run, with its type; only paths the run lists, at most 10 MB."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        from nbmlops.runs import artifacts
+
+        path = self.get_argument("path", "")
+        try:
+            image = await self.blocking(
+                artifacts.read_image, self.where().tracking_uri, run_id, path
+            )
+        except NbmlopsError as e:
+            self.fail(e)
+            return
+        self.set_header("Content-Type", image.content_type)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        # An SVG could carry script: shown as an image it cannot run; opened alone, the
+        # sandbox keeps it from the page's origin.
+        self.set_header("Content-Security-Policy", "sandbox; default-src 'none'; "
+                        "style-src 'unsafe-inline'; img-src data:")
+        # A run's artifacts never change once it has ended.
+        self.set_header("Cache-Control", "private, max-age=86400")
+        self.finish(image.data)
+
+    def finish(self, *args: Any, **kwargs: Any) -> Any:
+        # APIHandler.finish would label the image JSON; errors set their own type in fail().
+        return super(APIHandler, self).finish(*args, **kwargs)
 
 
 class DiffHandler(NbmlopsHandler):

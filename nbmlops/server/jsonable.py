@@ -16,7 +16,9 @@ from typing import Any
 # Properties worth sending, by dataclass name (duck-typed: no import of the query module).
 # The sidebar reads nbmlops' tags through these, never by their names.
 _PROPERTIES = {
-    "RunSummary": ("duration_s", "code_sha", "python", "git_commit", "git_dirty", "error"),
+    "RunSummary": ("duration_s", "code_sha", "python", "git_commit", "git_dirty", "error",
+                   "parent_run_id", "job", "group"),
+    "RunDetails": ("images",),
     "Dataset": ("short",),
     "MetricRow": ("differs",),
     "DriftAlert": ("line",),

@@ -16,6 +16,7 @@ ROUTES: list[tuple[str, type[handlers.NbmlopsHandler]]] = [
     ("experiments", handlers.ExperimentsHandler),
     ("runs", handlers.RunsHandler),
     (r"runs/(?P<run_id>[0-9A-Za-z_-]+)", handlers.RunHandler),
+    (r"runs/(?P<run_id>[0-9A-Za-z_-]+)/image", handlers.ImageHandler),
     ("diff", handlers.DiffHandler),
     ("spool", handlers.SpoolHandler),
     ("export", handlers.ExportHandler),

@@ -282,6 +282,7 @@ def _system_tags(record: RunRecord, warnings: list[str]) -> dict[str, str]:
         store.USER_TAG: record.tags.get(store.USER_TAG) or _user(),
         store.PARENT_RUN_TAG: record.parent_run_id,
         store.RECORD_ID_TAG: record.record_id,
+        store.SESSION_TAG: record.session_id,
         store.CODE_SHA_TAG: record.code_sha,
         store.CELL_ID_TAG: record.cell_id,
         store.NOTEBOOK_TAG: record.notebook,

@@ -19,6 +19,7 @@ import re
 import sys
 import time
 import traceback
+import uuid
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -140,6 +141,8 @@ class CellTracker:
     def __init__(self, shell: Any, metric_patterns: Callable[[Path], tuple[str, ...]]) -> None:
         self.shell = shell
         self._metric_patterns = metric_patterns
+        # The cells this kernel runs are one execution of the notebook; their runs share it.
+        self.session_id = uuid.uuid4().hex
 
     def context(self, experiment: str | None = None) -> Context:
         notebook = location.notebook_path(self.shell)
@@ -283,6 +286,7 @@ class CellTracker:
             cell_id=execution.cell_id,
             execution_count=execution.execution_count,
             parent_run_id=config.job_context().parent_run_id,
+            session_id=self.session_id,
             outcome=outcome,
             tags=redact.redact_mapping(options.tags),
         )

@@ -287,3 +287,70 @@ async def test_no_answer_shows_an_absolute_server_path(
     text = json.dumps(answers)
     assert str(tracked.root) not in text and str(Path.home()) not in text
     assert answers[0]["tracking_uri"] == "sqlite:///mlflow.db"  # relative to the server root
+
+
+async def _fit_runs(jp_fetch: Fetch, tracked: TrackedProject) -> list[dict[str, Any]]:
+    page = await get(jp_fetch, "runs", notebook=tracked.notebook, cell="fit")
+    return page["runs"]
+
+
+async def test_a_runs_figure_is_served_as_an_image(
+    jp_fetch: Fetch, tracked: TrackedProject
+) -> None:
+    run = (await _fit_runs(jp_fetch, tracked))[0]
+    details = await get(jp_fetch, "runs", run["run_id"], notebook=tracked.notebook)
+    assert details["images"] == ["figures/loss-curve.png"]
+    response = await jp_fetch(*PREFIX.split("/"), "runs", run["run_id"], "image", method="GET",
+                              params={"notebook": tracked.notebook,
+                                      "path": "figures/loss-curve.png"})
+    assert response.headers["Content-Type"] == "image/png"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.body.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(response.body) > 1000
+
+
+@pytest.mark.parametrize(("path", "status", "error"), [
+    ("../../mlflow.db", 400, "InvalidQuery"),
+    ("figures/../code/cell.py", 400, "InvalidQuery"),
+    ("/etc/passwd", 400, "InvalidQuery"),
+    ("figures\\..\\..\\x.png", 400, "InvalidQuery"),
+    ("code/cell.py", 400, "InvalidQuery"),  # there, but not an image
+    ("figures/absent.png", 404, "ArtifactNotFound"),
+    ("", 400, "InvalidQuery"),
+])
+async def test_images_outside_the_runs_artifacts_are_refused(
+    jp_fetch: Fetch, tracked: TrackedProject, path: str, status: int, error: str
+) -> None:
+    run = (await _fit_runs(jp_fetch, tracked))[0]
+    code, body = await refused(jp_fetch, "runs", run["run_id"], "image",
+                               notebook=tracked.notebook, path=path)
+    assert (code, body["error"]) == (status, error)
+
+
+async def test_an_image_over_the_limit_is_refused_before_download(
+    jp_fetch: Fetch, tracked: TrackedProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbmlops.runs import artifacts
+
+    monkeypatch.setattr(artifacts, "MAX_IMAGE_BYTES", 100)
+    run = (await _fit_runs(jp_fetch, tracked))[0]
+    code, body = await refused(jp_fetch, "runs", run["run_id"], "image",
+                               notebook=tracked.notebook, path="figures/loss-curve.png")
+    assert (code, body["error"]) == (413, "ArtifactTooLarge")
+
+
+async def test_the_diff_lists_each_runs_figures(
+    jp_fetch: Fetch, tracked: TrackedProject
+) -> None:
+    fits = await _fit_runs(jp_fetch, tracked)
+    evaluate = (await get(jp_fetch, "runs", notebook=tracked.notebook, cell="evaluate"))["runs"]
+    diff = await get(jp_fetch, "diff", notebook=tracked.notebook,
+                     run=[fits[0]["run_id"], fits[1]["run_id"], evaluate[0]["run_id"]])
+    assert diff["images"] == [{"path": "figures/loss-curve.png", "present": [True, True, False]}]
+
+
+async def test_runs_of_one_kernel_share_a_group(jp_fetch: Fetch, tracked: TrackedProject) -> None:
+    runs = (await get(jp_fetch, "runs", notebook=tracked.notebook))["runs"]
+    groups = {r["group"] for r in runs}
+    assert len(groups) == 1 and None not in groups  # one shell ran all five cells
+    assert all(r["parent_run_id"] is None and r["job"] is None for r in runs)
