@@ -21,6 +21,7 @@ export interface ResponseLike {
   ok: boolean;
   status: number;
   text(): Promise<string>;
+  blob?(): Promise<Blob>;
 }
 
 /** Sends a request to `url` (already joined with the server's base URL). */
@@ -131,6 +132,26 @@ export class NbmlopsApi {
 
   run(notebook: string | null, runId: string): Promise<RunDetails> {
     return this.get<RunDetails>(`runs/${encodeURIComponent(runId)}`, { notebook });
+  }
+
+  /** One image artifact of a run (a figure), as a Blob for an object URL: an <img> could
+   * not send the token the server asks for. */
+  async image(notebook: string | null, runId: string, path: string): Promise<Blob> {
+    const url = apiUrl(this.baseUrl, `runs/${encodeURIComponent(runId)}/image`, {
+      notebook,
+      path
+    });
+    let response: ResponseLike;
+    try {
+      response = await this.transport(url, { method: 'GET' });
+    } catch (error) {
+      throw new ApiError(`Jupyter server unreachable: ${String(error)}`, 0, 'NetworkError');
+    }
+    if (!response.ok || !response.blob) {
+      const { message, kind } = errorMessage(response.status, await response.text());
+      throw new ApiError(message, response.status, kind);
+    }
+    return response.blob();
   }
 
   diff(notebook: string | null, runIds: string[]): Promise<RunDiff> {

@@ -1,6 +1,7 @@
 /** The diff of two runs (nbmlops.runs.diff): what changed, with the better metric marked. */
 import * as React from 'react';
 
+import { Figure, figureName } from './figures';
 import { metricValue, runLabel } from './format';
 import type { SidebarModel } from './model';
 import type { RunDiff } from './types';
@@ -26,19 +27,19 @@ export function DiffView(props: { model: SidebarModel; diff: RunDiff }): JSX.Ele
   const params = diff.params.filter(p => p.differs);
   const same = diff.params.length - params.length;
   return (
-    <div className="jp-nbmlops-diff" aria-label="Comparison of two runs">
+    <div className="jp-nbmlops-diff" aria-label={`Comparison of ${diff.runs.length} runs`}>
       <div className="jp-nbmlops-toolbar">
         <button className="jp-mod-styled" onClick={() => model.back()} aria-label="Back to runs">
           ← Runs
         </button>
       </div>
-      <h2 className="jp-nbmlops-title">Compare runs</h2>
+      <h2 className="jp-nbmlops-title">Compare {diff.runs.length} runs</h2>
       <section className="jp-nbmlops-section" aria-label="Parameters that differ">
         <h3>Parameters{same ? ` (${same} the same)` : ''}</h3>
         {params.length === 0 ? (
           <p className="jp-nbmlops-empty">Same parameters.</p>
         ) : (
-          <table className="jp-nbmlops-grid">
+          <div className="jp-nbmlops-scroll"><table className="jp-nbmlops-grid">
             <Head diff={diff} />
             <tbody>
               {params.map(row => (
@@ -50,12 +51,12 @@ export function DiffView(props: { model: SidebarModel; diff: RunDiff }): JSX.Ele
                 </tr>
               ))}
             </tbody>
-          </table>
+          </table></div>
         )}
       </section>
       <section className="jp-nbmlops-section" aria-label="Metrics">
         <h3>Metrics</h3>
-        <table className="jp-nbmlops-grid">
+        <div className="jp-nbmlops-scroll"><table className="jp-nbmlops-grid">
           <Head diff={diff} />
           <tbody>
             {diff.metrics.map(row => (
@@ -79,14 +80,47 @@ export function DiffView(props: { model: SidebarModel; diff: RunDiff }): JSX.Ele
               </tr>
             ))}
           </tbody>
-        </table>
+        </table></div>
       </section>
+      {diff.images && diff.images.length ? (
+        <section className="jp-nbmlops-section" aria-label="Figures">
+          <h3>Figures</h3>
+          <div className="jp-nbmlops-scroll">
+            <table className="jp-nbmlops-grid jp-nbmlops-figure-grid">
+              <Head diff={diff} />
+              <tbody>
+                {diff.images.map(row => (
+                  <tr key={row.path}>
+                    <th scope="row" title={row.path}>
+                      {figureName(row.path)}
+                    </th>
+                    {diff.runs.map((run, i) => (
+                      <td key={run.run_id}>
+                        {row.present[i] ? (
+                          <Figure
+                            model={model}
+                            runId={run.run_id}
+                            path={row.path}
+                            label={`${figureName(row.path)} of ${runLabel(run)}`}
+                          />
+                        ) : (
+                          '—'
+                        )}
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      ) : null}
       <section className="jp-nbmlops-section" aria-label="Data">
         <h3>Data</h3>
         {diff.data.length === 0 ? (
           <p className="jp-nbmlops-empty">No data fingerprinted.</p>
         ) : (
-          <table className="jp-nbmlops-grid">
+          <div className="jp-nbmlops-scroll"><table className="jp-nbmlops-grid">
             <Head diff={diff} />
             <tbody>
               {diff.data.map(row => (
@@ -105,13 +139,13 @@ export function DiffView(props: { model: SidebarModel; diff: RunDiff }): JSX.Ele
                 </tr>
               ))}
             </tbody>
-          </table>
+          </table></div>
         )}
       </section>
       {diff.packages.length ? (
         <section className="jp-nbmlops-section" aria-label="Packages that differ">
           <h3>Packages</h3>
-          <table className="jp-nbmlops-grid">
+          <div className="jp-nbmlops-scroll"><table className="jp-nbmlops-grid">
             <Head diff={diff} />
             <tbody>
               {diff.packages.map(row => (
@@ -123,7 +157,7 @@ export function DiffView(props: { model: SidebarModel; diff: RunDiff }): JSX.Ele
                 </tr>
               ))}
             </tbody>
-          </table>
+          </table></div>
         </section>
       ) : null}
       <section className="jp-nbmlops-section" aria-label="Code">

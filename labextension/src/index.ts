@@ -20,7 +20,6 @@ import { DEFAULT_PAGE_SIZE, SidebarModel } from './model';
 import { Sidebar } from './sidebar';
 
 const PLUGIN_ID = 'nbmlops:plugin';
-const SPOOL_POLL_MS = 10000;
 // The background sync process uploads a record within a second or two of the cell's end.
 const REFRESH_AFTER_TRACK_MS = [1500, 5000];
 
@@ -69,6 +68,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
       // `%%track` and its options, not another magic that starts alike (`%%tracking`).
       if (/^%%track(\s|$)/.test(cell.model.sharedModel.getSource().trimStart())) {
+        model.cellTracked();
         for (const delay of REFRESH_AFTER_TRACK_MS) {
           setTimeout(() => {
             if (model.view === 'runs') {
@@ -80,12 +80,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
-    void model.pollSpool();
-    setInterval(() => {
+    // The indicator keeps up with the cells' status lines: every second while records wait
+    // or just after a tracked cell, every ten seconds otherwise.
+    const pollSpool = async (): Promise<void> => {
       if (sidebar.isVisible) {
-        void model.pollSpool();
+        await model.pollSpool();
       }
-    }, SPOOL_POLL_MS);
+      setTimeout(() => void pollSpool(), model.spoolPollDelay());
+    };
+    void pollSpool();
 
     app.commands.addCommand(CommandIds.open, {
       label: 'MLOps: Show Runs of This Notebook',
@@ -97,8 +100,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: () => model.refresh()
     });
     app.commands.addCommand(CommandIds.compare, {
-      label: 'MLOps: Compare the Two Selected Runs',
-      isEnabled: () => model.selected.length === 2,
+      label: 'MLOps: Compare the Selected Runs',
+      isEnabled: () => model.selected.length >= 2,
       execute: () => {
         app.shell.activateById(sidebar.id);
         return model.compare();

@@ -17,6 +17,8 @@ import type {
 export type View = 'runs' | 'run' | 'diff';
 
 export const DEFAULT_PAGE_SIZE = 20;
+/** At most this many runs side by side; one more selection drops the oldest. */
+export const MAX_COMPARED = 8;
 
 export class SidebarModel {
   constructor(private readonly api: NbmlopsApi) {}
@@ -144,12 +146,12 @@ export class SidebarModel {
     await this.refresh();
   }
 
-  /** Select a run for comparison; a third selection drops the oldest one. */
+  /** Select a run for comparison; past MAX_COMPARED, the oldest selection is dropped. */
   toggleSelected(runId: string): void {
     if (this.selected.includes(runId)) {
       this.selected = this.selected.filter(id => id !== runId);
     } else {
-      this.selected = [...this.selected, runId].slice(-2);
+      this.selected = [...this.selected, runId].slice(-MAX_COMPARED);
     }
     this.emit();
   }
@@ -170,10 +172,10 @@ export class SidebarModel {
     }
   }
 
-  /** The diff of the two selected runs, the older one as the baseline. */
+  /** The diff of the selected runs, a column each, the oldest one as the baseline. */
   async compare(): Promise<void> {
-    if (this.selected.length !== 2) {
-      this.error = 'Select two runs to compare.';
+    if (this.selected.length < 2) {
+      this.error = 'Select two or more runs to compare.';
       this.emit();
       return;
     }
@@ -194,10 +196,27 @@ export class SidebarModel {
     }
   }
 
+  /** An image artifact of a run, for an object URL. */
+  image(runId: string, path: string): Promise<Blob> {
+    return this.api.image(this.notebook, runId, path);
+  }
+
   back(): void {
     this.view = 'runs';
     this.error = null;
     this.emit();
+  }
+
+  /** Milliseconds until the spool is worth asking again: soon while records wait or a
+   * tracked cell has just run (the status line changes then), else rarely. */
+  spoolPollDelay(now: number = Date.now()): number {
+    const busy = (this.spool?.pending ?? 0) > 0 || now - this.trackedAt < 60000;
+    return busy ? 1000 : 10000;
+  }
+
+  /** A tracked cell has just run: follow the spool closely for a while. */
+  cellTracked(now: number = Date.now()): void {
+    this.trackedAt = now;
   }
 
   async pollSpool(): Promise<void> {
@@ -225,6 +244,7 @@ export class SidebarModel {
     this._changed.emit();
   }
 
+  private trackedAt = 0;
   private _generation = 0;
   private readonly _changed = new Signal<this, void>(this);
 }

@@ -1,6 +1,7 @@
 /** One run in full: params, metrics (sparklines), data, environment, code, MLflow link. */
 import * as React from 'react';
 
+import { FigureStrip } from './figures';
 import { ago, duration, metricValue, mlflowRunUrl, steppedMetrics } from './format';
 import type { SidebarModel } from './model';
 import { Sparkline } from './sparkline';
@@ -81,6 +82,11 @@ export function RunDetailsView(props: { model: SidebarModel; details: Details })
         <p className="jp-nbmlops-error" role="alert">
           {run.error}
         </p>
+      ) : null}
+      {details.images && details.images.length ? (
+        <Section title="Figures">
+          <FigureStrip model={model} runId={run.run_id} paths={details.images} />
+        </Section>
       ) : null}
       <Section title="Parameters">
         <KeyValues

@@ -1,8 +1,10 @@
-/** The notebook's tracked cells (a filter) and its runs, newest first, with paging. */
+/** The notebook's tracked cells (a filter) and its runs, newest first, grouped by the
+ * notebook execution that made them, with paging. */
 import * as React from 'react';
 
 import { ago, duration, keyMetrics, metricValue, statusClass } from './format';
-import type { SidebarModel } from './model';
+import { distinguishingParams, groupRuns, type RunGroup } from './groups';
+import { MAX_COMPARED, type SidebarModel } from './model';
 import type { RunSummary } from './types';
 
 export function CellFilter(props: { model: SidebarModel }): JSX.Element | null {
@@ -34,8 +36,8 @@ export function CellFilter(props: { model: SidebarModel }): JSX.Element | null {
   );
 }
 
-function RunRow(props: { model: SidebarModel; run: RunSummary }): JSX.Element {
-  const { model, run } = props;
+function RunRow(props: { model: SidebarModel; run: RunSummary; tells: string[] }): JSX.Element {
+  const { model, run, tells } = props;
   const checked = model.selected.includes(run.run_id);
   const label = `${run.run_name} ${run.run_id.slice(0, 8)}`;
   return (
@@ -58,6 +60,9 @@ function RunRow(props: { model: SidebarModel; run: RunSummary }): JSX.Element {
             aria-label={`status ${run.status}`}
           />
           <span className="jp-nbmlops-run-name">{run.run_name || run.run_id.slice(0, 8)}</span>
+          <code className="jp-nbmlops-id" title={run.run_id}>
+            {run.run_id.slice(0, 8)}
+          </code>
           <span className="jp-nbmlops-run-time" title={new Date(run.start_time ?? 0).toString()}>
             {ago(run.start_time)}
           </span>
@@ -70,25 +75,84 @@ function RunRow(props: { model: SidebarModel; run: RunSummary }): JSX.Element {
           ))}
           <span className="jp-nbmlops-run-duration">{duration(run.duration_s)}</span>
         </span>
+        {tells.length ? (
+          <span className="jp-nbmlops-run-params" title="Parameters that differ from the cell's other runs">
+            {tells.join(' · ')}
+          </span>
+        ) : null}
       </button>
+    </li>
+  );
+}
+
+/** One notebook execution: a heading (the job's run, or the kernel session) over its runs. */
+function Group(props: {
+  model: SidebarModel;
+  group: RunGroup;
+  tells: Map<string, string[]>;
+}): JSX.Element {
+  const { model, group, tells } = props;
+  const rows = group.runs.map(run => (
+    <RunRow key={run.run_id} model={model} run={run} tells={tells.get(run.run_id) ?? []} />
+  ));
+  if (!group.head && group.runs.length === 1 && !group.params.length) {
+    return <>{rows}</>;
+  }
+  const first = group.head ?? group.runs[group.runs.length - 1];
+  const title = group.head ? `job ${group.head.job}` : 'notebook run';
+  return (
+    <li className="jp-nbmlops-group" data-group={group.key}>
+      <div className="jp-nbmlops-group-head">
+        {group.head ? (
+          <button
+            className="jp-nbmlops-run-open"
+            aria-label={`Show details of job run ${group.head.run_id.slice(0, 8)}`}
+            onClick={() => void model.openRun(group.head!.run_id)}
+          >
+            <span
+              className={`jp-nbmlops-status jp-nbmlops-status-${statusClass(group.head.status)}`}
+              title={group.head.status}
+            />
+            {title}
+          </button>
+        ) : (
+          <span>{title}</span>
+        )}
+        <span className="jp-nbmlops-run-time">{ago(first?.start_time ?? null)}</span>
+        <span className="jp-nbmlops-group-count">
+          {group.runs.length} run{group.runs.length === 1 ? '' : 's'}
+        </span>
+        {group.params.length ? (
+          <span className="jp-nbmlops-group-params" title="Parameters given to this run of the notebook">
+            {group.params.join(' · ')}
+          </span>
+        ) : null}
+      </div>
+      <ul aria-label={`Runs of ${title}`}>{rows}</ul>
     </li>
   );
 }
 
 export function RunList(props: { model: SidebarModel }): JSX.Element {
   const { model } = props;
-  const twoSelected = model.selected.length === 2;
+  const count = model.selected.length;
+  const groups = groupRuns(model.runs);
+  const tells = distinguishingParams(model.runs);
   return (
     <div className="jp-nbmlops-runs">
       <div className="jp-nbmlops-toolbar">
         <button
           className="jp-mod-styled jp-mod-accept jp-nbmlops-compare"
-          disabled={!twoSelected}
-          aria-label="Compare the two selected runs"
-          title={twoSelected ? 'Compare the two selected runs' : 'Select two runs to compare'}
+          disabled={count < 2}
+          aria-label={`Compare the ${count} selected runs`}
+          title={
+            count < 2
+              ? `Select two or more runs (up to ${MAX_COMPARED}) to compare`
+              : `Compare the ${count} selected runs`
+          }
           onClick={() => void model.compare()}
         >
-          Compare {model.selected.length}/2
+          Compare {count}
         </button>
         <button
           className="jp-mod-styled jp-nbmlops-refresh"
@@ -105,8 +169,8 @@ export function RunList(props: { model: SidebarModel }): JSX.Element {
         </p>
       ) : null}
       <ul className="jp-nbmlops-run-list" aria-label="Runs, newest first">
-        {model.runs.map(run => (
-          <RunRow key={run.run_id} model={model} run={run} />
+        {groups.map(group => (
+          <Group key={group.key} model={model} group={group} tells={tells} />
         ))}
       </ul>
       {model.nextPageToken ? (

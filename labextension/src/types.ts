@@ -60,6 +60,14 @@ export interface RunSummary {
   git_commit: string | null;
   git_dirty: boolean;
   error: string | null;
+  /** The job run this run is nested under (`nbmlops run`), if any. */
+  parent_run_id?: string | null;
+  /** The job's name, on a job's parent run. */
+  job?: string | null;
+  /** Names of the params papermill or `nbmlops run` injected. */
+  injected_params?: string[];
+  /** The notebook execution (a kernel session, or a job run) the run belongs to. */
+  group?: string | null;
 }
 
 export interface RunPage {
@@ -86,6 +94,8 @@ export interface RunDetails {
   url: string | null;
   /** The data checks' findings since the cell's previous run (absent from older servers). */
   drift?: DriftAlert[];
+  /** Artifacts a browser can show, the cell's figures first. */
+  images?: string[];
 }
 
 /** One drift or schema finding of the data checks (nbmlops/query.py DriftAlert). */
@@ -132,8 +142,15 @@ export interface CodeDiff {
   missing: boolean;
 }
 
+/** One image artifact across the compared runs. */
+export interface ImageRow {
+  path: string;
+  present: boolean[];
+}
+
 export interface RunDiff {
   runs: RunSummary[];
+  images?: ImageRow[];
   params: ParamRow[];
   metrics: MetricRow[];
   data: DataRow[];

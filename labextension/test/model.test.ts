@@ -1,6 +1,6 @@
 import { NbmlopsApi } from '../src/api';
 import type { ResponseLike } from '../src/api';
-import { SidebarModel } from '../src/model';
+import { MAX_COMPARED, SidebarModel } from '../src/model';
 
 function run(id: string, start: number): Record<string, unknown> {
   return { run_id: id, run_name: 'fit', start_time: start, metrics: {}, params: {} };
@@ -45,28 +45,50 @@ describe('SidebarModel', () => {
     expect(changes).toBeGreaterThan(2);
   });
 
-  it('keeps at most two runs selected and diffs the older against the newer', async () => {
+  it('compares every selected run, oldest first, and drops the oldest past the limit', async () => {
+    const ids = 'abcdefghij'.split('');
     const { api, urls } = fakeApi([
-      { runs: [run('c', 3), run('b', 2), run('a', 1)], next_page_token: null }
+      { runs: ids.map((id, i) => run(id, 100 - i)), next_page_token: null }
     ]);
     const model = new SidebarModel(api);
     await model.setNotebook('nb.ipynb');
     model.toggleSelected('c');
     model.toggleSelected('a');
     model.toggleSelected('b');
-    expect(model.selected).toEqual(['a', 'b']);
+    expect(model.selected).toEqual(['c', 'a', 'b']);
     model.toggleSelected('b');
-    model.toggleSelected('c');
     await model.compare();
     expect(model.view).toBe('diff');
-    expect(urls[urls.length - 1]).toBe('/nbmlops/api/diff?notebook=nb.ipynb&run=a&run=c');
+    // a is the newest (start 100), c older: the baseline is the oldest.
+    expect(urls[urls.length - 1]).toBe('/nbmlops/api/diff?notebook=nb.ipynb&run=c&run=a');
+    for (const id of ids) {
+      if (!model.selected.includes(id)) {
+        model.toggleSelected(id);
+      }
+    }
+    expect(model.selected.length).toBe(MAX_COMPARED);
+    expect(model.selected).not.toContain('c');
+  });
+
+  it('asks the spool every second while records wait or just after a tracked cell', () => {
+    const { api } = fakeApi([]);
+    const model = new SidebarModel(api);
+    expect(model.spoolPollDelay(1e6)).toBe(10000);
+    model.cellTracked(1e6);
+    expect(model.spoolPollDelay(1e6 + 5000)).toBe(1000);
+    expect(model.spoolPollDelay(1e6 + 61000)).toBe(10000);
+    model.spool = {
+      spool: '', pending: 2, oldest_pending_age_s: 1, running: true, failing: false,
+      last_error: null, last_error_at: null, last_success_at: null, failed: 0
+    };
+    expect(model.spoolPollDelay(1e6 + 61000)).toBe(1000);
   });
 
   it('asks for two runs before comparing', async () => {
     const { api } = fakeApi([{ runs: [], next_page_token: null }]);
     const model = new SidebarModel(api);
     await model.compare();
-    expect(model.error).toContain('two runs');
+    expect(model.error).toContain('two or more runs');
     expect(model.view).toBe('runs');
   });
 

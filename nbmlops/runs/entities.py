@@ -108,6 +108,11 @@ class RunSummary:
         return self.tags.get(store.PARENT_RUN_TAG)
 
     @property
+    def injected_params(self) -> list[str]:
+        """The params papermill or ``nbmlops run`` injected into the notebook."""
+        return [n for n in self.tags.get(store.PARAMS_INJECTED_TAG, "").split(",") if n]
+
+    @property
     def job(self) -> str | None:
         """The job's name, on the parent run of a job (``nbmlops run``)."""
         return self.tags.get(store.JOB_TAG)

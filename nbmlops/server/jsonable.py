@@ -17,7 +17,7 @@ from typing import Any
 # The sidebar reads nbmlops' tags through these, never by their names.
 _PROPERTIES = {
     "RunSummary": ("duration_s", "code_sha", "python", "git_commit", "git_dirty", "error",
-                   "parent_run_id", "job", "group"),
+                   "parent_run_id", "job", "group", "injected_params"),
     "RunDetails": ("images",),
     "Dataset": ("short",),
     "MetricRow": ("differs",),

@@ -1,0 +1,89 @@
+/**
+ * The run list's shape: runs grouped by the notebook execution that made them (a kernel
+ * session, a papermill run, a job run), and for each run the few params that tell it apart
+ * from the other runs of its cell. Pure: unit-tested.
+ */
+import type { RunSummary } from './types';
+
+export interface RunGroup {
+  /** The execution's id, or the run's own id for a run of no known execution. */
+  key: string;
+  /** The job's parent run, when the execution is a job run in the list. */
+  head: RunSummary | null;
+  runs: RunSummary[];
+  /** Parameters injected into the execution (papermill, `nbmlops run`), as `name=value`. */
+  params: string[];
+}
+
+/** Consecutive runs of one execution, in the list's order; a job's parent run heads its
+ * group. */
+export function groupRuns(runs: RunSummary[]): RunGroup[] {
+  const groups: RunGroup[] = [];
+  const byKey = new Map<string, RunGroup>();
+  for (const run of runs) {
+    const key = run.group || run.run_id;
+    let group = byKey.get(key);
+    if (!group) {
+      group = { key, head: null, runs: [], params: [] };
+      byKey.set(key, group);
+      groups.push(group);
+    }
+    if (run.job && run.run_id === key) {
+      group.head = run;
+    } else {
+      group.runs.push(run);
+    }
+  }
+  for (const group of groups) {
+    group.params = injectedParams(group);
+  }
+  return groups;
+}
+
+function injectedParams(group: RunGroup): string[] {
+  const found = new Map<string, string>();
+  if (group.head) {
+    for (const [name, value] of Object.entries(group.head.params)) {
+      found.set(name, value);
+    }
+  }
+  for (const run of group.runs) {
+    for (const name of run.injected_params ?? []) {
+      if (!found.has(name) && run.params[name] !== undefined) {
+        found.set(name, run.params[name]);
+      }
+    }
+  }
+  return [...found.entries()].sort().map(([k, v]) => `${k}=${v}`);
+}
+
+/**
+ * For each run, up to `n` params (`name=value`) whose values differ among the runs of the
+ * same cell (run name) in `runs`: what tells it apart from its neighbours.
+ */
+export function distinguishingParams(runs: RunSummary[], n = 3): Map<string, string[]> {
+  const byCell = new Map<string, RunSummary[]>();
+  for (const run of runs) {
+    const cell = byCell.get(run.run_name) ?? [];
+    cell.push(run);
+    byCell.set(run.run_name, cell);
+  }
+  const out = new Map<string, string[]>();
+  for (const cell of byCell.values()) {
+    const names = new Set(cell.flatMap(r => Object.keys(r.params)));
+    const varying = [...names]
+      .filter(name => new Set(cell.map(r => r.params[name] ?? '\u0000')).size > 1)
+      // Plain names first: `lr` tells more at a glance than `model.lr`.
+      .sort((a, b) => Number(a.includes('.')) - Number(b.includes('.')) || a.localeCompare(b));
+    for (const run of cell) {
+      out.set(
+        run.run_id,
+        varying
+          .filter(name => run.params[name] !== undefined)
+          .slice(0, n)
+          .map(name => `${name}=${run.params[name]}`)
+      );
+    }
+  }
+  return out;
+}

@@ -1,0 +1,64 @@
+import { distinguishingParams, groupRuns } from '../src/groups';
+import type { RunSummary } from '../src/types';
+
+function run(id: string, fields: Partial<RunSummary> = {}): RunSummary {
+  return {
+    run_id: id,
+    run_name: 'train',
+    experiment_id: '1',
+    status: 'FINISHED',
+    start_time: 0,
+    end_time: 0,
+    params: {},
+    metrics: {},
+    tags: {},
+    datasets: [],
+    duration_s: null,
+    code_sha: null,
+    python: null,
+    git_commit: null,
+    git_dirty: false,
+    error: null,
+    ...fields
+  };
+}
+
+describe('groups', () => {
+  it('groups the runs of one execution and shows what was injected into it', () => {
+    const runs = [
+      run('t2', { group: 's2', params: { n_estimators: '300', seed: '1' },
+                  injected_params: ['n_estimators'] }),
+      run('l2', { run_name: 'load', group: 's2' }),
+      run('t1', { group: 's1', params: { n_estimators: '100', seed: '1' },
+                  injected_params: ['n_estimators'] }),
+      run('old')
+    ];
+    const groups = groupRuns(runs);
+    expect(groups.map(g => g.runs.map(r => r.run_id))).toEqual([['t2', 'l2'], ['t1'], ['old']]);
+    expect(groups[0]?.params).toEqual(['n_estimators=300']);
+    expect(groups[2]?.key).toBe('old');
+  });
+
+  it("puts a job's nested runs under its parent run", () => {
+    const runs = [
+      run('cell', { group: 'job1', parent_run_id: 'job1' }),
+      run('job1', { run_name: 'weekly', job: 'weekly', group: 'job1', params: { alpha: '0.5' } })
+    ];
+    const [group] = groupRuns(runs);
+    expect(group?.head?.run_id).toBe('job1');
+    expect(group?.runs.map(r => r.run_id)).toEqual(['cell']);
+    expect(group?.params).toEqual(['alpha=0.5']);
+  });
+
+  it('tells each run apart from the other runs of its cell by the params that differ', () => {
+    const runs = [
+      run('a', { params: { lr: '0.1', 'model.lr': '0.1', seed: '1', depth: '3' } }),
+      run('b', { params: { lr: '0.5', 'model.lr': '0.5', seed: '1', depth: '4' } }),
+      run('c', { run_name: 'load', params: { seed: '7' } })
+    ];
+    const found = distinguishingParams(runs, 2);
+    expect(found.get('a')).toEqual(['depth=3', 'lr=0.1']);
+    expect(found.get('b')).toEqual(['depth=4', 'lr=0.5']);
+    expect(found.get('c')).toEqual([]); // alone in its cell: nothing to tell apart
+  });
+});
