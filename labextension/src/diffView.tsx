@@ -26,6 +26,10 @@ export function DiffView(props: { model: SidebarModel; diff: RunDiff }): JSX.Ele
   const { model, diff } = props;
   const params = diff.params.filter(p => p.differs);
   const same = diff.params.length - params.length;
+  const labelOf = (runId: string): string => {
+    const run = diff.runs.find(r => r.run_id === runId);
+    return run ? runLabel(run) : runId.slice(0, 8);
+  };
   return (
     <div className="jp-nbmlops-diff" aria-label={`Comparison of ${diff.runs.length} runs`}>
       <div className="jp-nbmlops-toolbar">
@@ -165,11 +169,11 @@ export function DiffView(props: { model: SidebarModel; diff: RunDiff }): JSX.Ele
         {diff.code.map(c =>
           c.same ? (
             <p key={c.run_id} className="jp-nbmlops-empty">
-              Same code.
+              {diff.runs.length > 2 ? `${labelOf(c.run_id)}: same code as the baseline.` : 'Same code.'}
             </p>
           ) : c.missing ? (
             <p key={c.run_id} className="jp-nbmlops-empty">
-              One of the runs has no code recorded.
+              {labelOf(c.run_id)}: no code recorded here or in the baseline.
             </p>
           ) : (
             <pre key={c.run_id} className="jp-nbmlops-code jp-nbmlops-udiff">

@@ -39,6 +39,38 @@ def widen_left_panel(page: Any, width: int) -> None:
     page.mouse.up()
 
 
+def wait_for_image(page: Any, image: Any) -> int:
+    """The natural width of ``image`` once the browser has decoded it."""
+    image.wait_for()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=image.element_handle())
+    return int(image.evaluate("img => img.naturalWidth"))
+
+
+def contrast(page: Any, selector: str) -> float:
+    """WCAG contrast ratio of an element's text against the background it is drawn on (its
+    own, else the nearest ancestor's that is not transparent)."""
+    return float(page.evaluate("""selector => {
+        const el = document.querySelector(selector);
+        const rgb = c => c.match(/[\\d.]+/g).map(Number);
+        let node = el, bg = null;
+        while (node && !bg) {
+            const c = rgb(getComputedStyle(node).backgroundColor);
+            if (c.length < 4 || c[3] > 0) { bg = c; }
+            node = node.parentElement;
+        }
+        const lum = c => {
+            const [r, g, b] = c.slice(0, 3).map(v => {
+                v /= 255;
+                return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+            });
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        };
+        const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(bg)];
+        return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    }""", selector))
+
+
 def test_sidebar_shows_runs_details_and_diff(page: Any, lab: Lab, screenshots: Path) -> None:
     open_notebook_with_sidebar(page, lab)
     sidebar = page.locator("#nbmlops-sidebar")
@@ -74,22 +106,34 @@ def test_sidebar_shows_runs_details_and_diff(page: Any, lab: Lab, screenshots: P
     assert "numpy" in environment.inner_text()
     environment.locator("summary").click()
     assert "lr = 0.02" in details.get_by_label("The cell's code").inner_text()
+    # The figure the cell drew, fetched from MLflow's artifacts, and enlarged on a click.
+    figure = details.get_by_label("Figures").locator("img")
+    assert wait_for_image(page, figure) > 100
+    assert "loss-curve" in details.get_by_label("Figures").inner_text()
     page.screenshot(path=str(screenshots / "run-details.png"))
+    details.get_by_label("Enlarge loss-curve").click()
+    page.get_by_role("dialog", name="loss-curve").wait_for()
+    page.keyboard.press("Escape")
+    assert page.get_by_role("dialog", name="loss-curve").count() == 0
     sidebar.get_by_label("Back to runs").click()
 
-    # Two runs selected: their diff.
+    # Three runs selected: a column each, figures side by side.
     boxes = sidebar.locator(".jp-nbmlops-run input[type=checkbox]")
-    boxes.nth(0).check()
-    boxes.nth(1).check()
-    compare = sidebar.get_by_label("Compare the two selected runs")
+    for i in range(3):
+        boxes.nth(i).check()
+    compare = sidebar.get_by_label("Compare the 3 selected runs")
     assert compare.is_enabled()
     compare.click()
     diff = sidebar.locator(".jp-nbmlops-diff")
     diff.wait_for()
+    assert diff.locator(".jp-nbmlops-title").inner_text() == "Compare 3 runs"
     params = diff.get_by_label("Parameters that differ").inner_text()
-    assert "lr" in params and "0.1" in params and "0.02" in params
+    assert "lr" in params and "0.5" in params and "0.1" in params and "0.02" in params
     assert diff.locator(".jp-mod-best").count() >= 1  # the better loss is marked
-    assert "+lr = 0.02" in diff.locator(".jp-nbmlops-udiff").inner_text()
+    assert "+lr = 0.02" in diff.locator(".jp-nbmlops-udiff").last.inner_text()
+    images = diff.get_by_label("Figures").locator("img")
+    images.nth(2).wait_for()
+    assert [wait_for_image(page, images.nth(i)) > 100 for i in range(3)] == [True] * 3
     page.screenshot(path=str(screenshots / "diff.png"))
 
 
@@ -102,15 +146,15 @@ def test_palette_commands_and_dark_theme(page: Any, lab: Lab, screenshots: Path)
         "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
     )
     page.wait_for_function("document.body.dataset.jpThemeLight === 'false'")
+    # A ticked row stays readable: WCAG AA asks 4.5:1 for text this size.
+    page.locator("#nbmlops-sidebar .jp-nbmlops-run input[type=checkbox]").first.check()
+    selected = "#nbmlops-sidebar .jp-nbmlops-run.jp-mod-selected .jp-nbmlops-run-name"
+    page.wait_for_selector(selected)
+    assert contrast(page, selected) >= 4.5
+    page.screenshot(path=str(screenshots / "runs-dark.png"))
     page.locator("#nbmlops-sidebar .jp-nbmlops-run-open").nth(1).click()
     page.locator("#nbmlops-sidebar .jp-nbmlops-details").wait_for()
-    # Readable: the run name's colour differs clearly from the panel's background.
-    colors = page.evaluate("""() => {
-        const panel = getComputedStyle(document.querySelector('#nbmlops-sidebar'));
-        const title = getComputedStyle(document.querySelector('.jp-nbmlops-title'));
-        return [panel.backgroundColor, title.color];
-    }""")
-    assert colors[0] != colors[1]
+    assert contrast(page, "#nbmlops-sidebar .jp-nbmlops-title") >= 4.5
     page.wait_for_timeout(300)
     page.screenshot(path=str(screenshots / "run-details-dark.png"))
     page.evaluate(
@@ -221,3 +265,49 @@ def test_a_status_line_link_opens_mlflow_on_the_run_in_model_training(
     assert "Models" in nav and "Evaluation runs" not in nav
     # Without the view in the link, MLflow 3 opens the same run in its GenAI navigation.
     assert "Evaluation runs" in navigation(url.split("?")[0])
+
+
+def test_the_runs_of_one_papermill_execution_are_one_group(
+    page: Any, lab: Lab, screenshots: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import nbformat
+
+    notebook = lab.project.root / "notebooks" / "sweep.ipynb"
+    nb = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell("lr = 0.1\nseed = 1")
+    parameters.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext nbmlops"), parameters,
+                nbformat.v4.new_code_cell("%%track prepare\nrows = 100 * seed"),
+                nbformat.v4.new_code_cell("%%track fit\naccuracy = 0.9 + lr / 10")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, notebook)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MLFLOW_TRACKING_URI", "NBMLOPS_SPOOL", "NBMLOPS_NOTEBOOK")}
+    for lr in ("0.3", "0.7"):
+        subprocess.run(
+            [sys.executable, "-m", "papermill", notebook, notebook.with_name(f"out-{lr}.ipynb"),
+             "-p", "lr", lr, "--cwd", notebook.parent, "--log-level", "WARNING"],
+            check=True, env={**env, "NBMLOPS_AUTOSYNC": "0"},
+        )
+    assert worker.drain(lab.project.spool, timeout=90).ok
+
+    page.goto(f"{lab.url}/lab/tree/notebooks/sweep.ipynb?token={lab.token}&reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible", timeout=60_000)
+    page.click('li.lm-TabBar-tab[data-id="nbmlops-sidebar"]')
+    widen_left_panel(page, 430)
+    groups = page.locator("#nbmlops-sidebar .jp-nbmlops-group")
+    groups.nth(1).wait_for()
+    assert groups.count() == 2
+    newest = groups.nth(0)
+    # The execution's own parameter on its heading, its two cells' runs under it.
+    assert "lr=0.7" in newest.locator(".jp-nbmlops-group-params").inner_text()
+    assert newest.locator(".jp-nbmlops-run-name").all_inner_texts() == ["fit", "prepare"]
+    # Each run tells itself apart from the other runs of its cell.
+    assert "lr=0.7" in newest.locator(".jp-nbmlops-run-params").first.inner_text()
+    assert "lr=0.3" in groups.nth(1).locator(".jp-nbmlops-group-params").inner_text()
+    page.screenshot(path=str(screenshots / "groups.png"))
