@@ -19,8 +19,6 @@ from tracked_runs import TrackedStore, environment, shell, track, tracked_store,
 import nbmlops
 from nbmlops.panel.widget import ComparePanel
 
-PNG = b"\x89PNG\r\n\x1a\n"
-
 
 @pytest.fixture
 def store(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterator[TrackedStore]:
@@ -76,10 +74,11 @@ def test_compare_shows_the_notebooks_runs(ip: InteractiveShell, store: TrackedSt
     assert shown["metrics.acc"] == ["0.5", "", "0.9", "0.86", "0.81"]
     assert shown["metrics.val_loss"] == ["", "", "0.3", "0.35", "0.42"]
     assert shown["metrics.loss"] == ["", "", "0.3333", "", ""]  # the last of the logged steps
-    # params that differ between the runs shown, and only those
+    # params that differ between runs of one cell, and only those: the one evaluate run
+    # lacks lr and depth, and its threshold has nothing to differ from
     assert shown["params.lr"] == ["0.2", "", "0.05", "0.05", "0.1"]
     assert shown["params.depth"] == ["3", "", "5", "3", "3"]
-    assert "params.threshold" in shown
+    assert "params.threshold" not in shown
     # short data fingerprints: the data changed between "lower" and "deep"
     data = shown["data"]
     assert data[0] == data[1] == ""
@@ -131,12 +130,11 @@ def test_pages_are_ordered_by_mlflow(ip: InteractiveShell, store: TrackedStore) 
     panel.next_button.click()
     seen.append(table(panel)["metrics.acc"])
     assert "page 2 · runs 3 to 4" in text(panel.page_label.value)
-    panel.next_button.click()
-    seen.append(table(panel)["metrics.acc"])
-    assert seen == [["0.9", "0.86"], ["0.81", "0.5"], [""]]
+    # The evaluate run never logged acc: opened for acc, the panel leaves it out.
+    assert seen == [["0.9", "0.86"], ["0.81", "0.5"]]
     assert panel.next_button.disabled
     panel.previous_page()
-    assert table(panel)["metrics.acc"] == ["0.81", "0.5"]
+    assert table(panel)["metrics.acc"] == ["0.9", "0.86"]
     assert len(panel.rows) == 2 and len(panel.table.children[0].children) == 3  # type: ignore[attr-defined]
 
 
@@ -144,8 +142,10 @@ def test_cell_last_filter_and_metric_options(ip: InteractiveShell) -> None:
     assert names(compare(ip, "--cell evaluate")) == ["evaluate"]
     assert "cell <b>evaluate</b>" in compare(ip, "--cell evaluate").title.value
     assert names(compare(ip, "--last 2")) == ["train", "evaluate"]
-    last = compare(ip, "--last 3 --metric acc")  # the 3 newest, ordered by acc among them
-    assert table(last)["metrics.acc"] == ["0.9", "0.5", ""]
+    # Opened for a metric: the runs of the cells that logged it, best first.
+    assert "evaluate" not in names(compare(ip, "--metric acc"))
+    last = compare(ip, "--last 3 --metric acc")  # the 3 newest with acc, ordered by it
+    assert table(last)["metrics.acc"] == ["0.9", "0.86", "0.5"]
     filtered = compare(ip, '--filter "metrics.acc > 0.85" --cell train')
     assert table(filtered)["metrics.acc"] == ["0.9", "0.86"]
     assert compare(ip, '-f "params.depth = \'5\'"').runs[0].params["lr"] == "0.05"
@@ -206,17 +206,25 @@ def test_selection_survives_paging_and_sorting(ip: InteractiveShell, store: Trac
 
 
 def test_plots_are_drawn_when_the_tab_opens(ip: InteractiveShell, store: TrackedStore) -> None:
-    panel = compare(ip)
-    assert bytes(panel.metrics_image.value) == b""  # nothing drawn before the tab is opened
+    panel = compare(ip, "--metric acc")
+    assert panel.metrics_plot.value == ""  # nothing drawn before the tab is opened
     panel.tabs.selected_index = 1
-    assert bytes(panel.metrics_image.value).startswith(PNG)
+    svg = panel.metrics_plot.value
+    assert svg.startswith("<svg")
+    # In the theme's colours on a transparent ground: it reads in light and dark themes.
+    assert "var(--jp-ui-font-color1" in svg and "#ffffff" not in svg.lower()
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", svg) or re.findall(r"<!-- (.*?) -->", svg)
+    # The runs in the table's order (acc, best first), on an axis scaled to the values.
+    order = [f"train {r.run_id[:6]}" for r in panel.runs]
+    assert [t for t in labels if t in order][: len(order)] == order
+    assert "0.0" not in labels and "0.00" not in labels
     assert panel.plot_metric.options[:1] == ("acc",) and "lr" in panel.plot_param.options
-    assert "The 5 runs shown" in panel.plots_note.value
+    assert "The 4 runs shown" in panel.plots_note.value
     panel.plot_param.value = "lr"
-    by_lr = bytes(panel.scatter_image.value)
+    by_lr = panel.scatter_plot.value
     panel.plot_param.value = "depth"
-    by_depth = bytes(panel.scatter_image.value)
-    assert by_lr.startswith(PNG) and by_depth.startswith(PNG) and by_depth != by_lr
+    by_depth = panel.scatter_plot.value
+    assert by_lr.startswith("<svg") and by_depth.startswith("<svg") and by_depth != by_lr
     tick(panel, store.run_ids["base"], store.run_ids["lower"])
     assert "The 2 runs ticked" in panel.plots_note.value
 
@@ -240,11 +248,11 @@ def test_refresh_shows_new_runs(ip: InteractiveShell, store: TrackedStore) -> No
     panel = compare(ip, "refresh-test")
     assert names(panel) == ["first"]
     tick(panel, panel.runs[0].run_id)
-    track(ip, "second", "auc = 0.8\nseed = 2", experiment="refresh-test")
+    track(ip, "first", "auc = 0.8\nseed = 2", experiment="refresh-test")
     upload(store)
     assert names(panel) == ["first"]  # nothing moves by itself
     panel.refresh_button.click()
-    assert names(panel) == ["second", "first"]
+    assert names(panel) == ["first", "first"]
     assert table(panel)["params.seed"] == ["2", "1"]  # a param that now differs
     assert [r.checkbox.value for r in panel.rows] == [False, True]  # the tick stayed
     tick(panel, panel.runs[0].run_id)

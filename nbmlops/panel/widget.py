@@ -186,15 +186,15 @@ class ComparePanel(widgets.VBox):
         self.plot_metric = widgets.Dropdown(description="Metric", options=[])
         self.plot_param = widgets.Dropdown(description="vs param", options=[])
         self.plots_note = widgets.HTML()
-        # Drawn at the size they are shown: a stretched PNG would be blurred.
-        self.metrics_image = widgets.Image(format="png", layout=_image_layout())
-        self.scatter_image = widgets.Image(format="png", layout=_image_layout())
+        # Inline SVG: sharp at any size, in the notebook theme's colours.
+        self.metrics_plot = widgets.HTML(layout=_image_layout())
+        self.scatter_plot = widgets.HTML(layout=_image_layout())
         self.tabs = widgets.Tab(
             children=[
                 widgets.VBox([self.clear_button, self.diff_view]),
                 widgets.VBox([
-                    self.plots_note, self.metrics_image,
-                    widgets.HBox([self.plot_metric, self.plot_param]), self.scatter_image,
+                    self.plots_note, self.metrics_plot,
+                    widgets.HBox([self.plot_metric, self.plot_param]), self.scatter_plot,
                 ]),
             ],
             selected_index=DIFF_TAB,
@@ -283,7 +283,7 @@ class ComparePanel(widgets.VBox):
         if self.last is not None:
             if self._pool is None:
                 self._pool = query.last_runs(
-                    self.tracking_uri, self.experiment, self.last, filter=self.filter,
+                    self.tracking_uri, self.experiment, self.last, filter=self._search_filter(),
                     cell=self.cell,
                 )
             ordered = query.sort_runs(self._pool, self.sort_column, self.sort_descending)
@@ -294,7 +294,7 @@ class ComparePanel(widgets.VBox):
             return
         order = query.column_order(self.sort_column, self.sort_descending)
         page = query.search_runs(
-            self.tracking_uri, self.experiment, filter=self.filter, cell=self.cell,
+            self.tracking_uri, self.experiment, filter=self._search_filter(), cell=self.cell,
             order_by=[order] if order else None, max_results=self.page_size,
             page_token=self._tokens[self.page],
         )
@@ -305,6 +305,12 @@ class ComparePanel(widgets.VBox):
         self.runs = runs
         self._next_token = page.next_page_token
         self.has_next = page.next_page_token is not None
+
+    def _search_filter(self) -> str:
+        """The user's filter; opened for a metric, only the runs of cells that logged it."""
+        if not self.metric:
+            return self.filter
+        return " and ".join(p for p in (self.filter, query.logged(self.metric)) if p)
 
     # --- drawing -------------------------------------------------------------------------
 
@@ -484,7 +490,11 @@ class ComparePanel(widgets.VBox):
         self.diff_view.value = render.diff_html(diff, self._run_url)
 
     def _plot_runs(self) -> list[RunSummary]:
-        return list(self.selected.values()) if len(self.selected) >= 2 else self.runs
+        """The ticked runs (two or more), else the page's, in the table's order."""
+        if len(self.selected) < 2:
+            return self.runs
+        shown = [r for r in self.runs if r.run_id in self.selected]
+        return shown + [r for r in self.selected.values() if r not in shown]
 
     def _render_plots(self) -> None:
         if self.tabs.selected_index != PLOTS_TAB:
@@ -498,10 +508,11 @@ class ComparePanel(widgets.VBox):
         if self.metric in metrics:
             metrics.remove(self.metric)
             metrics.insert(0, self.metric)
-        png = plots.metrics_png(runs, metrics, self.directions)
-        self.metrics_image.value = png or b""
-        self.metrics_image.layout.display = "" if png else "none"
-        params = query.varying_params(runs) + sorted(query.common_params(runs))
+        varying = query.varying_params(runs)
+        svg = plots.metrics_svg(runs, metrics, self.directions, x_param=_x_param(varying))
+        self.metrics_plot.value = svg or ""
+        self.metrics_plot.layout.display = "" if svg else "none"
+        params = varying + sorted(query.common_params(runs))
         self._syncing = True
         try:
             _set_options(self.plot_metric, metrics)
@@ -516,9 +527,9 @@ class ComparePanel(widgets.VBox):
         from nbmlops.panel import plots
 
         metric, param = self.plot_metric.value, self.plot_param.value
-        png = plots.scatter_png(self._plot_runs(), metric, param) if metric and param else None
-        self.scatter_image.value = png or b""
-        self.scatter_image.layout.display = "" if png else "none"
+        svg = plots.scatter_svg(self._plot_runs(), metric, param) if metric and param else None
+        self.scatter_plot.value = svg or ""
+        self.scatter_plot.layout.display = "" if svg else "none"
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -557,6 +568,13 @@ class ComparePanel(widgets.VBox):
         if column.startswith("metrics."):
             return metric_direction(column[len("metrics."):], self.directions) != "min"
         return column in ("start_time", "end_time", "duration")
+
+
+def _x_param(varying: list[str]) -> str | None:
+    """The parameter to put on the x axis: the one that varies, when only one does (an
+    estimator's ``model.n_estimators`` repeats ``n_estimators`` and does not count)."""
+    plain = [name for name in varying if "." not in name]
+    return plain[0] if len(plain) == 1 else None
 
 
 def _image_layout() -> widgets.Layout:

@@ -82,6 +82,7 @@ __all__ = [
     "get_experiment",
     "get_run",
     "last_runs",
+    "logged",
     "search_runs",
     "sort_runs",
     "varying_params",
@@ -475,9 +476,22 @@ def sort_runs(runs: Sequence[RunSummary], column: str, descending: bool) -> list
 
 
 def varying_params(runs: Sequence[RunSummary]) -> list[str]:
-    """Params whose values differ between the runs (missing counts as a value), sorted."""
-    names = sorted({k for r in runs for k in r.params})
-    return [n for n in names if len({r.params.get(n) for r in runs}) > 1]
+    """Params whose values differ between runs of one cell (missing counts as a value),
+    sorted: a ``load`` run lacking ``train``'s params is another cell, not a difference."""
+    cells: dict[str, list[RunSummary]] = {}
+    for run in runs:
+        cells.setdefault(run.run_name, []).append(run)
+    return sorted({
+        name for cell in cells.values() for name in {k for r in cell for k in r.params}
+        if len({r.params.get(name) for r in cell}) > 1
+    })
+
+
+def logged(metric: str) -> str:
+    """A search filter keeping only the runs that logged ``metric``."""
+    if "`" in metric:
+        raise InvalidQuery(f"a metric name cannot hold a backtick: {metric!r}")
+    return f"metrics.`{metric}` > -1e308"
 
 
 def common_params(runs: Sequence[RunSummary]) -> dict[str, str]:
