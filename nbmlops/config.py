@@ -12,6 +12,7 @@ tracker, the panel, the sidebar's server and ``nbmlops run`` all ask.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterable
@@ -112,13 +113,31 @@ def _absolute_sqlite(uri: str, root: Path) -> str:
 
 def ui_url(root: Path, uri: str) -> str | None:
     """Base address of an MLflow UI for links: ``NBMLOPS_UI_URL``, ``ui_url`` in the project's
-    config, else the tracking server itself when the tracking URI is ``http(s)``."""
+    config, the tracking server itself when the tracking URI is ``http(s)``, else the
+    ``mlflow ui`` the sidebar started for this store, while it runs."""
     url = os.environ.get("NBMLOPS_UI_URL") or project_config(root).get("ui_url")
     if url:
         return str(url).rstrip("/")
     if uri.startswith(("http://", "https://")):
         return uri.rstrip("/")
-    return None
+    return managed_ui_url(root, uri)
+
+
+#: Written in the spool folder by the server extension when it starts ``mlflow ui`` for a
+#: project's store: ``{"tracking_uri", "url", "pid"}``.
+MANAGED_UI_FILE = "mlflow-ui.json"
+
+
+def managed_ui_url(root: Path, uri: str) -> str | None:
+    """The address of the ``mlflow ui`` started for ``uri``, if it still runs."""
+    try:
+        info = json.loads((spool_dir(root) / MANAGED_UI_FILE).read_text())
+        if info["tracking_uri"] != uri:
+            return None
+        os.kill(int(info["pid"]), 0)  # raises when the process is gone
+        return str(info["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 #: MLflow 3's UI opens on its GenAI view unless a link asks for the model-training one.

@@ -76,6 +76,7 @@ PARAMS_OMITTED_TAG = "nbmlops.params.omitted"  # how many estimator parameters w
 JOB_TAG = "nbmlops.job"
 JOB_ERROR_TAG = "nbmlops.error"
 JOB_ATTEMPTS_TAG = "nbmlops.attempts"
+JOB_OUTPUT_TAG = "nbmlops.job.output"  # the output notebook, relative to the job folder
 
 # -- dataset inputs -------------------------------------------------------------------------
 DATA_CONTEXT_TAG = "mlflow.data.context"  # "input", "output" or "input,output"

@@ -6,6 +6,7 @@ import type {
   Experiment,
   ExportRequest,
   ExportResult,
+  JobInfo,
   NotebookInfo,
   RunDetails,
   RunDiff,
@@ -161,6 +162,25 @@ export class NbmlopsApi {
   /** Export the notebook as a job folder (`jobs/NAME/` beside it). */
   exportJob(request: ExportRequest): Promise<ExportResult> {
     return this.post<ExportResult>('export', request);
+  }
+
+  jobs(notebook: string): Promise<JobInfo[]> {
+    return this.get<JobInfo[]>('jobs', { notebook });
+  }
+
+  /** Start `nbmlops run` on the job in the background. */
+  runJob(notebook: string, job: string, parameters: Record<string, string>): Promise<unknown> {
+    return this.post('jobs/run', { notebook, job, parameters });
+  }
+
+  /** Install (or remove) the job's cron entry. */
+  schedule(notebook: string, job: string, install: boolean): Promise<{ message: string }> {
+    return this.post('jobs/schedule', { notebook, job, install });
+  }
+
+  /** The MLflow UI for the notebook's store, started by the server when none is known. */
+  mlflowUi(notebook: string | null): Promise<{ url: string }> {
+    return this.request<{ url: string }>('mlflow-ui', { notebook }, { method: 'POST', body: '{}' });
   }
 
   spool(notebook: string | null): Promise<SpoolStatus> {

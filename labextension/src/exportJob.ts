@@ -95,5 +95,16 @@ export function exportSummary(result: ExportResult): string[] {
   if (result.parameters.length) {
     lines.push(`Parameters: ${result.parameters.join(', ')}`);
   }
-  return [...lines, ...result.changes, ...result.notes, ...result.warnings];
+  return [...lines, ...result.changes, ...result.notes, ...result.warnings, ...nextSteps(result)];
+}
+
+/** What to do next: a job does not run until someone runs or installs it. */
+export function nextSteps(result: ExportResult): string[] {
+  const steps = [`Next: run it once with "Run now" in the sidebar's Jobs view, or nbmlops run ${result.folder}`];
+  if (result.schedule.cron && result.schedule.targets.includes('cron')) {
+    steps.push(
+      `The schedule is not installed yet: "Install" in the Jobs view, or nbmlops schedule ${result.folder} --install`
+    );
+  }
+  return steps;
 }

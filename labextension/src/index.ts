@@ -40,8 +40,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       ServerConnection.makeRequest(url, init, settings)
     );
     const model = new SidebarModel(api);
-    const sidebar = new Sidebar(model, () => {
-      void app.commands.execute(CommandIds.exportJob);
+    const sidebar = new Sidebar(model, {
+      onExport: () => void app.commands.execute(CommandIds.exportJob),
+      openFile: path => void app.commands.execute('docmanager:open', { path })
     });
     sidebar.id = 'nbmlops-sidebar';
     sidebar.title.icon = nbmlopsIcon;
@@ -117,8 +118,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       isEnabled: () => model.notebook !== null,
       execute: async () => {
         const notebook = model.notebook;
-        if (notebook !== null) {
-          await exportNotebookAsJob(api, notebook);
+        if (notebook !== null && (await exportNotebookAsJob(api, notebook))) {
+          await model.showJobs(); // the next steps: run it, install its schedule
         }
       }
     });

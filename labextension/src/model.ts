@@ -6,7 +6,9 @@
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { ApiError, NbmlopsApi } from './api';
+import { mlflowRunUrl } from './format';
 import type {
+  JobInfo,
   NotebookInfo,
   RunDetails,
   RunDiff,
@@ -14,7 +16,7 @@ import type {
   SpoolStatus
 } from './types';
 
-export type View = 'runs' | 'run' | 'diff';
+export type View = 'runs' | 'run' | 'diff' | 'jobs';
 
 export const DEFAULT_PAGE_SIZE = 20;
 /** At most this many runs side by side; one more selection drops the oldest. */
@@ -40,6 +42,9 @@ export class SidebarModel {
   details: RunDetails | null = null;
   diff: RunDiff | null = null;
   spool: SpoolStatus | null = null;
+  jobs: JobInfo[] = [];
+  /** What the last job action said ("installed in the crontab…", "started"). */
+  jobMessage: string | null = null;
   spoolError: string | null = null;
   pageSize = DEFAULT_PAGE_SIZE;
   /** The MLflow UI address from the settings; wins over the project's `ui_url`. */
@@ -196,9 +201,91 @@ export class SidebarModel {
     }
   }
 
+  /** Show the jobs exported from the notebook. */
+  async showJobs(): Promise<void> {
+    this.view = 'jobs';
+    this.error = null;
+    await this.loadJobs();
+  }
+
+  async loadJobs(): Promise<void> {
+    if (this.notebook === null) {
+      return;
+    }
+    this.loading = true;
+    this.emit();
+    try {
+      this.jobs = await this.api.jobs(this.notebook);
+    } catch (error) {
+      this.error = messageOf(error);
+    } finally {
+      this.loading = false;
+      this.emit();
+    }
+  }
+
+  /** Run a job now with `parameters` (as typed); the list follows its progress. */
+  async runJob(job: string, parameters: Record<string, string>): Promise<void> {
+    await this.jobAction(async notebook => {
+      await this.api.runJob(notebook, job, parameters);
+      return `${job}: started`;
+    });
+    this.followJobs(Date.now());
+  }
+
+  /** Refresh the Jobs view every two seconds while a job runs (its status, then its run). */
+  private followJobs(since: number): void {
+    setTimeout(() => {
+      if (this.view !== 'jobs') {
+        return;
+      }
+      void this.loadJobs().then(() => {
+        const young = Date.now() - since < 10000; // the run may not hold its lock yet
+        if ((young || this.jobs.some(j => j.running)) && Date.now() - since < 3600000) {
+          this.followJobs(since);
+        }
+      });
+    }, 2000);
+  }
+
+  async setSchedule(job: string, install: boolean): Promise<void> {
+    await this.jobAction(async notebook => (await this.api.schedule(notebook, job, install)).message);
+  }
+
+  private async jobAction(action: (notebook: string) => Promise<string>): Promise<void> {
+    if (this.notebook === null) {
+      return;
+    }
+    this.error = null;
+    try {
+      this.jobMessage = await action(this.notebook);
+    } catch (error) {
+      this.error = messageOf(error);
+      this.jobMessage = null;
+    }
+    await this.loadJobs();
+  }
+
+  /** The run's page in MLflow: the configured UI, or one the server starts for this store. */
+  async mlflowRunUrl(experimentId: string, runId: string): Promise<string> {
+    let base = this.uiUrl;
+    if (!base) {
+      base = (await this.api.mlflowUi(this.notebook)).url;
+      if (this.info) {
+        this.info = { ...this.info, ui_url: base };
+      }
+    }
+    return mlflowRunUrl(base, experimentId, runId) ?? base;
+  }
+
   /** An image artifact of a run, for an object URL. */
   image(runId: string, path: string): Promise<Blob> {
     return this.api.image(this.notebook, runId, path);
+  }
+
+  showError(message: string): void {
+    this.error = message;
+    this.emit();
   }
 
   back(): void {

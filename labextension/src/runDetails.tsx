@@ -3,7 +3,7 @@ import * as React from 'react';
 
 import { FigureStrip } from './figures';
 import { ago, duration, metricValue, mlflowRunUrl, steppedMetrics } from './format';
-import type { SidebarModel } from './model';
+import { messageOf, type SidebarModel } from './model';
 import { Sparkline } from './sparkline';
 import type { RunDetails as Details } from './types';
 
@@ -32,6 +32,24 @@ function KeyValues(props: { rows: [string, React.ReactNode][]; empty: string }):
       </tbody>
     </table>
   );
+}
+
+/** Open the run's MLflow page once the server has an MLflow UI for the store. The tab is
+ * opened at the click, so the browser does not take it for a pop-up. */
+async function openInMlflow(model: SidebarModel, experimentId: string, runId: string) {
+  const tab = window.open('', '_blank');
+  try {
+    const url = await model.mlflowRunUrl(experimentId, runId);
+    if (tab) {
+      tab.opener = null;
+      tab.location.href = url;
+    } else {
+      window.open(url, '_blank', 'noopener');
+    }
+  } catch (error) {
+    tab?.close();
+    model.showError(`MLflow UI: ${messageOf(error)}`);
+  }
 }
 
 export function RunDetailsView(props: { model: SidebarModel; details: Details }): JSX.Element {
@@ -66,7 +84,16 @@ export function RunDetailsView(props: { model: SidebarModel; details: Details })
           >
             Open in MLflow ↗
           </a>
-        ) : null}
+        ) : (
+          <button
+            className="jp-mod-styled jp-nbmlops-link"
+            aria-label="Open this run in the MLflow UI"
+            title="Starts MLflow's UI for this notebook's store on this machine"
+            onClick={() => void openInMlflow(model, run.experiment_id, run.run_id)}
+          >
+            Open in MLflow ↗
+          </button>
+        )}
       </div>
       <h2 className="jp-nbmlops-title">
         {run.run_name} <span className="jp-nbmlops-id">{run.run_id.slice(0, 8)}</span>

@@ -4,13 +4,22 @@ import { ReactWidget, UseSignal } from '@jupyterlab/apputils';
 import * as React from 'react';
 
 import { DiffView } from './diffView';
+import { JobsView } from './jobsView';
 import type { SidebarModel } from './model';
 import { RunDetailsView } from './runDetails';
 import { CellFilter, RunList } from './runList';
 import { SpoolIndicator } from './spoolIndicator';
 
-function Body(props: { model: SidebarModel; onExport?: () => void }): JSX.Element {
-  const { model, onExport } = props;
+/** What the sidebar asks of JupyterLab. */
+export interface SidebarActions {
+  onExport?: () => void;
+  /** Open a file of the server's root (an output notebook) in JupyterLab. */
+  openFile?: (path: string) => void;
+}
+
+function Body(props: { model: SidebarModel; actions: SidebarActions }): JSX.Element {
+  const { model } = props;
+  const { onExport, openFile } = props.actions;
   if (model.notebook === null) {
     return <p className="jp-nbmlops-empty">Open a notebook to see its tracked runs.</p>;
   }
@@ -19,6 +28,8 @@ function Body(props: { model: SidebarModel; onExport?: () => void }): JSX.Elemen
     main = <RunDetailsView model={model} details={model.details} />;
   } else if (model.view === 'diff' && model.diff) {
     main = <DiffView model={model} diff={model.diff} />;
+  } else if (model.view === 'jobs') {
+    main = <JobsView model={model} openOutput={openFile} />;
   } else if (model.view === 'runs') {
     main = <RunList model={model} />;
   }
@@ -34,16 +45,27 @@ function Body(props: { model: SidebarModel; onExport?: () => void }): JSX.Elemen
           </div>
         ) : null}
         {model.view === 'runs' ? <CellFilter model={model} /> : null}
-        {onExport ? (
+        <div className="jp-nbmlops-header-actions">
+          {onExport ? (
+            <button
+              className="jp-mod-styled jp-nbmlops-export-button"
+              aria-label="Export this notebook as a scheduled job"
+              title="Export this notebook as a scheduled job"
+              onClick={onExport}
+            >
+              Export as job…
+            </button>
+          ) : null}
           <button
-            className="jp-mod-styled jp-nbmlops-export-button"
-            aria-label="Export this notebook as a scheduled job"
-            title="Export this notebook as a scheduled job"
-            onClick={onExport}
+            className="jp-mod-styled"
+            aria-label="Jobs of this notebook"
+            title="The jobs exported from this notebook: schedules, last runs, Run now"
+            aria-pressed={model.view === 'jobs'}
+            onClick={() => void (model.view === 'jobs' ? model.back() : model.showJobs())}
           >
-            Export as job…
+            Jobs
           </button>
-        ) : null}
+        </div>
       </header>
       <SpoolIndicator model={model} />
       {model.error ? (
@@ -67,7 +89,7 @@ function Body(props: { model: SidebarModel; onExport?: () => void }): JSX.Elemen
 export class Sidebar extends ReactWidget {
   constructor(
     readonly model: SidebarModel,
-    private readonly onExport?: () => void
+    private readonly actions: SidebarActions = {}
   ) {
     super();
     this.addClass('jp-nbmlops-sidebar');
@@ -76,7 +98,7 @@ export class Sidebar extends ReactWidget {
   protected render(): JSX.Element {
     return (
       <UseSignal signal={this.model.changed}>
-        {() => <Body model={this.model} onExport={this.onExport} />}
+        {() => <Body model={this.model} actions={this.actions} />}
       </UseSignal>
     );
   }

@@ -170,6 +170,37 @@ export interface SpoolStatus {
   failed: number;
 }
 
+/** One job exported from the notebook (nbmlops/server/jobs.py). */
+export interface JobParameter {
+  name: string;
+  type: string;
+  default: unknown;
+  help: string;
+}
+
+export interface JobRun {
+  run_id: string;
+  status: string;
+  start_time: number | null;
+  duration_s: number | null;
+  /** The output notebook, relative to the server's root; null when it is gone. */
+  output: string | null;
+  error: string | null;
+}
+
+export interface JobInfo {
+  name: string;
+  folder: string;
+  schedule: { cron: string | null; timezone: string; words: string | null; targets: string[] };
+  installed: boolean;
+  files: string[];
+  next_run: string | null;
+  running: boolean;
+  parameters: JobParameter[];
+  runs: JobRun[];
+  runs_error: string | null;
+}
+
 /** Query of one page of runs. */
 export interface RunQuery {
   notebook: string | null;

@@ -209,6 +209,17 @@ def job_lock(folder: Path, overlap: str) -> Iterator[bool]:
         lock.release()
 
 
+def is_running(folder: Path) -> bool:
+    """Whether a run of the job holds its lock now (started by cron, a shell or the sidebar)."""
+    lock = filelock.FileLock(str(folder / LOCK_FILE))
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        return True
+    lock.release()
+    return False
+
+
 class ParentRun:
     """The job's MLflow run: created before the notebook runs, ended after it.
 
@@ -266,6 +277,8 @@ class ParentRun:
     def _finish(self, run_id: str, result: RunResult, upload_output: bool) -> None:
         self.client.set_tag(run_id, store.DURATION_TAG, f"{result.duration_s:.3f}")
         self.client.set_tag(run_id, store.JOB_ATTEMPTS_TAG, str(result.attempts))
+        if result.output:
+            self.client.set_tag(run_id, store.JOB_OUTPUT_TAG, f"{RUNS_DIR}/{result.output.name}")
         self.client.log_metric(run_id, "duration_s", result.duration_s)
         if result.failure:
             self.client.set_tag(run_id, store.JOB_ERROR_TAG, str(result.failure)[:5000])

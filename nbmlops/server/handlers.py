@@ -23,6 +23,7 @@ from nbmlops.exceptions import (
     ConfigError,
     ExperimentNotFound,
     InvalidQuery,
+    JobError,
     NbmlopsError,
     NotebookNotFound,
     OutsideRoot,
@@ -52,6 +53,7 @@ STATUS_OF: tuple[tuple[type[NbmlopsError], int], ...] = (
     (InvalidQuery, 400),  # a bad filter, order, page token or run id
     (QueryError, 424),  # the tracking store failed: the request itself may be fine
     (ConfigError, 400),
+    (JobError, 400),  # a job that is not there, or a parameter it does not take
 )
 
 
@@ -87,6 +89,15 @@ class NbmlopsHandler(APIHandler):
         self.set_status(status_of(error))
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"message": str(error), "error": type(error).__name__}))
+
+    def json_body(self) -> dict[str, Any]:
+        try:
+            body = self.get_json_body() or {}
+        except tornado.web.HTTPError:
+            raise tornado.web.HTTPError(400, "the body must be a JSON object") from None
+        if not isinstance(body, dict):
+            raise tornado.web.HTTPError(400, "the body must be a JSON object")
+        return body
 
     def int_argument(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.get_argument(name, None)
@@ -247,13 +258,61 @@ class ExportHandler(NbmlopsHandler):
 
     @tornado.web.authenticated
     async def post(self) -> None:
-        try:
-            body = self.get_json_body() or {}
-        except tornado.web.HTTPError:
-            raise tornado.web.HTTPError(400, "the body must be a JSON object") from None
-        if not isinstance(body, dict):
-            raise tornado.web.HTTPError(400, "the body must be a JSON object")
+        body = self.json_body()
         await self.reply(lambda: export_notebook(self.server_root, body))
+
+
+class MlflowUiHandler(NbmlopsHandler):
+    """``POST mlflow-ui?notebook=PATH``: the MLflow UI's address for the notebook's store;
+    for a local store, an ``mlflow ui`` started here the first time (see
+    :mod:`nbmlops.server.mlflow_ui`)."""
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        from nbmlops.server import mlflow_ui
+
+        def start() -> dict[str, str]:
+            where = self.where()
+            return {"url": mlflow_ui.ui_for(where.project_root, where.tracking_uri,
+                                            where.ui_url)}
+
+        await self.reply(start)
+
+
+class JobsHandler(NbmlopsHandler):
+    """``GET jobs?notebook=PATH``: the jobs exported from the notebook (see
+    :mod:`nbmlops.server.jobs`)."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        from nbmlops.server import jobs
+
+        path = self.get_argument("notebook", "")
+        await self.reply(lambda: jobs.jobs_of(self.server_root, path))
+
+
+class JobRunHandler(NbmlopsHandler):
+    """``POST jobs/run`` with ``{"notebook", "job", "parameters"?}``: run the job now, in
+    the background."""
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        from nbmlops.server import jobs
+
+        body = self.json_body()
+        await self.reply(lambda: jobs.run_now(self.server_root, body))
+
+
+class JobScheduleHandler(NbmlopsHandler):
+    """``POST jobs/schedule`` with ``{"notebook", "job", "install": bool}``: install or
+    remove the job's cron entry."""
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        from nbmlops.server import jobs
+
+        body = self.json_body()
+        await self.reply(lambda: jobs.set_schedule(self.server_root, body))
 
 
 def export_notebook(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:

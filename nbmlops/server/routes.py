@@ -20,6 +20,10 @@ ROUTES: list[tuple[str, type[handlers.NbmlopsHandler]]] = [
     ("diff", handlers.DiffHandler),
     ("spool", handlers.SpoolHandler),
     ("export", handlers.ExportHandler),
+    ("mlflow-ui", handlers.MlflowUiHandler),
+    ("jobs", handlers.JobsHandler),
+    ("jobs/run", handlers.JobRunHandler),
+    ("jobs/schedule", handlers.JobScheduleHandler),
 ]
 
 

@@ -1,0 +1,145 @@
+/** The jobs exported from the notebook: schedule, whether cron runs it, last runs with their
+ * output notebooks, "Run now" with its parameters, "Install" / "Remove". */
+import * as React from 'react';
+
+import { ago, duration, statusClass } from './format';
+import type { SidebarModel } from './model';
+import type { JobInfo } from './types';
+
+function Parameters(props: {
+  job: JobInfo;
+  values: Record<string, string>;
+  onChange: (name: string, value: string) => void;
+}): JSX.Element | null {
+  const { job, values, onChange } = props;
+  if (!job.parameters.length) {
+    return null;
+  }
+  return (
+    <div className="jp-nbmlops-job-params">
+      {job.parameters.map(p => (
+        <label key={p.name} title={p.help || `${p.type}, default ${String(p.default)}`}>
+          <span>
+            {p.name} <span className="jp-nbmlops-context">{p.type}</span>
+          </span>
+          <input
+            className="jp-mod-styled"
+            aria-label={`Parameter ${p.name} of ${job.name}`}
+            value={values[p.name] ?? ''}
+            placeholder={p.default === null || p.default === undefined ? '' : String(p.default)}
+            onChange={e => onChange(p.name, e.target.value)}
+          />
+        </label>
+      ))}
+    </div>
+  );
+}
+
+function JobCard(props: {
+  model: SidebarModel;
+  job: JobInfo;
+  openOutput?: (path: string) => void;
+}): JSX.Element {
+  const { model, job, openOutput } = props;
+  const [values, setValues] = React.useState<Record<string, string>>({});
+  const given = Object.fromEntries(Object.entries(values).filter(([, v]) => v.trim() !== ''));
+  const cron = job.schedule.cron;
+  return (
+    <li className="jp-nbmlops-job" aria-label={`Job ${job.name}`}>
+      <div className="jp-nbmlops-job-head">
+        <b>{job.name}</b> <code className="jp-nbmlops-id">{job.folder}/</code>
+      </div>
+      <p className="jp-nbmlops-job-schedule">
+        {cron ? (
+          <>
+            {job.schedule.words ?? cron} <span className="jp-nbmlops-context">({job.schedule.timezone})</span>
+            {' · '}
+            {job.installed ? (
+              <span>installed in cron, next {job.next_run ? new Date(job.next_run).toLocaleString() : '?'}</span>
+            ) : (
+              <span className="jp-nbmlops-warn">not installed</span>
+            )}
+          </>
+        ) : (
+          'no schedule: runs when started'
+        )}
+        {job.files.length ? <> · files: {job.files.join(', ')}</> : null}
+      </p>
+      <Parameters job={job} values={values} onChange={(n, v) => setValues({ ...values, [n]: v })} />
+      <div className="jp-nbmlops-toolbar">
+        <button
+          className="jp-mod-styled jp-mod-accept"
+          disabled={job.running}
+          aria-label={`Run ${job.name} now`}
+          onClick={() => void model.runJob(job.name, given)}
+        >
+          {job.running ? 'Running…' : 'Run now'}
+        </button>
+        {cron && job.schedule.targets.includes('cron') ? (
+          <button
+            className="jp-mod-styled"
+            aria-label={`${job.installed ? 'Remove' : 'Install'} the cron schedule of ${job.name}`}
+            onClick={() => void model.setSchedule(job.name, !job.installed)}
+          >
+            {job.installed ? 'Remove' : 'Install'}
+          </button>
+        ) : null}
+      </div>
+      {job.runs_error ? <p className="jp-nbmlops-error">Last runs unknown: {job.runs_error}</p> : null}
+      {job.runs.length === 0 && !job.runs_error ? <p className="jp-nbmlops-empty">Never run.</p> : null}
+      <ul className="jp-nbmlops-job-runs" aria-label={`Last runs of ${job.name}`}>
+        {job.runs.map(run => (
+          <li key={run.run_id} title={run.error ?? run.status}>
+            <span className={`jp-nbmlops-status jp-nbmlops-status-${statusClass(run.status)}`} />
+            <span className="jp-nbmlops-run-name">{run.status.toLowerCase()}</span>
+            <span className="jp-nbmlops-run-time">{ago(run.start_time)}</span>
+            <span className="jp-nbmlops-run-duration">{duration(run.duration_s)}</span>
+            {run.output && openOutput ? (
+              <button
+                className="jp-nbmlops-linkish"
+                aria-label={`Open the output notebook of ${job.name} run ${run.run_id.slice(0, 8)}`}
+                onClick={() => openOutput(run.output!)}
+              >
+                output
+              </button>
+            ) : null}
+          </li>
+        ))}
+      </ul>
+    </li>
+  );
+}
+
+export function JobsView(props: {
+  model: SidebarModel;
+  openOutput?: (path: string) => void;
+}): JSX.Element {
+  const { model, openOutput } = props;
+  return (
+    <div className="jp-nbmlops-jobs">
+      <div className="jp-nbmlops-toolbar">
+        <button className="jp-mod-styled" onClick={() => model.back()} aria-label="Back to runs">
+          ← Runs
+        </button>
+        <button className="jp-mod-styled" onClick={() => void model.loadJobs()} aria-label="Refresh the jobs">
+          Refresh
+        </button>
+      </div>
+      {model.jobMessage ? (
+        <p className="jp-nbmlops-job-message" role="status">
+          {model.jobMessage}
+        </p>
+      ) : null}
+      {model.jobs.length === 0 && !model.loading ? (
+        <p className="jp-nbmlops-empty">
+          No job exported from this notebook yet: “Export as job…” above writes one.
+        </p>
+      ) : null}
+      <ul className="jp-nbmlops-job-list" aria-label="Jobs of this notebook">
+        {model.jobs.map(job => (
+          <JobCard key={job.folder} model={model} job={job} openOutput={openOutput} />
+        ))}
+      </ul>
+    </div>
+  );
+}

@@ -1,0 +1,139 @@
+"""The jobs exported from one notebook, as the Jobs view and ``%mlops jobs`` show them: each
+job's schedule in words, whether cron runs it, the files of its other targets, its next run,
+its last runs with their output notebooks, and the parameters a run can be given.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nbmlops import config, store
+from nbmlops.exceptions import NbmlopsError
+from nbmlops.jobs import schedule
+from nbmlops.jobs.spec import JOB_FILE, Job, ParamSpec, load
+
+#: How many of a job's latest runs are shown.
+LAST_RUNS = 5
+JOBS_FOLDER = "jobs"  # export writes jobs/NAME/ beside the notebook
+
+
+@dataclass
+class JobRun:
+    run_id: str
+    status: str
+    start_time: int | None
+    duration_s: float | None
+    output: str | None  # the output notebook, relative to the job folder
+    error: str | None = None
+
+
+@dataclass
+class JobOverview:
+    name: str
+    folder: Path
+    cron: str | None
+    timezone: str
+    words: str | None  # "At 03:00 AM, only on Monday"
+    installed: bool  # cron runs it on this machine
+    targets: list[str]  # targets named in job.yaml
+    files: list[str]  # the targets' files present in the folder
+    next_run: str | None  # ISO time, when installed
+    parameters: list[ParamSpec] = field(default_factory=list)
+    runs: list[JobRun] = field(default_factory=list)
+    runs_error: str | None = None  # MLflow could not be read
+
+
+def job_folders(notebook: Path) -> list[Path]:
+    """The job folders exported from ``notebook``: ``jobs/*/`` beside it whose job.yaml
+    names it as its source."""
+    notebook = notebook.resolve()
+    found = []
+    for path in sorted((notebook.parent / JOBS_FOLDER).glob(f"*/{JOB_FILE}")):
+        try:
+            job = load(path.parent)
+        except NbmlopsError:
+            continue
+        if job.source and (path.parent / job.source).resolve() == notebook:
+            found.append(path.parent)
+    return found
+
+
+def overview(folder: Path, *, runs: bool = True) -> JobOverview:
+    """What there is to know of the job in ``folder``; ``runs`` reads its last runs from
+    MLflow (an unreachable store is said in ``runs_error``, never raised)."""
+    job = load(folder)
+    cron = job.schedule.cron
+    installed = any(e.folder == folder.resolve() or e.folder == folder
+                    for e in schedule.cron_entries())
+    targets = [schedule.target(t) for t in job.schedule.targets if t in schedule.TARGETS]
+    out = JobOverview(
+        name=job.name, folder=folder, cron=cron, timezone=job.schedule.timezone,
+        words=schedule.describe(cron) if cron else None, installed=installed,
+        targets=list(job.schedule.targets),
+        files=[t.filename for t in targets if (folder / t.filename).is_file()],
+        next_run=(schedule.next_run(cron, job.schedule.timezone).isoformat()
+                  if cron and installed else None),
+        parameters=list(job.parameters),
+    )
+    if runs:
+        try:
+            out.runs = last_runs(job, folder)
+        except Exception as e:  # the view must show the job even when MLflow is away
+            out.runs_error = " ".join(f"{type(e).__name__}: {e}".split())[:300]
+    return out
+
+
+def last_runs(job: Job, folder: Path, limit: int = LAST_RUNS) -> list[JobRun]:
+    """The job's latest parent runs, newest first, in the store its runs go to."""
+    source = folder / job.source if job.source else folder / job.notebook
+    where = config.destination(source, job.experiment, uri=job.tracking_uri)
+    if not store.exists(where.tracking_uri):
+        return []
+    client = store.client(where.tracking_uri)
+    with store.fail_fast():
+        experiment = client.get_experiment_by_name(where.experiment)
+        if experiment is None:
+            return []
+        name = job.name.replace("'", "\\'")
+        found = client.search_runs(
+            [experiment.experiment_id], filter_string=f"tags.`{store.JOB_TAG}` = '{name}'",
+            order_by=["attributes.start_time DESC"], max_results=limit,
+        )
+    return [_job_run(r) for r in found]
+
+
+def _job_run(run: Any) -> JobRun:
+    tags = run.data.tags
+    try:
+        duration: float | None = float(tags[store.DURATION_TAG])
+    except (KeyError, ValueError):
+        duration = None
+    return JobRun(run.info.run_id, run.info.status, run.info.start_time, duration,
+                  tags.get(store.JOB_OUTPUT_TAG), tags.get(store.JOB_ERROR_TAG))
+
+
+def describe_jobs(jobs: list[JobOverview], root: Path) -> str:
+    """Plain text of the jobs, for ``%mlops jobs``."""
+    if not jobs:
+        return ("No jobs exported from this notebook yet: `nbmlops export NOTEBOOK "
+                "--schedule \"0 3 * * 1\"`, or Export as job… in the MLOps sidebar.")
+    lines = []
+    for job in jobs:
+        where = os.path.relpath(job.folder, root)
+        when = f"{job.cron} ({job.words}, {job.timezone})" if job.cron else "no schedule"
+        state = ("installed in cron, next " + (job.next_run or "?")[:16] if job.installed
+                 else "not installed (nbmlops schedule " + where + " --install)")
+        lines.append(f"{job.name}  {where}/\n  schedule: {when}; {state}")
+        if job.files:
+            lines.append(f"  files: {', '.join(job.files)}")
+        if job.runs_error:
+            lines.append(f"  last runs: unknown ({job.runs_error})")
+        elif not job.runs:
+            lines.append(f"  never run: nbmlops run {where}")
+        for run in job.runs:
+            duration = f"{run.duration_s:.1f} s" if run.duration_s is not None else ""
+            lines.append(f"  {run.status:9} {run.run_id[:8]} {duration:>9}  {run.output or ''}")
+    return "\n".join(lines)
