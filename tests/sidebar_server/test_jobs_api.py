@@ -1,0 +1,173 @@
+"""The Jobs view's endpoints (``jobs``, ``jobs/run``, ``jobs/schedule``) and "Open in MLflow"
+(``mlflow-ui``) against a real server, real job folders, the real crontab and a real
+``mlflow ui``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.request
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+from tracked_project import TrackedProject
+
+from nbmlops import config
+from nbmlops.jobs.folder import export_job
+from nbmlops.server.routes import PREFIX
+
+Fetch = Callable[..., Awaitable[Any]]
+
+
+async def call(jp_fetch: Fetch, path: str, body: dict[str, Any] | None = None,
+               **params: str) -> tuple[int, Any]:
+    try:
+        response = await jp_fetch(*PREFIX.split("/"), *path.split("/"), params=params,
+                                  method="POST" if body is not None else "GET",
+                                  body=json.dumps(body) if body is not None else None)
+    except HTTPClientError as e:
+        return e.code, json.loads(e.response.body if e.response else b"{}")
+    return response.code, json.loads(response.body)
+
+
+@pytest.fixture
+def exported(tracked: TrackedProject) -> tuple[str, Path]:
+    """A copy of the tracked notebook in its own folder, exported as job ``weekly`` with a
+    schedule; the notebook's path (server-relative) and the job folder."""
+    where = tracked.root / f"jobs-{uuid.uuid4().hex[:8]}"
+    where.mkdir()
+    shutil.copy(tracked.root / tracked.notebook, where / "train.ipynb")
+    result = export_job(where / "train.ipynb", name="weekly", cron="0 3 * * 1",
+                        targets=["cron", "github"], force=True)
+    return f"{where.name}/train.ipynb", result.folder
+
+
+async def test_the_jobs_of_a_notebook(
+    jp_fetch: Fetch, tracked: TrackedProject, exported: tuple[str, Path]
+) -> None:
+    notebook, folder = exported
+    code, jobs = await call(jp_fetch, "jobs", notebook=notebook)
+    assert code == 200
+    [job] = jobs
+    assert job["name"] == "weekly"
+    assert job["folder"] == folder.relative_to(tracked.root).as_posix()
+    assert job["schedule"]["cron"] == "0 3 * * 1"
+    assert job["schedule"]["words"] == "At 03:00 AM, only on Monday"
+    assert job["installed"] is False and job["next_run"] is None
+    assert job["files"] == ["crontab.txt", "github-workflow.yml"]
+    assert job["runs"] == [] and job["running"] is False
+    # Another notebook's jobs are not this one's.
+    code, jobs = await call(jp_fetch, "jobs", notebook=tracked.notebook)
+    assert code == 200 and "weekly" not in [j["name"] for j in jobs]
+
+
+@pytest.mark.parametrize(("body", "status", "error"), [
+    ({"notebook": "../outside.ipynb", "job": "weekly"}, 403, "OutsideRoot"),
+    ({"notebook": "NOTEBOOK", "job": "../../x"}, 400, "JobError"),
+    ({"notebook": "NOTEBOOK", "job": "nightly"}, 400, "JobError"),
+    ({"notebook": "NOTEBOOK", "job": "weekly", "parameters": {"nope": 1}}, 400, "JobError"),
+    ({"notebook": "NOTEBOOK", "job": "weekly", "parameters": ["lr"]}, 400, "ConfigError"),
+    ({"notebook": "NOTEBOOK"}, 400, "ConfigError"),
+])
+async def test_run_now_refuses_what_is_not_a_job_of_the_notebook(
+    jp_fetch: Fetch, exported: tuple[str, Path], body: dict[str, Any], status: int, error: str
+) -> None:
+    notebook, folder = exported
+    body = {k: (notebook if v == "NOTEBOOK" else v) for k, v in body.items()}
+    code, answer = await call(jp_fetch, "jobs/run", body)
+    assert (code, answer.get("error")) == (status, error), answer
+    assert not (folder / "runs").exists()  # nothing started
+
+
+async def test_a_jobs_folder_linked_from_outside_the_root_is_not_reached(
+    jp_fetch: Fetch, tracked: TrackedProject, tmp_path: Path
+) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    shutil.copy(tracked.root / tracked.notebook, outside / "train.ipynb")
+    export_job(outside / "train.ipynb", name="escape", force=True)
+    inside = tracked.root / f"linked-{uuid.uuid4().hex[:8]}"
+    inside.mkdir()
+    shutil.copy(tracked.root / tracked.notebook, inside / "train.ipynb")
+    (inside / "jobs").symlink_to(outside / "jobs")
+    notebook = f"{inside.name}/train.ipynb"
+    assert (await call(jp_fetch, "jobs", notebook=notebook))[1] == []
+    code, answer = await call(jp_fetch, "jobs/run", {"notebook": notebook, "job": "escape"})
+    assert (code, answer["error"]) == (400, "JobError")
+
+
+@pytest.mark.cron
+async def test_install_and_remove_the_cron_schedule(
+    jp_fetch: Fetch, exported: tuple[str, Path]
+) -> None:
+    if not shutil.which("crontab"):
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("crontab is required in CI")
+        pytest.skip("no crontab")
+    notebook, folder = exported
+    code, answer = await call(jp_fetch, "jobs/schedule",
+                              {"notebook": notebook, "job": "weekly", "install": True})
+    try:
+        assert code == 200 and "installed in the crontab" in answer["message"]
+        assert str(folder) in subprocess.run(["crontab", "-l"], capture_output=True,
+                                             text=True, check=True).stdout
+        [job] = (await call(jp_fetch, "jobs", notebook=notebook))[1]
+        assert job["installed"] is True and job["next_run"]
+    finally:
+        code, answer = await call(jp_fetch, "jobs/schedule",
+                                  {"notebook": notebook, "job": "weekly", "install": False})
+    assert code == 200 and "removed 1 crontab entry" in answer["message"]
+    code, answer = await call(jp_fetch, "jobs/schedule",
+                              {"notebook": notebook, "job": "weekly", "install": "yes"})
+    assert (code, answer["error"]) == (400, "ConfigError")
+
+
+async def test_open_in_mlflow_starts_one_mlflow_ui_for_the_store(
+    jp_fetch: Fetch, tracked: TrackedProject
+) -> None:
+    from nbmlops.server import mlflow_ui
+
+    code, answer = await call(jp_fetch, "mlflow-ui", {}, notebook=tracked.notebook)
+    try:
+        assert code == 200, answer
+        url = answer["url"]
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
+            assert response.status == 200
+        # Asked again: the same UI. The kernel's status lines now link there too.
+        assert (await call(jp_fetch, "mlflow-ui", {}, notebook=tracked.notebook))[1] == answer
+        assert config.ui_url(tracked.root, tracked.tracking_uri) == url
+        info = (await call(jp_fetch, "notebook", notebook=tracked.notebook))[1]
+        assert info["ui_url"] == url
+    finally:
+        mlflow_ui.stop_all()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/health", timeout=1)
+        except OSError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("mlflow ui still answers after the server stopped it")
+    assert config.ui_url(tracked.root, tracked.tracking_uri) is None
+
+
+async def test_open_in_mlflow_with_no_runs_yet_says_so(
+    jp_fetch: Fetch, tracked: TrackedProject
+) -> None:
+    fresh = tracked.root / f"fresh-{uuid.uuid4().hex[:8]}"
+    fresh.mkdir()
+    (fresh / "pyproject.toml").write_text("[project]\nname = 'fresh'\n")
+    (fresh / "a.ipynb").write_text(json.dumps(
+        {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    code, answer = await call(jp_fetch, "mlflow-ui", {}, notebook=f"{fresh.name}/a.ipynb")
+    assert (code, answer["error"]) == (404, "StoreNotFound")
+    assert not (fresh / "mlflow.db").exists()
