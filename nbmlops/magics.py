@@ -27,6 +27,7 @@ MLOPS_COMMANDS: dict[str, str] = {
     "status": "_status",
     "sync": "_sync",
     "compare": "_compare",
+    "jobs": "_jobs",
 }
 
 
@@ -118,6 +119,7 @@ class TrackMagics(Magics):
     def mlops(self, line: str) -> Any:
         """``%mlops status``: what waits in the spool and why;
         ``%mlops sync``: upload everything waiting now, in the foreground;
+        ``%mlops jobs``: the jobs exported from this notebook, their schedules and last runs;
         ``%mlops compare [EXPERIMENT] [--cell NAME] [--metric NAME] [--last N]
         [--filter "metrics.auc > 0.8"]``: a panel comparing the runs (``%mlops compare -h``)."""
         command, _, rest = line.strip().partition(" ")
@@ -147,6 +149,15 @@ class TrackMagics(Magics):
         print((done.stdout + done.stderr).strip())
         if done.returncode != 0:
             raise UsageError("sync did not upload everything (see above)")
+
+    def _jobs(self, line: str) -> None:
+        from nbmlops.jobs import overview
+
+        ctx = self.tracker.context()
+        if ctx.notebook is None:
+            raise UsageError("%mlops jobs: the notebook's path is unknown (set NBMLOPS_NOTEBOOK)")
+        jobs = [overview.overview(f) for f in overview.job_folders(Path(ctx.notebook))]
+        print(overview.describe_jobs(jobs, ctx.root))
 
     def _compare(self, line: str) -> Any:
         # POSIX quoting, so --filter "params.opt = 'adam'" arrives without its quotes.

@@ -118,7 +118,7 @@ export function JobsView(props: {
   return (
     <div className="jp-nbmlops-jobs">
       <div className="jp-nbmlops-toolbar">
-        <button className="jp-mod-styled" onClick={() => model.back()} aria-label="Back to runs">
+        <button className="jp-mod-styled" onClick={() => void model.showRuns()} aria-label="Back to runs">
           ← Runs
         </button>
         <button className="jp-mod-styled" onClick={() => void model.loadJobs()} aria-label="Refresh the jobs">

@@ -283,6 +283,12 @@ export class SidebarModel {
     return this.api.image(this.notebook, runId, path);
   }
 
+  /** Back to the runs, read again: a job run from the Jobs view may have added some. */
+  async showRuns(): Promise<void> {
+    this.back();
+    await this.refresh();
+  }
+
   showError(message: string): void {
     this.error = message;
     this.emit();

@@ -61,7 +61,7 @@ function Body(props: { model: SidebarModel; actions: SidebarActions }): JSX.Elem
             aria-label="Jobs of this notebook"
             title="The jobs exported from this notebook: schedules, last runs, Run now"
             aria-pressed={model.view === 'jobs'}
-            onClick={() => void (model.view === 'jobs' ? model.back() : model.showJobs())}
+            onClick={() => void (model.view === 'jobs' ? model.showRuns() : model.showJobs())}
           >
             Jobs
           </button>

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -117,9 +118,10 @@ def jobs_command(args: argparse.Namespace) -> int:
     from nbmlops.jobs.spec import load
 
     rows = []
-    for entry in schedule.cron_entries():
+    installed = list(schedule.cron_entries())
+    for entry in installed:
         row: dict[str, Any] = {"folder": str(entry.folder), "schedule": entry.schedule,
-                               "target": "cron", "enabled": entry.enabled}
+                               "target": "cron", "enabled": entry.enabled, "installed": True}
         try:
             job = load(entry.folder)
             row["name"] = job.name
@@ -131,18 +133,42 @@ def jobs_command(args: argparse.Namespace) -> int:
         except Exception as e:  # an unreachable store must not hide the list
             row["last_run_error"] = f"{type(e).__name__}: {e}"[:200]
         rows.append(row)
+    rows += _not_installed(config.project_root(), {e.folder for e in installed})
     if args.json:
         print(json.dumps(rows))
         return 0
     if not rows:
-        print("no scheduled jobs (install one with `nbmlops schedule JOB --install`)")
+        print("no jobs (export a notebook with `nbmlops export NOTEBOOK --schedule CRON`)")
     for row in rows:
+        if not row["installed"]:
+            when = row["schedule"] or "no schedule"
+            print(f"{row['name']:20} {when:15} not installed: nbmlops schedule "
+                  f"{row['folder']} --install  (or nbmlops run {row['folder']})")
+            continue
         last = row.get("last_run")
         when = datetime.fromtimestamp(last["start_time"] / 1000) if last else None
         status = f"{last['status']} {when:%Y-%m-%d %H:%M}" if last and when else "never run"
         name, next_run = row.get("name", "?"), str(row.get("next_run", "?"))[:16]
         print(f"{name:20} {row['schedule']:15} next {next_run}  last {status}  {row['folder']}")
     return 0
+
+
+def _not_installed(root: Path, installed: set[Path]) -> list[dict[str, Any]]:
+    """The project's job folders that cron does not run."""
+    from nbmlops.jobs.overview import project_job_folders
+    from nbmlops.jobs.spec import load
+
+    rows = []
+    for folder in project_job_folders(root):
+        if folder in installed or folder.resolve() in installed:
+            continue
+        try:
+            job = load(folder)
+        except JobError:
+            continue
+        rows.append({"folder": os.path.relpath(folder), "name": job.name,
+                     "schedule": job.schedule.cron, "target": None, "installed": False})
+    return rows
 
 
 COMMANDS = [

@@ -61,6 +61,22 @@ def job_folders(notebook: Path) -> list[Path]:
     return found
 
 
+def project_job_folders(root: Path, depth: int = 4) -> list[Path]:
+    """Every ``jobs/NAME/`` folder with a job.yaml at most ``depth`` folders below ``root``;
+    hidden folders and installed packages are not searched."""
+    found = []
+    for here, dirs, _ in os.walk(root):
+        level = len(Path(here).relative_to(root).parts)
+        dirs[:] = [] if level >= depth else sorted(
+            d for d in dirs if not d.startswith(".") and d not in _NOT_SEARCHED)
+        if Path(here).name == JOBS_FOLDER:
+            found += [Path(here) / d for d in dirs if (Path(here) / d / JOB_FILE).is_file()]
+    return found
+
+
+_NOT_SEARCHED = {"node_modules", "__pycache__", "site-packages", "mlruns"}
+
+
 def overview(folder: Path, *, runs: bool = True) -> JobOverview:
     """What there is to know of the job in ``folder``; ``runs`` reads its last runs from
     MLflow (an unreachable store is said in ``runs_error``, never raised)."""

@@ -311,3 +311,75 @@ def test_the_runs_of_one_papermill_execution_are_one_group(
     assert "lr=0.7" in newest.locator(".jp-nbmlops-run-params").first.inner_text()
     assert "lr=0.3" in groups.nth(1).locator(".jp-nbmlops-group-params").inner_text()
     page.screenshot(path=str(screenshots / "groups.png"))
+
+
+def test_jobs_view_runs_a_job_and_mlflow_opens_at_one_click(
+    page: Any, lab: Lab, screenshots: Path
+) -> None:
+    import shutil
+
+    from nbmlops.jobs.folder import export_job
+
+    notebook = lab.project.root / "notebooks" / "daily.ipynb"
+    shutil.copy(lab.project.root / lab.project.notebook, notebook)
+    export_job(notebook, name="daily", cron="0 6 * * *", force=True)
+
+    page.goto(f"{lab.url}/lab/tree/notebooks/daily.ipynb?token={lab.token}&reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible", timeout=60_000)
+    page.click('li.lm-TabBar-tab[data-id="nbmlops-sidebar"]')
+    widen_left_panel(page, 430)
+    sidebar = page.locator("#nbmlops-sidebar")
+    page.wait_for_function("() => document.querySelector('#nbmlops-sidebar .jp-nbmlops-experiment')"
+                           "?.textContent.includes('daily.ipynb')")
+    sidebar.get_by_label("Jobs of this notebook").click()
+    job = sidebar.get_by_label("Job daily")
+    job.wait_for()
+    assert "At 06:00 AM" in job.inner_text() and "not installed" in job.inner_text()
+    assert "Never run." in job.inner_text()
+
+    job.get_by_label("Run daily now").click()
+    assert "daily: started" in sidebar.locator(".jp-nbmlops-job-message").inner_text()
+    runs = job.get_by_label("Last runs of daily")
+    runs.locator("li").first.wait_for(timeout=180_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#nbmlops-sidebar .jp-nbmlops-job-runs li')]"
+        ".some(li => li.textContent.includes('finished'))", timeout=180_000)
+    page.screenshot(path=str(screenshots / "jobs.png"))
+    # The output notebook opens in JupyterLab.
+    job.get_by_label("Open the output notebook of daily run", exact=False).first.click()
+    page.locator(".lm-TabBar-tab", has_text="daily-").first.wait_for()
+
+    # Back to the notebook and its runs: the job's run heads its cells' runs.
+    page.locator(".lm-TabBar-tab", has_text="daily.ipynb").first.click()
+    page.wait_for_function("() => document.querySelector('#nbmlops-sidebar .jp-nbmlops-notebook')"
+                           "?.textContent === 'daily.ipynb'")
+    group = sidebar.locator(".jp-nbmlops-group").first
+    group.wait_for()
+    page.wait_for_function(
+        "() => document.querySelector('#nbmlops-sidebar .jp-nbmlops-group')"
+        "?.textContent.includes('job daily')", timeout=60_000)
+    assert group.locator(".jp-nbmlops-run-name").all_inner_texts() == ["evaluate", "fit"]
+
+    # No MLflow UI configured: the first "Open in MLflow" starts one for the store.
+    group.locator(".jp-nbmlops-run-open").nth(1).click()
+    details = sidebar.locator(".jp-nbmlops-details")
+    details.wait_for()
+    run_id = details.locator(".jp-nbmlops-title .jp-nbmlops-id").inner_text()  # 8 characters
+    with page.context.expect_page(timeout=120_000) as opened:
+        details.get_by_label("Open this run in the MLflow UI").click()
+    mlflow = opened.value
+    mlflow.wait_for_url("http://127.0.0.1:*/**workflowType=machine_learning*", timeout=120_000)
+    try:
+        mlflow.get_by_text(run_id).first.wait_for(timeout=60_000)
+        # The run page itself, with the job's run as its parent.
+        mlflow.get_by_text("Parent run", exact=True).first.wait_for(timeout=60_000)
+        assert "daily" in mlflow.locator("main").inner_text()
+        mlflow.wait_for_timeout(500)
+    finally:
+        mlflow.screenshot(path=str(screenshots / "mlflow-managed.png"))
+    nav = "\n".join(mlflow.locator("nav").all_inner_texts())
+    assert "Models" in nav and "Evaluation runs" not in nav
+    mlflow.close()
+    # The link is known now: it is a plain link to the managed UI.
+    assert details.locator("a[aria-label='Open this run in the MLflow UI']").count() == 0 or (
+        "127.0.0.1" in (details.locator("a.jp-nbmlops-link").get_attribute("href") or ""))
