@@ -78,3 +78,8 @@ def test_metric_values_and_scalar_metrics() -> None:
 def test_param_values() -> None:
     values = [param_value(v) for v in ("adam", 0.1, None, [1, 2])]
     assert values == ["adam", "0.1", "None", "[1, 2]"]
+
+
+def test_an_empty_container_is_not_a_parameter() -> None:
+    found = analyze("losses = []\nseen = {}\npair = ()\nlayers = [8, 4]\nlr = 0.1")
+    assert dict(found.params) == {"layers": [8, 4], "lr": 0.1}

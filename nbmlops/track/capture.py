@@ -99,6 +99,8 @@ def _literal(node: ast.expr | None) -> Any:
         value = ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return _NOT_LITERAL
+    if isinstance(value, list | tuple | dict) and not value:
+        return _NOT_LITERAL  # `losses = []` starts a container to fill, not a setting
     return value if _is_plain(value) else _NOT_LITERAL
 
 
