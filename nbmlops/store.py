@@ -96,6 +96,14 @@ EXPECTATIONS_ARTIFACT = "data/expectations.json"
 FIGURES_FOLDER = "figures"
 JOB_OUTPUT_FOLDER = "output"  # a job's executed notebook
 
+MODEL_FOLDER = "model"
+
+
+def model_summary_artifact(name: str) -> str:
+    """Where a Keras model's layer summary is kept: ``model/<variable>-summary.txt``."""
+    return f"{MODEL_FOLDER}/{name}-summary.txt"
+
+
 def figure_artifact(name: str) -> str:
     return f"{FIGURES_FOLDER}/{name}.png"
 

@@ -153,6 +153,54 @@ def test_a_fitted_estimator_records_its_hyperparameters(
     assert "X" not in record.params and "y" not in record.params
 
 
+def framework(name: str) -> None:
+    """Skip without ``name`` on a developer's machine; CI installs it (.ci/run)."""
+    try:
+        __import__(name)
+    except ImportError:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{name} is required in CI (.ci/run installs it)")
+        pytest.skip(f"{name} is not installed")
+
+
+def test_a_torch_module_records_its_class_and_parameter_count(
+    ip: InteractiveShell, project: Path
+) -> None:
+    framework("torch")
+    run(ip, "import torch\nhidden = 16")
+    run(ip, "%%track train\nnet = torch.nn.Sequential(torch.nn.Linear(4, hidden), "
+            "torch.nn.ReLU(), torch.nn.Linear(hidden, 1))\n"
+            "loss = float(net(torch.ones(2, 4)).pow(2).mean())")
+    record = last_record(project)
+    assert record.params["net.class"] == "Sequential"
+    assert record.params["net.parameters"] == str(4 * 16 + 16 + 16 + 1)
+    assert record.params["hidden"] == "16"
+
+
+def test_a_keras_model_keeps_its_layer_summary(
+    ip: InteractiveShell, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KERAS_BACKEND", "torch")  # the backend CI has
+    framework("torch")
+    framework("keras")
+    run(ip, "import keras\nunits = 8")
+    run(ip, "%%track build\nmodel = keras.Sequential([keras.Input((4,)), "
+            "keras.layers.Dense(units, activation='relu', name='hidden'), "
+            "keras.layers.Dense(1, name='out')])")
+    record = last_record(project)
+    assert record.params["model.class"] == "Sequential"
+    assert record.params["model.parameters"] == str(4 * 8 + 8 + 8 + 1)
+    assert record.params["model.layers"] == "2"
+    assert "model.trainable" not in record.params  # not scikit-learn's get_params
+    path = store.model_summary_artifact("model")
+    assert path in record.artifacts
+    spool = Spool(project.parent / "spool")
+    with spool.unpacked(spool.entries()[-1]) as folder:
+        summary = (folder / path).read_text()
+    assert "hidden (Dense)" in summary and "out (Dense)" in summary
+    assert "Total params: 49" in summary
+
+
 # -- papermill, in real kernels ---------------------------------------------------------------
 
 

@@ -114,7 +114,8 @@ def estimator_params(
     namespace: Mapping[str, Any], names: Iterable[str]
 ) -> dict[str, str]:
     """``NAME.param`` of each estimator among ``names``: its ``get_params()`` (nested steps
-    as ``NAME.step.param``), or a PyTorch module's class and parameter count."""
+    as ``NAME.step.param``), a Keras model's class, parameter and layer counts, or a PyTorch
+    module's class and parameter count."""
     found: dict[str, str] = {}
     for name in dict.fromkeys(names):
         obj = namespace.get(name)
@@ -131,6 +132,11 @@ def estimator_params(
             if isinstance(params, Mapping):
                 for key, value in sorted(params.items(), key=lambda kv: str(kv[0])):
                     found[f"{name}.{str(key).replace('__', '.')}"] = _estimator_text(value)
+        elif _is_keras_model(obj):
+            found[f"{name}.class"] = type(obj).__name__
+            with contextlib.suppress(Exception):  # a model not built yet has no weights
+                found[f"{name}.parameters"] = str(int(obj.count_params()))
+            found[f"{name}.layers"] = str(len(getattr(obj, "layers", ())))
         elif _is_torch_module(obj):
             found[f"{name}.class"] = type(obj).__name__
             with contextlib.suppress(Exception):  # a module in the middle of being built
@@ -145,6 +151,37 @@ def _estimator_text(value: Any) -> str:
         text = type(value).__name__ if callable(getattr(value, "get_params", None)) else (
             repr(value))
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
+
+
+def model_summaries(namespace: Mapping[str, Any], names: Iterable[str]) -> dict[str, str]:
+    """A Keras model's layer summary (``model.summary()``) by the artifact path it is kept
+    at, for each Keras model among ``names``."""
+    found: dict[str, str] = {}
+    for name in dict.fromkeys(names):
+        obj = namespace.get(name)
+        if obj is None or isinstance(obj, type) or not _is_keras_model(obj):
+            continue
+        try:
+            found[store.model_summary_artifact(name)] = _keras_summary(obj)
+        except Exception:
+            continue  # a model that cannot describe itself yet (not built)
+    return found
+
+
+def _keras_summary(model: Any) -> str:
+    lines: list[str] = []
+    model.summary(print_fn=lambda text, *_, **__: lines.append(str(text)))
+    return "\n".join(lines) + "\n"
+
+
+def _is_keras_model(obj: Any) -> bool:
+    # Keras 3 (any backend) and tf.keras / tf_keras 2, without importing either.
+    return any(
+        c.__name__ in ("Model", "Functional", "Sequential")
+        and c.__module__.split(".")[0] in ("keras", "tf_keras")
+        and callable(getattr(obj, "summary", None))
+        for c in type(obj).__mro__
+    )
 
 
 def _is_torch_module(obj: Any) -> bool:

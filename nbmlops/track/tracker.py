@@ -360,6 +360,8 @@ class CellTracker:
                 skip={*literals, *scalars, *options.metrics},
             )
             record.tags.update(given.tags)
+            for path, summary in params.model_summaries(ns, [*bound, *analysis.read]).items():
+                staging.write_text(path, summary)
         record.params = redact.redact_mapping({**given.values, **literals, **options.params})
 
         if options.capture_data:
