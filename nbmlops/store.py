@@ -75,6 +75,16 @@ PARAMS_OMITTED_TAG = "nbmlops.params.omitted"  # how many estimator parameters w
 JOB_TAG = "nbmlops.job"
 JOB_ERROR_TAG = "nbmlops.error"
 JOB_ATTEMPTS_TAG = "nbmlops.attempts"
+# reproduction (nbmlops reproduce): the run's slice verdict, and whether a re-run gave it back
+SLICE_TAG = "nbmlops.slice"  # clean | stale | unsure
+SLICE_STALE = "stale"
+REPRODUCED_TAG = "nbmlops.reproduced"  # yes | within-tolerance | no
+REPRODUCED_OK = ("yes", "within-tolerance")
+
+# -- the model registry -----------------------------------------------------------------------
+#: Promotion is an alias, never a stage: the deployed version, and the one waiting for it.
+CHAMPION_ALIAS = "champion"
+CHALLENGER_ALIAS = "challenger"
 
 # -- dataset inputs -------------------------------------------------------------------------
 DATA_CONTEXT_TAG = "mlflow.data.context"  # "input", "output" or "input,output"
