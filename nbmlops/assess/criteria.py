@@ -341,8 +341,9 @@ def _consistent(ev: Evidence, f: Finding) -> None:
         f.missing.append("no runs")
         return
     share = min(runs.tracked, runs.with_git) / runs.read
-    f.evidence.append(f"{share:.0%} of the {runs.read} newest runs carry code and git commit; "
-                      f"{_plural(len(runs.users), 'person')}: {_some(sorted(runs.users))}")
+    people = f"; by {_some(sorted(runs.users))}" if runs.users else ""
+    f.evidence.append(f"{share:.0%} of the {runs.read} newest runs carry code and git "
+                      f"commit{people}")
     if bare:
         f.missing.append(f"notebooks without a tracked cell: {_some(bare)}")
     step = Step("Track the rest of the notebooks", f"add `%%track NAME` to the cells that "
@@ -378,7 +379,8 @@ def _scheduled_job(ev: Evidence, f: Finding) -> None:
     for j in jobs:
         last = next((r for r in j.runs if r.status == "FINISHED"), None)
         latest = j.runs[0] if j.runs else None
-        f.evidence.append(f"job {j.name}: last successful run {_ms_text(last and last.start_time)}"
+        f.evidence.append(f"job {j.name}: last successful run "
+                          f"{_ms_text(last.start_time if last else None)}"
                           + (f", latest {latest.status}" if latest and latest is not last else ""))
     if ok:
         f.status = MET
@@ -726,8 +728,8 @@ def _manual_evaluation(ev: Evidence) -> list[RedFlag]:
         return []
     if any(r.metrics for j in ev.jobs for r in j.runs if r.status == "FINISHED"):
         return []
-    where = sorted(ev.runs.metric_notebooks, key=lambda k: -ev.runs.metric_notebooks[k]) \
-        if ev.runs.metric_notebooks else []
+    counts = ev.runs.metric_notebooks
+    where = sorted(counts, key=lambda k: -counts[k])
     return [RedFlag("manual-evaluation", "Evaluation a human must remember to run",
                     _some(where) or ev.root,
                     f"{ev.runs.with_metrics} runs logged metrics, and no job run ever did")]

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,6 +46,7 @@ PAGE = 500
 MAX_MODELS = 50
 MAX_VERSIONS = 100  # per model, newest first
 MAX_REPORT_CHECKS = 20  # versions whose run artifacts are listed for an evaluation report
+MAX_NESTED_CHECKS = 3  # successful runs per job whose nested runs are searched for metrics
 DEFAULT_TIMEOUT = 20.0
 
 #: Names of functions and modules that transform features (tests should cover them).
@@ -322,7 +324,7 @@ def _code(root: Path, files: _Files, notebooks: list[NotebookFacts]) -> CodeFact
     for path in files.python:
         module_is_features = bool(FEATURE_NAME.search(path.stem))
         for name in _functions(path):
-            if module_is_features and not name.startswith("_") or FEATURE_NAME.search(name):
+            if (module_is_features and not name.startswith("_")) or FEATURE_NAME.search(name):
                 facts.feature_functions.append(f"{_rel(root, path)}:{name}")
     for nb in notebooks:
         facts.feature_functions += [f"{nb.path}:{name}" for name in nb.feature_functions]
@@ -418,8 +420,8 @@ def _job(root: Path, folder: Path) -> JobFacts:
         facts.error = " ".join(str(e).split())[:300]
         if isinstance(raw, dict):  # what can still be read of a job.yaml this version refuses
             facts.name = str(raw.get("name") or facts.name)
-            schedule = raw.get("schedule") if isinstance(raw.get("schedule"), dict) else {}
-            facts.cron = schedule.get("cron") or None
+            schedule = raw.get("schedule")
+            facts.cron = (schedule.get("cron") if isinstance(schedule, dict) else None) or None
         return facts
     facts.name, facts.notebook = job.name, job.notebook
     facts.cron, facts.timezone = job.schedule.cron, job.schedule.timezone
@@ -528,8 +530,9 @@ def _runs(
     token = None
     while facts.read < max_runs:
         size = min(PAGE, max_runs - facts.read)
-        page = _timed(deadline, lambda s=size, t=token: client.search_runs(
-            ids, max_results=s, order_by=["attributes.start_time DESC"], page_token=t))
+        page = _timed(deadline, partial(
+            client.search_runs, ids, max_results=size, order_by=["attributes.start_time DESC"],
+            page_token=token))
         for run in page:
             _count_run(facts, run, users, notebooks, metric_notebooks)
         token = page.token
@@ -583,17 +586,13 @@ def _job_runs(client: Any, ev: Evidence, ids: list[str], deadline: Deadline) -> 
         if len(runs) < 20:
             runs.append(JobRun(run.info.run_id, run.info.status, run.info.start_time or None,
                                len(run.data.metrics)))
-    successful = [r for runs in by_name.values() for r in runs if r.status == "FINISHED"][:20]
-    if successful:
-        clause = ", ".join(f"'{r.run_id}'" for r in successful)
-        nested = _timed(deadline, lambda: client.search_runs(
-            ids, filter_string=f"tags.`{store.PARENT_RUN_TAG}` IN ({clause})",
-            max_results=PAGE))
-        counts: Counter[str] = Counter()
-        for run in nested:
-            counts[run.data.tags.get(store.PARENT_RUN_TAG, "")] += len(run.data.metrics)
-        for r in successful:
-            r.metrics += counts[r.run_id]
+    # MLflow's filters have no IN for tags: one small query per job's newest successful runs.
+    for runs in by_name.values():
+        for r in [r for r in runs if r.status == "FINISHED"][:MAX_NESTED_CHECKS]:
+            nested = _timed(deadline, partial(
+                client.search_runs, ids,
+                filter_string=f"tags.`{store.PARENT_RUN_TAG}` = '{r.run_id}'", max_results=100))
+            r.metrics += sum(len(n.data.metrics) for n in nested)
     known = {j.name for j in ev.jobs}
     for job in ev.jobs:
         job.runs = by_name.get(job.name, [])
@@ -609,8 +608,9 @@ def _registry(
     models: list[ModelFacts] = []
     token = None
     while len(models) < MAX_MODELS:
-        page = _timed(deadline, lambda t=token: client.search_registered_models(
-            max_results=min(100, MAX_MODELS - len(models)), page_token=t))
+        page = _timed(deadline, partial(
+            client.search_registered_models, max_results=min(100, MAX_MODELS - len(models)),
+            page_token=token))
         for rm in page:
             aliases = getattr(rm, "aliases", None) or {}
             if isinstance(aliases, list):  # older clients: alias objects
@@ -631,9 +631,13 @@ def _versions(client: Any, ids: list[str], model: ModelFacts, deadline: Deadline
         f"name = '{quoted}'", max_results=MAX_VERSIONS, order_by=["version_number DESC"]))
     model.more_versions = bool(getattr(found, "token", None))
     by_run: dict[str, VersionFacts] = {}
+    by_version: dict[str, list[str]] = {}
+    for alias, version in model.aliases.items():  # versions found by a search omit them
+        by_version.setdefault(version, []).append(alias)
     for mv in found:
         tags = dict(mv.tags or {})
-        v = VersionFacts(str(mv.version), mv.run_id or None, list(mv.aliases or []))
+        v = VersionFacts(str(mv.version), mv.run_id or None,
+                         sorted(set(mv.aliases or []) | set(by_version.get(str(mv.version), []))))
         v.code = any("code" in k for k in tags if k.startswith("nbmlops."))
         v.data = any("data" in k or "fingerprint" in k for k in tags if k.startswith("nbmlops."))
         v.gate_tags = sorted(k for k in tags if "gate" in k.lower())
@@ -646,8 +650,8 @@ def _versions(client: Any, ids: list[str], model: ModelFacts, deadline: Deadline
     runs = list(by_run)
     for i in range(0, len(runs), 100):
         clause = ", ".join(f"'{r}'" for r in runs[i:i + 100])
-        for run in _timed(deadline, lambda c=clause: client.search_runs(
-                ids, filter_string=f"attributes.run_id IN ({c})",
+        for run in _timed(deadline, partial(
+                client.search_runs, ids, filter_string=f"attributes.run_id IN ({clause})",
                 max_results=100)):
             v = by_run[run.info.run_id]
             tags = run.data.tags
@@ -659,7 +663,7 @@ def _versions(client: Any, ids: list[str], model: ModelFacts, deadline: Deadline
             v.metrics = len(run.data.metrics)
     for v in model.versions[:MAX_REPORT_CHECKS]:
         if v.report is None and v.run_id:
-            v.report = _timed(deadline, lambda r=v.run_id: _has_report(client, r))
+            v.report = _timed(deadline, partial(_has_report, client, v.run_id))
 
 
 def _has_report(client: Any, run_id: str) -> bool:
