@@ -262,7 +262,8 @@ def _tracked_runs(ev: Evidence, f: Finding) -> None:
         else:
             f.step = add_track
         return
-    f.evidence.append(f"{runs.tracked} of the {runs.read} newest runs carry their code "
+    f.evidence.append(f"{runs.tracked} of the {runs.read - runs.job_parents} newest runs "
+                      "carry their code "
                       f"(tag {store.CODE_SHA_TAG}), {runs.with_data} their data fingerprints")
     if runs.tracked == 0:
         f.status = PARTLY
@@ -340,7 +341,8 @@ def _consistent(ev: Evidence, f: Finding) -> None:
     if runs.read == 0:
         f.missing.append("no runs")
         return
-    share = min(runs.tracked, runs.with_git) / runs.read
+    cells = runs.read - runs.job_parents
+    share = min(runs.tracked, runs.with_git) / cells if cells else 0.0
     people = f"; by {_some(sorted(runs.users))}" if runs.users else ""
     f.evidence.append(f"{share:.0%} of the {runs.read} newest runs carry code and git "
                       f"commit{people}")
@@ -352,7 +354,7 @@ def _consistent(ev: Evidence, f: Finding) -> None:
         f.status = MET
     elif runs.tracked:
         f.status = PARTLY
-        f.missing.append(f"{runs.read - min(runs.tracked, runs.with_git)} of the newest runs "
+        f.missing.append(f"{cells - min(runs.tracked, runs.with_git)} of the newest runs "
                          "lack their code or git commit (logged by hand, or outside git)")
         f.step = step
     else:

@@ -124,6 +124,7 @@ class RunFacts:
     experiments: int = 0
     read: int = 0
     more: bool = False
+    # Of the runs read, except jobs' parent runs:
     tracked: int = 0  # carry nbmlops' code sha: recorded by %%track (or a job)
     with_data: int = 0  # carry dataset inputs (data fingerprints)
     with_git: int = 0  # carry the git commit
@@ -133,6 +134,7 @@ class RunFacts:
     users: dict[str, int] = field(default_factory=dict)
     notebooks: dict[str, int] = field(default_factory=dict)  # source name -> runs
     metric_notebooks: dict[str, int] = field(default_factory=dict)  # ... runs with metrics
+    job_parents: int = 0  # parent runs of jobs (counted in ``read`` only)
     from_jobs: int = 0  # runs of a job (its parent run, or nested under one)
     stale: list[str] = field(default_factory=list)  # source names of runs with a stale slice
     reproduced: int = 0
@@ -557,6 +559,11 @@ def _count_run(facts: RunFacts, run: Any, users: Counter[str], notebooks: Counte
                metric_notebooks: Counter[str]) -> None:
     tags = run.data.tags
     facts.read += 1
+    if store.JOB_TAG in tags:
+        # A job's parent run holds no code of its own: its tracked cells are nested under it.
+        facts.job_parents += 1
+        facts.from_jobs += 1
+        return
     facts.tracked += store.CODE_SHA_TAG in tags
     inputs = getattr(getattr(run, "inputs", None), "dataset_inputs", None)
     facts.with_data += bool(inputs)
@@ -564,7 +571,7 @@ def _count_run(facts: RunFacts, run: Any, users: Counter[str], notebooks: Counte
     facts.with_metrics += bool(run.data.metrics)
     facts.drift_checked += store.DRIFT_TAG in tags
     facts.expectations += store.EXPECTATIONS_TAG in tags
-    facts.from_jobs += store.JOB_TAG in tags or store.PARENT_RUN_TAG in tags
+    facts.from_jobs += store.PARENT_RUN_TAG in tags
     if store.USER_TAG in tags:
         users[tags[store.USER_TAG]] += 1
     source = tags.get(store.SOURCE_NAME_TAG)
