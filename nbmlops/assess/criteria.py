@@ -254,7 +254,7 @@ def _tracked_runs(ev: Evidence, f: Finding) -> None:
         return
     assert ev.runs is not None
     runs = ev.runs
-    if runs.read == 0:
+    if runs.cells == 0:
         f.missing.append(f"no runs in {ev.tracking_uri or 'the tracking store'}")
         if tracked_nbs:
             f.status = PARTLY
@@ -262,7 +262,7 @@ def _tracked_runs(ev: Evidence, f: Finding) -> None:
         else:
             f.step = add_track
         return
-    f.evidence.append(f"{runs.tracked} of the {runs.read - runs.job_parents} newest runs "
+    f.evidence.append(f"{runs.tracked} of the {runs.cells} newest runs "
                       "carry their code "
                       f"(tag {store.CODE_SHA_TAG}), {runs.with_data} their data fingerprints")
     if runs.tracked == 0:
@@ -312,7 +312,7 @@ def _data_checks(ev: Evidence, f: Finding) -> None:
     runs = ev.runs
     drift = ev.drift_mode != "off" and runs.drift_checked > 0
     if runs.drift_checked:
-        f.evidence.append(f"{runs.drift_checked} of the {runs.read} newest runs compared their "
+        f.evidence.append(f"{runs.drift_checked} of the {runs.cells} newest runs compared their "
                           "data with the previous run (drift)")
     elif ev.drift_mode != "off":
         f.missing.append("no run compared its data with a previous run (a tracked cell with a "
@@ -338,13 +338,13 @@ def _consistent(ev: Evidence, f: Finding) -> None:
         return
     assert ev.runs is not None
     runs = ev.runs
-    if runs.read == 0:
+    if runs.cells == 0:
         f.missing.append("no runs")
         return
-    cells = runs.read - runs.job_parents
+    cells = runs.cells
     share = min(runs.tracked, runs.with_git) / cells if cells else 0.0
     people = f"; by {_some(sorted(runs.users))}" if runs.users else ""
-    f.evidence.append(f"{share:.0%} of the {runs.read} newest runs carry code and git "
+    f.evidence.append(f"{share:.0%} of the {cells} newest runs carry code and git "
                       f"commit{people}")
     if bare:
         f.missing.append(f"notebooks without a tracked cell: {_some(bare)}")
@@ -720,7 +720,7 @@ def _one_person(ev: Evidence) -> list[RedFlag]:
         outside = [nb for nb in nbs if nb not in git_has]
         flags.append(RedFlag(
             "one-person", "Knowledge held by one person", _some(nbs) or ev.root,
-            f"all {ev.runs.read} newest runs are {who}'s, none from a job"
+            f"all {ev.runs.cells} newest runs are {who}'s, none from a job"
             + (f"; not in git: {_some(outside)}" if outside else "")))
     return flags
 

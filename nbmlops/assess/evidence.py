@@ -140,6 +140,11 @@ class RunFacts:
     reproduced: int = 0
     not_reproduced: int = 0
 
+    @property
+    def cells(self) -> int:
+        """The runs read that record cells (every run but jobs' parent runs)."""
+        return self.read - self.job_parents
+
 
 @dataclass
 class VersionFacts:
