@@ -41,7 +41,7 @@ MAX_ENTRIES = 50_000
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 MAX_SOURCE_BYTES = 1024 * 1024
 #: Runs read to judge how runs are tracked: the newest, one page at a time.
-DEFAULT_MAX_RUNS = 1000
+DEFAULT_MAX_RUNS = 500
 PAGE = 500
 MAX_MODELS = 50
 MAX_VERSIONS = 100  # per model, newest first

@@ -22,7 +22,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                         help="time allowed for reading MLflow (default 20)")
     parser.add_argument("--max-runs", type=int, default=None, metavar="N",
-                        help="the newest runs read to judge the tracking (default 1000)")
+                        help="the newest runs read to judge the tracking (default 500)")
     parser.add_argument("--offline", action="store_true",
                         help="read the disk only, not MLflow")
     parser.add_argument("--fail-under", type=int, default=None, metavar="LEVEL",
