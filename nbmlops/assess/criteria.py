@@ -237,7 +237,7 @@ def _git(ev: Evidence, f: Finding) -> None:
                       "git commit -m 'Version the notebooks'")
         return
     f.status = MET
-    f.evidence.append(f"all {_plural(len(ev.notebooks), 'notebook')} and the code are committed"
+    f.evidence.append(f"{_plural(len(ev.notebooks), 'notebook')} and the code, all committed"
                       + (f"; {git.uncommitted} with uncommitted changes" if git.uncommitted
                          else ""))
 
@@ -481,9 +481,14 @@ def _feature_tests(ev: Evidence, f: Finding) -> None:
     tested = [x for x in code.feature_functions if x not in code.untested]
     if tested:
         f.evidence.append(f"tested feature code: {_some(tested)}")
-    target = code.untested[0].rsplit(":", 1)[1] if code.untested else "the feature functions"
-    step = Step("Test the feature transformations",
-                f"move {target} into a module and add tests/test_features.py; run pytest")
+    if code.untested:
+        where, _, name = code.untested[0].rpartition(":")
+        command = (f"move {name}() from {where} into a module, test it in "
+                   "tests/test_features.py, run pytest" if where.endswith(".ipynb") else
+                   f"test {name}() of {where} in tests/test_features.py, run pytest")
+    else:
+        command = "add tests/test_features.py for the feature transformations, run pytest"
+    step = Step("Test the feature transformations", command)
     if code.untested:
         f.missing.append(f"feature code no test names: {_some(code.untested)}")
         f.status = PARTLY if tested else NOT_MET
@@ -502,9 +507,10 @@ def _ci(ev: Evidence, f: Finding) -> None:
     code = ev.code
     both = [c for c in code.ci_runs_jobs if c in code.ci_on_change]
     step_nb = _main_notebook(ev)
+    cron = next((j.cron for j in _scheduled(ev)), None) or "0 3 * * 1"
     step = Step("Run the training job in CI on every push",
-                f"nbmlops export {_q(step_nb)} --target github, copy its github-workflow.yml "
-                "to .github/workflows/ and add `push:` to its `on:`")
+                f"nbmlops export {_q(step_nb)} --schedule {_q(cron)} --target github, copy its "
+                "github-workflow.yml to .github/workflows/ and add `push:` to its `on:`")
     if code.ci_files:
         f.evidence.append(f"CI: {_some(code.ci_files)}")
     if both:
