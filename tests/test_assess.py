@@ -320,17 +320,20 @@ def test_with_the_tracking_server_down_it_reports_the_disk_and_what_it_could_not
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"http://127.0.0.1:{closed_port()}"
-    root = base_project(tmp_path, url, schedule="0 3 * * 1")
+    root = base_project(tmp_path, url.replace("//", "//ada:s3cret@"), schedule="0 3 * * 1")
     commit(root)
     assert main(["assess", str(root), "--timeout", "30"]) == 0
     out = capsys.readouterr().out
+    assert "s3cret" not in out
     assert "✓ met         Notebooks and code are in git" in out
     assert "? not checked Runs are recorded with their code and data" in out
     assert f"MLflow at {url} could not be read" in out
     assert "Not checked" in out
 
     assert main(["assess", str(root), "--format", "json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
+    text = capsys.readouterr().out
+    assert "s3cret" not in text
+    doc = json.loads(text)
     status = {c["id"]: c["status"] for c in doc["criteria"]}
     assert status["git"] == MET and status["job"] == MET
     assert status["tracked-runs"] == status["registry"] == status["scheduled"] == UNCHECKED

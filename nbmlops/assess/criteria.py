@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 
 from nbmlops import store
 from nbmlops.assess.evidence import Evidence, JobFacts, ModelFacts, NotebookFacts
+from nbmlops.redact import strip_credentials
 
 MET, PARTLY, NOT_MET, UNCHECKED = "met", "partly", "not_met", "unchecked"
 STATUSES = (MET, PARTLY, NOT_MET, UNCHECKED)
@@ -182,8 +183,8 @@ def _runs_unchecked(ev: Evidence, f: Finding) -> bool:
     """Mark ``f`` unchecked when MLflow could not be read; True then."""
     if ev.runs is None:
         f.status = UNCHECKED
-        f.missing.append("MLflow could not be read: " + "; ".join(
-            u for u in ev.unchecked if u.startswith("MLflow")))
+        f.missing += [u for u in ev.unchecked if u.startswith("MLflow")] or [
+            "MLflow could not be read"]
         return True
     return False
 
@@ -255,7 +256,7 @@ def _tracked_runs(ev: Evidence, f: Finding) -> None:
     assert ev.runs is not None
     runs = ev.runs
     if runs.cells == 0:
-        f.missing.append(f"no runs in {ev.tracking_uri or 'the tracking store'}")
+        f.missing.append(f"no runs in {strip_credentials(ev.tracking_uri) or 'the store'}")
         if tracked_nbs:
             f.status = PARTLY
             f.step = Step("Upload the records waiting in the spool", "nbmlops sync")

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from nbmlops import config, store
 from nbmlops.exceptions import AssessError, NbmlopsError
-from nbmlops.redact import strip_credentials
+from nbmlops.redact import redact_value, strip_credentials
 
 #: Folders never searched for notebooks or code: environments, caches, build outputs.
 SKIP_DIRS = {
@@ -314,7 +314,8 @@ def _notebook(root: Path, path: Path) -> NotebookFacts:
         if source.lstrip().startswith(TRACK_MAGIC):
             facts.tracked_cells += 1
         facts.feature_functions += [
-            name for name in re.findall(r"^def\s+(\w+)", source, re.M) if FEATURE_NAME.search(name)
+            name for name in re.findall(r"^def\s+([A-Za-z]\w*)", source, re.M)
+            if FEATURE_NAME.search(name)
         ]
         count = cell.get("execution_count")
         if isinstance(count, int):
@@ -331,7 +332,9 @@ def _code(root: Path, files: _Files, notebooks: list[NotebookFacts]) -> CodeFact
     for path in files.python:
         module_is_features = bool(FEATURE_NAME.search(path.stem))
         for name in _functions(path):
-            if (module_is_features and not name.startswith("_")) or FEATURE_NAME.search(name):
+            if name.startswith("_"):  # a private helper is tested through its caller
+                continue
+            if module_is_features or FEATURE_NAME.search(name):
                 facts.feature_functions.append(f"{_rel(root, path)}:{name}")
     for nb in notebooks:
         facts.feature_functions += [f"{nb.path}:{name}" for name in nb.feature_functions]
@@ -515,7 +518,8 @@ def _mlflow(ev: Evidence, deadline: Deadline, max_runs: int) -> None:
         ev.unchecked.append(f"MLflow at {where}: the time limit of {deadline.seconds:g} s ran "
                             "out (raise it with --timeout)")
     except Exception as e:  # a server that is down, a store MLflow refuses
-        message = " ".join(str(getattr(e, "message", None) or e).split())[:200]
+        message = str(getattr(e, "message", None) or e).replace(uri, where)
+        message = redact_value(" ".join(message.split()))[:200]
         ev.unchecked.append(f"MLflow at {where} could not be read: {type(e).__name__}: {message}")
 
 

@@ -42,6 +42,8 @@ def to_dict(a: Assessment) -> dict[str, Any]:
     ev = a.evidence
     facts = asdict(ev)
     facts["tracking_uri"] = strip_credentials(ev.tracking_uri)
+    if isinstance(facts["config"].get("tracking_uri"), str):
+        facts["config"]["tracking_uri"] = strip_credentials(facts["config"]["tracking_uri"])
     return {
         "schema": SCHEMA,
         "project": ev.root,
