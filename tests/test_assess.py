@@ -112,13 +112,13 @@ def register(uri: str, run_ids: list[str], *, report: bool = False,
     """Versions of model ``churn`` from ``run_ids``; challenger and champion aliases."""
     client = store.client(uri)
     client.create_registered_model("churn")
-    for run_id in run_ids:
-        if report:
-            client.log_text(run_id, '{"auc": 0.91}', "evaluation/report.json")
+    for version, run_id in enumerate(run_ids, 1):
+        if report:  # where the registry writes a version's evaluation report
+            client.log_text(run_id, '{"auc": 0.91}', f"evaluation/churn-v{version}.json")
         client.create_model_version("churn", f"runs:/{run_id}/model", run_id=run_id,
                                     tags=tags or {})
-    client.set_registered_model_alias("churn", store.CHAMPION_ALIAS, "1")
-    client.set_registered_model_alias("churn", store.CHALLENGER_ALIAS, str(len(run_ids)))
+    client.set_registered_model_alias("churn", store.CHAMPION, "1")
+    client.set_registered_model_alias("churn", store.CHALLENGER, str(len(run_ids)))
 
 
 def checked_runs(uri: str, tmp_path: Path, n: int = 2) -> list[str]:
@@ -265,7 +265,7 @@ def test_a_scheduled_job_and_a_registry_make_level_2(
 
 
 def test_gates_and_an_exercised_rollback_make_level_3(tmp_path: Path, sqlite_uri: str) -> None:
-    gates = '\n[tool.nbmlops.gates]\nauc = ">= champion"\n'
+    gates = '\n[tool.nbmlops.gates]\nchurn = ["auc >= champion", "auc >= 0.8"]\n'
     root = base_project(tmp_path, sqlite_uri, schedule="0 3 * * 1",
                         extra_config=f'drift = "fail"\n{gates}')
     (root / "features.py").write_text("def make_features(df):\n    return df\n")
@@ -280,18 +280,22 @@ def test_gates_and_an_exercised_rollback_make_level_3(tmp_path: Path, sqlite_uri
     commit(root)
     runs = checked_runs(sqlite_uri, tmp_path)
     register(sqlite_uri, runs, report=True, tags={"nbmlops.gates": "passed: auc >= champion"})
-    # champion went to v2, then was rolled back to v1: the history is on the version
-    store.client(sqlite_uri).set_model_version_tag(
-        "churn", "1", "nbmlops.alias_history", "champion: v1, v2, rollback to v1")
+    # champion went to v2, then was rolled back to v1: the alias history is on the versions,
+    # as `nbmlops rollback` records it
+    reign = {"since": "2026-11-30T03:00:00Z", "by": "ada"}
+    store.client(sqlite_uri).set_model_version_tag("churn", "1", "nbmlops.alias_history.champion",
+                                                   json.dumps([{**reign, "how": "rollback"}]))
 
     a = assess_project(root)
     found = by_id(a)
     assert a.level == 3, [(f.id, f.status, f.missing) for f in a.findings if f.status != MET]
     assert found["feature-tests"].evidence[-1] == "tested feature code: features.py:make_features"
     assert found["ci"].evidence[-1] == "runs a job on each change: .github/workflows/train.yml"
-    assert found["gates"].evidence[0] == "[tool.nbmlops.gates]: auc"
+    assert found["gates"].evidence[0] == (
+        "[tool.nbmlops] gates: churn: auc >= champion, churn: auc >= 0.8")
     assert found["eval-reports"].evidence == ["evaluation reports: churn v2, churn v1"]
-    assert found["rollback"].evidence == ["rollbacks recorded: churn v1 (nbmlops.alias_history)"]
+    assert found["rollback"].evidence == [
+        "rollbacks recorded: churn v1 (nbmlops.alias_history.champion)"]
     assert found["drift-fails"].status == MET
     assert found["lineage"].status == MET
     assert found["reproduced"].status == NOT_MET

@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from nbmlops import store
-from nbmlops.assess.evidence import Evidence, JobFacts, ModelFacts, NotebookFacts
+from nbmlops.assess.evidence import (
+    SLICE_STALE,
+    Evidence,
+    JobFacts,
+    ModelFacts,
+    NotebookFacts,
+)
 from nbmlops.redact import strip_credentials
 
 MET, PARTLY, NOT_MET, UNCHECKED = "met", "partly", "not_met", "unchecked"
@@ -453,8 +459,8 @@ def _promotion(ev: Evidence, f: Finding) -> None:
         return
     assert ev.models is not None
     promote = Step("Promote the best version to champion",
-                   f"nbmlops promote {_q(_model_name(ev))} --to {store.CHAMPION_ALIAS}")
-    with_champion = [m for m in ev.models if store.CHAMPION_ALIAS in m.aliases]
+                   f"nbmlops promote {_q(_model_name(ev))} --to {store.CHAMPION}")
+    with_champion = [m for m in ev.models if store.CHAMPION in m.aliases]
     for m in ev.models[:5]:
         if m.aliases:
             f.evidence.append(f"model {m.name}: " + ", ".join(
@@ -463,7 +469,7 @@ def _promotion(ev: Evidence, f: Finding) -> None:
         f.status = MET
     elif ev.models:
         f.status = PARTLY
-        f.missing.append(f"no model has a {store.CHAMPION_ALIAS} alias")
+        f.missing.append(f"no model has a {store.CHAMPION} alias")
         f.step = promote
     else:
         f.missing.append("no registered model")
@@ -554,12 +560,12 @@ def _unattended(ev: Evidence, f: Finding) -> None:
 def _gates(ev: Evidence, f: Finding) -> None:
     configured = []
     if ev.gates:
-        configured.append(f"[tool.nbmlops.gates]: {_some(sorted(ev.gates))}")
+        configured.append(f"[tool.nbmlops] gates: {_some(ev.gates)}")
     configured += [f"job {j.name} promotes through gates" for j in ev.jobs if j.promote]
     f.evidence += configured
     step = Step("Agree on the gates a champion must pass",
                 f"nbmlops promote {_q(_model_name(ev))} --gate 'auc >= champion', then write "
-                "the gates into [tool.nbmlops.gates]")
+                "the gates into [tool.nbmlops] gates")
     if _models_unchecked(ev, f):
         if not configured:
             f.step = step
@@ -575,10 +581,10 @@ def _gates(ev: Evidence, f: Finding) -> None:
         f.status = PARTLY
         f.missing.append("no model version records a gate result yet")
         f.step = Step("Promote through the gates", f"nbmlops promote {_q(_model_name(ev))} "
-                      f"--to {store.CHAMPION_ALIAS}")
+                      f"--to {store.CHAMPION}")
     elif enforced:
         f.status = PARTLY
-        f.missing.append("gates were given by hand; none are agreed in [tool.nbmlops.gates]")
+        f.missing.append("gates were given by hand; none are agreed in [tool.nbmlops] gates")
         f.step = step
     else:
         f.missing.append("no evaluation gate is configured or has been applied")
@@ -594,7 +600,7 @@ def _reports(ev: Evidence, f: Finding) -> None:
     with_report = [f"{m.name} v{v.version}" for m, v in looked if v.report]
     without = [f"{m.name} v{v.version}" for m, v in looked if not v.report]
     step = Step("Register versions through a promotion that writes the evaluation report",
-                f"nbmlops promote {_q(_model_name(ev))} --to {store.CHALLENGER_ALIAS}")
+                f"nbmlops promote {_q(_model_name(ev))} --to {store.CHALLENGER}")
     if with_report:
         f.evidence.append(f"evaluation reports: {_some(with_report)}")
     if not looked:
@@ -701,7 +707,7 @@ def red_flags(ev: Evidence) -> list[RedFlag]:
         for source in ev.runs.stale[:10]:
             flags.append(RedFlag("out-of-order", "Notebook state out of order", source,
                                  f"a run's inputs came from edited or out-of-order cells "
-                                 f"(tag {store.SLICE_TAG} = {store.SLICE_STALE})"))
+                                 f"(tag {store.SLICE_TAG} = {SLICE_STALE})"))
     return flags
 
 
@@ -748,7 +754,7 @@ def _no_rollback(ev: Evidence) -> list[RedFlag]:
     flags = []
     for m in ev.models or []:
         if len(m.versions) >= 2 and not any(v.rollback_tags for v in m.versions):
-            champion = m.aliases.get(store.CHAMPION_ALIAS)
+            champion = m.aliases.get(store.CHAMPION)
             flags.append(RedFlag(
                 "no-rollback", "Model versions without a tested rollback", f"model {m.name}",
                 f"{_plural(len(m.versions), 'version')}"

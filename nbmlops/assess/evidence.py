@@ -55,6 +55,9 @@ FEATURE_NAME = re.compile(
     re.I,
 )
 TRACK_MAGIC = "%%track"
+#: Values of the reproduction tags (nbmlops reproduce writes them).
+SLICE_STALE = "stale"
+REPRODUCED_OK = ("yes", "within-tolerance")
 CI_FILES = (".gitlab-ci.yml", "Jenkinsfile", "azure-pipelines.yml", ".circleci/config.yml")
 MODEL_FILES = (".pkl", ".pickle", ".joblib")
 
@@ -177,7 +180,7 @@ class Evidence:
     tracking_uri: str = ""
     config: dict[str, Any] = field(default_factory=dict)  # the [tool.nbmlops] table
     drift_mode: str = "warn"
-    gates: dict[str, Any] | None = None  # [tool.nbmlops.gates]
+    gates: list[str] | None = None  # [tool.nbmlops] gates, agreed for every promotion
     notebooks: list[NotebookFacts] = field(default_factory=list)
     git: GitFacts = field(default_factory=GitFacts)
     jobs: list[JobFacts] = field(default_factory=list)
@@ -216,8 +219,7 @@ def gather(
         ev.drift_mode = config.drift_mode(root)
     except NbmlopsError as e:
         ev.unchecked.append(f"settings: {e}")
-    gates = ev.config.get("gates")
-    ev.gates = dict(gates) if isinstance(gates, dict) else None
+    ev.gates = _gates(ev.config.get("gates"))
     try:
         ev.tracking_uri = config.tracking_uri(root)
     except NbmlopsError as e:
@@ -238,6 +240,18 @@ def gather(
     elif ev.tracking_uri:
         ev.unchecked.append("MLflow: not read (--offline)")
     return ev
+
+
+def _gates(table: Any) -> list[str] | None:
+    """``[tool.nbmlops] gates``: a list of gates for every model, or a table of model name
+    (``"*"``: every model) to lists; as ``"gate"`` or ``"model: gate"`` lines."""
+    if isinstance(table, list):
+        return [str(g) for g in table] or None
+    if isinstance(table, dict):
+        found = [f"{model}: {g}" for model, gates in table.items()
+                 for g in (gates if isinstance(gates, list) else [gates])]
+        return found or None
+    return None
 
 
 def _now_iso() -> str:
@@ -554,12 +568,12 @@ def _runs(
     facts.metric_notebooks = dict(metric_notebooks)
     _job_runs(client, ev, ids, deadline)
     found = _timed(deadline, lambda: client.search_runs(
-        ids, filter_string=f"tags.`{store.SLICE_TAG}` = '{store.SLICE_STALE}'", max_results=50))
+        ids, filter_string=f"tags.`{store.SLICE_TAG}` = '{SLICE_STALE}'", max_results=50))
     facts.stale = sorted({r.data.tags.get(store.SOURCE_NAME_TAG, "?") for r in found})
     found = _timed(deadline, lambda: client.search_runs(
         ids, filter_string=f"tags.`{store.REPRODUCED_TAG}` LIKE '%'", max_results=200))
     verdicts = [r.data.tags.get(store.REPRODUCED_TAG, "") for r in found]
-    facts.reproduced = sum(v in store.REPRODUCED_OK for v in verdicts)
+    facts.reproduced = sum(v in REPRODUCED_OK for v in verdicts)
     facts.not_reproduced = len(verdicts) - facts.reproduced
     return facts
 
@@ -654,8 +668,10 @@ def _versions(client: Any, ids: list[str], model: ModelFacts, deadline: Deadline
         tags = dict(mv.tags or {})
         v = VersionFacts(str(mv.version), mv.run_id or None,
                          sorted(set(mv.aliases or []) | set(by_version.get(str(mv.version), []))))
-        v.code = any("code" in k for k in tags if k.startswith("nbmlops."))
-        v.data = any("data" in k or "fingerprint" in k for k in tags if k.startswith("nbmlops."))
+        ours = [k for k in tags if k.startswith("nbmlops.")]
+        v.code = any("code" in k for k in ours)
+        v.from_job = any("job" in k for k in ours)  # registered by a scheduled run
+        v.data = any("data" in k or "fingerprint" in k for k in ours)
         v.gate_tags = sorted(k for k in tags if "gate" in k.lower())
         v.rollback_tags = sorted(k for k, val in tags.items()
                                  if "rollback" in k.lower() or "rollback" in str(val).lower())
@@ -673,7 +689,7 @@ def _versions(client: Any, ids: list[str], model: ModelFacts, deadline: Deadline
             tags = run.data.tags
             v.user = tags.get(store.USER_TAG)
             v.notebook = tags.get(store.SOURCE_NAME_TAG)
-            v.from_job = store.JOB_TAG in tags or store.PARENT_RUN_TAG in tags
+            v.from_job = v.from_job or store.JOB_TAG in tags or store.PARENT_RUN_TAG in tags
             v.code = v.code or store.CODE_SHA_TAG in tags
             v.data = v.data or bool(getattr(getattr(run, "inputs", None), "dataset_inputs", None))
             v.metrics = len(run.data.metrics)
