@@ -210,6 +210,7 @@ def test_a_git_repository_with_tracked_runs_and_a_job_is_level_1(
     # Its own time limit: what could not be read in time is said, the disk still judged.
     a = assess_project(root, timeout=1e-9)
     assert any("time limit" in u for u in a.evidence.unchecked)
+    assert a.evidence.mlflow == "timeout"
     assert by_id(a)["tracked-runs"].status == UNCHECKED
     assert by_id(a)["git"].status == PARTLY
 
@@ -344,6 +345,10 @@ def test_with_the_tracking_server_down_it_reports_the_disk_and_what_it_could_not
     assert doc["level"] == 0  # level 1 cannot be proven without the runs
     assert any(url in u for u in doc["unchecked"])
     assert doc["facts"]["runs"] is None and doc["facts"]["models"] is None
+    assert doc["facts"]["mlflow"] == "unreachable"
+    # The first step brings MLflow back: the evidence of level 1 is there.
+    assert doc["next_steps"][0]["command"] == (
+        f"start the MLflow server at {url} (or set MLFLOW_TRACKING_URI), then nbmlops assess")
 
 
 def test_bad_input_is_one_line_and_status_2(

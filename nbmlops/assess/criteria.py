@@ -134,7 +134,8 @@ def assess(ev: Evidence) -> Assessment:
             break
     notes = []
     if any(f.status == UNCHECKED for f in findings):
-        notes.append("some criteria could not be checked (see below): the level may be higher")
+        notes.append("some criteria could not be checked (see \"Not checked\"): the level "
+                     "may be higher")
     notes.append("level 4: nbmlops sees lineage and reproduction; online learning, shadow "
                  "evaluation and feature stores are outside what it can check")
     return Assessment(ev, level, findings, red_flags(ev), next_steps(findings), notes)
@@ -188,23 +189,35 @@ def _model_name(ev: Evidence) -> str:
 def _runs_unchecked(ev: Evidence, f: Finding) -> bool:
     """Mark ``f`` unchecked when MLflow could not be read; True then."""
     if ev.runs is None:
-        f.status = UNCHECKED
-        f.missing += [u for u in ev.unchecked if u.startswith("MLflow")] or [
-            "MLflow could not be read"]
+        _mark_unchecked(ev, f)
         return True
     return False
 
 
 def _models_unchecked(ev: Evidence, f: Finding) -> bool:
     if ev.models is None:
-        return _runs_unchecked(ev, f) or _mark_unchecked(f, "the model registry could not be read")
+        _mark_unchecked(ev, f)
+        return True
     return False
 
 
-def _mark_unchecked(f: Finding, why: str) -> bool:
+def _mark_unchecked(ev: Evidence, f: Finding) -> None:
     f.status = UNCHECKED
-    f.missing.append(why)
-    return True
+    f.missing += [u for u in ev.unchecked if u.startswith("MLflow")] or [
+        "MLflow could not be read"]
+    f.step = _read_mlflow(ev)
+
+
+def _read_mlflow(ev: Evidence) -> Step:
+    """What lets the next assessment read MLflow."""
+    if ev.mlflow == "offline":
+        return Step("Assess with MLflow too", "nbmlops assess (without --offline)")
+    if ev.mlflow == "timeout":
+        return Step("Give MLflow more time", "nbmlops assess --timeout 120")
+    uri = strip_credentials(ev.tracking_uri) or "MLFLOW_TRACKING_URI"
+    return Step("Make the tracking store reachable, then assess again",
+                f"start the MLflow server at {uri} (or set MLFLOW_TRACKING_URI), then "
+                "nbmlops assess")
 
 
 def _scheduled(ev: Evidence) -> list[JobFacts]:

@@ -189,6 +189,8 @@ class Evidence:
     models: list[ModelFacts] | None = None  # None: the registry could not be read
     more_models: bool = False
     unchecked: list[str] = field(default_factory=list)  # what could not be checked, and why
+    #: read | no store (nothing uploaded yet) | offline | timeout | unreachable | no uri
+    mlflow: str = "read"
     mlflow_seconds: float = 0.0
 
 
@@ -238,7 +240,10 @@ def gather(
         _mlflow(ev, Deadline(timeout), max_runs)
         ev.mlflow_seconds = round(time.perf_counter() - t, 3)
     elif ev.tracking_uri:
+        ev.mlflow = "offline"
         ev.unchecked.append("MLflow: not read (--offline)")
+    else:
+        ev.mlflow = "no uri"
     return ev
 
 
@@ -520,6 +525,7 @@ def _mlflow(ev: Evidence, deadline: Deadline, max_runs: int) -> None:
     where = strip_credentials(uri)
     if not store.exists(uri):
         ev.runs, ev.models = RunFacts(), []  # no store yet: nothing was ever uploaded
+        ev.mlflow = "no store"
         return
     try:
         with store.fail_fast():
@@ -529,11 +535,13 @@ def _mlflow(ev: Evidence, deadline: Deadline, max_runs: int) -> None:
             ev.runs = _runs(client, ids, ev, deadline, max_runs)
             ev.models = _registry(client, ids, ev, deadline)
     except _OutOfTime:
+        ev.mlflow = "timeout"
         ev.unchecked.append(f"MLflow at {where}: the time limit of {deadline.seconds:g} s ran "
                             "out (raise it with --timeout)")
     except Exception as e:  # a server that is down, a store MLflow refuses
         message = str(getattr(e, "message", None) or e).replace(uri, where)
         message = redact_value(" ".join(message.split()))[:200]
+        ev.mlflow = "unreachable"
         ev.unchecked.append(f"MLflow at {where} could not be read: {type(e).__name__}: {message}")
 
 
