@@ -20,7 +20,7 @@ from conftest import build_record, shell_project
 from nbmlops import store
 from nbmlops.assess import assess_project
 from nbmlops.assess.criteria import MET, NOT_MET, PARTLY, UNCHECKED, Assessment
-from nbmlops.assess.report import SCHEMA, markdown, terminal
+from nbmlops.assess.report import SCHEMA, html, markdown, terminal
 from nbmlops.cli import main
 from nbmlops.jobs.spec import Job, Schedule, dump
 from nbmlops.record import MetricPoint
@@ -149,6 +149,7 @@ def test_a_bare_notebook_folder_is_level_0(tmp_path: Path) -> None:
         ("def clean_features(df):\n    return df.dropna()", 1),
         ("X = clean_features(raw)", 2),
     ])
+    write_notebook(root / "x|<y>.ipynb", [("b = 2", 2), ("a = 1", 1)])
     a = assess_project(root)
     found = by_id(a)
     assert a.level == 0
@@ -159,7 +160,9 @@ def test_a_bare_notebook_folder_is_level_0(tmp_path: Path) -> None:
     assert found["job"].status == NOT_MET
     # Reading the store the project would use does not create one.
     assert not (root / "mlflow.db").exists()
-    assert flags(a)["out-of-order"] == ["analysis.ipynb"]
+    assert flags(a)["out-of-order"] == ["analysis.ipynb", "x|<y>.ipynb"]
+    page = html(a)
+    assert "<code>x|&lt;y&gt;.ipynb</code>" in page and "<y>" not in page
     assert "cells 2, 3 ran before a cell above" in next(
         r.detail for r in a.red_flags if r.id == "out-of-order")
     assert flags(a)["untested-features"] == ["analysis.ipynb"]
@@ -385,3 +388,30 @@ def test_mlops_assess_renders_the_html_report(ip: Any, project: Path) -> None:
     assert "<code>git init &amp;&amp; git add . &amp;&amp;" in shown.data
     with pytest.raises(UsageError, match="not a folder"):
         ip.run_line_magic("mlops", f"assess {project / 'missing'}")
+
+
+# -- judging alone ----------------------------------------------------------------------------
+
+
+def test_a_schedule_that_missed_its_last_period_is_partly_met() -> None:
+    import time
+
+    from nbmlops.assess.criteria import assess
+    from nbmlops.assess.evidence import Evidence, JobFacts, JobRun, RunFacts, _period_start
+
+    now = int(time.time() * 1000)
+    week = 7 * 24 * 3600 * 1000
+    since = _period_start("0 3 * * 1", "UTC")
+    assert since is not None and now - 2 * week < since <= now - week
+    job = JobFacts("jobs/train", "train", cron="0 3 * * 1", installed=["cron"],
+                   period_start=since,
+                   runs=[JobRun("r2", "FAILED", now - 1000), JobRun("r1", "FINISHED", since - 1)])
+    ev = Evidence(root="/p", generated_at="", runs=RunFacts(), models=[], jobs=[job])
+    found = by_id(assess(ev))["scheduled"]
+    assert found.status == PARTLY
+    assert found.evidence[0] == "job train: schedule 0 3 * * 1 UTC (installed: cron)"
+    assert found.evidence[1].endswith(", latest FAILED")
+    assert found.step is not None
+    assert found.step.command == "nbmlops run jobs/train && nbmlops jobs"
+    job.runs.insert(0, JobRun("r3", "FINISHED", since + 1))
+    assert by_id(assess(ev))["scheduled"].status == MET
