@@ -178,14 +178,16 @@ _CSS = """
   max-width: 960px; }
 .nbmlops-assess h2 { font-size: 18px; margin: 4px 0; }
 .nbmlops-assess h3 { font-size: 14px; margin: 14px 0 4px; }
-.nbmlops-assess table { border-collapse: collapse; width: 100%; }
+.nbmlops-assess table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+.nbmlops-assess col.s { width: 100px; } .nbmlops-assess col.t { width: 34%; }
 .nbmlops-assess td, .nbmlops-assess th { border-top: 1px solid #ddd; padding: 3px 6px;
   text-align: left; vertical-align: top; }
 .nbmlops-assess .met { color: #1a7f37; } .nbmlops-assess .partly { color: #9a6700; }
 .nbmlops-assess .not_met { color: #cf222e; } .nbmlops-assess .unchecked { color: #0969da; }
 .nbmlops-assess .status { white-space: nowrap; font-weight: 600; }
 .nbmlops-assess .missing { color: #666; }
-.nbmlops-assess code { background: #f3f3f3; padding: 1px 4px; border-radius: 3px; }
+.nbmlops-assess code { background: #f3f3f3; padding: 1px 4px; border-radius: 3px;
+  white-space: pre-wrap; word-break: break-word; }
 .nbmlops-assess .meta { color: #666; }
 """
 
@@ -199,7 +201,8 @@ def html(a: Assessment, *, full: bool = False) -> str:
            f'<div class="meta">{e(ev.root)} · {e(ev.generated_at)} · {e(_store_line(a))}</div>']
     for level, findings in _by_level(a).items():
         reached = " (reached)" if level <= a.level else ""
-        out.append(f"<h3>Level {level}: {e(LEVELS[level])}{reached}</h3><table>")
+        out.append(f"<h3>Level {level}: {e(LEVELS[level])}{reached}</h3><table>"
+                   '<col class="s"><col class="t"><col>')
         for f in findings:
             details = "".join(f"<div>{e(x)}</div>" for x in f.evidence)
             details += "".join(f'<div class="missing">missing: {e(x)}</div>' for x in f.missing)
