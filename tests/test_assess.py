@@ -366,6 +366,15 @@ def test_bad_input_is_one_line_and_status_2(
     assert main(["assess", str(tmp_path), "--offline", "--fail-under", "1"]) == 1
     assert "MLflow: not read (--offline)" in capsys.readouterr().out
 
+    # A broken [tool.nbmlops] is reported, not fatal: the disk is still judged.
+    (tmp_path / "pyproject.toml").write_text("[tool.nbmlops]\ntracking_url = 'x'\n")
+    a = assess_project(tmp_path)
+    assert a.evidence.mlflow == "no uri"
+    assert any("unknown key(s) in [tool.nbmlops]" in u for u in a.evidence.unchecked)
+    assert by_id(a)["tracked-runs"].status == UNCHECKED
+    assert by_id(a)["git"].status == NOT_MET
+    assert any("fix [tool.nbmlops] in pyproject.toml" in s.command for s in a.next_steps)
+
 
 # -- %mlops assess --------------------------------------------------------------------------
 

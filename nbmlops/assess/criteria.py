@@ -214,6 +214,10 @@ def _read_mlflow(ev: Evidence) -> Step:
         return Step("Assess with MLflow too", "nbmlops assess (without --offline)")
     if ev.mlflow == "timeout":
         return Step("Give MLflow more time", "nbmlops assess --timeout 120")
+    if ev.mlflow == "no uri":  # the settings that name the store could not be read
+        return Step("Fix the project's settings so the tracking store is known",
+                    "fix [tool.nbmlops] in pyproject.toml (see \"Not checked\"), then "
+                    "nbmlops assess")
     uri = strip_credentials(ev.tracking_uri) or "MLFLOW_TRACKING_URI"
     return Step("Make the tracking store reachable, then assess again",
                 f"start the MLflow server at {uri} (or set MLFLOW_TRACKING_URI), then "
