@@ -295,6 +295,7 @@ def test_gates_and_an_exercised_rollback_make_level_3(tmp_path: Path, sqlite_uri
     assert a.level == 3, [(f.id, f.status, f.missing) for f in a.findings if f.status != MET]
     assert found["feature-tests"].evidence[-1] == "tested feature code: features.py:make_features"
     assert found["ci"].evidence[-1] == "runs a job on each change: .github/workflows/train.yml"
+    assert found["scheduled"].evidence[0] == "job train: schedule 0 3 * * 1 UTC (installed: github)"
     assert found["gates"].evidence[0] == (
         "[tool.nbmlops] gates: churn: auc >= champion, churn: auc >= 0.8")
     assert found["eval-reports"].evidence == ["evaluation reports: churn v2, churn v1"]

@@ -233,7 +233,8 @@ def gather(
     ev.notebooks = [_notebook(root, p) for p in files.notebooks]
     for nb in ev.notebooks:
         nb.in_git = nb.path in tracked_in_git if ev.git.repository else None
-    ev.jobs = [_job(root, folder) for folder in files.jobs]
+    crontab = _cron_folders() if files.jobs else set()
+    ev.jobs = [_job(root, folder, crontab) for folder in files.jobs]
     ev.code = _code(root, files, ev.notebooks)
     if mlflow and ev.tracking_uri:
         t = time.perf_counter()
@@ -432,7 +433,7 @@ def _git(root: Path, files: _Files) -> GitFacts:
 # -- jobs -----------------------------------------------------------------------------------
 
 
-def _job(root: Path, folder: Path) -> JobFacts:
+def _job(root: Path, folder: Path, crontab: set[Path]) -> JobFacts:
     import yaml
 
     from nbmlops.jobs import spec
@@ -455,28 +456,30 @@ def _job(root: Path, folder: Path) -> JobFacts:
     facts.name, facts.notebook = job.name, job.notebook
     facts.cron, facts.timezone = job.schedule.cron, job.schedule.timezone
     facts.targets = list(job.schedule.targets)
-    facts.installed = _installed(root, folder, job.name)
+    facts.installed = (["cron"] if folder.resolve() in crontab else []) + (
+        ["github"] if _in_github(root, folder, job.name) else [])
     facts.period_start = _period_start(facts.cron, facts.timezone)
     return facts
 
 
-def _installed(root: Path, folder: Path, name: str) -> list[str]:
+def _cron_folders() -> set[Path]:
+    """The job folders of the user's crontab entries that nbmlops installed and are on."""
     from nbmlops.jobs import schedule
 
-    where = []
     try:
-        if any(e.enabled and e.folder.resolve() == folder.resolve()
-               for e in schedule.cron_entries()):
-            where.append("cron")
-    except Exception:  # no crontab command, an unreadable crontab: not installed as far as seen
-        pass
+        return {e.folder.resolve() for e in schedule.cron_entries() if e.enabled}
+    except Exception:  # no crontab command, an unreadable crontab: nothing installed as seen
+        return set()
+
+
+def _in_github(root: Path, folder: Path, name: str) -> bool:
+    """Whether a workflow of the repository runs the job (its copied github target file)."""
     workflows = root / ".github" / "workflows"
-    if workflows.is_dir() and any(
-        f"nbmlops job {name}" in _read_text(p) or f"nbmlops run {_rel(root, folder)}" in
-        _read_text(p) for p in workflows.iterdir() if p.suffix in (".yml", ".yaml")
-    ):
-        where.append("github")
-    return where
+    if not workflows.is_dir():
+        return False
+    marks = (f"nbmlops job {name}", f"nbmlops run {_rel(root, folder)}")
+    return any(m in _read_text(p) for p in workflows.iterdir()
+               if p.suffix in (".yml", ".yaml") for m in marks)
 
 
 def _period_start(cron: str | None, tz: str) -> int | None:
