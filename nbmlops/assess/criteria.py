@@ -240,6 +240,12 @@ def _ms_text(ms: int | None) -> str:
 @criterion("git", 1, "versioning", "Notebooks and code are in git")
 def _git(ev: Evidence, f: Finding) -> None:
     git = ev.git
+    if not git.repository and git.error:
+        f.status = UNCHECKED
+        f.missing.append(f"git refuses to read the repository: {git.error}")
+        f.step = Step("Let git read the repository",
+                      f"git config --global --add safe.directory {_q(ev.root)}")
+        return
     if not git.repository:
         f.missing.append(f"no git repository at or above {ev.root}")
         f.step = Step("Version the notebooks and code in git",

@@ -228,8 +228,7 @@ def gather(
         ev.unchecked.append(f"MLflow: {e}")
 
     files = _walk(root, ev)
-    ev.git = _git(root, files)
-    tracked_in_git = set(_git_lines(root, "ls-files", "-z")) if ev.git.repository else set()
+    ev.git, tracked_in_git = _git(root, files)
     ev.notebooks = [_notebook(root, p) for p in files.notebooks]
     for nb in ev.notebooks:
         nb.in_git = nb.path in tracked_in_git if ev.git.repository else None
@@ -410,12 +409,16 @@ def _git_lines(root: Path, *args: str) -> list[str]:
     return [line for line in text.split("\0" if "-z" in args else "\n") if line]
 
 
-def _git(root: Path, files: _Files) -> GitFacts:
+def _git(root: Path, files: _Files) -> tuple[GitFacts, set[str]]:
+    """What git knows of the project, and the files it tracks (relative to ``root``)."""
     facts = GitFacts()
+    tracked: set[str] = set()
     try:
         facts.repository = _git_lines(root, "rev-parse", "--show-toplevel")[0]
-    except (OSError, IndexError, subprocess.SubprocessError):
-        return facts  # not a repository, or no git at all: both say "not versioned"
+    except (OSError, IndexError, subprocess.SubprocessError) as e:
+        if "safe.directory" in str(e):  # a repository git refuses to read for this user
+            facts.error = " ".join(str(e).split())[:300]
+        return facts, tracked  # not a repository, or no git at all: both say "not versioned"
     try:
         tracked = set(_git_lines(root, "ls-files", "-z"))
         ours = [*files.notebooks, *files.python, *files.tests]
@@ -427,7 +430,7 @@ def _git(root: Path, files: _Files) -> GitFacts:
         facts.commits = int(_git_lines(root, "rev-list", "--count", "HEAD")[0])
     except (OSError, IndexError, ValueError, subprocess.SubprocessError) as e:
         facts.error = " ".join(str(e).split())[:200]  # a repository without commits yet
-    return facts
+    return facts, tracked
 
 
 # -- jobs -----------------------------------------------------------------------------------
