@@ -51,6 +51,6 @@ def assess_command(args: argparse.Namespace) -> int:
 
 
 COMMANDS = [
-    Command("assess", "where the project stands on the MLOps maturity levels, and what next",
+    Command("assess", "the project's MLOps maturity level, its evidence, and what to do next",
             _configure, assess_command),
 ]
