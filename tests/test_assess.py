@@ -237,7 +237,7 @@ def test_a_scheduled_job_and_a_registry_make_level_2(
     assert found["scheduled"].evidence[0] == "job train: schedule 0 3 * * 1 UTC"
     assert "last successful run 20" in found["scheduled"].evidence[1]
     assert found["registry"].evidence == [
-        "model churn: 2 versions; newest v2 names run, code, data, author"]
+        "model churn: 2 versions; newest v2 names run, code, data, author, metrics"]
     assert found["promotion"].evidence == ["model churn: challenger -> v2, champion -> v1"]
     assert found["unattended-eval"].status == MET  # the job's nested runs logged metrics
     assert found["gates"].status == NOT_MET

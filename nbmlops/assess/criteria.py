@@ -459,7 +459,8 @@ def _registry(ev: Evidence, f: Finding) -> None:
             f.evidence.append(f"model {m.name}: no version")
             continue
         has = [w for w, ok in (("run", newest.run_id), ("code", newest.code),
-                               ("data", newest.data), ("author", newest.user)) if ok]
+                               ("data", newest.data), ("author", newest.user),
+                               ("metrics", newest.metrics)) if ok]
         f.evidence.append(f"model {m.name}: {_plural(len(m.versions), 'version')}; newest "
                           f"v{newest.version} names {', '.join(has) or 'nothing'}")
     complete = [m for m in ev.models if m.versions and _complete(m)]
@@ -467,13 +468,14 @@ def _registry(ev: Evidence, f: Finding) -> None:
         f.status = MET
     else:
         f.status = PARTLY
-        f.missing.append("no model's newest version names its run, code, data and author")
+        f.missing.append("no model's newest version names its run, code, data, author and "
+                         "metrics")
         f.step = register
 
 
 def _complete(m: ModelFacts) -> bool:
     v = m.versions[0]
-    return bool(v.run_id and v.code and v.data and v.user)
+    return bool(v.run_id and v.code and v.data and v.user and v.metrics)
 
 
 @criterion("promotion", 2, "registry", "A defined promotion: challenger, then champion")

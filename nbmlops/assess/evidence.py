@@ -685,6 +685,8 @@ def _versions(client: Any, ids: list[str], model: ModelFacts, deadline: Deadline
         ours = [k for k in tags if k.startswith("nbmlops.")]
         v.code = any("code" in k for k in ours)
         v.from_job = any("job" in k for k in ours)  # registered by a scheduled run
+        v.user = next((tags[k] for k in ours if "author" in k), None)
+        v.metrics = sum("metric" in k for k in ours)
         v.data = any("data" in k or "fingerprint" in k for k in ours)
         v.gate_tags = sorted(k for k in tags if "gate" in k.lower())
         v.rollback_tags = sorted(k for k, val in tags.items()
@@ -701,12 +703,12 @@ def _versions(client: Any, ids: list[str], model: ModelFacts, deadline: Deadline
                 max_results=100)):
             v = by_run[run.info.run_id]
             tags = run.data.tags
-            v.user = tags.get(store.USER_TAG)
+            v.user = v.user or tags.get(store.USER_TAG)
             v.notebook = tags.get(store.SOURCE_NAME_TAG)
             v.from_job = v.from_job or store.JOB_TAG in tags or store.PARENT_RUN_TAG in tags
             v.code = v.code or store.CODE_SHA_TAG in tags
             v.data = v.data or bool(getattr(getattr(run, "inputs", None), "dataset_inputs", None))
-            v.metrics = len(run.data.metrics)
+            v.metrics = max(v.metrics, len(run.data.metrics))
     for v in model.versions[:MAX_REPORT_CHECKS]:
         if v.report is None and v.run_id:
             v.report = _timed(deadline, partial(_has_report, client, v.run_id))
