@@ -181,8 +181,7 @@ def test_a_git_repository_with_tracked_runs_and_a_job_is_level_1(
 ) -> None:
     root = base_project(tmp_path, sqlite_uri)
     commit(root)
-    for _ in range(3):
-        upload_run(sqlite_uri, tmp_path)
+    runs = [upload_run(sqlite_uri, tmp_path) for _ in range(3)]
 
     a = assess_project(root)
     found = by_id(a)
@@ -209,6 +208,14 @@ def test_a_git_repository_with_tracked_runs_and_a_job_is_level_1(
     assert by_id(a)["git"].status == PARTLY
     assert by_id(a)["git"].missing == ["not in git: scratch.ipynb"]
     assert a.next_steps[0].command.startswith("git add scratch.ipynb")
+
+    # A model registered from one person's notebook session, never by a job.
+    register(sqlite_uri, runs[:1])
+    a = assess_project(root)
+    [flag] = [r for r in a.red_flags if r.id == "one-person"]
+    assert flag.where == "train.ipynb"
+    assert flag.detail.startswith("every version of model churn was trained by ")
+    assert flag.detail.endswith(" from train.ipynb, never by a job")
 
     # Its own time limit: what could not be read in time is said, the disk still judged.
     a = assess_project(root, timeout=1e-9)

@@ -745,12 +745,14 @@ def _one_person(ev: Evidence) -> list[RedFlag]:
         notebooks = {v.notebook for v in runs if v.notebook}
         if runs and len(users) <= 1 and not any(v.from_job for v in runs):
             who = next(iter(users), "one person")
-            nb = next(iter(notebooks), "a notebook")
-            untracked = "" if nb in git_has else " not in git,"
+            if len(notebooks) == 1:
+                nb = next(iter(notebooks))
+                where, source = nb, f" from {nb}" + ("" if nb in git_has else " (not in git)")
+            else:
+                where, source = f"model {m.name}", ""
             flags.append(RedFlag(
-                "one-person", "Knowledge held by one person", nb,
-                f"every version of model {m.name} was trained by {who} from {nb},{untracked} "
-                "never by a job"))
+                "one-person", "Knowledge held by one person", where,
+                f"every version of model {m.name} was trained by {who}{source}, never by a job"))
     if not ev.models and ev.runs and ev.runs.read and len(ev.runs.users) == 1 \
             and not ev.runs.from_jobs:
         who = next(iter(ev.runs.users))
