@@ -413,6 +413,7 @@ def _scheduled_job(ev: Evidence, f: Finding) -> None:
         latest = j.runs[0] if j.runs else None
         f.evidence.append(f"job {j.name}: last successful run "
                           f"{_ms_text(last.start_time if last else None)}"
+                          + (f" (run {last.run_id[:8]})" if last else "")
                           + (f", latest {latest.status}" if latest and latest is not last else ""))
     if ok:
         f.status = MET
