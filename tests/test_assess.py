@@ -362,6 +362,27 @@ def test_with_the_tracking_server_down_it_reports_the_disk_and_what_it_could_not
         f"start the MLflow server at {url} (or set MLFLOW_TRACKING_URI), then nbmlops assess")
 
 
+@pytest.mark.server
+def test_a_real_server_is_read_through_its_api_then_stopped(
+    tmp_path: Path, mlflow_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = mlflow_server.url
+    root = base_project(tmp_path, url, schedule="0 3 * * 1")
+    commit(root)
+    register(url, checked_runs(url, tmp_path), report=True)
+    a = assess_project(root)
+    assert a.evidence.mlflow == "read"
+    assert a.level == 2, [(f.id, f.status, f.missing) for f in a.findings if f.status != MET]
+    assert by_id(a)["eval-reports"].evidence == ["evaluation reports: churn v2, churn v1"]
+
+    mlflow_server.stop()
+    capsys.readouterr()  # MLflow's own "View run at" lines, from building the store
+    assert main(["assess", str(root), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["facts"]["mlflow"] == "unreachable" and doc["level"] == 0
+    assert {c["id"]: c["status"] for c in doc["criteria"]}["git"] == MET
+
+
 def test_bad_input_is_one_line_and_status_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
