@@ -92,25 +92,28 @@ class Assessment:
         return LEVELS[self.level]
 
 
+#: A check fills in the Finding it is given (status "not met" until it says otherwise).
+Check = Callable[[Evidence, Finding], None]
+
+
 @dataclass(frozen=True)
 class Criterion:
     id: str
     level: int
     area: str
     title: str
-    check: Callable[[Evidence, Finding], None]
+    check: Check
 
 
 CRITERIA: list[Criterion] = []
 
 
-def criterion(id: str, level: int, area: str, title: str) -> Callable[
-        [Callable[[Evidence, Finding], None]], Callable[[Evidence, Finding], None]]:
+def criterion(id: str, level: int, area: str, title: str) -> Callable[[Check], Check]:
     """Register a check: it gets the evidence and a Finding (status not met) to fill in."""
-    assert area in AREAS, area
+    if area not in AREAS or level not in LEVELS:
+        raise ValueError(f"criterion {id}: unknown area {area!r} or level {level}")
 
-    def register(check: Callable[[Evidence, Finding], None]) -> Callable[
-            [Evidence, Finding], None]:
+    def register(check: Check) -> Check:
         CRITERIA.append(Criterion(id, level, area, title, check))
         return check
 
@@ -399,7 +402,7 @@ def _scheduled_job(ev: Evidence, f: Finding) -> None:
         nb = _main_notebook(ev)
         f.step = Step("Retrain on a schedule",
                       f"nbmlops export {_q(nb)} --schedule '0 3 * * 1' && "
-                      f"nbmlops schedule jobs/{_job_name(ev, nb)} --install")
+                      f"nbmlops schedule jobs/{_job_name(nb)} --install")
         return
     for j in jobs:
         where = f" (installed: {', '.join(j.installed)})" if j.installed else ""
@@ -430,7 +433,7 @@ def _scheduled_job(ev: Evidence, f: Finding) -> None:
                       f"nbmlops run {_q(j.folder)} && nbmlops jobs")
 
 
-def _job_name(ev: Evidence, notebook: str) -> str:
+def _job_name(notebook: str) -> str:
     from nbmlops.jobs.spec import default_name
 
     return default_name(notebook.rsplit("/", 1)[-1].removesuffix(".ipynb"))
