@@ -54,7 +54,8 @@ def git(root: Path, *args: str) -> None:
 
 TRAIN_CELLS = [
     ("%load_ext nbmlops", 1),
-    ("import pandas as pd\nraw = pd.read_csv('data.csv')", 2),
+    ("%%track load --expect raw=expectations/raw.json\nimport pandas as pd\n"
+     "raw = pd.read_csv('data.csv')", 2),
     ("%%track train\nmodel = fit(raw)\nauc = 0.91", 3),
 ]
 
@@ -240,7 +241,8 @@ def test_a_scheduled_job_and_a_registry_make_level_2(
     a = assess_project(root)
     found = by_id(a)
     assert a.level == 2, [(f.id, f.status, f.missing) for f in a.findings if f.status != MET]
-    assert "2 of the 2 newest runs compared their data" in found["data-checks"].evidence[0]
+    assert found["data-checks"].evidence[0] == "%%track --expect in train.ipynb"
+    assert "2 of the 2 newest runs compared their data" in found["data-checks"].evidence[1]
     assert found["scheduled"].evidence[0] == "job train: schedule 0 3 * * 1 UTC"
     assert "last successful run 20" in found["scheduled"].evidence[1]
     assert found["registry"].evidence == [

@@ -337,6 +337,9 @@ def _data_checks(ev: Evidence, f: Finding) -> None:
     nb = _main_notebook(ev)
     expect = Step("Declare the schema of the training data so a bad input stops the cell",
                   f"%%track load --expect raw=expectations/raw.json in {nb}")
+    declared = [nb.path for nb in ev.notebooks if nb.expect_cells]
+    if declared:
+        f.evidence.append(f"%%track --expect in {_some(declared)}")
     if ev.drift_mode == "off":
         f.missing.append("drift checks are off ([tool.nbmlops] drift = \"off\")")
     if _runs_unchecked(ev, f):

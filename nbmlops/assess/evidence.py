@@ -70,6 +70,7 @@ class NotebookFacts:
     path: str  # relative to the project root, posix
     code_cells: int = 0
     tracked_cells: int = 0  # cells starting with %%track
+    expect_cells: int = 0  # ... whose line declares expectations (--expect)
     out_of_order: list[int] = field(default_factory=list)  # 1-based cells run before an earlier one
     feature_functions: list[str] = field(default_factory=list)
     in_git: bool | None = None  # None: no repository
@@ -332,6 +333,7 @@ def _notebook(root: Path, path: Path) -> NotebookFacts:
         source = "".join(source) if isinstance(source, list) else str(source)
         if source.lstrip().startswith(TRACK_MAGIC):
             facts.tracked_cells += 1
+            facts.expect_cells += "--expect" in source.lstrip().split("\n", 1)[0]
         facts.feature_functions += [
             name for name in re.findall(r"^def\s+([A-Za-z]\w*)", source, re.M)
             if FEATURE_NAME.search(name)
