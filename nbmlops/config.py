@@ -50,6 +50,8 @@ ENV_SPOOL = "NBMLOPS_SPOOL"  # the spool folder (also what a scheduled job is ha
 KNOWN_KEYS = {
     "tracking_uri", "experiment", "ui_url", "metric_patterns", "spool", "autosync",
     "metric_directions",
+    # promotion gates of registered models (nbmlops.models)
+    "gates",
     # data checks (nbmlops.track.datachecks)
     "drift", "drift_psi", "drift_rows", "drift_nulls", "drift_alpha",
 }

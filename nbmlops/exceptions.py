@@ -81,6 +81,10 @@ class TrackLineError(ConfigError):
     """A ``%%track`` line that does not parse (bad quoting, unknown option, bad pair)."""
 
 
+class AssessError(NbmlopsError):
+    """``nbmlops assess`` cannot assess what it was given (no such folder, bad option)."""
+
+
 class FingerprintError(NbmlopsError):
     """The object (or a value inside it) cannot be fingerprinted."""
 

@@ -28,6 +28,7 @@ MLOPS_COMMANDS: dict[str, str] = {
     "sync": "_sync",
     "compare": "_compare",
     "jobs": "_jobs",
+    "assess": "_assess",
 }
 
 
@@ -121,7 +122,8 @@ class TrackMagics(Magics):
         ``%mlops sync``: upload everything waiting now, in the foreground;
         ``%mlops jobs``: the jobs exported from this notebook, their schedules and last runs;
         ``%mlops compare [EXPERIMENT] [--cell NAME] [--metric NAME] [--last N]
-        [--filter "metrics.auc > 0.8"]``: a panel comparing the runs (``%mlops compare -h``)."""
+        [--filter "metrics.auc > 0.8"]``: a panel comparing the runs (``%mlops compare -h``);
+        ``%mlops assess [PATH]``: the project's maturity level, its evidence, the next steps."""
         command, _, rest = line.strip().partition(" ")
         command = command or "status"
         method = MLOPS_COMMANDS.get(command)
@@ -176,6 +178,24 @@ class TrackMagics(Magics):
             args.experiment, cell=args.cell, metric=args.metric, last=args.last,
             filter=args.filter, where=self.tracker.context(args.experiment).where,
         )
+
+
+    def _assess(self, line: str) -> Any:
+        from IPython.display import HTML
+
+        from nbmlops.assess import assess_project
+        from nbmlops.assess.report import html
+
+        try:
+            argv = shlex.split(line)
+        except ValueError as e:
+            raise UsageError(f"%mlops assess: {e}") from None
+        if len(argv) > 1:
+            raise UsageError("%mlops assess takes one folder (default: the notebook's project)")
+        path = argv[0] if argv else self.tracker.context().root
+        if not os.path.isdir(path):
+            raise UsageError(f"%mlops assess: not a folder: {path}")
+        return HTML(html(assess_project(path)))
 
 
 @magic_arguments("mlops compare")

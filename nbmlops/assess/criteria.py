@@ -1,0 +1,807 @@
+"""Judging the evidence: each criterion of the maturity levels met or not, the red flags, the
+level reached, and the next three steps.
+
+Pure: :class:`~nbmlops.assess.evidence.Evidence` in, :class:`Assessment` out. A criterion is
+one function registered with :func:`criterion` in :data:`CRITERIA`, so adding one is one
+function. The level reached is the highest level whose criteria, and those of every level
+below, are all met: "partly" is not met, and a criterion that could not be checked (the
+tracking server down) keeps the level where the evidence proves it.
+
+The next steps come from the criteria not met, lowest level first, and within a level in the
+order the investment should go: versioning, data quality, tracking, automation, registry,
+gates, monitoring.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from nbmlops import store
+from nbmlops.assess.evidence import (
+    SLICE_STALE,
+    Evidence,
+    JobFacts,
+    ModelFacts,
+    NotebookFacts,
+)
+from nbmlops.redact import strip_credentials
+
+MET, PARTLY, NOT_MET, UNCHECKED = "met", "partly", "not_met", "unchecked"
+STATUSES = (MET, PARTLY, NOT_MET, UNCHECKED)
+
+LEVELS = {
+    0: "notebooks, manual everything",
+    1: "scripted pipelines",
+    2: "automated training and experiment tracking",
+    3: "CI/CD for ML",
+    4: "continuous training",
+}
+#: Where to invest first: each criterion belongs to one area.
+AREAS = ("versioning", "data quality", "tracking", "automation", "registry", "gates",
+         "monitoring")
+#: Share of the newest runs that must carry something for "every run does".
+MOST = 0.9
+
+
+@dataclass
+class Step:
+    """A next step: a command to run, or a change to make."""
+
+    title: str
+    command: str
+    criterion: str = ""
+    area: str = ""
+
+
+@dataclass
+class Finding:
+    """One criterion judged."""
+
+    id: str
+    level: int
+    area: str
+    title: str
+    status: str
+    evidence: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    step: Step | None = None
+
+
+@dataclass
+class RedFlag:
+    id: str
+    title: str
+    where: str
+    detail: str
+
+
+@dataclass
+class Assessment:
+    evidence: Evidence
+    level: int
+    findings: list[Finding]
+    red_flags: list[RedFlag]
+    next_steps: list[Step]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def level_name(self) -> str:
+        return LEVELS[self.level]
+
+
+#: A check fills in the Finding it is given (status "not met" until it says otherwise).
+Check = Callable[[Evidence, Finding], None]
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    level: int
+    area: str
+    title: str
+    check: Check
+
+
+CRITERIA: list[Criterion] = []
+
+
+def criterion(id: str, level: int, area: str, title: str) -> Callable[[Check], Check]:
+    """Register a check: it gets the evidence and a Finding (status not met) to fill in."""
+    if area not in AREAS or level not in LEVELS:
+        raise ValueError(f"criterion {id}: unknown area {area!r} or level {level}")
+
+    def register(check: Check) -> Check:
+        CRITERIA.append(Criterion(id, level, area, title, check))
+        return check
+
+    return register
+
+
+def assess(ev: Evidence) -> Assessment:
+    """Judge ``ev``: every criterion, the red flags, the level reached, the next steps."""
+    findings = []
+    for c in CRITERIA:
+        f = Finding(c.id, c.level, c.area, c.title, NOT_MET)
+        c.check(ev, f)
+        if f.step is not None:
+            f.step.criterion, f.step.area = c.id, c.area
+        findings.append(f)
+    level = 0
+    for lvl in sorted(LEVELS)[1:]:
+        if all(f.status == MET for f in findings if f.level == lvl):
+            level = lvl
+        else:
+            break
+    notes = []
+    if any(f.status == UNCHECKED for f in findings):
+        notes.append("some criteria could not be checked (see \"Not checked\"): the level "
+                     "may be higher")
+    notes.append("level 4: nbmlops sees lineage and reproduction; online learning, shadow "
+                 "evaluation and feature stores are outside what it can check")
+    return Assessment(ev, level, findings, red_flags(ev), next_steps(findings), notes)
+
+
+def next_steps(findings: list[Finding], n: int = 3) -> list[Step]:
+    """The first ``n`` steps: lowest level first, then the investment order."""
+    todo = [f for f in findings if f.status != MET and f.step is not None]
+    todo.sort(key=lambda f: (f.level, AREAS.index(f.area)))
+    steps: list[Step] = []
+    for f in todo:
+        assert f.step is not None
+        if f.step.command not in {s.command for s in steps}:
+            steps.append(f.step)
+        if len(steps) == n:
+            break
+    return steps
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _q(text: str) -> str:
+    return shlex.quote(text)
+
+
+def _some(items: list[str], n: int = 3) -> str:
+    shown = ", ".join(items[:n])
+    return shown + (f" and {len(items) - n} more" if len(items) > n else "")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _main_notebook(ev: Evidence) -> str:
+    """The notebook a step should name: the most tracked one, else the first."""
+    if ev.runs and ev.runs.notebooks:
+        on_disk = {nb.path for nb in ev.notebooks}
+        for name, _ in sorted(ev.runs.notebooks.items(), key=lambda kv: -kv[1]):
+            if name in on_disk:
+                return name
+    ranked = sorted(ev.notebooks, key=lambda nb: (-nb.tracked_cells, nb.path))
+    return ranked[0].path if ranked else "NOTEBOOK.ipynb"
+
+
+def _model_name(ev: Evidence) -> str:
+    return ev.models[0].name if ev.models else "MODEL"
+
+
+def _runs_unchecked(ev: Evidence, f: Finding) -> bool:
+    """Mark ``f`` unchecked when MLflow could not be read; True then."""
+    if ev.runs is None:
+        _mark_unchecked(ev, f)
+        return True
+    return False
+
+
+def _models_unchecked(ev: Evidence, f: Finding) -> bool:
+    if ev.models is None:
+        _mark_unchecked(ev, f)
+        return True
+    return False
+
+
+def _mark_unchecked(ev: Evidence, f: Finding) -> None:
+    f.status = UNCHECKED
+    f.missing += [u for u in ev.unchecked if u.startswith("MLflow")] or [
+        "MLflow could not be read"]
+    f.step = _read_mlflow(ev)
+
+
+def _read_mlflow(ev: Evidence) -> Step:
+    """What lets the next assessment read MLflow."""
+    if ev.mlflow == "offline":
+        return Step("Assess with MLflow too", "nbmlops assess (without --offline)")
+    if ev.mlflow == "timeout":
+        return Step("Give MLflow more time", "nbmlops assess --timeout 120")
+    if ev.mlflow == "no uri":  # the settings that name the store could not be read
+        return Step("Fix the project's settings so the tracking store is known",
+                    "fix [tool.nbmlops] in pyproject.toml (see \"Not checked\"), then "
+                    "nbmlops assess")
+    uri = strip_credentials(ev.tracking_uri) or "MLFLOW_TRACKING_URI"
+    return Step("Make the tracking store reachable, then assess again",
+                f"start the MLflow server at {uri} (or set MLFLOW_TRACKING_URI), then "
+                "nbmlops assess")
+
+
+def _scheduled(ev: Evidence) -> list[JobFacts]:
+    return [j for j in ev.jobs if j.cron]
+
+
+def _ms_text(ms: int | None) -> str:
+    if not ms:
+        return "never"
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# -- level 1: scripted pipelines ------------------------------------------------------------
+
+
+@criterion("git", 1, "versioning", "Notebooks and code are in git")
+def _git(ev: Evidence, f: Finding) -> None:
+    git = ev.git
+    if not git.repository and git.error:
+        f.status = UNCHECKED
+        f.missing.append(f"git refuses to read the repository: {git.error}")
+        f.step = Step("Let git read the repository",
+                      f"git config --global --add safe.directory {_q(ev.root)}")
+        return
+    if not git.repository:
+        f.missing.append(f"no git repository at or above {ev.root}")
+        f.step = Step("Version the notebooks and code in git",
+                      "git init && git add . && git commit -m 'Version the project'")
+        return
+    f.evidence.append(f"git repository {git.repository}: {_plural(git.commits, 'commit')}"
+                      + (f", head {git.head[:8]}" if git.head else ""))
+    if git.error or not git.head:
+        f.status = PARTLY
+        f.missing.append("no commit yet")
+        f.step = Step("Commit the notebooks and code", "git add . && git commit -m 'Version "
+                      "the project'")
+        return
+    if git.not_in_git:
+        f.status = PARTLY
+        f.missing.append(f"not in git: {_some(git.not_in_git)}")
+        f.step = Step("Commit the files git does not have",
+                      f"git add {' '.join(_q(p) for p in git.not_in_git[:5])} && "
+                      "git commit -m 'Version the notebooks'")
+        return
+    f.status = MET
+    f.evidence.append(f"{_plural(len(ev.notebooks), 'notebook')} and the code, all committed"
+                      + (f"; {git.uncommitted} with uncommitted changes" if git.uncommitted
+                         else ""))
+
+
+@criterion("tracked-runs", 1, "tracking", "Runs are recorded with their code and data")
+def _tracked_runs(ev: Evidence, f: Finding) -> None:
+    tracked_nbs = [nb.path for nb in ev.notebooks if nb.tracked_cells]
+    if tracked_nbs:
+        f.evidence.append(f"%%track cells in {_some(tracked_nbs)}")
+    nb = _main_notebook(ev)
+    add_track = Step(f"Record the training cell of {nb} as a run",
+                     f"add `%load_ext nbmlops` and `%%track train` to the training cell of {nb}")
+    if _runs_unchecked(ev, f):
+        return
+    assert ev.runs is not None
+    runs = ev.runs
+    if runs.cells == 0:
+        f.missing.append(f"no runs in {strip_credentials(ev.tracking_uri) or 'the store'}")
+        if tracked_nbs:
+            f.status = PARTLY
+            f.step = Step("Upload the records waiting in the spool", "nbmlops sync")
+        else:
+            f.step = add_track
+        return
+    f.evidence.append(f"{runs.tracked} of the {runs.cells} newest runs "
+                      "carry their code "
+                      f"(tag {store.CODE_SHA_TAG}), {runs.with_data} their data fingerprints")
+    if runs.tracked == 0:
+        f.status = PARTLY
+        f.missing.append("runs are logged without the code that made them")
+        f.step = add_track
+    elif runs.with_data == 0:
+        f.status = PARTLY
+        f.missing.append("no run names the data it read")
+        f.step = Step(f"Let the training cell of {nb} read its data where %%track sees it",
+                      f"%%track train --data PATH_OR_VARIABLE in {nb}")
+    else:
+        f.status = MET
+
+
+@criterion("job", 1, "automation", "Training is a repeatable job")
+def _job(ev: Evidence, f: Finding) -> None:
+    folders = [j for j in ev.jobs if j.folder]
+    good = [j for j in folders if not j.error]
+    export = Step("Turn the training notebook into a parameterized job",
+                  f"nbmlops export {_q(_main_notebook(ev))}")
+    if good:
+        f.status = MET
+        f.evidence.append(f"job folders: {_some([j.folder for j in good])}")
+    elif folders:
+        f.status = PARTLY
+        f.missing += [f"{j.folder}: {j.error}" for j in folders]
+        f.step = export
+    else:
+        f.missing.append("no job folder (jobs/*/job.yaml)")
+        f.step = export
+
+
+# -- level 2: automated training and experiment tracking ------------------------------------
+
+
+@criterion("data-checks", 2, "data quality", "Tracked inputs are checked: schema and drift")
+def _data_checks(ev: Evidence, f: Finding) -> None:
+    nb = _main_notebook(ev)
+    expect = Step("Declare the schema of the training data so a bad input stops the cell",
+                  f"%%track load --expect raw=expectations/raw.json in {nb}")
+    declared = [nb.path for nb in ev.notebooks if nb.expect_cells]
+    if declared:
+        f.evidence.append(f"%%track --expect in {_some(declared)}")
+    if ev.drift_mode == "off":
+        f.missing.append("drift checks are off ([tool.nbmlops] drift = \"off\")")
+    if _runs_unchecked(ev, f):
+        return
+    assert ev.runs is not None
+    runs = ev.runs
+    drift = ev.drift_mode != "off" and runs.drift_checked > 0
+    if runs.drift_checked:
+        f.evidence.append(f"{runs.drift_checked} of the {runs.cells} newest runs compared their "
+                          "data with the previous run (drift)")
+    elif ev.drift_mode != "off":
+        f.missing.append("no run compared its data with a previous run (a tracked cell with a "
+                         "stable name, run twice)")
+    if runs.expectations:
+        f.evidence.append(f"{runs.expectations} runs checked a declared schema (expectations)")
+    else:
+        f.missing.append("no declared schema (expectations) is checked")
+    if drift and runs.expectations:
+        f.status = MET
+    elif drift or runs.expectations:
+        f.status = PARTLY
+        f.step = expect if drift else Step("Turn the drift checks on",
+                                           'remove drift = "off" from [tool.nbmlops]')
+    else:
+        f.step = expect
+
+
+@criterion("tracking-consistent", 2, "tracking", "Every run is tracked the same way")
+def _consistent(ev: Evidence, f: Finding) -> None:
+    bare = [nb.path for nb in ev.notebooks if nb.code_cells and not nb.tracked_cells]
+    if _runs_unchecked(ev, f):
+        return
+    assert ev.runs is not None
+    runs = ev.runs
+    if runs.cells == 0:
+        f.missing.append("no runs")
+        return
+    cells = runs.cells
+    share = min(runs.tracked, runs.with_git) / cells if cells else 0.0
+    people = f"; by {_some(sorted(runs.users))}" if runs.users else ""
+    f.evidence.append(f"{share:.0%} of the {cells} newest runs carry code and git "
+                      f"commit{people}")
+    if bare:
+        f.missing.append(f"notebooks without a tracked cell: {_some(bare)}")
+    step = Step("Track the rest of the notebooks", f"add `%%track NAME` to the cells that "
+                f"train or evaluate in {_some(bare or [_main_notebook(ev)], 2)}")
+    if share >= MOST:
+        f.status = MET
+    elif runs.tracked:
+        f.status = PARTLY
+        f.missing.append(f"{cells - min(runs.tracked, runs.with_git)} of the newest runs "
+                         "lack their code or git commit (logged by hand, or outside git)")
+        f.step = step
+    else:
+        f.step = step
+
+
+@criterion("scheduled", 2, "automation", "Training runs on a schedule, and ran in its last period")
+def _scheduled_job(ev: Evidence, f: Finding) -> None:
+    jobs = _scheduled(ev)
+    if not jobs:
+        f.missing.append("no job has a schedule")
+        nb = _main_notebook(ev)
+        f.step = Step("Retrain on a schedule",
+                      f"nbmlops export {_q(nb)} --schedule '0 3 * * 1' && "
+                      f"nbmlops schedule jobs/{_job_name(nb)} --install")
+        return
+    for j in jobs:
+        where = f" (installed: {', '.join(j.installed)})" if j.installed else ""
+        f.evidence.append(f"job {j.name}: schedule {j.cron} {j.timezone}{where}")
+    if ev.runs is None:
+        _runs_unchecked(ev, f)
+        return
+    ok = [j for j in jobs if _ran_in_period(j)]
+    for j in jobs:
+        last = next((r for r in j.runs if r.status == "FINISHED"), None)
+        latest = j.runs[0] if j.runs else None
+        f.evidence.append(f"job {j.name}: last successful run "
+                          f"{_ms_text(last.start_time if last else None)}"
+                          + (f" (run {last.run_id[:8]})" if last else "")
+                          + (f", latest {latest.status}" if latest and latest is not last else ""))
+    if ok:
+        f.status = MET
+        return
+    f.status = PARTLY
+    f.missing.append(f"no scheduled job ran successfully in its last period ({jobs[0].name}: "
+                     f"since {_ms_text(jobs[0].period_start)})")
+    j = jobs[0]
+    if not j.installed:
+        f.step = Step(f"Install the schedule of job {j.name}",
+                      f"nbmlops schedule {_q(j.folder)} --install")
+    else:
+        f.step = Step(f"Make job {j.name} succeed, then watch it",
+                      f"nbmlops run {_q(j.folder)} && nbmlops jobs")
+
+
+def _job_name(notebook: str) -> str:
+    from nbmlops.jobs.spec import default_name
+
+    return default_name(notebook.rsplit("/", 1)[-1].removesuffix(".ipynb"))
+
+
+def _ran_in_period(job: JobFacts) -> bool:
+    since = job.period_start or 0
+    return any(r.status == "FINISHED" and (r.start_time or 0) >= since for r in job.runs)
+
+
+@criterion("registry", 2, "registry", "Models are registered with their metadata")
+def _registry(ev: Evidence, f: Finding) -> None:
+    if ev.code.model_files:
+        f.evidence.append(f"model files on disk: {_some(ev.code.model_files)}")
+    register = Step("Register the trained model with its run, code and data",
+                    f"%%track train --model model={_model_name(ev)} in {_main_notebook(ev)}")
+    if _models_unchecked(ev, f):
+        return
+    assert ev.models is not None
+    if not ev.models:
+        f.missing.append("no registered model")
+        f.step = register
+        return
+    for m in ev.models[:5]:
+        newest = m.versions[0] if m.versions else None
+        if newest is None:
+            f.evidence.append(f"model {m.name}: no version")
+            continue
+        has = [w for w, ok in (("run", newest.run_id), ("code", newest.code),
+                               ("data", newest.data), ("author", newest.user),
+                               ("metrics", newest.metrics)) if ok]
+        f.evidence.append(f"model {m.name}: {_plural(len(m.versions), 'version')}; newest "
+                          f"v{newest.version} names {', '.join(has) or 'nothing'}")
+    complete = [m for m in ev.models if m.versions and _complete(m)]
+    if complete:
+        f.status = MET
+    else:
+        f.status = PARTLY
+        f.missing.append("no model's newest version names its run, code, data, author and "
+                         "metrics")
+        f.step = register
+
+
+def _complete(m: ModelFacts) -> bool:
+    v = m.versions[0]
+    return bool(v.run_id and v.code and v.data and v.user and v.metrics)
+
+
+@criterion("promotion", 2, "registry", "A defined promotion: challenger, then champion")
+def _promotion(ev: Evidence, f: Finding) -> None:
+    if _models_unchecked(ev, f):
+        return
+    assert ev.models is not None
+    promote = Step("Promote the best version to champion",
+                   f"nbmlops promote {_q(_model_name(ev))} --to {store.CHAMPION}")
+    with_champion = [m for m in ev.models if store.CHAMPION in m.aliases]
+    for m in ev.models[:5]:
+        if m.aliases:
+            f.evidence.append(f"model {m.name}: " + ", ".join(
+                f"{a} -> v{v}" for a, v in sorted(m.aliases.items())))
+    if with_champion:
+        f.status = MET
+    elif ev.models:
+        f.status = PARTLY
+        f.missing.append(f"no model has a {store.CHAMPION} alias")
+        f.step = promote
+    else:
+        f.missing.append("no registered model")
+        f.step = promote
+
+
+# -- level 3: CI/CD for ML ------------------------------------------------------------------
+
+
+@criterion("feature-tests", 3, "data quality", "Feature transformations are tested")
+def _feature_tests(ev: Evidence, f: Finding) -> None:
+    code = ev.code
+    if code.test_files:
+        f.evidence.append(f"{_plural(len(code.test_files), 'test file')}: "
+                          f"{_some(code.test_files)}")
+    tested = [x for x in code.feature_functions if x not in code.untested]
+    if tested:
+        f.evidence.append(f"tested feature code: {_some(tested)}")
+    if code.untested:
+        where, _, name = code.untested[0].rpartition(":")
+        command = (f"move {name}() from {where} into a module, test it in "
+                   "tests/test_features.py, run pytest" if where.endswith(".ipynb") else
+                   f"test {name}() of {where} in tests/test_features.py, run pytest")
+    else:
+        command = "add tests/test_features.py for the feature transformations, run pytest"
+    step = Step("Test the feature transformations", command)
+    if code.untested:
+        f.missing.append(f"feature code no test names: {_some(code.untested)}")
+        f.status = PARTLY if tested else NOT_MET
+        f.step = step
+    elif not code.test_files:
+        f.missing.append("no tests")
+        f.step = step
+    else:
+        f.status = MET
+        if not code.feature_functions:
+            f.evidence.append("no feature transformation found outside the tests")
+
+
+@criterion("ci", 3, "automation", "Training and evaluation run when the code changes")
+def _ci(ev: Evidence, f: Finding) -> None:
+    code = ev.code
+    both = [c for c in code.ci_runs_jobs if c in code.ci_on_change]
+    step_nb = _main_notebook(ev)
+    cron = next((j.cron for j in _scheduled(ev)), None) or "0 3 * * 1"
+    step = Step("Run the training job in CI on every push",
+                f"nbmlops export {_q(step_nb)} --schedule {_q(cron)} --target github, copy its "
+                "github-workflow.yml to .github/workflows/ and add `push:` to its `on:`")
+    if code.ci_files:
+        f.evidence.append(f"CI: {_some(code.ci_files)}")
+    if both:
+        f.status = MET
+        f.evidence.append(f"runs a job on each change: {_some(both)}")
+        return
+    if code.ci_runs_jobs:
+        f.status = PARTLY
+        f.missing.append("CI runs the job on a schedule only, not when the code changes")
+    elif code.ci_files:
+        f.status = PARTLY
+        f.missing.append("CI does not run training or evaluation (`nbmlops run`)")
+    else:
+        f.missing.append("no CI configuration (.github/workflows, .gitlab-ci.yml, ...)")
+    f.step = step
+
+
+@criterion("unattended-eval", 3, "automation", "Evaluation runs unattended")
+def _unattended(ev: Evidence, f: Finding) -> None:
+    if _runs_unchecked(ev, f):
+        return
+    runs = [r for j in ev.jobs for r in j.runs if r.status == "FINISHED"]
+    with_metrics = [r for r in runs if r.metrics]
+    step = Step("Compute the evaluation metrics inside the scheduled job",
+                f"add a `%%track evaluate` cell computing the metrics to {_main_notebook(ev)}, "
+                "then nbmlops export it again")
+    if with_metrics:
+        f.status = MET
+        f.evidence.append(f"{_plural(len(with_metrics), 'successful job run')} logged metrics")
+    elif runs:
+        f.status = PARTLY
+        f.missing.append(f"{_plural(len(runs), 'successful job run')}, none logged a metric")
+        f.step = step
+    else:
+        f.missing.append("no job has run successfully")
+        f.step = step
+
+
+@criterion("gates", 3, "gates", "Evaluation gates block regressions")
+def _gates(ev: Evidence, f: Finding) -> None:
+    configured = []
+    if ev.gates:
+        configured.append(f"[tool.nbmlops] gates: {_some(ev.gates)}")
+    configured += [f"job {j.name} promotes through gates" for j in ev.jobs if j.promote]
+    f.evidence += configured
+    step = Step("Agree on the gates a champion must pass",
+                f"nbmlops promote {_q(_model_name(ev))} --gate 'auc >= champion', then write "
+                "the gates into [tool.nbmlops] gates")
+    if _models_unchecked(ev, f):
+        if not configured:
+            f.step = step
+        return
+    assert ev.models is not None
+    enforced = [f"{m.name} v{v.version}" for m in ev.models for v in m.versions if v.gate_tags]
+    if enforced:
+        f.evidence.append(f"gate results recorded on {_some(enforced)}")
+    if configured and enforced:
+        f.status = MET
+        return
+    if configured:
+        f.status = PARTLY
+        f.missing.append("no model version records a gate result yet")
+        f.step = Step("Promote through the gates", f"nbmlops promote {_q(_model_name(ev))} "
+                      f"--to {store.CHAMPION}")
+    elif enforced:
+        f.status = PARTLY
+        f.missing.append("gates were given by hand; none are agreed in [tool.nbmlops] gates")
+        f.step = step
+    else:
+        f.missing.append("no evaluation gate is configured or has been applied")
+        f.step = step
+
+
+@criterion("eval-reports", 3, "gates", "Every model version has an evaluation report")
+def _reports(ev: Evidence, f: Finding) -> None:
+    if _models_unchecked(ev, f):
+        return
+    assert ev.models is not None
+    looked = [(m, v) for m in ev.models for v in m.versions if v.report is not None]
+    with_report = [f"{m.name} v{v.version}" for m, v in looked if v.report]
+    without = [f"{m.name} v{v.version}" for m, v in looked if not v.report]
+    step = Step("Register versions through a promotion that writes the evaluation report",
+                f"nbmlops promote {_q(_model_name(ev))} --to {store.CHALLENGER}")
+    if with_report:
+        f.evidence.append(f"evaluation reports: {_some(with_report)}")
+    if not looked:
+        f.missing.append("no model version to report on" if not any(
+            m.versions for m in ev.models) else "no version's run could be looked at")
+        f.step = step
+    elif without:
+        f.status = PARTLY if with_report else NOT_MET
+        f.missing.append(f"no evaluation report: {_some(without)}")
+        f.step = step
+    else:
+        f.status = MET
+
+
+@criterion("rollback", 3, "registry", "Rollback has been exercised")
+def _rollback(ev: Evidence, f: Finding) -> None:
+    if _models_unchecked(ev, f):
+        return
+    assert ev.models is not None
+    done = [f"{m.name} v{v.version} ({', '.join(v.rollback_tags)})"
+            for m in ev.models for v in m.versions if v.rollback_tags]
+    if done:
+        f.status = MET
+        f.evidence.append(f"rollbacks recorded: {_some(done)}")
+        return
+    f.missing.append("no rollback recorded on any model version")
+    f.step = Step("Practise the rollback once", f"nbmlops rollback {_q(_model_name(ev))}")
+
+
+@criterion("drift-fails", 3, "monitoring", "A scheduled job stops when its data drifts")
+def _drift_fails(ev: Evidence, f: Finding) -> None:
+    f.evidence.append(f"drift mode: {ev.drift_mode}")
+    if ev.drift_mode == "fail":
+        f.status = MET
+        return
+    f.status = PARTLY if ev.drift_mode == "warn" else NOT_MET
+    f.missing.append("drift is reported, not enforced: a job keeps training on drifted data"
+                     if ev.drift_mode == "warn" else "drift checks are off")
+    f.step = Step("Make drift stop a scheduled job", 'drift = "fail" in [tool.nbmlops] of '
+                  "pyproject.toml")
+
+
+# -- level 4 (the part nbmlops can see) -----------------------------------------------------
+
+
+@criterion("lineage", 4, "monitoring", "Model versions trace back to their data")
+def _lineage(ev: Evidence, f: Finding) -> None:
+    if _models_unchecked(ev, f):
+        return
+    assert ev.models is not None
+    versions = [(m, v) for m in ev.models for v in m.versions]
+    traced = [(m, v) for m, v in versions if v.data and v.run_id]
+    if versions:
+        f.evidence.append(f"{len(traced)} of {_plural(len(versions), 'version')} name the data "
+                          "they were trained on")
+    if versions and len(traced) == len(versions):
+        f.status = MET
+        return
+    f.status = PARTLY if traced else NOT_MET
+    f.missing.append("versions without their data: " + _some(
+        [f"{m.name} v{v.version}" for m, v in versions if (m, v) not in traced]) if versions
+        else "no registered model version")
+    f.step = Step("Register models from tracked cells that read their data",
+                  f"%%track train --model model={_model_name(ev)}")
+
+
+@criterion("reproduced", 4, "tracking", "Runs are reproduced on demand")
+def _reproduced(ev: Evidence, f: Finding) -> None:
+    if _runs_unchecked(ev, f):
+        return
+    assert ev.runs is not None
+    runs = ev.runs
+    step = Step("Reproduce the champion's run", "nbmlops reproduce RUN_ID")
+    if runs.reproduced:
+        f.status = MET
+        f.evidence.append(f"{_plural(runs.reproduced, 'run')} reproduced")
+        if runs.not_reproduced:
+            f.missing.append(f"{_plural(runs.not_reproduced, 'run')} did not reproduce")
+    elif runs.not_reproduced:
+        f.status = PARTLY
+        f.missing.append(f"{_plural(runs.not_reproduced, 'reproduction')}, none gave the run back")
+        f.step = step
+    else:
+        f.missing.append("no run has been reproduced")
+        f.step = step
+
+
+# -- red flags ------------------------------------------------------------------------------
+
+
+def red_flags(ev: Evidence) -> list[RedFlag]:
+    """The warning signs, each with where it was found."""
+    flags: list[RedFlag] = []
+    flags += _one_person(ev)
+    flags += _manual_evaluation(ev)
+    flags += _no_rollback(ev)
+    if ev.code.untested:
+        for item in ev.code.untested[:10]:
+            path, _, name = item.rpartition(":")
+            flags.append(RedFlag("untested-features", "Feature code without tests", path,
+                                 f"{name}() transforms features and no test names it"))
+    flags += _out_of_order(ev.notebooks)
+    if ev.runs and ev.runs.stale:
+        for source in ev.runs.stale[:10]:
+            flags.append(RedFlag("out-of-order", "Notebook state out of order", source,
+                                 f"a run's inputs came from edited or out-of-order cells "
+                                 f"(tag {store.SLICE_TAG} = {SLICE_STALE})"))
+    return flags
+
+
+def _one_person(ev: Evidence) -> list[RedFlag]:
+    flags = []
+    git_has = {nb.path for nb in ev.notebooks if nb.in_git}
+    for m in ev.models or []:
+        runs = [v for v in m.versions if v.run_id]
+        users = {v.user for v in runs if v.user}
+        notebooks = {v.notebook for v in runs if v.notebook}
+        if runs and len(users) <= 1 and not any(v.from_job for v in runs):
+            who = next(iter(users), "one person")
+            if len(notebooks) == 1:
+                nb = next(iter(notebooks))
+                where, source = nb, f" from {nb}" + ("" if nb in git_has else " (not in git)")
+            else:
+                where, source = f"model {m.name}", ""
+            flags.append(RedFlag(
+                "one-person", "Knowledge held by one person", where,
+                f"every version of model {m.name} was trained by {who}{source}, never by a job"))
+    if not ev.models and ev.runs and ev.runs.read and len(ev.runs.users) == 1 \
+            and not ev.runs.from_jobs:
+        who = next(iter(ev.runs.users))
+        nbs = sorted(ev.runs.notebooks)
+        outside = [nb for nb in nbs if nb not in git_has]
+        flags.append(RedFlag(
+            "one-person", "Knowledge held by one person", _some(nbs) or ev.root,
+            f"all {ev.runs.cells} newest runs are {who}'s, none from a job"
+            + (f"; not in git: {_some(outside)}" if outside else "")))
+    return flags
+
+
+def _manual_evaluation(ev: Evidence) -> list[RedFlag]:
+    if not ev.runs or not ev.runs.with_metrics:
+        return []
+    if any(r.metrics for j in ev.jobs for r in j.runs if r.status == "FINISHED"):
+        return []
+    counts = ev.runs.metric_notebooks
+    where = sorted(counts, key=lambda k: -counts[k])
+    return [RedFlag("manual-evaluation", "Evaluation a human must remember to run",
+                    _some(where) or ev.root,
+                    f"{ev.runs.with_metrics} runs logged metrics, and no job run ever did")]
+
+
+def _no_rollback(ev: Evidence) -> list[RedFlag]:
+    flags = []
+    for m in ev.models or []:
+        if len(m.versions) >= 2 and not any(v.rollback_tags for v in m.versions):
+            champion = m.aliases.get(store.CHAMPION)
+            flags.append(RedFlag(
+                "no-rollback", "Model versions without a tested rollback", f"model {m.name}",
+                f"{_plural(len(m.versions), 'version')}"
+                + (f", champion v{champion}" if champion else "")
+                + "; a rollback has never been exercised"))
+    return flags
+
+
+def _out_of_order(notebooks: list[NotebookFacts]) -> list[RedFlag]:
+    return [
+        RedFlag("out-of-order", "Notebook executed out of order", nb.path,
+                f"cell{'s' if len(nb.out_of_order) > 1 else ''} "
+                f"{_some([str(i) for i in nb.out_of_order], 5)} ran before a cell above "
+                "(execution counts go back)")
+        for nb in notebooks if nb.out_of_order
+    ]
