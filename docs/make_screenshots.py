@@ -199,10 +199,8 @@ def shoot(port: int, out: Path) -> None:
         # The plots of every run on the page: untick both first.
         panel.locator("button", has_text="Clear selection").click()
         panel.locator(".lm-TabBar-tab", has_text="Plots").click()
-        page.wait_for_function(
-            "() => { const imgs = document.querySelectorAll('.nbm-panel img.widget-image');"
-            " return imgs.length === 2 && [...imgs].every(i => i.complete && i.naturalHeight);"
-            " }",
+        page.wait_for_function(  # the two inline SVG charts
+            "() => document.querySelectorAll('.nbm-panel .widget-html svg').length === 2",
             timeout=30_000,
         )
         page.wait_for_timeout(1500)

@@ -1,19 +1,15 @@
-"""A run's image artifacts, read for the browser: which paths are images, and their bytes.
-
-A path is only read when it is one the run lists, so no path the browser sends can leave the
-run's artifacts; an image above :data:`MAX_IMAGE_BYTES` is refused before it is downloaded.
+"""Which of a run's artifacts a browser can show, and what an artifact path may be. Pure:
+:func:`nbmlops.runs.query.read_image` reads the bytes.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from nbmlops import store
-from nbmlops.exceptions import ArtifactNotFound, ArtifactTooLarge, InvalidQuery
+from nbmlops.exceptions import InvalidQuery
 
 #: The image types a browser shows, by suffix.
 IMAGE_TYPES = {
@@ -53,29 +49,3 @@ def checked_path(path: str) -> str:
     if not path or path.startswith("/") or "\\" in path or any(p in ("", ".", "..") for p in parts):
         raise InvalidQuery(f"not an artifact path: {path!r}")
     return path
-
-
-def read_image(tracking_uri: str, run_id: str, path: str, max_bytes: int | None = None) -> Image:
-    """The bytes of the image artifact ``path`` of run ``run_id``, at most ``max_bytes``
-    (default :data:`MAX_IMAGE_BYTES`)."""
-    max_bytes = max_bytes or MAX_IMAGE_BYTES
-    from nbmlops.runs.query import call
-
-    path = checked_path(path)
-    kind = content_type(path)
-    if kind is None:
-        raise InvalidQuery(f"{path!r} is not an image ({', '.join(sorted(IMAGE_TYPES))})")
-    client = store.client(tracking_uri)
-    folder = str(PurePosixPath(path).parent)
-    listed = call(tracking_uri, partial(client.list_artifacts, run_id,
-                                         None if folder == "." else folder), run_id=run_id)
-    info = next((i for i in listed if i.path == path and not i.is_dir), None)
-    if info is None:
-        raise ArtifactNotFound(f"run {run_id} has no artifact {path!r}")
-    if info.file_size is not None and info.file_size > max_bytes:
-        raise ArtifactTooLarge(f"{path!r} is {info.file_size:,} bytes; the limit is {max_bytes:,}")
-    with tempfile.TemporaryDirectory(prefix="nbmlops-image-") as tmp, store.fail_fast():
-        local = Path(call(tracking_uri, partial(client.download_artifacts, run_id, path, tmp)))
-        if local.stat().st_size > max_bytes:  # a store that does not report sizes
-            raise ArtifactTooLarge(f"{path!r} is larger than {max_bytes:,} bytes")
-        return Image(path, kind, local.read_bytes())

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from nbmlops.runs.artifacts import images
+
 if TYPE_CHECKING:
     from nbmlops.runs.entities import DriftAlert, RunDetails, RunSummary
 
@@ -167,8 +169,6 @@ def compare(details: Sequence[RunDetails], directions: Mapping[str, str] | None 
 
 def image_rows(details: Sequence[RunDetails]) -> list[ImageRow]:
     """Every image artifact of any run, the figures first, with the runs that have it."""
-    from nbmlops.runs.artifacts import images
-
     per_run = [set(d.images) for d in details]
     return [ImageRow(path, [path in found for found in per_run])
             for path in images(set().union(*per_run))]

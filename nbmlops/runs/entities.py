@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from nbmlops import store
 from nbmlops.record import MetricPoint
+from nbmlops.runs.artifacts import images
 
 __all__ = ["Dataset", "DriftAlert", "Experiment", "RunDetails", "RunPage", "RunSummary"]
 
@@ -159,8 +160,6 @@ class RunDetails:
     @property
     def images(self) -> list[str]:
         """The artifacts a browser can show: the cell's figures first."""
-        from nbmlops.runs.artifacts import images
-
         return images(self.artifacts)
 
 

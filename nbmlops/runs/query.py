@@ -38,11 +38,13 @@ import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbmlops import store
 from nbmlops.exceptions import (
+    ArtifactNotFound,
+    ArtifactTooLarge,
     ExperimentNotFound,
     InvalidFilter,
     InvalidQuery,
@@ -52,6 +54,7 @@ from nbmlops.exceptions import (
 )
 from nbmlops.record import MetricPoint
 from nbmlops.redact import strip_credentials
+from nbmlops.runs import artifacts
 from nbmlops.runs.entities import (
     Dataset,
     DriftAlert,
@@ -401,6 +404,34 @@ def _list_artifacts(tracking_uri: str, run_id: str) -> list[str]:
         for info in call(tracking_uri, partial(client.list_artifacts, run_id, folder)):
             (folders if info.is_dir else found).append(info.path)
     return sorted(found)
+
+
+def read_image(
+    tracking_uri: str, run_id: str, path: str, max_bytes: int | None = None
+) -> artifacts.Image:
+    """The bytes of the image artifact ``path`` of run ``run_id``, at most ``max_bytes``
+    (default :data:`nbmlops.runs.artifacts.MAX_IMAGE_BYTES`). Only a path the run lists is
+    read, so no path a browser sends can leave the run's artifacts."""
+    max_bytes = max_bytes or artifacts.MAX_IMAGE_BYTES
+    path = artifacts.checked_path(path)
+    kind = artifacts.content_type(path)
+    if kind is None:
+        known = ", ".join(sorted(artifacts.IMAGE_TYPES))
+        raise InvalidQuery(f"{path!r} is not an image ({known})")
+    client = store.client(tracking_uri)
+    folder = str(PurePosixPath(path).parent)
+    listed = call(tracking_uri, partial(client.list_artifacts, run_id,
+                                         None if folder == "." else folder), run_id=run_id)
+    info = next((i for i in listed if i.path == path and not i.is_dir), None)
+    if info is None:
+        raise ArtifactNotFound(f"run {run_id} has no artifact {path!r}")
+    if info.file_size is not None and info.file_size > max_bytes:
+        raise ArtifactTooLarge(f"{path!r} is {info.file_size:,} bytes; the limit is {max_bytes:,}")
+    with tempfile.TemporaryDirectory(prefix="nbmlops-image-") as tmp, store.fail_fast():
+        local = Path(call(tracking_uri, partial(client.download_artifacts, run_id, path, tmp)))
+        if local.stat().st_size > max_bytes:  # a store that does not report sizes
+            raise ArtifactTooLarge(f"{path!r} is larger than {max_bytes:,} bytes")
+        return artifacts.Image(path, kind, local.read_bytes())
 
 
 def parse_requirements(text: str) -> dict[str, str]:

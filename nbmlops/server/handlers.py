@@ -192,13 +192,11 @@ class ImageHandler(NbmlopsHandler):
 
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
-        from nbmlops.runs import artifacts
+        from nbmlops.runs import query
 
         path = self.get_argument("path", "")
         try:
-            image = await self.blocking(
-                artifacts.read_image, self.where().tracking_uri, run_id, path
-            )
+            image = await self.blocking(query.read_image, self.where().tracking_uri, run_id, path)
         except NbmlopsError as e:
             self.fail(e)
             return
