@@ -153,6 +153,8 @@ def _svg(fig: Any) -> str:
     fig.savefig(buffer, format="svg")
     text = buffer.getvalue()
     text = text[text.index("<svg"):]  # no XML prolog or doctype inside HTML
+    # Its natural size, but never wider than the output area: it scales down, keeping shape.
+    text = text.replace("<svg ", '<svg style="max-width: 100%; height: auto" ', 1)
     for placeholder, colour in _THEME.items():
         text = text.replace(placeholder, colour)
     return text
