@@ -49,6 +49,8 @@ ENV_SPOOL = "NBMLOPS_SPOOL"  # the spool folder (also what a scheduled job is ha
 KNOWN_KEYS = {
     "tracking_uri", "experiment", "ui_url", "metric_patterns", "spool", "autosync",
     "metric_directions",
+    # promotion gates of registered models (nbmlops.models)
+    "gates",
     # data checks (nbmlops.track.datachecks)
     "drift", "drift_psi", "drift_rows", "drift_nulls", "drift_alpha",
 }
@@ -157,6 +159,24 @@ def metric_directions(root: Path) -> dict[str, str]:
             '[tool.nbmlops] metric_directions must map metric names to "min" or "max"'
         )
     return {str(k): str(v).lower() for k, v in table.items()}
+
+
+def gates(root: Path, model: str) -> list[str]:
+    """The gates every promotion of ``model`` must pass, as a team agreed them once in
+    ``[tool.nbmlops.gates]``: a list applies to every model; a table maps model names (and
+    ``"*"``, every model) to lists. ``%mlops promote --gate`` adds to them."""
+    table = project_config(root).get("gates")
+    if table is None:
+        return []
+    bad = ConfigError('[tool.nbmlops] gates must be a list of gates ("auc >= champion") or '
+                      'a table of model name (or "*") to such lists')
+    lists = [table.get("*", []), table.get(model, [])] if isinstance(table, dict) else [table]
+    found: list[str] = []
+    for item in lists:
+        if not isinstance(item, list) or not all(isinstance(g, str) for g in item):
+            raise bad
+        found.extend(item)
+    return found
 
 
 def spool_dir(root: Path | None = None) -> Path:

@@ -31,7 +31,7 @@ from nbmlops.data import fingerprints
 from nbmlops.record import DataRecord, MetricPoint, Outcome, RunRecord
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool, Staging
-from nbmlops.track import capture, datachecks, environment, location, params
+from nbmlops.track import capture, datachecks, environment, location, models, params
 from nbmlops.track.line import TrackOptions, default_run_name
 
 
@@ -363,6 +363,9 @@ class CellTracker:
                 record.datasets = [*execution.inputs, *self._outputs(execution)]
             for data in record.datasets:
                 data.source = redact.redact_value(data.source)
+        if options.models:
+            with notes.guard("models"):
+                self._models(execution, record, staging)
         with notes.guard("data checks"):
             execution.checks.fill(
                 record, staging, self.shell.user_ns, root=execution.ctx.root,
@@ -389,6 +392,18 @@ class CellTracker:
         for relpath, png in (execution.figures or {}).items():
             staging.write_bytes(relpath, png)
         record.warnings = list(notes.problems)
+
+    def _models(self, execution: Execution, record: RunRecord, staging: Staging) -> None:
+        """Pickle the ``--model`` objects; a failed cell's model is never registered."""
+        wanted = execution.options.models
+        if record.outcome.status != "FINISHED":
+            names = ", ".join(variable for variable, _ in wanted)
+            execution.notes.problems.append(f"--model {names}: not registered, the cell failed")
+            return
+        candidates = [*execution.analysis.read, *self._bound(execution)]
+        record.models = models.capture(
+            wanted, self.shell.user_ns, candidates, staging, execution.notes.problems
+        )
 
     def _show(self, record: RunRecord, spool: Spool) -> None:
         from nbmlops.track.status_line import StatusLine, watcher
