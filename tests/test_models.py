@@ -1,0 +1,186 @@
+"""The model registry end to end: ``%%track --model`` cells in a real IPython shell, uploaded
+by the sync process into a real sqlite MLflow store, promoted through gates, rolled back, and
+the champion loaded with ``mlflow.pyfunc.load_model``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import shell_project
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+from mlflow import MlflowClient
+from sklearn.tree import DecisionTreeClassifier
+
+from nbmlops import store
+from nbmlops.cli import main
+from nbmlops.exceptions import GateError, GateFailed, ModelError
+from nbmlops.models import promotion, registry
+from nbmlops.sync import worker
+from nbmlops.sync.spool import Spool
+
+SETUP = """\
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import train_test_split
+from sklearn.metrics import roc_auc_score
+X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
+"""
+# Three candidates of one model: a stump, a scaled logistic regression (better), a constant.
+STUMP = """\
+from sklearn.tree import DecisionTreeClassifier
+clf = DecisionTreeClassifier(max_depth=1, random_state=0).fit(X_train, y_train)
+auc = roc_auc_score(y_test, clf.predict_proba(X_test)[:, 1])
+"""
+LOGREG = """\
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.linear_model import LogisticRegression
+clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X_train, y_train)
+auc = roc_auc_score(y_test, clf.predict_proba(X_test)[:, 1])
+"""
+CONSTANT = """\
+from sklearn.dummy import DummyClassifier
+clf = DummyClassifier(strategy="prior").fit(X_train, y_train)
+auc = roc_auc_score(y_test, clf.predict_proba(X_test)[:, 1])
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_db: Path) -> Path:
+    root = shell_project(tmp_path, monkeypatch, "train.ipynb")
+    shutil.copy(migrated_db, root / "mlflow.db")  # the project's default store, migrated
+    return root
+
+
+def track(ip: InteractiveShell, line: str, body: str) -> Any:
+    with capture_output() as out:
+        result = ip.run_cell(f"%%track {line}\n{body}")
+    assert result.success, out.stdout + out.stderr
+    return out
+
+
+def sync(project: Path) -> list[dict[str, Any]]:
+    """Upload what the cells spooled; the receipts of the records."""
+    spool = Spool(project.parent / "spool")
+    ids = [e.name.removesuffix(".zip").split("-", 1)[1] for e in spool.entries()]
+    report = worker.drain(spool, timeout=120)
+    assert report.ok and report.waiting == 0, report.errors
+    return [r for r in (spool.receipt(i) for i in ids) if r is not None]
+
+
+def magic(ip: InteractiveShell, line: str) -> str:
+    with capture_output() as out:
+        ip.run_line_magic("mlops", line)
+    return out.stdout
+
+
+def test_register_promote_refuse_roll_back_and_serve(ip: InteractiveShell, project: Path) -> None:
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    with capture_output():
+        assert ip.run_cell(SETUP).success
+    track(ip, "stump --model clf=cancer", STUMP)
+    (first,) = sync(project)
+    assert first["models"] == [{"name": "cancer", "version": "1"}]
+    client = MlflowClient(uri)
+
+    # The version names its run, code, data, author and metrics; it is the challenger.
+    v1 = client.get_model_version("cancer", "1")
+    run = client.get_run(first["run_id"])
+    assert v1.run_id == run.info.run_id and v1.aliases == ["challenger"]
+    assert v1.tags[store.CODE_SHA_TAG] == run.data.tags[store.CODE_SHA_TAG]
+    assert v1.tags[store.MODEL_AUTHOR_TAG] == run.data.tags[store.USER_TAG]
+    assert float(v1.tags["nbmlops.metric.auc"]) == pytest.approx(run.data.metrics["auc"])
+    trained_on = dict(line.split("=") for line in v1.tags[store.MODEL_DATA_TAG].splitlines())
+    inputs = {d.dataset.name: d.dataset.digest for d in run.inputs.dataset_inputs}
+    assert trained_on["X_train"].startswith(inputs["X_train"])
+    # Logged with the scikit-learn flavour, a signature inferred from the training columns.
+    from mlflow.models import get_model_info
+
+    info = get_model_info(v1.source)
+    assert "sklearn" in info.flavors
+    assert info.signature is not None
+    assert "mean radius" in info.signature.inputs.input_names()
+    # The pickle went into a model, not into the run's plain artifacts.
+    assert store.MODEL_SPOOL_FOLDER not in {a.path for a in client.list_artifacts(v1.run_id)}
+    report = evaluation_report(client, v1, project.parent / "v1")
+    assert report["metrics"]["auc"] == pytest.approx(run.data.metrics["auc"])
+    assert {d["name"] for d in report["data"]} >= {"X_train", "y_train"}
+
+    # First promotion: there is no champion, the relative gate passes by definition.
+    out = magic(ip, 'promote cancer --gate "auc >= champion" --gate "auc >= 0.5"')
+    assert "no champion yet: passes by definition" in out
+    assert "cancer v1 is now champion (the first)" in out
+    assert holder(client, "cancer", "champion") == "1"
+    assert "challenger" not in client.get_model_version("cancer", "1").aliases
+
+    # A better model: registered as challenger, promoted through the same gates.
+    track(ip, "logreg --model clf=cancer", LOGREG)
+    sync(project)
+    out = magic(ip, 'promote cancer --gate "auc >= champion"')
+    assert "cancer v2 is now champion (was v1)" in out
+    assert "pass" in out and "FAIL" not in out
+
+    # A worse one is refused with the report; the champion stays.
+    track(ip, "constant --model clf=cancer", CONSTANT)
+    sync(project)
+    with capture_output() as out, pytest.raises(UsageError) as refused:
+        ip.run_line_magic("mlops", 'promote cancer --gate "auc >= champion" --gate "auc >= 0.5"')
+    assert "cancer v3 not promoted to champion: failed gate(s) auc >= champion" in str(
+        refused.value)
+    assert "(champion stays v2)" in str(refused.value)
+    table = out.stdout
+    assert "gates for cancer v3 against champion v2" in table
+    assert "auc >= champion" in table and "FAIL" in table and "1 of 2 passed" in table
+    assert holder(client, "cancer", "champion") == "2"
+    assert holder(client, "cancer", "challenger") == "3"
+    v3 = client.get_model_version("cancer", "3")
+    assert v3.tags[store.MODEL_GATES_TAG].startswith("1/2 passed for champion against v2")
+    gates = evaluation_report(client, v3, project.parent / "v3")["gates"]
+    assert gates[-1]["passed"] is False and gates[-1]["against"] == "2"
+    assert [r["passed"] for r in gates[-1]["results"]] == [False, True]
+
+    # Roll back: the champion goes back to the previous holder, and says so.
+    out = magic(ip, "rollback cancer")
+    assert "rolled back cancer: champion moved from v2 to v1" in out
+    assert holder(client, "cancer", "champion") == "1"
+    # Who was champion before, and when, stays answerable.
+    (model,) = registry.list_models(client, names=["cancer"])
+    reigns = model.version("2").history["champion"]  # type: ignore[union-attr]
+    assert [r["how"] for r in reigns] == ["promoted"] and reigns[0]["ended"] == "rolled back"
+    listing = magic(ip, "models cancer")
+    assert "champion: v1" in listing and "challenger: v3" in listing
+    assert "champion: v2 from" in listing and "(rolled back)" in listing
+    # A second rollback has no earlier champion than v1 to go to.
+    with pytest.raises(UsageError, match="v1 is the first champion"):
+        ip.run_line_magic("mlops", "rollback cancer")
+
+    # Serve the champion as MLflow users do: it is the stump again.
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    try:
+        served = mlflow.pyfunc.load_model("models:/cancer@champion")
+    finally:
+        mlflow.set_tracking_uri("")
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    ns = ip.user_ns
+    rows = ns["X_test"].head(40)
+    stump = DecisionTreeClassifier(max_depth=1, random_state=0).fit(ns["X_train"], ns["y_train"])
+    assert list(served.predict(rows)) == list(stump.predict(rows))
+
+
+def evaluation_report(client: MlflowClient, version: Any, dest: Path) -> dict[str, Any]:
+    path = client.download_artifacts(
+        version.run_id, store.evaluation_artifact(version.name, version.version), str(dest))
+    return dict(json.loads(Path(path).read_text()))
+
+
+def holder(client: MlflowClient, name: str, alias: str) -> str:
+    return str(client.get_model_version_by_alias(name, alias).version)
