@@ -19,9 +19,7 @@ from mlflow import MlflowClient
 from sklearn.tree import DecisionTreeClassifier
 
 from nbmlops import store
-from nbmlops.cli import main
-from nbmlops.exceptions import GateError, GateFailed, ModelError
-from nbmlops.models import promotion, registry
+from nbmlops.models import registry
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool
 

@@ -104,7 +104,8 @@ def open_client(tracking_uri: str) -> MlflowClient:
                          f"{strip_credentials(tracking_uri)} yet") from None
 
 
-def _version(v: Any) -> VersionInfo:
+def _version(v: Any, aliases: dict[str, str] | None = None) -> VersionInfo:
+    """``aliases``: the model's (alias -> version); a search's versions do not carry theirs."""
     tags = dict(v.tags or {})
     history = {}
     for key in tags:
@@ -113,13 +114,15 @@ def _version(v: Any) -> VersionInfo:
             history[alias] = register.history(v, alias)
     return VersionInfo(
         name=v.name, version=str(v.version), run_id=v.run_id or None,
-        created=int(v.creation_timestamp or 0), aliases=sorted(v.aliases or []), tags=tags,
+        created=int(v.creation_timestamp or 0), tags=tags,
+        aliases=sorted(v.aliases or []) if aliases is None else sorted(
+            a for a, held in aliases.items() if held == str(v.version)),
         source=v.source or "", history=history,
     )
 
 
-def _versions(client: MlflowClient, name: str) -> list[VersionInfo]:
-    found = [_version(v) for v in _search_versions(client, f"name = '{_quote(name)}'")]
+def _versions(client: MlflowClient, name: str, aliases: dict[str, str]) -> list[VersionInfo]:
+    found = [_version(v, aliases) for v in _search_versions(client, f"name = '{_quote(name)}'")]
     return sorted(found, key=lambda v: int(v.version), reverse=True)
 
 
@@ -151,7 +154,7 @@ def get_model(client: MlflowClient, name: str) -> ModelInfo:
             f" (registered: {', '.join(known)})" if known else " (none registered yet)"
         )) from None
     aliases = {str(a): str(v) for a, v in (model.aliases or {}).items()}
-    return ModelInfo(model.name, _versions(client, model.name), aliases)
+    return ModelInfo(model.name, _versions(client, model.name, aliases), aliases)
 
 
 def list_models(
@@ -168,7 +171,8 @@ def list_models(
             page = client.search_registered_models(max_results=_PAGE, page_token=token)
             for found in page:
                 aliases = {str(a): str(v) for a, v in (found.aliases or {}).items()}
-                models.append(ModelInfo(found.name, _versions(client, found.name), aliases))
+                models.append(ModelInfo(found.name, _versions(client, found.name, aliases),
+                                        aliases))
             token = page.token
             if not token:
                 break
@@ -193,8 +197,13 @@ def version_metrics(client: MlflowClient, version: VersionInfo) -> dict[str, flo
 def versions_of_runs(client: MlflowClient, run_ids: Iterable[str]) -> list[VersionInfo]:
     """The registered versions logged by these runs (lineage: a data version's models)."""
     found: list[VersionInfo] = []
+    aliases: dict[str, dict[str, str]] = {}
     for run_id in dict.fromkeys(run_ids):
-        found.extend(_version(v) for v in _search_versions(client, f"run_id = '{run_id}'"))
+        for v in _search_versions(client, f"run_id = '{run_id}'"):
+            if v.name not in aliases:
+                held = client.get_registered_model(v.name).aliases or {}
+                aliases[v.name] = {str(a): str(n) for a, n in held.items()}
+            found.append(_version(v, aliases[v.name]))
     return sorted(found, key=lambda v: (v.name, int(v.version)))
 
 

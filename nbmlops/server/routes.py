@@ -18,6 +18,7 @@ ROUTES: list[tuple[str, type[handlers.NbmlopsHandler]]] = [
     (r"runs/(?P<run_id>[0-9A-Za-z_-]+)", handlers.RunHandler),
     ("diff", handlers.DiffHandler),
     ("spool", handlers.SpoolHandler),
+    ("models", handlers.ModelsHandler),
     ("export", handlers.ExportHandler),
 ]
 

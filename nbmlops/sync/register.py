@@ -227,9 +227,11 @@ def version_tags(
         store.MODEL_VARIABLE_TAG: model.variable,
         store.MODEL_AUTHOR_TAG: author or "",
         store.MODEL_JOB_RUN_TAG: record.parent_run_id or "",
-        store.MODEL_DATA_TAG: "\n".join(
-            f"{d.name}={d.fingerprint}" for d in record.datasets if d.context == "input"
-        )[:MAX_TAG_VALUE],
+        # The data the cell read, and what it made itself (a split, features) before fitting.
+        store.MODEL_DATA_TAG: "\n".join(dict.fromkeys(
+            f"{d.name}={d.fingerprint}"
+            for d in sorted(record.datasets, key=lambda d: d.context != "input")
+        ))[:MAX_TAG_VALUE],
     }
     for name, value in last_metrics(record).items():
         tags[f"{store.MODEL_METRIC_TAG_PREFIX}{name}"] = repr(value)
