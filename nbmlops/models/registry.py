@@ -194,6 +194,13 @@ def version_metrics(client: MlflowClient, version: VersionInfo) -> dict[str, flo
     return metrics
 
 
+def version_of_job_run(client: MlflowClient, name: str, job_run_id: str) -> VersionInfo | None:
+    """The newest version of ``name`` registered by a cell of the job run ``job_run_id``."""
+    flt = f"name = '{_quote(name)}' and tags.`{store.MODEL_JOB_RUN_TAG}` = '{job_run_id}'"
+    found = sorted(_search_versions(client, flt), key=lambda v: int(v.version))
+    return _version(found[-1]) if found else None
+
+
 def versions_of_runs(client: MlflowClient, run_ids: Iterable[str]) -> list[VersionInfo]:
     """The registered versions logged by these runs (lineage: a data version's models)."""
     found: list[VersionInfo] = []

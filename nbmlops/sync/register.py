@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,6 +73,41 @@ def register_models(
     """Log and register each model of the record; a model that cannot be loaded or saved is
     one line in ``problems`` (its run is uploaded all the same). MLflow failing to store it
     raises, so the whole record is retried."""
+    with _tracking_uri(record.tracking_uri):
+        return _register_all(client, record, run_id, files, author, problems)
+
+
+@contextlib.contextmanager
+def _tracking_uri(uri: str) -> Iterator[None]:
+    """MLflow's process-wide tracking URI set to ``uri`` for a while, and put back as it was.
+
+    The fluent ``log_model`` logs to it, and MLflow's sqlite registry looks a new version's
+    logged model up through it; one sync process serves several stores. MLflow's own
+    ``_use_tracking_uri`` unsets ``MLFLOW_TRACKING_URI`` on the way out when no URI was set in
+    code, which would send everything after it to ``./mlflow.db``.
+    """
+    from mlflow.tracking._tracking_service import utils
+
+    env = os.environ.get(_URI_ENV)
+    old = utils._tracking_uri
+    utils.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        utils.set_tracking_uri(old)  # type: ignore[arg-type]  # None: none set in code
+        if env is None:
+            os.environ.pop(_URI_ENV, None)
+        else:
+            os.environ[_URI_ENV] = env
+
+
+_URI_ENV = "MLFLOW_TRACKING_URI"
+
+
+def _register_all(
+    client: MlflowClient, record: RunRecord, run_id: str, files: Path, author: str | None,
+    problems: list[str],
+) -> list[Registered]:
     done = []
     for model in record.models:
         try:
@@ -117,7 +153,6 @@ def _log_model(
     import importlib
 
     from mlflow.exceptions import MlflowException
-    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
 
     requirements = files / store.REQUIREMENTS_ARTIFACT
     kwargs: dict[str, Any] = {
@@ -143,9 +178,7 @@ def _log_model(
             # what the user made.
             kwargs["serialization_format"] = "cloudpickle"
     try:
-        # The fluent logging API reads the tracking URI from the process; one sync process
-        # serves several stores, so it is set for this call only.
-        with _use_tracking_uri(record.tracking_uri), _quiet():
+        with _quiet():
             return module.log_model(*args, run_id=run_id, **kwargs)
     except MlflowException:
         raise
