@@ -21,6 +21,7 @@ from sklearn.tree import DecisionTreeClassifier
 from nbmlops import store
 from nbmlops.models import registry
 from nbmlops.sync import worker
+from nbmlops.sync.register import _tracking_uri as tracking_uri
 from nbmlops.sync.spool import Spool
 
 SETUP = """\
@@ -162,12 +163,8 @@ def test_register_promote_refuse_roll_back_and_serve(ip: InteractiveShell, proje
     # Serve the champion as MLflow users do: it is the stump again.
     import mlflow
 
-    mlflow.set_tracking_uri(uri)
-    try:
+    with tracking_uri(uri):
         served = mlflow.pyfunc.load_model("models:/cancer@champion")
-    finally:
-        mlflow.set_tracking_uri("")
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
     ns = ip.user_ns
     rows = ns["X_test"].head(40)
     stump = DecisionTreeClassifier(max_depth=1, random_state=0).fit(ns["X_train"], ns["y_train"])
@@ -182,3 +179,68 @@ def evaluation_report(client: MlflowClient, version: Any, dest: Path) -> dict[st
 
 def holder(client: MlflowClient, name: str, alias: str) -> str:
     return str(client.get_model_version_by_alias(name, alias).version)
+
+
+THRESHOLD = """\
+class Threshold:
+    '''A rule no MLflow flavour knows: served through pyfunc around its pickle.'''
+    def __init__(self, column, cut):
+        self.column, self.cut = column, cut
+    def predict(self, frame):
+        return (frame[self.column] < self.cut).astype(int)
+rule = Threshold("mean radius", 14.0)
+accuracy = float((rule.predict(X_test) == y_test).mean())
+"""
+
+
+def test_a_model_without_a_flavour_is_a_pyfunc_around_its_pickle(
+    ip: InteractiveShell, project: Path, monkeypatch: pytest.MonkeyPatch, sqlite_uri: str
+) -> None:
+    # A store named by MLFLOW_TRACKING_URI, not the project's: registering must not lose it.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
+    with capture_output():
+        assert ip.run_cell(SETUP).success
+    track(ip, "rule --model rule=radius-rule", THRESHOLD)
+    (receipt,) = sync(project)
+    assert receipt.get("models") == [{"name": "radius-rule", "version": "1"}], warnings_of(receipt)
+    assert os.environ["MLFLOW_TRACKING_URI"] == sqlite_uri
+    assert not (project / "mlflow.db").with_suffix(".db-journal").exists()
+    client = MlflowClient(sqlite_uri)
+    version = client.get_model_version("radius-rule", "1")
+    assert version.tags[store.MODEL_VARIABLE_TAG] == "rule"
+    import mlflow
+
+    with tracking_uri(sqlite_uri):
+        served = mlflow.pyfunc.load_model("models:/radius-rule@challenger")
+    assert served.metadata.flavors.keys() == {"python_function"}
+    rows = ip.user_ns["X_test"].head(30)
+    assert list(served.predict(rows)) == list(ip.user_ns["rule"].predict(rows))
+
+
+def test_a_model_that_cannot_be_pickled_is_one_warning_and_the_run_is_kept(
+    ip: InteractiveShell, project: Path
+) -> None:
+    with capture_output(), pytest.warns(UserWarning) as caught:
+        result = ip.run_cell("%%track odd --model gen --model nothing\n"
+                             "gen = (i for i in range(3))\nscore = 0.5")
+    assert result.success
+    (warning,) = [str(w.message) for w in caught if "nbmlops" in str(w.message)]
+    assert warning.startswith("nbmlops recorded the rest of this run")
+    assert "--model gen: cannot serialise generator" in warning
+    assert "--model nothing: no such variable after the cell ran" in warning
+    with capture_output(), pytest.warns(UserWarning, match="--model clf: not registered, "
+                                        "the cell failed"):
+        result = ip.run_cell("%%track broken --model clf\nclf = object()\n1 / 0")
+    assert not result.success
+    receipts = sync(project)
+    assert len(receipts) == 2 and all("models" not in r for r in receipts)
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    run = client.get_run(receipts[0]["run_id"])
+    assert run.data.metrics["score"] == 0.5
+    assert "cannot serialise generator" in run.data.tags[store.WARNINGS_TAG]
+    assert client.search_registered_models() == []
+
+
+def warnings_of(receipt: dict[str, Any]) -> str | None:
+    client = MlflowClient(receipt["tracking_uri"])
+    return client.get_run(receipt["run_id"]).data.tags.get(store.WARNINGS_TAG)

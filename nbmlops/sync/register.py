@@ -17,6 +17,7 @@ run. Alias moves keep their history on the versions (:func:`move_alias`), which
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import logging
 import os
@@ -162,6 +163,8 @@ def _log_model(
     }
     if example is not None:
         kwargs["input_example"] = example
+    from mlflow.models import Model
+
     module = importlib.import_module(flavour)
     if flavour == PYFUNC:
         from nbmlops.sync.pickled_model import PickledModel
@@ -170,16 +173,18 @@ def _log_model(
         kwargs["artifacts"] = {"model": str(files / model.file)}
         if example is not None:
             kwargs["signature"] = _signature(obj, example)
-        args: tuple[Any, ...] = ()
     else:
-        args = (obj,)
+        # Each flavour's save_model names its model argument its own way (sk_model, ...).
+        kwargs[next(iter(inspect.signature(module.save_model).parameters))] = obj
         if flavour == "mlflow.sklearn":
             # skops refuses to load types it was not told to trust; the kernel's pickle is
             # what the user made.
             kwargs["serialization_format"] = "cloudpickle"
     try:
         with _quiet():
-            return module.log_model(*args, run_id=run_id, **kwargs)
+            # Model.log is what every flavour's log_model calls; only it takes the run's id
+            # (the sync process has no active run).
+            return Model.log(artifact_path=None, flavor=module, run_id=run_id, **kwargs)
     except MlflowException:
         raise
     except (OSError, ConnectionError):
