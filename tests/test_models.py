@@ -19,6 +19,7 @@ from mlflow import MlflowClient
 from sklearn.tree import DecisionTreeClassifier
 
 from nbmlops import store
+from nbmlops.cli import main
 from nbmlops.models import registry
 from nbmlops.sync import worker
 from nbmlops.sync.register import _tracking_uri as tracking_uri
@@ -157,7 +158,8 @@ def test_register_promote_refuse_roll_back_and_serve(ip: InteractiveShell, proje
     assert "champion: v1" in listing and "challenger: v3" in listing
     assert "champion: v2 from" in listing and "(rolled back)" in listing
     # A second rollback has no earlier champion than v1 to go to.
-    with pytest.raises(UsageError, match="v1 is the first champion"):
+    with pytest.raises(UsageError, match="no previous champion of cancer to roll back to from "
+                       "v1: v1 is the first champion"):
         ip.run_line_magic("mlops", "rollback cancer")
 
     # Serve the champion as MLflow users do: it is the stump again.
@@ -244,3 +246,68 @@ def test_a_model_that_cannot_be_pickled_is_one_warning_and_the_run_is_kept(
 def warnings_of(receipt: dict[str, Any]) -> str | None:
     client = MlflowClient(receipt["tracking_uri"])
     return client.get_run(receipt["run_id"]).data.tags.get(store.WARNINGS_TAG)
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_the_command_line_with_the_projects_gates(
+    ip: InteractiveShell, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "pyproject.toml").write_text(
+        "[project]\nname = 'demo'\n\n[tool.nbmlops.gates]\n"
+        '"*" = ["auc >= champion"]\ncancer = ["auc >= 0.6"]\n')
+    with capture_output():
+        assert ip.run_cell(SETUP).success
+    track(ip, "stump --model clf=cancer", STUMP)
+    track(ip, "constant --model clf=cancer", CONSTANT)
+    sync(project)
+    capsys.readouterr()
+
+    status, out, _ = cli(capsys, "promote", "cancer", "--version", "1")
+    assert status == 0
+    assert "auc >= champion" in out and "auc >= 0.6" in out  # both of the project's gates
+    assert "cancer v1 is now champion (the first)" in out
+    # The challenger (v2, a constant) fails both; the report goes to stdout, exit 1.
+    status, out, err = cli(capsys, "promote", "cancer")
+    assert status == 1
+    assert "gates for cancer v2 against champion v1" in out and "0 of 2 passed" in out
+    assert err.startswith("nbmlops: promotion refused: cancer v2 not promoted to champion")
+    # Bad input: one line, exit 2.
+    for argv, message in [
+        (["promote", "cancer", "--gate", "auc >> 1"], "bad gate 'auc >> 1'"),
+        (["promote", "cancer", "--gate", "f1 >= 0.5"], "cancer v2 has no metric 'f1' (it has"),
+        (["promote", "nosuch"], "no registered model 'nosuch' (registered: cancer)"),
+        (["promote", "cancer", "--version", "9"], "cancer has no version 9 (versions: 2, 1)"),
+        (["rollback", "cancer"], "from v1: v1 is the first champion"),
+    ]:
+        status, _, err = cli(capsys, *argv)
+        assert status == 2 and err.startswith("nbmlops: error: ") and message in err, err
+        assert err.count("\n") == 1
+    assert holder(MlflowClient(f"sqlite:///{project / 'mlflow.db'}"), "cancer", "champion") == "1"
+
+    # An explicit rollback target needs no gates; rolling back then returns to v1.
+    status, out, err = cli(capsys, "rollback", "cancer", "--to", "2")
+    assert status == 0 and not err and "champion moved from v1 to v2" in out
+    # v1 was rolled back: a plain rollback does not return to it, an explicit one does.
+    status, _, err = cli(capsys, "rollback", "cancer")
+    assert status == 2 and "from v2: the earlier ones were rolled back (give --to" in err
+    status, out, _ = cli(capsys, "rollback", "cancer", "--to", "1")
+    assert status == 0 and "champion moved from v2 to v1, champion again as it was from" in out
+    status, out, _ = cli(capsys, "models", "--json")
+    (model,) = json.loads(out)
+    assert model["aliases"] == {"champion": "1", "challenger": "2"}
+    hows = sorted((v["version"], r["how"], r.get("ended")) for v in model["versions"]
+                  for r in v["history"].get("champion", []))
+    assert hows == [("1", "promoted", "rolled back"), ("1", "rollback", None),
+                    ("2", "rollback", "rolled back")]
+
+    # Lineage reaches the models: the data they were trained on names them.
+    fingerprint = model["versions"][-1]["data"]["X_train"]
+    status, out, _ = cli(capsys, "lineage", fingerprint[:12])
+    assert status == 0
+    assert "model versions trained on it:" in out
+    assert "cancer/1 [champion]" in out and "cancer/2 [challenger]" in out

@@ -193,8 +193,12 @@ def _previous_holder(model: ModelInfo, alias: str, current: str) -> tuple[Versio
             if best is None or key[:2] > best[:2]:
                 best = key
     if best is None:
-        raise ModelError(f"{model.name} v{current} is the first {alias}: there is no "
-                         f"previous {alias} to roll back to (give --to VERSION)")
+        held = model.version(current)
+        reigns = held.history.get(alias, []) if held is not None else []
+        first = not reigns or reigns[0].get("previous") is None
+        why = f"v{current} is the first {alias}" if first else "the earlier ones were rolled back"
+        raise ModelError(f"no previous {alias} of {model.name} to roll back to from "
+                         f"v{current}: {why} (give --to VERSION)")
     return best[2], best[3]
 
 

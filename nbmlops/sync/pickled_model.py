@@ -21,6 +21,7 @@ class PickledModel(PythonModel):
         with open(context.artifacts["model"], "rb") as f:
             self.model = cloudpickle.load(f)
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+    # No type hints: MLflow reads predict's hints as the model's input schema.
+    def predict(self, context, model_input, params=None):
         predict = getattr(self.model, "predict", None)
         return predict(model_input) if predict is not None else self.model(model_input)
