@@ -43,7 +43,7 @@ def test_a_bad_gate_is_a_clear_one_line_error(text: str) -> None:
 
 
 def test_several_bad_gates_are_named_together_and_duplicates_dropped() -> None:
-    with pytest.raises(GateError, match="'a >> 1'.*'b ~ 2'"):
+    with pytest.raises(GateError, match=r"'a >> 1'.*'b ~ 2'"):
         parse_all(["auc >= 0.8", "a >> 1", "b ~ 2"])
     assert [g.text for g in parse_all(["auc >= 0.8", "auc  >=  0.8"])] == ["auc >= 0.8"]
 
