@@ -311,3 +311,31 @@ def test_the_command_line_with_the_projects_gates(
     assert status == 0
     assert "model versions trained on it:" in out
     assert "cancer/1 [champion]" in out and "cancer/2 [challenger]" in out
+
+
+def test_a_retried_upload_registers_the_model_once(ip: InteractiveShell, project: Path) -> None:
+    from nbmlops.sync.register import register_models
+    from nbmlops.sync.upload import ensure_experiment
+
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    with capture_output():
+        assert ip.run_cell(SETUP).success
+    track(ip, "stump --model clf=cancer", STUMP)
+    # What a sync process killed half-way leaves: a RUNNING run with the record's id, and a
+    # version registered from it.
+    spool = Spool(project.parent / "spool")
+    (entry,) = spool.entries()
+    record = spool.load(entry)
+    client = MlflowClient(uri)
+    experiment_id = ensure_experiment(client, record.experiment, uri)
+    stale = client.create_run(experiment_id, tags={store.RECORD_ID_TAG: record.record_id})
+    with spool.unpacked(entry) as files:
+        (first,) = register_models(client, record, stale.info.run_id, files, "someone", [])
+    assert first.version == "1"
+
+    (receipt,) = sync(project)
+    assert receipt["models"] == [{"name": "cancer", "version": "2"}]
+    (version,) = client.search_model_versions("name = 'cancer'")
+    assert (str(version.version), version.run_id) == ("2", receipt["run_id"])
+    assert holder(client, "cancer", "challenger") == "2"
+    assert client.get_run(stale.info.run_id).info.lifecycle_stage == "deleted"
