@@ -27,6 +27,7 @@ MLOPS_COMMANDS: dict[str, str] = {
     "status": "_status",
     "sync": "_sync",
     "compare": "_compare",
+    "register": "_register",
     "promote": "_promote",
     "rollback": "_rollback",
     "models": "_models",
@@ -123,6 +124,8 @@ class TrackMagics(Magics):
         ``%mlops sync``: upload everything waiting now, in the foreground;
         ``%mlops compare [EXPERIMENT] [--cell NAME] [--metric NAME] [--last N]
         [--filter "metrics.auc > 0.8"]``: a panel comparing the runs (``%mlops compare -h``);
+        ``%mlops register VAR [--name NAME] [--metric M] [--data X_train]``: register the
+        model in VAR as a run of its own, as ``%%track --model VAR=NAME`` would;
         ``%mlops promote NAME [--version V] [--to champion] [--gate "auc >= champion"]``:
         move the alias when every gate passes, print the gate report;
         ``%mlops rollback NAME [--to VERSION]``: the champion back to the previous holder;
@@ -166,6 +169,22 @@ class TrackMagics(Magics):
             print(_MODEL_ARGUMENTS[command].parser.format_help())
             return None
         return argv
+
+    def _register(self, line: str) -> Any:
+        argv = self._argv("register", line)
+        if argv is None:
+            return None
+        args = _register_arguments.parser.parse_args(argv)
+        if args.variable not in self.shell.user_ns:
+            raise UsageError(f"%mlops register: no variable {args.variable!r}")
+        name = args.name or args.variable
+        # The one %%track grammar: a run of its own, named after the model, that reads VAR.
+        words = [f"register-{name}", "--model", f"{args.variable}={name}"]
+        words += [w for m in args.metric for w in ("--metric", m)]
+        words += [w for d in args.data for w in ("--data", d)]
+        options, ctx = self.prepare(shlex.join(words))
+        self.tracker.run(args.variable, options, ctx)
+        return None
 
     def _promote(self, line: str) -> Any:
         argv = self._argv("promote", line)
@@ -248,6 +267,17 @@ def _compare_arguments() -> None:
     to see them side by side (params, metrics, data, packages, code), plots."""
 
 
+@magic_arguments("mlops register")
+@argument("variable", help="the variable holding the fitted model")
+@argument("--name", "-n", default=None, help="the registered model (default: the variable)")
+@argument("--metric", "-m", action="append", default=[], metavar="NAME",
+          help="a variable holding one of its evaluation metrics, repeatable")
+@argument("--data", "-d", action="append", default=[], metavar="VAR",
+          help="the data it was trained on (its input example and signature), repeatable")
+def _register_arguments() -> None:
+    """``%mlops register``: register a fitted model as a new version, alias challenger."""
+
+
 @magic_arguments("mlops promote")
 @argument("name", help="the registered model")
 @argument("--version", "-v", default=None,
@@ -279,6 +309,7 @@ def _models_arguments() -> None:
 
 
 _MODEL_ARGUMENTS = {
+    "register": _register_arguments,
     "promote": _promote_arguments,
     "rollback": _rollback_arguments,
     "models": _models_arguments,

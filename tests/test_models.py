@@ -339,3 +339,24 @@ def test_a_retried_upload_registers_the_model_once(ip: InteractiveShell, project
     assert (str(version.version), version.run_id) == ("2", receipt["run_id"])
     assert holder(client, "cancer", "challenger") == "2"
     assert client.get_run(stale.info.run_id).info.lifecycle_stage == "deleted"
+
+
+def test_register_a_model_fitted_in_an_untracked_cell(ip: InteractiveShell, project: Path) -> None:
+    with capture_output():
+        assert ip.run_cell(SETUP + STUMP).success
+    with pytest.raises(UsageError, match="no variable 'missing'"):
+        magic(ip, "register missing")
+    with capture_output():
+        ip.run_line_magic("mlops", "register clf --name stump --metric auc --data X_train")
+    (receipt,) = sync(project)
+    assert receipt["models"] == [{"name": "stump", "version": "1"}]
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    version = client.get_model_version("stump", "1")
+    run = client.get_run(version.run_id)
+    assert run.info.run_name == "register-stump"
+    assert float(version.tags["nbmlops.metric.auc"]) == pytest.approx(ip.user_ns["auc"])
+    assert "X_train=" in version.tags[store.MODEL_DATA_TAG]
+    from mlflow.models import get_model_info
+
+    signature = get_model_info(version.source).signature
+    assert signature is not None and len(signature.inputs.input_names()) == 30

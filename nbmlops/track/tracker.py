@@ -400,7 +400,9 @@ class CellTracker:
             names = ", ".join(variable for variable, _ in wanted)
             execution.notes.problems.append(f"--model {names}: not registered, the cell failed")
             return
-        candidates = [*execution.analysis.read, *self._bound(execution)]
+        # Where the training data may be: what the cell reads and binds, and --data names.
+        candidates = [*execution.analysis.read, *self._bound(execution),
+                      *execution.options.data]
         record.models = models.capture(
             wanted, self.shell.user_ns, candidates, staging, execution.notes.problems
         )
