@@ -175,7 +175,8 @@ class TrackMagics(Magics):
         if argv is None:
             return None
         args = _register_arguments.parser.parse_args(argv)
-        if args.variable not in self.shell.user_ns:
+        user_ns = self.shell.user_ns if self.shell is not None else {}
+        if args.variable not in user_ns:
             raise UsageError(f"%mlops register: no variable {args.variable!r}")
         name = args.name or args.variable
         # The one %%track grammar: a run of its own, named after the model, that reads VAR.
