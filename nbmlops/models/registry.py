@@ -262,7 +262,7 @@ def _events(model: ModelInfo) -> list[str]:
                 continue
             for r in reigns:
                 until = r.get("until")
-                end = f"until {until} ({r.get('ended', 'replaced')})" if until else "now"
+                end = f"until {until} ({r.get('ended', 'replaced')})" if until else "until now"
                 by = f" by {r['by']}" if r.get("by") else ""
                 rows.append((str(r.get("since", "")), f"{alias}: v{v.version} from "
                              f"{r.get('since', '?')} {end}, {r.get('how', '?')}{by}"))
