@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,14 @@ def test_register_promote_refuse_roll_back_and_serve(ip: InteractiveShell, proje
     with pytest.raises(UsageError, match="no previous champion of cancer to roll back to from "
                        "v1: v1 is the first champion"):
         ip.run_line_magic("mlops", "rollback cancer")
+
+    # The compare panel marks the champion's run, and no other.
+    with capture_output():
+        panel = ip.run_line_magic("mlops", "compare")
+    cells = re.findall(r"<div[^>]*>(.*?)</div>", panel.column_widgets["run_name"].value)
+    marked = [c for c in cells if "champion" in c]
+    assert len(cells) == 3 and len(marked) == 1
+    assert "★ champion cancer v1" in marked[0] and first["run_id"][:8] in marked[0]
 
     # Serve the champion as MLflow users do: it is the stump again.
     import mlflow

@@ -201,6 +201,25 @@ def version_of_job_run(client: MlflowClient, name: str, job_run_id: str) -> Vers
     return _version(found[-1]) if found else None
 
 
+def alias_runs(client: MlflowClient, alias: str = store.CHAMPION) -> dict[str, list[str]]:
+    """Runs whose model version holds ``alias``: ``{run_id: ["churn v3", ...]}`` (the compare
+    panel marks them). One call per registered model holding it."""
+    found: dict[str, list[str]] = {}
+    token = None
+    while True:
+        page = client.search_registered_models(max_results=_PAGE, page_token=token)
+        for model in page:
+            held = (model.aliases or {}).get(alias)
+            if held is None:
+                continue
+            run_id = client.get_model_version(model.name, str(held)).run_id
+            if run_id:
+                found.setdefault(run_id, []).append(f"{model.name} v{held}")
+        token = page.token
+        if not token:
+            return found
+
+
 def versions_of_runs(client: MlflowClient, run_ids: Iterable[str]) -> list[VersionInfo]:
     """The registered versions logged by these runs (lineage: a data version's models)."""
     found: list[VersionInfo] = []
