@@ -339,7 +339,8 @@ def test_a_retried_upload_registers_the_model_once(ip: InteractiveShell, project
     experiment_id = ensure_experiment(client, record.experiment, uri)
     stale = client.create_run(experiment_id, tags={store.RECORD_ID_TAG: record.record_id})
     with spool.unpacked(entry) as files:
-        (first,) = register_models(client, record, stale.info.run_id, files, "someone", [])
+        (first,) = register_models(client, record, stale.info.run_id, experiment_id, files,
+                                   "someone", [])
     assert first.version == "1"
 
     (receipt,) = sync(project)
@@ -348,6 +349,14 @@ def test_a_retried_upload_registers_the_model_once(ip: InteractiveShell, project
     assert (str(version.version), version.run_id) == ("2", receipt["run_id"])
     assert holder(client, "cancer", "challenger") == "2"
     assert client.get_run(stale.info.run_id).info.lifecycle_stage == "deleted"
+    # The model's files are beside the store, in the run's experiment, not in the sync
+    # process's working folder.
+    assert not (project / "mlruns" / "0").exists()
+    location = Path(client.get_experiment(experiment_id).artifact_location)
+    assert location.parent == project / "mlruns"  # nbmlops' place beside the store
+    model_id = version.source.removeprefix("models:/")
+    assert client.get_logged_model(model_id).experiment_id == experiment_id
+    assert any(model_id in path.parts for path in location.rglob("MLmodel"))
 
 
 def test_register_a_model_fitted_in_an_untracked_cell(ip: InteractiveShell, project: Path) -> None:
@@ -369,3 +378,30 @@ def test_register_a_model_fitted_in_an_untracked_cell(ip: InteractiveShell, proj
 
     signature = get_model_info(version.source).signature
     assert signature is not None and len(signature.inputs.input_names()) == 30
+
+
+@pytest.mark.server
+def test_register_promote_and_serve_through_a_real_mlflow_server(
+    ip: InteractiveShell, project: Path, monkeypatch: pytest.MonkeyPatch,
+    mlflow_server: Any, capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
+    with capture_output():
+        assert ip.run_cell(SETUP).success
+    track(ip, "logreg --model clf=cancer", LOGREG)
+    (receipt,) = sync(project)
+    assert receipt["models"] == [{"name": "cancer", "version": "1"}]
+    capsys.readouterr()
+    status, out, _ = cli(capsys, "promote", "cancer", "--gate", "auc >= 0.9",
+                         "--tracking-uri", mlflow_server.url)
+    assert status == 0 and "cancer v1 is now champion" in out
+    import mlflow
+
+    with tracking_uri(mlflow_server.url):
+        served = mlflow.pyfunc.load_model("models:/cancer@champion")
+    rows = ip.user_ns["X_test"].head(10)
+    assert list(served.predict(rows)) == list(ip.user_ns["clf"].predict(rows))
+    # The model's files went to the server's artifact store, in the run's experiment.
+    (logged,) = mlflow_server.artifacts.rglob("MLmodel")
+    run = MlflowClient(mlflow_server.url).get_run(receipt["run_id"])
+    assert logged.relative_to(mlflow_server.artifacts).parts[0] == run.info.experiment_id

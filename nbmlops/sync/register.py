@@ -68,14 +68,29 @@ class Registered:
 
 
 def register_models(
-    client: MlflowClient, record: RunRecord, run_id: str, files: Path, author: str | None,
-    problems: list[str],
+    client: MlflowClient, record: RunRecord, run_id: str, experiment_id: str, files: Path,
+    author: str | None, problems: list[str],
 ) -> list[Registered]:
     """Log and register each model of the record; a model that cannot be loaded or saved is
     one line in ``problems`` (its run is uploaded all the same). MLflow failing to store it
     raises, so the whole record is retried."""
-    with _tracking_uri(record.tracking_uri):
+    with _tracking_uri(record.tracking_uri), _experiment(experiment_id):
         return _register_all(client, record, run_id, files, author, problems)
+
+
+@contextlib.contextmanager
+def _experiment(experiment_id: str) -> Iterator[None]:
+    """MLflow's active experiment for a while: ``Model.log`` puts the logged model in the
+    active experiment, not in its run's, and the default one's artifacts would land in
+    ``./mlruns`` of whatever folder the sync process started in."""
+    from mlflow.tracking import fluent
+
+    old = fluent._active_experiment_id
+    fluent._active_experiment_id = experiment_id
+    try:
+        yield
+    finally:
+        fluent._active_experiment_id = old
 
 
 @contextlib.contextmanager

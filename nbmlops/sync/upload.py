@@ -98,7 +98,7 @@ def upload(record: RunRecord, files: Path, client_for: ClientFactory) -> dict[st
             from nbmlops.sync.register import register_models
 
             problems: list[str] = []
-            models = register_models(client, record, run_id, files,
+            models = register_models(client, record, run_id, experiment_id, files,
                                      run.system_tags.get(store.USER_TAG), problems)
             if problems:  # the run's warnings tag was set when it was created
                 text = "\n".join([*run.warnings, *problems])
