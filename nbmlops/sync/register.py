@@ -86,7 +86,7 @@ def _experiment(experiment_id: str) -> Iterator[None]:
     from mlflow.tracking import fluent
 
     old = fluent._active_experiment_id
-    fluent._active_experiment_id = experiment_id
+    fluent._active_experiment_id = experiment_id  # type: ignore[assignment]
     try:
         yield
     finally:
