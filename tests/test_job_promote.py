@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from mlflow import MlflowClient
+from mlflow_server import MlflowServer
 
 from nbmlops.exceptions import JobError
 from nbmlops.jobs.folder import export_job
@@ -18,15 +19,16 @@ from nbmlops.jobs.spec import Job
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 BIN = Path(sys.executable).parent
-pytestmark = pytest.mark.kernel
+pytestmark = [pytest.mark.kernel, pytest.mark.server]
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_uri: str) -> Path:
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mlflow_server: MlflowServer) -> Path:
+    """A project whose runs and models go to a real tracking server, as a team's would."""
     root = tmp_path / "project"
     root.mkdir()
     (root / "pyproject.toml").write_text("[project]\nname = 'jobs'\n")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
     monkeypatch.setenv("NBMLOPS_SPOOL", str(tmp_path / "spool"))
     monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")
     monkeypatch.delenv("NBMLOPS_NOTEBOOK", raising=False)
@@ -39,7 +41,9 @@ def run(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=240, check=False)
 
 
-def test_a_job_promotes_through_its_gates_or_fails(project: Path, sqlite_uri: str) -> None:
+def test_a_job_promotes_through_its_gates_or_fails(
+    project: Path, mlflow_server: MlflowServer
+) -> None:
     shutil.copy(NOTEBOOKS / "job_model.ipynb", project / "job_model.ipynb")
     folder = export_job(project / "job_model.ipynb").folder
     data = yaml.safe_load((folder / "job.yaml").read_text())
@@ -51,7 +55,7 @@ def test_a_job_promotes_through_its_gates_or_fails(project: Path, sqlite_uri: st
     assert first.returncode == 0, first.stderr
     assert "no champion yet: passes by definition" in first.stderr
     assert "cancer-job v1 is now champion (the first)" in first.stderr
-    client = MlflowClient(sqlite_uri)
+    client = MlflowClient(mlflow_server.url)
     assert str(client.get_model_version_by_alias("cancer-job", "champion").version) == "1"
 
     # A stump scores lower: the run fails with the report; v1 stays champion.
@@ -71,6 +75,21 @@ def test_a_job_promotes_through_its_gates_or_fails(project: Path, sqlite_uri: st
     # Each version names the job run that registered it.
     v2 = client.get_model_version("cancer-job", "2")
     assert v2.tags["nbmlops.job_run_id"] == parents[0].info.run_id
+    # The models' files are in the server's artifact store, in the runs' experiment; the
+    # champion loads from there.
+    experiment_id = parents[0].info.experiment_id
+    logged = list(mlflow_server.artifacts.rglob("MLmodel"))
+    assert len(logged) == 2
+    assert all(p.relative_to(mlflow_server.artifacts).parts[0] == experiment_id for p in logged)
+    import mlflow
+    from sklearn.datasets import load_breast_cancer
+
+    from nbmlops.sync.register import _tracking_uri as tracking_uri
+
+    with tracking_uri(mlflow_server.url):
+        served = mlflow.pyfunc.load_model("models:/cancer-job@champion")
+    X, _ = load_breast_cancer(return_X_y=True, as_frame=True)
+    assert set(served.predict(X.head(50))) <= {0, 1}
 
 
 @pytest.mark.parametrize(("section", "message"), [

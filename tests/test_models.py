@@ -378,30 +378,3 @@ def test_register_a_model_fitted_in_an_untracked_cell(ip: InteractiveShell, proj
 
     signature = get_model_info(version.source).signature
     assert signature is not None and len(signature.inputs.input_names()) == 30
-
-
-@pytest.mark.server
-def test_register_promote_and_serve_through_a_real_mlflow_server(
-    ip: InteractiveShell, project: Path, monkeypatch: pytest.MonkeyPatch,
-    mlflow_server: Any, capsys: pytest.CaptureFixture[str],
-) -> None:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
-    with capture_output():
-        assert ip.run_cell(SETUP).success
-    track(ip, "logreg --model clf=cancer", LOGREG)
-    (receipt,) = sync(project)
-    assert receipt["models"] == [{"name": "cancer", "version": "1"}]
-    capsys.readouterr()
-    status, out, _ = cli(capsys, "promote", "cancer", "--gate", "auc >= 0.9",
-                         "--tracking-uri", mlflow_server.url)
-    assert status == 0 and "cancer v1 is now champion" in out
-    import mlflow
-
-    with tracking_uri(mlflow_server.url):
-        served = mlflow.pyfunc.load_model("models:/cancer@champion")
-    rows = ip.user_ns["X_test"].head(10)
-    assert list(served.predict(rows)) == list(ip.user_ns["clf"].predict(rows))
-    # The model's files went to the server's artifact store, in the run's experiment.
-    (logged,) = mlflow_server.artifacts.rglob("MLmodel")
-    run = MlflowClient(mlflow_server.url).get_run(receipt["run_id"])
-    assert logged.relative_to(mlflow_server.artifacts).parts[0] == run.info.experiment_id

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from test_api import Fetch, get, refused
 from tracked_project import TrackedProject, run_and_upload
+
+from .test_api import Fetch, get, refused
 
 MODEL_NOTEBOOK = "notebooks/iris.ipynb"
 FIT = """%%track fit --model clf=iris
