@@ -203,7 +203,8 @@ class TrackMagics(Magics):
             except GateFailed as e:
                 print(e.report)  # the table first; the one-line refusal is the UsageError
                 raise
-        print(done.report)
+        if done.report:
+            print(done.report)
         print(done.summary())
         return None
 

@@ -22,6 +22,7 @@ from sklearn.tree import DecisionTreeClassifier
 from nbmlops import store
 from nbmlops.cli import main
 from nbmlops.models import registry
+from nbmlops.record import ModelRecord, RunRecord
 from nbmlops.sync import worker
 from nbmlops.sync.register import _tracking_uri as tracking_uri
 from nbmlops.sync.spool import Spool
@@ -86,9 +87,18 @@ def test_register_promote_refuse_roll_back_and_serve(ip: InteractiveShell, proje
     uri = f"sqlite:///{project / 'mlflow.db'}"
     with capture_output():
         assert ip.run_cell(SETUP).success
-    track(ip, "stump --model clf=cancer", STUMP)
+    out = track(ip, "stump --model clf=cancer", STUMP)
+    [status] = [o.data["text/plain"] for o in out.outputs]
+    assert "· model cancer · waiting to sync" in status
     (first,) = sync(project)
     assert first["models"] == [{"name": "cancer", "version": "1"}]
+    from nbmlops.track.status_line import facts_of, render
+
+    record = RunRecord(tracking_uri=uri, experiment="e", run_name="stump", code_sha="0" * 8,
+                       models=[ModelRecord("clf", "cancer", "m.pkl", "sklearn.tree", "T")])
+    line, _ = render(facts_of(record), record.record_id, first)
+    assert line.endswith(f"· model cancer · synced: run {first['run_id'][:8]} in train.ipynb"
+                         " · cancer v1 challenger")
     client = MlflowClient(uri)
 
     # The version names its run, code, data, author and metrics; it is the challenger.

@@ -50,7 +50,8 @@ def promote_command(args: argparse.Namespace) -> int:
         print(e.report)
         print(f"nbmlops: promotion refused: {' '.join(str(e).split())}", file=sys.stderr)
         return 1
-    print(done.report)
+    if done.report:
+        print(done.report)
     print(done.summary())
     return 0
 

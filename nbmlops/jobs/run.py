@@ -376,7 +376,8 @@ def _promote(spec: Promote, result: RunResult, where: config.Destination, say: S
         return fail(f"{spec.model}: {e}")
     except Exception as e:  # the store failed: the model waits, unpromoted
         return fail(f"{spec.model}: {_one_line(e)}")
-    say(done.report)
+    if done.report:
+        say(done.report)
     say(f"nbmlops: {done.summary()}")
     return None
 

@@ -116,8 +116,7 @@ def promote(
     candidate = candidate_of(model, version)
     holder_version = model.aliases.get(to)
     if holder_version == candidate.version:
-        return Promotion(name, candidate.version, to, holder_version,
-                         report=f"{name} v{candidate.version} already holds {to}")
+        return Promotion(name, candidate.version, to, holder_version)
     holder = model.version(holder_version) if holder_version else None
     champion_metrics = version_metrics(client, holder) if holder is not None else None
     results = gate_rules.evaluate(
