@@ -4,7 +4,7 @@
 candidate's metrics and the current holder's, writes the result into the candidate's
 evaluation report (an artifact of its run) and a tag, and moves the alias only when all pass;
 otherwise it raises :class:`GateFailed`, whose ``report`` is the readable table. Each move is
-recorded on the versions (``nbmlops.sync.register.move_alias``), so :func:`rollback` knows
+recorded on the versions (``nbmlops.sync.aliases.move_alias``), so :func:`rollback` knows
 who held the alias before, and since when.
 """
 
@@ -21,7 +21,8 @@ from nbmlops import config, store
 from nbmlops.exceptions import GateFailed, ModelError
 from nbmlops.models import gates as gate_rules
 from nbmlops.models.registry import ModelInfo, VersionInfo, get_model, version_metrics
-from nbmlops.sync import register
+from nbmlops.sync import aliases
+from nbmlops.sync.register import MAX_TAG_VALUE
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -137,11 +138,11 @@ def promote(
             report,
         )
     by = by or _user()
-    promotion.previous = register.move_alias(client, name, to, candidate.version,
+    promotion.previous = aliases.move_alias(client, name, to, candidate.version,
                                              how="promoted", by=by)
     promotion.moved = True
     if to != store.CHALLENGER and model.aliases.get(store.CHALLENGER) == candidate.version:
-        register.drop_alias(client, name, store.CHALLENGER, ended=f"promoted to {to}")
+        aliases.drop_alias(client, name, store.CHALLENGER, ended=f"promoted to {to}")
     return promotion
 
 
@@ -172,7 +173,7 @@ def rollback(
         since = str(reigns[-1].get("since")) if reigns else None
     else:
         target, since = _previous_holder(model, alias, current)
-    register.move_alias(client, name, alias, target.version, how="rollback",
+    aliases.move_alias(client, name, alias, target.version, how="rollback",
                         by=by or _user(), ended=ROLLED_BACK)
     return Rollback(name, alias, current, target.version, since)
 
@@ -208,12 +209,12 @@ def _record_gates(
     """The gate results into the candidate's evaluation report and a one-line tag."""
     passed = sum(r.passed for r in results)
     summary = (f"{passed}/{len(results)} passed for {alias} against "
-               f"{'v' + against if against else 'no champion'} at {register.now_iso()}")
+               f"{'v' + against if against else 'no champion'} at {aliases.now_iso()}")
     failed = [r.gate.text for r in results if not r.passed]
     if failed:
         summary += f"; failed: {'; '.join(failed)}"
     client.set_model_version_tag(candidate.name, candidate.version, store.MODEL_GATES_TAG,
-                                 summary[:register.MAX_TAG_VALUE])
+                                 summary[:MAX_TAG_VALUE])
     if not candidate.run_id:
         return
     path = store.evaluation_artifact(candidate.name, candidate.version)
@@ -222,7 +223,7 @@ def _record_gates(
         "metrics": candidate.metrics, "gates": [],
     }
     report.setdefault("gates", []).append({
-        "at": register.now_iso(), "alias": alias, "against": against,
+        "at": aliases.now_iso(), "alias": alias, "against": against,
         "passed": not failed, "results": [r.to_dict() for r in results],
     })
     client.log_text(candidate.run_id, json.dumps(report, indent=1), path)

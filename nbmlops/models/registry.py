@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from nbmlops import store
 from nbmlops.exceptions import ModelError, StoreNotFound
 from nbmlops.redact import strip_credentials
-from nbmlops.sync import register
+from nbmlops.sync.aliases import history as reigns_of
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -111,7 +111,7 @@ def _version(v: Any, aliases: dict[str, str] | None = None) -> VersionInfo:
     for key in tags:
         if key.startswith(store.ALIAS_HISTORY_TAG_PREFIX):
             alias = key[len(store.ALIAS_HISTORY_TAG_PREFIX):]
-            history[alias] = register.history(v, alias)
+            history[alias] = reigns_of(v, alias)
     return VersionInfo(
         name=v.name, version=str(v.version), run_id=v.run_id or None,
         created=int(v.creation_timestamp or 0), tags=tags,

@@ -10,8 +10,7 @@ LightGBM, PyTorch, CatBoost, statsmodels), else as a pyfunc wrapper around the p
 signature is inferred from the input example the kernel kept (a few training rows). The
 version is tagged with the run, the cell's code sha, the data it was trained on, the author
 and the metrics, given the alias ``challenger``, and its evaluation report is logged to the
-run. Alias moves keep their history on the versions (:func:`move_alias`), which
-:mod:`nbmlops.models` reads for ``rollback``.
+run.
 """
 
 from __future__ import annotations
@@ -24,12 +23,12 @@ import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbmlops import store
 from nbmlops.record import ModelRecord, RunRecord
+from nbmlops.sync.aliases import move_alias, now_iso
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -46,14 +45,7 @@ FLAVOURS = {
     "statsmodels": "mlflow.statsmodels",
 }
 PYFUNC = "mlflow.pyfunc"
-#: Reigns kept per version and alias: a tag must stay readable.
-MAX_HISTORY = 100
 MAX_TAG_VALUE = 5000
-
-
-def now_iso() -> str:
-    """UTC to the millisecond: reigns are ordered by these strings."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def flavour_of(model: ModelRecord) -> str:
@@ -134,7 +126,7 @@ def _register_all(
             continue
         flavour = flavour_of(model)
         try:
-            info = _log_model(client, record, run_id, files, model, obj, example, flavour)
+            info = _log_model(run_id, files, model, obj, example, flavour)
         except _LocalFailure as e:
             problems.append(f"model {model.variable}: {e}")
             continue
@@ -163,12 +155,13 @@ def _load(files: Path, model: ModelRecord) -> tuple[Any, Any]:
 
 
 def _log_model(
-    client: MlflowClient, record: RunRecord, run_id: str, files: Path, model: ModelRecord,
-    obj: Any, example: Any, flavour: str,
+    run_id: str, files: Path, model: ModelRecord, obj: Any, example: Any, flavour: str
 ) -> Any:
+    """Log ``obj`` to the run with ``flavour``; the ModelInfo."""
     import importlib
 
     from mlflow.exceptions import MlflowException
+    from mlflow.models import Model
 
     requirements = files / store.REQUIREMENTS_ARTIFACT
     kwargs: dict[str, Any] = {
@@ -178,8 +171,6 @@ def _log_model(
     }
     if example is not None:
         kwargs["input_example"] = example
-    from mlflow.models import Model
-
     module = importlib.import_module(flavour)
     if flavour == PYFUNC:
         from nbmlops.sync.pickled_model import PickledModel
@@ -315,74 +306,3 @@ def evaluation_report(
         "plots": [a for a in record.artifacts if a.startswith(store.FIGURES_FOLDER + "/")],
         "gates": [],
     }
-
-
-# -- aliases and their history ------------------------------------------------------------------
-
-
-def history(version: Any, alias: str) -> list[dict[str, Any]]:
-    """The reigns of ``version`` (a ModelVersion) under ``alias``, oldest first."""
-    text = (version.tags or {}).get(store.alias_history_tag(alias))
-    try:
-        value = json.loads(text) if text else []
-    except ValueError:
-        return []
-    return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
-
-
-def holder(client: MlflowClient, name: str, alias: str) -> Any | None:
-    """The version holding ``alias`` (None when none does)."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return client.get_model_version_by_alias(name, alias)
-    except MlflowException as e:
-        if e.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
-            return None
-        raise
-
-
-def _write_history(client: MlflowClient, name: str, version: Any, alias: str,
-                   reigns: list[dict[str, Any]]) -> None:
-    client.set_model_version_tag(name, str(version.version), store.alias_history_tag(alias),
-                                 json.dumps(reigns[-MAX_HISTORY:]))
-
-
-def move_alias(
-    client: MlflowClient, name: str, alias: str, version: str, *, how: str, by: str | None,
-    ended: str = "replaced",
-) -> str | None:
-    """Give ``alias`` to ``version``; the previous holder's reign ends (``ended`` says how),
-    the new one's begins. Returns the previous holder's version (None when none)."""
-    at = now_iso()
-    previous = holder(client, name, alias)
-    if previous is not None and str(previous.version) == str(version):
-        return str(previous.version)
-    if previous is not None:
-        reigns = history(previous, alias)
-        for reign in reversed(reigns):
-            if reign.get("until") is None:
-                reign.update(until=at, ended=ended)
-                break
-        _write_history(client, name, previous, alias, reigns)
-    client.set_registered_model_alias(name, alias, version)
-    current = client.get_model_version(name, version)
-    reigns = history(current, alias)
-    reigns.append({"since": at, "until": None, "by": by or "", "how": how,
-                   "previous": str(previous.version) if previous is not None else None})
-    _write_history(client, name, current, alias, reigns)
-    return str(previous.version) if previous is not None else None
-
-
-def drop_alias(client: MlflowClient, name: str, alias: str, *, ended: str) -> None:
-    """Take ``alias`` away from its holder, ending its reign."""
-    previous = holder(client, name, alias)
-    if previous is None:
-        return
-    reigns = history(previous, alias)
-    for reign in reversed(reigns):
-        if reign.get("until") is None:
-            reign.update(until=now_iso(), ended=ended)
-            break
-    _write_history(client, name, previous, alias, reigns)
-    client.delete_registered_model_alias(name, alias)
