@@ -388,3 +388,17 @@ def test_register_a_model_fitted_in_an_untracked_cell(ip: InteractiveShell, proj
 
     signature = get_model_info(version.source).signature
     assert signature is not None and len(signature.inputs.input_names()) == 30
+
+
+def test_the_model_commands_explain_themselves(ip: InteractiveShell, project: Path) -> None:
+    assert "mlops promote" in magic(ip, "promote -h") and "--gate GATE" in magic(ip, "promote -h")
+    assert magic(ip, "models").strip() == "no registered models"
+    with pytest.raises(UsageError, match="the following arguments are required: name"):
+        magic(ip, "promote")
+    with pytest.raises(UsageError, match="no registered model 'churn' \\(none registered yet\\)"):
+        magic(ip, "promote churn")
+    with pytest.raises(UsageError, match="bad gate 'auc'"):
+        magic(ip, "promote churn --gate auc")
+    (project / "mlflow.db").unlink()
+    with pytest.raises(UsageError, match="no registered models: nothing has been uploaded"):
+        magic(ip, "models")
