@@ -253,8 +253,16 @@ def test_a_model_that_cannot_be_pickled_is_one_warning_and_the_run_is_kept(
                                         "the cell failed"):
         result = ip.run_cell("%%track broken --model clf\nclf = object()\n1 / 0")
     assert not result.success
+    # Nor is a model fitted on data that fails its declared expectations.
+    (project / "cancer.json").write_text(json.dumps({"rows": {"min": 1000}}))
+    with capture_output():
+        assert ip.run_cell(SETUP).success
+    with capture_output(), pytest.warns(UserWarning, match="--model clf: not registered, its "
+                                        "data failed the checks"):
+        result = ip.run_cell(f"%%track checked --model clf --expect X_train=cancer.json\n{STUMP}")
+    assert not result.success
     receipts = sync(project)
-    assert len(receipts) == 2 and all("models" not in r for r in receipts)
+    assert len(receipts) == 3 and all("models" not in r for r in receipts)
     client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
     run = client.get_run(receipts[0]["run_id"])
     assert run.data.metrics["score"] == 0.5

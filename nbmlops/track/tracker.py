@@ -363,15 +363,16 @@ class CellTracker:
                 record.datasets = [*execution.inputs, *self._outputs(execution)]
             for data in record.datasets:
                 data.source = redact.redact_value(data.source)
-        if options.models:
-            with notes.guard("models"):
-                self._models(execution, record, staging)
         with notes.guard("data checks"):
             execution.checks.fill(
                 record, staging, self.shell.user_ns, root=execution.ctx.root,
                 spool_root=execution.ctx.spool.root, stable_name=_stable_name(execution),
                 code_failed=record.outcome.status != "FINISHED",
             )
+        # After the data checks: a model fitted on data that failed them is not registered.
+        if options.models:
+            with notes.guard("models"):
+                self._models(execution, record, staging)
 
         with notes.guard("environment"):
             record.environment.python = environment.python_version()
@@ -398,7 +399,8 @@ class CellTracker:
         wanted = execution.options.models
         if record.outcome.status != "FINISHED":
             names = ", ".join(variable for variable, _ in wanted)
-            execution.notes.problems.append(f"--model {names}: not registered, the cell failed")
+            why = "its data failed the checks" if execution.checks.failure else "the cell failed"
+            execution.notes.problems.append(f"--model {names}: not registered, {why}")
             return
         # Where the training data may be: what the cell reads and binds, and --data names.
         candidates = [*execution.analysis.read, *self._bound(execution),
