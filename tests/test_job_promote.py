@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import yaml
 from mlflow import MlflowClient
-from mlflow_server import MlflowServer
 
 from nbmlops.exceptions import JobError
 from nbmlops.jobs.folder import export_job
@@ -19,16 +18,15 @@ from nbmlops.jobs.spec import Job
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 BIN = Path(sys.executable).parent
-pytestmark = [pytest.mark.kernel, pytest.mark.server]
+pytestmark = pytest.mark.kernel
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mlflow_server: MlflowServer) -> Path:
-    """A project whose runs and models go to a real tracking server, as a team's would."""
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_uri: str) -> Path:
     root = tmp_path / "project"
     root.mkdir()
     (root / "pyproject.toml").write_text("[project]\nname = 'jobs'\n")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
     monkeypatch.setenv("NBMLOPS_SPOOL", str(tmp_path / "spool"))
     monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")
     monkeypatch.delenv("NBMLOPS_NOTEBOOK", raising=False)
@@ -41,9 +39,7 @@ def run(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=240, check=False)
 
 
-def test_a_job_promotes_through_its_gates_or_fails(
-    project: Path, mlflow_server: MlflowServer
-) -> None:
+def test_a_job_promotes_through_its_gates_or_fails(project: Path, sqlite_uri: str) -> None:
     shutil.copy(NOTEBOOKS / "job_model.ipynb", project / "job_model.ipynb")
     folder = export_job(project / "job_model.ipynb").folder
     data = yaml.safe_load((folder / "job.yaml").read_text())
@@ -55,7 +51,7 @@ def test_a_job_promotes_through_its_gates_or_fails(
     assert first.returncode == 0, first.stderr
     assert "no champion yet: passes by definition" in first.stderr
     assert "cancer-job v1 is now champion (the first)" in first.stderr
-    client = MlflowClient(mlflow_server.url)
+    client = MlflowClient(sqlite_uri)
     assert str(client.get_model_version_by_alias("cancer-job", "champion").version) == "1"
 
     # A stump scores lower: the run fails with the report; v1 stays champion.
@@ -75,18 +71,17 @@ def test_a_job_promotes_through_its_gates_or_fails(
     # Each version names the job run that registered it.
     v2 = client.get_model_version("cancer-job", "2")
     assert v2.tags["nbmlops.job_run_id"] == parents[0].info.run_id
-    # The models' files are in the server's artifact store, in the runs' experiment; the
-    # champion loads from there.
-    experiment_id = parents[0].info.experiment_id
-    logged = list(mlflow_server.artifacts.rglob("MLmodel"))
-    assert len(logged) == 2
-    assert all(p.relative_to(mlflow_server.artifacts).parts[0] == experiment_id for p in logged)
+    # The models' files are in the runs' experiment, beside the store, wherever the job ran;
+    # the champion loads from there.
+    experiment = client.get_experiment(parents[0].info.experiment_id)
+    assert len(list(Path(experiment.artifact_location).rglob("MLmodel"))) == 2
+    assert not list(project.rglob("MLmodel"))
     import mlflow
     from sklearn.datasets import load_breast_cancer
 
     from nbmlops.sync.register import _tracking_uri as tracking_uri
 
-    with tracking_uri(mlflow_server.url):
+    with tracking_uri(sqlite_uri):
         served = mlflow.pyfunc.load_model("models:/cancer-job@champion")
     X, _ = load_breast_cancer(return_X_y=True, as_frame=True)
     assert set(served.predict(X.head(50))) <= {0, 1}
