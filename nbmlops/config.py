@@ -180,6 +180,24 @@ def metric_directions(root: Path) -> dict[str, str]:
     return {str(k): str(v).lower() for k, v in table.items()}
 
 
+def gates(root: Path, model: str) -> list[str]:
+    """The gates every promotion of ``model`` must pass, as a team agreed them once in
+    ``[tool.nbmlops.gates]``: a list applies to every model; a table maps model names (and
+    ``"*"``, every model) to lists. ``%mlops promote --gate`` adds to them."""
+    table = project_config(root).get("gates")
+    if table is None:
+        return []
+    bad = ConfigError('[tool.nbmlops] gates must be a list of gates ("auc >= champion") or '
+                      'a table of model name (or "*") to such lists')
+    lists = [table.get("*", []), table.get(model, [])] if isinstance(table, dict) else [table]
+    found: list[str] = []
+    for item in lists:
+        if not isinstance(item, list) or not all(isinstance(g, str) for g in item):
+            raise bad
+        found.extend(item)
+    return found
+
+
 def spool_dir(root: Path | None = None) -> Path:
     """Where records wait for upload: ``NBMLOPS_SPOOL``, else ``spool`` in the project's
     config, else the user's data folder (outside any repository, so git never sees it)."""

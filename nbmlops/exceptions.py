@@ -95,3 +95,20 @@ class OutsideRoot(NbmlopsError):
 
 class NotebookNotFound(NbmlopsError):
     """No notebook at that path."""
+
+
+class ModelError(NbmlopsError):
+    """A registered model or version that does not exist, or an alias that cannot move."""
+
+
+class GateError(ModelError):
+    """A gate that does not parse, or names a metric a version does not have."""
+
+
+class GateFailed(ModelError):
+    """A promotion refused: at least one gate failed. ``report`` is the whole gate report,
+    for a person; the message names the failing gates in one line."""
+
+    def __init__(self, message: str, report: str = "") -> None:
+        super().__init__(message)
+        self.report = report

@@ -15,7 +15,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import List, Unicode
 
 from nbmlops import config, store
-from nbmlops.exceptions import NbmlopsError
+from nbmlops.exceptions import GateFailed, NbmlopsError
 from nbmlops.track import line as track_line
 from nbmlops.track.cell_hooks import CellHooks
 from nbmlops.track.line import TrackOptions
@@ -29,6 +29,10 @@ MLOPS_COMMANDS: dict[str, str] = {
     "compare": "_compare",
     "jobs": "_jobs",
     "assess": "_assess",
+    "register": "_register",
+    "promote": "_promote",
+    "rollback": "_rollback",
+    "models": "_models",
 }
 
 
@@ -123,7 +127,14 @@ class TrackMagics(Magics):
         ``%mlops jobs``: the jobs exported from this notebook, their schedules and last runs;
         ``%mlops compare [EXPERIMENT] [--cell NAME] [--metric NAME] [--last N]
         [--filter "metrics.auc > 0.8"]``: a panel comparing the runs (``%mlops compare -h``);
-        ``%mlops assess [PATH]``: the project's maturity level, its evidence, the next steps."""
+        ``%mlops assess [PATH]``: the project's maturity level, its evidence, the next steps;
+        ``%mlops register VAR [--name NAME] [--metric M] [--data X_train]``: register the
+        model in VAR as a run of its own, as ``%%track --model VAR=NAME`` would;
+        ``%mlops promote NAME [--version V] [--to champion] [--gate "auc >= champion"]``:
+        move the alias when every gate passes, print the gate report;
+        ``%mlops rollback NAME [--to VERSION]``: the champion back to the previous holder;
+        ``%mlops models [NAME ...] [--notebook]``: registered models, versions, aliases and
+        their history."""
         command, _, rest = line.strip().partition(" ")
         command = command or "status"
         method = MLOPS_COMMANDS.get(command)
@@ -160,6 +171,83 @@ class TrackMagics(Magics):
             raise UsageError("%mlops jobs: the notebook's path is unknown (set NBMLOPS_NOTEBOOK)")
         jobs = [overview.overview(f) for f in overview.job_folders(Path(ctx.notebook))]
         print(overview.describe_jobs(jobs, ctx.root))
+    def _argv(self, command: str, line: str) -> list[str] | None:
+        """The words of ``line`` (POSIX quoting); None when help was asked for and shown."""
+        try:
+            argv = shlex.split(line)
+        except ValueError as e:
+            raise UsageError(f"%mlops {command}: {e}") from None
+        if {"-h", "--help"} & set(argv):
+            print(_MODEL_ARGUMENTS[command].parser.format_help())
+            return None
+        return argv
+
+    def _register(self, line: str) -> Any:
+        argv = self._argv("register", line)
+        if argv is None:
+            return None
+        args = _register_arguments.parser.parse_args(argv)
+        user_ns = self.shell.user_ns if self.shell is not None else {}
+        if args.variable not in user_ns:
+            raise UsageError(f"%mlops register: no variable {args.variable!r}")
+        name = args.name or args.variable
+        # The one %%track grammar: a run of its own, named after the model, that reads VAR.
+        words = [f"register-{name}", "--model", f"{args.variable}={name}"]
+        words += [w for m in args.metric for w in ("--metric", m)]
+        words += [w for d in args.data for w in ("--data", d)]
+        options, ctx = self.prepare(shlex.join(words))
+        self.tracker.run(args.variable, options, ctx)
+        return None
+
+    def _promote(self, line: str) -> Any:
+        argv = self._argv("promote", line)
+        if argv is None:
+            return None
+        args = _promote_arguments.parser.parse_args(argv)
+        from nbmlops.models import promotion, registry
+
+        where = self.tracker.context().where
+        with store.fail_fast():
+            client = registry.open_client(where.tracking_uri)
+            try:
+                done = promotion.promote(client, args.name, args.version, to=args.to,
+                                         gates=args.gate, root=where.root)
+            except GateFailed as e:
+                print(e.report)  # the table first; the one-line refusal is the UsageError
+                raise
+        if done.report:
+            print(done.report)
+        print(done.summary())
+        return None
+
+    def _rollback(self, line: str) -> Any:
+        argv = self._argv("rollback", line)
+        if argv is None:
+            return None
+        args = _rollback_arguments.parser.parse_args(argv)
+        from nbmlops.models import promotion, registry
+
+        with store.fail_fast():
+            client = registry.open_client(self.tracker.context().where.tracking_uri)
+            done = promotion.rollback(client, args.name, args.to, alias=args.alias)
+        print(done.summary())
+        return None
+
+    def _models(self, line: str) -> Any:
+        argv = self._argv("models", line)
+        if argv is None:
+            return None
+        args = _models_arguments.parser.parse_args(argv)
+        from nbmlops.models import registry
+
+        where = self.tracker.context().where
+        with store.fail_fast():
+            client = registry.open_client(where.tracking_uri)
+            found = registry.list_models(
+                client, where.source_name if args.notebook else None, args.names or None
+            )
+        print(registry.format_models(found))
+        return None
 
     def _compare(self, line: str) -> Any:
         # POSIX quoting, so --filter "params.opt = 'adam'" arrives without its quotes.
@@ -209,3 +297,52 @@ class TrackMagics(Magics):
 def _compare_arguments() -> None:
     """``%mlops compare``: a panel of the notebook's runs: sort, page, tick two or more runs
     to see them side by side (params, metrics, data, packages, code), plots."""
+
+
+@magic_arguments("mlops register")
+@argument("variable", help="the variable holding the fitted model")
+@argument("--name", "-n", default=None, help="the registered model (default: the variable)")
+@argument("--metric", "-m", action="append", default=[], metavar="NAME",
+          help="a variable holding one of its evaluation metrics, repeatable")
+@argument("--data", "-d", action="append", default=[], metavar="VAR",
+          help="the data it was trained on (its input example and signature), repeatable")
+def _register_arguments() -> None:
+    """``%mlops register``: register a fitted model as a new version, alias challenger."""
+
+
+@magic_arguments("mlops promote")
+@argument("name", help="the registered model")
+@argument("--version", "-v", default=None,
+          help="the version to promote (default: the challenger, else the newest)")
+@argument("--to", default="champion", help="the alias it is to take (default: champion)")
+@argument("--gate", "-g", action="append", default=[], metavar="GATE",
+          help='"auc >= champion", "auc >= 0.80", "latency_ms <= champion * 1.1"; '
+          "repeatable, added to [tool.nbmlops.gates]")
+def _promote_arguments() -> None:
+    """``%mlops promote``: evaluate the gates on the version's metrics and the alias holder's,
+    print the gate report, and move the alias only when every gate passes."""
+
+
+@magic_arguments("mlops rollback")
+@argument("name", help="the registered model")
+@argument("--to", default=None, metavar="VERSION",
+          help="the version to return to (default: the previous holder)")
+@argument("--alias", default="champion", help="the alias to move back (default: champion)")
+def _rollback_arguments() -> None:
+    """``%mlops rollback``: move the champion back to the version that held it before."""
+
+
+@magic_arguments("mlops models")
+@argument("names", nargs="*", metavar="NAME", help="only these registered models")
+@argument("--notebook", action="store_true",
+          help="only the versions this notebook registered")
+def _models_arguments() -> None:
+    """``%mlops models``: registered models, their versions, aliases and alias history."""
+
+
+_MODEL_ARGUMENTS = {
+    "register": _register_arguments,
+    "promote": _promote_arguments,
+    "rollback": _rollback_arguments,
+    "models": _models_arguments,
+}

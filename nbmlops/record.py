@@ -46,6 +46,20 @@ class DataRecord:
 
 
 @dataclass
+class ModelRecord:
+    """A model object a ``%%track --model VAR[=NAME]`` cell left behind, pickled into the
+    spool entry; the sync process logs it with its MLflow flavour and registers it."""
+
+    variable: str
+    name: str  # the registered model's name
+    file: str  # path of the pickle inside the entry
+    module: str  # the object's class: module and name, to choose the MLflow flavour
+    class_name: str
+    example: str | None = None  # path of a pickled input example (a few training rows)
+    example_of: str | None = None  # the variable the example was cut from
+
+
+@dataclass
 class GitState:
     commit: str | None = None
     branch: str | None = None
@@ -106,6 +120,7 @@ class RunRecord:
     outcome: Outcome = field(default_factory=Outcome)
     artifacts: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # what nbmlops could not capture
+    models: list[ModelRecord] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
     def to_json(self) -> str:
@@ -119,6 +134,7 @@ class RunRecord:
         return cls(
             metrics=[MetricPoint(**m) for m in raw.pop("metrics", [])],
             datasets=[DataRecord(**d) for d in raw.pop("datasets", [])],
+            models=[ModelRecord(**m) for m in raw.pop("models", None) or []],
             environment=Environment(**env, git=GitState(**git) if git else None),
             outcome=Outcome(**raw.pop("outcome", {})),
             **raw,

@@ -103,12 +103,12 @@ EXPECTATIONS_ARTIFACT = "data/expectations.json"
 FIGURES_FOLDER = "figures"
 JOB_OUTPUT_FOLDER = "output"  # a job's executed notebook
 
-MODEL_FOLDER = "model"
+MODEL_SUMMARY_FOLDER = "model"  # a Keras model's layer summary, beside the run's figures
 
 
 def model_summary_artifact(name: str) -> str:
     """Where a Keras model's layer summary is kept: ``model/<variable>-summary.txt``."""
-    return f"{MODEL_FOLDER}/{name}-summary.txt"
+    return f"{MODEL_SUMMARY_FOLDER}/{name}-summary.txt"
 
 
 def figure_artifact(name: str) -> str:
@@ -118,6 +118,33 @@ def figure_artifact(name: str) -> str:
 # -- models (nbmlops.sync.register writes them, nbmlops.models reads and moves them) ---------
 CHAMPION = "champion"  # the alias of the model in service
 CHALLENGER = "challenger"  # the alias of the newest registered version
+#: Where a record keeps a ``%%track --model`` object in the spool: never uploaded as a plain
+#: artifact; the sync process logs it as an MLflow model instead.
+MODEL_SPOOL_FOLDER = "nbmlops-models"
+EVALUATION_FOLDER = "evaluation"
+# model version tags (the run, code sha and user are also MLflow's own fields of a version)
+MODEL_RUN_TAG = "nbmlops.run_id"
+MODEL_VARIABLE_TAG = "nbmlops.variable"
+MODEL_DATA_TAG = "nbmlops.data"  # "name=fingerprint" per line: what it was trained on
+MODEL_JOB_RUN_TAG = "nbmlops.job_run_id"  # the job run whose cell registered it
+MODEL_AUTHOR_TAG = "nbmlops.author"
+MODEL_METRIC_TAG_PREFIX = "nbmlops.metric."
+MODEL_GATES_TAG = "nbmlops.gates"  # the last gate report's one-line summary
+#: JSON list of the version's reigns under an alias: since, until, by, how, ended.
+ALIAS_HISTORY_TAG_PREFIX = "nbmlops.alias_history."
+
+
+def model_spool_path(variable: str, file: str) -> str:
+    return f"{MODEL_SPOOL_FOLDER}/{variable}/{file}"
+
+
+def alias_history_tag(alias: str) -> str:
+    return f"{ALIAS_HISTORY_TAG_PREFIX}{alias}"
+
+
+def evaluation_artifact(name: str, version: str | int) -> str:
+    """The evaluation report of one registered version, in its run's artifacts."""
+    return f"{EVALUATION_FOLDER}/{name}-v{version}.json"
 
 
 # -- opening MLflow -------------------------------------------------------------------------

@@ -44,6 +44,9 @@ GOOD: list[tuple[str, str, str | None, dict[str, Any]]] = [
     ("%%track fit -p lr=0.1 -t team=ml", "fit", None,
      {"params": {"lr": "0.1"}, "tags": {"team": "ml"}}),
     ("%%track --no-data -m auc fit", "fit", None, {"capture_data": False, "metrics": ["auc"]}),
+    ("%%track --model clf fit", "fit", None, {"models": [("clf", "clf")]}),
+    ('%%track --model "clf=churn model" --model reg=prices.v2 fit', "fit", None,
+     {"models": [("clf", "churn model"), ("reg", "prices.v2")]}),
 ]
 
 BAD: list[tuple[str, str]] = [
@@ -53,6 +56,9 @@ BAD: list[tuple[str, str]] = [
     ("%%track --param novalue fit", "--param must look like NAME=VALUE"),
     ("%%track --drift sometimes", "invalid choice: 'sometimes'"),
     ("%%track -e", "expected one argument"),
+    ("%%track --model 1clf", "--model needs a variable name"),
+    ("%%track --model clf=", "a model name is letters"),
+    ("%%track --model clf=a/b", "a model name is letters"),
 ]
 
 NOT_TRACKED = ["%%tracking fit", "%%trackfit", "# %%track fit", "x = 1"]

@@ -6,6 +6,7 @@ import argparse
 import json
 import time
 from dataclasses import asdict
+from typing import Any
 
 from nbmlops.cli.command import Command
 
@@ -42,8 +43,10 @@ def lineage_command(args: argparse.Namespace) -> int:
 
     fingerprint = lineage.fingerprint_argument(args.fingerprint)
     runs = lineage.runs_using(fingerprint, args.tracking_uri, experiments=args.experiment)
+    models = _models_of(runs, args.tracking_uri)
     if args.json:
-        print(json.dumps([{**asdict(r), "contexts": list(r.contexts)} for r in runs]))
+        print(json.dumps([{**asdict(r), "contexts": list(r.contexts),
+                           "models": models.get(r.run_id, [])} for r in runs]))
         return 0 if runs else 1
     if not runs:
         print(f"no run read or wrote data {fingerprint}")
@@ -54,10 +57,33 @@ def lineage_command(args: argparse.Namespace) -> int:
                 if r.start_time else "?")
         print(f"{when}  {verb:10}  {r.digest[:8]}  {r.dataset}  run {r.run_id[:8]} "
               f"{r.run_name} ({r.status})  in {r.experiment}")
+    trained = [(r, m) for r in runs for m in models.get(r.run_id, [])]
+    if trained:
+        print("model versions trained on it:")
+    for r, m in trained:
+        aliases = f" [{', '.join(m['aliases'])}]" if m["aliases"] else ""
+        print(f"  {m['model']}{aliases}  from run {r.run_id[:8]} {r.run_name}")
     return 0
 
 
+def _models_of(runs: list[Any], tracking_uri: str | None) -> dict[str, list[dict[str, Any]]]:
+    """The registered versions each run logged: ``{run_id: [{"model": "name/v", ...}]}``."""
+    from nbmlops import config, store
+    from nbmlops.models import registry
+
+    if not runs:
+        return {}
+    client = store.client(tracking_uri or config.tracking_uri(config.project_root()))
+    found: dict[str, list[dict[str, Any]]] = {}
+    for v in registry.versions_of_runs(client, [r.run_id for r in runs]):
+        found.setdefault(str(v.run_id), []).append(
+            {"model": f"{v.name}/{v.version}", "name": v.name, "version": v.version,
+             "aliases": v.aliases})
+    return found
+
+
 COMMANDS = [
-    Command("lineage", "list the runs that read or wrote a data version",
+    Command("lineage", "list the runs that read or wrote a data version, and the model "
+            "versions trained on it",
             _configure_lineage, lineage_command),
 ]

@@ -33,8 +33,8 @@ from typing import Any
 import filelock
 
 from nbmlops import config, redact, store
-from nbmlops.exceptions import JobError
-from nbmlops.jobs.spec import Job, folder_of, load, resolve_params
+from nbmlops.exceptions import GateFailed, JobError, NbmlopsError
+from nbmlops.jobs.spec import Job, Promote, folder_of, load, resolve_params
 from nbmlops.sync.spool import Spool
 from nbmlops.track import capture
 
@@ -52,7 +52,7 @@ Say = Callable[[str], None]
 class Failure:
     """Why a run failed, for a person: one block."""
 
-    kind: str  # "error" | "timeout" | "kernel died" | "papermill"
+    kind: str  # "error" | "timeout" | "kernel died" | "papermill" | "promotion"
     message: str
     cell: int | None = None  # 1-based, in the job notebook (the injected cell not counted)
     line: int | None = None
@@ -352,11 +352,47 @@ def _run_locked(job: Job, folder: Path, params: dict[str, Any], verbose: bool,
     result.duration_s = time.monotonic() - started
     safe = _redact_output(result.output, say)
     _name_runs(result.output, config.spool_dir(config.project_root(folder)), say)
+    if result.status == "FINISHED" and job.promote is not None:
+        _promote(job.promote, result, where, say)
     # Uploads the output notebook, its status lines naming their runs, its secrets blanked.
     parent.end(result, upload_output=safe)
     if result.failure and job.on_failure:
         _on_failure(job, result, env, say)
     return result
+
+
+def _promote(spec: Promote, result: RunResult, where: config.Destination, say: Say) -> None:
+    """Promote the version of ``spec.model`` this run registered, through the gates; a gate
+    that fails, or a version that cannot be found, fails the run and moves nothing."""
+    from nbmlops.models import promotion, registry
+
+    def fail(message: str) -> None:
+        result.status = "FAILED"
+        result.failure = Failure("promotion", f"{message}; {spec.to} of {spec.model} untouched")
+
+    if not result.parent_run_id:
+        return fail(f"no job run in MLflow to find the version of {spec.model} it registered")
+    try:
+        with store.fail_fast():
+            client = store.client(where.tracking_uri)
+            version = registry.version_of_job_run(client, spec.model, result.parent_run_id)
+            if version is None:
+                return fail(f"this run registered no version of {spec.model} (a cell needs "
+                            f"`%%track --model VAR={spec.model}`, and its record must be "
+                            "uploaded)")
+            done = promotion.promote(client, spec.model, version.version, to=spec.to,
+                                     gates=spec.gates, root=where.root)
+    except GateFailed as e:
+        say(e.report)
+        return fail(str(e).split(" (")[0])
+    except NbmlopsError as e:
+        return fail(f"{spec.model}: {e}")
+    except Exception as e:  # the store failed: the model waits, unpromoted
+        return fail(f"{spec.model}: {_one_line(e)}")
+    if done.report:
+        say(done.report)
+    say(f"nbmlops: {done.summary()}")
+    return None
 
 
 def _redact_output(output: Path | None, say: Say) -> bool:

@@ -42,6 +42,40 @@ class Schedule:
 
 
 @dataclass
+class Promote:
+    """``promote:``: after a successful run, give ``to`` to the version of ``model`` the run
+    registered (``%%track --model VAR=MODEL``) when every gate passes; otherwise the run fails
+    and the alias stays where it was. ``[tool.nbmlops.gates]`` applies too."""
+
+    model: str
+    to: str = "champion"
+    gates: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> Promote:
+        if not isinstance(data, Mapping) or not isinstance(data.get("model"), str):
+            raise JobError(f"{where}: 'promote' needs 'model: NAME' (and optionally 'to' and "
+                           "'gates')")
+        unknown = set(data) - {"model", "to", "gates"}
+        if unknown:
+            raise JobError(f"{where}: promote: unknown key(s) {', '.join(sorted(unknown))}")
+        gates = data.get("gates") or []
+        if isinstance(gates, str):
+            gates = [gates]
+        if not isinstance(gates, list) or not all(isinstance(g, str) for g in gates):
+            raise JobError(f"{where}: promote: gates must be a list of gates such as "
+                           "'auc >= champion'")
+        from nbmlops.exceptions import GateError
+        from nbmlops.models.gates import parse_all
+
+        try:
+            parse_all(gates)  # a typo fails the file, not a run at 3 am
+        except GateError as e:
+            raise JobError(f"{where}: promote: {e}") from None
+        return cls(str(data["model"]), str(data.get("to") or "champion"), list(gates))
+
+
+@dataclass
 class Job:
     """The content of ``job.yaml``. Paths are relative to the job folder."""
 
@@ -61,6 +95,7 @@ class Job:
     overlap: str = "skip"  # a run that finds the previous one still running: skip or wait
     on_failure: str | None = None  # a shell command run after the last failed attempt
     image: str | None = None  # the container image of the kubernetes target
+    promote: Promote | None = None  # register-and-promote after a successful run
 
     def param(self, name: str) -> ParamSpec | None:
         return next((p for p in self.parameters if p.name == name), None)
@@ -71,6 +106,8 @@ class Job:
             p.name: {k: v for k, v in asdict(p).items() if k != "name" and (k != "help" or v)}
             for p in self.parameters
         }
+        if self.promote is None:
+            del data["promote"]  # job.yaml shows the section only when it is used
         return data
 
     @classmethod
@@ -93,7 +130,9 @@ class Job:
                 raise JobError(f"{where}: parameter {name}: unknown type {kind!r}")
             specs.append(ParamSpec(str(name), kind, spec.get("default"), str(spec.get("help", ""))))
         schedule = values.pop("schedule", None) or {}
-        job = cls(**values, parameters=specs, schedule=Schedule(**schedule))
+        promote = values.pop("promote", None)
+        job = cls(**values, parameters=specs, schedule=Schedule(**schedule),
+                  promote=Promote.from_dict(promote, where) if promote is not None else None)
         if job.overlap not in OVERLAP:
             raise JobError(f"{where}: overlap must be one of {', '.join(OVERLAP)}")
         return job

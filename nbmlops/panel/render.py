@@ -52,6 +52,7 @@ STYLE = f"""<style>
 .nbm-diff thead th {{ border-bottom: 2px solid {BORDER}; }}
 .nbm-diff tbody th {{ font-weight: 500; }}
 .nbm-badge {{ border-radius: 8px; padding: 1px 8px; font-size: 0.85em; }}
+.nbm-champion {{ background: #fff5b1; }}
 .nbm-code {{ font-family: {MONO}; font-size: 0.9em; margin: 4px 0 10px 0; padding: 6px 0;
   border: 1px solid {BORDER}; border-radius: 4px; overflow-x: auto; }}
 .nbm-drift {{ color: {DRIFT}; font-size: 0.9em; white-space: normal; }}
@@ -119,6 +120,15 @@ def run_name_html(run: RunSummary, url: str | None) -> str:
     if url:
         name = f'<a href="{esc(url)}" target="_blank" title="open in MLflow">{name}</a>'
     return f'{name}<span class="nbm-id" title="{esc(run.run_id)}">{esc(run.run_id[:8])}</span>'
+
+
+def champion_html(models: Sequence[str] | None) -> str:
+    """A badge on the run whose model is the champion: ``★ champion churn v3``."""
+    if not models:
+        return ""
+    names = ", ".join(models)
+    return (f' <span class="nbm-badge nbm-champion" title="its model is the champion: '
+            f'{esc(names)}">★ champion {esc(names)}</span>')
 
 
 def data_html(run: RunSummary, limit: int = 2) -> str:

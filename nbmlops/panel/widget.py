@@ -24,7 +24,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from nbmlops import config
+from nbmlops import config, store
 from nbmlops.exceptions import ConfigError, NbmlopsError
 from nbmlops.panel import render
 from nbmlops.panel.render import esc
@@ -127,6 +127,7 @@ class ComparePanel(widgets.VBox):
         self.directions = dict(directions or {})
         self.sort_column, self.sort_descending = self._default_sort()
         self.runs: list[RunSummary] = []  # the page shown
+        self.champions: dict[str, list[str]] = {}  # run id -> the champions it logged
         self.rows: list[Row] = []
         self.selected: dict[str, RunSummary] = {}
         self.page = 0
@@ -291,6 +292,7 @@ class ComparePanel(widgets.VBox):
             self.runs = ordered[start : start + self.page_size]
             self.has_next = start + self.page_size < len(ordered)
             self.sorted_here = False  # all N runs are here: the order is exact
+            self.champions = _champions(self.tracking_uri)
             return
         order = query.column_order(self.sort_column, self.sort_descending)
         page = query.search_runs(
@@ -305,6 +307,7 @@ class ComparePanel(widgets.VBox):
         self.runs = runs
         self._next_token = page.next_page_token
         self.has_next = page.next_page_token is not None
+        self.champions = _champions(self.tracking_uri)
 
     def _search_filter(self) -> str:
         """The user's filter; opened for a metric, only the runs of cells that logged it."""
@@ -344,8 +347,10 @@ class ComparePanel(widgets.VBox):
         """The columns the table shows for the current page."""
         runs = self.runs
         cols = [
-            Column("run_name", "run", "run name (link: the run in MLflow)",
-                   lambda r: render.run_name_html(r, self._run_url(r))),
+            Column("run_name", "run", "run name (link: the run in MLflow); ★ its model is "
+                   "the champion",
+                   lambda r: render.run_name_html(r, self._run_url(r))
+                   + render.champion_html(self.champions.get(r.run_id))),
             Column("start_time", "started", "start time",
                    lambda r: esc(render.fmt_time(r.start_time))),
             Column("status", "status", "run status", lambda r: render.status_html(r.status)),
@@ -575,6 +580,16 @@ def _x_param(varying: list[str]) -> str | None:
     estimator's ``model.n_estimators`` repeats ``n_estimators`` and does not count)."""
     plain = [name for name in varying if "." not in name]
     return plain[0] if len(plain) == 1 else None
+def _champions(tracking_uri: str) -> dict[str, list[str]]:
+    """Runs whose model version is the champion; nothing when the registry cannot say (the
+    runs are what the panel is for)."""
+    from nbmlops.models import registry
+
+    try:
+        with store.fail_fast():
+            return registry.alias_runs(store.client(tracking_uri))
+    except Exception:
+        return {}
 
 
 def _image_layout() -> widgets.Layout:

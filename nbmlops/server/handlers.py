@@ -22,8 +22,10 @@ from nbmlops.exceptions import (
     ArtifactTooLarge,
     ConfigError,
     ExperimentNotFound,
+    GateError,
     InvalidQuery,
     JobError,
+    ModelError,
     NbmlopsError,
     NotebookNotFound,
     OutsideRoot,
@@ -50,6 +52,8 @@ STATUS_OF: tuple[tuple[type[NbmlopsError], int], ...] = (
     (RunNotFound, 404),  # and ArtifactNotFound
     (ArtifactTooLarge, 413),
     (StoreNotFound, 404),
+    (GateError, 400),
+    (ModelError, 404),  # no such registered model or version
     (InvalidQuery, 400),  # a bad filter, order, page token or run id
     (QueryError, 424),  # the tracking store failed: the request itself may be fine
     (ConfigError, 400),
@@ -226,6 +230,40 @@ class DiffHandler(NbmlopsHandler):
         if len(runs) < 2:
             raise tornado.web.HTTPError(400, "give two or more run=RUN_ID")
         await self.reply(lambda: query.diff_runs(self.where().tracking_uri, runs))
+
+
+class ModelsHandler(NbmlopsHandler):
+    """``GET models?notebook=PATH[&all=1]``: the registered models this notebook's cells
+    registered (every model of the store with ``all``), their versions newest first, aliases,
+    alias history, gate summaries and evaluation reports; ``champion_runs`` maps each model
+    to the run of its champion, for the compare panel to mark."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        from nbmlops import config, store
+        from nbmlops.models import registry
+
+        every = self.get_argument("all", "") in ("1", "true", "yes")
+
+        def found() -> dict[str, Any]:
+            where = self.where()
+            source = (config.source_name(str(self.server_root / where.path), where.project_root)
+                      if where.path else None)
+            if not store.exists(where.tracking_uri):
+                return {"notebook": source, "models": [], "champion_runs": {}}
+            with store.fail_fast():
+                client = store.client(where.tracking_uri)
+                models = registry.list_models(client, None if every else source)
+            champions = {}
+            for m in models:
+                held = m.aliases.get(store.CHAMPION)
+                version = m.version(held) if held else None
+                if version is not None and version.run_id:
+                    champions[m.name] = version.run_id
+            return {"notebook": source, "models": [m.to_dict() for m in models],
+                    "champion_runs": champions}
+
+        await self.reply(found)
 
 
 class SpoolHandler(NbmlopsHandler):

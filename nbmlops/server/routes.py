@@ -19,6 +19,7 @@ ROUTES: list[tuple[str, type[handlers.NbmlopsHandler]]] = [
     (r"runs/(?P<run_id>[0-9A-Za-z_-]+)/image", handlers.ImageHandler),
     ("diff", handlers.DiffHandler),
     ("spool", handlers.SpoolHandler),
+    ("models", handlers.ModelsHandler),
     ("export", handlers.ExportHandler),
     ("mlflow-ui", handlers.MlflowUiHandler),
     ("jobs", handlers.JobsHandler),

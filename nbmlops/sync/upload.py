@@ -86,6 +86,7 @@ def upload(record: RunRecord, files: Path, client_for: ClientFactory) -> dict[st
         tags=run.system_tags,
         run_name=_cut(str(record.run_name), MAX_RUN_NAME),
     ).info.run_id
+    models: list[Any] = []
     try:
         for metrics, params, tags in _batches(run.metrics, run.params, run.tags):
             client.log_batch(run_id, metrics=metrics, params=params, tags=tags)
@@ -93,6 +94,15 @@ def upload(record: RunRecord, files: Path, client_for: ClientFactory) -> dict[st
             client.log_inputs(run_id, datasets=run.datasets)
         for relpath in run.artifacts:
             client.log_artifact(run_id, str(files / relpath), posixpath.dirname(relpath) or None)
+        if record.models:
+            from nbmlops.sync.register import register_models
+
+            problems: list[str] = []
+            models = register_models(client, record, run_id, experiment_id, files,
+                                     run.system_tags.get(store.USER_TAG), problems)
+            if problems:  # the run's warnings tag was set when it was created
+                text = "\n".join([*run.warnings, *problems])
+                client.set_tag(run_id, store.WARNINGS_TAG, _cut(text, MAX_TAG_VALUE))
         client.set_terminated(run_id, record.outcome.status, end_time=record.outcome.end_ms or None)
     except Exception as e:
         if is_permanent(e):
@@ -100,7 +110,10 @@ def upload(record: RunRecord, files: Path, client_for: ClientFactory) -> dict[st
             with contextlib.suppress(Exception):
                 client.delete_run(run_id)
         raise
-    return receipt(record, experiment_id, run_id)
+    done = receipt(record, experiment_id, run_id)
+    if models:
+        done["models"] = [{"name": m.name, "version": m.version} for m in models]
+    return done
 
 
 @dataclass
@@ -127,7 +140,10 @@ def prepare(record: RunRecord, files: Path) -> PreparedRun:
 
     warnings = [str(w) for w in record.warnings]
     try:
-        artifacts = _artifact_files(files, record.artifacts, warnings)
+        # A model's pickle becomes an MLflow model (nbmlops.sync.register), not an artifact.
+        artifacts = _artifact_files(files, [
+            a for a in record.artifacts if not a.startswith(store.MODEL_SPOOL_FOLDER + "/")
+        ], warnings)
         params = [Param(k, v) for k, v in _params(record.params, warnings).items()]
         metrics = [Metric(k, v, ts, step) for k, v, ts, step in _metrics(record, warnings)]
         tags = [RunTag(k, v) for k, v in _user_tags(record, warnings).items()]

@@ -11,6 +11,7 @@ declaration) is checked by the magic.
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -45,6 +46,7 @@ class TrackOptions:
     capture_data: bool = True
     drift: str | None = None  # off | warn | fail; None: the project's setting
     expect: list[tuple[str | None, str]] = field(default_factory=list)  # --expect [NAME=]PATH
+    models: list[tuple[str, str]] = field(default_factory=list)  # --model VAR[=NAME]
 
 
 def split_cell(source: str) -> tuple[str, str] | None:
@@ -79,6 +81,7 @@ def parse(line: str) -> TrackOptions:
         capture_data=not args.no_data,
         drift=args.drift,
         expect=[_expect_item(item) for item in args.expect],
+        models=[_model_item(item) for item in args.model],
     )
 
 
@@ -133,7 +136,28 @@ def _parser() -> argparse.ArgumentParser:
                         help="JSON declaration of the schema a frame must meet (columns, "
                         "dtypes, nullability, ranges); the cell fails after it ran when it "
                         "does not. Repeatable.")
+    parser.add_argument("--model", action="append", default=[], metavar="VAR[=NAME]",
+                        help="Register the model object in VAR as a new version of the "
+                        "registered model NAME (default: VAR), alias challenger. Repeatable.")
     return parser
+
+
+#: What MLflow takes as a registered model's name, and what a models:/ URI can carry.
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][\w.\- ]{0,254}")
+
+
+def _model_item(item: str) -> tuple[str, str]:
+    """``clf=churn`` -> ("clf", "churn"); ``clf`` -> ("clf", "clf")."""
+    variable, sep, name = item.partition("=")
+    variable, name = variable.strip(), name.strip() if sep else variable.strip()
+    if not variable.isidentifier():
+        raise TrackLineError(f"%%track: --model needs a variable name, got {item!r}")
+    if not _MODEL_NAME.fullmatch(name) or name != name.strip():
+        raise TrackLineError(
+            f"%%track: --model {item}: a model name is letters, digits, '.', '_', '-' and "
+            "spaces, starting with a letter or digit"
+        )
+    return variable, name
 
 
 def _pairs(pairs: list[str], what: str) -> dict[str, str]:

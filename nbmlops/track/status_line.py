@@ -61,6 +61,8 @@ def facts_of(record: RunRecord) -> list[str]:
     ]
     if r.datasets:
         facts.append(f"data {r.datasets[0].fingerprint[:8]}")
+    if r.models:
+        facts.append("model " + ", ".join(m.name for m in r.models))
     return facts
 
 
@@ -73,6 +75,8 @@ def render(
         state, url = f"waiting to sync · record {record_id[:RECORD_SHOWN]}", None
     else:
         state = f"synced: run {receipt['run_id'][:8]} in {receipt['experiment']}"
+        for model in receipt.get("models") or ():  # registered as challenger
+            state += f" · {model['name']} v{model['version']} challenger"
         url = receipt.get("url")
     plain = " · ".join(["nbmlops ▸ " + facts[0], *facts[1:], state]) + (f" {url}" if url else "")
     shown = html.escape(state)

@@ -32,7 +32,7 @@ from nbmlops.data import fingerprints
 from nbmlops.record import DataRecord, MetricPoint, Outcome, RunRecord
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool, Staging
-from nbmlops.track import capture, datachecks, environment, location, params
+from nbmlops.track import capture, datachecks, environment, location, models, params
 from nbmlops.track.line import TrackOptions, default_run_name
 
 
@@ -375,6 +375,10 @@ class CellTracker:
                 spool_root=execution.ctx.spool.root, stable_name=_stable_name(execution),
                 code_failed=record.outcome.status != "FINISHED",
             )
+        # After the data checks: a model fitted on data that failed them is not registered.
+        if options.models:
+            with notes.guard("models"):
+                self._models(execution, record, staging)
 
         with notes.guard("environment"):
             record.environment.python = environment.python_version()
@@ -395,6 +399,21 @@ class CellTracker:
         for relpath, png in (execution.figures or {}).items():
             staging.write_bytes(relpath, png)
         record.warnings = list(notes.problems)
+
+    def _models(self, execution: Execution, record: RunRecord, staging: Staging) -> None:
+        """Pickle the ``--model`` objects; a failed cell's model is never registered."""
+        wanted = execution.options.models
+        if record.outcome.status != "FINISHED":
+            names = ", ".join(variable for variable, _ in wanted)
+            why = "its data failed the checks" if execution.checks.failure else "the cell failed"
+            execution.notes.problems.append(f"--model {names}: not registered, {why}")
+            return
+        # Where the training data may be: what the cell reads and binds, and --data names.
+        candidates = [*execution.analysis.read, *self._bound(execution),
+                      *execution.options.data]
+        record.models = models.capture(
+            wanted, self.shell.user_ns, candidates, staging, execution.notes.problems
+        )
 
     def _show(self, record: RunRecord, spool: Spool) -> None:
         from nbmlops.track.status_line import StatusLine, watcher

@@ -1,0 +1,104 @@
+"""``%%track --model VAR[=NAME]`` in the kernel: the model object and a few rows of the data
+it was trained on, pickled into the record.
+
+Only pickling happens here (cloudpickle, so a class defined in the notebook travels with the
+object); the sync process unpickles it, chooses the MLflow flavour, infers the signature from
+the example and registers the version. The kernel never imports mlflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from nbmlops import store
+from nbmlops.record import ModelRecord
+from nbmlops.sync.spool import Staging
+
+#: Rows of the training data kept as the input example: enough for a signature, small enough
+#: to cost nothing.
+EXAMPLE_ROWS = 5
+
+
+def _dumps(value: Any) -> bytes:
+    try:
+        import cloudpickle
+
+        return bytes(cloudpickle.dumps(value))
+    except ImportError:  # pragma: no cover - mlflow depends on cloudpickle
+        import pickle
+
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def capture(
+    wanted: Iterable[tuple[str, str]],
+    namespace: Mapping[str, Any],
+    candidates: Iterable[str],
+    staging: Staging,
+    problems: list[str],
+) -> list[ModelRecord]:
+    """Pickle each wanted model into ``staging``; what cannot be is one line in ``problems``
+    (the rest of the run is recorded all the same). ``candidates`` are the names the cell
+    read or bound, in order, where the training data is looked for."""
+    found: list[ModelRecord] = []
+    candidates = list(dict.fromkeys(candidates))
+    for variable, name in wanted:
+        if variable not in namespace:
+            problems.append(f"--model {variable}: no such variable after the cell ran")
+            continue
+        model = namespace[variable]
+        try:
+            data = _dumps(model)
+        except Exception as e:
+            problems.append(f"--model {variable}: cannot serialise {type(model).__name__}: "
+                            f"{type(e).__name__}: {e}")
+            continue
+        record = ModelRecord(
+            variable=variable, name=name, file=store.model_spool_path(variable, "model.pkl"),
+            module=type(model).__module__, class_name=type(model).__qualname__,
+        )
+        staging.write_bytes(record.file, data)
+        example = input_example(model, namespace, candidates)
+        if example is not None:
+            source, rows = example
+            try:
+                record.example = store.model_spool_path(variable, "input_example.pkl")
+                staging.write_bytes(record.example, _dumps(rows))
+                record.example_of = source
+            except Exception:  # a model without an example still gets registered
+                record.example = None
+        found.append(record)
+    return found
+
+
+def input_example(
+    model: Any, namespace: Mapping[str, Any], candidates: Iterable[str]
+) -> tuple[str, Any] | None:
+    """``(variable, first rows)`` of the data the model was most likely fitted on: a 2-D
+    frame or array of the cell whose width is the model's ``n_features_in_`` (a frame must
+    hold its ``feature_names_in_``); names with ``train`` in them first. None when none fits:
+    the model is then registered without a signature."""
+    width = getattr(model, "n_features_in_", None)
+    if not isinstance(width, int):
+        return None
+    columns = getattr(model, "feature_names_in_", None)
+    names = sorted(candidates, key=lambda n: "train" not in n.lower())
+    for name in names:
+        value = namespace.get(name)
+        if value is None:
+            continue
+        shape = getattr(value, "shape", None)
+        if value is model or not isinstance(shape, tuple) or len(shape) != 2 or shape[0] < 1:
+            continue
+        if hasattr(value, "iloc") and hasattr(value, "columns"):  # a pandas frame
+            if columns is not None:
+                wanted = [str(c) for c in columns]
+                if not set(wanted) <= {str(c) for c in value.columns}:
+                    continue
+                return name, value[list(columns)].head(EXAMPLE_ROWS).copy()
+            if shape[1] == width:
+                return name, value.head(EXAMPLE_ROWS).copy()
+        elif shape[1] == width and columns is None and hasattr(value, "dtype"):
+            return name, value[:EXAMPLE_ROWS].copy()
+    return None

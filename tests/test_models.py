@@ -1,0 +1,412 @@
+"""The model registry end to end: ``%%track --model`` cells in a real IPython shell, uploaded
+by the sync process into a real sqlite MLflow store, promoted through gates, rolled back, and
+the champion loaded with ``mlflow.pyfunc.load_model``."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import shell_project
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+from mlflow import MlflowClient
+from sklearn.tree import DecisionTreeClassifier
+
+from nbmlops import store
+from nbmlops.cli import main
+from nbmlops.models import registry
+from nbmlops.record import ModelRecord, RunRecord
+from nbmlops.sync import worker
+from nbmlops.sync.register import _tracking_uri as tracking_uri
+from nbmlops.sync.spool import Spool
+
+SETUP = """\
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import train_test_split
+from sklearn.metrics import roc_auc_score
+X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
+"""
+# Three candidates of one model: a stump, a scaled logistic regression (better), a constant.
+STUMP = """\
+from sklearn.tree import DecisionTreeClassifier
+clf = DecisionTreeClassifier(max_depth=1, random_state=0).fit(X_train, y_train)
+auc = roc_auc_score(y_test, clf.predict_proba(X_test)[:, 1])
+"""
+LOGREG = """\
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.linear_model import LogisticRegression
+clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X_train, y_train)
+auc = roc_auc_score(y_test, clf.predict_proba(X_test)[:, 1])
+"""
+CONSTANT = """\
+from sklearn.dummy import DummyClassifier
+clf = DummyClassifier(strategy="prior").fit(X_train, y_train)
+auc = roc_auc_score(y_test, clf.predict_proba(X_test)[:, 1])
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_db: Path) -> Path:
+    root = shell_project(tmp_path, monkeypatch, "train.ipynb")
+    shutil.copy(migrated_db, root / "mlflow.db")  # the project's default store, migrated
+    return root
+
+
+def track(ip: InteractiveShell, line: str, body: str) -> Any:
+    with capture_output() as out:
+        result = ip.run_cell(f"%%track {line}\n{body}")
+    assert result.success, out.stdout + out.stderr
+    return out
+
+
+def sync(project: Path) -> list[dict[str, Any]]:
+    """Upload what the cells spooled; the receipts of the records."""
+    spool = Spool(project.parent / "spool")
+    ids = [e.name.removesuffix(".zip").split("-", 1)[1] for e in spool.entries()]
+    report = worker.drain(spool, timeout=120)
+    assert report.ok and report.waiting == 0, report.errors
+    return [r for r in (spool.receipt(i) for i in ids) if r is not None]
+
+
+def magic(ip: InteractiveShell, line: str) -> str:
+    with capture_output() as out:
+        ip.run_line_magic("mlops", line)
+    return out.stdout
+
+
+def test_register_promote_refuse_roll_back_and_serve(ip: InteractiveShell, project: Path) -> None:
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    with capture_output():
+        assert ip.run_cell(SETUP).success
+    out = track(ip, "stump --model clf=cancer", STUMP)
+    [status] = [o.data["text/plain"] for o in out.outputs]
+    assert "· model cancer · waiting to sync" in status
+    (first,) = sync(project)
+    assert first["models"] == [{"name": "cancer", "version": "1"}]
+    from nbmlops.track.status_line import facts_of, render
+
+    record = RunRecord(tracking_uri=uri, experiment="e", run_name="stump", code_sha="0" * 8,
+                       models=[ModelRecord("clf", "cancer", "m.pkl", "sklearn.tree", "T")])
+    line, _ = render(facts_of(record), record.record_id, first)
+    assert line.endswith(f"· model cancer · synced: run {first['run_id'][:8]} in train.ipynb"
+                         " · cancer v1 challenger")
+    client = MlflowClient(uri)
+
+    # The version names its run, code, data, author and metrics; it is the challenger.
+    v1 = client.get_model_version("cancer", "1")
+    run = client.get_run(first["run_id"])
+    assert v1.run_id == run.info.run_id and v1.aliases == ["challenger"]
+    assert v1.tags[store.CODE_SHA_TAG] == run.data.tags[store.CODE_SHA_TAG]
+    assert v1.tags[store.MODEL_AUTHOR_TAG] == run.data.tags[store.USER_TAG]
+    assert float(v1.tags["nbmlops.metric.auc"]) == pytest.approx(run.data.metrics["auc"])
+    trained_on = dict(line.split("=") for line in v1.tags[store.MODEL_DATA_TAG].splitlines())
+    inputs = {d.dataset.name: d.dataset.digest for d in run.inputs.dataset_inputs}
+    assert trained_on["X_train"].startswith(inputs["X_train"])
+    # Logged with the scikit-learn flavour, a signature inferred from the training columns.
+    from mlflow.models import get_model_info
+
+    info = get_model_info(v1.source)
+    assert "sklearn" in info.flavors
+    assert info.signature is not None
+    assert "mean radius" in info.signature.inputs.input_names()
+    # The pickle went into a model, not into the run's plain artifacts.
+    assert store.MODEL_SPOOL_FOLDER not in {a.path for a in client.list_artifacts(v1.run_id)}
+    report = evaluation_report(client, v1, project.parent / "v1")
+    assert report["metrics"]["auc"] == pytest.approx(run.data.metrics["auc"])
+    assert {d["name"] for d in report["data"]} >= {"X_train", "y_train"}
+
+    # First promotion: there is no champion, the relative gate passes by definition.
+    out = magic(ip, 'promote cancer --gate "auc >= champion" --gate "auc >= 0.5"')
+    assert "no champion yet: passes by definition" in out
+    assert "cancer v1 is now champion (the first)" in out
+    assert holder(client, "cancer", "champion") == "1"
+    assert "challenger" not in client.get_model_version("cancer", "1").aliases
+
+    # A better model: registered as challenger, promoted through the same gates.
+    track(ip, "logreg --model clf=cancer", LOGREG)
+    sync(project)
+    out = magic(ip, 'promote cancer --gate "auc >= champion"')
+    assert "cancer v2 is now champion (was v1)" in out
+    assert "pass" in out and "FAIL" not in out
+
+    # A worse one is refused with the report; the champion stays.
+    track(ip, "constant --model clf=cancer", CONSTANT)
+    sync(project)
+    with capture_output() as out, pytest.raises(UsageError) as refused:
+        ip.run_line_magic("mlops", 'promote cancer --gate "auc >= champion" --gate "auc >= 0.5"')
+    assert "cancer v3 not promoted to champion: failed gate(s) auc >= champion" in str(
+        refused.value)
+    assert "(champion stays v2)" in str(refused.value)
+    table = out.stdout
+    assert "gates for cancer v3 against champion v2" in table
+    assert "auc >= champion" in table and "FAIL" in table and "1 of 2 passed" in table
+    assert holder(client, "cancer", "champion") == "2"
+    assert holder(client, "cancer", "challenger") == "3"
+    v3 = client.get_model_version("cancer", "3")
+    assert v3.tags[store.MODEL_GATES_TAG].startswith("1/2 passed for champion against v2")
+    gates = evaluation_report(client, v3, project.parent / "v3")["gates"]
+    assert gates[-1]["passed"] is False and gates[-1]["against"] == "2"
+    assert [r["passed"] for r in gates[-1]["results"]] == [False, True]
+
+    # Roll back: the champion goes back to the previous holder, and says so.
+    out = magic(ip, "rollback cancer")
+    assert "rolled back cancer: champion moved from v2 to v1" in out
+    assert holder(client, "cancer", "champion") == "1"
+    # Who was champion before, and when, stays answerable.
+    (model,) = registry.list_models(client, names=["cancer"])
+    reigns = model.version("2").history["champion"]  # type: ignore[union-attr]
+    assert [r["how"] for r in reigns] == ["promoted"] and reigns[0]["ended"] == "rolled back"
+    listing = magic(ip, "models cancer")
+    assert "champion: v1" in listing and "challenger: v3" in listing
+    assert "champion: v2 from" in listing and "(rolled back)" in listing
+    # A second rollback has no earlier champion than v1 to go to.
+    with pytest.raises(UsageError, match="no previous champion of cancer to roll back to from "
+                       "v1: v1 is the first champion"):
+        ip.run_line_magic("mlops", "rollback cancer")
+
+    # The compare panel marks the champion's run, and no other.
+    with capture_output():
+        panel = ip.run_line_magic("mlops", "compare")
+    cells = re.findall(r"<div[^>]*>(.*?)</div>", panel.column_widgets["run_name"].value)
+    marked = [c for c in cells if "champion" in c]
+    assert len(cells) == 3 and len(marked) == 1
+    assert "★ champion cancer v1" in marked[0] and first["run_id"][:8] in marked[0]
+
+    # Serve the champion as MLflow users do: it is the stump again.
+    import mlflow
+
+    with tracking_uri(uri):
+        served = mlflow.pyfunc.load_model("models:/cancer@champion")
+    ns = ip.user_ns
+    rows = ns["X_test"].head(40)
+    stump = DecisionTreeClassifier(max_depth=1, random_state=0).fit(ns["X_train"], ns["y_train"])
+    assert list(served.predict(rows)) == list(stump.predict(rows))
+
+
+def evaluation_report(client: MlflowClient, version: Any, dest: Path) -> dict[str, Any]:
+    path = client.download_artifacts(
+        version.run_id, store.evaluation_artifact(version.name, version.version), str(dest))
+    return dict(json.loads(Path(path).read_text()))
+
+
+def holder(client: MlflowClient, name: str, alias: str) -> str:
+    return str(client.get_model_version_by_alias(name, alias).version)
+
+
+THRESHOLD = """\
+class Threshold:
+    '''A rule no MLflow flavour knows: served through pyfunc around its pickle.'''
+    def __init__(self, column, cut):
+        self.column, self.cut = column, cut
+    def predict(self, frame):
+        return (frame[self.column] < self.cut).astype(int)
+rule = Threshold("mean radius", 14.0)
+accuracy = float((rule.predict(X_test) == y_test).mean())
+"""
+
+
+def test_a_model_without_a_flavour_is_a_pyfunc_around_its_pickle(
+    ip: InteractiveShell, project: Path, monkeypatch: pytest.MonkeyPatch, sqlite_uri: str
+) -> None:
+    # A store named by MLFLOW_TRACKING_URI, not the project's: registering must not lose it.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
+    with capture_output():
+        assert ip.run_cell(SETUP).success
+    track(ip, "rule --model rule=radius-rule", THRESHOLD)
+    (receipt,) = sync(project)
+    assert receipt.get("models") == [{"name": "radius-rule", "version": "1"}], warnings_of(receipt)
+    assert os.environ["MLFLOW_TRACKING_URI"] == sqlite_uri
+    assert not (project / "mlflow.db").with_suffix(".db-journal").exists()
+    client = MlflowClient(sqlite_uri)
+    version = client.get_model_version("radius-rule", "1")
+    assert version.tags[store.MODEL_VARIABLE_TAG] == "rule"
+    import mlflow
+
+    with tracking_uri(sqlite_uri):
+        served = mlflow.pyfunc.load_model("models:/radius-rule@challenger")
+    assert served.metadata.flavors.keys() == {"python_function"}
+    rows = ip.user_ns["X_test"].head(30)
+    assert list(served.predict(rows)) == list(ip.user_ns["rule"].predict(rows))
+
+
+def test_a_model_that_cannot_be_pickled_is_one_warning_and_the_run_is_kept(
+    ip: InteractiveShell, project: Path
+) -> None:
+    with capture_output(), pytest.warns(UserWarning) as caught:
+        result = ip.run_cell("%%track odd --model gen --model nothing\n"
+                             "gen = (i for i in range(3))\nscore = 0.5")
+    assert result.success
+    (warning,) = [str(w.message) for w in caught if "nbmlops" in str(w.message)]
+    assert warning.startswith("nbmlops recorded the rest of this run")
+    assert "--model gen: cannot serialise generator" in warning
+    assert "--model nothing: no such variable after the cell ran" in warning
+    with capture_output(), pytest.warns(UserWarning, match="--model clf: not registered, "
+                                        "the cell failed"):
+        result = ip.run_cell("%%track broken --model clf\nclf = object()\n1 / 0")
+    assert not result.success
+    # Nor is a model fitted on data that fails its declared expectations.
+    (project / "cancer.json").write_text(json.dumps({"rows": {"min": 1000}}))
+    with capture_output():
+        assert ip.run_cell(SETUP).success
+    with capture_output(), pytest.warns(UserWarning, match="--model clf: not registered, its "
+                                        "data failed the checks"):
+        result = ip.run_cell(f"%%track checked --model clf --expect X_train=cancer.json\n{STUMP}")
+    assert not result.success
+    receipts = sync(project)
+    assert len(receipts) == 3 and all("models" not in r for r in receipts)
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    run = client.get_run(receipts[0]["run_id"])
+    assert run.data.metrics["score"] == 0.5
+    assert "cannot serialise generator" in run.data.tags[store.WARNINGS_TAG]
+    assert client.search_registered_models() == []
+
+
+def warnings_of(receipt: dict[str, Any]) -> str | None:
+    client = MlflowClient(receipt["tracking_uri"])
+    return client.get_run(receipt["run_id"]).data.tags.get(store.WARNINGS_TAG)
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_the_command_line_with_the_projects_gates(
+    ip: InteractiveShell, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "pyproject.toml").write_text(
+        "[project]\nname = 'demo'\n\n[tool.nbmlops.gates]\n"
+        '"*" = ["auc >= champion"]\ncancer = ["auc >= 0.6"]\n')
+    with capture_output():
+        assert ip.run_cell(SETUP).success
+    track(ip, "stump --model clf=cancer", STUMP)
+    track(ip, "constant --model clf=cancer", CONSTANT)
+    sync(project)
+    capsys.readouterr()
+
+    status, out, _ = cli(capsys, "promote", "cancer", "--version", "1")
+    assert status == 0
+    assert "auc >= champion" in out and "auc >= 0.6" in out  # both of the project's gates
+    assert "cancer v1 is now champion (the first)" in out
+    # The challenger (v2, a constant) fails both; the report goes to stdout, exit 1.
+    status, out, err = cli(capsys, "promote", "cancer")
+    assert status == 1
+    assert "gates for cancer v2 against champion v1" in out and "0 of 2 passed" in out
+    assert err.startswith("nbmlops: promotion refused: cancer v2 not promoted to champion")
+    # Bad input: one line, exit 2.
+    for argv, message in [
+        (["promote", "cancer", "--gate", "auc >> 1"], "bad gate 'auc >> 1'"),
+        (["promote", "cancer", "--gate", "f1 >= 0.5"], "cancer v2 has no metric 'f1' (it has"),
+        (["promote", "nosuch"], "no registered model 'nosuch' (registered: cancer)"),
+        (["promote", "cancer", "--version", "9"], "cancer has no version 9 (versions: 2, 1)"),
+        (["rollback", "cancer"], "from v1: v1 is the first champion"),
+    ]:
+        status, _, err = cli(capsys, *argv)
+        assert status == 2 and err.startswith("nbmlops: error: ") and message in err, err
+        assert err.count("\n") == 1
+    assert holder(MlflowClient(f"sqlite:///{project / 'mlflow.db'}"), "cancer", "champion") == "1"
+
+    # An explicit rollback target needs no gates; rolling back then returns to v1.
+    status, out, err = cli(capsys, "rollback", "cancer", "--to", "2")
+    assert status == 0 and not err and "champion moved from v1 to v2" in out
+    # v1 was rolled back: a plain rollback does not return to it, an explicit one does.
+    status, _, err = cli(capsys, "rollback", "cancer")
+    assert status == 2 and "from v2: the earlier ones were rolled back (give --to" in err
+    status, out, _ = cli(capsys, "rollback", "cancer", "--to", "1")
+    assert status == 0 and "champion moved from v2 to v1, champion again as it was from" in out
+    status, out, _ = cli(capsys, "models", "--json")
+    (model,) = json.loads(out)
+    assert model["aliases"] == {"champion": "1", "challenger": "2"}
+    hows = sorted((v["version"], r["how"], r.get("ended")) for v in model["versions"]
+                  for r in v["history"].get("champion", []))
+    assert hows == [("1", "promoted", "rolled back"), ("1", "rollback", None),
+                    ("2", "rollback", "rolled back")]
+
+    # Lineage reaches the models: the data they were trained on names them.
+    fingerprint = model["versions"][-1]["data"]["X_train"]
+    status, out, _ = cli(capsys, "lineage", fingerprint[:12])
+    assert status == 0
+    assert "model versions trained on it:" in out
+    assert "cancer/1 [champion]" in out and "cancer/2 [challenger]" in out
+
+
+def test_a_retried_upload_registers_the_model_once(ip: InteractiveShell, project: Path) -> None:
+    from nbmlops.sync.register import register_models
+    from nbmlops.sync.upload import ensure_experiment
+
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    with capture_output():
+        assert ip.run_cell(SETUP).success
+    track(ip, "stump --model clf=cancer", STUMP)
+    # What a sync process killed half-way leaves: a RUNNING run with the record's id, and a
+    # version registered from it.
+    spool = Spool(project.parent / "spool")
+    (entry,) = spool.entries()
+    record = spool.load(entry)
+    client = MlflowClient(uri)
+    experiment_id = ensure_experiment(client, record.experiment, uri)
+    stale = client.create_run(experiment_id, tags={store.RECORD_ID_TAG: record.record_id})
+    with spool.unpacked(entry) as files:
+        (first,) = register_models(client, record, stale.info.run_id, experiment_id, files,
+                                   "someone", [])
+    assert first.version == "1"
+
+    (receipt,) = sync(project)
+    assert receipt["models"] == [{"name": "cancer", "version": "2"}]
+    (version,) = client.search_model_versions("name = 'cancer'")
+    assert (str(version.version), version.run_id) == ("2", receipt["run_id"])
+    assert holder(client, "cancer", "challenger") == "2"
+    assert client.get_run(stale.info.run_id).info.lifecycle_stage == "deleted"
+    # The model's files are beside the store, in the run's experiment, not in the sync
+    # process's working folder.
+    assert not (project / "mlruns" / "0").exists()
+    location = Path(client.get_experiment(experiment_id).artifact_location)
+    assert location.parent == project / "mlruns"  # nbmlops' place beside the store
+    model_id = version.source.removeprefix("models:/")
+    assert client.get_logged_model(model_id).experiment_id == experiment_id
+    assert any(model_id in path.parts for path in location.rglob("MLmodel"))
+
+
+def test_register_a_model_fitted_in_an_untracked_cell(ip: InteractiveShell, project: Path) -> None:
+    with capture_output():
+        assert ip.run_cell(SETUP + STUMP).success
+    with pytest.raises(UsageError, match="no variable 'missing'"):
+        magic(ip, "register missing")
+    with capture_output():
+        ip.run_line_magic("mlops", "register clf --name stump --metric auc --data X_train")
+    (receipt,) = sync(project)
+    assert receipt["models"] == [{"name": "stump", "version": "1"}]
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    version = client.get_model_version("stump", "1")
+    run = client.get_run(version.run_id)
+    assert run.info.run_name == "register-stump"
+    assert float(version.tags["nbmlops.metric.auc"]) == pytest.approx(ip.user_ns["auc"])
+    assert "X_train=" in version.tags[store.MODEL_DATA_TAG]
+    from mlflow.models import get_model_info
+
+    signature = get_model_info(version.source).signature
+    assert signature is not None and len(signature.inputs.input_names()) == 30
+
+
+def test_the_model_commands_explain_themselves(ip: InteractiveShell, project: Path) -> None:
+    assert "mlops promote" in magic(ip, "promote -h") and "--gate GATE" in magic(ip, "promote -h")
+    assert magic(ip, "models").strip() == "no registered models"
+    with pytest.raises(UsageError, match="the following arguments are required: name"):
+        magic(ip, "promote")
+    with pytest.raises(UsageError, match="no registered model 'churn' \\(none registered yet\\)"):
+        magic(ip, "promote churn")
+    with pytest.raises(UsageError, match="bad gate 'auc'"):
+        magic(ip, "promote churn --gate auc")
+    (project / "mlflow.db").unlink()
+    with pytest.raises(UsageError, match="no registered models: nothing has been uploaded"):
+        magic(ip, "models")
