@@ -83,3 +83,11 @@ class OutsideRoot(NbmlopsError):
 
 class NotebookNotFound(NbmlopsError):
     """No notebook at that path."""
+
+
+class StaleStateError(NbmlopsError):
+    """``%%track --strict``: an input of the cell is stale, so its code did not run."""
+
+
+class ReproduceError(QueryError):
+    """A run cannot be reproduced as asked (no slice recorded, a bad option)."""

@@ -12,10 +12,10 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import List, Unicode
+from traitlets import Bool, List, Unicode, observe
 
 from nbmlops import config, store
-from nbmlops.exceptions import NbmlopsError
+from nbmlops.exceptions import NbmlopsError, StaleStateError
 from nbmlops.track import line as track_line
 from nbmlops.track.cell_hooks import CellHooks
 from nbmlops.track.line import TrackOptions
@@ -27,6 +27,7 @@ MLOPS_COMMANDS: dict[str, str] = {
     "status": "_status",
     "sync": "_sync",
     "compare": "_compare",
+    "slice": "_slice",
 }
 
 
@@ -42,12 +43,22 @@ class TrackMagics(Magics):
         help="Globs of variable names recorded as metrics; overrides [tool.nbmlops].",
     ).tag(config=True)
 
+    slice_code = Bool(
+        True,
+        help="Record each tracked cell's code slice (code/slice.py) and warn of stale inputs.",
+    ).tag(config=True)
+
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self.tracker = CellTracker(shell, self._patterns)
+        self.tracker.slicing = self.slice_code
         self.hooks = CellHooks(shell, self.tracker, self.prepare)
         if shell is not None:
             self.hooks.register()
+
+    @observe("slice_code")
+    def _slice_code_changed(self, change: Any) -> None:
+        self.tracker.slicing = bool(change["new"])
 
     def _patterns(self, root: Path) -> tuple[str, ...]:
         if self.metric_patterns is not None:
@@ -75,7 +86,10 @@ class TrackMagics(Magics):
         # Typed cells never get here: CellHooks lets IPython run them. This runs a call of
         # run_cell_magic("track", ...) from code, and reports bad options of a typed line.
         options, ctx = self.prepare(line)
-        return self.tracker.run(cell, options, ctx)
+        try:
+            return self.tracker.run(cell, options, ctx, line=line)
+        except StaleStateError as e:
+            raise UsageError(str(e)) from None
 
     track.__doc__ = f"{track.__doc__}\n{track_line.usage()}"
 
@@ -118,6 +132,8 @@ class TrackMagics(Magics):
     def mlops(self, line: str) -> Any:
         """``%mlops status``: what waits in the spool and why;
         ``%mlops sync``: upload everything waiting now, in the foreground;
+        ``%mlops slice [NAME]``: the code slice of the latest run of a tracked cell (the
+        statements its inputs came from, as they ran), and its verdict;
         ``%mlops compare [EXPERIMENT] [--cell NAME] [--metric NAME] [--last N]
         [--filter "metrics.auc > 0.8"]``: a panel comparing the runs (``%mlops compare -h``)."""
         command, _, rest = line.strip().partition(" ")
@@ -147,6 +163,16 @@ class TrackMagics(Magics):
         print((done.stdout + done.stderr).strip())
         if done.returncode != 0:
             raise UsageError("sync did not upload everything (see above)")
+
+    def _slice(self, line: str) -> None:
+        history = self.tracker.history
+        name = line.strip() or history.latest_name
+        script = history.latest.get(name or "")
+        if script is None:
+            known = ", ".join(history.latest) or "none yet"
+            raise UsageError(f"no tracked run {name!r} in this kernel (tracked runs: {known})"
+                             if name else "no tracked cell has run in this kernel yet")
+        print(script)
 
     def _compare(self, line: str) -> Any:
         # POSIX quoting, so --filter "params.opt = 'adam'" arrives without its quotes.

@@ -71,6 +71,13 @@ PARAMS_INJECTED_TAG = "nbmlops.params.injected"  # papermill or `nbmlops run` in
 PARAMS_EARLIER_TAG = "nbmlops.params.earlier"  # set by earlier cells, read by this one
 PARAMS_CHANGED_TAG = "nbmlops.params.changed"  # read, then rebound: the value it ended with
 PARAMS_OMITTED_TAG = "nbmlops.params.omitted"  # how many estimator parameters were left out
+# the code slice and reproductions (nbmlops.track.slice, nbmlops.reproduce)
+SLICE_TAG = "nbmlops.slice"  # clean | stale | unsure
+SLICE_REASONS_TAG = "nbmlops.slice.reasons"  # why stale or unsure, one reason a line
+REPRODUCES_TAG = "nbmlops.reproduces"  # on a reproduction: the run it reproduces
+REPRODUCED_TAG = "nbmlops.reproduced"  # on the original: yes | within-tolerance | no
+REPRODUCED_RUN_TAG = "nbmlops.reproduced.run"  # on the original: the reproduction's run id
+REPRODUCED_DIFF_TAG = "nbmlops.reproduced.differences"  # what differed, one a line
 # a job's parent run
 JOB_TAG = "nbmlops.job"
 JOB_ERROR_TAG = "nbmlops.error"
@@ -86,6 +93,8 @@ OUTPUT = "output"
 
 # -- artifacts ------------------------------------------------------------------------------
 CODE_ARTIFACT = "code/cell.py"
+SLICE_ARTIFACT = "code/slice.py"  # the statements the cell's inputs came from, then the cell
+SLICE_NOTEBOOK_ARTIFACT = "code/slice.ipynb"  # the same, with a papermill parameters cell
 REQUIREMENTS_ARTIFACT = "env/requirements.txt"
 GIT_DIFF_ARTIFACT = "env/git.diff"
 TRACEBACK_ARTIFACT = "error/traceback.txt"

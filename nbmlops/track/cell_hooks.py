@@ -19,6 +19,15 @@ are untouched (no statement is appended, no AST is rewritten).
 
 A line whose options do not parse is left alone, so the registered ``%%track`` magic runs and
 reports the one-line UsageError without running the cell.
+
+A strict cell (``--strict``) whose inputs are stale must fail before its code runs. IPython
+hands the cell's AST to its ``ast_transformers`` after ``pre_run_cell``, and one that raises
+``InputRejected`` ends the cell before execution (``error_before_exec``: the kernel replies
+``error``, papermill stops): that is how the refusal ``pre_run_cell`` prepared is raised, shown
+as one line.
+
+``post_run_cell`` also feeds every executed cell, tracked or not, to the tracker's history,
+from which the code slices are cut.
 """
 
 from __future__ import annotations
@@ -26,6 +35,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import ast
+
+from IPython.core.error import InputRejected
+
+from nbmlops import exceptions
 from nbmlops.track.line import TrackOptions, split_cell
 from nbmlops.track.tracker import CellTracker, Context, Execution
 
@@ -47,16 +61,22 @@ class CellHooks:
         self.prepare = prepare
         self.current: Execution | None = None
         self._started_line: str | None = None  # the line pre_run_cell already validated
+        self._refused: str | None = None  # why a strict cell must not run
+        self.refuse = _Refuse(self)
 
     def register(self) -> None:
         if self.strip_track_line not in self.shell.input_transformers_cleanup:
             self.shell.input_transformers_cleanup.append(self.strip_track_line)
+        if self.refuse not in self.shell.ast_transformers:
+            self.shell.ast_transformers.append(self.refuse)
         for event in ("pre_run_cell", "post_execute", "post_run_cell"):
             self.shell.events.register(event, getattr(self, event))
 
     def unregister(self) -> None:
         if self.strip_track_line in self.shell.input_transformers_cleanup:
             self.shell.input_transformers_cleanup.remove(self.strip_track_line)
+        if self.refuse in self.shell.ast_transformers:
+            self.shell.ast_transformers.remove(self.refuse)
         for event in ("pre_run_cell", "post_execute", "post_run_cell"):
             self.shell.events.unregister(event, getattr(self, event))
 
@@ -77,7 +97,7 @@ class CellHooks:
         return lines
 
     def pre_run_cell(self, info: Any) -> None:
-        self.current = self._started_line = None
+        self.current = self._started_line = self._refused = None
         split = split_cell(info.raw_cell or "")
         if split is None:
             return
@@ -87,8 +107,13 @@ class CellHooks:
         except Exception:
             return  # the cell goes to the magic, which raises the UsageError
         self._put_figures_first()
-        self.current = self.tracker.start(body, options, ctx, getattr(info, "cell_id", None))
         self._started_line = line
+        try:
+            self.current = self.tracker.start(
+                body, options, ctx, getattr(info, "cell_id", None), line=line
+            )
+        except exceptions.StaleStateError as e:
+            self._refused = str(e)
 
     def post_execute(self) -> None:
         if self.current is not None:
@@ -96,12 +121,32 @@ class CellHooks:
 
     def post_run_cell(self, result: Any) -> None:
         execution, self.current = self.current, None
+        self._refused = None
         if execution is not None:
             error = result.error_before_exec or result.error_in_exec
             failure = self.tracker.finish(execution, error)
             if failure is not None and error is None:
                 result.error_in_exec = failure
                 self.shell.showtraceback((type(failure), failure, None))
+        self._remember(result, execution)
+
+    def _remember(self, result: Any, execution: Execution | None) -> None:
+        """Add the cell that ran to the history the code slices are cut from."""
+        info = getattr(result, "info", None)
+        raw = getattr(info, "raw_cell", None)
+        if not raw or result.error_before_exec is not None:
+            return  # none of its code ran
+        try:
+            code = execution.transformed if execution else self.shell.transform_cell(raw)
+            self.tracker.history.add(
+                code,
+                execution_count=result.execution_count,
+                cell_id=execution.cell_id if execution else getattr(info, "cell_id", None),
+                failed=result.error_in_exec is not None,
+                tracked=execution.run_name if execution else None,
+            )
+        except Exception:  # the history is nbmlops' business, never the user's cell's
+            pass
 
     def _put_figures_first(self) -> None:
         # matplotlib's inline backend closes figures in its own post_execute callback; ours
@@ -110,3 +155,23 @@ class CellHooks:
         if callbacks and callbacks[0] != self.post_execute and self.post_execute in callbacks:
             callbacks.remove(self.post_execute)
             callbacks.insert(0, self.post_execute)
+
+
+class StaleStateError(InputRejected, exceptions.StaleStateError):
+    """A strict cell refused before its code ran; IPython shows it as one line."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"StaleStateError: {self}"]
+
+
+class _Refuse(ast.NodeTransformer):
+    """The AST transformer that stops a refused cell before IPython compiles it."""
+
+    def __init__(self, hooks: CellHooks) -> None:
+        self.hooks = hooks
+
+    def visit(self, node: ast.AST) -> ast.AST:
+        message, self.hooks._refused = self.hooks._refused, None
+        if message is not None:
+            raise StaleStateError(message)
+        return node

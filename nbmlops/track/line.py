@@ -45,6 +45,7 @@ class TrackOptions:
     capture_data: bool = True
     drift: str | None = None  # off | warn | fail; None: the project's setting
     expect: list[tuple[str | None, str]] = field(default_factory=list)  # --expect [NAME=]PATH
+    strict: bool = False  # a stale input fails the cell before its code runs
 
 
 def split_cell(source: str) -> tuple[str, str] | None:
@@ -79,6 +80,7 @@ def parse(line: str) -> TrackOptions:
         capture_data=not args.no_data,
         drift=args.drift,
         expect=[_expect_item(item) for item in args.expect],
+        strict=args.strict,
     )
 
 
@@ -133,6 +135,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="JSON declaration of the schema a frame must meet (columns, "
                         "dtypes, nullability, ranges); the cell fails after it ran when it "
                         "does not. Repeatable.")
+    parser.add_argument("--strict", action="store_true",
+                        help="Fail the cell before its code runs when an input is stale (made "
+                        "by a cell edited or re-run since, changed in place after this cell "
+                        "ran); `strict = true` in [tool.nbmlops] for every cell.")
     return parser
 
 

@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Any
 
+from nbmlops import store
 from nbmlops.record import RunRecord
 from nbmlops.sync.spool import Spool
 
@@ -61,6 +62,9 @@ def facts_of(record: RunRecord) -> list[str]:
     ]
     if r.datasets:
         facts.append(f"data {r.datasets[0].fingerprint[:8]}")
+    if r.tags.get(store.SLICE_TAG) == "stale":
+        reasons = r.tags.get(store.SLICE_REASONS_TAG, "").splitlines()
+        facts.append("⚠ stale: " + "; ".join(reasons))
     return facts
 
 

@@ -31,7 +31,9 @@ from nbmlops.data import fingerprints
 from nbmlops.record import DataRecord, MetricPoint, Outcome, RunRecord
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool, Staging
+from nbmlops.exceptions import StaleStateError
 from nbmlops.track import capture, datachecks, environment, location, params
+from nbmlops.track.slice import History, Slice, notebook_cells
 from nbmlops.track.line import TrackOptions, default_run_name
 
 
@@ -131,6 +133,9 @@ class Execution:
     # The plain values the cell reads from the notebook, as they were when it started.
     read_before: dict[str, str] = field(default_factory=dict)
     failed: bool = False
+    run_name: str = ""
+    transformed: str = ""  # the body as IPython runs it (magics turned into calls)
+    code_slice: Slice | None = None
 
 
 class CellTracker:
@@ -140,6 +145,10 @@ class CellTracker:
     def __init__(self, shell: Any, metric_patterns: Callable[[Path], tuple[str, ...]]) -> None:
         self.shell = shell
         self._metric_patterns = metric_patterns
+        #: Every executed cell, for the code slices (``cell_hooks`` feeds it).
+        self.history = History(getattr(shell, "user_ns_hidden", None) or ())
+        #: Whether tracked cells record their code slice (``TrackMagics.slice_code``).
+        self.slicing = True
 
     def context(self, experiment: str | None = None) -> Context:
         notebook = location.notebook_path(self.shell)
@@ -149,20 +158,34 @@ class CellTracker:
     # -- around the user's code ---------------------------------------------------------------
 
     def start(
-        self, body: str, options: TrackOptions, ctx: Context, cell_id: str | None = None
+        self, body: str, options: TrackOptions, ctx: Context, cell_id: str | None = None,
+        line: str = "",
     ) -> Execution:
-        """Look at the cell before it runs: inputs as they are now, open figures, git.
-        ``cell_id`` is the id IPython was given with the cell, if any."""
+        """Look at the cell before it runs: its code slice, inputs as they are now, open
+        figures, git. ``cell_id`` is the id IPython was given with the cell, if any; ``line``
+        the options of its ``%%track`` line as written.
+
+        Raises :class:`StaleStateError`, before the inputs are looked at, when the cell is strict
+        (``--strict``, ``strict = true``) and an input is stale."""
+        transformed = self.shell.transform_cell(body)
         execution = Execution(
             ctx=ctx,
             options=options,
             body=body,
-            analysis=capture.analyze(self.shell.transform_cell(body)),
+            analysis=capture.analyze(transformed),
             execution_count=self.shell.execution_count,
             cell_id=location.cell_id(self.shell, cell_id),
             start_ms=int(time.time() * 1000),
             git=environment.GitProbe.start(ctx.root),
+            transformed=transformed,
         )
+        execution.run_name = options.name or default_run_name(
+            execution.cell_id, execution.execution_count
+        )
+        if self.slicing:
+            with execution.notes.guard("code slice"):
+                execution.code_slice = self._slice(execution, line)
+        self._refuse_stale(execution)
         if options.capture_data:
             with execution.notes.guard("data inputs"):
                 self._inputs(execution)
@@ -177,6 +200,29 @@ class CellTracker:
         execution.before = _references(self.shell.user_ns, execution.analysis.assigned)
         _active_logs.append(execution.metric_log)
         return execution
+
+    def _slice(self, execution: Execution, line: str) -> Slice:
+        cells, saved = notebook_cells(execution.ctx.notebook)
+        return self.history.slice(
+            execution.transformed, run_name=execution.run_name, line=line,
+            has_name=bool(execution.options.name), cell_id=execution.cell_id,
+            notebook_cells=cells, notebook_saved=saved,
+        )
+
+    def _refuse_stale(self, execution: Execution) -> None:
+        code_slice = execution.code_slice
+        if code_slice is None or not code_slice.stale:
+            return
+        strict = execution.options.strict
+        if not strict:
+            with contextlib.suppress(Exception):  # a broken pyproject is said elsewhere
+                strict = config.strict(execution.ctx.root)
+        if strict:
+            raise StaleStateError(
+                "%%track --strict: the cell did not run, an input is stale: "
+                + "; ".join(code_slice.stale)
+                + " (run the cells it needs again, in order)"
+            )
 
     def take_figures(self, execution: Execution) -> None:
         """Render the figures the cell created; called before an inline backend closes them."""
@@ -208,11 +254,11 @@ class CellTracker:
             _warn([f"{type(e).__name__}: {e}"], recorded=False)
         return execution.checks.failure
 
-    def run(self, body: str, options: TrackOptions, ctx: Context) -> Any:
+    def run(self, body: str, options: TrackOptions, ctx: Context, line: str = "") -> Any:
         """Run ``body`` here and record it (for ``run_cell_magic("track", ...)`` called
         directly; typed ``%%track`` cells run through IPython itself, see ``cell_hooks``)."""
         __tracebackhide__ = True
-        execution = self.start(body, options, ctx)
+        execution = self.start(body, options, ctx, line=line)
         try:
             value = _execute(self.shell, body)
         except BaseException as e:
@@ -275,8 +321,7 @@ class CellTracker:
         record = RunRecord(
             tracking_uri=ctx.tracking_uri,
             experiment=ctx.experiment,
-            run_name=options.name
-            or default_run_name(execution.cell_id, execution.execution_count),
+            run_name=execution.run_name,
             code_sha=hashlib.sha256(code.encode()).hexdigest(),
             notebook=ctx.where.source_name,
             project_root=str(ctx.root),
@@ -388,7 +433,25 @@ class CellTracker:
 
         for relpath, png in (execution.figures or {}).items():
             staging.write_bytes(relpath, png)
+        if execution.code_slice is not None:
+            with notes.guard("code slice"):
+                self._write_slice(execution.code_slice, record, staging)
         record.warnings = list(notes.problems)
+
+    def _write_slice(self, code_slice: Slice, record: RunRecord, staging: Staging) -> None:
+        """The slice as ``code/slice.py`` and ``code/slice.ipynb`` (redacted like the cell's
+        code), its verdict as tags; kept for ``%mlops slice``."""
+        code_slice.cells = [(label, redact.redact_code(code)) for label, code in code_slice.cells]
+        code_slice.body = redact.redact_code(code_slice.body)
+        code_slice.track_line = redact.redact_value(code_slice.track_line)
+        script = code_slice.script(record.params)
+        staging.write_text(store.SLICE_ARTIFACT, script)
+        staging.write_text(store.SLICE_NOTEBOOK_ARTIFACT, code_slice.notebook(record.params))
+        record.tags[store.SLICE_TAG] = code_slice.verdict
+        if code_slice.reasons:
+            record.tags[store.SLICE_REASONS_TAG] = redact.redact_value("\n".join(code_slice.reasons))
+        self.history.latest[record.run_name] = script
+        self.history.latest_name = record.run_name
 
     def _show(self, record: RunRecord, spool: Spool) -> None:
         from nbmlops.track.status_line import StatusLine, watcher
