@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from nbmlops import __version__, store
-from nbmlops.cli import data, jobs, sync
+from nbmlops.cli import data, jobs, reproduce, sync
 from nbmlops.cli.command import Command
 from nbmlops.exceptions import NbmlopsError
 
@@ -22,7 +22,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: Every subcommand, by name.
 COMMANDS: dict[str, Command] = {
-    c.name: c for c in (*sync.COMMANDS, *data.COMMANDS, *jobs.COMMANDS)
+    c.name: c for c in (*sync.COMMANDS, *data.COMMANDS, *jobs.COMMANDS, *reproduce.COMMANDS)
 }
 
 

@@ -16,7 +16,8 @@ from typing import Any
 # Properties worth sending, by dataclass name (duck-typed: no import of the query module).
 # The sidebar reads nbmlops' tags through these, never by their names.
 _PROPERTIES = {
-    "RunSummary": ("duration_s", "code_sha", "python", "git_commit", "git_dirty", "error"),
+    "RunSummary": ("duration_s", "code_sha", "python", "git_commit", "git_dirty", "error",
+                   "slice_verdict", "slice_reasons", "reproduced"),
     "Dataset": ("short",),
     "MetricRow": ("differs",),
     "DriftAlert": ("line",),

@@ -32,10 +32,9 @@ from which the code slices are cut.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from typing import Any
-
-import ast
 
 from IPython.core.error import InputRejected
 

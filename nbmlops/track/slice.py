@@ -73,7 +73,7 @@ OPAQUE_CALLS = frozenset({"exec", "eval", "globals", "locals", "vars", "__import
 #: IPython's input and output caches (``_``, ``_i3``, ``_7``, ``_oh``).
 _IPYTHON_CACHE = re.compile(r"_+|_i+|_i?\d+|_[oid]h")
 
-_CONDITIONAL = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.Match)
+_CONDITIONAL: tuple[type[ast.stmt], ...] = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.Match)
 if hasattr(ast, "TryStar"):  # Python 3.11+
     _CONDITIONAL = (*_CONDITIONAL, ast.TryStar)
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
@@ -393,11 +393,11 @@ class History:
                     reasons[f"`{via}` comes from cell {ran.label} as it was before your last "
                             "edit"] = None
                 # The same code twice into one input: a change in place applied again.
-                again = [runs[r].label for r in slice_runs if r > statement.run
-                         and runs[r].cell_id == ran.cell_id and runs[r].code == ran.code]
-                if again:
+                repeats = [runs[r].label for r in slice_runs if r > statement.run
+                           and runs[r].cell_id == ran.cell_id and runs[r].code == ran.code]
+                if repeats:
                     reasons[f"`{via}` comes from cell {ran.label} run again as "
-                            f"{', '.join(again)}"] = None
+                            f"{', '.join(repeats)}"] = None
             # An input of this statement made again since by a re-run of the cell that made it.
             for name in statement.reads:
                 made, _ = self._defs(name, position)

@@ -28,13 +28,13 @@ from typing import Any
 
 from nbmlops import config, redact, store
 from nbmlops.data import fingerprints
+from nbmlops.exceptions import StaleStateError
 from nbmlops.record import DataRecord, MetricPoint, Outcome, RunRecord
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool, Staging
-from nbmlops.exceptions import StaleStateError
 from nbmlops.track import capture, datachecks, environment, location, params
-from nbmlops.track.slice import History, Slice, notebook_cells
 from nbmlops.track.line import TrackOptions, default_run_name
+from nbmlops.track.slice import History, Slice, notebook_cells
 
 
 class TrackingWarning(UserWarning):
@@ -449,7 +449,8 @@ class CellTracker:
         staging.write_text(store.SLICE_NOTEBOOK_ARTIFACT, code_slice.notebook(record.params))
         record.tags[store.SLICE_TAG] = code_slice.verdict
         if code_slice.reasons:
-            record.tags[store.SLICE_REASONS_TAG] = redact.redact_value("\n".join(code_slice.reasons))
+            reasons = "\n".join(code_slice.reasons)
+            record.tags[store.SLICE_REASONS_TAG] = redact.redact_value(reasons)
         self.history.latest[record.run_name] = script
         self.history.latest_name = record.run_name
 
