@@ -73,7 +73,9 @@ OPAQUE_CALLS = frozenset({"exec", "eval", "globals", "locals", "vars", "__import
 #: IPython's input and output caches (``_``, ``_i3``, ``_7``, ``_oh``).
 _IPYTHON_CACHE = re.compile(r"_+|_i+|_i?\d+|_[oid]h")
 
-_CONDITIONAL: tuple[type[ast.stmt], ...] = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.Match)
+_CONDITIONAL: tuple[type[ast.stmt], ...] = (
+    ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.Match,
+)
 if hasattr(ast, "TryStar"):  # Python 3.11+
     _CONDITIONAL = (*_CONDITIONAL, ast.TryStar)
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
