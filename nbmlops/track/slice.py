@@ -91,6 +91,7 @@ class Statement:
     late_reads: tuple[str, ...]  # free names of a function body: looked up where it is called
     changes: tuple[str, ...]  # surely changed in place (what stale-state warnings trust)
     definition: bool  # an import, def or class: re-running it unchanged changes nothing
+    strings: tuple[str, ...] = ()  # string literals that may name files it reads
 
 
 @dataclass
@@ -122,6 +123,7 @@ class Slice:
     track_line: str  # ``%%track NAME options`` as the cell had it (with its run name)
     stale: list[str] = field(default_factory=list)
     unsure: list[str] = field(default_factory=list)
+    strings: list[str] = field(default_factory=list)  # literals of its statements: file paths?
 
     @property
     def verdict(self) -> str:
@@ -260,7 +262,7 @@ class History:
         opaque = _is_opaque(node)
         self.statements.append(Statement(
             run, source, reads, late, tuple(surely),
-            isinstance(node, _DEFINITIONS) and not failed,
+            isinstance(node, _DEFINITIONS) and not failed, _path_strings(node),
         ))
         unsure = failed or isinstance(node, _CONDITIONAL)
         for name in bound:
@@ -345,6 +347,9 @@ class History:
         positions = sorted(needed)
         result = Slice(run_name, self._cells(positions), body,
                        track_line(line, run_name, has_name))
+        result.strings = list(dict.fromkeys(
+            s for p in positions for s in self.statements[p].strings
+        ))
         result.stale = self._stale(positions, needed, reads, run_name, cell_id,
                                    notebook_cells, notebook_saved)
         failed = dict.fromkeys(self.runs[self.statements[p].run].label for p in positions
@@ -566,6 +571,16 @@ def _changes(node: ast.stmt) -> tuple[list[str], list[str]]:
             for arg in [*call.args, *(k.value for k in call.keywords)]:
                 maybe.append(_root(arg) or "")
     return list(dict.fromkeys(surely)), [n for n in dict.fromkeys(maybe) if n]
+
+
+def _path_strings(node: ast.stmt) -> tuple[str, ...]:
+    """String literals that look like file paths (a dot or a slash, one line, not long)."""
+    return tuple(dict.fromkeys(
+        sub.value for sub in _walk(node)
+        if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
+        and 0 < len(sub.value) <= 1024 and "\n" not in sub.value
+        and ("." in sub.value or "/" in sub.value)
+    ))
 
 
 def _elements(target: ast.expr) -> Iterable[ast.expr]:

@@ -276,9 +276,14 @@ class CellTracker:
             for name in execution.analysis.read
             if name in ns and fingerprints.is_data(ns[name])
         ]
-        files_before = {path: _stat(path) for path in _candidate_paths(execution.analysis)}
+        files_before = {path: _stat(path) for path in _candidate_paths(execution.analysis.strings)}
         for path, stat in files_before.items():
             if stat is not None:
+                inputs.append(fingerprints.describe_file(path, "input"))
+        # Files the cells of its slice read: what ``nbmlops reproduce`` checks first.
+        upstream = execution.code_slice.strings if execution.code_slice else ()
+        for path in _candidate_paths(upstream):
+            if path not in files_before and _stat(path) is not None:
                 inputs.append(fingerprints.describe_file(path, "input"))
         for item in execution.options.data:
             if item in ns and fingerprints.is_data(ns[item]):
@@ -532,10 +537,10 @@ def _stable_name(execution: Execution) -> bool:
     return bool(execution.options.name or execution.cell_id)
 
 
-def _candidate_paths(analysis: capture.CellAnalysis) -> list[str]:
+def _candidate_paths(strings: Iterable[str]) -> list[str]:
     """String literals that name files, before or after the cell runs (absolute paths)."""
     paths = []
-    for text in analysis.strings:
+    for text in strings:
         if os.sep in text or "." in text:
             paths.append(os.path.abspath(os.path.expanduser(text)))
     return list(dict.fromkeys(paths))
