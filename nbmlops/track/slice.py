@@ -38,7 +38,9 @@ from nbmlops.track import capture
 
 CLEAN, STALE, UNSURE = "clean", "stale", "unsure"
 
-_BIND, _MAYBE, _MUTATE = 0, 1, 2
+_BIND, _MAYBE, _MUTATE, _IMPORT = 0, 1, 2, 3
+# An import binds a name for sure, but to a module that lives on: what earlier cells did to
+# it (``np.random.seed(0)``) still holds after ``import numpy as np`` runs again.
 
 #: Methods that change their object whatever is done with their result (lists, dicts, sets,
 #: pandas with ``inplace=True`` aside, scikit-learn estimators, random generators).
@@ -265,8 +267,9 @@ class History:
             isinstance(node, _DEFINITIONS) and not failed, _path_strings(node),
         ))
         unsure = failed or isinstance(node, _CONDITIONAL)
+        kind = _IMPORT if isinstance(node, ast.Import | ast.ImportFrom) else _BIND
         for name in bound:
-            self._event(name, position, _MAYBE if unsure else _BIND)
+            self._event(name, position, _MAYBE if unsure else kind)
         for name in (*surely, *maybe):
             if name not in bound:
                 self._event(name, position, _MUTATE)
@@ -296,12 +299,14 @@ class History:
         if not events:
             return [], False
         found = []
+        imported = False
         for i in range(bisect.bisect_left(events, (before, -1)) - 1, -1, -1):
             position, kind = events[i]
             found.append(position)
             if kind == _BIND:
                 return found, True
-        return found, False
+            imported = imported or kind == _IMPORT
+        return found, imported
 
     # -- slicing a tracked cell, before it runs ----------------------------------------------------
 
@@ -416,7 +421,7 @@ class History:
                     again = self.statements[later_position]
                     if runs[again.run].cell_id in sources and (
                         not again.definition
-                        or any(again.source != self.statements[p].source for p in made)
+                        or again.source not in {self.statements[p].source for p in made}
                     ):
                         reasons[f"`{via}` comes from cell {ran.label}, run before cell "
                                 f"{runs[again.run].label} made `{name}` again"] = None
