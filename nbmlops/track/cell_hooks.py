@@ -133,8 +133,8 @@ class CellHooks:
         """Add the cell that ran to the history the code slices are cut from."""
         info = getattr(result, "info", None)
         raw = getattr(info, "raw_cell", None)
-        if not raw or result.error_before_exec is not None:
-            return  # none of its code ran
+        if not raw or result.error_before_exec is not None or not self.tracker.slicing:
+            return  # none of its code ran, or no slice is wanted
         try:
             code = execution.transformed if execution else self.shell.transform_cell(raw)
             self.tracker.history.add(

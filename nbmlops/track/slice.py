@@ -173,7 +173,7 @@ class Slice:
             },
             "nbformat": 4,
             "nbformat_minor": 5,
-        }, indent=1) + "\n"
+        }) + "\n"
 
 
 def _cell(kind: str, source: str, tags: list[str] | None = None) -> dict[str, Any]:
@@ -226,6 +226,11 @@ class History:
         self._events: dict[str, list[tuple[int, int]]] = {}  # name -> [(position, kind)]
         self._opaque: list[int] = []
         self._global_writes: dict[int, tuple[str, ...]] = {}  # def position -> its globals
+        self._runs_of: dict[str, list[int]] = {}  # cell id -> its runs, in order
+        self._runs_named: dict[str, list[int]] = {}  # tracked run name -> its runs
+        # _defs by (name, how many of its events came before): never changes, events are
+        # only ever appended.
+        self._defs_cache: dict[tuple[str, int], tuple[list[int], bool]] = {}
         #: The latest script of each tracked run name, and the latest name (``%mlops slice``).
         self.latest: dict[str, str] = {}
         self.latest_name: str | None = None
@@ -244,6 +249,10 @@ class History:
         run = len(self.runs)
         self.runs.append(Ran(run + 1, execution_count, cell_id, code, failed,
                              len(self.statements), tracked))
+        if cell_id:
+            self._runs_of.setdefault(cell_id, []).append(run)
+        if tracked:
+            self._runs_named.setdefault(tracked, []).append(run)
         for node, source in _statements(tree, code):
             self._add_statement(run, node, source, failed)
 
@@ -298,15 +307,23 @@ class History:
         events = self._events.get(name)
         if not events:
             return [], False
+        end = bisect.bisect_left(events, (before, -1))
+        cached = self._defs_cache.get((name, end))
+        if cached is not None:
+            return cached
         found = []
-        imported = False
-        for i in range(bisect.bisect_left(events, (before, -1)) - 1, -1, -1):
+        imported = complete = False
+        for i in range(end - 1, -1, -1):
             position, kind = events[i]
             found.append(position)
             if kind == _BIND:
-                return found, True
+                complete = True
+                break
             imported = imported or kind == _IMPORT
-        return found, imported
+        if len(self._defs_cache) > 100_000:
+            self._defs_cache.clear()
+        self._defs_cache[(name, end)] = result = (found, complete or imported)
+        return result
 
     # -- slicing a tracked cell, before it runs ----------------------------------------------------
 
@@ -372,8 +389,13 @@ class History:
     def _cells(self, positions: list[int]) -> list[tuple[str, str]]:
         cells: list[tuple[str, str]] = []
         last = -1
+        imports: set[str] = set()
         for position in positions:
             statement = self.statements[position]
+            if statement.definition and statement.source.startswith(("import ", "from ")):
+                if statement.source in imports:
+                    continue  # the same import again binds the same module
+                imports.add(statement.source)
             if statement.run != last:
                 cells.append((self.runs[statement.run].label, ""))
                 last = statement.run
@@ -387,45 +409,50 @@ class History:
         notebook_saved: float | None,
     ) -> list[str]:
         reasons: dict[str, None] = {}
-        runs = self.runs
-        this = {i for i, r in enumerate(runs)
-                if (cell_id and r.cell_id == cell_id) or (r.tracked and r.tracked == run_name)}
+        runs, statements = self.runs, self.statements
+        this = {*self._runs_of.get(cell_id or "", ()), *self._runs_named.get(run_name, ())}
         order = {c: i for i, c in enumerate(notebook_cells or ())}
-        slice_runs = dict.fromkeys(self.statements[p].run for p in positions)
+        slice_runs = dict.fromkeys(statements[p].run for p in positions)
+        checked: set[int] = set()
 
         for position in positions:
-            via, statement = needed[position], self.statements[position]
+            via, statement = needed[position], statements[position]
             ran = runs[statement.run]
             if statement.run in this:
                 reasons[f"`{via}` comes from an earlier run of this cell ({ran.label})"] = None
                 continue
-            if ran.cell_id:
-                later = [r for r in runs[statement.run + 1:] if r.cell_id == ran.cell_id]
-                if any(r.code != ran.code for r in later):
+            if ran.cell_id and statement.run not in checked:
+                checked.add(statement.run)
+                later = [r for r in self._runs_of[ran.cell_id] if r > statement.run]
+                if any(runs[r].code != ran.code for r in later):
                     reasons[f"`{via}` comes from cell {ran.label} as it was before your last "
                             "edit"] = None
                 # The same code twice into one input: a change in place applied again.
-                repeats = [runs[r].label for r in slice_runs if r > statement.run
-                           and runs[r].cell_id == ran.cell_id and runs[r].code == ran.code]
+                repeats = [runs[r].label for r in later
+                           if r in slice_runs and runs[r].code == ran.code]
                 if repeats:
                     reasons[f"`{via}` comes from cell {ran.label} run again as "
                             f"{', '.join(repeats)}"] = None
             # An input of this statement made again since by a re-run of the cell that made it.
             for name in statement.reads:
                 made, _ = self._defs(name, position)
-                sources = {runs[self.statements[p].run].cell_id for p in made} - {None}
+                sources = {runs[statements[p].run].cell_id for p in made} - {None}
+                if not sources:
+                    continue
+                texts: set[str] | None = None
                 events = self._events.get(name, [])
                 for later_position, _kind in events[bisect.bisect_right(events, (position, 9)):]:
-                    if later_position in needed:
+                    again = statements[later_position]
+                    if later_position in needed or runs[again.run].cell_id not in sources:
                         continue
-                    again = self.statements[later_position]
-                    if runs[again.run].cell_id in sources and (
-                        not again.definition
-                        or again.source not in {self.statements[p].source for p in made}
-                    ):
-                        reasons[f"`{via}` comes from cell {ran.label}, run before cell "
-                                f"{runs[again.run].label} made `{name}` again"] = None
-                        break
+                    if again.definition:
+                        if texts is None:
+                            texts = {statements[p].source for p in made}
+                        if again.source in texts:
+                            continue  # the same import or def again: nothing changed
+                    reasons[f"`{via}` comes from cell {ran.label}, run before cell "
+                            f"{runs[again.run].label} made `{name}` again"] = None
+                    break
             if ran.cell_id and order:
                 if ran.cell_id not in order and notebook_saved and notebook_saved > ran.when:
                     reasons[f"`{via}` comes from cell {ran.label}, deleted since"] = None

@@ -446,8 +446,14 @@ class CellTracker:
     def _write_slice(self, code_slice: Slice, record: RunRecord, staging: Staging) -> None:
         """The slice as ``code/slice.py`` and ``code/slice.ipynb`` (redacted like the cell's
         code), its verdict as tags; kept for ``%mlops slice``."""
-        code_slice.cells = [(label, redact.redact_code(code)) for label, code in code_slice.cells]
-        code_slice.body = redact.redact_code(code_slice.body)
+        pieces = [code for _, code in code_slice.cells] + [code_slice.body]
+        # One pass over all of it: redacting costs a parse whatever the size.
+        redacted = redact.redact_code(_PIECE.join(pieces)).split(_PIECE)
+        if len(redacted) != len(pieces):  # a piece held the separator: one at a time
+            redacted = [redact.redact_code(piece) for piece in pieces]
+        code_slice.cells = [(label, code) for (label, _), code in zip(
+            code_slice.cells, redacted, strict=False)]
+        code_slice.body = redacted[-1]
         code_slice.track_line = redact.redact_value(code_slice.track_line)
         script = code_slice.script(record.params)
         staging.write_text(store.SLICE_ARTIFACT, script)
@@ -469,6 +475,9 @@ class CellTracker:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+#: Joins the pieces of a slice while they are redacted together (a comment: it stays as is).
+_PIECE = "\n# -- nbmlops piece --\n"
 
 
 def _execute(shell: Any, body: str) -> Any:
