@@ -16,7 +16,9 @@ from nbmlops import store
 from nbmlops.cli import main
 from nbmlops.reproduce import checks
 from nbmlops.reproduce.verdict import compare
+from nbmlops.runs import query
 from nbmlops.runs.entities import Dataset
+from nbmlops.server.jsonable import jsonable
 
 
 @pytest.fixture
@@ -67,13 +69,18 @@ def test_a_run_made_out_of_order_with_hidden_state_is_reproduced_then_a_changed_
     [run] = client.search_runs([e.experiment_id for e in client.search_experiments()])
     assert run.data.tags[store.SLICE_TAG] == "stale"  # rows edited after `wine` was read
 
-    code, out, err = reproduce(capsys, run.info.run_id)
+    code, out, err = reproduce(capsys, run.info.run_id, "--in-place")
     assert code == 0, out + err
+    assert (project / "notebooks" / f"{run.info.run_id}.reproduced.ipynb").is_file()
     assert out.strip().endswith("\nreproduced")
     assert f"metric acc: {run.data.metrics['acc']:.10g} -> {run.data.metrics['acc']:.10g} " \
         "(same)" in out
     tags = client.get_run(run.info.run_id).data.tags
     assert tags[store.REPRODUCED_TAG] == "yes"
+    # What the panel and the sidebar read.
+    summary = query.get_run(sqlite_uri, run.info.run_id, history=False, artifacts=False).run
+    assert (summary.slice_verdict, summary.reproduced) == ("stale", "yes")
+    assert jsonable(summary)["slice_reasons"] == summary.slice_reasons != []
     again = client.get_run(tags[store.REPRODUCED_RUN_TAG])
     assert again.data.tags[store.REPRODUCES_TAG] == run.info.run_id
     assert again.data.metrics == run.data.metrics
@@ -86,7 +93,7 @@ def test_a_run_made_out_of_order_with_hidden_state_is_reproduced_then_a_changed_
     assert code == 1, out + err
     assert f"nbmlops: {wine} changed since the run" in err
     assert "not reproduced" in out and f"likely cause: {wine} changed since the run" in out
-    assert "metric acc" in out and "(differs)" in out
+    assert "metric acc" in out and "(differs)" in out, out + err
     assert (project.parent / "out" / f"{run.info.run_id}.reproduced.ipynb").is_file()
     tags = client.get_run(run.info.run_id).data.tags
     assert tags[store.REPRODUCED_TAG] == "no"

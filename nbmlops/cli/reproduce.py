@@ -15,13 +15,14 @@ def _configure_reproduce(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tolerance", type=float, default=1e-6,
                         help="how far a metric may move, relative (absolute near zero), and "
                         "still count as reproduced within tolerance (default 1e-6)")
+    # The kernel works in the notebook's own folder either way: relative paths resolve as
+    # they did when the run was made.
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--in-place", action="store_true",
-                       help="run the slice in the notebook's own folder, so its relative "
-                       "paths resolve as they did (the default); the executed slice goes to "
-                       "a temporary folder")
+                       help="keep the executed slice beside the notebook (default: a new "
+                       "temporary folder)")
     where.add_argument("--out", type=Path, default=None, metavar="DIR",
-                       help="run the slice in DIR instead, and keep the executed slice there")
+                       help="keep the executed slice in DIR")
     parser.add_argument(
         "--tracking-uri", default=None,
         help="the MLflow store (default: MLFLOW_TRACKING_URI, [tool.nbmlops] tracking_uri, "
@@ -33,7 +34,7 @@ def reproduce_command(args: argparse.Namespace) -> int:
     from nbmlops.reproduce.rerun import reproduce
 
     result = reproduce(args.run_id, tracking_uri=args.tracking_uri, tolerance=args.tolerance,
-                       out=args.out)
+                       out=args.out, in_place=args.in_place)
     run, verdict = result.run, result.verdict
     print(f"run {run.run_id} ({run.run_name}), nbmlops.slice: "
           f"{run.tags.get(store.SLICE_TAG, 'unknown')}")

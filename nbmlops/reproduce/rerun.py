@@ -8,13 +8,16 @@ verdict is tagged on the original run (``nbmlops.reproduced``), so gates can req
 
 papermill runs as a child process, as for ``nbmlops run`` (a kernel that dies takes only that
 process with it). The kernel works in the notebook's own folder, so the relative paths the
-slice reads resolve as they did, unless ``--out DIR`` asks for a folder of its own.
+slice reads resolve as they did. The executed slice is kept in a temporary folder, in
+``--out DIR``, or beside the notebook (``--in-place``). The reproduction's run is found by the
+record id its status line left in the executed slice, so no other run can be taken for it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -33,6 +36,7 @@ from nbmlops.runs.entities import RunSummary
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool
 from nbmlops.track.line import PREFIX
+from nbmlops.track.status_line import METADATA_KEY as STATUS_METADATA
 
 #: How long the reproduction waits for its tracked cell's record to upload.
 SYNC_WAIT_SECONDS = 60.0
@@ -61,9 +65,12 @@ class Reproduction:
 
 def reproduce(
     run_id: str, *, tracking_uri: str | None = None, tolerance: float = 1e-6,
-    out: Path | None = None, say: Say = lambda s: print(s, file=sys.stderr),
+    out: Path | None = None, in_place: bool = False,
+    say: Say = lambda s: print(s, file=sys.stderr),
 ) -> Reproduction:
-    """Re-run the code slice of ``run_id`` and compare; records the verdict on the run."""
+    """Re-run the code slice of ``run_id`` and compare; records the verdict on the run.
+    The executed slice goes to ``out``, beside the notebook (``in_place``), or to a new
+    temporary folder."""
     if not tolerance >= 0:
         raise ReproduceError(f"--tolerance must be a number >= 0 (got {tolerance})")
     root = config.project_root()
@@ -90,11 +97,15 @@ def reproduce(
     experiment = query.get_experiment(uri, original.experiment_id).name
     source = original.tags.get(store.SOURCE_NAME_TAG, "")
     notebook = (root / source).resolve() if source and not source.startswith("<") else None
-    folder = out.resolve() if out else Path(tempfile.mkdtemp(prefix="nbmlops-reproduce-"))
+    here = notebook.parent if notebook is not None and notebook.parent.is_dir() else None
+    if out is not None:
+        folder = out.resolve()
+    elif in_place and here is not None:
+        folder = here
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="nbmlops-reproduce-"))
     folder.mkdir(parents=True, exist_ok=True)
-    workdir = folder if out else (
-        notebook.parent if notebook is not None and notebook.parent.is_dir() else folder
-    )
+    workdir = here or folder
     slice_in = folder / f"{original.run_id}.slice.ipynb"
     slice_in.write_text(tagged(text, original.run_id), encoding="utf-8")
     result.notebook = folder / f"{original.run_id}.reproduced.ipynb"
@@ -118,7 +129,7 @@ def reproduce(
     failure = _papermill(slice_in, result.notebook, workdir, env)
     result.duration_s = time.time() - started
     report = worker.drain(spool, timeout=SYNC_WAIT_SECONDS)
-    found = _reproduction(uri, original, started)
+    found = _reproduction(uri, original, result.notebook)
     if found is None and failure is None:
         why = report.errors[0] if report.errors else "its record did not upload"
         failure = f"the reproduction's run is not in the store ({why})"
@@ -164,18 +175,36 @@ def _papermill(notebook: Path, output: Path, cwd: Path, env: dict[str, str]) -> 
     return str(failure_of(output, done.stderr or "")).replace("job failed", "the slice failed")
 
 
-def _reproduction(uri: str, original: RunSummary, since: float) -> RunSummary | None:
-    """The newest run tagged as reproducing ``original`` that started after ``since``."""
+def _reproduction(uri: str, original: RunSummary, executed: Path) -> RunSummary | None:
+    """The run the executed slice's tracked cell became: its status line names its record,
+    the run carries the record's id (and is tagged as reproducing ``original``)."""
+    record_id = _record_id(executed)
+    if record_id is None:
+        return None
     client = store.client(uri)
     with store.fail_fast():
         runs = client.search_runs(
             [original.experiment_id],
-            filter_string=f"tags.`{store.REPRODUCES_TAG}` = '{original.run_id}'",
-            order_by=["attributes.start_time DESC"], max_results=1,
+            filter_string=f"tags.`{store.RECORD_ID_TAG}` = '{record_id}' and "
+            f"tags.`{store.REPRODUCES_TAG}` = '{original.run_id}'",
+            max_results=1,
         )
-    if not runs or runs[0].info.start_time < int(since * 1000) - 1000:
+    return query.summary(runs[0]) if runs else None
+
+
+def _record_id(executed: Path) -> str | None:
+    """The record id of the last status line in an executed notebook (None if none)."""
+    try:
+        nb = json.loads(executed.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
-    return query.summary(runs[0])
+    for cell in reversed(nb.get("cells", [])):
+        for output in reversed(cell.get("outputs", [])):
+            shown = (output.get("metadata") or {}).get(STATUS_METADATA) or {}
+            if isinstance(shown, dict) and re.fullmatch(r"[0-9a-f]{1,64}",
+                                                        str(shown.get("record_id", ""))):
+                return str(shown["record_id"])
+    return None
 
 
 def _record(uri: str, run_id: str, result: Reproduction) -> None:
