@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
@@ -55,6 +56,11 @@ class TrackMagics(Magics):
         self.hooks = CellHooks(shell, self.tracker, self.prepare)
         if shell is not None:
             self.hooks.register()
+            # Cells run before `%load_ext nbmlops` still made the state later cells read.
+            with contextlib.suppress(Exception):
+                self.tracker.history.replay(
+                    list(shell.user_ns.get("In") or ()), int(shell.execution_count or 0)
+                )
 
     @observe("slice_code")
     def _slice_code_changed(self, change: Any) -> None:

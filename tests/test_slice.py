@@ -4,6 +4,8 @@ cell runs, ``--strict`` refusing before the code runs, ``%mlops slice``."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -215,3 +217,50 @@ def test_the_history_is_kept_per_cell_not_reanalysed() -> None:
     assert [label for label, _ in cut.cells] == ["[2000]", "[2001]"]
     assert cut.cells[0][1] == "v1999 = 1999\nw = v1999 + 1\n"
     assert cut.verdict == "clean"
+
+
+def test_cells_run_before_the_extension_was_loaded_are_in_the_history(
+    project: Path,
+) -> None:
+    code = (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "ip = InteractiveShell.instance()\n"
+        "ip.run_cell('base = 40', store_history=True)\n"
+        "ip.run_cell('%load_ext nbmlops', store_history=True)\n"
+        "ip.run_cell('%%track fit\\nacc = base + 2', store_history=True)\n"
+        "magics = ip.magics_manager.registry['TrackMagics']\n"
+        "print(repr(magics.tracker.history.latest['fit']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    script = eval(done.stdout.strip().splitlines()[-1])
+    assert "# nbmlops.slice: clean" in script
+    assert "# cell [1]\nbase = 40\n" in script
+
+
+def test_strict_stops_a_real_kernel_before_the_code_runs(project: Path) -> None:
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in (
+        "%load_ext nbmlops", "df = {}", "%%track t\ny = len(df)", "df['a'] = 1",
+        "%%track t --strict\nprint('ran')\ny = len(df)", "print('after')",
+    )]
+    path = project / "strict.ipynb"
+    nbformat.write(nb, str(path))
+    with pytest.raises(PapermillExecutionError, match="StaleStateError"):
+        papermill.execute_notebook(str(path), str(project / "out.ipynb"), kernel_name="python3",
+                                   progress_bar=False, cwd=str(project))
+    out = nbformat.read(str(project / "out.ipynb"), as_version=4)
+    texts = [o.get("text", "") for c in out.cells for o in c.get("outputs", [])]
+    errors = [o for c in out.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert [e.ename for e in errors] == ["StaleStateError"]
+    assert errors[0].traceback == [
+        "StaleStateError: %%track --strict: the cell did not run, an input is stale: `df` "
+        "comes from cell [2], changed in place since by cell [4] (run after this cell) (run "
+        "the cells it needs again, in order)"
+    ]
+    assert "ran\n" not in texts and "after\n" not in texts
+    assert len(records(project)) == 1  # the first run of t only

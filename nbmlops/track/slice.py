@@ -256,6 +256,14 @@ class History:
         for node, source in _statements(tree, code):
             self._add_statement(run, node, source, failed)
 
+    def replay(self, cells: list[str], count: int) -> None:
+        """Add the cells the shell ran before nbmlops was loaded: ``cells`` is IPython's
+        ``In`` (transformed code by execution count), ``count`` the running cell's count.
+        Whether they failed is not known: they are taken to have run whole."""
+        for number, code in enumerate(cells[1:count], start=1):
+            if isinstance(code, str) and code.strip():
+                self.add(code, execution_count=number)
+
     def _add_statement(self, run: int, node: ast.stmt, source: str, failed: bool) -> None:
         position = len(self.statements)
         bound, reads = capture.names_of(node)
