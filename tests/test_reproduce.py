@@ -142,3 +142,18 @@ def test_the_verdict_metric_by_metric_and_data_by_data() -> None:
     changed = compare({"acc": 0.9}, {"acc": 0.9}, data, other, 1e-6)
     assert changed.verdict == "no"
     assert changed.differences == ["data X (input): aaaaaaaa -> bbbbbbbb (differs)"]
+
+
+def test_the_panel_shows_the_verdicts_beside_the_run() -> None:
+    from nbmlops.panel import render
+    from nbmlops.runs.entities import RunSummary
+
+    tags = {store.SLICE_TAG: "stale", store.SLICE_REASONS_TAG: "`X` comes from cell [3]",
+            store.REPRODUCED_TAG: "no"}
+    shown = render.run_name_html(RunSummary("a" * 32, "fit", "1", "FINISHED", None, None,
+                                            tags=tags), None)
+    assert 'title="`X` comes from cell [3]">stale</span>' in shown
+    assert '>not reproduced</span>' in shown
+    clean = RunSummary("b" * 32, "fit", "1", "FINISHED", None, None,
+                       tags={store.SLICE_TAG: "clean"})
+    assert render.reproducibility_html(clean) == ""
