@@ -3,9 +3,11 @@ re-run in a real kernel with papermill, the verdict printed and tagged on the or
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from conftest import shell_project
 from IPython.core.interactiveshell import InteractiveShell
@@ -69,8 +71,16 @@ def test_a_run_made_out_of_order_with_hidden_state_is_reproduced_then_a_changed_
     [run] = client.search_runs([e.experiment_id for e in client.search_experiments()])
     assert run.data.tags[store.SLICE_TAG] == "stale"  # rows edited after `wine` was read
 
+    # As if the run had used another numpy: reported, and the run still reproduces.
+    requirements = Path(client.download_artifacts(
+        run.info.run_id, store.REQUIREMENTS_ARTIFACT, str(project.parent)))
+    requirements.write_text(re.sub(r"(?m)^numpy==.*$", "numpy==0.0.1", requirements.read_text()))
+    client.log_artifact(run.info.run_id, str(requirements), "env")
+
     code, out, err = reproduce(capsys, run.info.run_id, "--in-place")
     assert code == 0, out + err
+    assert f"nbmlops: packages differ from the run's: numpy 0.0.1 -> {np.__version__}" in err
+    assert f"  package: numpy 0.0.1 -> {np.__version__}\n" in out
     assert (project / "notebooks" / f"{run.info.run_id}.reproduced.ipynb").is_file()
     assert out.strip().endswith("\nreproduced")
     assert f"metric acc: {run.data.metrics['acc']:.10g} -> {run.data.metrics['acc']:.10g} " \
@@ -118,12 +128,10 @@ def test_a_run_without_a_slice_is_refused(
 
 
 def test_a_package_version_mismatch_is_reported() -> None:
-    import numpy
-
     found = checks.changed_packages({"numpy": "0.0.1", "pytest": pytest.__version__,
                                      "surely-not-installed-pkg": "1.0"})
     assert [str(c) for c in found] == [
-        f"numpy 0.0.1 -> {numpy.__version__}",
+        f"numpy 0.0.1 -> {np.__version__}",
         "surely-not-installed-pkg 1.0 -> not installed",
     ]
 
