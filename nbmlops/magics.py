@@ -112,6 +112,7 @@ class TrackMagics(Magics):
             if options.drift is None:
                 config.drift_mode(ctx.root)
             config.drift_thresholds(ctx.root)
+            config.strict(ctx.root)
             return options, ctx
         except NbmlopsError as e:
             raise UsageError(str(e)) from None

@@ -183,6 +183,11 @@ def test_strict_fails_before_the_code_runs(shell: InteractiveShell, project: Pat
     # A clean cell runs as usual.
     result, _ = cell(shell, "%%track\nran = True\nacc = n / 10", "d")
     assert result.success and shell.user_ns["ran"] is True
+    # A setting that is not a boolean is said at once, in one line.
+    (project / "pyproject.toml").write_text("[project]\nname = 'demo'\n"
+                                            "[tool.nbmlops]\nstrict = 'yes'\n")
+    with pytest.raises(UsageError, match="strict must be true or false"):
+        shell.run_cell_magic("track", "", "acc = n / 10")
 
 
 def test_a_name_static_analysis_cannot_trace_is_unsure(

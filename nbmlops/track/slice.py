@@ -58,6 +58,8 @@ READING_METHODS = frozenset({
     "value_counts", "isna", "isnull", "notna", "corr", "cov", "to_string", "to_numpy",
     "predict", "predict_proba", "score", "transform", "summary", "round", "any", "all",
     "memory_usage", "equals", "format", "join", "split", "strip", "startswith", "endswith",
+    "plot", "hist", "scatter", "bar", "barh", "boxplot", "show", "savefig", "to_csv",
+    "to_parquet", "to_json", "to_pickle", "to_excel", "to_sql", "save",
 })
 #: Functions whose bare call does not change its arguments.
 READING_FUNCTIONS = frozenset({
@@ -418,7 +420,9 @@ class History:
     ) -> list[str]:
         reasons: dict[str, None] = {}
         runs, statements = self.runs, self.statements
-        this = {*self._runs_of.get(cell_id or "", ()), *self._runs_named.get(run_name, ())}
+        # Earlier runs of this cell: by its id, else (outside a notebook) by its run's name.
+        this = set(self._runs_of.get(cell_id, ()) if cell_id else
+                   self._runs_named.get(run_name, ()))
         order = {c: i for i, c in enumerate(notebook_cells or ())}
         slice_runs = dict.fromkeys(statements[p].run for p in positions)
         checked: set[int] = set()
