@@ -269,3 +269,23 @@ def test_strict_stops_a_real_kernel_before_the_code_runs(project: Path) -> None:
     ]
     assert "ran\n" not in texts and "after\n" not in texts
     assert len(records(project)) == 1  # the first run of t only
+
+
+def test_what_the_analysis_follows_beyond_assignments() -> None:
+    history = History()
+    history.add("counter = 0\nunused = 1")
+    history.add("def bump():\n    global counter\n    counter += 1\n")
+    history.add("bump()\nprint('x')")
+    history.add("get_ipython().run_cell_magic('time', '', 'scale = 5\\n')")  # %%time
+    history.add("if scale > 1:\n    scale = 2")  # may rebind: the earlier binding is kept
+    history.add("items = []\nfor i in range(3):\n    items.append(i)")
+    cut = history.slice("acc = counter * scale + len(items)", run_name="t")
+    code = "".join(code for _, code in cut.cells)
+    assert code == (
+        "counter = 0\ndef bump():\n    global counter\n    counter += 1\nbump()\n"
+        "scale = 5\nif scale > 1:\n    scale = 2\n"
+        "items = []\nfor i in range(3):\n    items.append(i)\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(cut.script(), namespace)
+    assert namespace["acc"] == 5

@@ -227,7 +227,9 @@ class History:
         self.statements: list[Statement] = []
         self._events: dict[str, list[tuple[int, int]]] = {}  # name -> [(position, kind)]
         self._opaque: list[int] = []
-        self._global_writes: dict[int, tuple[str, ...]] = {}  # def position -> its globals
+        # Functions that assign globals (``global x`` in their body), by the name they are
+        # bound to now: the globals each may rebind when called.
+        self._global_writers: dict[str, tuple[str, ...]] = {}
         self._runs_of: dict[str, list[int]] = {}  # cell id -> its runs, in order
         self._runs_named: dict[str, list[int]] = {}  # tracked run name -> its runs
         # _defs by (name, how many of its events came before): never changes, events are
@@ -276,9 +278,6 @@ class History:
             _, direct = capture.names_of(head)
             late = tuple(n for n in reads if n not in direct)
             reads = direct
-            writes = _global_names(node)
-            if writes:
-                self._global_writes[position] = writes
         surely, maybe = _changes(node)
         opaque = _is_opaque(node)
         self.statements.append(Statement(
@@ -293,22 +292,20 @@ class History:
             if name not in bound:
                 self._event(name, position, _MUTATE)
         # Calling a function that assigns globals may rebind them.
-        for name in reads:
-            definition = self._last_bind(name, position)
-            for written in self._global_writes.get(definition, ()) if definition else ():
+        for name in reads if self._global_writers else ():
+            for written in self._global_writers.get(name, ()):
                 self._event(written, position, _MAYBE)
+        for name in bound:
+            self._global_writers.pop(name, None)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not unsure:
+            writes = _global_names(node)
+            if writes:
+                self._global_writers[node.name] = writes
         if opaque:
             self._opaque.append(position)
 
     def _event(self, name: str, position: int, kind: int) -> None:
         self._events.setdefault(name, []).append((position, kind))
-
-    def _last_bind(self, name: str, before: int) -> int | None:
-        events = self._events.get(name, ())
-        for i in range(len(events) - 1, -1, -1):
-            if events[i][0] < before and events[i][1] == _BIND:
-                return events[i][0]
-        return None
 
     def _defs(self, name: str, before: int) -> tuple[list[int], bool]:
         """Positions that made ``name`` what it was just before ``before``: back to the last
