@@ -279,13 +279,15 @@ def test_what_the_analysis_follows_beyond_assignments() -> None:
     history.add("get_ipython().run_cell_magic('time', '', 'scale = 5\\n')")  # %%time
     history.add("if scale > 1:\n    scale = 2")  # may rebind: the earlier binding is kept
     history.add("items = []\nfor i in range(3):\n    items.append(i)")
+    history.add("same = items\nsame.append(10)")  # changes `items` through another name
     cut = history.slice("acc = counter * scale + len(items)", run_name="t")
     code = "".join(code for _, code in cut.cells)
     assert code == (
         "counter = 0\ndef bump():\n    global counter\n    counter += 1\nbump()\n"
         "scale = 5\nif scale > 1:\n    scale = 2\n"
         "items = []\nfor i in range(3):\n    items.append(i)\n"
+        "same = items\nsame.append(10)\n"
     )
     namespace: dict[str, Any] = {}
     exec(cut.script(), namespace)
-    assert namespace["acc"] == 5
+    assert namespace["acc"] == 6

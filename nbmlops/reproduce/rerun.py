@@ -153,9 +153,9 @@ def tagged(notebook_text: str, run_id: str) -> str:
     if not tracked:
         raise ReproduceError("the run's code slice has no %%track cell")
     cell = tracked[-1]
-    text = _source(cell).lstrip()
-    cell["source"] = (f"{PREFIX} --tag {store.REPRODUCES_TAG}={run_id}"
-                      + text[len(PREFIX):])
+    line, _, body = _source(cell).lstrip().partition("\n")
+    # Last on the line: it wins over the tag of a run that was itself a reproduction.
+    cell["source"] = f"{line} --tag {store.REPRODUCES_TAG}={run_id}\n{body}"
     return json.dumps(nb, indent=1)
 
 

@@ -230,6 +230,9 @@ class History:
         # Functions that assign globals (``global x`` in their body), by the name they are
         # bound to now: the globals each may rebind when called.
         self._global_writers: dict[str, tuple[str, ...]] = {}
+        # Names bound to one object by ``b = a``: a change in place through one is a change
+        # of all (each name maps to its group, one set shared by the group).
+        self._aliases: dict[str, set[str]] = {}
         self._runs_of: dict[str, list[int]] = {}  # cell id -> its runs, in order
         self._runs_named: dict[str, list[int]] = {}  # tracked run name -> its runs
         # _defs by (name, how many of its events came before): never changes, events are
@@ -288,9 +291,18 @@ class History:
         kind = _IMPORT if isinstance(node, ast.Import | ast.ImportFrom) else _BIND
         for name in bound:
             self._event(name, position, _MAYBE if unsure else kind)
-        for name in (*surely, *maybe):
-            if name not in bound:
-                self._event(name, position, _MUTATE)
+        for name in bound:
+            self._aliases.pop(name, set()).discard(name)
+        alias = _alias(node)
+        if alias is not None and not unsure:
+            target, source = alias
+            group = self._aliases.setdefault(source, {source})
+            group.add(target)
+            self._aliases[target] = group
+        for changed in (*surely, *maybe):
+            for name in self._aliases.get(changed, (changed,)):
+                if name not in bound:
+                    self._event(name, position, _MUTATE)
         # Calling a function that assigns globals may rebind them.
         for name in reads if self._global_writers else ():
             for written in self._global_writers.get(name, ()):
@@ -612,6 +624,14 @@ def _changes(node: ast.stmt) -> tuple[list[str], list[str]]:
             for arg in [*call.args, *(k.value for k in call.keywords)]:
                 maybe.append(_root(arg) or "")
     return list(dict.fromkeys(surely)), [n for n in dict.fromkeys(maybe) if n]
+
+
+def _alias(node: ast.stmt) -> tuple[str, str] | None:
+    """``(b, a)`` for ``b = a``: two names for one object."""
+    if (isinstance(node, ast.Assign) and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Name)):
+        return node.targets[0].id, node.value.id
+    return None
 
 
 def _path_strings(node: ast.stmt) -> tuple[str, ...]:
