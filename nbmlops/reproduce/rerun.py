@@ -112,7 +112,8 @@ def reproduce(
 
     spool = Spool(config.spool_dir(root))
     env = dict(os.environ)
-    for key in (config.ENV_PARENT_RUN_ID, config.ENV_JOB, config.ENV_JOB_PARAMS):
+    for key in (config.ENV_PARENT_RUN_ID, config.ENV_JOB, config.ENV_JOB_PARAMS,
+                config.ENV_NOTEBOOK):
         env.pop(key, None)
     env.update({
         "MLFLOW_TRACKING_URI": uri,
