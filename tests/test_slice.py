@@ -280,6 +280,7 @@ def test_what_the_analysis_follows_beyond_assignments() -> None:
     history.add("if scale > 1:\n    scale = 2")  # may rebind: the earlier binding is kept
     history.add("items = []\nfor i in range(3):\n    items.append(i)")
     history.add("same = items\nsame.append(10)")  # changes `items` through another name
+    history.add("sns.histplot(items)\nprint(items)\nitems.copy()")  # looks, changes nothing
     cut = history.slice("acc = counter * scale + len(items)", run_name="t")
     code = "".join(code for _, code in cut.cells)
     assert code == (

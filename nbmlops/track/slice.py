@@ -67,6 +67,8 @@ READING_FUNCTIONS = frozenset({
     "isinstance", "sorted", "list", "tuple", "dict", "set", "sum", "min", "max", "abs",
     "round", "hash", "bool", "int", "float", "iter", "next", "range", "enumerate", "zip",
 })
+#: Plotting modules as notebooks name them: their bare calls draw, they change no argument.
+PLOTTING_MODULES = frozenset({"plt", "sns", "px", "go", "alt"})
 #: Cell magics whose body runs as plain code in the notebook's namespace.
 BODY_MAGICS = frozenset({"time", "capture", "track"})
 #: Line magics that may bind any name.
@@ -617,7 +619,8 @@ def _changes(node: ast.stmt) -> tuple[list[str], list[str]]:
         call = node.value
         func = call.func
         looks = (isinstance(func, ast.Name) and func.id in READING_FUNCTIONS) or (
-            isinstance(func, ast.Attribute) and func.attr in READING_METHODS)
+            isinstance(func, ast.Attribute) and (func.attr in READING_METHODS
+                                                  or _root(func) in PLOTTING_MODULES))
         if not looks and _ipython_call(call) is None:
             if isinstance(func, ast.Attribute):
                 maybe.append(_root(func.value) or "")
