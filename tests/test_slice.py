@@ -143,14 +143,26 @@ def test_a_clean_top_to_bottom_run_warns_of_nothing(
 def test_a_frame_changed_in_place_after_the_cell_ran_is_named(
     shell: InteractiveShell, project: Path
 ) -> None:
+    save_notebook(project, ["make", "model", "below"])
     cell(shell, "import pandas as pd\ndf = pd.DataFrame({'x': [1, 2, 3]})", "make")
     track = "%%track model\nacc = float(df['x'].mean())"
     _, first = cell(shell, track, "model")
     cell(shell, "df['x'] = df['x'] * 10", "below")  # a cell below, changing the frame
     _, again = cell(shell, track, "model")
     assert "stale" not in first
-    assert ("⚠ stale: `df` comes from cell [1], changed in place since by cell [3] (run "
-            "after this cell)") in again
+    assert ("⚠ stale: `df` comes from cell [3], below this one; `df` comes from cell [1], "
+            "changed in place since by cell [3] (run after this cell)") in again
+
+
+def test_a_cell_reading_what_its_own_last_run_left_is_stale(
+    shell: InteractiveShell, project: Path
+) -> None:
+    cell(shell, "total = 0", "init")
+    track = "%%track\ntotal = total + 1\nacc = total / 10"
+    _, first = cell(shell, track, "fit")
+    _, again = cell(shell, track, "fit")
+    assert "stale" not in first
+    assert "⚠ stale: `total` comes from an earlier run of this cell ([2])" in again
 
 
 def test_a_cell_that_runs_twice_into_its_input_is_stale(
