@@ -136,7 +136,9 @@ class CellHooks:
         if not raw or result.error_before_exec is not None or not self.tracker.slicing:
             return  # none of its code ran, or no slice is wanted
         try:
-            code = execution.transformed if execution else self.shell.transform_cell(raw)
+            # IPython 9 hands over the code it ran; older versions only the raw cell.
+            code = (execution.transformed if execution else
+                    getattr(info, "transformed_cell", None) or self.shell.transform_cell(raw))
             self.tracker.history.add(
                 code,
                 execution_count=result.execution_count,
