@@ -56,7 +56,6 @@ def reproduce(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str,
 def test_a_run_made_out_of_order_with_hidden_state_is_reproduced_then_a_changed_file_named(
     ip: InteractiveShell, project: Path, sqlite_uri: str, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    ip.magics_manager.registry["TrackMagics"].tracker.history.reset()
     cell(ip, "import numpy as np\nimport pandas as pd\nrows = 4", "setup")
     cell(ip, "wine = pd.read_csv('../data/wine.csv').head(rows)\nnp.random.seed(3)", "load")
     cell(ip, "bonus = 0.25", "scratch")  # a cell deleted since: its variable stays

@@ -29,8 +29,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def shell(ip: InteractiveShell) -> InteractiveShell:
-    # One shell serves the whole test session: each test starts with an empty history.
-    ip.magics_manager.registry["TrackMagics"].tracker.history.reset()
+    # One shell serves the whole test session; `ip` resets its namespace, and with it the
+    # history (a test below shows it).
     return ip
 
 
@@ -304,3 +304,17 @@ def test_what_the_analysis_follows_beyond_assignments() -> None:
     namespace: dict[str, Any] = {}
     exec(cut.script(), namespace)
     assert namespace["acc"] == 6
+
+
+def test_a_reset_namespace_starts_the_history_afresh(
+    shell: InteractiveShell, project: Path
+) -> None:
+    cell(shell, "gone = 1", "a")
+    cell(shell, "%reset -f", "b")
+    cell(shell, "kept = 2", "c")
+    cell(shell, "%%track\nacc = kept + (gone if 'gone' in dir() else 0)", "d")
+    [(record, files)] = records(project)
+    assert "gone = 1" not in files[store.SLICE_ARTIFACT]
+    assert "kept = 2" in files[store.SLICE_ARTIFACT]
+    assert "`gone` has no definition" in record.tags[store.SLICE_REASONS_TAG]
+    assert "_nbmlops" not in cell(shell, "%who", "e")[1]  # the marker is hidden

@@ -27,7 +27,9 @@ hands the cell's AST to its ``ast_transformers`` after ``pre_run_cell``, and one
 as one line.
 
 ``post_run_cell`` also feeds every executed cell, tracked or not, to the tracker's history,
-from which the code slices are cut.
+from which the code slices are cut. A reset of the namespace (``%reset``) clears a hidden
+marker name with everything else; ``pre_run_cell`` then starts the history afresh, since
+the code that made the old state no longer explains the new one.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ from IPython.core.error import InputRejected
 from nbmlops import exceptions
 from nbmlops.track.line import TrackOptions, split_cell
 from nbmlops.track.tracker import CellTracker, Context, Execution
+
+#: The hidden name whose absence tells that the namespace was reset.
+MARKER = "_nbmlops_history"
 
 #: Parses a ``%%track`` line into options and the context it runs in; raises on bad input.
 Prepare = Callable[[str], tuple[TrackOptions, Context]]
@@ -68,6 +73,7 @@ class CellHooks:
             self.shell.input_transformers_cleanup.append(self.strip_track_line)
         if self.refuse not in self.shell.ast_transformers:
             self.shell.ast_transformers.append(self.refuse)
+        self._mark()
         for event in ("pre_run_cell", "post_execute", "post_run_cell"):
             self.shell.events.register(event, getattr(self, event))
 
@@ -95,8 +101,14 @@ class CellHooks:
             return ["\n", *lines[1:]]
         return lines
 
+    def _mark(self) -> None:
+        self.shell.user_ns[MARKER] = self.shell.user_ns_hidden[MARKER] = True
+
     def pre_run_cell(self, info: Any) -> None:
         self.current = self._started_line = self._refused = None
+        if MARKER not in self.shell.user_ns:
+            self.tracker.history.reset()
+            self._mark()
         split = split_cell(info.raw_cell or "")
         if split is None:
             return
