@@ -318,3 +318,13 @@ def test_a_reset_namespace_starts_the_history_afresh(
     assert "kept = 2" in files[store.SLICE_ARTIFACT]
     assert "`gone` has no definition" in record.tags[store.SLICE_REASONS_TAG]
     assert "_nbmlops" not in cell(shell, "%who", "e")[1]  # the marker is hidden
+
+
+def test_the_slice_is_redacted_like_the_cell(shell: InteractiveShell, project: Path) -> None:
+    secret = "sk-live-8f3a9c2d7e6b5a41"
+    cell(shell, f"api_key = {secret!r}\nurl = 'https://user:hunter22@db.example.com/x'", "a")
+    cell(shell, "%%track\nacc = len(api_key) + len(url)", "b")
+    [(_, files)] = records(project)
+    for name in (store.SLICE_ARTIFACT, store.SLICE_NOTEBOOK_ARTIFACT):
+        assert secret not in files[name] and "hunter22" not in files[name]
+    assert 'api_key = "<redacted>"' in files[store.SLICE_ARTIFACT]
