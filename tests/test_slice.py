@@ -224,7 +224,7 @@ def test_mlops_slice_shows_the_latest_slice(shell: InteractiveShell, project: Pa
         shell.run_line_magic("mlops", "slice nope")
 
 
-def test_the_history_is_kept_per_cell_not_reanalysed() -> None:
+def test_a_long_history_slices_to_what_the_cell_needs() -> None:
     # Slicing looks at the statements it keeps, whatever came before them.
     history = History()
     for i in range(2000):
@@ -328,3 +328,13 @@ def test_the_slice_is_redacted_like_the_cell(shell: InteractiveShell, project: P
     for name in (store.SLICE_ARTIFACT, store.SLICE_NOTEBOOK_ARTIFACT):
         assert secret not in files[name] and "hunter22" not in files[name]
     assert 'api_key = "<redacted>"' in files[store.SLICE_ARTIFACT]
+
+
+def test_a_cell_that_failed_part_way_makes_the_slice_unsure() -> None:
+    history = History()
+    history.add("y = 1")
+    history.add("x = 1\nraise ValueError\ny = 2", failed=True)  # y = 2 never ran
+    cut = history.slice("acc = y", run_name="t")
+    assert "".join(code for _, code in cut.cells) == "y = 1\ny = 2\n"  # both kept
+    assert cut.verdict == "unsure"
+    assert cut.unsure == ["cell #2 failed part-way: which of its statements ran is unsure"]
