@@ -338,3 +338,17 @@ def test_a_cell_that_failed_part_way_makes_the_slice_unsure() -> None:
     assert "".join(code for _, code in cut.cells) == "y = 1\ny = 2\n"  # both kept
     assert cut.verdict == "unsure"
     assert cut.unsure == ["cell #2 failed part-way: which of its statements ran is unsure"]
+
+
+def test_a_failed_cell_counts_up_to_the_line_it_stopped_at(
+    shell: InteractiveShell, project: Path
+) -> None:
+    cell(shell, "y = 1", "a")
+    cell(shell, "x = 5\nz = x + y\nraise ValueError('stop')\ny = 2", "b")
+    assert shell.user_ns["y"] == 1
+    cell(shell, "%%track\nacc = z + y", "c")
+    [(record, files)] = records(project)
+    script = files[store.SLICE_ARTIFACT]
+    assert "# cell [1]\ny = 1\n\n# cell [2]\nx = 5\nz = x + y\n\n# the tracked cell" in script
+    assert "y = 2" not in script  # never ran
+    assert record.tags[store.SLICE_TAG] == "clean", record.tags  # what it needs ran whole

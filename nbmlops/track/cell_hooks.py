@@ -148,15 +148,16 @@ class CellHooks:
         if not raw or result.error_before_exec is not None or not self.tracker.slicing:
             return  # none of its code ran, or no slice is wanted
         try:
-            # IPython 9 hands over the code it ran; older versions only the raw cell.
-            code = (execution.transformed if execution else
-                    getattr(info, "transformed_cell", None) or self.shell.transform_cell(raw))
+            # IPython 9 hands over the code it ran; older versions only the raw cell. (The
+            # line numbers are those of the error's traceback either way.)
+            code = getattr(info, "transformed_cell", None) or self.shell.transform_cell(raw)
             self.tracker.history.add(
                 code,
                 execution_count=result.execution_count,
                 cell_id=execution.cell_id if execution else getattr(info, "cell_id", None),
                 failed=result.error_in_exec is not None,
                 tracked=execution.run_name if execution else None,
+                stopped_at=_stopped_at(result.error_in_exec),
             )
         except Exception:  # the history is nbmlops' business, never the user's cell's
             pass
@@ -168,6 +169,17 @@ class CellHooks:
         if callbacks and callbacks[0] != self.post_execute and self.post_execute in callbacks:
             callbacks.remove(self.post_execute)
             callbacks.insert(0, self.post_execute)
+
+
+def _stopped_at(error: BaseException | None) -> int | None:
+    """The line of the cell's code an error stopped it at: the first module-level frame of
+    its traceback is the cell's (IPython's own frames come before it)."""
+    tb = error.__traceback__ if error is not None else None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "<module>":
+            return tb.tb_lineno
+        tb = tb.tb_next
+    return None
 
 
 class StaleStateError(InputRejected, exceptions.StaleStateError):

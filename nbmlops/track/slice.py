@@ -98,6 +98,7 @@ class Statement:
     changes: tuple[str, ...]  # surely changed in place (what stale-state warnings trust)
     definition: bool  # an import, def or class: re-running it unchanged changes nothing
     strings: tuple[str, ...] = ()  # string literals that may name files it reads
+    partial: bool = False  # in a cell that failed: it may have run part-way or not at all
 
 
 @dataclass
@@ -248,9 +249,13 @@ class History:
 
     def add(
         self, code: str, *, execution_count: int | None = None, cell_id: str | None = None,
-        failed: bool = False, tracked: str | None = None,
+        failed: bool = False, tracked: str | None = None, stopped_at: int | None = None,
     ) -> None:
-        """Record one executed cell (its code as IPython ran it, magics transformed)."""
+        """Record one executed cell (its code as IPython ran it, magics transformed).
+
+        A cell that ``failed`` ran up to line ``stopped_at`` of ``code`` when the error's
+        traceback says so: what follows never ran, the statement there ran part-way.
+        Without it, every statement of a failed cell may or may not have run."""
         try:
             tree = ast.parse(code)
         except (SyntaxError, ValueError, RecursionError):
@@ -263,7 +268,12 @@ class History:
         if tracked:
             self._runs_named.setdefault(tracked, []).append(run)
         for node, source in _statements(tree, code):
-            self._add_statement(run, node, source, failed)
+            partly = failed
+            if failed and stopped_at is not None and node in tree.body:
+                if node.lineno > stopped_at:
+                    continue  # never ran
+                partly = stopped_at <= (node.end_lineno or node.lineno)
+            self._add_statement(run, node, source, partly)
 
     def replay(self, cells: list[str], count: int) -> None:
         """Add the cells the shell ran before nbmlops was loaded: ``cells`` is IPython's
@@ -273,7 +283,7 @@ class History:
             if isinstance(code, str) and code.strip():
                 self.add(code, execution_count=number)
 
-    def _add_statement(self, run: int, node: ast.stmt, source: str, failed: bool) -> None:
+    def _add_statement(self, run: int, node: ast.stmt, source: str, partial: bool) -> None:
         position = len(self.statements)
         bound, reads = capture.names_of(node)
         late: tuple[str, ...] = ()
@@ -287,9 +297,9 @@ class History:
         opaque = _is_opaque(node)
         self.statements.append(Statement(
             run, source, reads, late, tuple(surely),
-            isinstance(node, _DEFINITIONS) and not failed, _path_strings(node),
+            isinstance(node, _DEFINITIONS) and not partial, _path_strings(node), partial,
         ))
-        unsure = failed or isinstance(node, _CONDITIONAL)
+        unsure = partial or isinstance(node, _CONDITIONAL)
         kind = _IMPORT if isinstance(node, ast.Import | ast.ImportFrom) else _BIND
         for name in bound:
             self._event(name, position, _MAYBE if unsure else kind)
@@ -395,10 +405,10 @@ class History:
         ))
         result.stale = self._stale(positions, needed, reads, run_name, cell_id,
                                    notebook_cells, notebook_saved)
-        failed = dict.fromkeys(self.runs[self.statements[p].run].label for p in positions
-                               if self.runs[self.statements[p].run].failed)
+        partial = dict.fromkeys(self.runs[self.statements[p].run].label for p in positions
+                                if self.statements[p].partial)
         result.unsure = [*unsure, *(f"cell {label} failed part-way: which of its statements "
-                                    "ran is unsure" for label in failed)]
+                                    "ran is unsure" for label in partial)]
         return result
 
     def _given(self, name: str) -> bool:
