@@ -49,7 +49,7 @@ ENV_SPOOL = "NBMLOPS_SPOOL"  # the spool folder (also what a scheduled job is ha
 
 KNOWN_KEYS = {
     "tracking_uri", "experiment", "ui_url", "metric_patterns", "spool", "autosync",
-    "metric_directions",
+    "metric_directions", "strict",
     # promotion gates of registered models (nbmlops.models)
     "gates",
     # data checks (nbmlops.track.datachecks)
@@ -219,6 +219,19 @@ def autosync(root: Path) -> bool:
     if env is not None:
         return env.strip().lower() not in {"0", "false", "no", "off"}
     return bool(project_config(root).get("autosync", True))
+
+
+def strict(root: Path) -> bool:
+    """Whether a tracked cell whose inputs are stale fails before its code runs
+    (``NBMLOPS_STRICT=1`` or ``strict = true`` in ``[tool.nbmlops]``; ``%%track --strict``
+    asks it for one cell)."""
+    env = os.environ.get("NBMLOPS_STRICT")
+    if env is not None:
+        return env.strip().lower() in {"1", "true", "yes", "on"}
+    value = project_config(root).get("strict", False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"[tool.nbmlops] strict must be true or false (got {value!r})")
+    return value
 
 
 DRIFT_MODES = ("off", "warn", "fail")

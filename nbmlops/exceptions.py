@@ -112,3 +112,11 @@ class GateFailed(ModelError):
     def __init__(self, message: str, report: str = "") -> None:
         super().__init__(message)
         self.report = report
+
+
+class StaleStateError(NbmlopsError):
+    """``%%track --strict``: an input of the cell is stale, so its code did not run."""
+
+
+class ReproduceError(QueryError):
+    """A run cannot be reproduced as asked (no slice recorded, a bad option)."""

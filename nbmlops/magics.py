@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
@@ -12,10 +13,10 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import List, Unicode
+from traitlets import Bool, List, Unicode, observe
 
 from nbmlops import config, store
-from nbmlops.exceptions import GateFailed, NbmlopsError
+from nbmlops.exceptions import GateFailed, NbmlopsError, StaleStateError
 from nbmlops.track import line as track_line
 from nbmlops.track.cell_hooks import CellHooks
 from nbmlops.track.line import TrackOptions
@@ -33,6 +34,7 @@ MLOPS_COMMANDS: dict[str, str] = {
     "promote": "_promote",
     "rollback": "_rollback",
     "models": "_models",
+    "slice": "_slice",
 }
 
 
@@ -48,12 +50,27 @@ class TrackMagics(Magics):
         help="Globs of variable names recorded as metrics; overrides [tool.nbmlops].",
     ).tag(config=True)
 
+    slice_code = Bool(
+        True,
+        help="Record each tracked cell's code slice (code/slice.py) and warn of stale inputs.",
+    ).tag(config=True)
+
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self.tracker = CellTracker(shell, self._patterns)
+        self.tracker.slicing = self.slice_code
         self.hooks = CellHooks(shell, self.tracker, self.prepare)
         if shell is not None:
             self.hooks.register()
+            # Cells run before `%load_ext nbmlops` still made the state later cells read.
+            with contextlib.suppress(Exception):
+                self.tracker.history.replay(
+                    list(shell.user_ns.get("In") or ()), int(shell.execution_count or 0)
+                )
+
+    @observe("slice_code")
+    def _slice_code_changed(self, change: Any) -> None:
+        self.tracker.slicing = bool(change["new"])
 
     def _patterns(self, root: Path) -> tuple[str, ...]:
         if self.metric_patterns is not None:
@@ -81,7 +98,10 @@ class TrackMagics(Magics):
         # Typed cells never get here: CellHooks lets IPython run them. This runs a call of
         # run_cell_magic("track", ...) from code, and reports bad options of a typed line.
         options, ctx = self.prepare(line)
-        return self.tracker.run(cell, options, ctx)
+        try:
+            return self.tracker.run(cell, options, ctx, line=line)
+        except StaleStateError as e:
+            raise UsageError(str(e)) from None
 
     track.__doc__ = f"{track.__doc__}\n{track_line.usage()}"
 
@@ -98,6 +118,7 @@ class TrackMagics(Magics):
             if options.drift is None:
                 config.drift_mode(ctx.root)
             config.drift_thresholds(ctx.root)
+            config.strict(ctx.root)
             return options, ctx
         except NbmlopsError as e:
             raise UsageError(str(e)) from None
@@ -125,6 +146,8 @@ class TrackMagics(Magics):
         """``%mlops status``: what waits in the spool and why;
         ``%mlops sync``: upload everything waiting now, in the foreground;
         ``%mlops jobs``: the jobs exported from this notebook, their schedules and last runs;
+        ``%mlops slice [NAME]``: the code slice of the latest run of a tracked cell (the
+        statements its inputs came from, as they ran), and its verdict;
         ``%mlops compare [EXPERIMENT] [--cell NAME] [--metric NAME] [--last N]
         [--filter "metrics.auc > 0.8"]``: a panel comparing the runs (``%mlops compare -h``);
         ``%mlops assess [PATH]``: the project's maturity level, its evidence, the next steps;
@@ -171,6 +194,7 @@ class TrackMagics(Magics):
             raise UsageError("%mlops jobs: the notebook's path is unknown (set NBMLOPS_NOTEBOOK)")
         jobs = [overview.overview(f) for f in overview.job_folders(Path(ctx.notebook))]
         print(overview.describe_jobs(jobs, ctx.root))
+
     def _argv(self, command: str, line: str) -> list[str] | None:
         """The words of ``line`` (POSIX quoting); None when help was asked for and shown."""
         try:
@@ -248,6 +272,15 @@ class TrackMagics(Magics):
             )
         print(registry.format_models(found))
         return None
+    def _slice(self, line: str) -> None:
+        history = self.tracker.history
+        name = line.strip() or history.latest_name
+        script = history.latest.get(name or "")
+        if script is None:
+            known = ", ".join(history.latest) or "none yet"
+            raise UsageError(f"no tracked run {name!r} in this kernel (tracked runs: {known})"
+                             if name else "no tracked cell has run in this kernel yet")
+        print(script)
 
     def _compare(self, line: str) -> Any:
         # POSIX quoting, so --filter "params.opt = 'adam'" arrives without its quotes.

@@ -87,7 +87,7 @@ def test_cell_runs_as_untracked_and_records(ip: InteractiveShell, project: Path)
         "lr": "0.05", "layers": "[64, 32]", "opt": "adam", "source": "warehouse",
     }
     assert {m.name: m.value for m in record.metrics} == {"val_loss": 0.25, "acc": 0.5}
-    assert record.tags == {"team": "ml"}
+    assert record.tags == {"team": "ml", "nbmlops.slice": "clean"}
     assert record.outcome.status == "FINISHED"
     assert record.outcome.end_ms >= record.outcome.start_ms
     assert record.environment.python == sys.version.split()[0]

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from nbmlops import __version__, store
-from nbmlops.cli import assess, data, jobs, models, sync
+from nbmlops.cli import assess, data, jobs, models, reproduce, sync
 from nbmlops.cli.command import Command
 from nbmlops.exceptions import NbmlopsError
 
@@ -23,7 +23,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 #: Every subcommand, by name.
 COMMANDS: dict[str, Command] = {
     c.name: c for c in (*sync.COMMANDS, *data.COMMANDS, *jobs.COMMANDS, *models.COMMANDS,
-                        *assess.COMMANDS)
+                        *reproduce.COMMANDS, *assess.COMMANDS)
 }
 
 

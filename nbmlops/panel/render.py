@@ -119,7 +119,23 @@ def run_name_html(run: RunSummary, url: str | None) -> str:
     name = esc(run.run_name or run.run_id[:8])
     if url:
         name = f'<a href="{esc(url)}" target="_blank" title="open in MLflow">{name}</a>'
-    return f'{name}<span class="nbm-id" title="{esc(run.run_id)}">{esc(run.run_id[:8])}</span>'
+    return (f'{name}<span class="nbm-id" title="{esc(run.run_id)}">{esc(run.run_id[:8])}</span>'
+            + reproducibility_html(run))
+
+
+def reproducibility_html(run: RunSummary) -> str:
+    """Beside a run's name: ``stale`` when an input came from code that is not the
+    notebook's any more (the reasons as tooltip), and ``nbmlops reproduce``'s verdict once
+    there is one. An ``unsure`` slice is not flagged: it is in the run's tags."""
+    parts = []
+    if run.slice_verdict == "stale":
+        reasons = esc("\n".join(run.slice_reasons))
+        parts.append(f'<span style="color: {DRIFT}" title="{reasons}">stale</span>')
+    if run.reproduced:
+        said = {"yes": "reproduced", "within-tolerance": "reproduced within tolerance",
+                "no": "not reproduced"}.get(run.reproduced, run.reproduced)
+        parts.append(f'<span class="nbm-muted" title="nbmlops reproduce">{esc(said)}</span>')
+    return "".join(f' <span class="nbm-badge">{part}</span>' for part in parts)
 
 
 def champion_html(models: Sequence[str] | None) -> str:

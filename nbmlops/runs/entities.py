@@ -129,6 +129,20 @@ class RunSummary:
         return self.tags.get(store.SESSION_TAG)
 
     @property
+    def slice_verdict(self) -> str | None:
+        """Whether the cell's inputs came from the code as it stands: clean, stale, unsure."""
+        return self.tags.get(store.SLICE_TAG)
+
+    @property
+    def slice_reasons(self) -> list[str]:
+        return self.tags.get(store.SLICE_REASONS_TAG, "").splitlines()
+
+    @property
+    def reproduced(self) -> str | None:
+        """``nbmlops reproduce``'s verdict: yes, within-tolerance, no; None if never tried."""
+        return self.tags.get(store.REPRODUCED_TAG)
+
+    @property
     def inputs(self) -> list[Dataset]:
         return [d for d in self.datasets if "input" in d.contexts]
 

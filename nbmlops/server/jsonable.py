@@ -17,7 +17,8 @@ from typing import Any
 # The sidebar reads nbmlops' tags through these, never by their names.
 _PROPERTIES = {
     "RunSummary": ("duration_s", "code_sha", "python", "git_commit", "git_dirty", "error",
-                   "parent_run_id", "job", "group", "injected_params"),
+                   "parent_run_id", "job", "group", "injected_params",
+                   "slice_verdict", "slice_reasons", "reproduced"),
     "RunDetails": ("images",),
     "Dataset": ("short",),
     "MetricRow": ("differs",),

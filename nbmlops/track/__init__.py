@@ -2,5 +2,7 @@
 
 The ``%%track`` line (:mod:`~nbmlops.track.line`), the cell hooks that let IPython run the
 cell, the tracker, what it captures (code analysis, notebook location, environment, data
-checks against local baselines) and the status line under the cell. Never imports mlflow.
+checks against local baselines), the code slice of each tracked cell cut from the kernel's
+history (:mod:`~nbmlops.track.slice`) and the status line under the cell. Never imports
+mlflow.
 """

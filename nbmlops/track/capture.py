@@ -51,6 +51,15 @@ def analyze(source: str) -> CellAnalysis:
     )
 
 
+def names_of(node: ast.AST) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(bound, read)``: the names one statement binds at the notebook's level and the names
+    it reads from it, in the same sense as :func:`analyze` (free names of nested scopes
+    count as read). For the code slice, which analyses a cell statement by statement."""
+    names = _NameCollector()
+    names.visit(node)
+    return tuple(dict.fromkeys(names.stored)), tuple(dict.fromkeys(names.loaded))
+
+
 def _literal_assignments(body: list[ast.stmt]) -> dict[str, Any]:
     """``name = <literal>`` at the top level; a later non-literal assignment drops the name."""
     found: dict[str, Any] = {}

@@ -47,6 +47,7 @@ class TrackOptions:
     drift: str | None = None  # off | warn | fail; None: the project's setting
     expect: list[tuple[str | None, str]] = field(default_factory=list)  # --expect [NAME=]PATH
     models: list[tuple[str, str]] = field(default_factory=list)  # --model VAR[=NAME]
+    strict: bool = False  # a stale input fails the cell before its code runs
 
 
 def split_cell(source: str) -> tuple[str, str] | None:
@@ -82,6 +83,7 @@ def parse(line: str) -> TrackOptions:
         drift=args.drift,
         expect=[_expect_item(item) for item in args.expect],
         models=[_model_item(item) for item in args.model],
+        strict=args.strict,
     )
 
 
@@ -139,6 +141,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", action="append", default=[], metavar="VAR[=NAME]",
                         help="Register the model object in VAR as a new version of the "
                         "registered model NAME (default: VAR), alias challenger. Repeatable.")
+    parser.add_argument("--strict", action="store_true",
+                        help="Fail the cell before its code runs when an input is stale (made "
+                        "by a cell edited or re-run since, changed in place after this cell "
+                        "ran); `strict = true` in [tool.nbmlops] for every cell.")
     return parser
 
 

@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Any
 
+from nbmlops import store
 from nbmlops.record import RunRecord
 from nbmlops.sync.spool import Spool
 
@@ -63,6 +64,9 @@ def facts_of(record: RunRecord) -> list[str]:
         facts.append(f"data {r.datasets[0].fingerprint[:8]}")
     if r.models:
         facts.append("model " + ", ".join(m.name for m in r.models))
+    if r.tags.get(store.SLICE_TAG) == "stale":
+        reasons = r.tags.get(store.SLICE_REASONS_TAG, "").splitlines()
+        facts.append("⚠ stale: " + "; ".join(reasons))
     return facts
 
 

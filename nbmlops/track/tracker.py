@@ -29,11 +29,13 @@ from typing import Any
 
 from nbmlops import config, redact, store
 from nbmlops.data import fingerprints
+from nbmlops.exceptions import StaleStateError
 from nbmlops.record import DataRecord, MetricPoint, Outcome, RunRecord
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool, Staging
 from nbmlops.track import capture, datachecks, environment, location, models, params
 from nbmlops.track.line import TrackOptions, default_run_name
+from nbmlops.track.slice import History, Slice, notebook_cells
 
 
 class TrackingWarning(UserWarning):
@@ -132,6 +134,9 @@ class Execution:
     # The plain values the cell reads from the notebook, as they were when it started.
     read_before: dict[str, str] = field(default_factory=dict)
     failed: bool = False
+    run_name: str = ""
+    transformed: str = ""  # the body as IPython runs it (magics turned into calls)
+    code_slice: Slice | None = None
 
 
 class CellTracker:
@@ -143,6 +148,10 @@ class CellTracker:
         self._metric_patterns = metric_patterns
         # The cells this kernel runs are one execution of the notebook; their runs share it.
         self.session_id = uuid.uuid4().hex
+        #: Every executed cell, for the code slices (``cell_hooks`` feeds it).
+        self.history = History(getattr(shell, "user_ns_hidden", None) or ())
+        #: Whether tracked cells record their code slice (``TrackMagics.slice_code``).
+        self.slicing = True
 
     def context(self, experiment: str | None = None) -> Context:
         notebook = location.notebook_path(self.shell)
@@ -152,20 +161,34 @@ class CellTracker:
     # -- around the user's code ---------------------------------------------------------------
 
     def start(
-        self, body: str, options: TrackOptions, ctx: Context, cell_id: str | None = None
+        self, body: str, options: TrackOptions, ctx: Context, cell_id: str | None = None,
+        line: str = "",
     ) -> Execution:
-        """Look at the cell before it runs: inputs as they are now, open figures, git.
-        ``cell_id`` is the id IPython was given with the cell, if any."""
+        """Look at the cell before it runs: its code slice, inputs as they are now, open
+        figures, git. ``cell_id`` is the id IPython was given with the cell, if any; ``line``
+        the options of its ``%%track`` line as written.
+
+        Raises :class:`StaleStateError`, before the inputs are looked at, when the cell is strict
+        (``--strict``, ``strict = true``) and an input is stale."""
+        transformed = self.shell.transform_cell(body)
         execution = Execution(
             ctx=ctx,
             options=options,
             body=body,
-            analysis=capture.analyze(self.shell.transform_cell(body)),
+            analysis=capture.analyze(transformed),
             execution_count=self.shell.execution_count,
             cell_id=location.cell_id(self.shell, cell_id),
             start_ms=int(time.time() * 1000),
             git=environment.GitProbe.start(ctx.root),
+            transformed=transformed,
         )
+        execution.run_name = options.name or default_run_name(
+            execution.cell_id, execution.execution_count
+        )
+        if self.slicing:
+            with execution.notes.guard("code slice"):
+                execution.code_slice = self._slice(execution, line)
+        self._refuse_stale(execution)
         if options.capture_data:
             with execution.notes.guard("data inputs"):
                 self._inputs(execution)
@@ -180,6 +203,29 @@ class CellTracker:
         execution.before = _references(self.shell.user_ns, execution.analysis.assigned)
         _active_logs.append(execution.metric_log)
         return execution
+
+    def _slice(self, execution: Execution, line: str) -> Slice:
+        cells, saved = notebook_cells(execution.ctx.notebook)
+        return self.history.slice(
+            execution.transformed, run_name=execution.run_name, line=line,
+            has_name=bool(execution.options.name), cell_id=execution.cell_id,
+            notebook_cells=cells, notebook_saved=saved,
+        )
+
+    def _refuse_stale(self, execution: Execution) -> None:
+        code_slice = execution.code_slice
+        if code_slice is None or not code_slice.stale:
+            return
+        strict = execution.options.strict
+        if not strict:
+            with contextlib.suppress(Exception):  # a broken pyproject is said elsewhere
+                strict = config.strict(execution.ctx.root)
+        if strict:
+            raise StaleStateError(
+                "%%track --strict: the cell did not run, an input is stale: "
+                + "; ".join(code_slice.stale)
+                + " (run the cells it needs again, in order)"
+            )
 
     def take_figures(self, execution: Execution) -> None:
         """Render the figures the cell created; called before an inline backend closes them."""
@@ -211,11 +257,11 @@ class CellTracker:
             _warn([f"{type(e).__name__}: {e}"], recorded=False)
         return execution.checks.failure
 
-    def run(self, body: str, options: TrackOptions, ctx: Context) -> Any:
+    def run(self, body: str, options: TrackOptions, ctx: Context, line: str = "") -> Any:
         """Run ``body`` here and record it (for ``run_cell_magic("track", ...)`` called
         directly; typed ``%%track`` cells run through IPython itself, see ``cell_hooks``)."""
         __tracebackhide__ = True
-        execution = self.start(body, options, ctx)
+        execution = self.start(body, options, ctx, line=line)
         try:
             value = _execute(self.shell, body)
         except BaseException as e:
@@ -233,9 +279,14 @@ class CellTracker:
             for name in execution.analysis.read
             if name in ns and fingerprints.is_data(ns[name])
         ]
-        files_before = {path: _stat(path) for path in _candidate_paths(execution.analysis)}
+        files_before = {path: _stat(path) for path in _candidate_paths(execution.analysis.strings)}
         for path, stat in files_before.items():
             if stat is not None:
+                inputs.append(fingerprints.describe_file(path, "input"))
+        # Files the cells of its slice read: what ``nbmlops reproduce`` checks first.
+        upstream = execution.code_slice.strings if execution.code_slice else ()
+        for path in _candidate_paths(upstream):
+            if path not in files_before and _stat(path) is not None:
                 inputs.append(fingerprints.describe_file(path, "input"))
         for item in execution.options.data:
             if item in ns and fingerprints.is_data(ns[item]):
@@ -278,8 +329,7 @@ class CellTracker:
         record = RunRecord(
             tracking_uri=ctx.tracking_uri,
             experiment=ctx.experiment,
-            run_name=options.name
-            or default_run_name(execution.cell_id, execution.execution_count),
+            run_name=execution.run_name,
             code_sha=hashlib.sha256(code.encode()).hexdigest(),
             notebook=ctx.where.source_name,
             project_root=str(ctx.root),
@@ -398,6 +448,9 @@ class CellTracker:
 
         for relpath, png in (execution.figures or {}).items():
             staging.write_bytes(relpath, png)
+        if execution.code_slice is not None:
+            with notes.guard("code slice"):
+                self._write_slice(execution.code_slice, record, staging)
         record.warnings = list(notes.problems)
 
     def _models(self, execution: Execution, record: RunRecord, staging: Staging) -> None:
@@ -415,6 +468,28 @@ class CellTracker:
             wanted, self.shell.user_ns, candidates, staging, execution.notes.problems
         )
 
+    def _write_slice(self, code_slice: Slice, record: RunRecord, staging: Staging) -> None:
+        """The slice as ``code/slice.py`` and ``code/slice.ipynb`` (redacted like the cell's
+        code), its verdict as tags; kept for ``%mlops slice``."""
+        pieces = [code for _, code in code_slice.cells] + [code_slice.body]
+        # One pass over all of it: redacting costs a parse whatever the size.
+        redacted = redact.redact_code(_PIECE.join(pieces)).split(_PIECE)
+        if len(redacted) != len(pieces):  # a piece held the separator: one at a time
+            redacted = [redact.redact_code(piece) for piece in pieces]
+        code_slice.cells = [(label, code) for (label, _), code in zip(
+            code_slice.cells, redacted, strict=False)]
+        code_slice.body = redacted[-1]
+        code_slice.track_line = redact.redact_value(code_slice.track_line)
+        script = code_slice.script(record.params)
+        staging.write_text(store.SLICE_ARTIFACT, script)
+        staging.write_text(store.SLICE_NOTEBOOK_ARTIFACT, code_slice.notebook(record.params))
+        record.tags[store.SLICE_TAG] = code_slice.verdict
+        if code_slice.reasons:
+            reasons = "\n".join(code_slice.reasons)
+            record.tags[store.SLICE_REASONS_TAG] = redact.redact_value(reasons)
+        self.history.latest[record.run_name] = script
+        self.history.latest_name = record.run_name
+
     def _show(self, record: RunRecord, spool: Spool) -> None:
         from nbmlops.track.status_line import StatusLine, watcher
 
@@ -425,6 +500,9 @@ class CellTracker:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+#: Joins the pieces of a slice while they are redacted together (a comment: it stays as is).
+_PIECE = "\n# -- nbmlops piece --\n"
 
 
 def _execute(shell: Any, body: str) -> Any:
@@ -493,10 +571,10 @@ def _stable_name(execution: Execution) -> bool:
     return bool(execution.options.name or execution.cell_id)
 
 
-def _candidate_paths(analysis: capture.CellAnalysis) -> list[str]:
+def _candidate_paths(strings: Iterable[str]) -> list[str]:
     """String literals that name files, before or after the cell runs (absolute paths)."""
     paths = []
-    for text in analysis.strings:
+    for text in strings:
         if os.sep in text or "." in text:
             paths.append(os.path.abspath(os.path.expanduser(text)))
     return list(dict.fromkeys(paths))

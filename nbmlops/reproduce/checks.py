@@ -1,0 +1,92 @@
+"""What can make a reproduction differ, found before it runs: data files whose content
+changed since the run read them, and packages installed at other versions than it used."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from importlib import metadata
+
+from nbmlops.data import fingerprints
+from nbmlops.exceptions import FingerprintError
+from nbmlops.runs.entities import Dataset
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """A file the run read that is not what it was: changed (``now`` its fingerprint) or
+    gone (``now`` None)."""
+
+    path: str
+    recorded: str
+    now: str | None
+
+    def __str__(self) -> str:
+        if self.now is None:
+            return f"{self.path} is gone (the run read {self.recorded[:8]})"
+        return (f"{self.path} changed since the run (recorded {self.recorded[:8]}, "
+                f"now {self.now[:8]})")
+
+
+@dataclass(frozen=True)
+class PackageChange:
+    """A package the run imported, installed here at another version (``now`` None: not
+    installed)."""
+
+    name: str
+    recorded: str
+    now: str | None
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.recorded} -> {self.now or 'not installed'}"
+
+
+def file_path(dataset: Dataset) -> str | None:
+    """The local path of a file the run read (its MLflow dataset source), None for others."""
+    if dataset.kind != "file" or "input" not in dataset.contexts:
+        return None
+    try:
+        source = json.loads(dataset.source or "{}")
+    except ValueError:
+        return None
+    uri = source.get("uri") if isinstance(source, dict) else None
+    if not isinstance(uri, str) or ("://" in uri and not uri.startswith("file://")):
+        return None
+    return uri.removeprefix("file://")
+
+
+def changed_files(datasets: Iterable[Dataset]) -> list[FileChange]:
+    """The files among ``datasets`` whose content fingerprint is not the recorded one."""
+    changes = []
+    for dataset in datasets:
+        path = file_path(dataset)
+        if path is None:
+            continue
+        try:
+            now: str | None = fingerprints.describe_file(path, "input").fingerprint
+        except FingerprintError:
+            now = None
+        if now != dataset.fingerprint:
+            changes.append(FileChange(path, dataset.fingerprint, now))
+    return changes
+
+
+def installed_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def changed_packages(
+    recorded: Mapping[str, str], installed: Callable[[str], str | None] = installed_version
+) -> list[PackageChange]:
+    """Packages of ``recorded`` (``name -> version``, the run's ``env/requirements.txt``)
+    installed here at another version, or not at all."""
+    changes = []
+    for name, version in sorted(recorded.items()):
+        now = installed(name)
+        if now != version:
+            changes.append(PackageChange(name, version, now))
+    return changes

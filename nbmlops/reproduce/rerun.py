@@ -1,0 +1,222 @@
+"""``nbmlops reproduce RUN_ID``: re-run a tracked run's code slice and say whether it came back.
+
+The order matters: the slice, the data files and the packages are checked before a kernel
+starts (a changed file is named as the likely cause before anything runs); the slice then runs
+in a fresh kernel with papermill, its tracked cell recorded as a new run tagged
+``nbmlops.reproduces=<run id>``, uploaded in the foreground; the two runs are compared and the
+verdict is tagged on the original run (``nbmlops.reproduced``), so gates can require it.
+
+papermill runs as a child process, as for ``nbmlops run`` (a kernel that dies takes only that
+process with it). The kernel works in the notebook's own folder, so the relative paths the
+slice reads resolve as they did. The executed slice is kept in a temporary folder, in
+``--out DIR``, or beside the notebook (``--in-place``). The reproduction's run is found by the
+record id its status line left in the executed slice, so no other run can be taken for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbmlops import config, store
+from nbmlops.exceptions import ReproduceError
+from nbmlops.jobs.run import failure_of
+from nbmlops.reproduce import checks
+from nbmlops.reproduce.verdict import Verdict, compare
+from nbmlops.runs import query
+from nbmlops.runs.entities import RunSummary
+from nbmlops.sync import worker
+from nbmlops.sync.spool import Spool
+from nbmlops.track.line import PREFIX
+from nbmlops.track.status_line import METADATA_KEY as STATUS_METADATA
+
+#: How long the reproduction waits for its tracked cell's record to upload.
+SYNC_WAIT_SECONDS = 60.0
+#: The kernel the slice runs in (the notebook's kernelspec when it names one).
+KERNEL = "python3"
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Reproduction:
+    """What ``nbmlops reproduce`` found and did."""
+
+    run: RunSummary
+    verdict: Verdict
+    files: list[checks.FileChange] = field(default_factory=list)
+    packages: list[checks.PackageChange] = field(default_factory=list)
+    reproduction_id: str | None = None
+    notebook: Path | None = None  # the executed slice
+    duration_s: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.verdict.verdict != "no" else 1
+
+
+def reproduce(
+    run_id: str, *, tracking_uri: str | None = None, tolerance: float = 1e-6,
+    out: Path | None = None, in_place: bool = False,
+    say: Say = lambda s: print(s, file=sys.stderr),
+) -> Reproduction:
+    """Re-run the code slice of ``run_id`` and compare; records the verdict on the run.
+    The executed slice goes to ``out``, beside the notebook (``in_place``), or to a new
+    temporary folder."""
+    if not tolerance >= 0:
+        raise ReproduceError(f"--tolerance must be a number >= 0 (got {tolerance})")
+    root = config.project_root()
+    uri = tracking_uri or config.tracking_uri(root)
+    original = query.get_run(uri, run_id, history=False, artifacts=False).run
+    text = query.artifact_text(uri, original.run_id, store.SLICE_NOTEBOOK_ARTIFACT)
+    if text is None:
+        raise ReproduceError(
+            f"run {run_id} has no code slice ({store.SLICE_NOTEBOOK_ARTIFACT}): it was "
+            "recorded without one (by an older nbmlops, or with slicing off)"
+        )
+    requirements = query.parse_requirements(
+        query.artifact_text(uri, original.run_id, store.REQUIREMENTS_ARTIFACT) or ""
+    )
+    result = Reproduction(original, Verdict("no"))
+    result.files = checks.changed_files(original.datasets)
+    result.packages = checks.changed_packages(requirements)
+    for change in result.files:
+        say(f"nbmlops: {change}: the likely cause of any difference")
+    if result.packages:
+        say("nbmlops: packages differ from the run's: "
+            + ", ".join(str(p) for p in result.packages))
+
+    experiment = query.get_experiment(uri, original.experiment_id).name
+    source = original.tags.get(store.SOURCE_NAME_TAG, "")
+    notebook = (root / source).resolve() if source and not source.startswith("<") else None
+    here = notebook.parent if notebook is not None and notebook.parent.is_dir() else None
+    if out is not None:
+        folder = out.resolve()
+    elif in_place and here is not None:
+        folder = here
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="nbmlops-reproduce-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    workdir = here or folder
+    slice_in = folder / f"{original.run_id}.slice.ipynb"
+    slice_in.write_text(tagged(text, original.run_id), encoding="utf-8")
+    result.notebook = folder / f"{original.run_id}.reproduced.ipynb"
+
+    spool = Spool(config.spool_dir(root))
+    env = dict(os.environ)
+    for key in (config.ENV_PARENT_RUN_ID, config.ENV_JOB, config.ENV_JOB_PARAMS,
+                config.ENV_NOTEBOOK):
+        env.pop(key, None)
+    env.update({
+        "MLFLOW_TRACKING_URI": uri,
+        config.ENV_EXPERIMENT: experiment,
+        config.ENV_SPOOL: str(spool.root),
+        "NBMLOPS_AUTOSYNC": "0",  # uploaded here, in the foreground, below
+        "NBMLOPS_STRICT": "0",
+        **store.FAIL_FAST_ENV,
+    })
+    if notebook is not None:
+        env[config.ENV_NOTEBOOK] = str(notebook)
+
+    started = time.time()
+    failure = _papermill(slice_in, result.notebook, workdir, env)
+    result.duration_s = time.time() - started
+    report = worker.drain(spool, timeout=SYNC_WAIT_SECONDS)
+    found = _reproduction(uri, original, result.notebook)
+    if found is None and failure is None:
+        why = report.errors[0] if report.errors else "its record did not upload"
+        failure = f"the reproduction's run is not in the store ({why})"
+    result.reproduction_id = found.run_id if found else None
+    result.verdict = compare(
+        original.metrics, found.metrics if found else {},
+        original.datasets, found.datasets if found else [], tolerance, failure,
+    )
+    _record(uri, original.run_id, result)
+    return result
+
+
+def tagged(notebook_text: str, run_id: str) -> str:
+    """The slice notebook with its tracked cell tagged as reproducing ``run_id``."""
+    try:
+        nb = json.loads(notebook_text)
+        cells = nb["cells"]
+    except (ValueError, KeyError, TypeError):
+        raise ReproduceError("the run's code slice is not a readable notebook") from None
+    tracked = [c for c in cells if _source(c).lstrip().startswith(PREFIX + " ")]
+    if not tracked:
+        raise ReproduceError("the run's code slice has no %%track cell")
+    cell = tracked[-1]
+    line, _, body = _source(cell).lstrip().partition("\n")
+    # Last on the line: it wins over the tag of a run that was itself a reproduction.
+    cell["source"] = f"{line} --tag {store.REPRODUCES_TAG}={run_id}\n{body}"
+    return json.dumps(nb, indent=1)
+
+
+def _source(cell: dict[str, object]) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _papermill(notebook: Path, output: Path, cwd: Path, env: dict[str, str]) -> str | None:
+    command = [
+        sys.executable, "-m", "papermill", str(notebook), str(output), "--cwd", str(cwd),
+        "-k", KERNEL, "--no-progress-bar", "--log-level", "WARNING",
+    ]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode == 0:
+        return None
+    return str(failure_of(output, done.stderr or "")).replace("job failed", "the slice failed")
+
+
+def _reproduction(uri: str, original: RunSummary, executed: Path) -> RunSummary | None:
+    """The run the executed slice's tracked cell became: its status line names its record,
+    the run carries the record's id (and is tagged as reproducing ``original``)."""
+    record_id = _record_id(executed)
+    if record_id is None:
+        return None
+    client = store.client(uri)
+    with store.fail_fast():
+        runs = client.search_runs(
+            [original.experiment_id],
+            filter_string=f"tags.`{store.RECORD_ID_TAG}` = '{record_id}' and "
+            f"tags.`{store.REPRODUCES_TAG}` = '{original.run_id}'",
+            max_results=1,
+        )
+    return query.summary(runs[0]) if runs else None
+
+
+def _record_id(executed: Path) -> str | None:
+    """The record id of the last status line in an executed notebook (None if none)."""
+    try:
+        nb = json.loads(executed.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for cell in reversed(nb.get("cells", [])):
+        for output in reversed(cell.get("outputs", [])):
+            shown = (output.get("metadata") or {}).get(STATUS_METADATA) or {}
+            if isinstance(shown, dict) and re.fullmatch(r"[0-9a-f]{1,64}",
+                                                        str(shown.get("record_id", ""))):
+                return str(shown["record_id"])
+    return None
+
+
+def _record(uri: str, run_id: str, result: Reproduction) -> None:
+    client = store.client(uri)
+    tags = {store.REPRODUCED_TAG: result.verdict.verdict}
+    if result.reproduction_id:
+        tags[store.REPRODUCED_RUN_TAG] = result.reproduction_id
+    differences = result.verdict.differences + [
+        f"likely cause: {change}" for change in result.files
+    ] + [f"package {p}" for p in result.packages]
+    tags[store.REPRODUCED_DIFF_TAG] = "\n".join(differences)[:8000] or "none"
+    with store.fail_fast():
+        for key, value in tags.items():
+            client.set_tag(run_id, key, value)

@@ -1,0 +1,166 @@
+"""``nbmlops reproduce``: a run tracked in a real shell, uploaded to a real sqlite store, its slice
+re-run in a real kernel with papermill, the verdict printed and tagged on the original run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import shell_project
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+from mlflow import MlflowClient
+
+from nbmlops import store
+from nbmlops.cli import main
+from nbmlops.reproduce import checks
+from nbmlops.reproduce.verdict import compare
+from nbmlops.runs import query
+from nbmlops.runs.entities import Dataset
+from nbmlops.server.jsonable import jsonable
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_uri: str) -> Path:
+    root = shell_project(tmp_path, monkeypatch, "notebooks/train.ipynb")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
+    (root / "notebooks").mkdir()
+    (root / "notebooks" / "train.ipynb").write_text(
+        '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    )
+    monkeypatch.chdir(root / "notebooks")  # a kernel works in its notebook's folder
+    (root / "data").mkdir()
+    (root / "data" / "wine.csv").write_text("alcohol,quality\n12.1,5\n13.4,6\n11.8,5\n14.2,7\n")
+    return root
+
+
+def cell(ip: InteractiveShell, source: str, cell_id: str) -> None:
+    with capture_output():
+        result = ip.run_cell(source, store_history=True, cell_id=cell_id)
+    assert result.success, result.error_in_exec
+
+
+def upload(project: Path) -> None:
+    assert main(["sync", "--spool", str(project.parent / "spool")]) == 0
+
+
+def reproduce(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["reproduce", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_a_run_made_out_of_order_with_hidden_state_is_reproduced_then_a_changed_file_named(
+    ip: InteractiveShell, project: Path, sqlite_uri: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    cell(ip, "import numpy as np\nimport pandas as pd\nrows = 4", "setup")
+    cell(ip, "wine = pd.read_csv('../data/wine.csv').head(rows)\nnp.random.seed(3)", "load")
+    cell(ip, "bonus = 0.25", "scratch")  # a cell deleted since: its variable stays
+    cell(ip, "def grade(v):\n    return v\n", "helpers")
+    cell(ip, "def grade(v):\n    return v * 2 + bonus\n", "helpers")  # redefined
+    cell(ip, "wine['strong'] = wine['alcohol'] > 12", "features")  # in place
+    cell(ip, "import numpy as np\nimport pandas as pd\nrows = 2", "setup")  # edited, re-run
+    cell(ip, "%%track quality\nnoise = float(np.random.rand())\n"
+         "acc = grade(float(wine['strong'].mean())) + noise", "fit")
+    upload(project)
+    client = MlflowClient(sqlite_uri)
+    [run] = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert run.data.tags[store.SLICE_TAG] == "stale"  # rows edited after `wine` was read
+
+    # As if the run had used another numpy: reported, and the run still reproduces.
+    requirements = Path(client.download_artifacts(
+        run.info.run_id, store.REQUIREMENTS_ARTIFACT, str(project.parent)))
+    requirements.write_text(re.sub(r"(?m)^numpy==.*$", "numpy==0.0.1", requirements.read_text()))
+    client.log_artifact(run.info.run_id, str(requirements), "env")
+
+    code, out, err = reproduce(capsys, run.info.run_id, "--in-place")
+    assert code == 0, out + err
+    assert f"nbmlops: packages differ from the run's: numpy 0.0.1 -> {np.__version__}" in err
+    assert f"  package: numpy 0.0.1 -> {np.__version__}\n" in out
+    assert (project / "notebooks" / f"{run.info.run_id}.reproduced.ipynb").is_file()
+    assert out.strip().endswith("\nreproduced")
+    assert f"metric acc: {run.data.metrics['acc']:.10g} -> {run.data.metrics['acc']:.10g} " \
+        "(same)" in out
+    tags = client.get_run(run.info.run_id).data.tags
+    assert tags[store.REPRODUCED_TAG] == "yes"
+    # What the panel and the sidebar read.
+    summary = query.get_run(sqlite_uri, run.info.run_id, history=False, artifacts=False).run
+    assert (summary.slice_verdict, summary.reproduced) == ("stale", "yes")
+    assert jsonable(summary)["slice_reasons"] == summary.slice_reasons != []
+    again = client.get_run(tags[store.REPRODUCED_RUN_TAG])
+    assert again.data.tags[store.REPRODUCES_TAG] == run.info.run_id
+    assert again.data.metrics == run.data.metrics
+    assert again.info.experiment_id == run.info.experiment_id
+
+    # The data file changed: named before the slice runs, and the run is not reproduced.
+    wine = project / "data" / "wine.csv"
+    wine.write_text(wine.read_text().replace("13.4", "11.4"))
+    code, out, err = reproduce(capsys, run.info.run_id, "--out", str(project.parent / "out"))
+    assert code == 1, out + err
+    assert f"nbmlops: {wine} changed since the run" in err
+    assert "not reproduced" in out and f"likely cause: {wine} changed since the run" in out
+    assert "metric acc" in out and "(differs)" in out, out + err
+    assert (project.parent / "out" / f"{run.info.run_id}.reproduced.ipynb").is_file()
+    tags = client.get_run(run.info.run_id).data.tags
+    assert tags[store.REPRODUCED_TAG] == "no"
+    assert f"likely cause: {wine} changed" in tags[store.REPRODUCED_DIFF_TAG]
+
+
+def test_a_run_without_a_slice_is_refused(
+    make_record: Any, sqlite_uri: str, capsys: pytest.CaptureFixture[str], spool: Any,
+) -> None:
+    make_record(sqlite_uri)
+    assert main(["sync", "--spool", str(spool.root)]) == 0
+    client = MlflowClient(sqlite_uri)
+    [run] = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    capsys.readouterr()
+    code, _, err = reproduce(capsys, run.info.run_id, "--tracking-uri", sqlite_uri)
+    assert code == 2
+    assert err.strip() == (f"nbmlops: error: run {run.info.run_id} has no code slice "
+                           "(code/slice.ipynb): it was recorded without one (by an older "
+                           "nbmlops, or with slicing off)")
+    code, _, err = reproduce(capsys, "0" * 32, "--tracking-uri", sqlite_uri)
+    assert code == 2 and err.startswith("nbmlops: error: ")
+
+
+def test_a_package_version_mismatch_is_reported() -> None:
+    found = checks.changed_packages({"numpy": "0.0.1", "pytest": pytest.__version__,
+                                     "surely-not-installed-pkg": "1.0"})
+    assert [str(c) for c in found] == [
+        f"numpy 0.0.1 -> {np.__version__}",
+        "surely-not-installed-pkg 1.0 -> not installed",
+    ]
+
+
+def test_the_verdict_metric_by_metric_and_data_by_data() -> None:
+    data = [Dataset("X", "a" * 32, "a" * 32, "input")]
+    same = compare({"acc": 0.9}, {"acc": 0.9}, data, data, 1e-6)
+    assert same.verdict == "yes" and same.differences == []
+    close = compare({"acc": 0.9}, {"acc": 0.9 + 1e-9}, data, data, 1e-6)
+    assert close.verdict == "within-tolerance" and close.said == "reproduced within tolerance"
+    far = compare({"acc": 0.9, "loss": 1.0}, {"acc": 0.8}, data, data, 1e-6)
+    assert far.verdict == "no"
+    assert far.differences == ["metric acc: 0.9 -> 0.8 (differs)",
+                               "metric loss: 1 -> none (missing)"]
+    other = [Dataset("X", "b" * 32, "b" * 32, "input")]
+    changed = compare({"acc": 0.9}, {"acc": 0.9}, data, other, 1e-6)
+    assert changed.verdict == "no"
+    assert changed.differences == ["data X (input): aaaaaaaa -> bbbbbbbb (differs)"]
+
+
+def test_the_panel_shows_the_verdicts_beside_the_run() -> None:
+    from nbmlops.panel import render
+    from nbmlops.runs.entities import RunSummary
+
+    tags = {store.SLICE_TAG: "stale", store.SLICE_REASONS_TAG: "`X` comes from cell [3]",
+            store.REPRODUCED_TAG: "no"}
+    shown = render.run_name_html(RunSummary("a" * 32, "fit", "1", "FINISHED", None, None,
+                                            tags=tags), None)
+    assert 'title="`X` comes from cell [3]">stale</span>' in shown
+    assert '>not reproduced</span>' in shown
+    clean = RunSummary("b" * 32, "fit", "1", "FINISHED", None, None,
+                       tags={store.SLICE_TAG: "clean"})
+    assert render.reproducibility_html(clean) == ""
