@@ -7,6 +7,7 @@ import type {
   ExportRequest,
   ExportResult,
   JobInfo,
+  NotebookModels,
   NotebookInfo,
   RunDetails,
   RunDiff,
@@ -162,6 +163,11 @@ export class NbmlopsApi {
   /** Export the notebook as a job folder (`jobs/NAME/` beside it). */
   exportJob(request: ExportRequest): Promise<ExportResult> {
     return this.post<ExportResult>('export', request);
+  }
+
+  /** The models the notebook's cells registered, their versions and aliases. */
+  models(notebook: string | null): Promise<NotebookModels> {
+    return this.get<NotebookModels>('models', { notebook });
   }
 
   jobs(notebook: string): Promise<JobInfo[]> {

@@ -10,13 +10,14 @@ import { mlflowRunUrl } from './format';
 import type {
   JobInfo,
   NotebookInfo,
+  NotebookModels,
   RunDetails,
   RunDiff,
   RunSummary,
   SpoolStatus
 } from './types';
 
-export type View = 'runs' | 'run' | 'diff' | 'jobs';
+export type View = 'runs' | 'run' | 'diff' | 'jobs' | 'models';
 
 export const DEFAULT_PAGE_SIZE = 20;
 /** At most this many runs side by side; one more selection drops the oldest. */
@@ -43,6 +44,8 @@ export class SidebarModel {
   diff: RunDiff | null = null;
   spool: SpoolStatus | null = null;
   jobs: JobInfo[] = [];
+  /** The notebook's registered models; their champions' runs are marked in the list. */
+  models: NotebookModels | null = null;
   /** What the last job action said ("installed in the crontab…", "started"). */
   jobMessage: string | null = null;
   spoolError: string | null = null;
@@ -92,12 +95,15 @@ export class SidebarModel {
         cell: this.cell,
         pageSize: this.pageSize
       });
+      // The registry is optional: a store without one still shows its runs.
+      const models = await this.api.models(this.notebook).catch(() => null);
       if (generation !== this._generation) {
         return;
       }
       this.info = info;
       this.runs = page.runs;
       this.nextPageToken = page.next_page_token;
+      this.models = models;
     } catch (error) {
       if (generation === this._generation) {
         this.error = messageOf(error);
@@ -193,6 +199,33 @@ export class SidebarModel {
     this.emit();
     try {
       this.diff = await this.api.diff(this.notebook, ids);
+    } catch (error) {
+      this.error = messageOf(error);
+    } finally {
+      this.loading = false;
+      this.emit();
+    }
+  }
+
+  /** The models whose champion version a run trained (`name vN`). */
+  championOf(runId: string): string[] {
+    const found: string[] = [];
+    for (const m of this.models?.models ?? []) {
+      if (this.models?.champion_runs[m.name] === runId) {
+        found.push(`${m.name} v${m.aliases['champion'] ?? '?'}`);
+      }
+    }
+    return found;
+  }
+
+  /** Show the models the notebook registered. */
+  async showModels(): Promise<void> {
+    this.view = 'models';
+    this.error = null;
+    this.loading = true;
+    this.emit();
+    try {
+      this.models = await this.api.models(this.notebook);
     } catch (error) {
       this.error = messageOf(error);
     } finally {

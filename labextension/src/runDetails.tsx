@@ -110,6 +110,14 @@ export function RunDetailsView(props: { model: SidebarModel; details: Details })
           {run.error}
         </p>
       ) : null}
+      {run.slice_verdict === 'stale' ? (
+        <div className="jp-nbmlops-drift-alert" role="alert" aria-label="Stale inputs">
+          ⚠ Its inputs were stale when it ran: {(run.slice_reasons ?? []).join('; ')}
+        </div>
+      ) : null}
+      {run.reproduced ? (
+        <p className="jp-nbmlops-meta">nbmlops reproduce: {run.reproduced}</p>
+      ) : null}
       {details.images && details.images.length ? (
         <Section title="Figures">
           <FigureStrip model={model} runId={run.run_id} paths={details.images} />

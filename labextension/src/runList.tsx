@@ -75,6 +75,7 @@ function RunRow(props: { model: SidebarModel; run: RunSummary; tells: string[] }
           ))}
           <span className="jp-nbmlops-run-duration">{duration(run.duration_s)}</span>
         </span>
+        <RunBadges model={model} run={run} />
         {tells.length ? (
           <span className="jp-nbmlops-run-params" title="Parameters that differ from the cell's other runs">
             {tells.join(' · ')}
@@ -82,6 +83,39 @@ function RunRow(props: { model: SidebarModel; run: RunSummary; tells: string[] }
         ) : null}
       </button>
     </li>
+  );
+}
+
+/** What else is known of a run: its model is champion; its inputs were stale; whether
+ * `nbmlops reproduce` got its results back. */
+function RunBadges(props: { model: SidebarModel; run: RunSummary }): JSX.Element | null {
+  const { model, run } = props;
+  const champion = model.championOf(run.run_id);
+  const stale = run.slice_verdict === 'stale';
+  if (!champion.length && !stale && !run.reproduced) {
+    return null;
+  }
+  return (
+    <span className="jp-nbmlops-badges">
+      {champion.map(name => (
+        <span key={name} className="jp-nbmlops-alias jp-mod-champion" title="This run trained the champion">
+          ★ champion {name}
+        </span>
+      ))}
+      {stale ? (
+        <span className="jp-nbmlops-stale" title={(run.slice_reasons ?? []).join('\n')}>
+          ⚠ stale inputs
+        </span>
+      ) : null}
+      {run.reproduced ? (
+        <span
+          className={`jp-nbmlops-reproduced jp-mod-${run.reproduced}`}
+          title="nbmlops reproduce: whether a re-run gave the same results"
+        >
+          reproduced: {run.reproduced}
+        </span>
+      ) : null}
+    </span>
   );
 }
 

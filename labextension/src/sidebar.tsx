@@ -5,6 +5,7 @@ import * as React from 'react';
 
 import { DiffView } from './diffView';
 import { JobsView } from './jobsView';
+import { ModelsView } from './modelsView';
 import type { SidebarModel } from './model';
 import { RunDetailsView } from './runDetails';
 import { CellFilter, RunList } from './runList';
@@ -28,6 +29,8 @@ function Body(props: { model: SidebarModel; actions: SidebarActions }): JSX.Elem
     main = <RunDetailsView model={model} details={model.details} />;
   } else if (model.view === 'diff' && model.diff) {
     main = <DiffView model={model} diff={model.diff} />;
+  } else if (model.view === 'models') {
+    main = <ModelsView model={model} />;
   } else if (model.view === 'jobs') {
     main = <JobsView model={model} openOutput={openFile} />;
   } else if (model.view === 'runs') {
@@ -64,6 +67,15 @@ function Body(props: { model: SidebarModel; actions: SidebarActions }): JSX.Elem
             onClick={() => void (model.view === 'jobs' ? model.showRuns() : model.showJobs())}
           >
             Jobs
+          </button>
+          <button
+            className="jp-mod-styled"
+            aria-label="Models of this notebook"
+            title="The models this notebook registered: versions, aliases, gates"
+            aria-pressed={model.view === 'models'}
+            onClick={() => void (model.view === 'models' ? model.showRuns() : model.showModels())}
+          >
+            Models
           </button>
         </div>
       </header>

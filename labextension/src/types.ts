@@ -68,6 +68,11 @@ export interface RunSummary {
   injected_params?: string[];
   /** The notebook execution (a kernel session, or a job run) the run belongs to. */
   group?: string | null;
+  /** Whether the cell's inputs came from the code as it stands: clean, stale, unsure. */
+  slice_verdict?: string | null;
+  slice_reasons?: string[];
+  /** `nbmlops reproduce`'s verdict: yes, within-tolerance, no. */
+  reproduced?: string | null;
 }
 
 export interface RunPage {
@@ -199,6 +204,38 @@ export interface JobInfo {
   parameters: JobParameter[];
   runs: JobRun[];
   runs_error: string | null;
+}
+
+/** A registered model version (nbmlops/models/registry.py `VersionInfo.to_dict`). */
+export interface ModelVersion {
+  name: string;
+  version: string;
+  run_id: string | null;
+  created: number;
+  aliases: string[];
+  notebook: string | null;
+  metrics: Record<string, number>;
+  data: Record<string, string>;
+  history: Record<string, { since?: number; until?: number | null; by?: string; how?: string }[]>;
+  code_sha: string | null;
+  author: string | null;
+  /** One line: the last gate report's summary. */
+  gates: string | null;
+  /** The evaluation report's artifact path in the version's run. */
+  report: string | null;
+}
+
+export interface RegisteredModel {
+  name: string;
+  aliases: Record<string, string>;
+  versions: ModelVersion[];
+}
+
+export interface NotebookModels {
+  notebook: string | null;
+  models: RegisteredModel[];
+  /** Model name -> the run of its champion version. */
+  champion_runs: Record<string, string>;
 }
 
 /** Query of one page of runs. */

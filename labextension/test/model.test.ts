@@ -18,6 +18,12 @@ function fakeApi(pages: Record<string, unknown>[]): { api: NbmlopsApi; urls: str
       body = { experiment: 'nb.ipynb', cells: [], ui_url: null, tracking_uri: '', path: 'nb' };
     } else if (path === '/nbmlops/api/runs') {
       body = pages[Math.min(page++, pages.length - 1)];
+    } else if (path === '/nbmlops/api/models') {
+      body = {
+        notebook: 'nb.ipynb',
+        models: [{ name: 'iris', aliases: { champion: '1' }, versions: [] }],
+        champion_runs: { iris: 'b' }
+      };
     } else if (path === '/nbmlops/api/diff') {
       body = { runs: [], params: [], metrics: [], data: [], packages: [], code: [] };
     }
@@ -82,6 +88,14 @@ describe('SidebarModel', () => {
       last_error: null, last_error_at: null, last_success_at: null, failed: 0
     };
     expect(model.spoolPollDelay(1e6 + 61000)).toBe(1000);
+  });
+
+  it("marks the run that trained a model's champion", async () => {
+    const { api } = fakeApi([{ runs: [run('b', 2), run('a', 1)], next_page_token: null }]);
+    const model = new SidebarModel(api);
+    await model.setNotebook('nb.ipynb');
+    expect(model.championOf('b')).toEqual(['iris v1']);
+    expect(model.championOf('a')).toEqual([]);
   });
 
   it('asks for two runs before comparing', async () => {
