@@ -383,3 +383,48 @@ def test_jobs_view_runs_a_job_and_mlflow_opens_at_one_click(
     # The link is known now: it is a plain link to the managed UI.
     assert details.locator("a[aria-label='Open this run in the MLflow UI']").count() == 0 or (
         "127.0.0.1" in (details.locator("a.jp-nbmlops-link").get_attribute("href") or ""))
+
+
+def test_models_view_shows_versions_aliases_and_the_champions_run(
+    page: Any, lab: Lab, screenshots: Path
+) -> None:
+    import nbformat
+    from tracked_project import run_and_upload
+
+    from nbmlops.models import promotion
+
+    fit = ("%%track fit --model clf=iris\nfrom sklearn.datasets import load_iris\n"
+           "from sklearn.linear_model import LogisticRegression\n"
+           "X, y = load_iris(return_X_y=True, as_frame=True)\n"
+           "clf = LogisticRegression(max_iter={n}).fit(X, y)\naccuracy = clf.score(X, y)")
+    path = lab.project.root / "notebooks" / "iris.ipynb"
+    cells = [(fit.format(n=n), {}) for n in (5, 500)]
+    assert run_and_upload(lab.project.root, path, lab.project.spool, cells) == 2
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(cells[-1][0])]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+    promotion.promote(store.client(lab.project.tracking_uri), "iris", "2")
+
+    page.goto(f"{lab.url}/lab/tree/notebooks/iris.ipynb?token={lab.token}&reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible", timeout=60_000)
+    page.click('li.lm-TabBar-tab[data-id="nbmlops-sidebar"]')
+    widen_left_panel(page, 430)
+    sidebar = page.locator("#nbmlops-sidebar")
+    # The run that trained the champion is marked in the list.
+    sidebar.locator(".jp-nbmlops-alias.jp-mod-champion").first.wait_for()
+    assert sidebar.locator(".jp-nbmlops-run").first.locator(
+        ".jp-mod-champion").inner_text() == "★ champion iris v2"
+    sidebar.get_by_label("Models of this notebook").click()
+    model = sidebar.get_by_label("Model iris")
+    model.wait_for()
+    assert "2 versions · champion v2" in model.inner_text()
+    v2 = model.get_by_label("iris version 2", exact=True)
+    assert "★ champion" in v2.inner_text() and "accuracy" in v2.inner_text()
+    # Its alias history: registered as challenger, then promoted to champion.
+    assert "challenger: registered" in v2.inner_text()
+    assert "champion: promoted" in v2.inner_text()
+    page.screenshot(path=str(screenshots / "models.png"))
+    v2.get_by_label("Show the run of iris version 2").click()
+    sidebar.locator(".jp-nbmlops-details").wait_for()
