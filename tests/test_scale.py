@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from mlflow import MlflowClient
 
+from nbmlops import store
 from nbmlops.sync.spool import Spool
 
 # One notebook session: N tracked cells, each recording its index; autosync on.
@@ -147,4 +148,4 @@ def test_200_cells_while_the_server_is_down_arrive_once_in_order(
     client = MlflowClient(mlflow_server.url)
     for run in (runs[0], runs[-1]):
         assert {a.path for a in client.list_artifacts(run.info.run_id, "code")} == {
-            "code/cell.py"}
+            store.CODE_ARTIFACT, store.SLICE_ARTIFACT, store.SLICE_NOTEBOOK_ARTIFACT}

@@ -168,19 +168,10 @@ export class SidebarModel {
   }
 
   async openRun(runId: string): Promise<void> {
-    this.view = 'run';
     this.details = null;
-    this.error = null;
-    this.loading = true;
-    this.emit();
-    try {
+    await this.show('run', async () => {
       this.details = await this.api.run(this.notebook, runId);
-    } catch (error) {
-      this.error = messageOf(error);
-    } finally {
-      this.loading = false;
-      this.emit();
-    }
+    });
   }
 
   /** The diff of the selected runs, a column each, the oldest one as the baseline. */
@@ -192,19 +183,10 @@ export class SidebarModel {
     }
     const order = new Map(this.runs.map(r => [r.run_id, r.start_time ?? 0]));
     const ids = [...this.selected].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
-    this.view = 'diff';
     this.diff = null;
-    this.error = null;
-    this.loading = true;
-    this.emit();
-    try {
+    await this.show('diff', async () => {
       this.diff = await this.api.diff(this.notebook, ids);
-    } catch (error) {
-      this.error = messageOf(error);
-    } finally {
-      this.loading = false;
-      this.emit();
-    }
+    });
   }
 
   /** The models whose champion version a run trained (`name vN`). */
@@ -220,18 +202,9 @@ export class SidebarModel {
 
   /** Show the models the notebook registered. */
   async showModels(): Promise<void> {
-    this.view = 'models';
-    this.error = null;
-    this.loading = true;
-    this.emit();
-    try {
+    await this.show('models', async () => {
       this.models = await this.api.models(this.notebook);
-    } catch (error) {
-      this.error = messageOf(error);
-    } finally {
-      this.loading = false;
-      this.emit();
-    }
+    });
   }
 
   /** Show the jobs exported from the notebook. */
@@ -362,6 +335,22 @@ export class SidebarModel {
     if (sizeChanged && this.notebook !== null) {
       void this.refresh();
     } else {
+      this.emit();
+    }
+  }
+
+  /** Switch to `view` and fill it with `load`; its error becomes the view's message. */
+  private async show(view: View, load: () => Promise<void>): Promise<void> {
+    this.view = view;
+    this.error = null;
+    this.loading = true;
+    this.emit();
+    try {
+      await load();
+    } catch (error) {
+      this.error = messageOf(error);
+    } finally {
+      this.loading = false;
       this.emit();
     }
   }
