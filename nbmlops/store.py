@@ -77,6 +77,7 @@ SLICE_TAG = "nbmlops.slice"  # clean | stale | unsure
 SLICE_REASONS_TAG = "nbmlops.slice.reasons"  # why stale or unsure, one reason a line
 REPRODUCES_TAG = "nbmlops.reproduces"  # on a reproduction: the run it reproduces
 REPRODUCED_TAG = "nbmlops.reproduced"  # on the original: yes | within-tolerance | no
+REPRODUCED_YES, REPRODUCED_WITHIN, REPRODUCED_NO = "yes", "within-tolerance", "no"
 REPRODUCED_RUN_TAG = "nbmlops.reproduced.run"  # on the original: the reproduction's run id
 REPRODUCED_DIFF_TAG = "nbmlops.reproduced.differences"  # what differed, one a line
 # a job's parent run

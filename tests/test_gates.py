@@ -100,3 +100,13 @@ def test_the_project_agrees_on_gates_once(tmp_path: Path) -> None:
         config.gates(tmp_path, "churn")
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     assert config.gates(tmp_path, "churn") == []
+
+
+def test_the_reproduced_gate_asks_for_a_reproduction_that_gave_the_results_back() -> None:
+    [gate] = parse_all(["reproduced"])
+    assert (gate.metric, gate.op, gate.number) == ("reproduced", ">=", 1.0)
+    [never] = evaluate([gate], {"auc": 0.9}, None)
+    assert not never.passed and "nbmlops reproduce" in never.note
+    [failed] = evaluate([gate], {"auc": 0.9, "reproduced": 0.0}, None)
+    [passed] = evaluate([gate], {"auc": 0.9, "reproduced": 1.0}, {"auc": 0.8})
+    assert (failed.passed, passed.passed) == (False, True)

@@ -410,3 +410,22 @@ def test_the_model_commands_explain_themselves(ip: InteractiveShell, project: Pa
     (project / "mlflow.db").unlink()
     with pytest.raises(UsageError, match="no registered models: nothing has been uploaded"):
         magic(ip, "models")
+
+
+def test_the_reproduced_gate_reads_the_runs_reproduction(
+    ip: InteractiveShell, project: Path
+) -> None:
+    with capture_output():
+        assert ip.run_cell(SETUP).success
+    track(ip, "train --model clf=stump", STUMP)
+    sync(project)
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    with pytest.raises(UsageError, match=r"failed gate.*reproduced"):
+        magic(ip, 'promote stump --gate reproduced')
+    run_id = client.get_model_version("stump", "1").run_id
+    client.set_tag(run_id, store.REPRODUCED_TAG, store.REPRODUCED_NO)
+    with pytest.raises(UsageError, match=r"failed gate.*reproduced"):
+        magic(ip, 'promote stump --gate reproduced')
+    client.set_tag(run_id, store.REPRODUCED_TAG, store.REPRODUCED_WITHIN)
+    assert "reproduced" in magic(ip, 'promote stump --gate reproduced')
+    assert str(client.get_model_version_by_alias("stump", "champion").version) == "1"

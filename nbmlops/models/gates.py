@@ -32,6 +32,9 @@ _GATE = re.compile(
     re.VERBOSE,
 )
 REFERENCE = "champion"
+#: The gate ``reproduced``: the candidate's run was re-run by ``nbmlops reproduce`` and gave its
+#: results back (exactly or within tolerance). It reads the pseudo-metric of that name, 1 or 0.
+REPRODUCED = "reproduced"
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,15 @@ class Gate:
 
 def parse(text: str) -> Gate:
     """A gate from its text; GateError with the expected form when it does not parse."""
+    if str(text).strip() == REPRODUCED:
+        return Gate(REPRODUCED, REPRODUCED, ">=", 1.0)
     match = _GATE.match(str(text))
     if match is None:
         raise GateError(
             f"bad gate {text!r}: write METRIC OP VALUE, where OP is one of "
             f"{' '.join(OPERATORS)} and VALUE a number or champion [* + -] NUMBER "
-            "(e.g. \"auc >= champion\", \"auc >= 0.80\", \"latency_ms <= champion * 1.1\")"
+            "(e.g. \"auc >= champion\", \"auc >= 0.80\", \"latency_ms <= champion * 1.1\"), "
+            "or reproduced"
         )
     number = match["number"]
     value = float(number) if number is not None else None
@@ -126,6 +132,10 @@ def evaluate(
     relative gate needs from the champion and it lacks, is a GateError naming what exists."""
     results = []
     for gate in gates:
+        if gate.metric == REPRODUCED and REPRODUCED not in candidate:
+            results.append(GateResult(gate, 0.0, None, 1.0, False,
+                                      "never reproduced: nbmlops reproduce RUN_ID"))
+            continue
         if gate.metric not in candidate:
             raise GateError(f"gate {gate.text!r}: {candidate_name} has no metric "
                             f"{gate.metric!r} ({_known(candidate)})")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbmlops import store
 from nbmlops.exceptions import ModelError, StoreNotFound
+from nbmlops.models import gates
 from nbmlops.redact import strip_credentials
 from nbmlops.sync.aliases import history as reigns_of
 
@@ -190,7 +191,12 @@ def version_metrics(client: MlflowClient, version: VersionInfo) -> dict[str, flo
     if version.run_id:
         # A deleted run: the tags still say what it scored.
         with contextlib.suppress(Exception):
-            metrics.update(client.get_run(version.run_id).data.metrics)
+            run = client.get_run(version.run_id)
+            metrics.update(run.data.metrics)
+            verdict = run.data.tags.get(store.REPRODUCED_TAG)
+            if verdict:  # what the gate `reproduced` reads: 1 when the results came back
+                metrics[gates.REPRODUCED] = float(
+                    verdict in (store.REPRODUCED_YES, store.REPRODUCED_WITHIN))
     return metrics
 
 
@@ -262,9 +268,9 @@ def format_models(models: list[ModelInfo], metrics: int = 4) -> str:
             run = f"run {v.run_id[:8]}" if v.run_id else "no run"
             lines.append(f"  v{v.version:<3} {when(v.created)}  {run}{alias}  {shown}".rstrip()
                          + (f"  data {data}" if data else ""))
-            gates = v.tags.get(store.MODEL_GATES_TAG)
-            if gates:
-                lines.append(f"        gates: {gates}")
+            report = v.tags.get(store.MODEL_GATES_TAG)
+            if report:
+                lines.append(f"        gates: {report}")
         events = _events(m)
         if events:
             lines.append("  history:")

@@ -6,9 +6,10 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from nbmlops import store
 from nbmlops.runs.entities import Dataset
 
-YES, WITHIN, NO = "yes", "within-tolerance", "no"
+YES, WITHIN, NO = store.REPRODUCED_YES, store.REPRODUCED_WITHIN, store.REPRODUCED_NO
 SAID = {YES: "reproduced", WITHIN: "reproduced within tolerance", NO: "not reproduced"}
 
 
