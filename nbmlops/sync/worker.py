@@ -174,6 +174,7 @@ class _Uploader:
 
     def __init__(self, spool: Spool) -> None:
         self.spool = spool
+        self.held: set[str] = set()  # entries already logged as held for their git state
 
     def client_for(self, uri: str) -> MlflowClient:
         return store.client(uri, create=True)  # the first record bound for a store creates it
@@ -207,6 +208,9 @@ class _Uploader:
             if record.tracking_uri in failing:
                 continue
             if record.environment.git_pending and entry_age(entry) < hold_git:
+                if entry.name not in self.held:
+                    self.held.add(entry.name)
+                    log.info("holding %s until its kernel has read git", entry.name)
                 continue
             started = time.perf_counter()
             try:
