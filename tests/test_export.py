@@ -6,6 +6,7 @@ Fast: no kernel. Real notebooks from tests/notebooks/ in, real job folders out.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
 import subprocess
@@ -119,6 +120,17 @@ def test_parameter_values_are_checked_and_cast(tmp_path: Path) -> None:
         resolve_params(job, {"thresh": 1})
 
 
+@pytest.mark.parametrize(("kind", "value"), [
+    ("int", "true"), ("int", "True"), ("int", "false"), ("int", True), ("int", "1.0"),
+    ("float", "true"), ("float", False), ("float", "nan"), ("list", "[1,"), ("dict", "[1]"),
+    ("str", 3), ("bool", "maybe"), ("bool", 2),
+])
+def test_a_value_of_another_type_is_refused(kind: str, value: object) -> None:
+    # bool is an int in Python: `-p threshold true` must not pass as threshold = 1.
+    with pytest.raises(JobError, match=re.escape(f"expected {kind}, got {value!r}")):
+        coerce(ParamSpec("p", kind, None), value)
+
+
 # -- lint: each rule has a notebook that triggers it and one that does not ----------------------
 
 LINT_CASES = {
@@ -146,6 +158,26 @@ def test_lint_rule(rule: str) -> None:
     assert finding.cell >= 1 and finding.fix
     assert rule in str(finding) and f"cell {finding.cell}" in str(finding)
     assert [f for f in lint.lint(good) if f.rule == rule] == []
+
+
+@pytest.mark.parametrize(("source", "named"), [
+    ("name = input('who? ')", "input()"),
+    ("import getpass\npw = getpass.getpass()", "getpass()"),
+    ("from getpass import getpass\npw = getpass('pw: ')", "getpass()"),
+    ("import pdb\npdb.set_trace()", "set_trace()"),
+    ("breakpoint()", "breakpoint()"),
+    ("from ipywidgets import interact\ninteract(print, x=1)", "interact()"),
+    ("%debug", "%debug"),
+    ("%pdb on", "%pdb"),
+])
+def test_every_way_to_wait_for_a_person_is_named(source: str, named: str) -> None:
+    [finding] = [f for f in lint.lint(notebook(source)) if f.rule == "interactive"]
+    assert f"{named} waits for a person" in str(finding)
+
+
+def test_names_that_only_look_interactive_are_not_flagged() -> None:
+    quiet = notebook("user_input = 3\nprint(user_input)", "getpass_ok = True")
+    assert [f for f in lint.lint(quiet) if f.rule == "interactive"] == []
 
 
 def test_every_rule_has_a_case() -> None:

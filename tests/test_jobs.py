@@ -153,8 +153,11 @@ def test_params_are_checked_before_a_kernel_starts(project: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.strip() == "nbmlops: error: parameter threshold: expected int, got 'high'"
     assert not (folder / "runs").exists()
+    done = nbmlops("run", str(folder), "-p", "threshold", "true")
+    assert done.stderr.strip() == "nbmlops: error: parameter threshold: expected int, got 'true'"
     dry = nbmlops("run", str(folder), "--dry-run", "-p", "mode", "slow")
     assert dry.returncode == 0 and "papermill" in dry.stderr and '"mode": "slow"' in dry.stderr
+    # A bound with a wide margin, not a speed claim: starting a kernel alone takes seconds.
     assert time.monotonic() - started < 30
 
 

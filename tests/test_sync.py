@@ -317,3 +317,33 @@ def test_foreground_sync_does_not_wait_for_a_git_state(
     assert report.uploaded == 1
     [[run]] = runs_by_record(sqlite_uri).values()
     assert "git state missing" in run.data.tags["nbmlops.warnings"]
+
+
+def test_backoff_doubles_up_to_its_cap() -> None:
+    waits, wait = [], 0.0
+    for _ in range(8):
+        wait = worker.next_backoff(wait, worker.BACKOFF_MAX)
+        waits.append(wait)
+    assert waits == [0.5, 1, 2, 4, 8, 15, 15, 15]
+    assert worker.next_backoff(0.5, 1.0) == 1.0 and worker.next_backoff(1.0, 1.0) == 1.0
+
+
+def test_the_sync_process_survives_a_failing_pass(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass that fails outside any one record (here: its state file cannot be read, as on a
+    broken disk) is logged; the process keeps serving and uploads what comes next."""
+    monkeypatch.setenv("NBMLOPS_SYNC_IDLE", "10")
+    process = paused_sync_process(spool)
+    first = make_record(sqlite_uri)
+    spool.state_file.unlink()
+    spool.state_file.mkdir()  # reading or replacing the state now fails
+    process.resume()
+    wait_until(lambda: "sync pass failed" in log_text(spool), 30, "the failing pass")
+    assert spool.receipt(record_id_of(first)) is not None  # uploaded before the state write
+    assert process.is_running() and worker.is_running(spool)
+
+    spool.state_file.rmdir()
+    second = make_record(sqlite_uri)
+    wait_until(lambda: spool.receipt(record_id_of(second)), 30, "the next record")
+    assert process.is_running() and len(runs_by_record(sqlite_uri)) == 2
