@@ -49,6 +49,15 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def shared_runs(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Any:
+    """The runs ``%%track`` made of ``tracked_runs.CELLS``, built once, read by the query and
+    panel tests; each checks on teardown that it left the store as it found it."""
+    from tracked_runs import tracked_store
+
+    return tracked_store(tmp_path_factory.mktemp("tracked-runs"), migrated_db)
+
+
 @pytest.fixture
 def sqlite_uri(tmp_path: Path, migrated_db: Path) -> str:
     db = tmp_path / "store" / "mlflow.db"
