@@ -120,10 +120,28 @@ def test_parameter_values_are_checked_and_cast(tmp_path: Path) -> None:
         resolve_params(job, {"thresh": 1})
 
 
+@pytest.mark.parametrize(("kind", "value", "cast"), [
+    ("any", "3", 3), ("any", "abc", "abc"), ("any", [1], [1]), ("any", "[1, 2]", [1, 2]),
+    ("str", "3", "3"), ("str", "true", "true"),
+    ("bool", "true", True), ("bool", "True", True), ("bool", "TRUE", True), ("bool", "yes", True),
+    ("bool", "YES", True), ("bool", "1", True), ("bool", True, True),
+    ("bool", "false", False), ("bool", "FALSE", False), ("bool", "no", False),
+    ("bool", "NO", False), ("bool", "0", False), ("bool", False, False),
+    ("int", "4", 4), ("int", 4, 4), ("int", "-2", -2),
+    ("float", "0.1", 0.1), ("float", 3, 3.0), ("float", "2", 2.0),
+    ("list", "[1, 2]", [1, 2]), ("list", (1, 2), [1, 2]), ("list", "(1, 2)", [1, 2]),
+    ("dict", '{"a": 1}', {"a": 1}), ("dict", "{'a': 1}", {"a": 1}),
+])
+def test_a_value_is_cast_to_its_parameter_type(kind: str, value: object, cast: object) -> None:
+    got = coerce(ParamSpec("p", kind, None), value)
+    assert got == cast and type(got) is type(cast)
+
+
 @pytest.mark.parametrize(("kind", "value"), [
     ("int", "true"), ("int", "True"), ("int", "false"), ("int", True), ("int", "1.0"),
     ("float", "true"), ("float", False), ("float", "nan"), ("list", "[1,"), ("dict", "[1]"),
-    ("str", 3), ("bool", "maybe"), ("bool", 2),
+    ("str", 3), ("str", None), ("bool", "maybe"), ("bool", 2), ("bool", "2"), ("int", "abc"),
+    ("list", '{"a": 1}'), ("list", "3"), ("dict", "3"), ("float", "1e999"),
 ])
 def test_a_value_of_another_type_is_refused(kind: str, value: object) -> None:
     # bool is an int in Python: `-p threshold true` must not pass as threshold = 1.
