@@ -22,7 +22,7 @@ from nbmlops import cli
 from nbmlops.exceptions import JobError, ScheduleError
 from nbmlops.jobs import lint, parameterize, schedule
 from nbmlops.jobs.folder import export_job
-from nbmlops.jobs.spec import ParamSpec, coerce, load, resolve_params
+from nbmlops.jobs.spec import Job, ParamSpec, coerce, load, resolve_params
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 
@@ -118,6 +118,24 @@ def test_parameter_values_are_checked_and_cast(tmp_path: Path) -> None:
         resolve_params(job, {"threshold": "4.5"})
     with pytest.raises(JobError, match="unknown parameter"):
         resolve_params(job, {"thresh": 1})
+
+
+def test_required_and_unknown_parameters_say_what_to_do() -> None:
+    job = Job(name="nightly", notebook="n.ipynb", parameters=[
+        ParamSpec("rows", "int", None), ParamSpec("anything", "any", None),
+        ParamSpec("lr", "float", 0.1),
+    ])
+    assert resolve_params(job, {"rows": "5"}) == {"rows": 5, "anything": None, "lr": 0.1}
+    with pytest.raises(JobError) as info:
+        resolve_params(job, {})
+    assert str(info.value) == "parameter rows (int) is required: pass -p rows VALUE"
+    with pytest.raises(JobError) as info:
+        resolve_params(job, {"rows": 1, "depth": 3, "seed": 1})
+    assert str(info.value) == (
+        "unknown parameter(s) depth, seed for job nightly (known: rows, anything, lr)")
+    with pytest.raises(JobError) as info:
+        resolve_params(Job(name="bare", notebook="n.ipynb"), {"x": 1})
+    assert str(info.value) == "unknown parameter(s) x for job bare (known: none)"
 
 
 @pytest.mark.parametrize(("kind", "value", "cast"), [
