@@ -123,14 +123,20 @@ def shell_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, notebook: str
 
 
 @pytest.fixture
-def ip(project: Path) -> Any:
+def ip(project: Path) -> Iterator[Any]:
+    """A shell of this test's own, with nbmlops loaded: no namespace, option or magic
+    state is carried from one test to the next."""
     from IPython.core.interactiveshell import InteractiveShell
 
+    InteractiveShell.clear_instance()
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "nbmlops")
-    shell.reset()
     shell.run_line_magic("colors", "nocolor")
-    return shell
+    try:
+        yield shell
+    finally:
+        shell.history_manager.end_session()
+        InteractiveShell.clear_instance()
 
 
 def build_record(uri: str, **fields: Any) -> RunRecord:
