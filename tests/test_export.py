@@ -140,6 +140,7 @@ def test_required_and_unknown_parameters_say_what_to_do() -> None:
 
 @pytest.mark.parametrize(("kind", "value", "cast"), [
     ("any", "3", 3), ("any", "abc", "abc"), ("any", [1], [1]), ("any", "[1, 2]", [1, 2]),
+    ("any", b"[1]", b"[1]"),  # only text is parsed (YAML's !!binary gives bytes)
     ("str", "3", "3"), ("str", "true", "true"),
     ("bool", "true", True), ("bool", "True", True), ("bool", "TRUE", True), ("bool", "yes", True),
     ("bool", "YES", True), ("bool", "1", True), ("bool", True, True),
@@ -159,7 +160,7 @@ def test_a_value_is_cast_to_its_parameter_type(kind: str, value: object, cast: o
     ("int", "true"), ("int", "True"), ("int", "false"), ("int", True), ("int", "1.0"),
     ("float", "true"), ("float", False), ("float", "nan"), ("list", "[1,"), ("dict", "[1]"),
     ("str", 3), ("str", None), ("bool", "maybe"), ("bool", 2), ("bool", "2"), ("int", "abc"),
-    ("list", '{"a": 1}'), ("list", "3"), ("dict", "3"), ("float", "1e999"),
+    ("list", '{"a": 1}'), ("list", "3"), ("dict", "3"), ("float", "1e999"), ("int", b"3"),
 ])
 def test_a_value_of_another_type_is_refused(kind: str, value: object) -> None:
     # bool is an int in Python: `-p threshold true` must not pass as threshold = 1.
