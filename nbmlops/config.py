@@ -204,13 +204,13 @@ def autosync(root: Path) -> bool:
 
 
 DRIFT_MODES = ("off", "warn", "fail")
-#: ``[tool.nbmlops]`` key -> field of ``nbmlops.data.drift.Thresholds``, whose defaults are
-#: the only ones.
+#: ``[tool.nbmlops]`` key -> (field of ``nbmlops.data.drift.Thresholds``, default): the one home
+#: of these defaults, which ``Thresholds`` takes too.
 DRIFT_THRESHOLDS = {
-    "drift_psi": "psi",
-    "drift_rows": "rows",
-    "drift_nulls": "nulls",
-    "drift_alpha": "alpha",
+    "drift_psi": ("psi", 0.2),
+    "drift_rows": ("rows", 0.5),
+    "drift_nulls": ("nulls", 0.05),
+    "drift_alpha": ("alpha", 0.001),
 }
 
 
@@ -228,15 +228,10 @@ def drift_mode(root: Path) -> str:
 def drift_thresholds(root: Path) -> dict[str, float]:
     """Thresholds of the drift comparison (``drift_psi``, ``drift_rows``, ``drift_nulls``,
     ``drift_alpha`` in ``[tool.nbmlops]``), by ``Thresholds`` field name."""
-    from dataclasses import asdict
-
-    from nbmlops.data.drift import Thresholds  # pure and light: no pandas, no mlflow
-
-    defaults = asdict(Thresholds())
     table = project_config(root)
     out = {}
-    for key, name in DRIFT_THRESHOLDS.items():
-        value = table.get(key, defaults[name])
+    for key, (name, default) in DRIFT_THRESHOLDS.items():
+        value = table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ConfigError(f"[tool.nbmlops] {key} must be a number >= 0 (got {value!r})")
         out[name] = float(value)
