@@ -185,11 +185,12 @@ def test_unreachable_tracking_server_does_not_stop_the_job(project: Path) -> Non
 
 
 def test_run_timeout_and_retries(project: Path, tmp_path: Path) -> None:
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(60)")])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(120)")])
     nbformat.write(nb, str(project / "slow.ipynb"))
     folder = export_job(project / "slow.ipynb").folder
     data = yaml.safe_load((folder / "job.yaml").read_text())
-    data.update(run_timeout=5, retries=1, retry_delay=0,
+    # Long enough for papermill to start a kernel and write its output on a busy machine.
+    data.update(run_timeout=15, retries=1, retry_delay=0,
                 on_failure=f"echo \"$NBMLOPS_ERROR\" > {tmp_path / 'hook.txt'}")
     (folder / "job.yaml").write_text(yaml.safe_dump(data))
     done = nbmlops("run", str(folder))
