@@ -176,6 +176,13 @@ def test_remote_url_without_credentials(repo: Path) -> None:
         ("ssh://git@host/a/b.git", "ssh://git@host/a/b.git"),
         ("git@github.com:a/b.git", "git@github.com:a/b.git"),
         ("/srv/repos/b.git", "/srv/repos/b.git"),
+        ("http://user:tok@host/b.git", "http://host/b.git"),
+        ("HTTPS://tok@host/b.git", "https://host/b.git"),
+        ("ftp://user:pw@host/f", "ftp://host/f"),
+        ("ftps://user:pw@host/f", "ftps://host/f"),
+        ("ssh://:pw@host/b.git", "ssh://host/b.git"),  # a password without a user
+        ("https://user:p@ss@host/b.git", "https://host/b.git"),  # '@' inside the password
+        ("https://host/b.git?", "https://host/b.git?"),  # nothing to strip: left as written
     ],
 )
 def test_strip_credentials(url: str, expected: str) -> None:
