@@ -147,6 +147,26 @@ def test_report_alert_and_tags() -> None:
     assert out["data"][0]["columns"]["x"]["psi"] >= 0.2
     many = alert_lines([found] * 10, limit=3)
     assert len(many) == 4 and many[-1].startswith("... and 7 more")
+    # Only a name both read and written says which one it means.
+    assert alert_lines([written])[0].startswith("raw.x: mean ")
+
+
+def test_the_report_keeps_its_shape() -> None:
+    """``data/drift.json`` is read back by the sidebar and the query module: its keys are a
+    contract, not a detail."""
+    base = profile(frame(20_000, 1))
+    found = compare(base, profile(frame(20_000, 2, shift=1.0)), name="raw")
+    out = report([found], mode="fail", thresholds=Thresholds(psi=0.3),
+                 baseline={"run_name": "load"})
+    assert set(out) == {"version", "mode", "thresholds", "baseline", "drift", "schema_change",
+                        "data"}
+    assert (out["version"], out["mode"], out["baseline"]) == (1, "fail", {"run_name": "load"})
+    assert out["thresholds"] == {"psi": 0.3, "rows": 0.5, "nulls": 0.05, "alpha": 0.001}
+    [data] = out["data"]
+    assert set(data) == {"name", "context", "unchanged", "rows", "findings", "columns"}
+    assert (data["name"], data["context"], data["unchanged"]) == ("raw", "input", False)
+    assert data["rows"] == [20_000, 20_000]
+    assert {"kind", "message", "column", "value", "threshold"} <= set(data["findings"][0])
 
 
 def test_the_default_psi_threshold_is_documented_and_decides() -> None:
