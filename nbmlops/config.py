@@ -235,7 +235,8 @@ def strict(root: Path) -> bool:
 
 
 DRIFT_MODES = ("off", "warn", "fail")
-#: ``[tool.nbmlops]`` key -> (field of ``nbmlops.drift.Thresholds``, default).
+#: ``[tool.nbmlops]`` key -> (field of ``nbmlops.data.drift.Thresholds``, default): the one home
+#: of these defaults, which ``Thresholds`` takes too.
 DRIFT_THRESHOLDS = {
     "drift_psi": ("psi", 0.2),
     "drift_rows": ("rows", 0.5),

@@ -49,6 +49,15 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def shared_runs(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Any:
+    """The runs ``%%track`` made of ``tracked_runs.CELLS``, built once, read by the query and
+    panel tests; each checks on teardown that it left the store as it found it."""
+    from tracked_runs import tracked_store
+
+    return tracked_store(tmp_path_factory.mktemp("tracked-runs"), migrated_db)
+
+
 @pytest.fixture
 def sqlite_uri(tmp_path: Path, migrated_db: Path) -> str:
     db = tmp_path / "store" / "mlflow.db"
@@ -114,14 +123,20 @@ def shell_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, notebook: str
 
 
 @pytest.fixture
-def ip(project: Path) -> Any:
+def ip(project: Path) -> Iterator[Any]:
+    """A shell of this test's own, with nbmlops loaded: no namespace, option or magic
+    state is carried from one test to the next."""
     from IPython.core.interactiveshell import InteractiveShell
 
+    InteractiveShell.clear_instance()
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "nbmlops")
-    shell.reset()
     shell.run_line_magic("colors", "nocolor")
-    return shell
+    try:
+        yield shell
+    finally:
+        shell.history_manager.end_session()
+        InteractiveShell.clear_instance()
 
 
 def build_record(uri: str, **fields: Any) -> RunRecord:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from nbmlops import config
 from nbmlops.data import drift
 from nbmlops.data.drift import Thresholds, alert_lines, compare, psi, report, summary_text
 from nbmlops.data.profiles import profile
@@ -144,3 +147,43 @@ def test_report_alert_and_tags() -> None:
     assert out["data"][0]["columns"]["x"]["psi"] >= 0.2
     many = alert_lines([found] * 10, limit=3)
     assert len(many) == 4 and many[-1].startswith("... and 7 more")
+    # Only a name both read and written says which one it means.
+    assert alert_lines([written])[0].startswith("raw.x: mean ")
+
+
+def test_the_report_keeps_its_shape() -> None:
+    """``data/drift.json`` is read back by the sidebar and the query module: its keys are a
+    contract, not a detail."""
+    base = profile(frame(20_000, 1))
+    found = compare(base, profile(frame(20_000, 2, shift=1.0)), name="raw")
+    out = report([found], mode="fail", thresholds=Thresholds(psi=0.3),
+                 baseline={"run_name": "load"})
+    assert set(out) == {"version", "mode", "thresholds", "baseline", "drift", "schema_change",
+                        "data"}
+    assert (out["version"], out["mode"], out["baseline"]) == (1, "fail", {"run_name": "load"})
+    assert out["thresholds"] == {"psi": 0.3, "rows": 0.5, "nulls": 0.05, "alpha": 0.001}
+    [data] = out["data"]
+    assert set(data) == {"name", "context", "unchanged", "rows", "findings", "columns"}
+    assert (data["name"], data["context"], data["unchanged"]) == ("raw", "input", False)
+    assert data["rows"] == [20_000, 20_000]
+    assert {"kind", "message", "column", "value", "threshold"} <= set(data["findings"][0])
+
+
+def test_the_default_psi_threshold_is_documented_and_decides() -> None:
+    base, shifted = profile(frame(20_000, 1)), profile(frame(20_000, 2, shift=0.6))
+    # PSI about 0.37: moderate drift, alerted by the default 0.2, not by a lax 0.5.
+    assert kinds(compare(base, shifted)) == {("distribution", "x")}
+    assert not compare(base, shifted, Thresholds(psi=0.5)).findings
+
+
+def test_drift_defaults_have_one_home(tmp_path: Path) -> None:
+    """The README's `[tool.nbmlops]` example shows the defaults; config reads them from
+    ``Thresholds``, so a project without settings gets exactly those."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    documented = {
+        config.DRIFT_THRESHOLDS[key][0]: float(value)
+        for key, value in re.findall(r"^(drift_\w+) = ([\d.]+)", readme, re.MULTILINE)
+    }
+    assert documented == {"psi": 0.2, "rows": 0.5, "nulls": 0.05, "alpha": 0.001}
+    assert asdict(Thresholds()) == documented
+    assert config.drift_thresholds(tmp_path) == documented

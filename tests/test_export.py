@@ -6,6 +6,7 @@ Fast: no kernel. Real notebooks from tests/notebooks/ in, real job folders out.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
 import subprocess
@@ -21,7 +22,7 @@ from nbmlops import cli
 from nbmlops.exceptions import JobError, ScheduleError
 from nbmlops.jobs import lint, parameterize, schedule
 from nbmlops.jobs.folder import export_job
-from nbmlops.jobs.spec import ParamSpec, coerce, load, resolve_params
+from nbmlops.jobs.spec import Job, ParamSpec, coerce, load, resolve_params
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 
@@ -119,6 +120,54 @@ def test_parameter_values_are_checked_and_cast(tmp_path: Path) -> None:
         resolve_params(job, {"thresh": 1})
 
 
+def test_required_and_unknown_parameters_say_what_to_do() -> None:
+    job = Job(name="nightly", notebook="n.ipynb", parameters=[
+        ParamSpec("rows", "int", None), ParamSpec("anything", "any", None),
+        ParamSpec("lr", "float", 0.1),
+    ])
+    assert resolve_params(job, {"rows": "5"}) == {"rows": 5, "anything": None, "lr": 0.1}
+    with pytest.raises(JobError) as info:
+        resolve_params(job, {})
+    assert str(info.value) == "parameter rows (int) is required: pass -p rows VALUE"
+    with pytest.raises(JobError) as info:
+        resolve_params(job, {"rows": 1, "depth": 3, "seed": 1})
+    assert str(info.value) == (
+        "unknown parameter(s) depth, seed for job nightly (known: rows, anything, lr)")
+    with pytest.raises(JobError) as info:
+        resolve_params(Job(name="bare", notebook="n.ipynb"), {"x": 1})
+    assert str(info.value) == "unknown parameter(s) x for job bare (known: none)"
+
+
+@pytest.mark.parametrize(("kind", "value", "cast"), [
+    ("any", "3", 3), ("any", "abc", "abc"), ("any", [1], [1]), ("any", "[1, 2]", [1, 2]),
+    ("any", b"[1]", b"[1]"),  # only text is parsed (YAML's !!binary gives bytes)
+    ("str", "3", "3"), ("str", "true", "true"),
+    ("bool", "true", True), ("bool", "True", True), ("bool", "TRUE", True), ("bool", "yes", True),
+    ("bool", "YES", True), ("bool", "1", True), ("bool", True, True),
+    ("bool", "false", False), ("bool", "FALSE", False), ("bool", "no", False),
+    ("bool", "NO", False), ("bool", "0", False), ("bool", False, False),
+    ("int", "4", 4), ("int", 4, 4), ("int", "-2", -2),
+    ("float", "0.1", 0.1), ("float", 3, 3.0), ("float", "2", 2.0),
+    ("list", "[1, 2]", [1, 2]), ("list", (1, 2), [1, 2]), ("list", "(1, 2)", [1, 2]),
+    ("dict", '{"a": 1}', {"a": 1}), ("dict", "{'a': 1}", {"a": 1}),
+])
+def test_a_value_is_cast_to_its_parameter_type(kind: str, value: object, cast: object) -> None:
+    got = coerce(ParamSpec("p", kind, None), value)
+    assert got == cast and type(got) is type(cast)
+
+
+@pytest.mark.parametrize(("kind", "value"), [
+    ("int", "true"), ("int", "True"), ("int", "false"), ("int", True), ("int", "1.0"),
+    ("float", "true"), ("float", False), ("float", "nan"), ("list", "[1,"), ("dict", "[1]"),
+    ("str", 3), ("str", None), ("bool", "maybe"), ("bool", 2), ("bool", "2"), ("int", "abc"),
+    ("list", '{"a": 1}'), ("list", "3"), ("dict", "3"), ("float", "1e999"), ("int", b"3"),
+])
+def test_a_value_of_another_type_is_refused(kind: str, value: object) -> None:
+    # bool is an int in Python: `-p threshold true` must not pass as threshold = 1.
+    with pytest.raises(JobError, match=re.escape(f"expected {kind}, got {value!r}")):
+        coerce(ParamSpec("p", kind, None), value)
+
+
 # -- lint: each rule has a notebook that triggers it and one that does not ----------------------
 
 LINT_CASES = {
@@ -146,6 +195,26 @@ def test_lint_rule(rule: str) -> None:
     assert finding.cell >= 1 and finding.fix
     assert rule in str(finding) and f"cell {finding.cell}" in str(finding)
     assert [f for f in lint.lint(good) if f.rule == rule] == []
+
+
+@pytest.mark.parametrize(("source", "named"), [
+    ("name = input('who? ')", "input()"),
+    ("import getpass\npw = getpass.getpass()", "getpass()"),
+    ("from getpass import getpass\npw = getpass('pw: ')", "getpass()"),
+    ("import pdb\npdb.set_trace()", "set_trace()"),
+    ("breakpoint()", "breakpoint()"),
+    ("from ipywidgets import interact\ninteract(print, x=1)", "interact()"),
+    ("%debug", "%debug"),
+    ("%pdb on", "%pdb"),
+])
+def test_every_way_to_wait_for_a_person_is_named(source: str, named: str) -> None:
+    [finding] = [f for f in lint.lint(notebook(source)) if f.rule == "interactive"]
+    assert f"{named} waits for a person" in str(finding)
+
+
+def test_names_that_only_look_interactive_are_not_flagged() -> None:
+    quiet = notebook("user_input = 3\nprint(user_input)", "getpass_ok = True")
+    assert [f for f in lint.lint(quiet) if f.rule == "interactive"] == []
 
 
 def test_every_rule_has_a_case() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import filelock
 import nbformat
+import psutil
 import pytest
 import yaml
 from mlflow import MlflowClient
@@ -153,8 +155,11 @@ def test_params_are_checked_before_a_kernel_starts(project: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.strip() == "nbmlops: error: parameter threshold: expected int, got 'high'"
     assert not (folder / "runs").exists()
+    done = nbmlops("run", str(folder), "-p", "threshold", "true")
+    assert done.stderr.strip() == "nbmlops: error: parameter threshold: expected int, got 'true'"
     dry = nbmlops("run", str(folder), "--dry-run", "-p", "mode", "slow")
     assert dry.returncode == 0 and "papermill" in dry.stderr and '"mode": "slow"' in dry.stderr
+    # A bound with a wide margin, not a speed claim: starting a kernel alone takes seconds.
     assert time.monotonic() - started < 30
 
 
@@ -180,11 +185,12 @@ def test_unreachable_tracking_server_does_not_stop_the_job(project: Path) -> Non
 
 
 def test_run_timeout_and_retries(project: Path, tmp_path: Path) -> None:
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(60)")])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(120)")])
     nbformat.write(nb, str(project / "slow.ipynb"))
     folder = export_job(project / "slow.ipynb").folder
     data = yaml.safe_load((folder / "job.yaml").read_text())
-    data.update(run_timeout=5, retries=1, retry_delay=0,
+    # Long enough for papermill to start a kernel and write its output on a busy machine.
+    data.update(run_timeout=15, retries=1, retry_delay=0,
                 on_failure=f"echo \"$NBMLOPS_ERROR\" > {tmp_path / 'hook.txt'}")
     (folder / "job.yaml").write_text(yaml.safe_dump(data))
     done = nbmlops("run", str(folder))
@@ -193,3 +199,67 @@ def test_run_timeout_and_retries(project: Path, tmp_path: Path) -> None:
     assert "attempt 1 failed; retrying" in done.stderr
     assert len(list((folder / "runs").glob("slow-*.ipynb"))) == 2
     assert "timeout" in (tmp_path / "hook.txt").read_text()
+
+
+def test_params_file_and_its_errors(project: Path, tmp_path: Path) -> None:
+    folder = job_of(project, "job_parameters.ipynb")
+    params = tmp_path / "params.yaml"
+    params.write_text("threshold: 4\nmode: slow\n")
+    # The file first, then -p: the command line wins.
+    dry = nbmlops("run", str(folder), "--dry-run", "-f", str(params), "-p", "mode", "fast")
+    assert dry.returncode == 0, dry.stderr
+    assert '"threshold": 4' in dry.stderr and '"mode": "fast"' in dry.stderr
+    for content, message in (
+        ("threshold: [4", "is not valid YAML"),
+        ("- 4\n- 5\n", "must hold a mapping of name to value"),
+        ("threshold: true\n", "parameter threshold: expected int, got True"),
+    ):
+        params.write_text(content)
+        done = nbmlops("run", str(folder), "-f", str(params))
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+        assert done.stderr.count("\n") == 1
+    done = nbmlops("run", str(folder), "-f", str(tmp_path / "absent.yaml"))
+    assert done.returncode == 2 and "cannot read parameters file" in done.stderr
+    assert not (folder / "runs").exists()
+
+
+def test_a_failing_on_failure_hook_is_a_warning(project: Path, tmp_path: Path) -> None:
+    folder = job_of(project, "job_parameters.ipynb",
+                    on_failure=f"echo \"$NBMLOPS_ERROR\" > {tmp_path / 'hook.txt'}; exit 3")
+    done = nbmlops("run", str(folder), "-p", "threshold", "9")
+    assert done.returncode == 1  # the job's failure, not the hook's
+    assert "threshold 9 is too high" in (tmp_path / "hook.txt").read_text()
+    assert "warning: on_failure exited with status 3" in done.stderr
+
+
+def test_ctrl_c_stops_the_run_and_its_kernel(project: Path, sqlite_uri: str) -> None:
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import pathlib, time\npathlib.Path('started').touch()\n"
+                                  "time.sleep(120)")])
+    nbformat.write(nb, str(project / "long.ipynb"))
+    folder = export_job(project / "long.ipynb").folder
+    run = subprocess.Popen([str(BIN / "nbmlops"), "run", str(folder)], cwd=project,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        started = folder / "started"  # papermill runs the kernel in the job folder
+        while not (started.exists() or (project / "started").exists()):
+            assert run.poll() is None, run.communicate()
+            assert time.monotonic() < deadline, "the kernel never ran the cell"
+            time.sleep(0.1)
+        below = psutil.Process(run.pid).children(recursive=True)
+        assert below  # papermill and its kernel
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=60)
+        assert run.returncode == 130, stderr
+        _, alive = psutil.wait_procs(below, timeout=30)
+        assert alive == [], [p.cmdline() for p in alive]  # no kernel left behind
+        client = MlflowClient(sqlite_uri)
+        [parent] = client.search_runs([e.experiment_id for e in client.search_experiments()],
+                                      "tags.`nbmlops.job` = 'long'")
+        assert parent.info.status == "KILLED"  # not RUNNING for ever
+        assert "interrupted" in parent.data.tags["nbmlops.error"]
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()

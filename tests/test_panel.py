@@ -14,17 +14,26 @@ from pathlib import Path
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
-from tracked_runs import TrackedStore, environment, shell, track, tracked_store, upload
+from tracked_runs import (
+    TrackedStore,
+    contents,
+    environment,
+    own_copy,
+    shell,
+    track,
+    upload,
+)
 
 import nbmlops
 from nbmlops.panel.widget import ComparePanel
 
 
 @pytest.fixture
-def store(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterator[TrackedStore]:
-    built = tracked_store(tmp_path_factory.getbasetemp() / "tracked-runs", migrated_db)
-    with environment(built):
-        yield built
+def store(shared_runs: TrackedStore) -> Iterator[TrackedStore]:
+    before = contents(shared_runs)
+    with environment(shared_runs):
+        yield shared_runs
+    assert contents(shared_runs) == before, "a test changed the shared store"
 
 
 @pytest.fixture
@@ -242,7 +251,13 @@ def test_links_to_the_mlflow_ui(
     assert f'http://127.0.0.1:5999/#/experiments/{experiment_id}/runs{view}"' in panel.title.value
 
 
-def test_refresh_shows_new_runs(ip: InteractiveShell, store: TrackedStore) -> None:
+def test_refresh_shows_new_runs(tmp_path: Path, shared_runs: TrackedStore) -> None:
+    store = own_copy(shared_runs, tmp_path)  # it adds runs
+    with environment(store):
+        refresh_shows_new_runs(shell(), store)
+
+
+def refresh_shows_new_runs(ip: InteractiveShell, store: TrackedStore) -> None:
     track(ip, "first", "auc = 0.7\nseed = 1", experiment="refresh-test")
     upload(store)
     panel = compare(ip, "refresh-test")

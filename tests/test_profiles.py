@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -103,20 +102,6 @@ def test_high_cardinality_strings_keep_no_values() -> None:
     col = profile(emails)["columns"][0]
     assert col["kind"] == "string" and "top" not in col and col["distinct"] == 500
     assert col["length"]["min"] >= 16
-
-
-def test_profile_cost_is_bounded() -> None:
-    n = 1_000_000
-    rng = np.random.default_rng(0)
-    df = pd.DataFrame({
-        "f": rng.normal(size=n), "i": rng.integers(0, 1000, n),
-        "s": pd.array(rng.choice(["a", "b", "c"], n), dtype="str"),
-        "t": pd.date_range("2020-01-01", periods=n, freq="s"),
-    })
-    profile(df)
-    start = time.perf_counter()
-    profile(df)
-    assert time.perf_counter() - start < 0.5  # ~25 ms here; a per-row path would take seconds
 
 
 def test_wide_frames_stop_at_max_columns(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from mlflow_server import MlflowServer
-from tracked_runs import TrackedStore, tracked_store
+from tracked_runs import TrackedStore, contents
 
 from nbmlops.exceptions import ExperimentNotFound, InvalidFilter, QueryError, RunNotFound
 from nbmlops.runs import diff as run_diff
@@ -20,8 +20,10 @@ from nbmlops.sync.spool import Spool
 
 
 @pytest.fixture
-def store(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> TrackedStore:
-    return tracked_store(tmp_path_factory.getbasetemp() / "tracked-runs", migrated_db)
+def store(shared_runs: TrackedStore) -> Iterator[TrackedStore]:
+    before = contents(shared_runs)
+    yield shared_runs
+    assert contents(shared_runs) == before, "a test changed the shared store"
 
 
 # --- reading a store -----------------------------------------------------------------------

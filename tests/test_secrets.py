@@ -3,7 +3,9 @@ whole MLflow store, its artifacts and the spool are searched for each value."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from IPython.utils.capture import capture_output
 from nbmlops import redact
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool
+from nbmlops.track import environment
 
 SECRETS = {
     "literal": "ghp_" + "L1teral" * 5,  # a token-shaped literal bound to a secret name
@@ -82,3 +85,34 @@ def test_no_secret_reaches_the_store_its_artifacts_or_the_spool(
     for kind, value in SECRETS.items():
         hits = [p for p in places if value.encode() in p.read_bytes()]
         assert hits == [], f"{kind} secret found in {hits}"
+
+
+def test_a_diff_that_arrives_after_the_cell_is_redacted_too(
+    ip: InteractiveShell, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git answers only once the cell has ended: the record is spooled without its git state
+    and amended later, through another path than above; that one must redact as well."""
+    real = shutil.which("git")
+    assert real is not None
+    gate, bin_dir = tmp_path / "gate", tmp_path / "slow-git"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "git"
+    wrapper.write_text(f"#!/bin/sh\nwhile [ ! -e {gate} ]; do sleep 0.02; done\n"
+                       f'exec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(environment, "_git_executable", lambda: str(wrapper))
+
+    run(ip, "%%track fit\naccuracy = 0.9")
+    spool = Spool(project.parent / "spool")
+    [entry] = spool.entries()
+    assert spool.load(entry).environment.git_pending  # the cell did not wait for git
+    gate.touch()
+    deadline = time.monotonic() + 30
+    while spool.load(entry).environment.git_pending:
+        assert time.monotonic() < deadline, "the record was never amended with git's answer"
+        time.sleep(0.05)
+    with spool.unpacked(entry) as files:
+        diff = (files / "env" / "git.diff").read_text()
+    assert "API_TOKEN=" in diff and "api_key" in diff  # the diff is there, its values are not
+    for kind in ("diff_new", "diff_old", "diff_json"):
+        assert SECRETS[kind] not in diff, kind

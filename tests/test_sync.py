@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,21 @@ def record_ids(spool: Spool, entries: list[Path]) -> list[str]:
     return [record_id_of(e) for e in entries]
 
 
+def log_text(spool: Spool) -> str:
+    return spool.log_file.read_text() if spool.log_file.exists() else ""
+
+
+def paused_sync_process(spool: Spool) -> psutil.Process:
+    """A background sync process of an empty spool, holding its lock, stopped (SIGSTOP), so
+    the test decides when it goes on."""
+    assert worker.ensure_running(spool.root)
+    wait_until(lambda: worker.is_running(spool), 10, "the sync process to take the lock")
+    pid = wait_until(lambda: spool.state().get("pid"), 10, "the sync process's pid")
+    process = psutil.Process(pid)
+    process.suspend()
+    return process
+
+
 @pytest.fixture(autouse=True)
 def quick_sync(monkeypatch: pytest.MonkeyPatch) -> None:
     """Short idle exit and backoff for processes the tests start."""
@@ -65,12 +81,12 @@ def test_ensure_running_uploads_then_exits_when_idle(
     assert worker.ensure_running(spool.root) is True
     wait_until(lambda: worker.is_running(spool), 10, "the sync process to take the lock")
 
-    # The kernel calls this after every cell: with a process running it only probes the lock.
-    started = time.perf_counter()
-    for _ in range(100):
+    # The kernel calls this after every cell: with a process running it only probes the lock
+    # (its cost is measured by bench/sync.py).
+    pid = spool.state()["pid"]
+    for _ in range(20):
         assert worker.ensure_running(spool.root) is False
-    per_call_ms = (time.perf_counter() - started) * 10
-    assert per_call_ms < 5, per_call_ms
+    assert spool.state()["pid"] == pid
 
     wait_until(lambda: not spool.entries(), 60, "the records to upload")
     runs = runs_by_record(sqlite_uri)
@@ -112,14 +128,13 @@ def test_new_record_is_picked_up_quickly_by_an_idle_process(
     monkeypatch.setenv("NBMLOPS_SYNC_IDLE", "30")
     make_record(sqlite_uri)
     worker.ensure_running(spool.root)
-    wait_until(lambda: not spool.entries(), 60, "the first record")
-    time.sleep(0.5)  # idle now: polling the pending folder
+    wait_until(lambda: spool.state().get("uploaded_total") == 1, 60, "the first record")
+    pid = spool.state()["pid"]
     entry = make_record(sqlite_uri)
-    started = time.monotonic()
     assert worker.ensure_running(spool.root) is False  # already there
+    # The idle process polls the pending folder (how soon: bench/sync.py).
     wait_until(lambda: spool.receipt(record_id_of(entry)), 10, "the second record")
-    latency = time.monotonic() - started
-    assert latency < 1.5, latency  # 0.2 s poll + one upload
+    assert spool.state()["pid"] == pid and worker.is_running(spool)
 
 
 def test_a_second_process_exits_at_once(spool: Spool) -> None:
@@ -187,16 +202,40 @@ def test_drain_in_the_foreground_reports_an_unreachable_store(
 
 
 def test_drain_waits_for_the_background_process(
-    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("NBMLOPS_SYNC_IDLE", "5")
+    process = paused_sync_process(spool)
     for _ in range(4):
         make_record(sqlite_uri)
-    worker.ensure_running(spool.root)
-    wait_until(lambda: worker.is_running(spool), 10, "the sync process")
-    report = worker.drain(spool, timeout=60)
+    asked = time.time()
+    with ThreadPoolExecutor(1) as pool:
+        draining = pool.submit(worker.drain, spool, 60)
+        # drain has counted the pending records when it wakes the process: let it go on.
+        wait_until(lambda: spool.woken_since(asked), 10, "drain to wake the sync process")
+        process.resume()
+        report = draining.result()
     assert report.ok and report.background and report.waiting == 0
-    assert report.uploaded <= 4 and not spool.entries()  # some may have gone before we looked
+    assert report.uploaded == 4 and not spool.entries()
     assert len(runs_by_record(sqlite_uri)) == 4
+
+
+def test_drain_finishes_in_the_foreground_when_the_background_process_dies(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NBMLOPS_SYNC_IDLE", "5")
+    process = paused_sync_process(spool)
+    for _ in range(3):
+        make_record(sqlite_uri)
+    asked = time.time()
+    with ThreadPoolExecutor(1) as pool:
+        draining = pool.submit(worker.drain, spool, 60)
+        wait_until(lambda: spool.woken_since(asked), 10, "drain to wake the sync process")
+        process.kill()  # it dies holding nothing: the lock goes with the process
+        report = draining.result()
+    assert report.ok and not report.background
+    assert (report.uploaded, report.waiting) == (3, 0) and not spool.entries()
+    assert len(runs_by_record(sqlite_uri)) == 3
 
 
 def test_status_of_an_empty_and_of_a_missing_spool(tmp_path: Path) -> None:
@@ -236,8 +275,11 @@ def test_server_outage_every_record_arrives_exactly_once(
     info = worker.status(spool)
     assert info["running"] and info["failing"] and info["pending"] == 3
     assert "127.0.0.1" in info["last_error"]
-    time.sleep(1.5)  # longer than the idle timeout: a failing process must not exit
-    assert worker.is_running(spool)
+    # A failing process must not exit when idle: it still retries after the idle timeout.
+    first_error = float(info["last_error_at"])
+    wait_until(lambda: float(spool.state()["last_error_at"]) > first_error + 2, 30,
+               "a retry later than the idle timeout")
+    assert worker.is_running(spool) and spool.state()["pid"] == info["pid"]
 
     mlflow_server.start()
     wait_until(lambda: not spool.entries(), 90, "the records spooled during the outage")
@@ -252,8 +294,7 @@ def test_record_waiting_for_its_git_state_is_held_then_amended(
 ) -> None:
     entry = make_record(sqlite_uri, environment=Environment("3.11.2", {}, None, git_pending=True))
     worker.ensure_running(spool.root)
-    wait_until(lambda: worker.is_running(spool), 10, "the sync process")
-    time.sleep(2)  # long enough for several passes: the record is held, not uploaded
+    wait_until(lambda: f"holding {entry.name}" in log_text(spool), 30, "the record to be held")
     assert spool.entries() == [entry]
 
     record = spool.load(entry)
@@ -276,3 +317,33 @@ def test_foreground_sync_does_not_wait_for_a_git_state(
     assert report.uploaded == 1
     [[run]] = runs_by_record(sqlite_uri).values()
     assert "git state missing" in run.data.tags["nbmlops.warnings"]
+
+
+def test_backoff_doubles_up_to_its_cap() -> None:
+    waits, wait = [], 0.0
+    for _ in range(8):
+        wait = worker.next_backoff(wait, worker.BACKOFF_MAX)
+        waits.append(wait)
+    assert waits == [0.5, 1, 2, 4, 8, 15, 15, 15]
+    assert worker.next_backoff(0.5, 1.0) == 1.0 and worker.next_backoff(1.0, 1.0) == 1.0
+
+
+def test_the_sync_process_survives_a_failing_pass(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass that fails outside any one record (here: its state file cannot be read, as on a
+    broken disk) is logged; the process keeps serving and uploads what comes next."""
+    monkeypatch.setenv("NBMLOPS_SYNC_IDLE", "10")
+    process = paused_sync_process(spool)
+    first = make_record(sqlite_uri)
+    spool.state_file.unlink()
+    spool.state_file.mkdir()  # reading or replacing the state now fails
+    process.resume()
+    wait_until(lambda: "sync pass failed" in log_text(spool), 30, "the failing pass")
+    assert spool.receipt(record_id_of(first)) is not None  # uploaded before the state write
+    assert process.is_running() and worker.is_running(spool)
+
+    spool.state_file.rmdir()
+    second = make_record(sqlite_uri)
+    wait_until(lambda: spool.receipt(record_id_of(second)), 30, "the next record")
+    assert process.is_running() and len(runs_by_record(sqlite_uri)) == 2

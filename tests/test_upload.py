@@ -19,8 +19,8 @@ from mlflow_server import MlflowServer, free_port
 from nbmlops.exceptions import RecordRejected
 from nbmlops.record import DataRecord, MetricPoint, Outcome
 from nbmlops.store import FAIL_FAST_ENV
-from nbmlops.sync.spool import Spool
-from nbmlops.sync.upload import RECORD_ID_TAG, TRUNCATED, find_runs, is_permanent, upload
+from nbmlops.sync.spool import RECORD_FILE, Spool
+from nbmlops.sync.upload import RECORD_ID_TAG, TRUNCATED, is_permanent, upload
 
 MakeRecord = Callable[..., Path]
 
@@ -274,6 +274,43 @@ def test_missing_artifact_is_a_warning_not_a_lost_run(
     assert "'env/requirements.txt' is missing" in run.data.tags["nbmlops.warnings"]
 
 
+def all_artifacts(client: MlflowClient, run_id: str, path: str | None = None) -> list[str]:
+    found = []
+    for info in client.list_artifacts(run_id, path):
+        found += all_artifacts(client, run_id, info.path) if info.is_dir else [info.path]
+    return found
+
+
+def test_artifact_paths_outside_the_record_are_never_uploaded(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    """A tampered or corrupt record must not make the sync process upload files of the host."""
+    entry = make_record(sqlite_uri)
+    record = json.loads(spool.load(entry).to_json())
+    outside = ["/etc/hostname", "../" * 20 + "etc/hostname", "code/../../" * 10 + "etc/hostname"]
+    assert Path("/etc/hostname").is_file()  # the files exist: only the path check stops them
+    record["artifacts"] += outside
+    rewrite_entry(entry, replace={RECORD_FILE: json.dumps(record)})
+    clients = Clients()
+    run = clients(sqlite_uri).get_run(push(spool, entry, clients)["run_id"])
+    assert run.info.status == "FINISHED"
+    uploaded = all_artifacts(clients(sqlite_uri), run.info.run_id)
+    assert sorted(uploaded) == ["code/cell.py", "env/requirements.txt"]
+    warnings = run.data.tags["nbmlops.warnings"]
+    assert all(f"artifact {p!r} is outside the record" in warnings for p in outside)
+
+
+@pytest.mark.parametrize("status", ["RUNNING", "SCHEDULED", "finished", ""])
+def test_a_record_in_no_terminal_status_is_rejected(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, status: str
+) -> None:
+    entry = make_record(sqlite_uri, outcome=Outcome(status, 1, 2))
+    with pytest.raises(RecordRejected, match="is not a run status") as info:
+        push(spool, entry, Clients())
+    assert is_permanent(info.value)
+    assert MlflowClient(sqlite_uri).get_experiment_by_name("notebooks/train.ipynb") is None
+
+
 def test_experiment_created_concurrently(
     spool: Spool, sqlite_uri: str, make_record: MakeRecord
 ) -> None:
@@ -319,10 +356,11 @@ def test_invalid_value_is_permanent_an_outage_is_not(
         monkeypatch.setenv(key, value)
     down = make_record(f"http://127.0.0.1:{free_port()}")
     started = time.monotonic()
-    with pytest.raises(Exception) as outage:  # whatever MLflow raises for a refused connection
+    with pytest.raises(MlflowException, match=r"127\.0\.0\.1.*(Connection|connect)") as outage:
         push(spool, down, Clients())
-    assert not is_permanent(outage.value)
-    assert time.monotonic() - started < 10  # no minutes of MLflow's own retries
+    assert outage.value.error_code == "INTERNAL_ERROR" and not is_permanent(outage.value)
+    # A bound with a wide margin, not a speed claim: MLflow's own retries take minutes.
+    assert time.monotonic() - started < 30
 
 
 def test_malformed_record_is_rejected_before_mlflow(
@@ -334,7 +372,13 @@ def test_malformed_record_is_rejected_before_mlflow(
     entry = make_record(sqlite_uri, metrics=[MetricPoint("loss", "high")])  # type: ignore[arg-type]
     with pytest.raises(RecordRejected, match="malformed"):
         push(spool, entry, Clients())
-    assert find_runs(MlflowClient(sqlite_uri), "0", "anything") == []
+    # Rejected before MLflow was asked anything: no experiment, no run.
+    client = MlflowClient(sqlite_uri)
+    assert client.get_experiment_by_name("notebooks/train.ipynb") is None
+    assert client.search_runs(
+        [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)],
+        run_view_type=ViewType.ALL,
+    ) == []
 
 
 @pytest.mark.server
@@ -342,18 +386,14 @@ def test_record_lands_on_a_tracking_server(
     spool: Spool, make_record: MakeRecord, mlflow_server: MlflowServer
 ) -> None:
     clients = Clients()
-    entries = [make_record(mlflow_server.url) for _ in range(6)]
-    timings = []
-    for entry in entries:
-        started = time.perf_counter()
-        rc = push(spool, entry, clients)
-        timings.append(time.perf_counter() - started)
+    entries = [make_record(mlflow_server.url) for _ in range(3)]
+    receipts = [push(spool, entry, clients) for entry in entries]
+    assert len({r["run_id"] for r in receipts}) == 3  # one client, one run per record
+    rc = receipts[-1]
     check_complete_run(clients(mlflow_server.url), spool, entries[-1], rc)
     assert rc["url"] == (
         f"{mlflow_server.url}/#/experiments/{rc['experiment_id']}/runs/{rc['run_id']}"
         "?workflowType=machine_learning"
     )
     # Artifacts went through the server into its artifact destination.
-    assert list(mlflow_server.artifacts.rglob("cell.py"))
-    print(f"upload to server: first {timings[0] * 1000:.0f} ms, "
-          f"median {sorted(timings)[3] * 1000:.0f} ms per record")  # fmt: skip
+    assert len(list(mlflow_server.artifacts.rglob("cell.py"))) == 3

@@ -21,7 +21,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -61,9 +61,6 @@ class TrackedStore:
         }
 
 
-_built: TrackedStore | None = None
-
-
 def shell() -> InteractiveShell:
     ip = InteractiveShell.instance()
     if "nbmlops" not in ip.extension_manager.loaded:
@@ -98,10 +95,7 @@ def upload(store: TrackedStore) -> None:
 
 
 def tracked_store(base: Path, migrated_db: Path) -> TrackedStore:
-    """The session's store, built on first use."""
-    global _built
-    if _built is not None:
-        return _built
+    """Build the store (once per session: the ``shared_runs`` fixture of conftest.py)."""
     import pandas as pd
     from mlflow import MlflowClient
 
@@ -124,5 +118,22 @@ def tracked_store(base: Path, migrated_db: Path) -> TrackedStore:
     runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
     assert len(runs) == len(CELLS)
     store.run_ids = {label: r.info.run_id for (label, _, _), r in zip(CELLS, runs, strict=True)}
-    _built = store
     return store
+
+
+def contents(store: TrackedStore) -> list[tuple[str, str]]:
+    """(experiment, run id) of everything in the store: tests sharing it must not change it."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(store.uri)
+    experiments = {e.experiment_id: e.name for e in client.search_experiments()}
+    runs = client.search_runs(list(experiments), max_results=1000)
+    return sorted((experiments[r.info.experiment_id], r.info.run_id) for r in runs)
+
+
+def own_copy(store: TrackedStore, where: Path) -> TrackedStore:
+    """A copy of the shared store for a test that adds runs: the others never see them."""
+    root = where / "project"
+    shutil.copytree(store.root, root)
+    return replace(store, root=root, spool=where / "spool", uri=f"sqlite:///{root / 'mlflow.db'}",
+                   run_ids=dict(store.run_ids), codes=dict(store.codes))

@@ -38,6 +38,8 @@ from dataclasses import asdict, dataclass, field
 from statistics import NormalDist
 from typing import Any
 
+from nbmlops.config import DRIFT_THRESHOLDS
+
 __all__ = [
     "Comparison",
     "Finding",
@@ -53,15 +55,19 @@ __all__ = [
 _EPS = 1e-4
 
 
+_DEFAULTS = dict(DRIFT_THRESHOLDS.values())  # field -> default, as [tool.nbmlops] documents
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """When a change is reported (``[tool.nbmlops]`` keys ``drift_psi``, ``drift_rows``,
     ``drift_nulls``, ``drift_alpha``)."""
 
-    psi: float = 0.2  # 0.1-0.25 is "moderate" in the credit-scoring practice PSI comes from
-    rows: float = 0.5  # relative change of the row count
-    nulls: float = 0.05  # absolute change of a column's null fraction
-    alpha: float = 0.001  # significance level of the guards against sampling noise
+    # 0.1-0.25 is "moderate" in the credit-scoring practice PSI comes from
+    psi: float = _DEFAULTS["psi"]
+    rows: float = _DEFAULTS["rows"]  # relative change of the row count
+    nulls: float = _DEFAULTS["nulls"]  # absolute change of a column's null fraction
+    alpha: float = _DEFAULTS["alpha"]  # significance level of the guards against sampling noise
 
 
 @dataclass

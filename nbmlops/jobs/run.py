@@ -23,6 +23,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -52,7 +53,7 @@ Say = Callable[[str], None]
 class Failure:
     """Why a run failed, for a person: one block."""
 
-    kind: str  # "error" | "timeout" | "kernel died" | "papermill" | "promotion"
+    kind: str  # "error" | "timeout" | "kernel died" | "papermill" | "promotion" | "interrupted"
     message: str
     cell: int | None = None  # 1-based, in the job notebook (the injected cell not counted)
     line: int | None = None
@@ -339,8 +340,16 @@ def _run_locked(job: Job, folder: Path, params: dict[str, Any], verbose: bool,
         output = folder / RUNS_DIR / f"{job.name}-{stamp}{suffix}.ipynb"
         output.parent.mkdir(parents=True, exist_ok=True)
         result.attempts, result.output = attempt, output
-        failure = _execute(papermill_command(job, folder, output, params, verbose, progress),
-                           env, job.run_timeout, output, verbose)
+        try:
+            failure = _execute(papermill_command(job, folder, output, params, verbose, progress),
+                               env, job.run_timeout, output, verbose)
+        except KeyboardInterrupt:
+            # Ctrl-C: the parent run ends KILLED, as an interrupted tracked cell does, instead
+            # of staying RUNNING for ever; the output notebook is not checked nor uploaded.
+            result.status, result.failure = "KILLED", Failure("interrupted", "stopped by Ctrl-C")
+            result.duration_s = time.monotonic() - started
+            parent.end(result, upload_output=False)
+            raise
         result.failure = failure
         if failure is None:
             result.status = "FINISHED"
@@ -440,6 +449,17 @@ def _execute(command: list[str], env: dict[str, str], timeout: float | None, out
         stdout=None if verbose else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+
+        def interrupted(signum: int, frame: Any) -> None:
+            # papermill runs in a session of its own, so a Ctrl-C never reaches it, and
+            # communicate() would wait for it to end after a KeyboardInterrupt: stop it first.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGINT, interrupted)
     try:
         _, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -452,6 +472,9 @@ def _execute(command: list[str], env: dict[str, str], timeout: float | None, out
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     if verbose and stderr:
         sys.stderr.write(stderr)
     return None if proc.returncode == 0 else failure_of(output, stderr or "")

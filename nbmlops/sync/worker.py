@@ -174,6 +174,7 @@ class _Uploader:
 
     def __init__(self, spool: Spool) -> None:
         self.spool = spool
+        self.held: set[str] = set()  # entries already logged as held for their git state
 
     def client_for(self, uri: str) -> MlflowClient:
         return store.client(uri, create=True)  # the first record bound for a store creates it
@@ -207,6 +208,9 @@ class _Uploader:
             if record.tracking_uri in failing:
                 continue
             if record.environment.git_pending and entry_age(entry) < hold_git:
+                if entry.name not in self.held:
+                    self.held.add(entry.name)
+                    log.info("holding %s until its kernel has read git", entry.name)
                 continue
             started = time.perf_counter()
             try:
@@ -275,6 +279,12 @@ def clean_receipts(spool: Spool, max_age: float = RECEIPT_MAX_AGE) -> int:
 # --- the background process ----------------------------------------------------------------
 
 
+def next_backoff(previous: float, cap: float) -> float:
+    """Seconds to wait after a failed pass: doubling from ``BACKOFF_START``, at most ``cap``
+    (an outage of hours must not leave minutes between the tries once the store is back)."""
+    return min(max(previous * 2, BACKOFF_START), cap)
+
+
 def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
     """Upload until nothing has been pending for ``idle_seconds``; the process's main loop.
 
@@ -309,7 +319,7 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
                     uploaded, errors = 0, [_one_line(e)]
                 idle_until = time.monotonic() + idle
                 if errors and not uploaded:
-                    backoff = min(max(backoff * 2, BACKOFF_START), max_backoff)
+                    backoff = next_backoff(backoff, max_backoff)
                     _sleep_unless_woken(spool, backoff)
                 elif not errors:
                     backoff = 0.0

@@ -354,3 +354,24 @@ async def test_runs_of_one_kernel_share_a_group(jp_fetch: Fetch, tracked: Tracke
     groups = {r["group"] for r in runs}
     assert len(groups) == 1 and None not in groups  # one shell ran all five cells
     assert all(r["parent_run_id"] is None and r["job"] is None for r in runs)
+
+
+@pytest.mark.parametrize("route", ["export", "jobs/run", "jobs/schedule"])
+@pytest.mark.parametrize("body", ["{not json", "[1, 2]", '"export"'])
+async def test_a_body_that_is_no_json_object_is_a_400(
+    jp_fetch: Fetch, tracked: TrackedProject, route: str, body: str
+) -> None:
+    with pytest.raises(HTTPClientError) as raised:
+        await jp_fetch(*PREFIX.split("/"), *route.split("/"), method="POST", body=body)
+    assert raised.value.code == 400
+    assert raised.value.response is not None
+    assert "the body must be a JSON object" in raised.value.response.body.decode()
+
+
+async def test_a_page_size_must_be_an_integer_and_is_clamped(
+    jp_fetch: Fetch, tracked: TrackedProject
+) -> None:
+    status, body = await refused(jp_fetch, "runs", notebook=tracked.notebook, page_size="ten")
+    assert status == 400 and "page_size must be an integer" in body["message"]
+    one = await get(jp_fetch, "runs", notebook=tracked.notebook, page_size=0)  # at least 1
+    assert len(one["runs"]) == 1 and one["next_page_token"]

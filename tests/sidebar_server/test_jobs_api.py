@@ -29,9 +29,11 @@ Fetch = Callable[..., Awaitable[Any]]
 async def call(jp_fetch: Fetch, path: str, body: dict[str, Any] | None = None,
                **params: str) -> tuple[int, Any]:
     try:
+        # Starting `mlflow ui` takes seconds, more on a busy machine.
         response = await jp_fetch(*PREFIX.split("/"), *path.split("/"), params=params,
                                   method="POST" if body is not None else "GET",
-                                  body=json.dumps(body) if body is not None else None)
+                                  body=json.dumps(body) if body is not None else None,
+                                  request_timeout=180)
     except HTTPClientError as e:
         return e.code, json.loads(e.response.body if e.response else b"{}")
     return response.code, json.loads(response.body)
