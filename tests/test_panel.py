@@ -93,6 +93,8 @@ def test_compare_shows_the_notebooks_runs(ip: InteractiveShell, store: TrackedSt
     assert data[0] == data[1] == ""
     assert re.fullmatch(r"raw [0-9a-f]{8}", data[2]) and data[3] == data[4] != data[2]
     assert all(d.endswith(("ms", " s")) for d in shown["duration"])
+    # One shell ran every cell: one notebook execution, named by its session.
+    assert len(set(shown["group"])) == 1 and shown["group"][0].startswith("session ")
     assert "tick two or more runs" in panel.caption.value
     assert panel.page_label.value and "page 1" in text(panel.page_label.value)
     assert panel.next_button.disabled and panel.prev_button.disabled
@@ -133,7 +135,7 @@ def test_sort_by_clicking_headers(ip: InteractiveShell) -> None:
 def test_pages_are_ordered_by_mlflow(ip: InteractiveShell, store: TrackedStore) -> None:
     panel = nbmlops.compare(page_size=2, metric="acc")
     assert isinstance(panel, ComparePanel)
-    assert list(table(panel))[4] == "metrics.acc"  # the chosen metric comes first
+    assert list(table(panel))[5] == "metrics.acc"  # the chosen metric comes first
     seen = [table(panel)["metrics.acc"]]
     assert not panel.next_button.disabled and panel.prev_button.disabled
     panel.next_button.click()
@@ -372,3 +374,16 @@ def test_data_diff_shows_the_drift_alerts(
     older, newer = re.findall(r"<td[^>]*>(.*?)</td>", drift.group(1))
     assert older == "" and "⚠ raw.amount: mean" in text(newer)
     assert 'role="alert"' in drift.group(1)
+
+
+def test_a_jobs_runs_are_one_execution_in_the_panel() -> None:
+    from nbmlops import store
+    from nbmlops.panel.widget import _execution
+    from nbmlops.runs.entities import RunSummary
+
+    job = RunSummary("j" * 32, "weekly 2026", "1", "FINISHED", 1, 2,
+                     tags={store.JOB_TAG: "weekly"})
+    cell = RunSummary("c" * 32, "train", "1", "FINISHED", 1, 2, tags={
+        store.PARENT_RUN_TAG: "j" * 32, store.SESSION_TAG: "s" * 32})
+    assert (_execution(job), _execution(cell)) == ("job weekly", "job run jjjjjjjj")
+    assert job.group == cell.group == "j" * 32  # ordered by execution, they stand together

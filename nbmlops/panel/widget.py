@@ -354,6 +354,9 @@ class ComparePanel(widgets.VBox):
             Column("start_time", "started", "start time",
                    lambda r: esc(render.fmt_time(r.start_time))),
             Column("status", "status", "run status", lambda r: render.status_html(r.status)),
+            Column("group", "execution", "the notebook execution that made the run: a job "
+                   "run and its cells, or one kernel session (order by it to group them)",
+                   lambda r: esc(_execution(r))),
             Column("duration", "duration", "how long the cell ran",
                    lambda r: esc(render.fmt_duration(r.duration_s)), numeric=True),
         ]
@@ -573,6 +576,15 @@ class ComparePanel(widgets.VBox):
         if column.startswith("metrics."):
             return metric_direction(column[len("metrics."):], self.directions) != "min"
         return column in ("start_time", "end_time", "duration")
+
+
+def _execution(run: RunSummary) -> str:
+    """``job weekly``, ``job run 1a2b3c4d`` (a cell of a job run), ``session 5e6f7a``."""
+    if run.job:
+        return f"job {run.job}"
+    if run.parent_run_id:
+        return f"job run {run.parent_run_id[:8]}"
+    return f"session {run.group[:6]}" if run.group else ""
 
 
 def _x_param(varying: list[str]) -> str | None:

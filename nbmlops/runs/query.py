@@ -458,9 +458,10 @@ def column_order(column: str, descending: bool) -> str | None:
     """MLflow's ``order_by`` clause for a table column, None when MLflow cannot order by it.
 
     Columns are ``run_name``, ``start_time``, ``end_time``, ``status``, ``duration``,
-    ``data``, ``metrics.<key>``, ``params.<key>`` and ``tags.<key>``. Params and tags are
-    strings to MLflow and order as such. ``duration`` and ``data`` are not stored as
-    orderable fields: :func:`sort_runs` orders them on this side.
+    ``data``, ``group``, ``metrics.<key>``, ``params.<key>`` and ``tags.<key>``. Params and
+    tags are strings to MLflow and order as such. ``duration``, ``data`` and ``group`` (the
+    notebook execution) are not stored as orderable fields: :func:`sort_runs` orders them on
+    this side.
     """
     direction = "DESC" if descending else "ASC"
     if column in _ATTRIBUTE_COLUMNS:
@@ -477,6 +478,8 @@ def column_value(run: RunSummary, column: str) -> Any:
         return run.duration_s
     if column == "data":
         return " ".join(f"{d.name}:{d.short}" for d in run.inputs) or None
+    if column == "group":
+        return run.group
     if column in _ATTRIBUTE_COLUMNS:
         return getattr(run, column)
     kind, _, key = column.partition(".")
