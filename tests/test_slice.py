@@ -140,6 +140,21 @@ def test_a_clean_top_to_bottom_run_warns_of_nothing(
     assert "# nbmlops.slice: clean" in files[store.SLICE_ARTIFACT]
 
 
+def test_running_a_training_cell_again_is_not_stale(
+    shell: InteractiveShell, project: Path
+) -> None:
+    # The commonest thing a user does: fit a freshly made estimator, then run the cell again.
+    cell(shell, "from sklearn.datasets import load_iris\n"
+                "from sklearn.tree import DecisionTreeClassifier\n"
+                "X, y = load_iris(return_X_y=True)", "data")
+    track = ("%%track fit\nclf = DecisionTreeClassifier(max_depth=2).fit(X, y)\n"
+             "acc = clf.score(X, y)")
+    _, first = cell(shell, track, "fit")
+    _, again = cell(shell, track, "fit")
+    assert "stale" not in first and "stale" not in again
+    assert [r.tags[store.SLICE_TAG] for r, _ in records(project)] == ["clean", "clean"]
+
+
 def test_a_frame_changed_in_place_after_the_cell_ran_is_named(
     shell: InteractiveShell, project: Path
 ) -> None:

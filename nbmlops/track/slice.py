@@ -598,6 +598,14 @@ def _root(node: ast.expr) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+def _receiver(node: ast.expr) -> str | None:
+    """The variable a method call acts on: ``model`` in ``model.steps[0].fit(...)``; None for
+    an object just made (``Tree(max_depth=2).fit(...)`` changes no variable)."""
+    while isinstance(node, ast.Attribute | ast.Subscript):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
 def _changes(node: ast.stmt) -> tuple[list[str], list[str]]:
     """Names the statement surely changes in place, and names it may change (a bare call:
     its object and its arguments)."""
@@ -620,7 +628,7 @@ def _changes(node: ast.stmt) -> tuple[list[str], list[str]]:
                     if name:
                         surely.append(name)
         if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
-            name = _root(sub.func.value)
+            name = _receiver(sub.func.value)
             inplace = any(k.arg == "inplace" and isinstance(k.value, ast.Constant)
                           and k.value.value is True for k in sub.keywords)
             if name and (inplace or sub.func.attr in MUTATING_METHODS):
