@@ -192,7 +192,7 @@ class TrackMagics(Magics):
         ctx = self.tracker.context()
         if ctx.notebook is None:
             raise UsageError("%mlops jobs: the notebook's path is unknown (set NBMLOPS_NOTEBOOK)")
-        jobs = [overview.overview(f) for f in overview.job_folders(Path(ctx.notebook))]
+        jobs = overview.overviews(overview.job_folders(Path(ctx.notebook)))
         print(overview.describe_jobs(jobs, ctx.root))
 
     def _argv(self, command: str, line: str) -> list[str] | None:

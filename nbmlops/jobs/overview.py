@@ -77,21 +77,30 @@ def project_job_folders(root: Path, depth: int = 4) -> list[Path]:
 _NOT_SEARCHED = {"node_modules", "__pycache__", "site-packages", "mlruns"}
 
 
-def overview(folder: Path, *, runs: bool = True) -> JobOverview:
+def overviews(folders: list[Path]) -> list[JobOverview]:
+    """The overview of each job folder, the crontab read once for all of them."""
+    installed = {e.folder for e in schedule.cron_entries()}
+    return [overview(folder, installed=installed) for folder in folders]
+
+
+def overview(folder: Path, *, runs: bool = True,
+             installed: set[Path] | None = None) -> JobOverview:
     """What there is to know of the job in ``folder``; ``runs`` reads its last runs from
-    MLflow (an unreachable store is said in ``runs_error``, never raised)."""
+    MLflow (an unreachable store is said in ``runs_error``, never raised). ``installed``:
+    the job folders cron runs, when the caller has read the crontab already."""
     job = load(folder)
     cron = job.schedule.cron
-    installed = any(e.folder == folder.resolve() or e.folder == folder
-                    for e in schedule.cron_entries())
+    if installed is None:
+        installed = {e.folder for e in schedule.cron_entries()}
+    in_cron = folder in installed or folder.resolve() in installed
     targets = [schedule.target(t) for t in job.schedule.targets if t in schedule.TARGETS]
     out = JobOverview(
         name=job.name, folder=folder, cron=cron, timezone=job.schedule.timezone,
-        words=schedule.describe(cron) if cron else None, installed=installed,
+        words=schedule.describe(cron) if cron else None, installed=in_cron,
         targets=list(job.schedule.targets),
         files=[t.filename for t in targets if (folder / t.filename).is_file()],
         next_run=(schedule.next_run(cron, job.schedule.timezone).isoformat()
-                  if cron and installed else None),
+                  if cron and in_cron else None),
         parameters=list(job.parameters),
     )
     if runs:

@@ -26,8 +26,8 @@ def jobs_of(server_root: Path, notebook_path: str) -> list[dict[str, Any]]:
     nb = _notebook(server_root, notebook_path)
     root = Path(server_root).resolve()
     out = []
-    for folder in _folders(server_root, nb):
-        job = jobs_overview.overview(folder)
+    for job in jobs_overview.overviews(_folders(server_root, nb)):
+        folder = job.folder
         process = _started.get(folder)
         out.append({
             "name": job.name,
