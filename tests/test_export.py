@@ -20,7 +20,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from nbmlops import cli
 from nbmlops.exceptions import JobError, ScheduleError
-from nbmlops.jobs import lint, parameterize, schedule
+from nbmlops.jobs import lint, parameterize, schedule, targets
 from nbmlops.jobs.folder import export_job
 from nbmlops.jobs.spec import Job, ParamSpec, coerce, load, resolve_params
 
@@ -253,8 +253,8 @@ def test_job_folder_and_re_export(tmp_path: Path) -> None:
     job = yaml.safe_load((folder / "job.yaml").read_text())
     assert job["parameters"]["alpha"] == {"type": "float", "default": 0.5,
                                           "help": "scale of the fit"}
-    assert job["schedule"] == {"cron": "0 3 * * 1", "timezone": "UTC",
-                               "targets": ["cron", "airflow", "kubernetes", "github"]}
+    assert job["schedule"] == {"cron": "0 3 * * 1", "timezone": "UTC", "airflow_operator": "bash",
+                               "targets": ["cron", "airflow", "kubernetes", "image", "github"]}
     assert job["cwd"] == "../.."  # relative paths of the notebook keep working
     assert (folder / "requirements.txt").read_text() == ""  # json is stdlib, nothing pinned
 
@@ -312,13 +312,13 @@ def test_missing_job_is_one_line(tmp_path: Path) -> None:
 def scheduled(tmp_path: Path) -> Path:
     shutil.copy(NOTEBOOKS / "job_parameters.ipynb", tmp_path / "check.ipynb")
     return export_job(tmp_path / "check.ipynb", cron="*/15 6-18 * * 1-5", timezone="Europe/Paris",
-                      targets=list(schedule.TARGETS)).folder
+                      targets=list(targets.TARGETS)).folder
 
 
 def test_registry_holds_one_class_per_target() -> None:
-    assert set(schedule.TARGETS) == {"cron", "airflow", "kubernetes", "github"}
+    assert set(targets.TARGETS) == {"cron", "airflow", "kubernetes", "github", "image"}
     with pytest.raises(ScheduleError, match="unknown schedule target"):
-        schedule.target("slurm")
+        targets.target("slurm")
 
 
 def test_kubernetes_cronjob_is_valid(scheduled: Path) -> None:
@@ -327,9 +327,10 @@ def test_kubernetes_cronjob_is_valid(scheduled: Path) -> None:
     assert (manifest["kind"], spec["schedule"], spec["concurrencyPolicy"], spec["timeZone"]) == (
         "CronJob", "*/15 6-18 * * 1-5", "Forbid", "Europe/Paris")
     container = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
-    assert container["command"] == ["nbmlops", "run", "/job"]
+    assert container["command"] == ["nbmlops", "run", "/project/jobs/check"]
+    assert container["workingDir"] == "/project/jobs/check"
     assert container["env"][0]["name"] == "MLFLOW_TRACKING_URI"
-    target = schedule.target("kubernetes")
+    target = targets.target("kubernetes")
     target.check((scheduled / "cronjob.yaml").read_text())  # kubernetes-validate, strict
     spec["backofLimit"] = 3  # a typo: strict validation rejects unknown fields
     with pytest.raises(ScheduleError, match="backofLimit"):

@@ -12,6 +12,7 @@ import ast
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,8 +22,8 @@ import pytest
 import yaml
 
 from nbmlops.exceptions import ScheduleError
-from nbmlops.jobs import schedule
 from nbmlops.jobs.folder import export_job
+from nbmlops.jobs.targets import cron
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 
@@ -109,16 +110,16 @@ def test_airflow_command_renders_and_runs_only_the_job(
     compile(text, "airflow_dag.py", "exec")
     call = next(n for n in ast.walk(ast.parse(text))
                 if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "BashOperator")
-    fields = {k.arg: ast.literal_eval(k.value) for k in call.keywords
-              if k.arg in ("bash_command", "env")}
+    # The DAG file's own expressions, with JOB as the file computes it (its folder).
+    fields = {k.arg: eval(compile(ast.Expression(k.value), "dag", "eval"), {"JOB": str(folder)})
+              for k in call.keywords if k.arg in ("bash_command", "env")}
     # What Airflow does with templated fields: render them with the run's context.
     params = {"threshold": 3, "mode": "fast", "use_cache": True}
     render = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string
     command = render(fields["bash_command"]).render(params=params, ds="2026-01-05")
     env = {k: render(v).render(params=params, ds="2026-01-05") for k, v in fields["env"].items()}
-    assert env["NBMLOPS_SPOOL"] and "{%" not in env["NBMLOPS_SPOOL"]
-    fake = str(sandbox / "bin" / "nbmlops")
-    command = command.replace(schedule.shlex.quote(schedule.nbmlops_executable()), fake)
+    # portable: nothing of this machine (its store, spool, HOME, nbmlops script) is in the DAG
+    assert set(env) == {"NBMLOPS_JOB", "NBMLOPS_PARAMS"} and str(tmp_path) not in text
     [args] = run_shell(command, sandbox, env)
     assert args[:2] == ["run", str(folder)]
     assert json.loads(args[args.index("--params-json") + 1]) == params
@@ -136,7 +137,7 @@ def test_cron_line_runs_only_the_job(tmp_path: Path, sandbox: Path, name: str) -
     before = sorted(folder.rglob("*"))
     line = (folder / "crontab.txt").read_text().splitlines()[-1]
     command = re.sub(r"^(\S+\s+){5}", "", line)  # the five schedule fields
-    command = command.replace(schedule.shlex.quote(schedule.nbmlops_executable()),
+    command = command.replace(shlex.quote(cron.nbmlops_executable()),
                               str(sandbox / "bin" / "nbmlops"))
     [args] = run_shell(command, sandbox, {})
     assert args == ["run", str(folder)]

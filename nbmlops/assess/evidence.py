@@ -469,10 +469,10 @@ def _job(root: Path, folder: Path, crontab: set[Path]) -> JobFacts:
 
 def _cron_folders() -> set[Path]:
     """The job folders of the user's crontab entries that nbmlops installed and are on."""
-    from nbmlops.jobs import schedule
+    from nbmlops.jobs.targets.cron import cron_entries
 
     try:
-        return {e.folder.resolve() for e in schedule.cron_entries() if e.enabled}
+        return {e.folder.resolve() for e in cron_entries() if e.enabled}
     except Exception:  # no crontab command, an unreadable crontab: nothing installed as seen
         return set()
 

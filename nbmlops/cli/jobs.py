@@ -25,8 +25,11 @@ def _configure_export(parser: argparse.ArgumentParser) -> None:
                         help="a five-field cron expression, e.g. '0 3 * * 1'")
     parser.add_argument("--timezone", default=None, help="the schedule's timezone (UTC)")
     parser.add_argument("--target", action="append", default=[],
-                        help="cron (default with --schedule), airflow, kubernetes, github; "
-                        "repeatable")
+                        help="cron (default with --schedule), airflow, kubernetes, github, "
+                        "image; repeatable")
+    parser.add_argument("--airflow-operator", choices=("bash", "kubernetes"), default=None,
+                        help="the Airflow task: bash on the worker (default), or kubernetes: "
+                        "a pod running the job's image")
     parser.add_argument("--param", action="append", default=[], metavar="NAME",
                         help="make NAME a parameter (narrows or extends the inferred ones)")
     parser.add_argument("--force", action="store_true", help="export despite lint errors")
@@ -36,7 +39,7 @@ def export_command(args: argparse.Namespace) -> int:
     from nbmlops.jobs.folder import export_job
 
     result = export_job(args.notebook, args.out, args.name, args.schedule, args.timezone,
-                        args.target, args.param, args.force)
+                        args.target, args.param, args.force, args.airflow_operator)
     for finding in result.findings:
         print(finding, file=sys.stderr)
     for note in result.notes:
@@ -98,12 +101,12 @@ def _configure_schedule(parser: argparse.ArgumentParser) -> None:
 
 
 def schedule_command(args: argparse.Namespace) -> int:
-    from nbmlops.jobs import schedule
+    from nbmlops.jobs import targets
     from nbmlops.jobs.spec import folder_of, load
 
     folder = folder_of(args.job)
     job = load(folder)
-    target = schedule.target(args.target)
+    target = targets.target(args.target)
     print(target.install(job, folder) if args.install else target.remove(job, folder))
     return 0
 
@@ -116,9 +119,10 @@ def jobs_command(args: argparse.Namespace) -> int:
     from nbmlops.jobs import schedule
     from nbmlops.jobs.run import last_run
     from nbmlops.jobs.spec import load
+    from nbmlops.jobs.targets.cron import cron_entries
 
     rows = []
-    installed = list(schedule.cron_entries())
+    installed = list(cron_entries())
     for entry in installed:
         row: dict[str, Any] = {"folder": str(entry.folder), "schedule": entry.schedule,
                                "target": "cron", "enabled": entry.enabled, "installed": True}
@@ -171,6 +175,34 @@ def _not_installed(root: Path, installed: set[Path]) -> list[dict[str, Any]]:
     return rows
 
 
+def _configure_image(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("job", type=Path, help="the job folder")
+    parser.add_argument("--tag", default=None, help="the image's name (default: job.yaml's "
+                        "image, else NAME:latest)")
+    parser.add_argument("--print", action="store_true", dest="print_only",
+                        help="print the build command even where an engine could run it")
+
+
+def image_command(args: argparse.Namespace) -> int:
+    from nbmlops.jobs.folder import ensure_image
+    from nbmlops.jobs.spec import folder_of, load
+    from nbmlops.jobs.targets import image
+
+    folder = folder_of(args.job)
+    job = load(folder)
+    if ensure_image(job, folder):
+        print(f"wrote {os.path.relpath(folder / image.ImageTarget.filename)}")
+    plan = image.build_plan(job, folder, args.tag)
+    if args.print_only or plan.engine is None:
+        if plan.engine is None:
+            print(f"no container engine here ({plan.why_not}); build it where there is one:",
+                  file=sys.stderr)
+        print(plan.shell)
+        return 0
+    print(plan.shell, file=sys.stderr)
+    return image.build(plan)
+
+
 COMMANDS = [
     Command("export", "turn a notebook into a parameterized, schedulable job folder",
             _configure_export, export_command),
@@ -178,6 +210,8 @@ COMMANDS = [
             _configure_run, run_command),
     Command("schedule", "install or remove a job's schedule (cron)",
             _configure_schedule, schedule_command),
+    Command("image", "print or run the build of a job's container image (its Dockerfile)",
+            _configure_image, image_command),
     Command("jobs", "list scheduled jobs: schedule, next run, last run's status",
             _configure_jobs, jobs_command),
 ]

@@ -6,6 +6,7 @@
     <job>/<name>.ipynb       the parameterized notebook
     <job>/requirements.txt   what the notebook imports, pinned to the installed versions
     <job>/<target file>      one per schedule target (crontab.txt, airflow_dag.py, ...)
+    <job>/README.md          how to run it, and which files may leave this machine
     <job>/runs/              output notebooks of `nbmlops run`, by time
 
 Every file is written atomically (temp file, fsync, rename). Exporting over an existing job
@@ -34,6 +35,7 @@ from nbmlops.jobs.spec import (
     dump,
     load,
 )
+from nbmlops.jobs.targets import ImageTarget, target, with_needs
 from nbmlops.sync.spool import write_atomic
 from nbmlops.track import environment
 
@@ -71,6 +73,7 @@ def export_job(
     targets: Sequence[str] = (),
     select: Sequence[str] = (),
     force: bool = False,
+    airflow_operator: str | None = None,
 ) -> ExportResult:
     """Lint ``notebook``, transform it and write (or update) its job folder."""
     notebook = notebook.resolve()
@@ -82,7 +85,7 @@ def export_job(
     if timezone:
         check_timezone(timezone)
     for t in targets:
-        schedule.target(t)  # an unknown target fails before anything is written
+        target(t)  # an unknown target fails before anything is written
 
     findings = lint.lint(source_nb)
     errors = [f for f in findings if f.severity == "error"]
@@ -110,20 +113,18 @@ def export_job(
             cron=cron or sched.cron,
             timezone=timezone or sched.timezone,
             targets=list(dict.fromkeys([*sched.targets, *targets])) or (["cron"] if cron else []),
+            airflow_operator=airflow_operator or sched.airflow_operator,
         ),
     )
-    if job.schedule.targets and not job.schedule.cron:
+    job.schedule.targets = with_needs(job, job.schedule.targets)
+    if not job.schedule.cron and any(target(t).timed for t in job.schedule.targets):
         raise JobError("schedule targets need a schedule: pass --schedule CRON")
-
-    rendered = {t: schedule.target(t).render(job, folder) for t in job.schedule.targets}
-    for t, text in rendered.items():
-        schedule.target(t).check(text)
 
     files = {
         nb_name: nbformat.writes(job_nb).encode(),
         "requirements.txt": requirements(job_nb).encode(),
         JOB_FILE: dump(job, _shown(folder)).encode(),
-        **{schedule.target(t).filename: text.encode() for t, text in rendered.items()},
+        **target_files(job, folder),
     }
     _write_folder(folder, files)
     notes = list(result.notes)
@@ -137,6 +138,56 @@ def export_job(
                                job.parameters),
         created=previous is None, files=list(files),
     )
+
+
+def target_files(job: Job, folder: Path) -> dict[str, bytes]:
+    """The files of the job's schedule targets, each checked, and the folder's README."""
+    files = {}
+    for name in job.schedule.targets:
+        writer = target(name)
+        text = writer.render(job, folder)
+        writer.check(text)
+        files[writer.filename] = text.encode()
+    return files | {README: readme(job).encode()}
+
+
+def ensure_image(job: Job, folder: Path) -> bool:
+    """Give the job its image target (a Dockerfile) unless it has one; True when written."""
+    if "image" in job.schedule.targets and (folder / ImageTarget.filename).is_file():
+        return False
+    job.schedule.targets = with_needs(job, [*job.schedule.targets, "image"])
+    _write_folder(folder, {JOB_FILE: dump(job, _shown(folder)).encode(),
+                           **target_files(job, folder)})
+    return True
+
+
+README = "README.md"
+
+
+def readme(job: Job) -> str:
+    """What the job folder holds, how to run it, and which files may leave this machine."""
+    rows = [f"- `{job.notebook}`, `{JOB_FILE}`, `requirements.txt`: the job itself (portable)"]
+    for name in job.schedule.targets:
+        writer = target(name)
+        where = "portable" if writer.portable else "this machine only: absolute paths"
+        rows.append(f"- `{writer.filename}` ({writer.name}, {where}): {writer.description}")
+    params = " ".join(f"-p {p.name} VALUE" for p in job.parameters[:2])
+    return f"""# Job {job.name}
+
+Run it from this folder with `nbmlops run . {params}`.
+Each run is an MLflow run tagged `nbmlops.job`, its tracked cells nested under it; the output
+notebook is kept in `runs/`.
+
+## Files
+
+{chr(10).join(rows)}
+
+Portable files name this folder only relatively and nbmlops as the `nbmlops` command on
+PATH; where the job needs its tracking server, it comes from `tracking_uri` in
+`{JOB_FILE}` or from `MLFLOW_TRACKING_URI` where the job runs (credentials from
+`MLFLOW_TRACKING_USERNAME` and `MLFLOW_TRACKING_PASSWORD`, never from these files).
+Without either, a run records into the project's own store.
+"""
 
 
 def requirements(nb: nbformat.NotebookNode) -> str:

@@ -12,8 +12,9 @@ from typing import Any
 
 from nbmlops import config, store
 from nbmlops.exceptions import NbmlopsError
-from nbmlops.jobs import schedule
+from nbmlops.jobs import schedule, targets
 from nbmlops.jobs.spec import JOB_FILE, Job, ParamSpec, load
+from nbmlops.jobs.targets.cron import cron_entries
 
 #: How many of a job's latest runs are shown.
 LAST_RUNS = 5
@@ -79,7 +80,7 @@ _NOT_SEARCHED = {"node_modules", "__pycache__", "site-packages", "mlruns"}
 
 def overviews(folders: list[Path]) -> list[JobOverview]:
     """The overview of each job folder, the crontab read once for all of them."""
-    installed = {e.folder for e in schedule.cron_entries()}
+    installed = {e.folder for e in cron_entries()}
     return [overview(folder, installed=installed) for folder in folders]
 
 
@@ -91,9 +92,9 @@ def overview(folder: Path, *, runs: bool = True,
     job = load(folder)
     cron = job.schedule.cron
     if installed is None:
-        installed = {e.folder for e in schedule.cron_entries()}
+        installed = {e.folder for e in cron_entries()}
     in_cron = folder in installed or folder.resolve() in installed
-    targets = [schedule.target(t) for t in job.schedule.targets if t in schedule.TARGETS]
+    targets = [targets.target(t) for t in job.schedule.targets if t in targets.TARGETS]
     out = JobOverview(
         name=job.name, folder=folder, cron=cron, timezone=job.schedule.timezone,
         words=schedule.describe(cron) if cron else None, installed=in_cron,

@@ -39,6 +39,7 @@ class Schedule:
     cron: str | None = None
     timezone: str = "UTC"
     targets: list[str] = field(default_factory=list)
+    airflow_operator: str = "bash"  # bash (on the worker) or kubernetes (the job's image)
 
 
 @dataclass
@@ -130,6 +131,11 @@ class Job:
                 raise JobError(f"{where}: parameter {name}: unknown type {kind!r}")
             specs.append(ParamSpec(str(name), kind, spec.get("default"), str(spec.get("help", ""))))
         schedule = values.pop("schedule", None) or {}
+        if not isinstance(schedule, Mapping):
+            raise JobError(f"{where}: 'schedule' must be a mapping (cron, timezone, targets)")
+        unknown = set(schedule) - {f.name for f in fields(Schedule)}
+        if unknown:
+            raise JobError(f"{where}: schedule: unknown key(s) {', '.join(sorted(unknown))}")
         promote = values.pop("promote", None)
         job = cls(**values, parameters=specs, schedule=Schedule(**schedule),
                   promote=Promote.from_dict(promote, where) if promote is not None else None)

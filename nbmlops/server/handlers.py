@@ -356,6 +356,7 @@ def export_notebook(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
     from nbmlops.jobs import schedule
     from nbmlops.jobs.folder import export_job
     from nbmlops.jobs.spec import check_name, default_name
+    from nbmlops.jobs.targets import target
 
     path = _text(body, "notebook")
     if not path:
@@ -376,7 +377,7 @@ def export_notebook(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
         raise ConfigError("targets must be a list of names")
     for t in targets:
-        schedule.target(t)
+        target(t)
     if targets and not cron:
         raise ConfigError("a target needs a schedule (a cron expression)")
     root = Path(server_root).resolve()

@@ -76,7 +76,7 @@ def run_now(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
 
 def set_schedule(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
     """Install or remove the job's cron entry."""
-    from nbmlops.jobs import schedule
+    from nbmlops.jobs import targets
     from nbmlops.jobs.spec import load
 
     folder = _job_folder(server_root, body)
@@ -84,7 +84,7 @@ def set_schedule(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(install, bool):
         raise ConfigError("install must be true or false")
     job = load(folder)
-    cron = schedule.target("cron")
+    cron = targets.target("cron")
     if install and not job.schedule.cron:
         raise JobError(f"job {job.name} has no schedule: export it again with one")
     message = cron.install(job, folder) if install else cron.remove(job, folder)

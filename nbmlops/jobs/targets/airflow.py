@@ -1,0 +1,186 @@
+"""Airflow: a DAG whose one task runs ``nbmlops run``, on the worker or in a Kubernetes pod.
+
+Not the papermill provider's PapermillOperator: it would execute the notebook directly,
+skipping what ``nbmlops run`` does (job.yaml validation, the parent MLflow run that nests the
+tracked cells, the lock, the output kept beside the job, the one-block failure report), so an
+Airflow run would differ from a cron or Kubernetes run of the same job.
+
+Two operators, chosen by ``schedule.airflow_operator`` in job.yaml (``--airflow-operator``):
+
+- ``bash``: a BashOperator on the Airflow worker. The DAG runs the job folder it lies in, so
+  the job folder (or the repository holding it) goes into the dags folder; the worker needs
+  the job's requirements and nbmlops on its PATH.
+- ``kubernetes``: a KubernetesPodOperator starting the job's image (its Dockerfile), for
+  Airflow workers that are not set up for the job.
+"""
+
+from __future__ import annotations
+
+import pprint
+import re
+from pathlib import Path
+from typing import Any
+
+from nbmlops.exceptions import ScheduleError
+from nbmlops.jobs.schedule import RUN_DATE_PARAM, cron_of
+from nbmlops.jobs.spec import Job
+from nbmlops.jobs.targets import kubernetes
+from nbmlops.jobs.targets.base import Target
+from nbmlops.jobs.targets.image import dns_name
+
+OPERATORS = ("bash", "kubernetes")
+
+
+def dag_id(name: str) -> str:
+    return "nbmlops_" + re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
+
+
+def jinja_raw(text: str) -> str:
+    """``text`` as a Jinja template renders it unchanged."""
+    if "endraw" in text:
+        raise ScheduleError(f"{text!r} cannot be passed through Airflow's templates: rename it")
+    return "{% raw %}" + text + "{% endraw %}" if ("{" in text or "%" in text) else text
+
+
+def params_template(job: Job) -> str:
+    """The run's parameters as a JSON object Airflow renders: the DAG's ``params`` (what a
+    user sets when triggering it), and the logical date for :data:`RUN_DATE_PARAM`."""
+    pairs = ", ".join(
+        f'"{p.name}": ' + ('"{{ ds }}"' if p.name == RUN_DATE_PARAM else
+                           "{{ params." + p.name + " | tojson }}")
+        for p in job.parameters
+    )
+    return "{" + pairs + "}"
+
+
+class AirflowTarget(Target):
+    name = "airflow"
+    filename = "airflow_dag.py"
+    description = ("put the job folder (or its repository) in your Airflow dags folder; the "
+                   "kubernetes operator runs the job's image instead")
+
+    def needs(self, job: Job) -> tuple[str, ...]:
+        return ("image",) if job.schedule.airflow_operator == "kubernetes" else ()
+
+    def render(self, job: Job, folder: Path) -> str:
+        operator = job.schedule.airflow_operator
+        if operator not in OPERATORS:
+            raise ScheduleError(f"unknown Airflow operator {operator!r} "
+                                f"(known: {', '.join(OPERATORS)})")
+        timeout = f"timedelta(seconds={job.run_timeout!r})" if job.run_timeout else "None"
+        head = _HEAD.format(
+            name=job.name, dag_id=dag_id(job.name), cron=cron_of(job),
+            tz=job.schedule.timezone, retries=job.retries, retry_delay=job.retry_delay,
+            params=repr({p.name: p.default for p in job.parameters}),
+            imports=_IMPORTS[operator],
+            path_import="from pathlib import Path\n" if operator == "bash" else "",
+        )
+        if operator == "bash":
+            # Paths and settings are shielded from Airflow's Jinja in raw blocks, so a folder
+            # named "{{ 7*7 }}" stays that folder; the parameters reach `nbmlops run` as JSON
+            # through the environment, never pasted into the command.
+            env = {"NBMLOPS_PARAMS": params_template(job)}
+            if job.tracking_uri:
+                env["MLFLOW_TRACKING_URI"] = jinja_raw(job.tracking_uri)
+            return head + _BASH_TASK.format(env=repr(env), timeout=timeout)
+        pod = {"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"labels": kubernetes.labels(job)},
+               "spec": kubernetes.pod_spec(job, folder, container_name="base")}
+        return head + _POD_TASK.format(
+            pod=_jinja_safe(pod), name=dns_name("nbmlops-" + job.name), timeout=timeout,
+            arguments=repr(["--params-json", params_template(job)]))
+
+    def check(self, text: str) -> None:
+        try:
+            compile(text, self.filename, "exec")
+        except SyntaxError as e:
+            raise ScheduleError(f"the airflow DAG does not compile: {e}") from None
+        pod = _pod_of(text)
+        if pod is not None:
+            kubernetes.validate(pod, "Pod of the Airflow DAG")
+
+
+def _jinja_safe(value: Any) -> str:
+    """``value`` as Python source, each string shielded from Airflow's templates."""
+    def shield(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: shield(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [shield(x) for x in v]
+        return jinja_raw(v) if isinstance(v, str) else v
+
+    return pprint.pformat(shield(value), sort_dicts=False, width=96)
+
+
+def _pod_of(text: str) -> dict[str, Any] | None:
+    """The POD literal of a rendered pod DAG (None in a bash DAG)."""
+    import ast
+
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "POD" for t in node.targets):
+            pod = ast.literal_eval(node.value)
+            return pod if isinstance(pod, dict) else None
+    return None
+
+
+_IMPORTS = {
+    "bash": "from airflow.providers.standard.operators.bash import BashOperator\n",
+    "kubernetes": "from airflow.providers.cncf.kubernetes.operators.pod import "
+                  "KubernetesPodOperator\n",
+}
+
+_HEAD = '''"""nbmlops job {name!r}: `nbmlops run` on a schedule (from `nbmlops export`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+{path_import}
+import pendulum
+{imports}from airflow.sdk import DAG
+
+dag = DAG(
+    dag_id={dag_id!r},
+    schedule={cron!r},
+    start_date=pendulum.datetime(2024, 1, 1, tz={tz!r}),
+    catchup=False,
+    max_active_runs=1,  # as the job's lock: runs never overlap
+    params={params},
+    tags=["nbmlops"],
+    default_args={{"retries": {retries}, "retry_delay": timedelta(seconds={retry_delay!r})}},
+)
+'''
+
+_BASH_TASK = '''
+# The job folder is the folder of this file: copy or sync the job folder (or the repository
+# holding it) into the dags folder.
+JOB = str(Path(__file__).resolve().parent)
+
+BashOperator(
+    dag=dag,
+    task_id="run",
+    # `nbmlops` from the worker's PATH; the tracking server from job.yaml or the environment
+    bash_command='nbmlops run "$NBMLOPS_JOB" --params-json "$NBMLOPS_PARAMS"',
+    env={{"NBMLOPS_JOB": "{{% raw %}}" + JOB + "{{% endraw %}}", **{env}}},
+    append_env=True,
+    execution_timeout={timeout},
+)
+'''
+
+_POD_TASK = '''
+# The Pod the task starts: the job's image (built from its Dockerfile), the job folder in it,
+# the tracking server, the same as the CronJob of the kubernetes target.
+POD = {pod}
+
+KubernetesPodOperator(
+    dag=dag,
+    task_id="run",
+    name={name!r},
+    pod_template_dict=POD,
+    image=POD["spec"]["containers"][0]["image"],
+    cmds=POD["spec"]["containers"][0]["command"],
+    arguments={arguments},
+    get_logs=True,
+    execution_timeout={timeout},
+)
+'''

@@ -1,0 +1,142 @@
+"""The local target: one line in the user's crontab, installed and removed by nbmlops.
+
+Local by nature: the line holds this machine's absolute paths (the job folder, the
+``nbmlops`` script of this installation, the store and spool the exporting shell uses),
+because cron starts jobs with an almost empty environment.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nbmlops import config
+from nbmlops.exceptions import ScheduleError
+from nbmlops.jobs.schedule import check_cron, cron_of, describe, next_run
+from nbmlops.jobs.spec import Job
+from nbmlops.jobs.targets.base import Target
+
+#: Marks the crontab lines nbmlops owns: ``# nbmlops:<absolute job folder>``.
+CRON_MARKER = "nbmlops:"
+CRON_LOG = "logs/cron.log"
+
+
+def nbmlops_executable() -> str:
+    """The ``nbmlops`` script of this installation: a scheduler's PATH does not have it."""
+    beside = Path(sys.executable).with_name("nbmlops")
+    return str(beside) if beside.exists() else shutil.which("nbmlops") or "nbmlops"
+
+
+def run_environment(job: Job, folder: Path) -> dict[str, str]:
+    """What ``nbmlops run`` needs from the installing shell: the tracking store and spool it
+    would use there (cron starts with an almost empty environment)."""
+    root = config.project_root(folder)
+    env = {
+        "MLFLOW_TRACKING_URI": job.tracking_uri or config.tracking_uri(root),
+        config.ENV_SPOOL: str(config.spool_dir(root)),
+        "PATH": os.pathsep.join(dict.fromkeys(
+            [str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])),
+    }
+    for name in ("HOME", "LANG"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    return env
+
+
+class CronTarget(Target):
+    name = "cron"
+    filename = "crontab.txt"
+    description = "`nbmlops schedule JOB --install` adds it to your crontab"
+    portable = False
+
+    def command(self, job: Job, folder: Path) -> str:
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in run_environment(job, folder).items())
+        run = f"{shlex.quote(nbmlops_executable())} run {shlex.quote(str(folder))}"
+        log = shlex.quote(str(folder / CRON_LOG))
+        line = f"cd {shlex.quote(str(folder))} && env {env} {run} >> {log} 2>&1"
+        if "\n" in line or "\r" in line:  # no quoting carries a line break through crontab
+            raise ScheduleError(
+                f"a cron entry is one line, and the job's path or settings hold a line break "
+                f"({str(folder)!r}): move the project, or use another target")
+        # cron turns an unescaped % into a newline
+        return line.replace("%", r"\%")
+
+    def render(self, job: Job, folder: Path) -> str:
+        tz = job.schedule.timezone
+        note = "" if tz in ("UTC", _local_zone()) else (
+            f"# note: cron uses the machine's timezone, not {tz}\n")
+        return (f"# {describe(cron_of(job))} (nbmlops job {job.name})\n{note}"
+                f"{cron_of(job)} {self.command(job, folder)} # {CRON_MARKER}{folder}\n")
+
+    def check(self, text: str) -> None:
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                check_cron(" ".join(line.split()[:5]))
+
+    def install(self, job: Job, folder: Path) -> str:
+        (folder / CRON_LOG).parent.mkdir(parents=True, exist_ok=True)
+        tab = _crontab()
+        tab.remove_all(comment=f"{CRON_MARKER}{folder}")
+        entry = tab.new(command=self.command(job, folder), comment=f"{CRON_MARKER}{folder}")
+        entry.setall(cron_of(job))
+        _write(tab)
+        when = next_run(cron_of(job), job.schedule.timezone)
+        return (f"installed in the crontab: {cron_of(job)} ({describe(cron_of(job))}); "
+                f"next run {when:%Y-%m-%d %H:%M %Z}; log {folder / CRON_LOG}")
+
+    def remove(self, job: Job, folder: Path) -> str:
+        tab = _crontab()
+        removed = tab.remove_all(comment=f"{CRON_MARKER}{folder}")
+        if not removed:
+            return f"no crontab entry for {folder}"
+        _write(tab)
+        return f"removed {removed} crontab entr{'y' if removed == 1 else 'ies'} for {folder}"
+
+
+def _local_zone() -> str:
+    try:
+        return str(Path("/etc/timezone").read_text().strip())
+    except OSError:
+        return "UTC"
+
+
+def _crontab() -> Any:
+    from crontab import CronTab
+
+    try:
+        return CronTab(user=True)
+    except (OSError, ValueError) as e:
+        raise ScheduleError(f"cannot read the user crontab (is cron installed?): {e}") from None
+
+
+def _write(tab: Any) -> None:
+    try:
+        tab.write()
+    except (OSError, ValueError) as e:
+        raise ScheduleError(f"cannot write the user crontab: {' '.join(str(e).split())}") from None
+
+
+@dataclass(frozen=True)
+class CronEntry:
+    folder: Path
+    schedule: str
+    enabled: bool
+
+
+def cron_entries() -> Iterator[CronEntry]:
+    """The crontab lines nbmlops installed, with their job folders."""
+    try:
+        tab = _crontab()
+    except ScheduleError:
+        return
+    for entry in tab:
+        comment = entry.comment or ""
+        if comment.startswith(CRON_MARKER):
+            yield CronEntry(Path(comment[len(CRON_MARKER):]), str(entry.slices),
+                            bool(entry.is_enabled()))
