@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -117,32 +118,127 @@ def _read(path: Path) -> str:
         return "(none)"
 
 
-@pytest.mark.airflow
-def test_airflow_imports_the_dag(tmp_path: Path) -> None:
-    python = AIRFLOW_VENV / "bin" / "python"
-    if not python.exists():
+class Airflow:
+    """A real Airflow (its own virtual environment) whose dags folder is a project's ``jobs``
+    folder, as a team syncing its repository into Airflow would have it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.project = root / "project"
+        self.env = {**os.environ,
+                    "AIRFLOW_HOME": str(root / "airflow-home"),
+                    "AIRFLOW__CORE__DAGS_FOLDER": str(self.project / "jobs"),
+                    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                    # the worker's own setup: nbmlops on PATH, a tracking server, a spool
+                    "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+                    "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
+                    "NBMLOPS_SPOOL": str(root / "spool")}
+        self.env.pop("NBMLOPS_NOTEBOOK", None)
+
+    def airflow(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(AIRFLOW_VENV / "bin" / "airflow"), *args], env=self.env,
+                              capture_output=True, text=True, timeout=timeout, check=False)
+
+    def python(self, script: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(AIRFLOW_VENV / "bin" / "python"), "-c", script, *args],
+                              env=self.env, capture_output=True, text=True, timeout=180,
+                              check=False)
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory: pytest.TempPathFactory) -> Airflow:
+    """Two exported jobs (one fits, one fails) in a project Airflow reads its DAGs from; its
+    database migrated and the DAGs serialized once for the module."""
+    if not (AIRFLOW_VENV / "bin" / "airflow").exists():
         missing(f"an Airflow virtual environment at {AIRFLOW_VENV} (bash .ci/airflow-venv)")
-    shutil.copy(NOTEBOOKS / "job_inferred.ipynb", tmp_path / "fit.ipynb")
-    folder = export_job(tmp_path / "fit.ipynb", cron="0 3 * * 1", targets=["airflow"]).folder
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    shutil.copy(folder / "airflow_dag.py", dags / "nbmlops_fit.py")
-    probe = (
-        "import json, sys\n"
-        "from airflow.dag_processing.dagbag import DagBag\n"
-        "bag = DagBag(dag_folder=sys.argv[1])\n"
-        "dag = bag.dags.get('nbmlops_fit')\n"
-        "print(json.dumps({'errors': {k: str(v) for k, v in bag.import_errors.items()},\n"
-        "  'tasks': [t.task_id for t in dag.tasks] if dag else None,\n"
-        "  'retries': dag.default_args.get('retries') if dag else None,\n"
-        "  'params': sorted(dag.params.keys()) if dag else None}))\n"
-    )
-    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow-home"),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    done = subprocess.run([str(python), "-c", probe, str(dags)], capture_output=True, text=True,
-                          env=env, timeout=180, check=False)
+    af = Airflow(tmp_path_factory.mktemp("airflow"))
+    af.project.mkdir()
+    (af.project / "pyproject.toml").write_text("[project]\nname = 'team'\n")
+    for source, name in (("job_inferred.ipynb", "fit.ipynb"),
+                         ("tracked_failure.ipynb", "broken.ipynb")):
+        shutil.copy(NOTEBOOKS / source, af.project / name)
+        export_job(af.project / name, cron="0 3 * * 1", targets=["airflow"])
+    for step in (("db", "migrate"), ("dags", "reserialize")):
+        done = af.airflow(*step)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return af
+
+
+@pytest.mark.airflow
+@pytest.mark.timeout(600)
+def test_airflow_runs_the_job_with_its_params(airflow: Airflow) -> None:
+    dag = (airflow.project / "jobs" / "fit" / "airflow_dag.py").read_text()
+    assert str(airflow.root) not in dag  # portable: nothing of the exporting machine
+    done = airflow.airflow("dags", "test", "nbmlops_fit", "--conf",
+                           json.dumps({"alpha": 0.25, "n_points": 10}))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    client = MlflowClient(airflow.env["MLFLOW_TRACKING_URI"])
+    experiment = client.get_experiment_by_name("fit.ipynb")
+    runs = client.search_runs([experiment.experiment_id])
+    [parent] = [r for r in runs if r.data.tags.get("nbmlops.job") == "fit"]
+    assert parent.info.status == "FINISHED"
+    assert parent.data.params["alpha"] == "0.25" and parent.data.params["n_points"] == "10"
+    [cell] = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert cell.info.run_name == "fit" and cell.data.params["alpha"] == "0.25"
+
+
+@pytest.mark.airflow
+@pytest.mark.timeout(600)
+def test_a_failing_notebook_fails_the_airflow_task(airflow: Airflow) -> None:
+    done = airflow.airflow("dags", "test", "nbmlops_broken")
+    log = done.stdout + done.stderr
+    assert "Command exited with return code 1" in log and "new_state=failed" in log
+    assert "DagRun failed" in log
+    # the job's one-block failure report, in the task's log: where, the line, the error
+    block = re.search(r"job failed \(error\) in cell \d+, line 3:.*\n.*raise ValueError.*\n"
+                      r".*ValueError: threshold 3 is not allowed", log)
+    assert block is not None, log[-3000:]
+
+
+_POD_PROBE = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+from kubernetes.client import ApiClient
+bag = DagBag(dag_folder=sys.argv[1])
+dag = bag.dags[sys.argv[2]]
+task = dag.get_task("run")
+task.render_template_fields({"params": dag.params, "ds": "2026-01-05"})
+pod = task.build_pod_request_obj()  # what the operator would submit to the cluster
+print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()},
+                  "pod": ApiClient().sanitize_for_serialization(pod)}))
+"""
+
+
+@pytest.mark.airflow
+def test_airflow_pod_dag_builds_a_valid_pod(tmp_path: Path) -> None:
+    from nbmlops.jobs.targets import kubernetes
+
+    if not (AIRFLOW_VENV / "bin" / "python").exists():
+        missing(f"an Airflow virtual environment at {AIRFLOW_VENV} (bash .ci/airflow-venv)")
+    af = Airflow(tmp_path)
+    af.project.mkdir()
+    shutil.copy(NOTEBOOKS / "job_inferred.ipynb", af.project / "fit.ipynb")
+    folder = export_job(af.project / "fit.ipynb", cron="0 3 * * 1", targets=["airflow"],
+                        airflow_operator="kubernetes").folder
+    assert (folder / "Dockerfile").is_file()  # the image the pod runs
+    # The operator reads the namespace from a kube config; no cluster is contacted.
+    (tmp_path / "kubeconfig").write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: none\n"
+        "clusters: [{name: none, cluster: {server: 'https://127.0.0.1:9'}}]\n"
+        "users: [{name: none, user: {}}]\n"
+        "contexts: [{name: none, context: {cluster: none, user: none, namespace: jobs}}]\n")
+    af.env["KUBECONFIG"] = str(tmp_path / "kubeconfig")
+    done = af.python(_POD_PROBE, str(folder), "nbmlops_fit")
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["errors"] == {}
-    assert report["tasks"] == ["run"]
-    assert report["params"] == ["alpha", "label", "layers", "n_points"]
+    pod = report["pod"]
+    kubernetes.validate(pod, "pod")  # the newest Kubernetes releases accept it
+    [container] = pod["spec"]["containers"]
+    assert container["image"] == "fit:latest"
+    assert container["command"] == ["nbmlops", "run", "/project/jobs/fit"]
+    assert container["args"][0] == "--params-json"
+    assert json.loads(container["args"][1]) == {"n_points": 20, "label": "demo", "alpha": 0.5,
+                                                "layers": [8, 4]}
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True

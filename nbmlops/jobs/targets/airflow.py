@@ -82,7 +82,8 @@ class AirflowTarget(Target):
             env = {"NBMLOPS_PARAMS": params_template(job)}
             if job.tracking_uri:
                 env["MLFLOW_TRACKING_URI"] = jinja_raw(job.tracking_uri)
-            return head + _BASH_TASK.format(env=repr(env), timeout=timeout)
+            items = "".join(f"        {k!r}: {v!r},\n" for k, v in env.items())
+            return head + _BASH_TASK.format(env=items, timeout=timeout)
         pod = {"apiVersion": "v1", "kind": "Pod",
                "metadata": {"labels": kubernetes.labels(job)},
                "spec": kubernetes.pod_spec(job, folder, container_name="base")}
@@ -161,7 +162,9 @@ BashOperator(
     task_id="run",
     # `nbmlops` from the worker's PATH; the tracking server from job.yaml or the environment
     bash_command='nbmlops run "$NBMLOPS_JOB" --params-json "$NBMLOPS_PARAMS"',
-    env={{"NBMLOPS_JOB": "{{% raw %}}" + JOB + "{{% endraw %}}", **{env}}},
+    env={{
+        "NBMLOPS_JOB": "{{% raw %}}" + JOB + "{{% endraw %}}",
+{env}    }},
     append_env=True,
     execution_timeout={timeout},
 )
