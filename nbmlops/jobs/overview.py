@@ -12,8 +12,9 @@ from typing import Any
 
 from nbmlops import config, store
 from nbmlops.exceptions import NbmlopsError
-from nbmlops.jobs import schedule, targets
+from nbmlops.jobs import schedule
 from nbmlops.jobs.spec import JOB_FILE, Job, ParamSpec, load
+from nbmlops.jobs.targets import TARGETS, target
 from nbmlops.jobs.targets.cron import cron_entries
 
 #: How many of a job's latest runs are shown.
@@ -94,12 +95,12 @@ def overview(folder: Path, *, runs: bool = True,
     if installed is None:
         installed = {e.folder for e in cron_entries()}
     in_cron = folder in installed or folder.resolve() in installed
-    targets = [targets.target(t) for t in job.schedule.targets if t in targets.TARGETS]
+    writers = [target(t) for t in job.schedule.targets if t in TARGETS]
     out = JobOverview(
         name=job.name, folder=folder, cron=cron, timezone=job.schedule.timezone,
         words=schedule.describe(cron) if cron else None, installed=in_cron,
         targets=list(job.schedule.targets),
-        files=[t.filename for t in targets if (folder / t.filename).is_file()],
+        files=[w.filename for w in writers if (folder / w.filename).is_file()],
         next_run=(schedule.next_run(cron, job.schedule.timezone).isoformat()
                   if cron and in_cron else None),
         parameters=list(job.parameters),
