@@ -7,11 +7,11 @@ import { toString as describeCron } from 'cronstrue';
 
 import type { ExportRequest, ExportResult } from './types';
 
-/** The schedulers a job folder can carry a file for (nbmlops/schedule.py TARGETS). */
+/** The schedulers a job folder can carry a file for (TARGETS of nbmlops/jobs/targets). */
 export const EXPORT_TARGETS = [
   { value: 'cron', label: 'cron (crontab entry)' },
   { value: 'airflow', label: 'Airflow (DAG)' },
-  { value: 'kubernetes', label: 'Kubernetes (CronJob)' },
+  { value: 'kubernetes', label: 'Kubernetes (CronJob and its image)' },
   { value: 'github', label: 'GitHub Actions (workflow)' }
 ] as const;
 
