@@ -211,19 +211,26 @@ def _create_sqlite(db: Path) -> None:
     import filelock
 
     db.parent.mkdir(parents=True, exist_ok=True)
-    with filelock.FileLock(str(db.with_name(f".{db.name}.lock")), timeout=300):
-        if db.is_file():
-            return  # another process made it while we waited
-        for stale in db.parent.glob(f".{db.name}.*.creating"):
-            stale.unlink(missing_ok=True)  # left by a process killed while building
-        aside = db.with_name(f".{db.name}.{os.getpid()}.creating")
-        try:
-            from mlflow import MlflowClient
+    lock = db.with_name(f".{db.name}.lock")
+    with filelock.FileLock(str(lock), timeout=300):
+        if not db.is_file():  # else another process made it while we waited
+            _build_aside(db)
+        # Once the store exists the lock guards nothing (whoever takes it next finds the store
+        # and returns), so it does not stay beside the user's store.
+        lock.unlink(missing_ok=True)
 
-            MlflowClient(tracking_uri=f"sqlite:///{aside}").search_experiments(max_results=1)
-            os.replace(aside, db)
-        finally:
-            aside.unlink(missing_ok=True)
+
+def _build_aside(db: Path) -> None:
+    for stale in db.parent.glob(f".{db.name}.*.creating"):
+        stale.unlink(missing_ok=True)  # left by a process killed while building
+    aside = db.with_name(f".{db.name}.{os.getpid()}.creating")
+    try:
+        from mlflow import MlflowClient
+
+        MlflowClient(tracking_uri=f"sqlite:///{aside}").search_experiments(max_results=1)
+        os.replace(aside, db)
+    finally:
+        aside.unlink(missing_ok=True)
 
 
 @lru_cache(maxsize=16)
