@@ -17,6 +17,7 @@ import contextlib
 import getpass
 import json
 import math
+import os
 import posixpath
 import re
 import time
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from nbmlops import config, store
 from nbmlops.exceptions import ConfigError, RecordRejected
 from nbmlops.record import DataRecord, RunRecord
+from nbmlops.redact import strip_credentials
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -243,6 +245,29 @@ def is_permanent(error: BaseException) -> bool:
     if isinstance(error, MlflowException):
         return error.error_code in {"INVALID_PARAMETER_VALUE", "MALFORMED_REQUEST"}
     return False
+
+
+#: MLflow's error codes for a server that refused who we are (HTTP 401) or what we may do (403).
+_REFUSED = {"UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403}
+
+
+def credentials_refused(error: BaseException, tracking_uri: str) -> str | None:
+    """One line for a server that refused the credentials (or lacked a permission), None for
+    any other error. The credentials come from the environment of the process that uploads,
+    so retrying in the same process cannot help: the line says which variables to fix."""
+    status = _REFUSED.get(str(getattr(error, "error_code", "")))
+    if status is None:
+        return None
+    where = f"the tracking server at {strip_credentials(tracking_uri)}"
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+    if status == 403:
+        return (f"{where} denied user {user!r} a permission (HTTP 403): grant it EDIT on the "
+                "experiment (or the model), or use another MLFLOW_TRACKING_USERNAME")
+    if not user:
+        return (f"{where} asks for credentials (HTTP 401): set MLFLOW_TRACKING_USERNAME and "
+                "MLFLOW_TRACKING_PASSWORD")
+    return (f"{where} refused the credentials of user {user!r} (HTTP 401): check "
+            "MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD")
 
 
 # --- building the pieces -------------------------------------------------------------------

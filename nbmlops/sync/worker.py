@@ -175,6 +175,9 @@ class _Uploader:
     def __init__(self, spool: Spool) -> None:
         self.spool = spool
         self.held: set[str] = set()  # entries already logged as held for their git state
+        # A store refused this process's credentials: they come from its environment, so
+        # only a new process (or a foreground sync with fixed variables) can do better.
+        self.refused = False
 
     def client_for(self, uri: str) -> MlflowClient:
         return store.client(uri, create=True)  # the first record bound for a store creates it
@@ -191,7 +194,7 @@ class _Uploader:
         URI the other records for that URI wait for the next pass: they would fail the same
         way, each after a timeout, while records for other stores go on.
         """
-        from nbmlops.sync.upload import is_permanent, upload
+        from nbmlops.sync.upload import credentials_refused, is_permanent, upload
 
         uploaded, errors, failing = 0, [], set(skip or ())
         for entry in self.spool.entries():
@@ -218,7 +221,9 @@ class _Uploader:
                     receipt = upload(record, folder, self.client_for)
                 self.spool.complete(entry, receipt)
             except Exception as e:
-                errors.append(self._failed(entry, e, permanent=is_permanent(e)))
+                refused = credentials_refused(e, record.tracking_uri)
+                self.refused = self.refused or refused is not None
+                errors.append(self._failed(entry, e, permanent=is_permanent(e), message=refused))
                 if not is_permanent(e):
                     failing.add(record.tracking_uri)
                 continue
@@ -242,8 +247,12 @@ class _Uploader:
             self.spool.set_state(failing=False)
         return uploaded, errors, failing
 
-    def _failed(self, entry: Path, error: BaseException, permanent: bool = True) -> str:
-        message = f"{entry.name}: {_one_line(error)}"
+    def _failed(
+        self, entry: Path, error: BaseException, permanent: bool = True, message: str | None = None
+    ) -> str:
+        """Record a failed upload in the spool's state; ``message`` replaces the error's own
+        line when it is about the store rather than the record."""
+        message = message or f"{entry.name}: {_one_line(error)}"
         log.warning("upload failed (%s): %s", "permanent" if permanent else "will retry", message)
         state = self.spool.state()
         attempts = state.get("attempts") or {}
@@ -318,6 +327,10 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
                     log.exception("sync pass failed")
                     uploaded, errors = 0, [_one_line(e)]
                 idle_until = time.monotonic() + idle
+                if uploader.refused:
+                    log.warning("exiting: the credentials in this process's environment were "
+                                "refused; the records wait for a sync with fixed ones")
+                    break
                 if errors and not uploaded:
                     backoff = next_backoff(backoff, max_backoff)
                     _sleep_unless_woken(spool, backoff)
