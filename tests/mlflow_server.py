@@ -102,6 +102,8 @@ class MlflowServer:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         for name in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
             env.pop(name, None)
+        # No job runner (GenAI scorers): seven idle worker processes per server otherwise.
+        env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
         if self.auth:
             config = self.root / "basic_auth.ini"
             config.write_text(

@@ -265,3 +265,23 @@ def test_no_credentials_at_all_says_which_variables_to_set(
     assert (f"the tracking server at {auth_server.url} asks for credentials (HTTP 401): set "
             "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD") in out
     assert len(spool_of(project).entries()) == 1
+
+
+def test_a_user_without_the_permission_is_told_so(
+    ip: InteractiveShell, project: Path, auth_server: MlflowServer,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+) -> None:
+    with pytest.MonkeyPatch.context() as admin:  # the admin's experiment: alice may only read
+        admin.setenv("MLFLOW_TRACKING_USERNAME", "admin")
+        admin.setenv("MLFLOW_TRACKING_PASSWORD", ADMIN_PASSWORD)
+        MlflowClient(auth_server.url).create_experiment(f"{request.node.name}.ipynb")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", auth_server.url)
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", PASSWORD)
+    cell(ip, "%%track train\nlr = 0.1")
+    status, out = cli(capsys, "sync", "--timeout", "20")
+    assert status == 1
+    assert (f"the tracking server at {auth_server.url} denied user 'alice' a permission "
+            "(HTTP 403)") in out
+    assert len(spool_of(project).entries()) == 1

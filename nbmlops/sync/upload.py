@@ -59,19 +59,38 @@ _RECORD_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 ClientFactory = Callable[[str], "MlflowClient"]
 
 
-def upload(record: RunRecord, files: Path, client_for: ClientFactory) -> dict[str, Any]:
+def upload(
+    record: RunRecord,
+    files: Path,
+    client_for: ClientFactory,
+    experiments: dict[tuple[str, str], str] | None = None,
+) -> dict[str, Any]:
     """Turn one spooled record into one MLflow run; return the receipt.
 
     ``files`` is the folder holding the record's artifact files (the entry, unpacked).
 
     ``client_for(uri)`` gives the ``MlflowClient`` for the record's tracking URI (the caller
-    caches them). Raises :class:`RecordRejected` for a record that no retry can fix; any other
-    exception is worth retrying later.
+    caches them). ``experiments`` caches experiment ids by (URI, name) across the records of
+    one pass (a round trip less per record); an entry is dropped when its upload fails, so
+    the next try checks the experiment afresh. Raises :class:`RecordRejected` for a record
+    that no retry can fix; any other exception is worth retrying later.
     """
     run = prepare(record, files)
     client = client_for(record.tracking_uri)
-    experiment_id = ensure_experiment(client, record.experiment, record.tracking_uri)
+    cache = {} if experiments is None else experiments
+    key = (record.tracking_uri, record.experiment)
+    if key not in cache:
+        cache[key] = ensure_experiment(client, record.experiment, record.tracking_uri)
+    try:
+        return _upload_run(record, files, client, cache[key], run)
+    except Exception:
+        cache.pop(key, None)  # deleted or renamed meanwhile: ensure_experiment will say
+        raise
 
+
+def _upload_run(
+    record: RunRecord, files: Path, client: MlflowClient, experiment_id: str, run: PreparedRun
+) -> dict[str, Any]:
     stale = []
     for found in find_runs(client, experiment_id, record.record_id):
         if found.info.status in TERMINAL:
@@ -94,8 +113,7 @@ def upload(record: RunRecord, files: Path, client_for: ClientFactory) -> dict[st
             client.log_batch(run_id, metrics=metrics, params=params, tags=tags)
         if run.datasets:
             client.log_inputs(run_id, datasets=run.datasets)
-        for relpath in run.artifacts:
-            client.log_artifact(run_id, str(files / relpath), posixpath.dirname(relpath) or None)
+        log_artifacts(client, run_id, files, run.artifacts)
         if record.models:
             from nbmlops.sync.register import register_models
 
@@ -116,6 +134,29 @@ def upload(record: RunRecord, files: Path, client_for: ClientFactory) -> dict[st
     if models:
         done["models"] = [{"name": m.name, "version": m.version} for m in models]
     return done
+
+
+#: Artifact files of one run sent at once: against a server each is a round trip of its own.
+ARTIFACT_THREADS = 4
+
+
+def log_artifacts(client: MlflowClient, run_id: str, files: Path, relpaths: list[str]) -> None:
+    """Log the run's artifact files, in parallel when there are several; the first error
+    is raised once all are done (the run is then redone whole, so a file sent twice by a
+    retry lands on the same path)."""
+
+    def send(relpath: str) -> None:
+        client.log_artifact(run_id, str(files / relpath), posixpath.dirname(relpath) or None)
+
+    if len(relpaths) < 2:
+        for relpath in relpaths:
+            send(relpath)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(ARTIFACT_THREADS, len(relpaths)), "nbmlops-artifact") as pool:
+        for future in [pool.submit(send, relpath) for relpath in relpaths]:
+            future.result()
 
 
 @dataclass

@@ -197,6 +197,7 @@ class _Uploader:
         from nbmlops.sync.upload import credentials_refused, is_permanent, upload
 
         uploaded, errors, failing = 0, [], set(skip or ())
+        experiments: dict[tuple[str, str], str] = {}  # experiment ids, for this pass only
         for entry in self.spool.entries():
             try:
                 record = self.spool.load(entry)
@@ -218,7 +219,7 @@ class _Uploader:
             started = time.perf_counter()
             try:
                 with self.spool.unpacked(entry) as folder:
-                    receipt = upload(record, folder, self.client_for)
+                    receipt = upload(record, folder, self.client_for, experiments)
                 self.spool.complete(entry, receipt)
             except Exception as e:
                 refused = credentials_refused(e, record.tracking_uri)
