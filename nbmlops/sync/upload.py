@@ -99,17 +99,20 @@ def _upload_run(
     for run_id in stale:  # a crash left it half-uploaded; the record still has everything
         client.delete_run(run_id)
 
+    # The cell's own tags come with the run when they fit one batch: a commit less per run.
+    inline = len(run.tags) <= MAX_PARAMS_TAGS_PER_BATCH
     run_id = client.create_run(
         experiment_id,
         start_time=record.outcome.start_ms or None,
         # Everything the exactly-once check needs is set by create_run itself, so the run
         # never exists without its record id.
-        tags=run.system_tags,
+        tags={**({t.key: t.value for t in run.tags} if inline else {}), **run.system_tags},
         run_name=_cut(str(record.run_name), MAX_RUN_NAME),
     ).info.run_id
     models: list[Any] = []
     try:
-        for metrics, params, tags in _batches(run.metrics, run.params, run.tags):
+        for metrics, params, tags in _batches(run.metrics, run.params,
+                                              [] if inline else run.tags):
             client.log_batch(run_id, metrics=metrics, params=params, tags=tags)
         if run.datasets:
             client.log_inputs(run_id, datasets=run.datasets)
