@@ -6,6 +6,10 @@
 ``mlflow_server``  a started :class:`tests.mlflow_server.MlflowServer` (``.url``, ``.stop()``,
                    ``.start()``), killed at teardown. Skipped when it cannot start, except in
                    CI (``CI=true``) where that fails.
+``postgres``       a :class:`tests.mlflow_server.PostgresCluster` for the session (Debian's
+                   PostgreSQL in a temporary folder); skipped or failed as above.
+``postgres_server`` a team's server for the session: ``mlflow server`` on PostgreSQL with
+                   ``--artifacts-destination`` on local disk. A test that stops it starts it again.
 ``make_record``    ``make_record(uri, **fields) -> Path``: stages and commits a RunRecord.
 ``ip``             the IPython shell with nbmlops loaded and a fresh namespace, for a test
                    module that defines a ``project`` fixture (the folder the shell works in,
@@ -18,6 +22,7 @@ import contextlib
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +33,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from mlflow_server import MlflowServer, ServerStartError
+from mlflow_server import MlflowServer, PostgresCluster, ServerStartError
 
 from nbmlops.record import DataRecord, Environment, GitState, MetricPoint, Outcome, RunRecord
 from nbmlops.sync.spool import Spool
@@ -89,17 +94,45 @@ def spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Spool]:
     stop_sync_process(s)
 
 
+def started(server: MlflowServer | PostgresCluster, what: str) -> None:
+    """Start ``server``; a test that cannot have it is skipped, except in CI where it fails."""
+    try:
+        server.start()
+    except (ServerStartError, OSError, subprocess.TimeoutExpired) as e:
+        server.close()
+        if in_ci():
+            pytest.fail(f"{what} is required in CI: {e}")
+        pytest.skip(f"cannot start {what}: {e}")
+
+
 @pytest.fixture
 def mlflow_server(tmp_path: Path, migrated_db: Path) -> Iterator[MlflowServer]:
     server = MlflowServer(tmp_path / "mlflow-server")
     shutil.copy(migrated_db, server.db)
+    started(server, "a real mlflow server")
     try:
-        server.start()
-    except (ServerStartError, OSError) as e:
+        yield server
+    finally:
         server.close()
-        if in_ci():
-            pytest.fail(f"a real mlflow server is required in CI: {e}")
-        pytest.skip(f"cannot start mlflow server: {e}")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    cluster = PostgresCluster()
+    started(cluster, "PostgreSQL")
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(
+    tmp_path_factory: pytest.TempPathFactory, postgres: PostgresCluster
+) -> Iterator[MlflowServer]:
+    server = MlflowServer(tmp_path_factory.mktemp("postgres-server"),
+                          backend_store_uri=postgres.create_database("mlflow"))
+    started(server, "an mlflow server on PostgreSQL")
     try:
         yield server
     finally:

@@ -1,4 +1,4 @@
-"""A real ``mlflow server`` process on 127.0.0.1 for tests.
+"""A real ``mlflow server`` process on 127.0.0.1 for tests, and the PostgreSQL behind one.
 
     server = MlflowServer(tmp_path / "server")
     server.start()          # waits for /health
@@ -7,19 +7,32 @@
     server.close()          # stop for good (the fixture does this at teardown)
 
 The server runs in its own session so :meth:`stop` kills it and every worker it forked.
+
+A team's server keeps its runs in a real database:
+
+    with PostgresCluster() as pg:                       # initdb + pg_ctl, a free loopback port
+        uri = pg.create_database("mlflow")   # postgresql+psycopg://postgres@127.0.0.1:N/mlflow
+        server = MlflowServer(tmp_path / "s", backend_store_uri=uri).start()
+
+and ``MlflowServer(..., auth=BasicAuth(database_uri, admin, password))`` runs MLflow's
+basic-auth app in front of it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -33,15 +46,35 @@ class ServerStartError(RuntimeError):
     """The server did not answer /health in time (the log's tail is in the message)."""
 
 
-class MlflowServer:
-    """One ``mlflow server`` with a sqlite backend store and a served artifact folder."""
+@dataclass(frozen=True)
+class BasicAuth:
+    """MLflow's basic-auth app: its user database and the admin it creates on first start
+    (MLflow ships no default admin password; it wants 12 characters or more)."""
 
-    def __init__(self, root: Path, port: int | None = None, workers: int = 1) -> None:
+    database_uri: str
+    admin: str
+    password: str
+
+
+class MlflowServer:
+    """One ``mlflow server``: a sqlite backend store (or ``backend_store_uri``), a served
+    artifact folder on local disk, optionally behind MLflow's basic-auth app."""
+
+    def __init__(
+        self,
+        root: Path,
+        port: int | None = None,
+        workers: int = 1,
+        backend_store_uri: str | None = None,
+        auth: BasicAuth | None = None,
+    ) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.workers = workers
         self.db = self.root / "server.db"
+        self.backend_store_uri = backend_store_uri or f"sqlite:///{self.db}"
+        self.auth = auth
         self.artifacts = self.root / "artifacts"
         self.log = self.root / "server.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -57,19 +90,38 @@ class MlflowServer:
     def command(self) -> list[str]:
         return [
             sys.executable, "-m", "mlflow", "server",
-            "--backend-store-uri", f"sqlite:///{self.db}",
+            "--backend-store-uri", self.backend_store_uri,
             "--artifacts-destination", str(self.artifacts),
             "--host", "127.0.0.1",
             "--port", str(self.port),
             "--workers", str(self.workers),
+            *(["--app-name", "basic-auth"] if self.auth else []),
         ]  # fmt: skip
+
+    def environment(self) -> dict[str, str]:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        for name in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+            env.pop(name, None)
+        # No job runner (GenAI scorers): seven idle worker processes per server otherwise.
+        env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
+        if self.auth:
+            config = self.root / "basic_auth.ini"
+            config.write_text(
+                "[mlflow]\n"
+                "default_permission = READ\n"
+                f"database_uri = {self.auth.database_uri}\n"
+                f"admin_username = {self.auth.admin}\n"
+                "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+            )
+            env["MLFLOW_AUTH_CONFIG_PATH"] = str(config)
+            env["MLFLOW_AUTH_ADMIN_PASSWORD"] = self.auth.password  # never in a file
+            env["MLFLOW_FLASK_SERVER_SECRET_KEY"] = os.urandom(16).hex()
+        return env
 
     def start(self, timeout: float = 90.0) -> MlflowServer:
         """Start (again, on the same port and store) and wait until ``/health`` answers."""
         if self.running:
             return self
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.pop("MLFLOW_TRACKING_URI", None)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 self.command(),
@@ -77,7 +129,7 @@ class MlflowServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.root,
-                env=env,
+                env=self.environment(),
                 start_new_session=True,
             )
         deadline = time.monotonic() + timeout
@@ -133,6 +185,98 @@ class MlflowServer:
             return ""
 
     def __enter__(self) -> MlflowServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def postgres_bin() -> Path | None:
+    """The folder of Debian's PostgreSQL server programs (the newest version installed)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda p: int(Path(p).parent.parent.name))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster on a free loopback port, in a temporary folder.
+
+    PostgreSQL refuses to run as root: as root (CI) its programs run as the ``postgres``
+    system user, which owns the folder; as anyone else they run as that user. Connections
+    from 127.0.0.1 are trusted (``initdb -A trust``): the folder is the test's own.
+    """
+
+    def __init__(self, port: int | None = None) -> None:
+        self.bin = postgres_bin()
+        self.port = port or free_port()
+        self.root: Path | None = None
+        self.started = False
+
+    @property
+    def data(self) -> Path:
+        assert self.root is not None
+        return self.root / "data"
+
+    @property
+    def log(self) -> Path:
+        assert self.root is not None
+        return self.root / "postgres.log"
+
+    def _as_owner(self, *argv: str) -> list[str]:
+        assert self.bin is not None
+        command = [str(self.bin / argv[0]), *argv[1:]]
+        return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+    def _run(self, *argv: str, timeout: float = 120) -> None:
+        done = subprocess.run(self._as_owner(*argv), capture_output=True, text=True,
+                              timeout=timeout, cwd=self.root, check=False)
+        if done.returncode != 0:
+            raise ServerStartError(f"{argv[0]} failed ({done.returncode}): "
+                                   f"{(done.stderr or done.stdout).strip()[-2000:]}")
+
+    def start(self) -> PostgresCluster:
+        if self.bin is None:
+            raise ServerStartError("PostgreSQL is not installed (no initdb): "
+                                   "apt-get install -y postgresql")
+        if self.root is None:
+            # Not under pytest's basetemp: the postgres user must be able to reach it.
+            self.root = Path(tempfile.mkdtemp(prefix="nbmlops-postgres-"))
+            if os.geteuid() == 0:
+                shutil.chown(self.root, "postgres", "postgres")
+            self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
+                      "-E", "UTF8", "--no-sync")
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options,
+                  "-w", "-t", "60", "start")
+        self.started = True
+        return self
+
+    def uri(self, database: str) -> str:
+        # The driver named: SQLAlchemy 2.0 reads a bare postgresql:// as psycopg2, 2.1 as psycopg.
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """Create database ``name``; its SQLAlchemy URI."""
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return self.uri(name)
+
+    def stop(self) -> None:
+        if self.started:
+            self.started = False
+            with contextlib.suppress(ServerStartError, subprocess.TimeoutExpired):
+                self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop", timeout=60)
+
+    def close(self) -> None:
+        self.stop()
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+
+    def __enter__(self) -> PostgresCluster:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

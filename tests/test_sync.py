@@ -82,8 +82,8 @@ def test_ensure_running_uploads_then_exits_when_idle(
     wait_until(lambda: worker.is_running(spool), 10, "the sync process to take the lock")
 
     # The kernel calls this after every cell: with a process running it only probes the lock
-    # (its cost is measured by bench/sync.py).
-    pid = spool.state()["pid"]
+    # (its cost is measured by bench/sync.py). It writes its pid just after taking the lock.
+    pid = wait_until(lambda: spool.state().get("pid"), 10, "the sync process's pid")
     for _ in range(20):
         assert worker.ensure_running(spool.root) is False
     assert spool.state()["pid"] == pid

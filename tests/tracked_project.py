@@ -105,14 +105,19 @@ def run_and_upload(
     return report.uploaded
 
 
-def make_tracked_project(dest: Path, migrated_db: Path) -> TrackedProject:
+def make_tracked_project(
+    dest: Path, migrated_db: Path, tracking_uri: str | None = None
+) -> TrackedProject:
     """Create the project in ``dest`` and run its cells: fit with lr 0.5, 0.1 and 0.02,
-    evaluate twice; every run uploaded."""
+    evaluate twice; every run uploaded. Into the project's sqlite store, or into the
+    ``tracking_uri`` its pyproject names (a team's server)."""
     dest.mkdir(parents=True, exist_ok=True)
+    shared = f"tracking_uri = '{tracking_uri}'\n" if tracking_uri else ""
     (dest / "pyproject.toml").write_text(
-        "[project]\nname = 'demo'\n\n[tool.nbmlops]\nspool = '.nbmlops/spool'\n"
+        f"[project]\nname = 'demo'\n\n[tool.nbmlops]\nspool = '.nbmlops/spool'\n{shared}"
     )
-    shutil.copy(migrated_db, dest / "mlflow.db")
+    if not tracking_uri:
+        shutil.copy(migrated_db, dest / "mlflow.db")
     path = dest / NOTEBOOK
     path.parent.mkdir(parents=True, exist_ok=True)
     spool = dest / ".nbmlops" / "spool"
@@ -121,7 +126,8 @@ def make_tracked_project(dest: Path, migrated_db: Path) -> TrackedProject:
     cells = [(SETUP, {})] + [(template.format(**values), {}) for template, values in runs]
     assert run_and_upload(dest, path, spool, cells) == len(runs)
     nbformat.write(notebook_node(lr=0.02, threshold=0.25), path)
-    return TrackedProject(dest, NOTEBOOK, spool, f"sqlite:///{dest / 'mlflow.db'}")
+    return TrackedProject(dest, NOTEBOOK, spool,
+                          tracking_uri or f"sqlite:///{dest / 'mlflow.db'}")
 
 
 DRIFT_NOTEBOOK = "notebooks/etl.ipynb"

@@ -17,6 +17,7 @@ import contextlib
 import getpass
 import json
 import math
+import os
 import posixpath
 import re
 import time
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from nbmlops import config, store
 from nbmlops.exceptions import ConfigError, RecordRejected
 from nbmlops.record import DataRecord, RunRecord
+from nbmlops.redact import strip_credentials
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -57,19 +59,38 @@ _RECORD_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 ClientFactory = Callable[[str], "MlflowClient"]
 
 
-def upload(record: RunRecord, files: Path, client_for: ClientFactory) -> dict[str, Any]:
+def upload(
+    record: RunRecord,
+    files: Path,
+    client_for: ClientFactory,
+    experiments: dict[tuple[str, str], str] | None = None,
+) -> dict[str, Any]:
     """Turn one spooled record into one MLflow run; return the receipt.
 
     ``files`` is the folder holding the record's artifact files (the entry, unpacked).
 
     ``client_for(uri)`` gives the ``MlflowClient`` for the record's tracking URI (the caller
-    caches them). Raises :class:`RecordRejected` for a record that no retry can fix; any other
-    exception is worth retrying later.
+    caches them). ``experiments`` caches experiment ids by (URI, name) across the records of
+    one pass (a round trip less per record); an entry is dropped when its upload fails, so
+    the next try checks the experiment afresh. Raises :class:`RecordRejected` for a record
+    that no retry can fix; any other exception is worth retrying later.
     """
     run = prepare(record, files)
     client = client_for(record.tracking_uri)
-    experiment_id = ensure_experiment(client, record.experiment, record.tracking_uri)
+    cache = {} if experiments is None else experiments
+    key = (record.tracking_uri, record.experiment)
+    if key not in cache:
+        cache[key] = ensure_experiment(client, record.experiment, record.tracking_uri)
+    try:
+        return _upload_run(record, files, client, cache[key], run)
+    except Exception:
+        cache.pop(key, None)  # deleted or renamed meanwhile: ensure_experiment will say
+        raise
 
+
+def _upload_run(
+    record: RunRecord, files: Path, client: MlflowClient, experiment_id: str, run: PreparedRun
+) -> dict[str, Any]:
     stale = []
     for found in find_runs(client, experiment_id, record.record_id):
         if found.info.status in TERMINAL:
@@ -78,22 +99,24 @@ def upload(record: RunRecord, files: Path, client_for: ClientFactory) -> dict[st
     for run_id in stale:  # a crash left it half-uploaded; the record still has everything
         client.delete_run(run_id)
 
+    # The cell's own tags come with the run when they fit one batch: a commit less per run.
+    inline = len(run.tags) <= MAX_PARAMS_TAGS_PER_BATCH
     run_id = client.create_run(
         experiment_id,
         start_time=record.outcome.start_ms or None,
         # Everything the exactly-once check needs is set by create_run itself, so the run
         # never exists without its record id.
-        tags=run.system_tags,
+        tags={**({t.key: t.value for t in run.tags} if inline else {}), **run.system_tags},
         run_name=_cut(str(record.run_name), MAX_RUN_NAME),
     ).info.run_id
     models: list[Any] = []
     try:
-        for metrics, params, tags in _batches(run.metrics, run.params, run.tags):
+        for metrics, params, tags in _batches(run.metrics, run.params,
+                                              [] if inline else run.tags):
             client.log_batch(run_id, metrics=metrics, params=params, tags=tags)
         if run.datasets:
             client.log_inputs(run_id, datasets=run.datasets)
-        for relpath in run.artifacts:
-            client.log_artifact(run_id, str(files / relpath), posixpath.dirname(relpath) or None)
+        log_artifacts(client, run_id, files, run.artifacts)
         if record.models:
             from nbmlops.sync.register import register_models
 
@@ -114,6 +137,29 @@ def upload(record: RunRecord, files: Path, client_for: ClientFactory) -> dict[st
     if models:
         done["models"] = [{"name": m.name, "version": m.version} for m in models]
     return done
+
+
+#: Artifact files of one run sent at once: against a server each is a round trip of its own.
+ARTIFACT_THREADS = 4
+
+
+def log_artifacts(client: MlflowClient, run_id: str, files: Path, relpaths: list[str]) -> None:
+    """Log the run's artifact files, in parallel when there are several; the first error
+    is raised once all are done (the run is then redone whole, so a file sent twice by a
+    retry lands on the same path)."""
+
+    def send(relpath: str) -> None:
+        client.log_artifact(run_id, str(files / relpath), posixpath.dirname(relpath) or None)
+
+    if len(relpaths) < 2:
+        for relpath in relpaths:
+            send(relpath)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(ARTIFACT_THREADS, len(relpaths)), "nbmlops-artifact") as pool:
+        for future in [pool.submit(send, relpath) for relpath in relpaths]:
+            future.result()
 
 
 @dataclass
@@ -243,6 +289,29 @@ def is_permanent(error: BaseException) -> bool:
     if isinstance(error, MlflowException):
         return error.error_code in {"INVALID_PARAMETER_VALUE", "MALFORMED_REQUEST"}
     return False
+
+
+#: MLflow's error codes for a server that refused who we are (HTTP 401) or what we may do (403).
+_REFUSED = {"UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403}
+
+
+def credentials_refused(error: BaseException, tracking_uri: str) -> str | None:
+    """One line for a server that refused the credentials (or lacked a permission), None for
+    any other error. The credentials come from the environment of the process that uploads,
+    so retrying in the same process cannot help: the line says which variables to fix."""
+    status = _REFUSED.get(str(getattr(error, "error_code", "")))
+    if status is None:
+        return None
+    where = f"the tracking server at {strip_credentials(tracking_uri)}"
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+    if status == 403:
+        return (f"{where} denied user {user!r} a permission (HTTP 403): grant it EDIT on the "
+                "experiment (or the model), or use another MLFLOW_TRACKING_USERNAME")
+    if not user:
+        return (f"{where} asks for credentials (HTTP 401): set MLFLOW_TRACKING_USERNAME and "
+                "MLFLOW_TRACKING_PASSWORD")
+    return (f"{where} refused the credentials of user {user!r} (HTTP 401): check "
+            "MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD")
 
 
 # --- building the pieces -------------------------------------------------------------------

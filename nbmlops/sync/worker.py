@@ -47,6 +47,7 @@ MAX_ATTEMPTS = 3  # for a record MLflow refuses: then it goes to failed/
 RECEIPT_MAX_AGE = 7 * 24 * 3600.0
 LOCK_WAIT = 2.0  # a starting process may meet a kernel's probe holding the lock for a moment
 LOG_MAX_BYTES = 1 << 20
+STATE_INTERVAL = 1.0  # seconds between two writes of the uploaded count during a pass
 # A kernel amends a record within milliseconds once git answers; past this the kernel is
 # taken to be gone and the record goes up without its git state.
 GIT_HOLD_SECONDS = 10.0
@@ -175,6 +176,14 @@ class _Uploader:
     def __init__(self, spool: Spool) -> None:
         self.spool = spool
         self.held: set[str] = set()  # entries already logged as held for their git state
+        # A store refused this process's credentials: they come from its environment, so
+        # only a new process (or a foreground sync with fixed variables) can do better.
+        self.refused = False
+        # Uploads not yet counted in the spool's state: it is written about once a second
+        # during a pass, not after each record (a write costs two fsyncs, about what one
+        # commit of the store costs).
+        self.unnoted: list[tuple[str, str | None]] = []
+        self.noted_at = time.monotonic()
 
     def client_for(self, uri: str) -> MlflowClient:
         return store.client(uri, create=True)  # the first record bound for a store creates it
@@ -191,59 +200,93 @@ class _Uploader:
         URI the other records for that URI wait for the next pass: they would fail the same
         way, each after a timeout, while records for other stores go on.
         """
-        from nbmlops.sync.upload import is_permanent, upload
-
-        uploaded, errors, failing = 0, [], set(skip or ())
-        for entry in self.spool.entries():
-            try:
-                record = self.spool.load(entry)
-            except FileNotFoundError:
-                continue  # completed by someone else meanwhile
-            except KeyError:
-                errors.append(self._failed(entry, RecordRejected("no record.json in the entry")))
-                continue
-            except Exception as e:
-                errors.append(self._failed(entry, RecordRejected(f"unreadable record: {e}")))
-                continue
-            if record.tracking_uri in failing:
-                continue
-            if record.environment.git_pending and entry_age(entry) < hold_git:
-                if entry.name not in self.held:
-                    self.held.add(entry.name)
-                    log.info("holding %s until its kernel has read git", entry.name)
-                continue
-            started = time.perf_counter()
-            try:
-                with self.spool.unpacked(entry) as folder:
-                    receipt = upload(record, folder, self.client_for)
-                self.spool.complete(entry, receipt)
-            except Exception as e:
-                errors.append(self._failed(entry, e, permanent=is_permanent(e)))
-                if not is_permanent(e):
-                    failing.add(record.tracking_uri)
-                continue
-            uploaded += 1
-            log.info(
-                "uploaded %s -> run %s in %.0f ms",
-                entry.name,
-                receipt["run_id"],
-                (time.perf_counter() - started) * 1000,
-            )
-            state = self.spool.state()
-            attempts = state.get("attempts") or {}
-            attempts.pop(record.record_id, None)
-            self.spool.set_state(
-                last_success_at=time.time(),
-                last_run_url=receipt.get("url"),
-                uploaded_total=int(state.get("uploaded_total", 0)) + 1,
-                attempts=attempts,
-            )
+        uploaded, failing = 0, set(skip or ())
+        errors: list[str] = []
+        experiments: dict[tuple[str, str], str] = {}  # experiment ids, for this pass only
+        try:
+            for entry in self.spool.entries():
+                if self._upload_one(entry, hold_git, experiments, failing, errors):
+                    uploaded += 1
+        finally:
+            self._note_uploads()
         if not failing and self.spool.state().get("failing"):
             self.spool.set_state(failing=False)
         return uploaded, errors, failing
 
-    def _failed(self, entry: Path, error: BaseException, permanent: bool = True) -> str:
-        message = f"{entry.name}: {_one_line(error)}"
+    def _upload_one(
+        self,
+        entry: Path,
+        hold_git: float,
+        experiments: dict[tuple[str, str], str],
+        failing: set[str],
+        errors: list[str],
+    ) -> bool:
+        """Upload one entry of a pass unless it must wait; True when MLflow has it now."""
+        from nbmlops.sync.upload import credentials_refused, is_permanent, upload
+
+        try:
+            record = self.spool.load(entry)
+        except FileNotFoundError:
+            return False  # completed by someone else meanwhile
+        except KeyError:
+            errors.append(self._failed(entry, RecordRejected("no record.json in the entry")))
+            return False
+        except Exception as e:
+            errors.append(self._failed(entry, RecordRejected(f"unreadable record: {e}")))
+            return False
+        if record.tracking_uri in failing:
+            return False
+        if record.environment.git_pending and entry_age(entry) < hold_git:
+            if entry.name not in self.held:
+                self.held.add(entry.name)
+                log.info("holding %s until its kernel has read git", entry.name)
+            return False
+        started = time.perf_counter()
+        try:
+            with self.spool.unpacked(entry) as folder:
+                receipt = upload(record, folder, self.client_for, experiments)
+            self.spool.complete(entry, receipt)
+        except Exception as e:
+            refused = credentials_refused(e, record.tracking_uri)
+            self.refused = self.refused or refused is not None
+            errors.append(self._failed(entry, e, permanent=is_permanent(e), message=refused))
+            if not is_permanent(e):
+                failing.add(record.tracking_uri)
+            return False
+        log.info(
+            "uploaded %s -> run %s in %.0f ms",
+            entry.name,
+            receipt["run_id"],
+            (time.perf_counter() - started) * 1000,
+        )
+        self.unnoted.append((record.record_id, receipt.get("url")))
+        if time.monotonic() - self.noted_at >= STATE_INTERVAL:
+            self._note_uploads()
+        return True
+
+    def _note_uploads(self) -> None:
+        """Count the uploads since the last time in the spool's state (what status shows)."""
+        self.noted_at = time.monotonic()
+        if not self.unnoted:
+            return
+        done, self.unnoted = self.unnoted, []
+        state = self.spool.state()
+        attempts = state.get("attempts") or {}
+        for record_id, _ in done:
+            attempts.pop(record_id, None)
+        self.spool.set_state(
+            last_success_at=time.time(),
+            last_run_url=done[-1][1],
+            uploaded_total=int(state.get("uploaded_total", 0)) + len(done),
+            attempts=attempts,
+        )
+
+    def _failed(
+        self, entry: Path, error: BaseException, permanent: bool = True, message: str | None = None
+    ) -> str:
+        """Record a failed upload in the spool's state; ``message`` replaces the error's own
+        line when it is about the store rather than the record."""
+        message = message or f"{entry.name}: {_one_line(error)}"
         log.warning("upload failed (%s): %s", "permanent" if permanent else "will retry", message)
         state = self.spool.state()
         attempts = state.get("attempts") or {}
@@ -318,6 +361,10 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
                     log.exception("sync pass failed")
                     uploaded, errors = 0, [_one_line(e)]
                 idle_until = time.monotonic() + idle
+                if uploader.refused:
+                    log.warning("exiting: the credentials in this process's environment were "
+                                "refused; the records wait for a sync with fixed ones")
+                    break
                 if errors and not uploaded:
                     backoff = next_backoff(backoff, max_backoff)
                     _sleep_unless_woken(spool, backoff)
