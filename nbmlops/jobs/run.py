@@ -233,24 +233,29 @@ class ParentRun:
         self.client: Any = None
         self.run_id: str | None = None
 
-    def start(self, job: Job, notebook: str, params: Mapping[str, Any]) -> str | None:
+    def start(self, job: Job, notebook: str, params: Mapping[str, Any],
+              tags: Mapping[str, str] | None = None, name: str | None = None) -> str | None:
+        """Create the run; ``tags`` replace the job tag (a pipeline's step runs carry their
+        own), ``name`` the run's name (the job's name and the time)."""
         try:
             with store.fail_fast():
-                self.run_id = self._create(job, notebook, params)
+                self.run_id = self._create(job, notebook, params, tags, name)
         except Exception as e:  # whatever MLflow raises: the job runs anyway
             self.say(f"nbmlops: warning: no parent run ({_one_line(e)}); the job runs, its "
                      "tracked cells wait in the spool and upload later")
             self.run_id = None
         return self.run_id
 
-    def _create(self, job: Job, notebook: str, params: Mapping[str, Any]) -> str:
+    def _create(self, job: Job, notebook: str, params: Mapping[str, Any],
+                tags: Mapping[str, str] | None, name: str | None) -> str:
         from nbmlops.sync.upload import ensure_experiment
 
-        self.client = store.client(self.uri, create=True)
+        if self.client is None:
+            self.client = store.client(self.uri, create=True)
         experiment_id = ensure_experiment(self.client, self.experiment, self.uri)
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-        run = self.client.create_run(experiment_id, run_name=f"{job.name} {stamp}", tags={
-            JOB_TAG: job.name,
+        run = self.client.create_run(experiment_id, run_name=name or f"{job.name} {stamp}", tags={
+            **(tags if tags is not None else {JOB_TAG: job.name}),
             store.SOURCE_NAME_TAG: notebook,
             store.SOURCE_TYPE_TAG: store.SOURCE_TYPE_NOTEBOOK,
         })
