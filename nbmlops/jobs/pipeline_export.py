@@ -118,7 +118,7 @@ def export_pipeline(
     needs = pipeline.merge(inferred, before)
     kept = [(step, need) for step in names for need in needs[step]
             if need not in inferred[step]]
-    pipeline.check(names, needs)
+    ranked = {n: i for i, n in enumerate(pipeline.order(names, needs))}  # checks for cycles
 
     steps = []
     for source, d in zip(sources, data, strict=True):
@@ -133,6 +133,7 @@ def export_pipeline(
             inputs=_unique(os.path.relpath(p, folder) for p in reads),
             outputs=_unique(os.path.relpath(p, folder) for p in writes),
         ))
+    steps.sort(key=lambda step: ranked[step.name])  # job.yaml reads in the order they run
 
     base = previous or Job(name=name)
     sched = base.schedule
