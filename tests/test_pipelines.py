@@ -240,6 +240,24 @@ def test_changing_one_notebook_reruns_it_and_what_follows(project: Path) -> None
     assert run(folder) == {"load": SKIPPED, "features": FINISHED, "train": FINISHED}
 
 
+def test_tracked_runs_wire_what_the_code_hides(project: Path) -> None:
+    # Read through a function of its own: the code shows no path read, the tracked runs do.
+    hidden = ("import pandas as pd\n"
+              "def load_table(path):\n    return pd.read_parquet(path)\n"
+              "df = load_table('data/features.parquet')\n"
+              "loss = float(df['y'].mean())")
+    shutil.copy(project / "train.ipynb", project / "train.orig")
+    notebook(project / "train.ipynb", ["%load_ext nbmlops", "%%track train\n" + hidden])
+    try:
+        done = nbmlops("export", "features.ipynb", "train.ipynb", "--name", "hidden")
+        assert done.returncode == 0, done.stderr
+        assert re.search(r"why features -> train: reads data/features.parquet \(tracked run "
+                         r"[0-9a-f]{8}\), which features writes \(code: to_parquet in cell 3\)",
+                         done.stdout), done.stdout
+    finally:
+        (project / "train.orig").replace(project / "train.ipynb")
+
+
 def test_failed_step_stops_what_needs_it_and_from_resumes(project: Path) -> None:
     (project / "data" / "raw.csv").write_text("x\n7\n8\n")
     folder = project / "jobs" / "weekly"

@@ -134,6 +134,7 @@ def export_pipeline(
             outputs=_unique(os.path.relpath(p, folder) for p in writes),
         ))
     steps.sort(key=lambda step: ranked[step.name])  # job.yaml reads in the order they run
+    edges.sort(key=lambda edge: ranked[edge.step])
 
     base = previous or Job(name=name)
     sched = base.schedule
@@ -252,10 +253,27 @@ def _tracked(s: _Source, folder: Path, root: Path, uri: str) -> list[FileUse]:
 
     if not store.exists(uri):
         return []
-    names = [config.source_name(str(s.path), root),
-             config.source_name(str(folder / f"{s.step}.ipynb"), root)]
+    names = [config.source_name(str(p), root)
+             for p in [s.path, folder / f"{s.step}.ipynb", *_job_copies(s.path, root)]]
     with store.fail_fast():
         return notebook_files(names, uri)
+
+
+def _job_copies(notebook: Path, root: Path) -> list[Path]:
+    """The job notebooks of the project exported from ``notebook``: their runs are its runs
+    too (a scheduled run records the job's copy as its source)."""
+    from nbmlops.jobs.overview import project_job_folders
+
+    found = []
+    for folder in project_job_folders(root):
+        try:
+            job = load(folder)
+        except JobError:
+            continue
+        pairs = [(s.source, s.notebook) for s in job.steps] or [(job.source, job.notebook)]
+        found += [folder / copy for source, copy in pairs
+                  if source and (folder / source).resolve() == notebook]
+    return found
 
 
 def _first(accesses: list[pipeline.Access]) -> list[pipeline.Access]:

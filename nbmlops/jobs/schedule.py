@@ -11,6 +11,7 @@ the lock and the failure report are the same wherever a job is scheduled.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -270,6 +271,8 @@ class AirflowTarget(Target):
             k: _jinja_raw(v) for k, v in run_environment(job, folder).items() if k != "PATH"
         } | {"NBMLOPS_PARAMS": "{" + pairs + "}"}
         timeout = (f"timedelta(seconds={job.run_timeout!r})" if job.run_timeout else "None")
+        if job.steps:
+            return _airflow_pipeline(job, folder, params, env, timeout)
         return _AIRFLOW_DAG.format(
             name=job.name, dag_id=_dag_id(job.name), cron=_cron_of(job),
             tz=job.schedule.timezone, retries=job.retries, retry_delay=job.retry_delay,
@@ -315,6 +318,49 @@ with DAG(
         execution_timeout={timeout},
     )
 '''
+
+
+# -- pipelines: one task per step -------------------------------------------------------------
+
+
+def step_commands(job: Job, folder: Path | str) -> list[tuple[str, list[str], str]]:
+    """(step, its needs, the shell command running it alone) for each step of a pipeline,
+    in job.yaml's order: what a scheduler with a graph of its own (Airflow, GitHub Actions)
+    runs as one task each, so its UI shows the pipeline's graph."""
+    return [(s.name, list(s.needs),
+             f"nbmlops run {shlex.quote(str(folder))} --only {shlex.quote(s.name)}")
+            for s in job.steps]
+
+
+def _airflow_pipeline(job: Job, folder: Path, params: dict[str, Any], env: dict[str, str],
+                      timeout: str) -> str:
+    executable = shlex.quote(nbmlops_executable())
+    tasks, edges = [], []
+    for name, needs, command in step_commands(job, folder):
+        command = executable + command[len("nbmlops"):]
+        tasks.append(_AIRFLOW_TASK.format(
+            var=repr(name), task_id=repr(_task_id(name)), timeout=timeout,
+            command=repr(_jinja_raw(command) + ' --params-json "$NBMLOPS_PARAMS"')))
+        edges += [f"    tasks[{need!r}] >> tasks[{name!r}]\n" for need in needs]
+    return _AIRFLOW_DAG.split("    BashOperator(")[0].format(
+        name=job.name, dag_id=_dag_id(job.name), cron=_cron_of(job),
+        tz=job.schedule.timezone, retries=job.retries, retry_delay=job.retry_delay,
+        params=repr(params),
+    ) + f"    env = {env!r}\n    tasks = {{}}\n" + "".join(tasks) + "".join(edges)
+
+
+def _task_id(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+_AIRFLOW_TASK = """    tasks[{var}] = BashOperator(
+        task_id={task_id},
+        bash_command={command},
+        env=env,
+        append_env=True,
+        execution_timeout={timeout},
+    )
+"""
 
 
 def _jinja_raw(text: str) -> str:
@@ -422,7 +468,7 @@ class GithubTarget(Target):
             for p in job.parameters
         )
         requirements = shlex.quote(f"{where}/requirements.txt")
-        return {
+        workflow: dict[str, Any] = {
             "name": f"nbmlops job {job.name}",
             "on": {"schedule": [{"cron": _cron_of(job)}], "workflow_dispatch": {"inputs": inputs}},
             "concurrency": {"group": "nbmlops-" + re.sub(r"[^A-Za-z0-9._-]+", "-", job.name),
@@ -440,6 +486,17 @@ class GithubTarget(Target):
                 ],
             }},
         }
+        if job.steps:
+            # One workflow job per step, with the pipeline's needs: GitHub draws the graph.
+            # Each runs on a runner of its own: what a step reads from another must reach it
+            # (a data store, or actions/upload-artifact and download-artifact).
+            run = workflow["jobs"].pop("run")
+            for name, needs, command in step_commands(job, where):
+                step_job = copy.deepcopy(
+                    {**run, "steps": [*run["steps"][:-1], {"env": env, "run": command + args}]})
+                workflow["jobs"][_task_id(name)] = (
+                    {"needs": [_task_id(n) for n in needs], **step_job} if needs else step_job)
+        return workflow
 
     def render(self, job: Job, folder: Path) -> str:
         import yaml

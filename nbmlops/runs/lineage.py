@@ -183,21 +183,22 @@ def notebook_files(source_names: Sequence[str], tracking_uri: str,
     ids = _experiment_ids(client, None)
     if not ids:
         return []
-    quoted = ", ".join("'" + n.replace("'", "''") + "'" for n in source_names)
     found: list[FileUse] = []
-    for batch in (ids[i : i + _BATCH] for i in range(0, len(ids), _BATCH)):
-        try:
-            runs = client.search_runs(
-                batch, filter_string=f"tags.`{store.SOURCE_NAME_TAG}` IN ({quoted})",
-                max_results=max_runs, order_by=["attributes.start_time DESC"])
-        except Exception as e:
-            raise LineageError(f"cannot search runs: {_one_line(e)}") from None
-        for run in runs:
-            for d in run.inputs.dataset_inputs if run.inputs is not None else []:
-                if _tag(d, store.DATA_KIND_TAG) in ("file", "directory") and os.path.isabs(
-                        d.dataset.name):
-                    found.append(FileUse(d.dataset.name, d.dataset.digest, _contexts(d),
-                                         run.info.run_id))
+    for name in dict.fromkeys(source_names):  # MLflow's search has no IN for tags
+        quoted = "'" + name.replace("'", "\\'") + "'"
+        for batch in (ids[i : i + _BATCH] for i in range(0, len(ids), _BATCH)):
+            try:
+                runs = client.search_runs(
+                    batch, filter_string=f"tags.`{store.SOURCE_NAME_TAG}` = {quoted}",
+                    max_results=max_runs, order_by=["attributes.start_time DESC"])
+            except Exception as e:
+                raise LineageError(f"cannot search runs: {_one_line(e)}") from None
+            for run in runs:
+                for d in run.inputs.dataset_inputs if run.inputs is not None else []:
+                    if _tag(d, store.DATA_KIND_TAG) in ("file", "directory") and (
+                            os.path.isabs(d.dataset.name)):
+                        found.append(FileUse(d.dataset.name, d.dataset.digest, _contexts(d),
+                                             run.info.run_id))
     return found
 
 
