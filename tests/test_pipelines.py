@@ -297,3 +297,77 @@ def test_only_runs_one_step_and_an_unknown_step_is_refused(project: Path) -> Non
     done = nbmlops("run", str(folder), "--only", "nope")
     assert done.returncode == 2 and "has no step 'nope'" in done.stderr
     assert run(folder, only="load") == {"load": SKIPPED}
+
+
+def test_jobs_view_draws_the_steps_with_their_last_status(project: Path) -> None:
+    from nbmlops.jobs import overview
+
+    folder = project / "jobs" / "weekly"
+    assert folder in overview.job_folders(project / "features.ipynb")
+    [view] = overview.overviews([folder])
+    assert view.runs_error is None and view.runs  # the pipeline's own runs
+    assert [(s.name, s.needs, s.status) for s in view.steps] == [
+        ("load", [], SKIPPED), ("features", ["load"], SKIPPED), ("train", ["features"], FINISHED)]
+
+
+# -- scheduled ------------------------------------------------------------------------------
+
+
+def chain(root: Path) -> list[Path]:
+    """Three notebooks, a -> b -> c through two csv files, without kernels."""
+    make_project(root)
+    return [
+        notebook(root / "a.ipynb", ["import pandas as pd\npd.DataFrame().to_csv('x.csv')"]),
+        notebook(root / "b.ipynb", ["import pandas as pd\npd.read_csv('x.csv').to_csv('y.csv')"],
+                 "n: int = 1"),
+        notebook(root / "c.ipynb", ["import pandas as pd\npd.read_csv('y.csv')"]),
+    ]
+
+
+def test_schedulers_get_the_pipeline_graph(tmp_path: Path) -> None:
+    folder = export_pipeline(chain(tmp_path / "sched"), name="chain", cron="0 3 * * 1",
+                             targets=["cron", "github", "kubernetes"]).folder
+    [entry] = [ln for ln in (folder / "crontab.txt").read_text().splitlines()
+               if not ln.startswith("#")]
+    assert entry.split(" run ")[1].startswith(f"{folder} >>")  # the whole pipeline, once
+    jobs = yaml.safe_load((folder / "github-workflow.yml").read_text())["jobs"]
+    assert {name: job.get("needs") for name, job in jobs.items()} == {
+        "a": None, "b": ["a"], "c": ["b"]}
+    assert jobs["b"]["steps"][-1]["run"] == (
+        'nbmlops run jobs/chain --only b -p n "$NBMLOPS_PARAM_n"')
+    cronjob = yaml.safe_load((folder / "cronjob.yaml").read_text())
+    [container] = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["nbmlops", "run", "/job"]
+
+
+@pytest.mark.airflow
+def test_airflow_has_one_task_per_step(tmp_path: Path) -> None:
+    venv = os.environ.get("NBMLOPS_AIRFLOW_VENV", Path.home() / ".cache" / "nbmlops-airflow-venv")
+    python = Path(venv) / "bin" / "python"
+    if not python.exists():
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("the Airflow virtual environment is required in CI")
+        pytest.skip("no Airflow virtual environment (bash .ci/airflow-venv)")
+    folder = export_pipeline(chain(tmp_path / "af"), name="chain", cron="0 3 * * 1",
+                             targets=["airflow"]).folder
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    shutil.copy(folder / "airflow_dag.py", dags / "nbmlops_chain.py")
+    probe = (
+        "import json, sys\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        "bag = DagBag(dag_folder=sys.argv[1])\n"
+        "dag = bag.dags['nbmlops_chain']\n"
+        "print(json.dumps({'errors': {k: str(v) for k, v in bag.import_errors.items()},\n"
+        "  'tasks': {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks},\n"
+        "  'command': dag.get_task('b').bash_command}))\n"
+    )
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow-home"),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    done = subprocess.run([str(python), "-c", probe, str(dags)], capture_output=True, text=True,
+                          env=env, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = yaml.safe_load(done.stdout.strip().splitlines()[-1])
+    assert report["errors"] == {}
+    assert report["tasks"] == {"a": [], "b": ["a"], "c": ["b"]}
+    assert f"run {folder} --only b --params-json" in report["command"]
