@@ -7,8 +7,11 @@ folder) and writing a small output.
    new ``nbmlops run`` process makes it (the in-memory fingerprint cache empty, the on-disk one
    as the previous run left it), against running those steps (``nbmlops run --force``).
    Also shown: the same check with no cache at all (every byte hashed).
-2. The fixed cost per step of ``nbmlops run`` (its MLflow runs, state, locks, the scheduling of
-   steps) over plain papermill executing the same notebooks one after the other.
+2. The fixed cost per step of ``nbmlops run`` (its start, MLflow runs, state, locks, the
+   scheduling of steps) over plain papermill executing the same notebooks: the wall time of
+   ``nbmlops run --force`` less the time its papermill processes took, per step (the same
+   command plain papermill is; the plain runs are shown beside it, but the machine's load
+   moves kernel start-up by seconds between runs).
 
 Targets (not tests): check <= 0.02x of running; fixed cost <= 0.5 s per step.
 """
@@ -22,9 +25,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 STEPS = 10
 INPUT_BYTES = 100 * 1024 * 1024
+REPEATS = 2
 
 
 def notebook(path: Path, i: int) -> None:
@@ -76,13 +81,32 @@ def run(base: Path) -> None:
     (folder / "job.yaml").write_text(text.replace("max_parallel: null", "max_parallel: 1"))
     job = load(folder)
 
-    nbmlops = Path(sys.executable).with_name("nbmlops")
-    t = time.perf_counter()
-    done = subprocess.run([str(nbmlops), "run", str(folder), "--force"], capture_output=True,
-                          text=True, check=False)
-    running = time.perf_counter() - t
-    if done.returncode:
-        raise SystemExit(f"the pipeline failed:\n{done.stderr}")
+    def pipeline_seconds() -> tuple[float, float]:
+        """Wall time of a forced run in a fresh interpreter, as ``nbmlops run`` is, and the
+        time its papermill processes took (the same command plain papermill is)."""
+        t = time.perf_counter()
+        done = subprocess.run([sys.executable, __file__, "--inner", str(folder)],
+                              capture_output=True, text=True, check=False)
+        if done.returncode:
+            raise SystemExit(f"the pipeline failed:\n{done.stderr}")
+        return time.perf_counter() - t, float(done.stdout.strip().splitlines()[-1])
+
+    def papermill_seconds() -> float:
+        t = time.perf_counter()
+        for i in range(STEPS):
+            subprocess.run([sys.executable, "-m", "papermill", f"step_{i}.ipynb",
+                            str(base / f"plain_{i}.ipynb"), "--no-progress-bar"],
+                           capture_output=True, check=True)
+        return time.perf_counter() - t
+
+    # Interleaved, best of REPEATS each: the machine's load moves kernel start-up times.
+    runs, plain = [], []
+    for _ in range(REPEATS):
+        runs.append(pipeline_seconds())
+        plain.append(papermill_seconds())
+    running, executing = min(runs)
+    papermill = min(plain)
+    fixed = (running - executing) / STEPS
 
     from nbmlops.data import fingerprints
     from nbmlops.jobs import uptodate
@@ -102,25 +126,43 @@ def run(base: Path) -> None:
     fingerprints.clear_file_cache(disk=True)
     cold = check_all()
 
-    papermill = 0.0
-    for i in range(STEPS):
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "papermill", f"step_{i}.ipynb",
-                        str(base / f"plain_{i}.ipynb"), "--no-progress-bar"],
-                       capture_output=True, check=True)
-        papermill += time.perf_counter() - t
-    fixed = (running - papermill) / STEPS
-
     size = sum((root / "data" / f"in_{i}.bin").stat().st_size for i in range(STEPS)) / 1e9
     print(f"pipeline of {STEPS} steps, inputs {size:.2f} GB")
-    print(f"running the steps (nbmlops run --force): {running:.1f} s")
+    print(f"running the steps (nbmlops run --force, best of {REPEATS}): {running:.1f} s")
     print(f"up-to-date check, as a new run makes it: {warm * 1000:.1f} ms = "
-          f"{warm / running:.4f}x of running (target <= 0.02x)")
+          f"{warm / running:.6f}x of running (target <= 0.02x)")
     print(f"up-to-date check with no cache (every byte hashed): {cold:.2f} s = "
           f"{cold / running:.3f}x of running")
-    print(f"plain papermill, the same notebooks one after the other: {papermill:.1f} s")
-    print(f"fixed cost per step over plain papermill: {fixed:.2f} s (target <= 0.5 s)")
+    print(f"plain papermill, the same notebooks one after the other (best of {REPEATS}): "
+          f"{papermill:.1f} s; inside the pipeline run: {executing:.1f} s")
+    print(f"fixed cost per step over plain papermill: {fixed:.2f} s (target <= 0.5 s): the "
+          "run's wall time less its papermill processes, per step")
+
+
+def inner(folder: str) -> None:
+    """``nbmlops run FOLDER --force`` in this process, printing how long its papermill
+    processes took in all."""
+    from nbmlops.cli import main as cli
+    from nbmlops.jobs import pipeline_run
+
+    spent = [0.0]
+    execute = pipeline_run._execute
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return execute(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - t
+
+    pipeline_run._execute = timed  # type: ignore[assignment]
+    status = cli(["run", folder, "--force"])
+    print(spent[0])
+    sys.exit(status)
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--inner"]:
+        inner(sys.argv[2])
+    else:
+        main()

@@ -272,6 +272,13 @@ def test_failed_step_stops_what_needs_it_and_from_resumes(project: Path) -> None
     assert run(folder, only="train", force=("train",)) == {"train": FINISHED}
 
 
+def side_by_side(folder: Path) -> Path:
+    """Two steps at once, whatever the machine's core count."""
+    data = yaml.safe_load((folder / "job.yaml").read_text())
+    (folder / "job.yaml").write_text(yaml.safe_dump({**data, "max_parallel": 2}))
+    return folder
+
+
 def test_independent_branches_run_side_by_side(tmp_path: Path, migrated_db: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     root = make_project(tmp_path / "branches")
@@ -282,9 +289,7 @@ def test_independent_branches_run_side_by_side(tmp_path: Path, migrated_db: Path
     code = "import time\ntime.sleep(2)\nopen('{0}.txt', 'w').write('{0}')"
     left = notebook(root / "left.ipynb", [code.format("left")])
     right = notebook(root / "right.ipynb", [code.format("right")])
-    folder = export_pipeline([left, right], name="branches").folder
-    data = yaml.safe_load((folder / "job.yaml").read_text())
-    (folder / "job.yaml").write_text(yaml.safe_dump({**data, "max_parallel": 2}))
+    folder = side_by_side(export_pipeline([left, right], name="branches").folder)
     result = run_pipeline(folder, load(folder), {})
     assert result.status == FINISHED
     client = MlflowClient()
@@ -371,3 +376,44 @@ def test_airflow_has_one_task_per_step(tmp_path: Path) -> None:
     assert report["errors"] == {}
     assert report["tasks"] == {"a": [], "b": ["a"], "c": ["b"]}
     assert f"run {folder} --only b --params-json" in report["command"]
+
+
+def test_ctrl_c_stops_every_running_step_and_its_kernel(tmp_path: Path, migrated_db: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+    import time
+
+    import psutil
+
+    root = make_project(tmp_path / "stopped")
+    shutil.copy(migrated_db, tmp_path / "mlflow.db")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("NBMLOPS_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.chdir(root)
+    code = "import pathlib, time\npathlib.Path('{0}.started').touch()\ntime.sleep(120)"
+    steps = [notebook(root / f"{n}.ipynb", [code.format(n)]) for n in ("left", "right")]
+    folder = side_by_side(export_pipeline(steps, name="long").folder)
+    run = subprocess.Popen([str(BIN / "nbmlops"), "run", str(folder)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not all((root / f"{n}.started").exists() for n in ("left", "right")):
+            assert run.poll() is None, run.communicate()
+            assert time.monotonic() < deadline, "the kernels never ran their cells"
+            time.sleep(0.1)
+        below = psutil.Process(run.pid).children(recursive=True)
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=60)
+        assert run.returncode == 130, stderr
+        _, alive = psutil.wait_procs(below, timeout=30)
+        assert alive == [], [p.cmdline() for p in alive]  # no kernel left behind
+        [parent] = MlflowClient().search_runs(
+            [e.experiment_id for e in MlflowClient().search_experiments()],
+            "tags.`nbmlops.job` = 'long'")
+        assert parent.info.status == "KILLED"
+    finally:
+        if run.poll() is None:
+            for child in psutil.Process(run.pid).children(recursive=True):
+                child.kill()
+            run.kill()
+            run.wait()

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -201,6 +203,8 @@ class _Runner:
         self.mlflow = threading.Lock()  # one MLflow call at a time from the step threads
         self.stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         self.results = {name: StepResult(name) for name in chosen}
+        self.processes: list[subprocess.Popen[str]] = []  # to stop them all on Ctrl-C
+        self.stopping = False
 
     def run(self) -> PipelineResult:
         started = time.monotonic()
@@ -242,37 +246,61 @@ class _Runner:
         pending = list(self.chosen)
         running: dict[Future[None], str] = {}
         done: set[str] = set()
-        with ThreadPoolExecutor(max_workers=width) as pool:
-            while pending or running:
-                for name in list(pending):
-                    if not all(n in done for n in needs[name]):
-                        continue
-                    blocked = [n for n in needs[name] if self.results[n].status in
-                               (FAILED, NOT_RUN)]
-                    if blocked:
-                        pending.remove(name)
-                        done.add(name)
-                        why = self.results[blocked[0]]
-                        self.results[name].reason = (
-                            f"needs {why.name}, which failed" if why.status == FAILED
-                            else f"needs {why.name}, which did not run")
-                        self.say(f"nbmlops: {self.results[name].line()}")
-                        continue
-                    if len(running) >= width:
-                        break
-                    pending.remove(name)
-                    running[pool.submit(self._step, self.job.step(name), parent_id)] = name
-                if not running:
+        pool = ThreadPoolExecutor(max_workers=width)
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            # As a one-notebook run does: Ctrl-C stops the run even where the shell that
+            # started it made SIGINT ignored (a background job).
+            previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            self._loop(pool, pending, running, done, needs, width, parent_id)
+        except KeyboardInterrupt:
+            # The steps' papermill runs are in sessions of their own: a Ctrl-C reaches only
+            # this process, which stops them (and their kernels) before it ends.
+            self.stopping = True
+            for proc in self.processes:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+            raise
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+            # After a Ctrl-C, waiting for the steps would wait for the kernels being stopped.
+            pool.shutdown(wait=not self.stopping, cancel_futures=True)
+
+    def _loop(self, pool: ThreadPoolExecutor, pending: list[str],
+              running: dict[Future[None], str], done: set[str],
+              needs: Mapping[str, list[str]], width: int, parent_id: str | None) -> None:
+        while pending or running:
+            for name in list(pending):
+                if not all(n in done for n in needs[name]):
                     continue
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    name = running.pop(future)
+                blocked = [n for n in needs[name] if self.results[n].status in
+                           (FAILED, NOT_RUN)]
+                if blocked:
+                    pending.remove(name)
                     done.add(name)
-                    error = future.exception()
-                    if error is not None:  # a bug or the store failing: the step failed
-                        self.results[name].status = FAILED
-                        self.results[name].failure = Failure("papermill", _one_line(error))
+                    why = self.results[blocked[0]]
+                    self.results[name].reason = (
+                        f"needs {why.name}, which failed" if why.status == FAILED
+                        else f"needs {why.name}, which did not run")
                     self.say(f"nbmlops: {self.results[name].line()}")
+                    continue
+                if len(running) >= width:
+                    break
+                pending.remove(name)
+                running[pool.submit(self._step, self.job.step(name), parent_id)] = name
+            if not running:
+                continue
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                name = running.pop(future)
+                done.add(name)
+                error = future.exception()
+                if error is not None:  # a bug or the store failing: the step failed
+                    self.results[name].status = FAILED
+                    self.results[name].failure = Failure("papermill", _one_line(error))
+                self.say(f"nbmlops: {self.results[name].line()}")
 
     # -- one step -------------------------------------------------------------------------
 
@@ -305,9 +333,11 @@ class _Runner:
                       / f"{self.job.name}-{self.stamp}-{step.name}{suffix}.ipynb")
             output.parent.mkdir(parents=True, exist_ok=True)
             result.attempts, result.output = attempt, output
+            if self.stopping:
+                raise KeyboardInterrupt
             result.failure = _execute(
                 papermill_command(shadow, self.folder, output, values, self.verbose),
-                env, self.job.run_timeout, output, self.verbose)
+                env, self.job.run_timeout, output, self.verbose, self.processes.append)
             if result.failure is None:
                 break
             if attempt <= self.job.retries:

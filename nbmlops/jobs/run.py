@@ -309,6 +309,9 @@ def run_job(
     """Run the job in ``job_path`` once (plus its retries) with ``given`` parameters."""
     folder = folder_of(job_path)
     job = load(folder)
+    if job.is_pipeline:
+        raise JobError(f"job {job.name} is a pipeline: run it with `nbmlops run {folder}` "
+                       "(nbmlops.jobs.pipeline_run.run_pipeline)")
     params = resolve_params(job, given)  # before any kernel: a typo costs nothing
     notebook = folder / job.notebook
     if not notebook.is_file():
@@ -447,13 +450,16 @@ def _name_runs(output: Path | None, spool_dir: Path, say: Say) -> None:
 
 
 def _execute(command: list[str], env: dict[str, str], timeout: float | None, output: Path,
-             verbose: bool) -> Failure | None:
+             verbose: bool,
+             started: Callable[[subprocess.Popen[str]], None] | None = None) -> Failure | None:
     # A session of its own: a timeout kills papermill and the kernel it started together.
     proc = subprocess.Popen(
         command, env=env, start_new_session=True, text=True,
         stdout=None if verbose else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    if started is not None:
+        started(proc)  # a pipeline's steps run in threads: Ctrl-C reaches their caller only
     previous = None
     if threading.current_thread() is threading.main_thread():
 
