@@ -193,6 +193,11 @@ def _lock(path: Path, overlap: str) -> Iterator[bool]:
         lock.release()
 
 
+def _import_output() -> None:
+    with contextlib.suppress(Exception):
+        import nbmlops.jobs.output  # noqa: F401
+
+
 class _Runner:
     def __init__(self, folder: Path, job: Job, params: dict[str, Any], chosen: list[str],
                  force: set[str], verbose: bool, say: Say) -> None:
@@ -210,6 +215,9 @@ class _Runner:
         started = time.monotonic()
         source = config.source_name(str(self.folder), self.where.root)
         parent_id = self.parent.start(self.job, source, self.params)
+        # What the end of the run needs (nbformat, seconds to import) is imported while the
+        # first steps' kernels run, not after them.
+        threading.Thread(target=_import_output, daemon=True).start()
         result = PipelineResult(FAILED, self.params, self.results, parent_id)
         try:
             self._schedule(parent_id)
