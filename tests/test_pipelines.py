@@ -272,6 +272,16 @@ def test_failed_step_stops_what_needs_it_and_from_resumes(project: Path) -> None
     assert run(folder, only="train", force=("train",)) == {"train": FINISHED}
 
 
+def own_project(tmp_path: Path, migrated_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project of the test's own, with its own store and spool, as the working folder."""
+    root = make_project(tmp_path / "project")
+    shutil.copy(migrated_db, tmp_path / "mlflow.db")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("NBMLOPS_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.chdir(root)
+    return root
+
+
 def side_by_side(folder: Path) -> Path:
     """Two steps at once, whatever the machine's core count."""
     data = yaml.safe_load((folder / "job.yaml").read_text())
@@ -281,11 +291,7 @@ def side_by_side(folder: Path) -> Path:
 
 def test_independent_branches_run_side_by_side(tmp_path: Path, migrated_db: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    root = make_project(tmp_path / "branches")
-    shutil.copy(migrated_db, tmp_path / "mlflow.db")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    monkeypatch.setenv("NBMLOPS_SPOOL", str(tmp_path / "spool"))
-    monkeypatch.chdir(root)
+    root = own_project(tmp_path, migrated_db, monkeypatch)
     code = "import time\ntime.sleep(2)\nopen('{0}.txt', 'w').write('{0}')"
     left = notebook(root / "left.ipynb", [code.format("left")])
     right = notebook(root / "right.ipynb", [code.format("right")])
@@ -385,11 +391,7 @@ def test_ctrl_c_stops_every_running_step_and_its_kernel(tmp_path: Path, migrated
 
     import psutil
 
-    root = make_project(tmp_path / "stopped")
-    shutil.copy(migrated_db, tmp_path / "mlflow.db")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    monkeypatch.setenv("NBMLOPS_SPOOL", str(tmp_path / "spool"))
-    monkeypatch.chdir(root)
+    root = own_project(tmp_path, migrated_db, monkeypatch)
     code = "import pathlib, time\npathlib.Path('{0}.started').touch()\ntime.sleep(120)"
     steps = [notebook(root / f"{n}.ipynb", [code.format(n)]) for n in ("left", "right")]
     folder = side_by_side(export_pipeline(steps, name="long").folder)

@@ -98,7 +98,6 @@ def export_job(
     old_nb = (read_notebook(folder / previous.notebook)
               if previous and (folder / previous.notebook).is_file() else None)
     base = previous or Job(name=name, notebook=nb_name)
-    sched = base.schedule
     job = replace(
         base,
         name=name,
@@ -106,18 +105,9 @@ def export_job(
         source=os.path.relpath(notebook, folder),
         parameters=result.params,
         cwd=os.path.relpath(notebook.parent, folder),
-        schedule=Schedule(
-            cron=cron or sched.cron,
-            timezone=timezone or sched.timezone,
-            targets=list(dict.fromkeys([*sched.targets, *targets])) or (["cron"] if cron else []),
-        ),
+        schedule=merged_schedule(base.schedule, cron, timezone, targets),
     )
-    if job.schedule.targets and not job.schedule.cron:
-        raise JobError("schedule targets need a schedule: pass --schedule CRON")
-
-    rendered = {t: schedule.target(t).render(job, folder) for t in job.schedule.targets}
-    for t, text in rendered.items():
-        schedule.target(t).check(text)
+    rendered = render_targets(job, folder)
 
     files = {
         nb_name: nbformat.writes(job_nb).encode(),
@@ -137,6 +127,28 @@ def export_job(
                                job.parameters),
         created=previous is None, files=list(files),
     )
+
+
+def merged_schedule(previous: Schedule, cron: str | None, timezone: str | None,
+                    targets: Sequence[str]) -> Schedule:
+    """The schedule of job.yaml with what the command line sets; cron is the target when a
+    schedule is given and none is named."""
+    merged = Schedule(
+        cron=cron or previous.cron,
+        timezone=timezone or previous.timezone,
+        targets=list(dict.fromkeys([*previous.targets, *targets])) or (["cron"] if cron else []),
+    )
+    if merged.targets and not merged.cron:
+        raise JobError("schedule targets need a schedule: pass --schedule CRON")
+    return merged
+
+
+def render_targets(job: Job, folder: Path) -> dict[str, str]:
+    """Each target's file, rendered and checked, by target name."""
+    rendered = {t: schedule.target(t).render(job, folder) for t in job.schedule.targets}
+    for t, text in rendered.items():
+        schedule.target(t).check(text)
+    return rendered
 
 
 def requirements(nb: nbformat.NotebookNode) -> str:

@@ -30,12 +30,18 @@ import nbformat
 from nbmlops import config
 from nbmlops.exceptions import JobError, LintError, PipelineError
 from nbmlops.jobs import dataflow, lint, parameterize, pipeline, schedule
-from nbmlops.jobs.folder import _shown, _write_folder, read_notebook, requirements
+from nbmlops.jobs.folder import (
+    _shown,
+    _write_folder,
+    merged_schedule,
+    read_notebook,
+    render_targets,
+    requirements,
+)
 from nbmlops.jobs.spec import (
     JOB_FILE,
     Job,
     ParamSpec,
-    Schedule,
     Step,
     check_name,
     check_timezone,
@@ -137,20 +143,11 @@ def export_pipeline(
     edges.sort(key=lambda edge: ranked[edge.step])
 
     base = previous or Job(name=name)
-    sched = base.schedule
     job = replace(
         base, name=name, notebook="", source=None, cwd=".", parameters=params, steps=steps,
-        schedule=Schedule(
-            cron=cron or sched.cron,
-            timezone=timezone or sched.timezone,
-            targets=list(dict.fromkeys([*sched.targets, *targets])) or (["cron"] if cron else []),
-        ),
+        schedule=merged_schedule(base.schedule, cron, timezone, targets),
     )
-    if job.schedule.targets and not job.schedule.cron:
-        raise JobError("schedule targets need a schedule: pass --schedule CRON")
-    rendered = {t: schedule.target(t).render(job, folder) for t in job.schedule.targets}
-    for t, text in rendered.items():
-        schedule.target(t).check(text)
+    rendered = render_targets(job, folder)
 
     merged = nbformat.v4.new_notebook()
     merged.cells = [c for s in sources for c in s.job_notebook.cells]

@@ -24,14 +24,12 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-import filelock
 
 from nbmlops import config, store
 from nbmlops.exceptions import JobError
@@ -47,6 +45,7 @@ from nbmlops.jobs.run import (
     _on_failure,
     _one_line,
     _redact_output,
+    job_lock,
     papermill_command,
 )
 from nbmlops.jobs.spec import Job, Step, resolve_params
@@ -170,27 +169,13 @@ def run_pipeline(
         return PipelineResult(SKIPPED, params)
     # A whole run owns the job; `--only STEP` (one task of a scheduler's graph) owns its step,
     # so the tasks of independent branches can run at once.
-    lock = folder / (f".nbmlops-run-{only}.lock" if only else LOCK_FILE)
-    with _lock(lock, job.overlap) as held:
+    lock = f".nbmlops-run-{only}.lock" if only else LOCK_FILE
+    with job_lock(folder, job.overlap, lock) as held:
         if not held:
             say(f"nbmlops: job {job.name} is already running: this run is skipped "
                 "(overlap: skip in job.yaml)")
             return PipelineResult(SKIPPED, params)
         return _Runner(folder, job, params, chosen, set(force), verbose, say).run()
-
-
-@contextlib.contextmanager
-def _lock(path: Path, overlap: str) -> Iterator[bool]:
-    lock = filelock.FileLock(str(path))
-    try:
-        lock.acquire(timeout=-1 if overlap == "wait" else 0)
-    except filelock.Timeout:
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        lock.release()
 
 
 def _import_output() -> None:

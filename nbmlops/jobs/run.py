@@ -195,10 +195,11 @@ def _last_line(text: str, containing: str) -> str | None:
 
 
 @contextlib.contextmanager
-def job_lock(folder: Path, overlap: str) -> Iterator[bool]:
-    """True while this process holds the job's lock; False (at once) when another run holds
-    it and ``overlap`` is ``skip``."""
-    lock = filelock.FileLock(str(folder / LOCK_FILE))
+def job_lock(folder: Path, overlap: str, name: str = LOCK_FILE) -> Iterator[bool]:
+    """True while this process holds the job's lock (``name``: a pipeline step's own, for
+    ``--only STEP``); False (at once) when another run holds it and ``overlap`` is
+    ``skip``."""
+    lock = filelock.FileLock(str(folder / name))
     try:
         lock.acquire(timeout=-1 if overlap == "wait" else 0)
     except filelock.Timeout:
