@@ -419,3 +419,21 @@ def test_ctrl_c_stops_every_running_step_and_its_kernel(tmp_path: Path, migrated
                 child.kill()
             run.kill()
             run.wait()
+
+
+def test_a_file_only_the_tracked_cells_saw_is_an_input(tmp_path: Path, migrated_db: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    root = own_project(tmp_path, migrated_db, monkeypatch)
+    monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")
+    (root / "lookup.txt").write_text("a")
+    # Read through a function of its own: the export cannot see it, the tracked cell can.
+    hidden = notebook(root / "hidden.ipynb", [
+        "%load_ext nbmlops",
+        "%%track\ndef text(path):\n    return open(path).read()\nsize = len(text('lookup.txt'))"])
+    other = notebook(root / "other.ipynb", ["x = 1"])
+    folder = export_pipeline([hidden, other], name="seen").folder
+    assert load(folder).step("hidden").inputs == []
+    assert run(folder) == {"hidden": FINISHED, "other": FINISHED}
+    assert run(folder) == {"hidden": SKIPPED, "other": SKIPPED}
+    (root / "lookup.txt").write_text("b")
+    assert run(folder) == {"hidden": FINISHED, "other": SKIPPED}

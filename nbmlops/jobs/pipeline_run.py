@@ -399,3 +399,36 @@ class _Runner:
                 except Exception as e:
                     self.say(f"nbmlops: warning: {result.output.name} not uploaded: "
                              f"{_one_line(e)}")
+            if result.status == FINISHED and result.run_id:
+                self._tracked_inputs(self.job.step(result.name), result.run_id)
+
+    def _tracked_inputs(self, step: Step, run_id: str) -> None:
+        """Add to the step's state the files its tracked cells read that job.yaml does not
+        list (a path computed at run time): a change to them makes the step run again."""
+        client = self.parent.client
+        if client is None:
+            return
+        try:
+            with store.fail_fast():
+                cells = client.search_runs(
+                    [client.get_run(run_id).info.experiment_id],
+                    filter_string=f"tags.`{store.PARENT_RUN_TAG}` = '{run_id}'")
+        except Exception:  # the step's state keeps the inputs job.yaml lists
+            return
+        outputs = [os.path.normpath(self.folder / p) for p in step.outputs]
+        found: dict[str, str] = {}
+        for cell in cells:
+            for d in cell.inputs.dataset_inputs if cell.inputs is not None else []:
+                tags = {t.key: t.value for t in d.tags}
+                path = d.dataset.name
+                if (tags.get(store.DATA_KIND_TAG) not in ("file", "directory")
+                        or not os.path.isabs(path)
+                        or "output" in tags.get(store.DATA_CONTEXT_TAG, "")
+                        or any(pipeline.covers(o, path) for o in outputs)):
+                    continue
+                found.setdefault(os.path.relpath(path, self.folder), d.dataset.digest)
+        state = uptodate.load_state(self.folder, step.name)
+        extra = {p: f for p, f in found.items() if p not in step.inputs}
+        if state is not None and extra and state.run_id == run_id:
+            state.inputs.update(extra)
+            uptodate.save_state(self.folder, step.name, state)
