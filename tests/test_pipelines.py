@@ -321,6 +321,39 @@ def test_jobs_view_draws_the_steps_with_their_last_status(project: Path) -> None
         ("load", [], SKIPPED), ("features", ["load"], SKIPPED), ("train", ["features"], FINISHED)]
 
 
+def test_dry_run_says_what_would_run_and_a_held_lock_skips_the_run(project: Path) -> None:
+    import filelock
+
+    from nbmlops.jobs.run import LOCK_FILE
+
+    folder = project / "jobs" / "weekly"
+    (project / "data" / "raw.csv").write_text("x\n9\n")
+    said: list[str] = []
+    result = run_pipeline(folder, load(folder), {}, dry_run=True, say=said.append)
+    assert result.status == SKIPPED and said == [
+        "load: runs (input ../../data/raw.csv changed)",
+        "features: up to date now; runs if load change its inputs",
+        "train: skipped: up to date",
+    ]
+    with filelock.FileLock(str(folder / LOCK_FILE)):
+        result = run_pipeline(folder, load(folder), {}, say=said.append)
+    assert result.status == SKIPPED and not result.steps
+    assert said[-1].endswith("is already running: this run is skipped (overlap: skip in job.yaml)")
+
+
+def test_parameters_shared_by_steps() -> None:
+    from nbmlops.jobs.pipeline_export import merge_parameters
+    from nbmlops.jobs.spec import ParamSpec
+
+    merged, notes = merge_parameters([
+        ("a", [ParamSpec("limit", "any", None), ParamSpec("lr", "float", 0.1)]),
+        ("b", [ParamSpec("limit", "int", 5), ParamSpec("lr", "float", 0.2)]),
+    ])
+    assert merged == [ParamSpec("limit", "int", 5), ParamSpec("lr", "float", 0.1)]
+    assert notes == ["parameter lr: default 0.1 in a, 0.2 in b; the pipeline gives both 0.1 "
+                     "unless -p sets it"]
+
+
 # -- scheduled ------------------------------------------------------------------------------
 
 

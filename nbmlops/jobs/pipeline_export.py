@@ -206,7 +206,7 @@ def merge_parameters(
                 merged[spec.name] = (first_step, replace(spec, default=first.default
                                                          if first.default is not None
                                                          else spec.default))
-            if first.default != spec.default and spec.default is not None:
+            if None not in (first.default, spec.default) and first.default != spec.default:
                 notes.append(f"parameter {spec.name}: default {first.default!r} in "
                              f"{first_step}, {spec.default!r} in {step}; the pipeline "
                              f"gives both {merged[spec.name][1].default!r} unless -p sets it")
