@@ -384,14 +384,18 @@ def test_schedulers_get_the_pipeline_graph(tmp_path: Path) -> None:
     assert container["command"] == ["nbmlops", "run", "/job"]
 
 
-@pytest.mark.airflow
-def test_airflow_has_one_task_per_step(tmp_path: Path) -> None:
+def airflow_bin() -> Path:
     venv = os.environ.get("NBMLOPS_AIRFLOW_VENV", Path.home() / ".cache" / "nbmlops-airflow-venv")
-    python = Path(venv) / "bin" / "python"
-    if not python.exists():
+    if not (Path(venv) / "bin" / "python").exists():
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail("the Airflow virtual environment is required in CI")
         pytest.skip("no Airflow virtual environment (bash .ci/airflow-venv)")
+    return Path(venv) / "bin"
+
+
+@pytest.mark.airflow
+def test_airflow_has_one_task_per_step(tmp_path: Path) -> None:
+    python = airflow_bin() / "python"
     folder = export_pipeline(chain(tmp_path / "af"), name="chain", cron="0 3 * * 1",
                              targets=["airflow"]).folder
     dags = tmp_path / "dags"
@@ -470,3 +474,30 @@ def test_a_file_only_the_tracked_cells_saw_is_an_input(tmp_path: Path, migrated_
     assert run(folder) == {"hidden": SKIPPED, "other": SKIPPED}
     (root / "lookup.txt").write_text("b")
     assert run(folder) == {"hidden": FINISHED, "other": SKIPPED}
+
+
+@pytest.mark.airflow
+def test_airflow_dags_test_runs_the_steps_in_order(tmp_path: Path, migrated_db: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    airflow = airflow_bin() / "airflow"
+    root = own_project(tmp_path, migrated_db, monkeypatch)
+    steps = chain(root / "chain")
+    monkeypatch.chdir(root / "chain")
+    folder = export_pipeline(steps, name="chain", cron="0 3 * * 1", targets=["airflow"]).folder
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    shutil.copy(folder / "airflow_dag.py", dags / "nbmlops_chain.py")
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow-home"),
+           "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    for command in (["db", "migrate"], ["dags", "reserialize"], ["dags", "test", "nbmlops_chain"]):
+        done = subprocess.run([str(airflow), *command], capture_output=True, text=True, env=env,
+                              timeout=600, check=False)
+        assert done.returncode == 0, (command, done.stdout[-3000:], done.stderr[-3000:])
+    client = MlflowClient()
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()],
+                              "tags.`nbmlops.pipeline` = 'chain'")
+    started = {r.data.tags["nbmlops.step"]: r for r in runs}
+    assert {n: r.info.status for n, r in started.items()} == {
+        "a": "FINISHED", "b": "FINISHED", "c": "FINISHED"}
+    assert started["a"].info.end_time <= started["b"].info.start_time
+    assert started["b"].info.end_time <= started["c"].info.start_time
