@@ -36,6 +36,11 @@ class LintError(JobError):
     """The notebook has problems that would make the job fail; the export stopped."""
 
 
+class PipelineError(JobError):
+    """The steps of a pipeline do not form one: a cycle, two steps writing the same data, a
+    parameter two steps declare with different types, an unknown step."""
+
+
 class ScheduleError(JobError):
     """A schedule is invalid (cron expression, target) or cannot be installed."""
 

@@ -85,6 +85,11 @@ JOB_TAG = "nbmlops.job"
 JOB_ERROR_TAG = "nbmlops.error"
 JOB_ATTEMPTS_TAG = "nbmlops.attempts"
 JOB_OUTPUT_TAG = "nbmlops.job.output"  # the output notebook, relative to the job folder
+PIPELINE_TAG = "nbmlops.pipeline"  # a pipeline step's run: the pipeline (job) it is part of
+STEP_TAG = "nbmlops.step"  # ... and the step's name; its tracked cells nest under it
+STEP_SKIPPED_TAG = "nbmlops.step.skipped"  # "up to date" when the step did not run
+STEP_REUSES_TAG = "nbmlops.step.reuses"  # the run whose results a skipped step reuses
+NOTE_TAG = "mlflow.note.content"  # the run's description in the MLflow UI
 
 # -- dataset inputs -------------------------------------------------------------------------
 DATA_CONTEXT_TAG = "mlflow.data.context"  # "input", "output" or "input,output"

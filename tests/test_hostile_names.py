@@ -111,8 +111,12 @@ def test_airflow_command_renders_and_runs_only_the_job(
     call = next(n for n in ast.walk(ast.parse(text))
                 if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "BashOperator")
     # The DAG file's own expressions, with JOB as the file computes it (its folder).
-    fields = {k.arg: eval(compile(ast.Expression(k.value), "dag", "eval"), {"JOB": str(folder)})
-              for k in call.keywords if k.arg in ("bash_command", "env")}
+    [env_node] = [n.value for n in ast.parse(text).body if isinstance(n, ast.Assign)
+                  and getattr(n.targets[0], "id", "") == "env"]
+    scope = {"JOB": str(folder)}
+    fields = {"env": eval(compile(ast.Expression(env_node), "dag", "eval"), scope),
+              "bash_command": next(ast.literal_eval(k.value) for k in call.keywords
+                                   if k.arg == "bash_command")}
     # What Airflow does with templated fields: render them with the run's context.
     params = {"threshold": 3, "mode": "fast", "use_cache": True}
     render = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string

@@ -4,6 +4,7 @@ import * as React from 'react';
 
 import { ago, duration, statusClass } from './format';
 import type { SidebarModel } from './model';
+import { PipelineGraph } from './pipelineGraph';
 import type { JobInfo } from './types';
 
 function Parameters(props: {
@@ -65,6 +66,7 @@ function JobCard(props: {
         )}
         {job.files.length ? <> · files: {job.files.join(', ')}</> : null}
       </p>
+      {job.steps?.length ? <PipelineGraph job={job.name} steps={job.steps} /> : null}
       <Parameters job={job} values={values} onChange={(n, v) => setValues({ ...values, [n]: v })} />
       <div className="jp-nbmlops-toolbar">
         <button

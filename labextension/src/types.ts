@@ -193,6 +193,14 @@ export interface JobRun {
   error: string | null;
 }
 
+/** A step of a pipeline job, with its last run's status (SKIPPED: it was up to date). */
+export interface JobStep {
+  name: string;
+  needs: string[];
+  status: string | null;
+  run_id: string | null;
+}
+
 export interface JobInfo {
   name: string;
   folder: string;
@@ -204,6 +212,8 @@ export interface JobInfo {
   parameters: JobParameter[];
   runs: JobRun[];
   runs_error: string | null;
+  /** A pipeline's steps in run order; empty for a one-notebook job. */
+  steps?: JobStep[];
 }
 
 /** A registered model version (nbmlops/models/registry.py `VersionInfo.to_dict`). */

@@ -17,7 +17,9 @@ from nbmlops.exceptions import JobError
 
 
 def _configure_export(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("notebook", type=Path, help="the notebook to export")
+    parser.add_argument("notebook", type=Path, nargs="+",
+                        help="the notebook to export; several make one pipeline, each a step "
+                        "that needs the steps whose data it reads")
     parser.add_argument("--out", type=Path, default=None,
                         help="the job folder (default: jobs/NAME beside the notebook)")
     parser.add_argument("--name", default=None, help="the job's name (default: notebook name)")
@@ -38,7 +40,9 @@ def _configure_export(parser: argparse.ArgumentParser) -> None:
 def export_command(args: argparse.Namespace) -> int:
     from nbmlops.jobs.folder import export_job
 
-    result = export_job(args.notebook, args.out, args.name, args.schedule, args.timezone,
+    if len(args.notebook) > 1:
+        return _export_pipeline(args)
+    result = export_job(args.notebook[0], args.out, args.name, args.schedule, args.timezone,
                         args.target, args.param, args.force, args.airflow_operator)
     for finding in result.findings:
         print(finding, file=sys.stderr)
@@ -58,6 +62,36 @@ def export_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_pipeline(args: argparse.Namespace) -> int:
+    from nbmlops.jobs.pipeline_export import export_pipeline
+
+    if args.param:
+        raise JobError("--param works with one notebook; a pipeline's parameters are those of "
+                       "its notebooks' parameters cells")
+    result = export_pipeline(args.notebook, args.out, args.name, args.schedule, args.timezone,
+                             args.target, args.force, args.airflow_operator)
+    for step, finding in result.findings:
+        print(f"{step}: {finding}", file=sys.stderr)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    verb = "exported" if result.created else "updated"
+    print(f"{verb} pipeline {result.job.name} in {result.folder}: "
+          f"{len(result.job.steps)} steps")
+    for line in result.graph():
+        print(f"  {line}")
+    for edge in result.edges:
+        print(f"  why {edge.needs} -> {edge.step}: {edge.reason}")
+    for step, need in result.kept:
+        print(f"  why {need} -> {step}: kept from job.yaml (written there by hand)")
+    for p in result.job.parameters:
+        users = [s.name for s in result.job.steps if p.name in s.parameters]
+        print(f"  param {p.name}: {p.type} = {p.default!r} -> {', '.join(users)}")
+    if result.job.schedule.cron:
+        print(f"  schedule {result.job.schedule.cron} ({result.job.schedule.timezone}) for "
+              f"{', '.join(result.job.schedule.targets)}")
+    return 0
+
+
 def _configure_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("job", type=Path, help="the job folder (or its job.yaml)")
     parser.add_argument("-p", "--param", nargs=2, action="append", default=[],
@@ -69,10 +103,18 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
                         help="check the parameters and print the papermill command, run nothing")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="show the notebook's output live")
+    parser.add_argument("--only", default=None, metavar="STEP",
+                        help="a pipeline: run this step alone, its inputs as they are")
+    parser.add_argument("--from", dest="start", default=None, metavar="STEP",
+                        help="a pipeline: run this step and every step that needs it")
+    parser.add_argument("--force", action="append", nargs="?", const="*", default=[],
+                        metavar="STEP", help="a pipeline: run STEP (every step without one) "
+                        "even when up to date; repeatable")
 
 
 def run_command(args: argparse.Namespace) -> int:
     from nbmlops.jobs.run import read_params_file, run_job
+    from nbmlops.jobs.spec import folder_of, load
 
     given: dict[str, Any] = {}
     if args.params_file:
@@ -83,12 +125,35 @@ def run_command(args: argparse.Namespace) -> int:
         except (ValueError, TypeError):
             raise JobError("--params-json must be a JSON object") from None
     given.update(dict(args.param))
+    folder = folder_of(args.job)
+    if load(folder).is_pipeline:
+        return _run_pipeline(args, folder, given)
+    if args.only or args.start or args.force:
+        raise JobError("--only, --from and --force are for pipelines (a job with steps)")
     result = run_job(args.job, given, args.dry_run, args.verbose, progress=sys.stderr.isatty())
     if result.failure:
         print(result.failure, file=sys.stderr)
     if result.status != "SKIPPED":
         parent = f", parent run {result.parent_run_id}" if result.parent_run_id else ""
         print(f"{result.status} in {result.duration_s:.1f} s{parent}; output {result.output}")
+    return result.exit_code
+
+
+def _run_pipeline(args: argparse.Namespace, folder: Path, given: dict[str, Any]) -> int:
+    from nbmlops.jobs.pipeline_run import run_pipeline
+    from nbmlops.jobs.spec import load
+
+    result = run_pipeline(folder, load(folder), given, only=args.only, start=args.start,
+                          force=args.force, dry_run=args.dry_run, verbose=args.verbose,
+                          say=lambda s: print(s, file=sys.stderr))
+    if result.status == "SKIPPED":
+        return 0
+    if result.failed:
+        print(result.report(), file=sys.stderr)
+    parent = f", parent run {result.parent_run_id}" if result.parent_run_id else ""
+    print(f"{result.status} in {result.duration_s:.1f} s{parent}")
+    for step in result.steps.values():
+        print(f"  {step.line()}")
     return result.exit_code
 
 

@@ -101,7 +101,6 @@ def export_job(
     old_nb = (read_notebook(folder / previous.notebook)
               if previous and (folder / previous.notebook).is_file() else None)
     base = previous or Job(name=name, notebook=nb_name)
-    sched = base.schedule
     job = replace(
         base,
         name=name,
@@ -109,16 +108,8 @@ def export_job(
         source=os.path.relpath(notebook, folder),
         parameters=result.params,
         cwd=os.path.relpath(notebook.parent, folder),
-        schedule=Schedule(
-            cron=cron or sched.cron,
-            timezone=timezone or sched.timezone,
-            targets=list(dict.fromkeys([*sched.targets, *targets])) or (["cron"] if cron else []),
-            airflow_operator=airflow_operator or sched.airflow_operator,
-        ),
+        schedule=merged_schedule(base.schedule, cron, timezone, targets, airflow_operator),
     )
-    job.schedule.targets = with_needs(job, job.schedule.targets)
-    if not job.schedule.cron and any(target(t).timed for t in job.schedule.targets):
-        raise JobError("schedule targets need a schedule: pass --schedule CRON")
 
     files = {
         nb_name: nbformat.writes(job_nb).encode(),
@@ -140,6 +131,23 @@ def export_job(
     )
 
 
+def merged_schedule(previous: Schedule, cron: str | None, timezone: str | None,
+                    targets: Sequence[str], airflow_operator: str | None = None) -> Schedule:
+    """The schedule of job.yaml with what the command line sets: cron is the target when a
+    schedule is given and none is named, and a target brings those it relies on (the image
+    of a Kubernetes one)."""
+    merged = Schedule(
+        cron=cron or previous.cron,
+        timezone=timezone or previous.timezone,
+        targets=list(dict.fromkeys([*previous.targets, *targets])) or (["cron"] if cron else []),
+        airflow_operator=airflow_operator or previous.airflow_operator,
+    )
+    merged.targets = with_needs(merged, merged.targets)
+    if not merged.cron and any(target(t).timed for t in merged.targets):
+        raise JobError("schedule targets need a schedule: pass --schedule CRON")
+    return merged
+
+
 def target_files(job: Job, folder: Path) -> dict[str, bytes]:
     """The files of the job's schedule targets, each checked, and the folder's README."""
     files = {}
@@ -155,7 +163,7 @@ def ensure_image(job: Job, folder: Path) -> bool:
     """Give the job its image target (a Dockerfile) unless it has one; True when written."""
     if "image" in job.schedule.targets and (folder / ImageTarget.filename).is_file():
         return False
-    job.schedule.targets = with_needs(job, [*job.schedule.targets, "image"])
+    job.schedule.targets = with_needs(job.schedule, [*job.schedule.targets, "image"])
     _write_folder(folder, {JOB_FILE: dump(job, _shown(folder)).encode(),
                            **target_files(job, folder)})
     return True
@@ -166,7 +174,8 @@ README = "README.md"
 
 def readme(job: Job) -> str:
     """What the job folder holds, how to run it, and which files may leave this machine."""
-    rows = [f"- `{job.notebook}`, `{JOB_FILE}`, `requirements.txt`: the job itself (portable)"]
+    notebooks = ", ".join(f"`{nb}`" for nb in [s.notebook for s in job.steps] or [job.notebook])
+    rows = [f"- {notebooks}, `{JOB_FILE}`, `requirements.txt`: the job itself (portable)"]
     for name in job.schedule.targets:
         writer = target(name)
         where = "portable" if writer.portable else "this machine only: absolute paths"

@@ -33,6 +33,16 @@ class JobRun:
 
 
 @dataclass
+class StepStatus:
+    """A pipeline step as the Jobs view draws it: its needs and its last run's status."""
+
+    name: str
+    needs: list[str]
+    status: str | None = None  # FINISHED | FAILED | SKIPPED (up to date) | RUNNING | None
+    run_id: str | None = None
+
+
+@dataclass
 class JobOverview:
     name: str
     folder: Path
@@ -46,6 +56,7 @@ class JobOverview:
     parameters: list[ParamSpec] = field(default_factory=list)
     runs: list[JobRun] = field(default_factory=list)
     runs_error: str | None = None  # MLflow could not be read
+    steps: list[StepStatus] = field(default_factory=list)  # a pipeline's, in run order
 
 
 def job_folders(notebook: Path) -> list[Path]:
@@ -58,7 +69,8 @@ def job_folders(notebook: Path) -> list[Path]:
             job = load(path.parent)
         except NbmlopsError:
             continue
-        if job.source and (path.parent / job.source).resolve() == notebook:
+        sources = [s.source for s in job.steps] or [job.source]
+        if any(src and (path.parent / src).resolve() == notebook for src in sources):
             found.append(path.parent)
     return found
 
@@ -104,10 +116,13 @@ def overview(folder: Path, *, runs: bool = True,
         next_run=(schedule.next_run(cron, job.schedule.timezone).isoformat()
                   if cron and in_cron else None),
         parameters=list(job.parameters),
+        steps=[StepStatus(s.name, list(s.needs)) for s in job.steps],
     )
     if runs:
         try:
             out.runs = last_runs(job, folder)
+            if job.steps:
+                last_step_runs(job, folder, out.steps)
         except Exception as e:  # the view must show the job even when MLflow is away
             out.runs_error = " ".join(f"{type(e).__name__}: {e}".split())[:300]
     return out
@@ -130,6 +145,33 @@ def last_runs(job: Job, folder: Path, limit: int = LAST_RUNS) -> list[JobRun]:
             order_by=["attributes.start_time DESC"], max_results=limit,
         )
     return [_job_run(r) for r in found]
+
+
+def last_step_runs(job: Job, folder: Path, steps: list[StepStatus]) -> None:
+    """Give each step of a pipeline the status of its latest run (one search)."""
+    where = config.destination(folder, job.experiment, uri=job.tracking_uri)
+    if not store.exists(where.tracking_uri):
+        return
+    client = store.client(where.tracking_uri)
+    with store.fail_fast():
+        experiment = client.get_experiment_by_name(where.experiment)
+        if experiment is None:
+            return
+        name = job.name.replace("'", "\\'")
+        found = client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"tags.`{store.PIPELINE_TAG}` = '{name}'",
+            order_by=["attributes.start_time DESC"], max_results=20 * max(1, len(steps)),
+        )
+    latest: dict[str, Any] = {}
+    for run in found:
+        latest.setdefault(run.data.tags.get(store.STEP_TAG, ""), run)
+    for step in steps:
+        last = latest.get(step.name)
+        if last is not None:
+            step.run_id = last.info.run_id
+            step.status = ("SKIPPED" if last.data.tags.get(store.STEP_SKIPPED_TAG)
+                           else last.info.status)
 
 
 def _job_run(run: Any) -> JobRun:

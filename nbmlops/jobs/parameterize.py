@@ -195,6 +195,12 @@ def _candidate_cells(nb: nbformat.NotebookNode) -> list[int]:
     return found
 
 
+def cell_body(source: str) -> str:
+    """A code cell's Python: the body of a ``%%track`` cell, IPython syntax transformed."""
+    split = track_line.split_cell(source)
+    return python_source(split[1] if split is not None else source)
+
+
 def _body(cell: Any) -> tuple[str, int]:
     """A cell's Python body and how many lines precede it (the ``%%track`` line)."""
     split = track_line.split_cell(cell.source) if cell.cell_type == "code" else None

@@ -195,10 +195,11 @@ def _last_line(text: str, containing: str) -> str | None:
 
 
 @contextlib.contextmanager
-def job_lock(folder: Path, overlap: str) -> Iterator[bool]:
-    """True while this process holds the job's lock; False (at once) when another run holds
-    it and ``overlap`` is ``skip``."""
-    lock = filelock.FileLock(str(folder / LOCK_FILE))
+def job_lock(folder: Path, overlap: str, name: str = LOCK_FILE) -> Iterator[bool]:
+    """True while this process holds the job's lock (``name``: a pipeline step's own, for
+    ``--only STEP``); False (at once) when another run holds it and ``overlap`` is
+    ``skip``."""
+    lock = filelock.FileLock(str(folder / name))
     try:
         lock.acquire(timeout=-1 if overlap == "wait" else 0)
     except filelock.Timeout:
@@ -233,24 +234,29 @@ class ParentRun:
         self.client: Any = None
         self.run_id: str | None = None
 
-    def start(self, job: Job, notebook: str, params: Mapping[str, Any]) -> str | None:
+    def start(self, job: Job, notebook: str, params: Mapping[str, Any],
+              tags: Mapping[str, str] | None = None, name: str | None = None) -> str | None:
+        """Create the run; ``tags`` replace the job tag (a pipeline's step runs carry their
+        own), ``name`` the run's name (the job's name and the time)."""
         try:
             with store.fail_fast():
-                self.run_id = self._create(job, notebook, params)
+                self.run_id = self._create(job, notebook, params, tags, name)
         except Exception as e:  # whatever MLflow raises: the job runs anyway
             self.say(f"nbmlops: warning: no parent run ({_one_line(e)}); the job runs, its "
                      "tracked cells wait in the spool and upload later")
             self.run_id = None
         return self.run_id
 
-    def _create(self, job: Job, notebook: str, params: Mapping[str, Any]) -> str:
+    def _create(self, job: Job, notebook: str, params: Mapping[str, Any],
+                tags: Mapping[str, str] | None, name: str | None) -> str:
         from nbmlops.sync.upload import ensure_experiment
 
-        self.client = store.client(self.uri, create=True)
+        if self.client is None:
+            self.client = store.client(self.uri, create=True)
         experiment_id = ensure_experiment(self.client, self.experiment, self.uri)
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-        run = self.client.create_run(experiment_id, run_name=f"{job.name} {stamp}", tags={
-            JOB_TAG: job.name,
+        run = self.client.create_run(experiment_id, run_name=name or f"{job.name} {stamp}", tags={
+            **(tags if tags is not None else {JOB_TAG: job.name}),
             store.SOURCE_NAME_TAG: notebook,
             store.SOURCE_TYPE_TAG: store.SOURCE_TYPE_NOTEBOOK,
         })
@@ -304,6 +310,9 @@ def run_job(
     """Run the job in ``job_path`` once (plus its retries) with ``given`` parameters."""
     folder = folder_of(job_path)
     job = load(folder)
+    if job.is_pipeline:
+        raise JobError(f"job {job.name} is a pipeline: run it with `nbmlops run {folder}` "
+                       "(nbmlops.jobs.pipeline_run.run_pipeline)")
     params = resolve_params(job, given)  # before any kernel: a typo costs nothing
     notebook = folder / job.notebook
     if not notebook.is_file():
@@ -442,13 +451,16 @@ def _name_runs(output: Path | None, spool_dir: Path, say: Say) -> None:
 
 
 def _execute(command: list[str], env: dict[str, str], timeout: float | None, output: Path,
-             verbose: bool) -> Failure | None:
+             verbose: bool,
+             started: Callable[[subprocess.Popen[str]], None] | None = None) -> Failure | None:
     # A session of its own: a timeout kills papermill and the kernel it started together.
     proc = subprocess.Popen(
         command, env=env, start_new_session=True, text=True,
         stdout=None if verbose else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    if started is not None:
+        started(proc)  # a pipeline's steps run in threads: Ctrl-C reaches their caller only
     previous = None
     if threading.current_thread() is threading.main_thread():
 

@@ -77,11 +77,54 @@ class Promote:
 
 
 @dataclass
-class Job:
-    """The content of ``job.yaml``. Paths are relative to the job folder."""
+class Step:
+    """One notebook of a pipeline (``steps:`` in job.yaml). Paths are relative to the job
+    folder; ``inputs`` and ``outputs`` are what the export saw it read and write, and what
+    ``nbmlops run`` fingerprints to tell whether the step is up to date."""
 
     name: str
     notebook: str
+    source: str | None = None
+    cwd: str = "."
+    needs: list[str] = field(default_factory=list)
+    parameters: list[str] = field(default_factory=list)  # pipeline parameters it declares
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["name"]
+        return data
+
+    @classmethod
+    def from_dict(cls, name: str, data: Any, where: str) -> Step:
+        if not isinstance(data, Mapping) or not isinstance(data.get("notebook"), str):
+            raise JobError(f"{where}: step {name} needs 'notebook: FILE'")
+        known = {f.name for f in fields(cls)} - {"name"}
+        unknown = set(data) - known
+        if unknown:
+            raise JobError(f"{where}: step {name}: unknown key(s) {', '.join(sorted(unknown))}")
+        values = dict(data)
+        for key in ("needs", "parameters", "inputs", "outputs"):
+            items = values.get(key) or []
+            if isinstance(items, str):
+                items = [items]
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise JobError(f"{where}: step {name}: {key} must be a list of names")
+            values[key] = list(items)
+        return cls(name=str(name), **values)
+
+
+@dataclass
+class Job:
+    """The content of ``job.yaml``. Paths are relative to the job folder.
+
+    A pipeline has ``steps`` (one notebook each) instead of ``notebook``; its ``parameters``
+    are handed to the steps that declare them.
+    """
+
+    name: str
+    notebook: str = ""
     source: str | None = None  # the notebook it was exported from
     parameters: list[ParamSpec] = field(default_factory=list)
     schedule: Schedule = field(default_factory=Schedule)
@@ -97,6 +140,19 @@ class Job:
     on_failure: str | None = None  # a shell command run after the last failed attempt
     image: str | None = None  # the container image of the kubernetes target
     promote: Promote | None = None  # register-and-promote after a successful run
+    steps: list[Step] = field(default_factory=list)
+    max_parallel: int | None = None  # steps run side by side at most; None: the core count
+
+    @property
+    def is_pipeline(self) -> bool:
+        return bool(self.steps)
+
+    def step(self, name: str) -> Step:
+        found = next((s for s in self.steps if s.name == name), None)
+        if found is None:
+            raise JobError(f"job {self.name} has no step {name!r} (steps: "
+                           f"{', '.join(s.name for s in self.steps) or 'none'})")
+        return found
 
     def param(self, name: str) -> ParamSpec | None:
         return next((p for p in self.parameters if p.name == name), None)
@@ -109,12 +165,19 @@ class Job:
         }
         if self.promote is None:
             del data["promote"]  # job.yaml shows the section only when it is used
+        if self.steps:
+            for key in ("notebook", "source", "cwd"):
+                del data[key]  # each step has its own
+            data["steps"] = {s.name: s.to_dict() for s in self.steps}
+        else:
+            del data["steps"], data["max_parallel"]  # a one-notebook job.yaml as before
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = JOB_FILE) -> Job:
-        if not isinstance(data, Mapping) or "name" not in data or "notebook" not in data:
-            raise JobError(f"{where}: needs at least 'name' and 'notebook'")
+        if not isinstance(data, Mapping) or "name" not in data or (
+                "notebook" not in data and not data.get("steps")):
+            raise JobError(f"{where}: needs at least 'name' and 'notebook' (or 'steps')")
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -137,8 +200,16 @@ class Job:
         if unknown:
             raise JobError(f"{where}: schedule: unknown key(s) {', '.join(sorted(unknown))}")
         promote = values.pop("promote", None)
+        steps = values.pop("steps", None) or {}
+        if not isinstance(steps, Mapping):
+            raise JobError(f"{where}: 'steps' must be a mapping of step name to its notebook "
+                           "and needs")
         job = cls(**values, parameters=specs, schedule=Schedule(**schedule),
-                  promote=Promote.from_dict(promote, where) if promote is not None else None)
+                  promote=Promote.from_dict(promote, where) if promote is not None else None,
+                  steps=[Step.from_dict(str(n), d, where) for n, d in steps.items()])
+        if job.max_parallel is not None and (
+                not isinstance(job.max_parallel, int) or job.max_parallel < 1):
+            raise JobError(f"{where}: max_parallel must be a whole number >= 1")
         if job.overlap not in OVERLAP:
             raise JobError(f"{where}: overlap must be one of {', '.join(OVERLAP)}")
         return job

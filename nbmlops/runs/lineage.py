@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 __all__ = [
-    "DataVersion", "LineageError", "LineageRun", "RecordRun", "normalize", "run_data",
+    "DataVersion", "FileUse", "LineageError", "LineageRun", "RecordRun", "normalize",
+    "notebook_files", "run_data",
     "run_of_record", "runs_using",
 ]
 
@@ -160,6 +161,45 @@ def run_data(run_id: str, tracking_uri: str | None = None) -> list[DataVersion]:
         DataVersion(d.dataset.name, d.dataset.digest, _contexts(d), _tag(d, store.DATA_KIND_TAG))
         for d in inputs
     ]
+
+
+@dataclass(frozen=True)
+class FileUse:
+    """A file (or folder) a notebook's tracked run read or wrote."""
+
+    path: str  # absolute
+    digest: str
+    contexts: tuple[str, ...]
+    run_id: str
+
+
+def notebook_files(source_names: Sequence[str], tracking_uri: str,
+                   max_runs: int = 200) -> list[FileUse]:
+    """The files the latest ``max_runs`` tracked runs of the notebooks named
+    ``source_names`` (``mlflow.source.name``) read and wrote, newest run first."""
+    if not source_names or not store.exists(tracking_uri):
+        return []
+    client = store.client(tracking_uri)
+    ids = _experiment_ids(client, None)
+    if not ids:
+        return []
+    found: list[FileUse] = []
+    for name in dict.fromkeys(source_names):  # MLflow's search has no IN for tags
+        quoted = "'" + name.replace("'", "\\'") + "'"
+        for batch in (ids[i : i + _BATCH] for i in range(0, len(ids), _BATCH)):
+            try:
+                runs = client.search_runs(
+                    batch, filter_string=f"tags.`{store.SOURCE_NAME_TAG}` = {quoted}",
+                    max_results=max_runs, order_by=["attributes.start_time DESC"])
+            except Exception as e:
+                raise LineageError(f"cannot search runs: {_one_line(e)}") from None
+            for run in runs:
+                for d in run.inputs.dataset_inputs if run.inputs is not None else []:
+                    if _tag(d, store.DATA_KIND_TAG) in ("file", "directory") and (
+                            os.path.isabs(d.dataset.name)):
+                        found.append(FileUse(d.dataset.name, d.dataset.digest, _contexts(d),
+                                             run.info.run_id))
+    return found
 
 
 # -- MLflow --------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ def jobs_of(server_root: Path, notebook_path: str) -> list[dict[str, Any]]:
                       if run.output and (folder / run.output).is_file() else None}
                      for run in job.runs],
             "runs_error": job.runs_error,
+            "steps": [step.__dict__ for step in job.steps],
         })
     return out
 

@@ -11,7 +11,7 @@ the lock and the failure report are the same wherever a job is scheduled.
 from __future__ import annotations
 
 from nbmlops.exceptions import ScheduleError
-from nbmlops.jobs.spec import Job
+from nbmlops.jobs.spec import Schedule
 from nbmlops.jobs.targets.airflow import AirflowTarget
 from nbmlops.jobs.targets.base import Target
 from nbmlops.jobs.targets.cron import CronTarget
@@ -33,9 +33,9 @@ def target(name: str) -> Target:
         ) from None
 
 
-def with_needs(job: Job, names: list[str]) -> list[str]:
+def with_needs(schedule: Schedule, names: list[str]) -> list[str]:
     """``names`` and the targets they rely on (the image a Kubernetes target runs), in order."""
     out: list[str] = []
     for name in names:
-        out += [n for n in (name, *target(name).needs(job)) if n not in out]
+        out += [n for n in (name, *target(name).needs(schedule)) if n not in out]
     return out

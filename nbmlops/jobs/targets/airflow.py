@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import pprint
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
 from nbmlops.exceptions import ScheduleError
 from nbmlops.jobs.schedule import RUN_DATE_PARAM, cron_of
-from nbmlops.jobs.spec import Job
+from nbmlops.jobs.spec import Job, Schedule
 from nbmlops.jobs.targets import kubernetes
-from nbmlops.jobs.targets.base import Target
+from nbmlops.jobs.targets.base import Target, task_id
 from nbmlops.jobs.targets.image import dns_name
 
 OPERATORS = ("bash", "kubernetes")
@@ -59,8 +60,8 @@ class AirflowTarget(Target):
     description = ("put the job folder (or its repository) in your Airflow dags folder; the "
                    "kubernetes operator runs the job's image instead")
 
-    def needs(self, job: Job) -> tuple[str, ...]:
-        return ("image",) if job.schedule.airflow_operator == "kubernetes" else ()
+    def needs(self, schedule: Schedule) -> tuple[str, ...]:
+        return ("image",) if schedule.airflow_operator == "kubernetes" else ()
 
     def render(self, job: Job, folder: Path) -> str:
         operator = job.schedule.airflow_operator
@@ -74,7 +75,13 @@ class AirflowTarget(Target):
             params=repr({p.name: p.default for p in job.parameters}),
             imports=_IMPORTS[operator],
             path_import="from pathlib import Path\n" if operator == "bash" else "",
+            tasks="\ntasks = {}\n" if job.steps else "",
         )
+        # One task, or one per step of a pipeline with the steps' needs: Airflow draws the
+        # graph. (task id, its needs, what `nbmlops run` gets besides the job folder)
+        tasks = ([("run", [], [])] if not job.steps else
+                 [(task_id(s.name), [task_id(n) for n in s.needs], ["--only", s.name])
+                  for s in job.steps])
         if operator == "bash":
             # Paths and settings are shielded from Airflow's Jinja in raw blocks, so a folder
             # named "{{ 7*7 }}" stays that folder; the parameters reach `nbmlops run` as JSON
@@ -82,14 +89,25 @@ class AirflowTarget(Target):
             env = {"NBMLOPS_PARAMS": params_template(job)}
             if job.tracking_uri:
                 env["MLFLOW_TRACKING_URI"] = jinja_raw(job.tracking_uri)
-            items = "".join(f"        {k!r}: {v!r},\n" for k, v in env.items())
-            return head + _BASH_TASK.format(env=items, timeout=timeout)
-        pod = {"apiVersion": "v1", "kind": "Pod",
-               "metadata": {"labels": kubernetes.labels(job)},
-               "spec": kubernetes.pod_spec(job, folder, container_name="base")}
-        return head + _POD_TASK.format(
-            pod=_jinja_safe(pod), name=dns_name("nbmlops-" + job.name), timeout=timeout,
-            arguments=repr(["--params-json", params_template(job)]))
+            body = _BASH_ENV.format(env="".join(f"    {k!r}: {v!r},\n" for k, v in env.items()))
+            for tid, _, only in tasks:
+                command = " ".join(['nbmlops run "$NBMLOPS_JOB"', *map(shlex.quote, only),
+                                    '--params-json "$NBMLOPS_PARAMS"'])
+                body += _BASH_TASK.format(task=_task_target(job, tid), task_id=tid,
+                                          command=jinja_raw(command), timeout=timeout)
+        else:
+            pod = {"apiVersion": "v1", "kind": "Pod",
+                   "metadata": {"labels": kubernetes.labels(job)},
+                   "spec": kubernetes.pod_spec(job, folder, container_name="base")}
+            body = _POD.format(pod=_jinja_safe(pod))
+            for tid, _, only in tasks:
+                name = dns_name("-".join(["nbmlops", job.name, *only[1:]]))
+                arguments = [*map(jinja_raw, only), "--params-json", params_template(job)]
+                body += _POD_TASK.format(task=_task_target(job, tid), task_id=tid, name=name,
+                                         arguments=arguments, timeout=timeout)
+        edges = [f"tasks[{need!r}] >> tasks[{tid!r}]\n" for tid, needs, _ in tasks
+                 for need in needs]
+        return head + body + ("\n" + "".join(edges) if edges else "")
 
     def check(self, text: str) -> None:
         try:
@@ -150,40 +168,51 @@ dag = DAG(
     tags=["nbmlops"],
     default_args={{"retries": {retries}, "retry_delay": timedelta(seconds={retry_delay!r})}},
 )
+{tasks}'''
+
+_BASH_ENV = '''
+# The job folder is the folder of this file: copy or sync the job folder (or the repository
+# holding it) into the dags folder. `nbmlops` comes from the worker's PATH, the tracking server
+# from job.yaml or the worker's environment.
+JOB = str(Path(__file__).resolve().parent)
+
+env = {{
+    "NBMLOPS_JOB": "{{% raw %}}" + JOB + "{{% endraw %}}",
+{env}}}
 '''
 
 _BASH_TASK = '''
-# The job folder is the folder of this file: copy or sync the job folder (or the repository
-# holding it) into the dags folder.
-JOB = str(Path(__file__).resolve().parent)
-
-BashOperator(
+{task}BashOperator(
     dag=dag,
-    task_id="run",
-    # `nbmlops` from the worker's PATH; the tracking server from job.yaml or the environment
-    bash_command='nbmlops run "$NBMLOPS_JOB" --params-json "$NBMLOPS_PARAMS"',
-    env={{
-        "NBMLOPS_JOB": "{{% raw %}}" + JOB + "{{% endraw %}}",
-{env}    }},
+    task_id={task_id!r},
+    bash_command={command!r},
+    env=env,
     append_env=True,
     execution_timeout={timeout},
 )
 '''
 
-_POD_TASK = '''
-# The Pod the task starts: the job's image (built from its Dockerfile), the job folder in it,
+_POD = '''
+# The Pod a task starts: the job's image (built from its Dockerfile), the job folder in it,
 # the tracking server, the same as the CronJob of the kubernetes target.
 POD = {pod}
+'''
 
-KubernetesPodOperator(
+_POD_TASK = '''
+{task}KubernetesPodOperator(
     dag=dag,
-    task_id="run",
+    task_id={task_id!r},
     name={name!r},
     pod_template_dict=POD,
     image=POD["spec"]["containers"][0]["image"],
     cmds=POD["spec"]["containers"][0]["command"],
-    arguments={arguments},
+    arguments={arguments!r},
     get_logs=True,
     execution_timeout={timeout},
 )
 '''
+
+
+def _task_target(job: Job, tid: str) -> str:
+    """How the DAG keeps a task: a pipeline's, by id, to wire the steps' needs."""
+    return f"tasks[{tid!r}] = " if job.steps else ""

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from pathlib import Path
 from typing import ClassVar
 
 from nbmlops.exceptions import ScheduleError
-from nbmlops.jobs.spec import Job
+from nbmlops.jobs.spec import Job, Schedule
+
+
+def step_commands(job: Job, folder: str) -> list[tuple[str, list[str], str]]:
+    """(step, the steps it needs, the command running it alone) for each step of a pipeline:
+    what a scheduler with a graph of its own (Airflow, GitHub Actions) runs as one task each,
+    so its UI shows the pipeline's graph."""
+    return [(s.name, list(s.needs), f"nbmlops run {folder} --only {shlex.quote(s.name)}")
+            for s in job.steps]
+
+
+def task_id(step: str) -> str:
+    """A step's name as Airflow task ids and GitHub job ids take it."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", step)
 
 
 class Target:
@@ -27,7 +42,7 @@ class Target:
     def render(self, job: Job, folder: Path) -> str:
         raise NotImplementedError
 
-    def needs(self, job: Job) -> tuple[str, ...]:
+    def needs(self, schedule: Schedule) -> tuple[str, ...]:
         """The other targets whose files this one relies on (the image it runs)."""
         return ()
 

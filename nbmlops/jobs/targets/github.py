@@ -12,7 +12,7 @@ from nbmlops import config
 from nbmlops.exceptions import ScheduleError
 from nbmlops.jobs.schedule import RUN_DATE_PARAM, check_cron, cron_of
 from nbmlops.jobs.spec import Job
-from nbmlops.jobs.targets.base import Target
+from nbmlops.jobs.targets.base import Target, step_commands, task_id
 
 
 def _default(spec: dict[str, Any]) -> str:
@@ -51,7 +51,7 @@ class GithubTarget(Target):
             for p in job.parameters
         )
         requirements = shlex.quote(f"{where}/requirements.txt")
-        return {
+        workflow: dict[str, Any] = {
             "name": f"nbmlops job {job.name}",
             "on": {"schedule": [{"cron": cron_of(job)}], "workflow_dispatch": {"inputs": inputs}},
             "concurrency": {"group": "nbmlops-" + re.sub(r"[^A-Za-z0-9._-]+", "-", job.name),
@@ -71,6 +71,17 @@ class GithubTarget(Target):
                 ],
             }},
         }
+        if job.steps:
+            # One workflow job per step, with the pipeline's needs: GitHub draws the graph.
+            # Each runs on a runner of its own: what a step reads from another must reach it
+            # (a data store, or actions/upload-artifact and download-artifact).
+            run = workflow["jobs"].pop("run")
+            for name, needs, command in step_commands(job, shlex.quote(where)):
+                steps = [*run["steps"][:-1], {"env": env, "run": command + args}]
+                workflow["jobs"][task_id(name)] = {
+                    **({"needs": [task_id(n) for n in needs]} if needs else {}),
+                    **run, "steps": steps}
+        return workflow
 
     def render(self, job: Job, folder: Path) -> str:
         import yaml

@@ -43,9 +43,10 @@ def image_name(job: Job) -> str:
 
 
 def build_context(job: Job, folder: Path) -> Path:
-    """The folder both the job folder and the folder its notebook runs in lie within."""
+    """The folder the job folder and the folders its notebooks run in all lie within."""
     folder = folder.resolve()
-    return Path(os.path.commonpath([folder, (folder / job.cwd).resolve()]))
+    cwds = [job.cwd, *(step.cwd for step in job.steps)]
+    return Path(os.path.commonpath([folder, *((folder / cwd).resolve() for cwd in cwds)]))
 
 
 def job_in_image(job: Job, folder: Path) -> PurePosixPath:

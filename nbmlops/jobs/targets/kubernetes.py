@@ -8,7 +8,7 @@ from typing import Any
 
 from nbmlops.exceptions import ScheduleError
 from nbmlops.jobs.schedule import cron_of
-from nbmlops.jobs.spec import Job
+from nbmlops.jobs.spec import Job, Schedule
 from nbmlops.jobs.targets.base import Target
 from nbmlops.jobs.targets.image import USER_ID, dns_name, image_name, job_in_image
 
@@ -85,7 +85,7 @@ class KubernetesTarget(Target):
     filename = "cronjob.yaml"
     description = "`kubectl apply -f cronjob.yaml`, once the job's image is built and pushed"
 
-    def needs(self, job: Job) -> tuple[str, ...]:
+    def needs(self, schedule: Schedule) -> tuple[str, ...]:
         return ("image",)
 
     def manifest(self, job: Job, folder: Path) -> dict[str, Any]:
