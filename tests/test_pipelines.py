@@ -381,7 +381,7 @@ def test_schedulers_get_the_pipeline_graph(tmp_path: Path) -> None:
         'nbmlops run jobs/chain --only b -p n "$NBMLOPS_PARAM_n"')
     cronjob = yaml.safe_load((folder / "cronjob.yaml").read_text())
     [container] = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
-    assert container["command"] == ["nbmlops", "run", "/job"]
+    assert container["command"] == ["nbmlops", "run", "/project/jobs/chain"]  # the whole of it
 
 
 def airflow_bin() -> Path:
@@ -398,9 +398,7 @@ def test_airflow_has_one_task_per_step(tmp_path: Path) -> None:
     python = airflow_bin() / "python"
     folder = export_pipeline(chain(tmp_path / "af"), name="chain", cron="0 3 * * 1",
                              targets=["airflow"]).folder
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    shutil.copy(folder / "airflow_dag.py", dags / "nbmlops_chain.py")
+    dags = folder.parent  # the DAG runs the job folder it lies in
     probe = (
         "import json, sys\n"
         "from airflow.dag_processing.dagbag import DagBag\n"
@@ -418,7 +416,7 @@ def test_airflow_has_one_task_per_step(tmp_path: Path) -> None:
     report = yaml.safe_load(done.stdout.strip().splitlines()[-1])
     assert report["errors"] == {}
     assert report["tasks"] == {"a": [], "b": ["a"], "c": ["b"]}
-    assert f"run {folder} --only b --params-json" in report["command"]
+    assert 'run "$NBMLOPS_JOB" --only b --params-json' in report["command"]
 
 
 def test_ctrl_c_stops_every_running_step_and_its_kernel(tmp_path: Path, migrated_db: Path,
@@ -484,11 +482,10 @@ def test_airflow_dags_test_runs_the_steps_in_order(tmp_path: Path, migrated_db: 
     steps = chain(root / "chain")
     monkeypatch.chdir(root / "chain")
     folder = export_pipeline(steps, name="chain", cron="0 3 * * 1", targets=["airflow"]).folder
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    shutil.copy(folder / "airflow_dag.py", dags / "nbmlops_chain.py")
+    dags = folder.parent  # the DAG runs the job folder it lies in
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow-home"),
-           "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+           "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}  # the worker's nbmlops
     for command in (["db", "migrate"], ["dags", "reserialize"], ["dags", "test", "nbmlops_chain"]):
         done = subprocess.run([str(airflow), *command], capture_output=True, text=True, env=env,
                               timeout=600, check=False)
