@@ -81,15 +81,18 @@ def run(base: Path) -> None:
     (folder / "job.yaml").write_text(text.replace("max_parallel: null", "max_parallel: 1"))
     job = load(folder)
 
-    def pipeline_seconds() -> tuple[float, float]:
-        """Wall time of a forced run in a fresh interpreter, as ``nbmlops run`` is, and the
-        time its papermill processes took (the same command plain papermill is)."""
-        t = time.perf_counter()
+    def pipeline_seconds() -> tuple[float, float, float]:
+        """Wall time of a forced run in a fresh interpreter, as ``nbmlops run`` is, the time
+        its papermill processes took (the same command plain papermill is), and the part of
+        the rest spent before the first step's papermill and after the last one's."""
+        start = time.time()
         done = subprocess.run([sys.executable, __file__, "--inner", str(folder)],
                               capture_output=True, text=True, check=False)
+        end = time.time()
         if done.returncode:
             raise SystemExit(f"the pipeline failed:\n{done.stderr}")
-        return time.perf_counter() - t, float(done.stdout.strip().splitlines()[-1])
+        executing, first, last = map(float, done.stdout.strip().splitlines()[-1].split())
+        return end - start, executing, (first - start) + (end - last)
 
     def papermill_seconds() -> float:
         t = time.perf_counter()
@@ -104,9 +107,10 @@ def run(base: Path) -> None:
     for _ in range(REPEATS):
         runs.append(pipeline_seconds())
         plain.append(papermill_seconds())
-    running, executing = min(runs)
+    running, executing, once = min(runs)
     papermill = min(plain)
     fixed = (running - executing) / STEPS
+    between = (running - executing - once) / STEPS
 
     from nbmlops.data import fingerprints
     from nbmlops.jobs import uptodate
@@ -137,6 +141,8 @@ def run(base: Path) -> None:
           f"{papermill:.1f} s; inside the pipeline run: {executing:.1f} s")
     print(f"fixed cost per step over plain papermill: {fixed:.2f} s (target <= 0.5 s): the "
           "run's wall time less its papermill processes, per step")
+    print(f"  of which once per run (start, imports, the pipeline's run; naming and uploading "
+          f"at the end): {once:.1f} s; per step between its papermill runs: {between:.3f} s")
 
 
 def inner(folder: str) -> None:
@@ -145,19 +151,21 @@ def inner(folder: str) -> None:
     from nbmlops.cli import main as cli
     from nbmlops.jobs import pipeline_run
 
-    spent = [0.0]
+    spent, first, last = [0.0], [0.0], [0.0]
     execute = pipeline_run._execute
 
     def timed(*args: Any, **kwargs: Any) -> Any:
         t = time.perf_counter()
+        first[0] = first[0] or time.time()
         try:
             return execute(*args, **kwargs)
         finally:
             spent[0] += time.perf_counter() - t
+            last[0] = time.time()
 
     pipeline_run._execute = timed  # type: ignore[assignment]
     status = cli(["run", folder, "--force"])
-    print(spent[0])
+    print(spent[0], first[0], last[0])
     sys.exit(status)
 
 

@@ -193,6 +193,7 @@ class _Runner:
         self.mlflow = threading.Lock()  # one MLflow call at a time from the step threads
         self.stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         self.results = {name: StepResult(name) for name in chosen}
+        self.finisher = ThreadPoolExecutor(max_workers=1)  # see _finish_output
         self.processes: list[subprocess.Popen[str]] = []  # to stop them all on Ctrl-C
         self.stopping = False
 
@@ -207,6 +208,7 @@ class _Runner:
         try:
             self._schedule(parent_id)
         except KeyboardInterrupt:
+            self.finisher.shutdown(wait=False, cancel_futures=True)
             result.duration_s = time.monotonic() - started
             result.status = "KILLED"
             self.parent.end(RunResult("KILLED", self.params, failure=Failure(
@@ -214,7 +216,7 @@ class _Runner:
             raise
         result.duration_s = time.monotonic() - started
         result.status = FAILED if result.failed else FINISHED
-        self._name_runs()
+        self.finisher.shutdown(wait=True)
         summary = RunResult(result.status, self.params, parent_run_id=parent_id,
                             duration_s=result.duration_s, attempts=1)
         if result.failed:
@@ -348,6 +350,7 @@ class _Runner:
             run.end(RunResult(result.status, values, result.output, result.run_id,
                               result.failure, result.attempts, result.duration_s),
                     upload_output=False)
+        self.finisher.submit(self._finish_output, result)
 
     def _run(self) -> ParentRun:
         run = ParentRun(self.where.tracking_uri, self.where.experiment, self.say)
@@ -379,28 +382,24 @@ class _Runner:
 
     # -- after ----------------------------------------------------------------------------
 
-    def _name_runs(self) -> None:
-        """Blank secrets in the output notebooks, name their tracked runs once uploaded, then
-        attach each to its step's run."""
-        spool_dir = config.spool_dir(config.project_root(self.folder))
-        for result in self.results.values():
-            if result.output is None or result.status not in (FINISHED, FAILED):
-                continue
+    def _finish_output(self, result: StepResult) -> None:
+        """Blank secrets in a step's output notebook, name its tracked runs once uploaded,
+        attach it to the step's run and learn the files its cells read. Done one step at a
+        time beside the steps that run next: what needs the step does not wait for it."""
+        if result.output is None:
+            return
+        try:
             safe = _redact_output(result.output, self.say)
-            _name_runs(result.output, spool_dir, self.say)
+            _name_runs(result.output, config.spool_dir(config.project_root(self.folder)),
+                       self.say)
             if safe and result.run_id and self.parent.client is not None:
-                try:
-                    with store.fail_fast():
-                        self.parent.client.set_tag(
-                            result.run_id, store.JOB_OUTPUT_TAG,
-                            f"{RUNS_DIR}/{result.output.name}")
-                        self.parent.client.log_artifact(result.run_id, str(result.output),
-                                                        store.JOB_OUTPUT_FOLDER)
-                except Exception as e:
-                    self.say(f"nbmlops: warning: {result.output.name} not uploaded: "
-                             f"{_one_line(e)}")
+                with self.mlflow, store.fail_fast():
+                    self.parent.client.log_artifact(result.run_id, str(result.output),
+                                                    store.JOB_OUTPUT_FOLDER)
             if result.status == FINISHED and result.run_id:
                 self._tracked_inputs(self.job.step(result.name), result.run_id)
+        except Exception as e:  # the step ran; its record is a courtesy
+            self.say(f"nbmlops: warning: {result.output.name}: {_one_line(e)}")
 
     def _tracked_inputs(self, step: Step, run_id: str) -> None:
         """Add to the step's state the files its tracked cells read that job.yaml does not
@@ -409,7 +408,7 @@ class _Runner:
         if client is None:
             return
         try:
-            with store.fail_fast():
+            with self.mlflow, store.fail_fast():
                 cells = client.search_runs(
                     [client.get_run(run_id).info.experiment_id],
                     filter_string=f"tags.`{store.PARENT_RUN_TAG}` = '{run_id}'")
