@@ -144,9 +144,9 @@ ARTIFACT_THREADS = 4
 
 
 def log_artifacts(client: MlflowClient, run_id: str, files: Path, relpaths: list[str]) -> None:
-    """Log the run's artifact files, in parallel when there are several; the first error
-    is raised once all are done (the run is then redone whole, so a file sent twice by a
-    retry lands on the same path)."""
+    """Log the run's artifact files, in parallel when there are several. The first error is
+    raised once all are done: the run is still RUNNING then, so a retry deletes it and
+    uploads the record afresh, as after any failure half-way."""
 
     def send(relpath: str) -> None:
         client.log_artifact(run_id, str(files / relpath), posixpath.dirname(relpath) or None)
