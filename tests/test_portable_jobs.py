@@ -153,3 +153,16 @@ def test_export_cli_takes_the_airflow_operator(project: Path) -> None:
     bad = nbmlops(project, "export", "fit.ipynb")
     assert bad.returncode == 2 and "unknown Airflow operator 'ssh'" in bad.stderr
     assert os.listdir(folder / "..") == ["fit"]
+
+
+def test_credentials_in_a_tracking_uri_stay_out_of_every_file(project: Path) -> None:
+    folder = export_job(project / "fit.ipynb").folder
+    (folder / "job.yaml").write_text((folder / "job.yaml").read_text().replace(
+        "tracking_uri: null", "tracking_uri: https://alice:s3cret-token@mlflow.example.com"))
+    export_job(project / "fit.ipynb", cron="0 3 * * 1",
+               targets=["cron", "airflow", "kubernetes", "github"])
+    for path in folder.iterdir():
+        if path.is_file() and path.name != "job.yaml":  # job.yaml holds what the user wrote
+            assert "s3cret" not in path.read_text(), path.name
+    assert "https://mlflow.example.com" in (folder / "airflow_dag.py").read_text()
+    assert "https://mlflow.example.com" in (folder / "cronjob.yaml").read_text()

@@ -26,7 +26,7 @@ from nbmlops.exceptions import ScheduleError
 from nbmlops.jobs.schedule import RUN_DATE_PARAM, cron_of
 from nbmlops.jobs.spec import Job, Schedule
 from nbmlops.jobs.targets import kubernetes
-from nbmlops.jobs.targets.base import Target, task_id
+from nbmlops.jobs.targets.base import Target, task_id, tracking_uri
 from nbmlops.jobs.targets.image import dns_name
 
 OPERATORS = ("bash", "kubernetes")
@@ -87,8 +87,8 @@ class AirflowTarget(Target):
             # named "{{ 7*7 }}" stays that folder; the parameters reach `nbmlops run` as JSON
             # through the environment, never pasted into the command.
             env = {"NBMLOPS_PARAMS": params_template(job)}
-            if job.tracking_uri:
-                env["MLFLOW_TRACKING_URI"] = jinja_raw(job.tracking_uri)
+            if tracking_uri(job):
+                env["MLFLOW_TRACKING_URI"] = jinja_raw(tracking_uri(job) or "")
             body = _BASH_ENV.format(env="".join(f"    {k!r}: {v!r},\n" for k, v in env.items()))
             for tid, _, only in tasks:
                 command = " ".join(['nbmlops run "$NBMLOPS_JOB"', *map(shlex.quote, only),

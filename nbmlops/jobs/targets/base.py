@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from nbmlops.exceptions import ScheduleError
 from nbmlops.jobs.spec import Job, Schedule
+from nbmlops.redact import strip_credentials
 
 
 def step_commands(job: Job, folder: str) -> list[tuple[str, list[str], str]]:
@@ -22,6 +23,13 @@ def step_commands(job: Job, folder: str) -> list[tuple[str, list[str], str]]:
 def task_id(step: str) -> str:
     """A step's name as Airflow task ids and GitHub job ids take it."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", step)
+
+
+def tracking_uri(job: Job) -> str | None:
+    """The job's tracking URI as a generated file may hold it: credentials never go into a
+    file; the job finds them where it runs (MLFLOW_TRACKING_USERNAME/PASSWORD, or MLflow's
+    ``~/.mlflow/credentials``)."""
+    return strip_credentials(job.tracking_uri) if job.tracking_uri else None
 
 
 class Target:

@@ -21,6 +21,7 @@ from nbmlops.exceptions import ScheduleError
 from nbmlops.jobs.schedule import check_cron, cron_of, describe, next_run
 from nbmlops.jobs.spec import Job
 from nbmlops.jobs.targets.base import Target
+from nbmlops.redact import strip_credentials
 
 #: Marks the crontab lines nbmlops owns: ``# nbmlops:<absolute job folder>``.
 CRON_MARKER = "nbmlops:"
@@ -38,7 +39,7 @@ def run_environment(job: Job, folder: Path) -> dict[str, str]:
     would use there (cron starts with an almost empty environment)."""
     root = config.project_root(folder)
     env = {
-        "MLFLOW_TRACKING_URI": job.tracking_uri or config.tracking_uri(root),
+        "MLFLOW_TRACKING_URI": strip_credentials(job.tracking_uri or config.tracking_uri(root)),
         config.ENV_SPOOL: str(config.spool_dir(root)),
         "PATH": os.pathsep.join(dict.fromkeys(
             [str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])),

@@ -9,7 +9,7 @@ from typing import Any
 from nbmlops.exceptions import ScheduleError
 from nbmlops.jobs.schedule import cron_of
 from nbmlops.jobs.spec import Job, Schedule
-from nbmlops.jobs.targets.base import Target
+from nbmlops.jobs.targets.base import Target, tracking_uri
 from nbmlops.jobs.targets.image import USER_ID, dns_name, image_name, job_in_image
 
 #: Where the job finds its tracking server when job.yaml names none: a Service called mlflow.
@@ -35,7 +35,7 @@ def container(job: Job, folder: Path, name: str = "job") -> dict[str, Any]:
         "command": ["nbmlops", "run", inside],
         "workingDir": inside,
         "env": [{"name": "MLFLOW_TRACKING_URI",
-                 "value": job.tracking_uri or IN_CLUSTER_TRACKING_URI}, *credentials],
+                 "value": tracking_uri(job) or IN_CLUSTER_TRACKING_URI}, *credentials],
         "resources": {
             "requests": {"cpu": "500m", "memory": "1Gi"},
             "limits": {"memory": "4Gi"},
