@@ -101,6 +101,13 @@ def test_ensure_running_uploads_then_exits_when_idle(
     # Our process started it and never waits for it, yet no zombie is left behind.
     wait_until(lambda: not psutil.pid_exists(state["pid"]), 5, "the exited process to be reaped")
 
+    # It let go of its lock: the next record gets a new process, which takes the lock over.
+    later = make_record(sqlite_uri)
+    assert worker.ensure_running(spool.root) is True
+    wait_until(lambda: spool.receipt(record_id_of(later)), 60, "the next process to upload")
+    assert spool.state()["pid"] != state["pid"]
+    wait_until(lambda: not worker.is_running(spool), 15, "the second process to exit")
+
 
 def test_sync_process_outlives_the_kernel_that_started_it(
     spool: Spool, sqlite_uri: str, make_record: MakeRecord
