@@ -34,7 +34,7 @@ def test_the_type_a_default_gives(value: Any, kind: str) -> None:
 
 @pytest.mark.parametrize(("stem", "name"), [
     ("train", "train"), ("it's a test", "it-s-a-test"), ("..hidden..", "hidden"),
-    ("-_x_-", "x"), ("???", "job"), ("a" * 150, "a" * 100), ("Été 2024", "t-2024"),
+    ("-_x_-", "x"), ("???", "job"), ("Train Model", "Train-Model"), ("X-ray.v2", "X-ray.v2"), ("a" * 150, "a" * 100), ("Été 2024", "t-2024"),
 ])
 def test_the_default_job_name_is_a_safe_folder_name(stem: str, name: str) -> None:
     assert spec.default_name(stem) == name
@@ -54,10 +54,14 @@ def test_a_timezone_is_checked_against_the_iana_database() -> None:
             spec.check_timezone(zone)
 
 
+# Written as is: not escaped (\\xE9), not folded at 80 columns.
+HELP = "taux d'apprentissage: à baisser quand la perte oscille d'une époque à la suivante"
+
+
 def full_job() -> Job:
     return Job(
         name="nightly", notebook="nightly.ipynb", source="../train.ipynb",
-        parameters=[ParamSpec("lr", "float", 0.1, "learning rate"), ParamSpec("n", "int", 3)],
+        parameters=[ParamSpec("lr", "float", 0.1, HELP), ParamSpec("n", "int", 3)],
         schedule=Schedule("0 3 * * 1", "Europe/Paris", ["cron"]), retries=2,
         promote=Promote("churn", "champion", ["auc >= champion"]),
     )
@@ -67,7 +71,8 @@ def test_job_yaml_round_trips(tmp_path: Path) -> None:
     job = full_job()
     text = spec.dump(job, "jobs/nightly")
     assert text.startswith("# nbmlops job: `nbmlops run jobs/nightly` runs it;")
-    assert "lr:\n    type: float\n    default: 0.1\n    help: learning rate\n" in text
+    quoted = HELP.replace("'", "''")
+    assert f"lr:\n    type: float\n    default: 0.1\n    help: '{quoted}'\n" in text
     assert "  n:\n    type: int\n    default: 3\nschedule:" in text  # no empty help written
     assert text.index("name:") < text.index("parameters:") < text.index("schedule:")
     (tmp_path / "job.yaml").write_text(text)
@@ -86,7 +91,8 @@ def test_a_job_without_its_file_or_with_broken_yaml_is_one_line(tmp_path: Path) 
                                        r"`nbmlops export NOTEBOOK`\)$"):
         spec.load(tmp_path)
     (tmp_path / "job.yaml").write_text("name: [unclosed\n")
-    with pytest.raises(JobError, match=r"job\.yaml is not valid YAML: ") as raised:
+    with pytest.raises(JobError, match=r"job\.yaml is not valid YAML: while parsing a flow "
+                                       r"sequence in \"<unicode string>\", line 1") as raised:
         spec.load(tmp_path)
     assert "\n" not in str(raised.value)
     (tmp_path / "job.yaml").unlink()

@@ -270,6 +270,8 @@ _HEADER = (
 def dump(job: Job, folder: str = ".") -> str:
     import yaml
 
+    # mutation-equivalent: sort_keys=None (falsy, as False) and width=101 (one column more
+    # before folding) write the same files.
     body = yaml.safe_dump(job.to_dict(), sort_keys=False, allow_unicode=True, width=100)
     return _HEADER.format(folder=folder) + body
 
@@ -282,6 +284,7 @@ def load(folder: str | Path) -> Job:
     if path.is_dir():
         path = path / JOB_FILE
     try:
+        # mutation-equivalent: "UTF-8" is the same codec; None is it under a UTF-8 locale.
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise JobError(f"no job at {folder}: {path} is missing (create it with "
