@@ -187,3 +187,86 @@ def test_drift_defaults_have_one_home(tmp_path: Path) -> None:
     assert documented == {"psi": 0.2, "rows": 0.5, "nulls": 0.05, "alpha": 0.001}
     assert asdict(Thresholds()) == documented
     assert config.drift_thresholds(tmp_path) == documented
+
+
+# -- the words and limits of what a run shows (pure: hand-made findings) ------------------------
+
+
+def _found(*findings: drift.Finding, name: str = "raw", context: str = "input") -> drift.Comparison:
+    return drift.Comparison(name, context, findings=list(findings))
+
+
+def test_alert_lines_name_the_column_but_not_for_a_schema_change() -> None:
+    c = _found(drift.Finding("schema", "column x removed", column="x"),
+               drift.Finding("rows", "rows 100 → 10"),
+               drift.Finding("nulls", "nulls 1.0% → 20%", column="y"))
+    assert alert_lines([c]) == ["raw: column x removed", "raw: rows 100 → 10",
+                                "raw.y: nulls 1.0% → 20%"]
+    assert summary_text([c], ("schema", "rows", "nulls")) == (
+        "raw: column x removed; raw: rows 100 → 10; raw.y: nulls 1.0% → 20%")
+
+
+def test_alert_lines_and_the_summary_stop_at_their_limits() -> None:
+    eight = _found(*[drift.Finding("rows", f"change {i}") for i in range(8)])
+    assert len(alert_lines([eight])) == 8  # the default limit: all of them, no "more" line
+    nine = _found(*[drift.Finding("rows", f"change {i}") for i in range(9)])
+    assert alert_lines([nine])[-1] == "... and 1 more (see data/drift.json)"
+    assert len(alert_lines([nine])) == 9
+    assert alert_lines([nine], limit=9)[-1] == "raw: change 8"
+
+    def text_of(length: int) -> list[drift.Comparison]:  # "raw: " + message
+        return [_found(drift.Finding("rows", "m" * (length - 5)))]
+
+    assert summary_text(text_of(480), ("rows",)) == "raw: " + "m" * 475  # the default limit
+    cut = summary_text(text_of(481), ("rows",))
+    assert len(cut) == 480 and cut == "raw: " + "m" * 474 + "…"
+    assert summary_text(text_of(10), ("rows",), limit=10) == "raw: mmmmm"
+    assert summary_text(text_of(11), ("rows",), limit=10) == "raw: mmmm…"
+
+
+def test_shares_and_numbers_in_messages() -> None:
+    assert [drift._pct(s) for s in (0.0123, 0.0999, 0.1, 0.5)] == ["1.2%", "10.0%", "10%", "50%"]
+    assert [drift._num(v) for v in (None, 1.23456, 0)] == ["?", "1.23", "0"]
+
+
+def test_a_comparison_is_named_data_by_default_and_missing_rows_count_zero() -> None:
+    empty = {"kind": "dataframe", "columns": []}
+    c = compare(empty, empty)
+    assert (c.name, c.context, c.rows, c.findings) == ("data", "input", (0, 0), [])
+
+
+def _pearson(share_old: list[float], share_new: list[float], n: int) -> tuple[float, int]:
+    """Pearson's statistic and degrees of freedom of two samples of ``n`` with these shares,
+    as scipy computes them (the reference the approximation is checked against)."""
+    from scipy.stats import chi2_contingency
+
+    kept = [(a * n, b * n) for a, b in zip(share_old, share_new, strict=True) if a + b]
+    statistic, _, dof, _ = chi2_contingency(np.array(kept).T, correction=False)
+    return float(statistic), int(dof)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.01])
+@pytest.mark.parametrize("buckets", [2, 3, 5, 10])
+def test_the_chi_square_guard_agrees_with_the_exact_quantile(alpha: float, buckets: int) -> None:
+    """Samples whose statistic is 6% above, then 6% below, the exact chi-square quantile:
+    the guard (Wilson-Hilferty, within 3% of it) rejects the first only. A bucket empty in
+    both samples counts for no degree of freedom."""
+    from scipy.stats import chi2
+
+    e = 0.2 / buckets
+    moved = [e if i % 2 == 0 else -e for i in range(buckets)]
+    if buckets % 2:
+        moved[-1] = 0.0
+    share_old = [1 / buckets] * buckets + [0.0]
+    share_new = [1 / buckets + m for m in moved] + [0.0]
+    per_sample, dof = _pearson(share_old, share_new, 1)
+    assert dof == buckets - 1
+    exact = chi2.ppf(1 - alpha, dof)
+    for factor, rejects in ((1.06, True), (0.94, False)):
+        n = round(factor * exact / per_sample)
+        statistic, _ = _pearson(share_old, share_new, n)
+        assert abs(statistic / exact - factor) < 0.01
+        assert drift._chi_square_rejects(
+            share_old, share_new, {"count": n}, {"count": n}, alpha) is rejects, (factor, n)
+    # No sample on one side: nothing to test, nothing rejected.
+    assert not drift._chi_square_rejects([1.0, 0.0], [0.0, 1.0], {"count": 0}, {"count": 9}, alpha)
