@@ -6,6 +6,7 @@ import math
 import re
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -270,3 +271,51 @@ def test_the_chi_square_guard_agrees_with_the_exact_quantile(alpha: float, bucke
             share_old, share_new, {"count": n}, {"count": n}, alpha) is rejects, (factor, n)
     # No sample on one side: nothing to test, nothing rejected.
     assert not drift._chi_square_rejects([1.0, 0.0], [0.0, 1.0], {"count": 0}, {"count": 9}, alpha)
+
+
+def _col(name: str, dtype: str = "object", kind: str = "text", **figures: Any) -> dict[str, Any]:
+    return {"name": name, "dtype": dtype, "kind": kind, "count": 100, **figures}
+
+
+def test_schema_findings_name_their_column_and_say_what_changed() -> None:
+    before = {"kind": "dataframe", "rows": 100,
+              "columns": [_col("a"), _col("b", "int64", "numeric"), _col("c"), _col("d")]}
+    after = {"kind": "dataframe", "rows": 100,
+             "columns": [_col("b", "float64", "numeric"), _col("d"), _col("c"), _col("e")]}
+    c = compare(before, after)
+    assert [asdict(f) for f in c.findings] == [
+        {"kind": "schema", "message": "column 'a' removed", "column": "a", "value": None,
+         "threshold": None},
+        {"kind": "schema", "message": "column 'b' retyped int64 → float64", "column": "b",
+         "value": None, "threshold": None},
+        {"kind": "schema", "message": "column 'e' added (object)", "column": "e", "value": None,
+         "threshold": None},
+        {"kind": "schema", "message": "columns reordered", "column": None, "value": None,
+         "threshold": None},
+    ]
+    assert c.schema_changed and not c.drifted
+    # The retyped column is not compared; the ones after it still are.
+    assert sorted(c.columns) == ["c", "d"]
+    assert c.columns["c"] == {"null_fraction": [0.0, 0.0]}  # no nulls measured: none
+
+    kinds = compare({"kind": "dataframe"}, {"kind": "series"})
+    assert [(f.kind, f.message) for f in kinds.findings] == [
+        ("schema", "was a dataframe, now a series")]
+    assert compare({"kind": "series", "rows": 3}, {"kind": "series", "rows": 3}).findings == []
+
+
+def test_row_count_findings_at_and_around_the_threshold() -> None:
+    t = Thresholds(rows=0.5)
+
+    def rows(before: int, after: int) -> list[dict[str, Any]]:
+        c = compare({"kind": "dataframe", "rows": before}, {"kind": "dataframe", "rows": after},
+                    t)
+        return [asdict(f) for f in c.findings]
+
+    assert rows(100, 149) == []
+    assert rows(100, 150) == [{"kind": "rows", "message": "rows 100 → 150 (+50%)",
+                               "column": None, "value": 0.5, "threshold": 0.5}]
+    assert rows(2000, 1000) == [{"kind": "rows", "message": "rows 2,000 → 1,000 (-50%)",
+                                 "column": None, "value": -0.5, "threshold": 0.5}]
+    assert rows(0, 10) == [{"kind": "rows", "message": "rows 0 → 10 (new rows)",
+                            "column": None, "value": math.inf, "threshold": 0.5}]
