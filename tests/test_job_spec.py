@@ -15,7 +15,8 @@ from nbmlops.jobs.spec import Job, ParamSpec, Promote, Schedule
 
 @pytest.mark.parametrize(("annotation", "kind"), [
     ("int", "int"), ("float", "float"), ("str", "str"), ("bool", "bool"),
-    ("list[int]", "list"), ("List[int]", "list"), (" tuple [int, ...]", "list"),
+    ("list[int]", "list"), ("list[list[int]]", "list"), ("dict[str, list[int]]", "dict"),
+    ("List[int]", "list"), (" tuple [int, ...]", "list"),
     ("Sequence[float]", "list"), ("dict[str, int]", "dict"), ("Mapping[str, int]", "dict"),
     ("object", "any"), ("Any", "any"), ("Optional[str]", None), ("np.ndarray", None),
     ("", None),
@@ -82,6 +83,7 @@ def test_job_yaml_round_trips(tmp_path: Path) -> None:
     assert spec.folder_of(tmp_path) == tmp_path.resolve()
 
     plain = Job(name="plain", notebook="plain.ipynb")
+    assert spec.dump(plain).startswith("# nbmlops job: `nbmlops run .` runs it;")
     assert "promote" not in plain.to_dict() and "promote:" not in spec.dump(plain)
     assert full_job().to_dict()["promote"] == {
         "model": "churn", "to": "champion", "gates": ["auc >= champion"]}
@@ -96,6 +98,9 @@ def test_a_job_without_its_file_or_with_broken_yaml_is_one_line(tmp_path: Path) 
                                        r"sequence in \"<unicode string>\", line 1") as raised:
         spec.load(tmp_path)
     assert "\n" not in str(raised.value)
+    (tmp_path / "job.yaml").write_text("name: j\nnotebook: j.ipynb\nretry: 3\n")
+    with pytest.raises(JobError, match=rf"^{tmp_path}/job\.yaml: unknown key\(s\) retry$"):
+        spec.load(tmp_path)
     (tmp_path / "job.yaml").unlink()
     (tmp_path / "job.yaml").mkdir()
     with pytest.raises(JobError, match=r"^cannot read .*job\.yaml: Is a directory$"):

@@ -186,6 +186,7 @@ def type_of(value: Any) -> str:
 
 def type_of_annotation(annotation: str) -> str | None:
     """``float`` -> float, ``list[int]`` -> list, ``Optional[str]`` -> None (unknown)."""
+    # mutation-equivalent: any maxsplit; the part before the first "[" is the same.
     base = annotation.split("[", 1)[0].strip().lower()
     aliases = {"tuple": "list", "sequence": "list", "mapping": "dict", "object": "any"}
     base = aliases.get(base, base)
