@@ -25,6 +25,7 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("path", ["sub/nb.ipynb", "/sub/nb.ipynb", "sub/../nb.ipynb", ".", "",
+                                  "X.ipynb", "/XX/nb.ipynb",
                                   "sub/./x/../nb.ipynb"])
 def test_paths_inside_the_root(root: Path, path: str) -> None:
     found = notebook.inside(root, path)
@@ -128,14 +129,36 @@ def _notebook(path: Path) -> None:
 def test_export_writes_the_job_and_says_what_it_wrote(root: Path) -> None:
     _notebook(root / "sub" / "train.ipynb")
     out = handlers.export_notebook(root, {"notebook": "sub/train.ipynb", "schedule": "0 3 * * 1",
-                                          "targets": "cron", "timezone": " Europe/Paris "})
+                                          "targets": "github", "timezone": " Europe/Paris "})
     assert (out["name"], out["folder"], out["created"]) == ("train", "sub/jobs/train", True)
     assert out["schedule"] == {"cron": "0 3 * * 1", "timezone": "Europe/Paris",
-                               "targets": ["cron"]}
-    assert out["parameters"] == ["lr"] and "crontab.txt" in out["files"]
+                               "targets": ["github"]}
+    assert out["parameters"] == ["lr"] and "job.yaml" in out["files"]
     assert (root / "sub" / "jobs" / "train" / "job.yaml").is_file()
+    assert out["warnings"] == [] and out["changes"] == []
+    assert out["notes"] == ["no %%track cell: runs record only the job's parent run"]
     again = handlers.export_notebook(root, {"notebook": "sub/train.ipynb", "name": "nightly"})
-    assert (again["folder"], again["schedule"]["targets"]) == ("sub/jobs/nightly", [])
+    assert (again["name"], again["folder"]) == ("nightly", "sub/jobs/nightly")
+    assert again["schedule"]["targets"] == [] and again["created"] is True
+    assert (root / "sub" / "jobs" / "nightly" / "job.yaml").is_file()
+
+
+def test_export_with_lint_errors_needs_force_and_says_what_changed(root: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("lr = 0.1"),
+                nbformat.v4.new_code_cell("%pip install scikit-learn\nname = input()")]
+    nbformat.write(nb, root / "ask.ipynb")
+    with pytest.raises(ex.LintError, match=r"^1 lint error\(s\), nothing exported"):
+        handlers.export_notebook(root, {"notebook": "ask.ipynb", "force": False})
+    assert not (root / "jobs").exists()
+    out = handlers.export_notebook(root, {"notebook": "ask.ipynb", "force": True})
+    assert out["created"] is True
+    [warning] = out["warnings"]  # the error was forced through; the warning is told
+    assert warning.startswith("cell 2: warning: installs packages at run time")
+    nb.cells[0].source = "lr = 0.1\nepochs = 3"
+    nbformat.write(nb, root / "ask.ipynb")
+    again = handlers.export_notebook(root, {"notebook": "ask.ipynb", "force": True})
+    assert again["created"] is False and any("epochs" in c for c in again["changes"])
 
 
 @pytest.mark.parametrize(("body", "error", "message"), [
@@ -143,12 +166,14 @@ def test_export_writes_the_job_and_says_what_it_wrote(root: Path) -> None:
     ({"notebook": "  "}, ex.ConfigError, "give the notebook to export"),
     ({"notebook": "sub/train.py"}, ex.ConfigError, "'sub/train.py' is not a notebook (.ipynb)"),
     ({"notebook": "sub/none.ipynb"}, ex.NotebookNotFound, "no notebook 'sub/none.ipynb'"),
-    ({"notebook": "../outside/x.ipynb"}, ex.OutsideRoot, "is outside the server's root"),
+    ({"notebook": "../outside/x.ipynb"}, ex.OutsideRoot,
+     "'../outside/x.ipynb' is outside the server's root"),
     ({"targets": ["cron"]}, ex.ConfigError, "a target needs a schedule (a cron expression)"),
     ({"schedule": "0 3 * * *", "targets": [3]}, ex.ConfigError, "targets must be a list of names"),
     ({"schedule": "0 3 * * *", "targets": 3}, ex.ConfigError, "targets must be a list of names"),
-    ({"schedule": "0 3 * * *", "targets": ["nope"]}, ex.ScheduleError, "nope"),
-    ({"schedule": "0 3 * *"}, ex.ScheduleError, "cron expression"),
+    ({"schedule": "0 3 * * *", "targets": ["nope"]}, ex.ScheduleError,
+     "unknown schedule target 'nope'"),
+    ({"schedule": "0 3 * *"}, ex.ScheduleError, "invalid cron expression '0 3 * *'"),
     ({"name": "../x"}, ex.JobError, "invalid job name '../x'"),
 ])
 def test_export_refuses_a_bad_request_and_writes_nothing(
@@ -158,7 +183,7 @@ def test_export_refuses_a_bad_request_and_writes_nothing(
     (root / "sub" / "train.py").write_text("")
     with pytest.raises(error) as raised:
         handlers.export_notebook(root, {"notebook": "sub/train.ipynb", **body})
-    assert message in str(raised.value)
+    assert str(raised.value).startswith(message), str(raised.value)
     assert not (root / "sub" / "jobs").exists()
 
 

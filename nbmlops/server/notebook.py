@@ -64,6 +64,8 @@ def shown(path: str | Path, server_root: Path) -> str:
     target = Path(path).expanduser().resolve()
     for base, prefix in ((Path(server_root).resolve(), ""), (Path.home().resolve(), "~/")):
         if target == base or base in target.parents:
+            # mutation-equivalent: dropping `if target != base`; the root relative to itself
+            # is "." too.
             return prefix + (target.relative_to(base).as_posix() if target != base else ".")
     return f".../{target.name}"
 
