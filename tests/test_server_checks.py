@@ -5,6 +5,7 @@ themselves are driven through a real Jupyter server in tests/sidebar_server/).""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -213,3 +214,63 @@ def test_every_route_is_under_the_prefix_of_the_base_url() -> None:
     App.added = []
     routes.setup_routes(App())
     assert App.added[0][1][0][0] == "/nbmlops/api/notebook"
+
+
+def test_the_tracked_cells_of_a_notebook_file(tmp_path: Path) -> None:
+    cells = [
+        {"cell_type": "markdown", "source": "%%track not-code"},
+        {"cell_type": "code", "id": "c1",
+         "source": ["%%track fit --experiment other\n", "\n", "  model = fit()\n"]},
+        {"cell_type": "code", "id": "c2", "source": "x = 1"},
+        {"cell_type": "code", "id": "abc-3", "source": "%%track\nacc = 0.9"},
+        {"cell_type": "code", "id": "c4", "source": "%%track --bogus\ny = 2"},
+        "not a cell",
+        {"cell_type": "code", "id": "c6", "source": "%%track long\n" + "z" * 200},
+    ]
+    (tmp_path / "nb.ipynb").write_text(json.dumps({"cells": cells}))
+    found = notebook.tracked_cells(tmp_path / "nb.ipynb")
+    assert [(c.index, c.cell_id, c.run_name, c.named, c.experiment, c.first_line)
+            for c in found] == [
+        (1, "c1", "fit", True, "other", "model = fit()"),
+        (3, "abc-3", "cell-abc-3", False, None, "acc = 0.9"),
+        (4, "c4", "cell-c4", False, None, "y = 2"),
+        (6, "c6", "long", True, None, "z" * 120),
+    ]
+    assert found[0].options is not None and found[0].options["name"] == "fit"
+    assert found[0].problem is None and found[1].options is not None
+    assert found[1].options["name"] is None
+    assert found[2].options is None
+    assert found[2].problem == "%%track: unrecognized arguments: --bogus"
+    (tmp_path / "empty.ipynb").write_text("{}")
+    assert notebook.tracked_cells(tmp_path / "empty.ipynb") == []
+
+
+def test_a_notebook_file_that_is_not_there_or_not_json(tmp_path: Path) -> None:
+    with pytest.raises(ex.NotebookNotFound, match=r"^no notebook 'none\.ipynb'$"):
+        notebook.tracked_cells(tmp_path / "none.ipynb")
+    (tmp_path / "bad.ipynb").write_text("{not json")
+    with pytest.raises(ex.NbmlopsError, match=r"^cannot read bad\.ipynb: Expecting property"):
+        notebook.tracked_cells(tmp_path / "bad.ipynb")
+
+
+def test_where_a_notebook_and_the_root_write_their_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("MLFLOW_TRACKING_URI", "NBMLOPS_EXPERIMENT", "NBMLOPS_UI_URL"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "nb.ipynb").write_text(json.dumps({"cells": [
+        {"cell_type": "code", "id": "a", "source": "%%track fit\nx = 1"}]}))
+    db = f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+    where = notebook.resolve(tmp_path, "/nb.ipynb")
+    assert (where.path, where.project_root, where.tracking_uri, where.experiment) == (
+        "nb.ipynb", tmp_path.resolve(), db, "nb.ipynb")
+    assert where.ui_url is None and [c.run_name for c in where.cells] == ["fit"]
+    data = notebook.resolve(tmp_path, "data.csv")  # not a notebook: no cells read
+    assert (data.path, data.cells) == ("data.csv", [])
+    for none in (None, ""):
+        root = notebook.resolve(tmp_path, none)
+        assert (root.path, root.project_root, root.tracking_uri, root.experiment,
+                root.ui_url, root.cells) == (None, tmp_path.resolve(), db, "", None, [])
+    with pytest.raises(ex.OutsideRoot):
+        notebook.resolve(tmp_path, "../nb.ipynb")
