@@ -226,6 +226,7 @@ def test_the_tracked_cells_of_a_notebook_file(tmp_path: Path) -> None:
         {"cell_type": "code", "id": "c4", "source": "%%track --bogus\ny = 2"},
         "not a cell",
         {"cell_type": "code", "id": "c6", "source": "%%track long\n" + "z" * 200},
+        {"cell_type": "code", "id": "c7", "source": "%%track empty\n\n"},
     ]
     (tmp_path / "nb.ipynb").write_text(json.dumps({"cells": cells}))
     found = notebook.tracked_cells(tmp_path / "nb.ipynb")
@@ -235,6 +236,7 @@ def test_the_tracked_cells_of_a_notebook_file(tmp_path: Path) -> None:
         (3, "abc-3", "cell-abc-3", False, None, "acc = 0.9"),
         (4, "c4", "cell-c4", False, None, "y = 2"),
         (6, "c6", "long", True, None, "z" * 120),
+        (7, "c7", "empty", True, None, ""),
     ]
     assert found[0].options is not None and found[0].options["name"] == "fit"
     assert found[0].problem is None and found[1].options is not None
@@ -274,3 +276,6 @@ def test_where_a_notebook_and_the_root_write_their_runs(
                 root.ui_url, root.cells) == (None, tmp_path.resolve(), db, "", None, [])
     with pytest.raises(ex.OutsideRoot):
         notebook.resolve(tmp_path, "../nb.ipynb")
+    monkeypatch.setenv("NBMLOPS_UI_URL", "http://ui.example/")
+    assert notebook.resolve(tmp_path, "nb.ipynb").ui_url == "http://ui.example"
+    assert notebook.resolve(tmp_path, None).ui_url == "http://ui.example"
