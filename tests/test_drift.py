@@ -319,3 +319,76 @@ def test_row_count_findings_at_and_around_the_threshold() -> None:
                                  "column": None, "value": -0.5, "threshold": 0.5}]
     assert rows(0, 10) == [{"kind": "rows", "message": "rows 0 → 10 (new rows)",
                             "column": None, "value": math.inf, "threshold": 0.5}]
+
+
+def _numeric_col(
+    quantiles: list[float], count: int, mean: float, std: float | None
+) -> dict[str, Any]:
+    return _col("x", "float64", "numeric", count=count, quantiles=quantiles, mean=mean, std=std)
+
+
+def test_a_numeric_shift_its_figures_and_words() -> None:
+    """Old: uniform on [0, 100]; new: shifted by 30. The old deciles are the bins: the new
+    sample puts nothing below 30 and 40% above 90 (checked against psi() of those masses)."""
+    old = _numeric_col([float(i) for i in range(101)], 10_000, 50.0, 10.0)
+    new = _numeric_col([float(i + 30) for i in range(101)], 10_000, 80.0, 20.0)
+    stats, finding = drift._numeric(old, new, Thresholds())
+    masses = [0.0, 0.0, 0.0, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.4]
+    value = psi([0.1] * 10, masses)
+    assert stats == {"psi": drift._r(value), "ks": 0.3, "mean": [50.0, 80.0]}
+    assert finding is not None and asdict(finding) == {
+        "kind": "distribution", "column": None, "value": drift._r(value), "threshold": 0.2,
+        "message": f"mean 50 → 80, std 10 → 20 (PSI {value:.2f}, KS 0.30)"}
+
+    def std_words(s_old: float | None, s_new: float | None) -> bool:
+        found = drift._numeric({**old, "std": s_old}, {**new, "std": s_new}, Thresholds())[1]
+        assert found is not None
+        return ", std " in found.message
+
+    assert std_words(10, 12.5) and std_words(10, 8) and std_words(10, 30)
+    assert not std_words(10, 12.4) and not std_words(10, 8.1) and not std_words(None, 10)
+    assert not std_words(0, 10) and not std_words(10, None)
+
+
+@pytest.mark.parametrize(("count", "found"), [(84, False), (86, True), (0, False)])
+def test_a_numeric_shift_needs_a_ks_beyond_the_critical_value(count: int, found: bool) -> None:
+    """KS 0.3 against the two-sample critical value sqrt(-ln(alpha/2) / 2 / n_eff) at alpha
+    0.001: 0.3008 for 84 values a side (n_eff 42), 0.2973 for 86; none without values."""
+    old = _numeric_col([float(i) for i in range(101)], count, 50.0, 10.0)
+    new = _numeric_col([float(i + 30) for i in range(101)], count, 80.0, 10.0)
+    assert (drift._numeric(old, new, Thresholds())[1] is not None) is found
+
+
+def test_a_column_without_finite_quantiles_on_one_side_is_not_compared() -> None:
+    fine = _numeric_col([float(i) for i in range(101)], 100, 50.0, 10.0)
+    empty = _numeric_col([math.nan] * 101, 100, 50.0, 10.0)
+    assert drift._numeric(fine, empty, Thresholds()) == ({}, None)
+    assert drift._numeric(empty, fine, Thresholds()) == ({}, None)
+
+
+def _cat(top: list[tuple[str, int]], other: int = 0) -> dict[str, Any]:
+    return _col("city", "str", "categorical", count=sum(c for _, c in top) + other, top=top,
+                other=other)
+
+
+def test_categorical_changes_in_words_and_figures() -> None:
+    t = Thresholds()
+    old = _cat([("a", 5000), ("b", 5000)])
+    stats, f = drift._categorical(old, _cat([("a", 5000), ("b", 3000), ("c", 2000)]), t)
+    assert stats == {"psi": drift._r(psi([0.5, 0.5, 0.0, 0.0], [0.5, 0.3, 0.2, 0.0]))}
+    assert f is not None and f.message == f"new value 'c' (20%) (PSI {stats['psi']:.2f})"
+    assert (f.kind, f.threshold) == ("distribution", 0.2)
+
+    _, f = drift._categorical(old, _cat([("a", 10000)]), t)
+    assert f is not None and f.message.startswith("value 'b' gone (PSI ")
+    _, f = drift._categorical(old, _cat([("a", 2000), ("b", 8000)]), t)
+    assert f is not None and f.message.startswith("share of 'b' 50% → 80% (PSI ")
+    # A value the old profile may have pooled in "other" is not new: it pools there too.
+    partial = _cat([("a", 4000), ("b", 4000)], other=2000)
+    stats, f = drift._categorical(partial, _cat([("a", 4000), ("b", 4000), ("z", 2000)]), t)
+    assert stats == {"psi": 0.0} and f is None
+    stats, f = drift._categorical(_cat([("a", 4000), ("b", 4000), ("z", 2000)]), partial, t)
+    assert stats == {"psi": 0.0} and f is None
+    # Values listed on both sides still compare when a side pools the rest.
+    _, f = drift._categorical(partial, _cat([("a", 2000), ("b", 6000)], other=2000), t)
+    assert f is not None and f.message.startswith("share of 'a' 40% → 20% (PSI ")

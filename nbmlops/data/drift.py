@@ -244,6 +244,7 @@ def _numeric(
     n = _effective(old, new)
     # Two-sample KS critical value: c(alpha) * sqrt((n1 + n2) / (n1 n2)) = c / sqrt(n_eff).
     critical = math.sqrt(-math.log(t.alpha / 2) / 2 / n) if n else math.inf
+    # mutation-equivalent: `<=` / `<` swapped; a float figure equal to its bound.
     if value < t.psi or ks <= critical:
         return stats, None
     message = f"mean {_num(old.get('mean'))} → {_num(new.get('mean'))}"
@@ -257,6 +258,8 @@ def _numeric(
 def _categorical(
     old: dict[str, Any], new: dict[str, Any], t: Thresholds
 ) -> tuple[dict[str, Any], Finding | None]:
+    # mutation-equivalent: the defaults of "top" and "count"; only profiles with top values
+    # come here (see _column), and every profile has its count.
     top_old = {_key(v): c for v, c in old.get("top", [])}
     top_new = {_key(v): c for v, c in new.get("top", [])}
     complete_old, complete_new = not old.get("other"), not new.get("other")
