@@ -16,6 +16,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.types import Schema
 from mlflow_server import MlflowServer, free_port
 
+from nbmlops import config
 from nbmlops.exceptions import RecordRejected
 from nbmlops.record import DataRecord, MetricPoint, Outcome
 from nbmlops.store import FAIL_FAST_ENV
@@ -398,3 +399,62 @@ def test_record_lands_on_a_tracking_server(
     # Artifacts went through the server into its artifact destination (the server is shared:
     # this experiment's folder).
     assert len(list((mlflow_server.artifacts / rc["experiment_id"]).rglob("cell.py"))) == 3
+
+
+# --- the pure parts: where artifacts go, what a receipt links to, what is never retried ---------
+
+
+def test_a_sqlite_stores_artifacts_go_beside_it_in_a_folder_per_experiment(
+    tmp_path: Path,
+) -> None:
+    from nbmlops.sync.upload import _artifact_location
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    assert _artifact_location(uri, "notebooks/train.ipynb") == (
+        f"{tmp_path}/mlruns/notebooks_train.ipynb")
+    assert _artifact_location(uri, "._été  2026 ._") == f"{tmp_path}/mlruns/été_2026"
+    assert _artifact_location(uri, "../..") == f"{tmp_path}/mlruns/experiment"
+    assert _artifact_location(uri, "??") == f"{tmp_path}/mlruns/experiment"
+    assert _artifact_location("http://127.0.0.1:5000", "x") is None
+
+
+def test_a_receipt_links_to_the_ui_of_the_records_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import build_record
+
+    from nbmlops.sync.upload import receipt
+
+    monkeypatch.delenv("NBMLOPS_UI_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "pyproject.toml").write_text(
+        "[tool.nbmlops]\nui_url = 'http://ui.example/'\n")
+    record = build_record("sqlite:///x.db", project_root=str(tmp_path / "project"))
+    rc = receipt(record, "7", "abc")
+    assert rc["url"] == f"http://ui.example/#/experiments/7/runs/abc?{config.UI_TRAINING_VIEW}"
+    assert (rc["record_id"], rc["run_id"], rc["experiment_id"]) == (record.record_id, "abc", "7")
+    assert (rc["experiment"], rc["tracking_uri"]) == (record.experiment, "sqlite:///x.db")
+    assert rc["synced_at"] <= time.time()
+    # Without a project root the working folder's project counts: here, none with a UI.
+    assert receipt(build_record("sqlite:///x.db", project_root=""), "7", "abc")["url"] is None
+    # A broken pyproject leaves the link out; the upload still counts.
+    (tmp_path / "project" / "pyproject.toml").write_text("[tool.nbmlops\n")
+    assert receipt(record, "7", "abc")["url"] is None
+
+
+def test_only_errors_about_the_record_are_permanent() -> None:
+    from mlflow.protos.databricks_pb2 import (
+        INTERNAL_ERROR,
+        INVALID_PARAMETER_VALUE,
+        MALFORMED_REQUEST,
+        RESOURCE_DOES_NOT_EXIST,
+    )
+
+    assert is_permanent(RecordRejected("bad"))
+    assert is_permanent(MlflowException("x", error_code=INVALID_PARAMETER_VALUE))
+    assert is_permanent(MlflowException("x", error_code=MALFORMED_REQUEST))
+    assert not is_permanent(MlflowException("x", error_code=INTERNAL_ERROR))
+    assert not is_permanent(MlflowException("x", error_code=RESOURCE_DOES_NOT_EXIST))
+    for error in (ConnectionRefusedError(), TimeoutError(), OSError("disk"), ValueError("x")):
+        assert not is_permanent(error)

@@ -215,7 +215,9 @@ def receipt(record: RunRecord, experiment_id: str, run_id: str) -> dict[str, Any
     try:
         ui = config.ui_url(Path(record.project_root or "."), record.tracking_uri)
     except ConfigError:
-        ui = None  # a broken pyproject must not undo a finished upload
+        # A broken pyproject must not undo a finished upload. (mutation-equivalent: "" for
+        # None; run_url makes no link of either.)
+        ui = None
     return {
         "record_id": record.record_id,
         "run_id": run_id,
@@ -239,7 +241,7 @@ def is_permanent(error: BaseException) -> bool:
     try:
         from mlflow.exceptions import MlflowException
     except ImportError:  # pragma: no cover - mlflow is a dependency
-        return False
+        return False  # pragma: no mutate (unreachable: mlflow is a dependency)
     if isinstance(error, MlflowException):
         return error.error_code in {"INVALID_PARAMETER_VALUE", "MALFORMED_REQUEST"}
     return False
