@@ -458,3 +458,23 @@ def test_only_errors_about_the_record_are_permanent() -> None:
     assert not is_permanent(MlflowException("x", error_code=RESOURCE_DOES_NOT_EXIST))
     for error in (ConnectionRefusedError(), TimeoutError(), OSError("disk"), ValueError("x")):
         assert not is_permanent(error)
+
+
+def test_of_two_finished_runs_of_one_record_the_first_is_the_record(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    """Two processes raced and both finished (or a run was copied): the record is the run
+    that started first, every time, and no third run is made."""
+    entry = make_record(sqlite_uri)
+    record = spool.load(entry)
+    clients = Clients()
+    client = clients(sqlite_uri)
+    experiment_id = client.create_experiment(record.experiment)
+    first, second = (
+        client.create_run(experiment_id, start_time=start, tags={RECORD_ID_TAG: record.record_id})
+        for start in (1_000, 2_000)
+    )
+    for run in (second, first):
+        client.set_terminated(run.info.run_id, "FINISHED")
+    assert push(spool, entry, clients)["run_id"] == first.info.run_id
+    assert len(active_runs(client, experiment_id, record.record_id)) == 2
