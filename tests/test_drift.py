@@ -392,3 +392,55 @@ def test_categorical_changes_in_words_and_figures() -> None:
     # Values listed on both sides still compare when a side pools the rest.
     _, f = drift._categorical(partial, _cat([("a", 2000), ("b", 6000)], other=2000), t)
     assert f is not None and f.message.startswith("share of 'a' 40% → 20% (PSI ")
+
+
+def _with_nulls(count: int, nulls: int, fraction: float) -> dict[str, Any]:
+    return _col("x", count=count, nulls=nulls, null_fraction=fraction)
+
+
+@pytest.mark.parametrize(("count", "found"), [(130, True), (120, False), (0, False)])
+def test_more_nulls_must_be_more_than_sampling_noise(count: int, found: bool) -> None:
+    """Nulls 2% → 12% of count + 17 nulls a side: the two-proportion z is 3.36 for 147
+    values, 3.24 for 137, against 3.29 at alpha 0.001 (two-sided)."""
+    old, new = _with_nulls(count, 17, 0.02), _with_nulls(count, 17, 0.12)
+    finding = drift._nulls(old, new, Thresholds())
+    assert (finding is not None) is found
+    if finding is not None:
+        assert (finding.kind, finding.message, finding.threshold) == (
+            "nulls", "nulls 2.0% → 12%", 0.05)
+        assert finding.value == pytest.approx(0.1)
+    assert drift._nulls(_with_nulls(10**6, 0, 0.02), _with_nulls(10**6, 0, 0.06),
+                        Thresholds()) is None  # under the threshold however sure
+
+
+def test_which_columns_are_compared_and_with_what_figures() -> None:
+    t = Thresholds()
+    figures, findings = drift._column(_with_nulls(130, 17, 0.02), _with_nulls(130, 17, 0.12), t)
+    assert figures == {"null_fraction": [0.02, 0.12]} and [f.column for f in findings] == ["x"]
+    assert drift._column(_col("x"), _col("x"), t)[0] == {"null_fraction": [0.0, 0.0]}
+    # A categorical column needs top values on both sides; a numeric one, quantiles.
+    cat = _cat([("a", 50), ("b", 50)])
+    assert "psi" in drift._column(cat, {**cat, "top": []}, t)[0]
+    no_top = {k: v for k, v in cat.items() if k != "top"}
+    assert drift._column(cat, no_top, t) == ({"null_fraction": [0.0, 0.0]}, [])
+    assert drift._column(no_top, cat, t) == ({"null_fraction": [0.0, 0.0]}, [])
+    num = _numeric_col([float(i) for i in range(101)], 100, 50.0, 10.0)
+    no_q = {k: v for k, v in num.items() if k != "quantiles"}
+    assert drift._column(num, no_q, t) == ({"null_fraction": [0.0, 0.0]}, [])
+    assert drift._column(no_q, num, t) == ({"null_fraction": [0.0, 0.0]}, [])
+    # A flag is compared as categories.
+    flag_old = {**_cat([("True", 5000), ("False", 5000)]), "kind": "bool"}
+    flag_new = {**_cat([("True", 8000), ("False", 2000)]), "kind": "bool"}
+    figures, [found] = drift._column(flag_old, flag_new, t)
+    assert set(figures) == {"null_fraction", "psi"} and found.column == "city"
+
+
+def test_the_new_value_named_is_the_most_frequent_one() -> None:
+    old = _cat([("a", 6000), ("b", 4000)])
+    _, f = drift._categorical(old, _cat([("a", 6000), ("b", 1000), ("y", 2000), ("z", 1000)]),
+                              Thresholds())
+    assert f is not None and f.message.startswith("new value 'y' (20%) and 1 more (PSI ")
+    # A value new to a complete profile had no share before: 0, not a count of one.
+    stats, _ = drift._categorical(_cat([("a", 50), ("b", 50)]),
+                                  _cat([("a", 50), ("b", 30), ("c", 20)]), Thresholds())
+    assert stats == {"psi": drift._r(psi([0.5, 0.5, 0.0, 0.0], [0.5, 0.3, 0.2, 0.0]))}
