@@ -478,3 +478,28 @@ def test_of_two_finished_runs_of_one_record_the_first_is_the_record(
         client.set_terminated(run.info.run_id, "FINISHED")
     assert push(spool, entry, clients)["run_id"] == first.info.run_id
     assert len(active_runs(client, experiment_id, record.record_id)) == 2
+
+
+@pytest.mark.parametrize(("n_metrics", "n_params", "n_tags"), [
+    (0, 0, 250), (0, 250, 0), (2500, 0, 0), (1500, 120, 30), (0, 0, 0),
+])
+def test_batches_carry_everything_within_mlflows_limits(
+    n_metrics: int, n_params: int, n_tags: int
+) -> None:
+    from mlflow.entities import Metric, Param, RunTag
+
+    from nbmlops.sync import upload as up
+
+    metrics = [Metric("m", float(i), 0, i) for i in range(n_metrics)]
+    params = [Param(f"p{i}", "v") for i in range(n_params)]
+    tags = [RunTag(f"t{i}", "v") for i in range(n_tags)]
+    batches = list(up._batches(metrics, params, tags))
+    assert [m for ms, _, _ in batches for m in ms] == metrics  # in order, once each
+    assert [p for _, ps, _ in batches for p in ps] == params
+    assert [t for _, _, ts in batches for t in ts] == tags
+    for ms, ps, ts in batches:
+        assert ms or ps or ts
+        assert len(ms) <= up.MAX_METRICS_PER_BATCH
+        assert len(ps) + len(ts) <= 2 * up.MAX_PARAMS_TAGS_PER_BATCH
+        assert max(len(ps), len(ts)) <= up.MAX_PARAMS_TAGS_PER_BATCH
+        assert len(ms) + len(ps) + len(ts) <= up.MAX_PER_BATCH
