@@ -444,3 +444,25 @@ def test_the_new_value_named_is_the_most_frequent_one() -> None:
     stats, _ = drift._categorical(_cat([("a", 50), ("b", 50)]),
                                   _cat([("a", 50), ("b", 30), ("c", 20)]), Thresholds())
     assert stats == {"psi": drift._r(psi([0.5, 0.5, 0.0, 0.0], [0.5, 0.3, 0.2, 0.0]))}
+
+
+def test_categorical_words_for_several_changes_and_other_values() -> None:
+    t = Thresholds()
+    old = _cat([("a", 50), ("b", 25), ("c", 25)])
+    stats, f = drift._categorical(old, _cat([("a", 100)]), t)
+    assert stats == {"psi": drift._r(psi([0.5, 0.25, 0.25, 0.0], [1.0, 0.0, 0.0, 0.0]))}
+    assert f is not None and f.message == f"value 'b' gone and 1 more (PSI {stats['psi']:.2f})"
+    assert f.value == stats["psi"]
+    _, f = drift._categorical(_cat([("a", 500), ("b", 500)]), _cat([("a", 500), ("c", 500)]), t)
+    assert f is not None and f.message.startswith("new value 'c' (50%), value 'b' gone (PSI ")
+    # Values that are not strings are compared by their repr.
+    _, f = drift._categorical(_cat([(1, 5000), (2, 5000)]),  # type: ignore[list-item]
+                              _cat([(1, 5000), (2, 3000), (3, 2000)]), t)  # type: ignore[list-item]
+    assert f is not None and f.message.startswith("new value '3' (20%) (PSI ")
+
+
+def test_a_column_whose_kind_changed_is_not_compared() -> None:
+    before = {"kind": "dataframe", "columns": [_cat([("a", 500), ("b", 500)])]}
+    after = {"kind": "dataframe", "columns": [{**_cat([("a", 900), ("b", 100)]), "kind": "text"}]}
+    assert compare(before, after).columns == {}
+    assert "city" in compare(before, {**after, "columns": [_cat([("a", 900), ("b", 100)])]}).columns
