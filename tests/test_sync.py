@@ -354,3 +354,49 @@ def test_the_sync_process_survives_a_failing_pass(
     second = make_record(sqlite_uri)
     wait_until(lambda: spool.receipt(record_id_of(second)), 30, "the next record")
     assert process.is_running() and len(runs_by_record(sqlite_uri)) == 2
+
+
+# --- what people read: the status text, errors on one line ----------------------------------
+
+
+def test_the_status_as_people_read_it() -> None:
+    now = time.time()
+    info = {"spool": "/s", "pending": 3, "oldest_pending_age_s": 12.4, "running": True,
+            "pid": 42, "last_success_at": 0, "failed": 2, "last_error": "boom",
+            "failing": True, "last_error_at": now - 5, "log": "/s/sync.log",
+            "advice": "move it aside"}
+    at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now - 5))
+    assert worker.format_status(info) == "\n".join([
+        "spool:        /s",
+        "pending:      3 (oldest 12 s)",
+        "sync process: running (pid 42)",
+        "last upload:  never",
+        "failed:       2 (nbmlops sync --retry-failed)",
+        "last error:   boom (failing now)",
+        f"              at {at} (5 s ago); log: /s/sync.log",
+        "what to do:   move it aside",
+    ])
+    quiet = {**info, "pending": 0, "oldest_pending_age_s": None, "running": False, "failed": 0,
+             "last_error": None, "advice": None, "last_success_at": now - 65}
+    assert worker.format_status(quiet) == "\n".join([
+        "spool:        /s",
+        "pending:      0",
+        "sync process: not running",
+        f"last upload:  {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(now - 65))} (65 s ago)",
+        "failed:       0",
+    ])
+    recovered = worker.format_status({**info, "failing": False})
+    assert "last error:   boom\n" in recovered and "(failing now)" not in recovered
+
+
+def test_an_error_on_one_line_with_its_mlflow_code() -> None:
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import INTERNAL_ERROR
+
+    assert worker._one_line(ValueError("bad\n  value\tthere")) == "ValueError: bad value there"
+    assert worker._one_line(MlflowException("down", error_code=INTERNAL_ERROR)) == (
+        "MlflowException(INTERNAL_ERROR): down")
+    long = worker._one_line(OSError("x" * 600))
+    assert len(long) == 500 and long == "OSError: " + "x" * 488 + "..."
+    exact = worker._one_line(OSError("x" * 491))
+    assert len(exact) == 500 and exact.endswith("x")
