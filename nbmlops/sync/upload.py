@@ -199,8 +199,8 @@ def find_runs(client: MlflowClient, experiment_id: str, record_id: str) -> list[
     """Active runs of the experiment carrying ``nbmlops.record_id = record_id``."""
     from mlflow.entities import ViewType
 
-    # mutation-equivalent: dropping run_view_type (MLflow's default is ACTIVE_ONLY) or
-    # max_results (a record has one run, two after a race: never 50).
+    # mutation-equivalent: dropping run_view_type (MLflow's default is ACTIVE_ONLY), another
+    # max_results (a record has one run, two after a race: never 50), "asc" (either case).
     return list(
         client.search_runs(
             [experiment_id],
