@@ -350,12 +350,19 @@ def test_a_numeric_shift_its_figures_and_words() -> None:
     assert not std_words(0, 10) and not std_words(10, None)
 
 
-@pytest.mark.parametrize(("count", "found"), [(84, False), (86, True), (0, False)])
-def test_a_numeric_shift_needs_a_ks_beyond_the_critical_value(count: int, found: bool) -> None:
+@pytest.mark.parametrize(("count", "sample", "found"), [
+    (84, None, False), (86, None, True), (0, None, False), (10**6, 84, False), (10**6, 86, True),
+])
+def test_a_numeric_shift_needs_a_ks_beyond_the_critical_value(
+    count: int, sample: int | None, found: bool
+) -> None:
     """KS 0.3 against the two-sample critical value sqrt(-ln(alpha/2) / 2 / n_eff) at alpha
-    0.001: 0.3008 for 84 values a side (n_eff 42), 0.2973 for 86; none without values."""
+    0.001: 0.3008 for 84 values a side (n_eff 42), 0.2973 for 86; none without values. A
+    sampled profile counts its sample."""
     old = _numeric_col([float(i) for i in range(101)], count, 50.0, 10.0)
     new = _numeric_col([float(i + 30) for i in range(101)], count, 80.0, 10.0)
+    if sample is not None:
+        old["sample"] = new["sample"] = sample
     assert (drift._numeric(old, new, Thresholds())[1] is not None) is found
 
 
@@ -411,6 +418,8 @@ def test_more_nulls_must_be_more_than_sampling_noise(count: int, found: bool) ->
         assert finding.value == pytest.approx(0.1)
     assert drift._nulls(_with_nulls(10**6, 0, 0.02), _with_nulls(10**6, 0, 0.06),
                         Thresholds()) is None  # under the threshold however sure
+    assert drift._nulls(_with_nulls(0, 0, 0.0), _with_nulls(1000, 0, 0.5),
+                        Thresholds()) is None  # no values on one side: nothing to compare
 
 
 def test_which_columns_are_compared_and_with_what_figures() -> None:
@@ -466,3 +475,13 @@ def test_a_column_whose_kind_changed_is_not_compared() -> None:
     after = {"kind": "dataframe", "columns": [{**_cat([("a", 900), ("b", 100)]), "kind": "text"}]}
     assert compare(before, after).columns == {}
     assert "city" in compare(before, {**after, "columns": [_cat([("a", 900), ("b", 100)])]}).columns
+
+
+def test_the_distribution_function_read_off_quantiles() -> None:
+    assert [drift._cdf([5.0], x) for x in (4.9, 5.0, 6.0)] == [0.0, 1.0, 1.0]
+    assert [drift._cdf([0.0, 10.0], x) for x in (-1, 0, 5, 10)] == [0.0, 0.0, 0.5, 1.0]
+    assert [drift._cdf([0.0, 10.0, 20.0], x) for x in (5, 10, 15, 20, 25)] == [
+        0.25, 0.5, 0.75, 1.0, 1.0]
+    ties = [0.0, 10.0, 10.0, 20.0]  # a spike at 10: F jumps there, right-continuous
+    assert drift._cdf(ties, 5.0) == pytest.approx(1 / 6)
+    assert drift._cdf(ties, 9.99) < 1 / 3 and drift._cdf(ties, 10.0) == pytest.approx(2 / 3)

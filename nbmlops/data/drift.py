@@ -217,6 +217,8 @@ def _nulls(old: dict[str, Any], new: dict[str, Any], t: Thresholds) -> Finding |
         return None
     pooled = (f1 * n1 + f2 * n2) / (n1 + n2)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    # mutation-equivalent: `se >= 0` (se is 0 only when both fractions are 0 or 1, returned
+    # above), `<=` for `<` here and above (a float figure equal to its bound).
     if se > 0 and abs(change) / se < NormalDist().inv_cdf(1 - t.alpha / 2):
         return None
     return Finding(
@@ -225,6 +227,7 @@ def _nulls(old: dict[str, Any], new: dict[str, Any], t: Thresholds) -> Finding |
 
 
 def _total(col: dict[str, Any]) -> int:
+    # mutation-equivalent: the defaults; every column profile has its count and nulls.
     return int(col.get("count", 0)) + int(col.get("nulls", 0))
 
 
@@ -306,6 +309,7 @@ def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
     """Population stability index of two distributions over the same bins (shares that sum
     to 1): sum of (a - e) * ln(a / e), each share floored at 1e-4."""
     total = 0.0
+    # mutation-equivalent: zip without strict; both lists come from the same bins.
     for e, a in zip(expected, actual, strict=True):
         e, a = max(e, _EPS), max(a, _EPS)
         total += (a - e) * math.log(a / e)
@@ -328,6 +332,7 @@ def _cdf(quantiles: Sequence[float], x: float) -> float:
     if i == n:
         return 1.0
     lo, hi = quantiles[i - 1], quantiles[i]
+    # mutation-equivalent: any test or fallback here; bisect_right makes lo <= x < hi.
     frac = (x - lo) / (hi - lo) if hi > lo else 0.0
     return (i - 1 + frac) / (n - 1)
 
@@ -341,12 +346,15 @@ def _masses(quantiles: Sequence[float], edges: Sequence[float]) -> list[float]:
 
 def _sizes(col: dict[str, Any]) -> int:
     """How many values a column's figures come from (its sample, if it was sampled)."""
+    # mutation-equivalent: the count's defaults; every column profile has its count.
     return min(int(col.get("count", 0)), int(col.get("sample", col.get("count", 0))))
 
 
 def _effective(old: dict[str, Any], new: dict[str, Any]) -> float:
     """n1*n2/(n1+n2) of the two profiles' sample sizes."""
     n1, n2 = _sizes(old), _sizes(new)
+    # mutation-equivalent: `or` (a zero size gives 0 anyway) and 1.0 for 0.0 (a critical KS
+    # over 1, which no KS exceeds, as for infinity).
     return n1 * n2 / (n1 + n2) if n1 and n2 else 0.0
 
 
