@@ -400,3 +400,41 @@ def test_an_error_on_one_line_with_its_mlflow_code() -> None:
     assert len(long) == 500 and long == "OSError: " + "x" * 488 + "..."
     exact = worker._one_line(OSError("x" * 491))
     assert len(exact) == 500 and exact.endswith("x")
+
+
+def test_a_refused_record_is_counted_then_moved_and_an_outage_only_marks_failing(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One pass at a time, in this process: a record no retry can fix is tried
+    MAX_ATTEMPTS times, then moved to failed/ with why; an unreachable store counts no
+    attempt and marks the spool failing."""
+    broken = make_record(sqlite_uri)
+    rewrite_entry(broken, replace={RECORD_FILE: "{not json"})
+    rid = record_id_of(broken)
+    uploader = worker._Uploader(spool)
+    for attempt in range(1, worker.MAX_ATTEMPTS):
+        uploaded, [error], failing = uploader.run_pass()
+        assert (uploaded, failing) == (0, set())
+        assert error.startswith(f"{broken.name}: RecordRejected: unreadable record: ")
+        state = spool.state()
+        assert state["attempts"] == {rid: attempt} and state["failing_record"] == broken.name
+        assert state["last_error"] == error and state["last_error_at"] <= time.time()
+        assert not state.get("failing") and "last_failed" not in state
+        assert spool.entries() == [broken]
+    _, [error], _ = uploader.run_pass()
+    moved = spool.failed / broken.name
+    assert error.endswith(f" (moved to {moved})") and moved.exists() and not spool.entries()
+    state = spool.state()
+    assert state["attempts"] == {} and state["last_failed"] == broken.name
+    why = (spool.failed / f"{broken.name}{ERROR_SUFFIX}").read_text()
+    assert why.startswith(f"{broken.name}: RecordRejected: unreadable record: ")
+    assert f"attempts: {worker.MAX_ATTEMPTS}\n" in why
+
+    down = f"http://127.0.0.1:{free_port()}"
+    waiting = make_record(down)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # refused at once
+    uploaded, [error], failing = uploader.run_pass()
+    assert (uploaded, failing) == (0, {down}) and error.startswith(f"{waiting.name}: ")
+    state = spool.state()
+    assert state["failing"] is True and state["attempts"] == {}
+    assert state["failing_record"] == waiting.name and spool.entries() == [waiting]
