@@ -415,6 +415,7 @@ def test_a_sqlite_stores_artifacts_go_beside_it_in_a_folder_per_experiment(
     assert _artifact_location(uri, "._été  2026 ._") == f"{tmp_path}/mlruns/été_2026"
     assert _artifact_location(uri, "../..") == f"{tmp_path}/mlruns/experiment"
     assert _artifact_location(uri, "??") == f"{tmp_path}/mlruns/experiment"
+    assert _artifact_location(uri, "X-ray_") == f"{tmp_path}/mlruns/X-ray"
     assert _artifact_location("http://127.0.0.1:5000", "x") is None
 
 
@@ -436,8 +437,11 @@ def test_a_receipt_links_to_the_ui_of_the_records_project(
     assert (rc["record_id"], rc["run_id"], rc["experiment_id"]) == (record.record_id, "abc", "7")
     assert (rc["experiment"], rc["tracking_uri"]) == (record.experiment, "sqlite:///x.db")
     assert rc["synced_at"] <= time.time()
-    # Without a project root the working folder's project counts: here, none with a UI.
+    # Without a project root the working folder's project counts.
     assert receipt(build_record("sqlite:///x.db", project_root=""), "7", "abc")["url"] is None
+    (tmp_path / "pyproject.toml").write_text("[tool.nbmlops]\nui_url = 'http://here'\n")
+    assert receipt(build_record("sqlite:///x.db", project_root=""), "7", "abc")["url"] == (
+        f"http://here/#/experiments/7/runs/abc?{config.UI_TRAINING_VIEW}")
     # A broken pyproject leaves the link out; the upload still counts.
     (tmp_path / "project" / "pyproject.toml").write_text("[tool.nbmlops\n")
     assert receipt(record, "7", "abc")["url"] is None
@@ -503,3 +507,18 @@ def test_batches_carry_everything_within_mlflows_limits(
         assert len(ps) + len(ts) <= 2 * up.MAX_PARAMS_TAGS_PER_BATCH
         assert max(len(ps), len(ts)) <= up.MAX_PARAMS_TAGS_PER_BATCH
         assert len(ms) + len(ps) + len(ts) <= up.MAX_PER_BATCH
+
+
+def test_the_experiment_made_for_a_record_is_a_training_one_beside_the_store(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    from nbmlops import store
+    from nbmlops.sync.upload import _artifact_location
+
+    entry = make_record(sqlite_uri)
+    clients = Clients()
+    rc = push(spool, entry, clients)
+    experiment = clients(sqlite_uri).get_experiment(rc["experiment_id"])
+    assert experiment.tags[store.EXPERIMENT_KIND_TAG] == store.EXPERIMENT_KIND_TRAINING
+    location = _artifact_location(sqlite_uri, "notebooks/train.ipynb")
+    assert location is not None and experiment.artifact_location.endswith(location)
