@@ -4,8 +4,8 @@
                    started for it is stopped at teardown.
 ``sqlite_uri``     ``sqlite:///.../mlflow.db``: a fresh, already migrated store in tmp_path.
 ``mlflow_server``  a started :class:`tests.mlflow_server.MlflowServer` (``.url``, ``.stop()``,
-                   ``.start()``), killed at teardown. Skipped when it cannot start, except in
-                   CI (``CI=true``) where that fails.
+                   ``.start()``), shared by the whole run, its store emptied for each test.
+                   Skipped when it cannot start, except in CI (``CI=true``) where that fails.
 ``postgres``       a :class:`tests.mlflow_server.PostgresCluster` for the session (Debian's
                    PostgreSQL in a temporary folder); skipped or failed as above.
 ``postgres_server`` a team's server for the session: ``mlflow server`` on PostgreSQL with
@@ -105,15 +105,45 @@ def started(server: MlflowServer | PostgresCluster, what: str) -> None:
         pytest.skip(f"cannot start {what}: {e}")
 
 
-@pytest.fixture
-def mlflow_server(tmp_path: Path, migrated_db: Path) -> Iterator[MlflowServer]:
-    server = MlflowServer(tmp_path / "mlflow-server")
+@pytest.fixture(scope="session")
+def shared_mlflow_server(
+    tmp_path_factory: pytest.TempPathFactory, migrated_db: Path
+) -> Iterator[MlflowServer]:
+    """One ``mlflow server`` for the whole run, started by the first test that asks for it
+    (a start costs seconds; a restart after an outage test as much)."""
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-server"))
     shutil.copy(migrated_db, server.db)
     started(server, "a real mlflow server")
     try:
         yield server
     finally:
         server.close()
+
+
+def empty_store(uri: str) -> None:
+    """Leave the store as a fresh one looks to its API: every experiment but the default
+    renamed out of the way and deleted (its name free again), every registered model deleted."""
+    import uuid
+
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    for experiment in client.search_experiments():
+        if experiment.experiment_id != "0":
+            client.rename_experiment(experiment.experiment_id, f"used-{uuid.uuid4().hex}")
+            client.delete_experiment(experiment.experiment_id)
+    for model in client.search_registered_models():
+        client.delete_registered_model(model.name)
+
+
+@pytest.fixture
+def mlflow_server(shared_mlflow_server: MlflowServer) -> MlflowServer:
+    """The shared server, running (a test may stop it to make an outage; the next one finds
+    it started again) and with an empty store, so tests stay independent."""
+    server = shared_mlflow_server
+    started(server, "a real mlflow server")
+    empty_store(server.url)
+    return server
 
 
 @pytest.fixture(scope="session")

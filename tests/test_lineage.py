@@ -44,9 +44,9 @@ def store(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
     patch.setenv("NBMLOPS_AUTOSYNC", "0")
     try:
         pd.DataFrame({"x": np.arange(100.0)}).to_csv("raw.csv", index=False)
+        InteractiveShell.clear_instance()  # a shell of this module's own, left to no one
         ip = InteractiveShell.instance()
         ip.run_line_magic("load_ext", "nbmlops")
-        ip.reset()
         with capture_output():
             for line, body in [
                 ("prep", "import pandas as pd\nclean = pd.read_csv('raw.csv')\n"
@@ -62,6 +62,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         yield Store(uri, fingerprint(ip.user_ns["clean"]), root)
     finally:
         patch.undo()
+        InteractiveShell.clear_instance()
 
 
 @dataclass

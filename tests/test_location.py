@@ -122,14 +122,15 @@ def test_api_paths_join_the_server_root(tmp_path: Path) -> None:
 
 @pytest.fixture
 def shell() -> Iterator[InteractiveShell]:
+    """A shell of this test's own: nothing it sets is seen by another test."""
+    InteractiveShell.clear_instance()
     ip = InteractiveShell.instance()
-    added = {"location": location, "get_ipython": lambda: ip}
-    saved = {k: ip.user_ns[k] for k in (*added, "__vsc_ipynb_file__") if k in ip.user_ns}
-    ip.user_ns.update(added)
-    yield ip
-    for key in (*added, "__vsc_ipynb_file__", "seen"):
-        ip.user_ns.pop(key, None)
-    ip.user_ns.update(saved)
+    ip.user_ns.update({"location": location, "get_ipython": lambda: ip})
+    try:
+        yield ip
+    finally:
+        ip.history_manager.end_session()
+        InteractiveShell.clear_instance()
 
 
 def test_plain_ipython_knows_no_notebook(shell: InteractiveShell) -> None:

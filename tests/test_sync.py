@@ -101,6 +101,13 @@ def test_ensure_running_uploads_then_exits_when_idle(
     # Our process started it and never waits for it, yet no zombie is left behind.
     wait_until(lambda: not psutil.pid_exists(state["pid"]), 5, "the exited process to be reaped")
 
+    # It let go of its lock: the next record gets a new process, which takes the lock over.
+    later = make_record(sqlite_uri)
+    assert worker.ensure_running(spool.root) is True
+    wait_until(lambda: spool.receipt(record_id_of(later)), 60, "the next process to upload")
+    assert spool.state().get("pid") not in (None, state["pid"])
+    wait_until(lambda: not worker.is_running(spool), 15, "the second process to exit")
+
 
 def test_sync_process_outlives_the_kernel_that_started_it(
     spool: Spool, sqlite_uri: str, make_record: MakeRecord
@@ -347,3 +354,87 @@ def test_the_sync_process_survives_a_failing_pass(
     second = make_record(sqlite_uri)
     wait_until(lambda: spool.receipt(record_id_of(second)), 30, "the next record")
     assert process.is_running() and len(runs_by_record(sqlite_uri)) == 2
+
+
+# --- what people read: the status text, errors on one line ----------------------------------
+
+
+def test_the_status_as_people_read_it() -> None:
+    now = time.time()
+    info = {"spool": "/s", "pending": 3, "oldest_pending_age_s": 12.4, "running": True,
+            "pid": 42, "last_success_at": 0, "failed": 2, "last_error": "boom",
+            "failing": True, "last_error_at": now - 5, "log": "/s/sync.log",
+            "advice": "move it aside"}
+    at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now - 5))
+    assert worker.format_status(info) == "\n".join([
+        "spool:        /s",
+        "pending:      3 (oldest 12 s)",
+        "sync process: running (pid 42)",
+        "last upload:  never",
+        "failed:       2 (nbmlops sync --retry-failed)",
+        "last error:   boom (failing now)",
+        f"              at {at} (5 s ago); log: /s/sync.log",
+        "what to do:   move it aside",
+    ])
+    quiet = {**info, "pending": 0, "oldest_pending_age_s": None, "running": False, "failed": 0,
+             "last_error": None, "advice": None, "last_success_at": now - 65}
+    assert worker.format_status(quiet) == "\n".join([
+        "spool:        /s",
+        "pending:      0",
+        "sync process: not running",
+        f"last upload:  {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(now - 65))} (65 s ago)",
+        "failed:       0",
+    ])
+    recovered = worker.format_status({**info, "failing": False})
+    assert "last error:   boom\n" in recovered and "(failing now)" not in recovered
+
+
+def test_an_error_on_one_line_with_its_mlflow_code() -> None:
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import INTERNAL_ERROR
+
+    assert worker._one_line(ValueError("bad\n  value\tthere")) == "ValueError: bad value there"
+    assert worker._one_line(MlflowException("down", error_code=INTERNAL_ERROR)) == (
+        "MlflowException(INTERNAL_ERROR): down")
+    long = worker._one_line(OSError("x" * 600))
+    assert len(long) == 500 and long == "OSError: " + "x" * 488 + "..."
+    exact = worker._one_line(OSError("x" * 491))
+    assert len(exact) == 500 and exact.endswith("x")
+
+
+def test_a_refused_record_is_counted_then_moved_and_an_outage_only_marks_failing(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One pass at a time, in this process: a record no retry can fix is tried
+    MAX_ATTEMPTS times, then moved to failed/ with why; an unreachable store counts no
+    attempt and marks the spool failing."""
+    broken = make_record(sqlite_uri)
+    rewrite_entry(broken, replace={RECORD_FILE: "{not json"})
+    rid = record_id_of(broken)
+    uploader = worker._Uploader(spool)
+    for attempt in range(1, worker.MAX_ATTEMPTS):
+        uploaded, [error], failing = uploader.run_pass()
+        assert (uploaded, failing) == (0, set())
+        assert error.startswith(f"{broken.name}: RecordRejected: unreadable record: ")
+        state = spool.state()
+        assert state["attempts"] == {rid: attempt} and state["failing_record"] == broken.name
+        assert state["last_error"] == error and state["last_error_at"] <= time.time()
+        assert not state.get("failing") and "last_failed" not in state
+        assert spool.entries() == [broken]
+    _, [error], _ = uploader.run_pass()
+    moved = spool.failed / broken.name
+    assert error.endswith(f" (moved to {moved})") and moved.exists() and not spool.entries()
+    state = spool.state()
+    assert state["attempts"] == {} and state["last_failed"] == broken.name
+    why = (spool.failed / f"{broken.name}{ERROR_SUFFIX}").read_text()
+    assert why.startswith(f"{broken.name}: RecordRejected: unreadable record: ")
+    assert f"attempts: {worker.MAX_ATTEMPTS}\n" in why
+
+    down = f"http://127.0.0.1:{free_port()}"
+    waiting = make_record(down)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # refused at once
+    uploaded, [error], failing = uploader.run_pass()
+    assert (uploaded, failing) == (0, {down}) and error.startswith(f"{waiting.name}: ")
+    state = spool.state()
+    assert state["failing"] is True and state["attempts"] == {}
+    assert state["failing_record"] == waiting.name and spool.entries() == [waiting]

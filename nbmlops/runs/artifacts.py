@@ -46,6 +46,8 @@ def checked_path(path: str) -> str:
     """``path`` as a relative artifact path; :class:`InvalidQuery` for anything that could
     name a file outside the run's artifacts."""
     parts = path.split("/")
+    # mutation-equivalent: weakening `not path` or the leading "/" test; an empty or
+    # absolute path also has an empty part, refused by the last test. Each is said plainly.
     if not path or path.startswith("/") or "\\" in path or any(p in ("", ".", "..") for p in parts):
         raise InvalidQuery(f"not an artifact path: {path!r}")
     return path

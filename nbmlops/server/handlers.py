@@ -384,6 +384,7 @@ def export_notebook(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
     # The folder the writer would use, checked the same way: a `jobs` symlink leaving the
     # root is refused before anything is written.
     folder = notebook.inside(root, (nb_path.parent / "jobs" / name).relative_to(root).as_posix())
+    # mutation-equivalent: out=None; export_job picks the same folder, checked above.
     result = export_job(
         nb_path, out=folder, name=name, cron=cron or None,
         timezone=_text(body, "timezone") or None, targets=targets,

@@ -64,6 +64,8 @@ def shown(path: str | Path, server_root: Path) -> str:
     target = Path(path).expanduser().resolve()
     for base, prefix in ((Path(server_root).resolve(), ""), (Path.home().resolve(), "~/")):
         if target == base or base in target.parents:
+            # mutation-equivalent: dropping `if target != base`; the root relative to itself
+            # is "." too.
             return prefix + (target.relative_to(base).as_posix() if target != base else ".")
     return f".../{target.name}"
 
@@ -96,6 +98,7 @@ def resolve(server_root: str | Path, path: str | None) -> Where:
 def tracked_cells(notebook: Path) -> list[TrackedCell]:
     """The ``%%track`` cells of a notebook file, in order, named as their runs will be."""
     try:
+        # mutation-equivalent: "UTF-8", or None under a UTF-8 locale.
         nb = json.loads(notebook.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise NotebookNotFound(f"no notebook {notebook.name!r}") from None
@@ -105,6 +108,8 @@ def tracked_cells(notebook: Path) -> list[TrackedCell]:
     for index, cell in enumerate(nb.get("cells", [])):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
+        # mutation-equivalent: another default source, or joining a str: a cell without a
+        # source, or any text without "%%track" first, is no tracked cell either way.
         source = cell.get("source", "")
         text = "".join(source) if isinstance(source, list) else str(source)
         split = track_line.split_cell(text)

@@ -245,6 +245,8 @@ def find_runs(client: MlflowClient, experiment_id: str, record_id: str) -> list[
     """Active runs of the experiment carrying ``nbmlops.record_id = record_id``."""
     from mlflow.entities import ViewType
 
+    # mutation-equivalent: dropping run_view_type (MLflow's default is ACTIVE_ONLY), another
+    # max_results (a record has one run, two after a race: never 50), "asc" (either case).
     return list(
         client.search_runs(
             [experiment_id],
@@ -261,7 +263,9 @@ def receipt(record: RunRecord, experiment_id: str, run_id: str) -> dict[str, Any
     try:
         ui = config.ui_url(Path(record.project_root or "."), record.tracking_uri)
     except ConfigError:
-        ui = None  # a broken pyproject must not undo a finished upload
+        # A broken pyproject must not undo a finished upload. (mutation-equivalent: "" for
+        # None; run_url makes no link of either.)
+        ui = None
     return {
         "record_id": record.record_id,
         "run_id": run_id,
@@ -285,7 +289,7 @@ def is_permanent(error: BaseException) -> bool:
     try:
         from mlflow.exceptions import MlflowException
     except ImportError:  # pragma: no cover - mlflow is a dependency
-        return False
+        return False  # pragma: no mutate (unreachable: mlflow is a dependency)
     if isinstance(error, MlflowException):
         return error.error_code in {"INVALID_PARAMETER_VALUE", "MALFORMED_REQUEST"}
     return False

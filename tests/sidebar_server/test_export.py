@@ -63,6 +63,16 @@ async def test_export_writes_the_job_folder(
         ({"schedule": "0 3 * * *", "targets": ["slurm"]}, "ScheduleError", "slurm"),
         ({"name": "../escape", "schedule": "0 3 * * *"}, "JobError", "job name"),
         ({"force": "no"}, "ConfigError", "force must be true or false"),
+        ({"force": 1}, "ConfigError", "force must be true or false"),
+        ({"name": 5}, "ConfigError", "name must be a string"),
+        ({"schedule": ["0 3 * * *"]}, "ConfigError", "schedule must be a string"),
+        ({"schedule": "0 3 * * *", "targets": [1]}, "ConfigError", "targets must be a list"),
+        ({"schedule": "0 3 * * *", "targets": {"cron": 1}}, "ConfigError",
+         "targets must be a list"),
+        ({"targets": ["cron"]}, "ConfigError", "a target needs a schedule"),
+        ({"targets": "cron"}, "ConfigError", "a target needs a schedule"),
+        ({"schedule": "0 3 * * *", "timezone": "Mars/Olympus"}, "JobError",
+         "unknown timezone 'Mars/Olympus'"),
     ],
 )
 async def test_bad_requests_are_400_and_write_nothing(
@@ -100,6 +110,17 @@ async def test_paths_outside_the_root_are_403_and_write_nothing(
     code, out = await post(jp_fetch, {"notebook": f"{folder.name}/train.ipynb"})
     assert (code, out["error"]) == (403, "OutsideRoot")
     assert sorted(p.name for p in outside.iterdir()) == ["train.ipynb"]  # nothing written
+
+
+async def test_only_a_notebook_is_exported(jp_fetch: Fetch, folder: Path) -> None:
+    (folder / "train.py").write_text("lr = 0.1\n")
+    for path in (f"{folder.name}/train.py", f"{folder.name}/absent.txt"):
+        code, out = await post(jp_fetch, {"notebook": path})
+        assert (code, out["error"]) == (400, "ConfigError") and "not a notebook" in out["message"]
+    code, out = await post(jp_fetch, {"notebook": 7})
+    assert (code, out["error"]) == (400, "ConfigError") and "notebook must be a string" in (
+        out["message"])
+    assert not (folder / "jobs").exists()
 
 
 async def test_export_needs_a_notebook(jp_fetch: Fetch, folder: Path) -> None:
