@@ -400,10 +400,12 @@ def test_an_error_on_one_line_with_its_mlflow_code() -> None:
     assert len(long) == 500 and long == "OSError: " + "x" * 488 + "..."
     exact = worker._one_line(OSError("x" * 491))
     assert len(exact) == 500 and exact.endswith("x")
+    assert worker._one_line(OSError("x" * 492)).endswith("x...")
 
 
 def test_a_refused_record_is_counted_then_moved_and_an_outage_only_marks_failing(
-    spool: Spool, sqlite_uri: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture, tmp_path: Path,
 ) -> None:
     """One pass at a time, in this process: a record no retry can fix is tried
     MAX_ATTEMPTS times, then moved to failed/ with why; an unreachable store counts no
@@ -421,7 +423,9 @@ def test_a_refused_record_is_counted_then_moved_and_an_outage_only_marks_failing
         assert state["last_error"] == error and state["last_error_at"] <= time.time()
         assert not state.get("failing") and "last_failed" not in state
         assert spool.entries() == [broken]
+        assert f"upload failed (permanent): {error}" in caplog.text
     _, [error], _ = uploader.run_pass()
+    assert error.startswith(f"{broken.name}: RecordRejected: ")
     moved = spool.failed / broken.name
     assert error.endswith(f" (moved to {moved})") and moved.exists() and not spool.entries()
     state = spool.state()
@@ -438,3 +442,13 @@ def test_a_refused_record_is_counted_then_moved_and_an_outage_only_marks_failing
     state = spool.state()
     assert state["failing"] is True and state["attempts"] == {}
     assert state["failing_record"] == waiting.name and spool.entries() == [waiting]
+    assert f"upload failed (will retry): {error}" in caplog.text
+
+    # An entry without its record is refused as such; a store not made yet is made.
+    os.replace(waiting, spool.root / "waiting.zip.aside")
+    empty = make_record(sqlite_uri)
+    rewrite_entry(empty, drop=(RECORD_FILE,))
+    fresh = make_record(f"sqlite:///{tmp_path}/new/mlflow.db")
+    uploaded, [error], _ = uploader.run_pass()
+    assert uploaded == 1 and spool.receipt(record_id_of(fresh)) is not None
+    assert error == f"{empty.name}: RecordRejected: no record.json in the entry"

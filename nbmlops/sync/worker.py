@@ -298,6 +298,7 @@ class _Uploader:
         if permanent:
             n = attempts[record_id_of(entry)] = int(attempts.get(record_id_of(entry), 0)) + 1
             if n >= MAX_ATTEMPTS:
+                # mutation-equivalent: pop without a default; the key was set just above.
                 attempts.pop(record_id_of(entry), None)
                 moved = self.spool.fail(entry, message, n)
                 values["last_failed"] = moved.name
