@@ -385,6 +385,53 @@ def test_jobs_view_runs_a_job_and_mlflow_opens_at_one_click(
         "127.0.0.1" in (details.locator("a.jp-nbmlops-link").get_attribute("href") or ""))
 
 
+def test_jobs_view_draws_a_pipeline_with_each_steps_last_status(
+    page: Any, lab: Lab, screenshots: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from nbmlops.jobs.pipeline_export import export_pipeline
+
+    folder = lab.project.root / "pipeline"
+    folder.mkdir()
+    for name, code in (
+        ("prep", "import pandas as pd\n"
+                 "pd.DataFrame({'x': [1, 2]}).to_csv('prepared.csv', index=False)"),
+        ("report", "import pandas as pd\ntotal = pd.read_csv('prepared.csv').x.sum()"),
+    ):
+        nb = new_notebook()
+        nb.cells = [new_code_cell(code)]
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    job = export_pipeline([folder / "prep.ipynb", folder / "report.ipynb"], name="weekly").folder
+    # Run as the lab's own project would: its store and spool from its pyproject.toml.
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "NBMLOPS_SPOOL")}
+    done = subprocess.run([str(Path(sys.executable).with_name("nbmlops")), "run", str(job)],
+                          cwd=lab.project.root, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    page.goto(f"{lab.url}/lab/tree/pipeline/report.ipynb?token={lab.token}&reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible", timeout=60_000)
+    page.click('li.lm-TabBar-tab[data-id="nbmlops-sidebar"]')
+    widen_left_panel(page, 430)
+    sidebar = page.locator("#nbmlops-sidebar")
+    page.wait_for_function("() => document.querySelector('#nbmlops-sidebar .jp-nbmlops-experiment')"
+                           "?.textContent.includes('report.ipynb')")
+    sidebar.get_by_label("Jobs of this notebook").click()
+    graph = sidebar.get_by_label("Steps of weekly")
+    graph.wait_for(timeout=60_000)
+    assert graph.locator("rect.jp-nbmlops-pipeline-step").count() == 2
+    assert graph.locator("line.jp-nbmlops-pipeline-edge").count() == 1  # prep -> report
+    for step in ("prep", "report"):
+        graph.locator(f"[aria-label='Step {step}: finished']").wait_for(timeout=60_000)
+    page.screenshot(path=str(screenshots / "pipeline.png"))
+
+
 def test_models_view_shows_versions_aliases_and_the_champions_run(
     page: Any, lab: Lab, screenshots: Path
 ) -> None:
