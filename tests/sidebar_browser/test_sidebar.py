@@ -404,7 +404,8 @@ def test_jobs_view_draws_a_pipeline_with_each_steps_last_status(
                  "pd.DataFrame({'x': [1, 2]}).to_csv('prepared.csv', index=False)"),
         ("report", "import pandas as pd\ntotal = pd.read_csv('prepared.csv').x.sum()"),
     ):
-        nb = new_notebook()
+        nb = new_notebook(metadata={"kernelspec": {  # else JupyterLab asks for a kernel
+            "name": "python3", "display_name": "Python 3", "language": "python"}})
         nb.cells = [new_code_cell(code)]
         nbformat.write(nb, folder / f"{name}.ipynb")
     job = export_pipeline([folder / "prep.ipynb", folder / "report.ipynb"], name="weekly").folder
