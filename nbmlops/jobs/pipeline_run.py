@@ -47,6 +47,7 @@ from nbmlops.jobs.run import (
     _redact_output,
     job_lock,
     papermill_command,
+    stop_session,
 )
 from nbmlops.jobs.spec import Job, Step, resolve_params
 
@@ -254,8 +255,7 @@ class _Runner:
             # this process, which stops them (and their kernels) before it ends.
             self.stopping = True
             for proc in self.processes:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
+                stop_session(proc)
             raise
         finally:
             if previous is not None:

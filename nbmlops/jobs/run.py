@@ -467,22 +467,19 @@ def _execute(command: list[str], env: dict[str, str], timeout: float | None, out
         def interrupted(signum: int, frame: Any) -> None:
             # papermill runs in a session of its own, so a Ctrl-C never reaches it, and
             # communicate() would wait for it to end after a KeyboardInterrupt: stop it first.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
+            stop_session(proc)
             raise KeyboardInterrupt
 
         previous = signal.signal(signal.SIGINT, interrupted)
     try:
         _, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_session(proc, signal.SIGKILL)
         proc.communicate()
         return Failure("timeout", f"the whole run took longer than {timeout:g} s (run_timeout)",
                        cell=_running_cell(output))
     except KeyboardInterrupt:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+        stop_session(proc)
         raise
     finally:
         if previous is not None:
@@ -490,6 +487,12 @@ def _execute(command: list[str], env: dict[str, str], timeout: float | None, out
     if verbose and stderr:
         sys.stderr.write(stderr)
     return None if proc.returncode == 0 else failure_of(output, stderr or "")
+
+
+def stop_session(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> None:
+    """Stop papermill and the kernel it started: they run in a session of their own."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
 
 
 def _on_failure(job: Job, result: RunResult, env: dict[str, str], say: Say) -> None:
