@@ -27,12 +27,14 @@ test: lint labextension jstest cover
 # Line coverage the honest way: kernels, sync processes and CLIs the tests start are measured
 # too ([tool.coverage.run] in pyproject.toml); below the floor (fail_under) this fails.
 # PYTEST_ARGS narrows it, e.g. `make cover PYTEST_ARGS=tests/test_sync.py` (the floor is for
-# the whole suite, so a subset reports without failing).
-COVERAGE_FILE ?= $(CURDIR)/.coverage
-PYTEST_ARGS   ?=
+# the whole suite, so a subset reports without failing). PYTEST_WORKERS=0 runs it in one process.
+COVERAGE_FILE  ?= $(CURDIR)/.coverage
+PYTEST_ARGS    ?=
+PYTEST_WORKERS ?= 2
 cover: setup
 	rm -f $(COVERAGE_FILE) $(COVERAGE_FILE).*
-	COVERAGE_FILE=$(COVERAGE_FILE) $(PY) -m coverage run -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	COVERAGE_FILE=$(COVERAGE_FILE) $(PY) -m coverage run -m pytest -q -p no:cacheprovider \
+	  -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 	COVERAGE_FILE=$(COVERAGE_FILE) $(PY) -m coverage combine -q
 	COVERAGE_FILE=$(COVERAGE_FILE) $(PY) -m coverage report $(if $(PYTEST_ARGS),--fail-under=0)
 

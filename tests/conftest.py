@@ -38,6 +38,20 @@ from mlflow_server import MlflowServer, PostgresCluster, ServerStartError
 from nbmlops.record import DataRecord, Environment, GitState, MetricPoint, Outcome, RunRecord
 from nbmlops.sync.spool import Spool
 
+# `make test` runs the suite on two workers (pytest-xdist, `--dist loadfile`): a module runs
+# whole on one worker, so its module fixtures are built once. The slowest modules start first,
+# so that both workers finish at about the same time.
+SLOWEST_FIRST = ("test_pipelines", "test_sidebar", "test_schedulers", "test_jobs", "test_scale",
+                 "test_shared_server")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.stem
+        return SLOWEST_FIRST.index(name) if name in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+    items.sort(key=rank)
+
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -269,3 +283,4 @@ def make_record(spool: Spool) -> Callable[..., Path]:
         return staging.commit()
 
     return make
+

@@ -111,6 +111,33 @@ def test_cron_runs_the_installed_job(
     assert str(folder) not in nbmlops("jobs").stdout
 
 
+def test_installs_at_once_keep_every_crontab_line(tmp_path: Path) -> None:
+    """Jobs installed at the same moment (a terminal and the sidebar, or two of them) each read
+    and write back the whole crontab: none may write over the line of another."""
+    if not shutil.which("crontab"):
+        missing("Debian's crontab (apt-get install cron)")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from nbmlops.jobs.spec import Job
+    from nbmlops.jobs.targets.cron import CronTarget, cron_entries
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'many'\n")
+    jobs = [(Job.from_dict({"name": f"job{i}", "notebook": "job.ipynb",
+                            "schedule": {"cron": f"{i} 3 * * *"}}), tmp_path / f"job{i}")
+            for i in range(8)]
+    target = CronTarget()
+    try:
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            list(pool.map(lambda pair: target.install(*pair), jobs))
+        installed = {e.folder: e.schedule for e in cron_entries()}
+        assert {f: installed.get(f) for _, f in jobs} == {
+            f: f"{i} 3 * * *" for i, (_, f) in enumerate(jobs)}
+    finally:
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            list(pool.map(lambda pair: target.remove(*pair), jobs))
+    assert not {f for _, f in jobs} & {e.folder for e in cron_entries()}
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text()[-2000:]

@@ -7,10 +7,12 @@ because cron starts jobs with an almost empty environment.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,8 @@ from nbmlops.redact import strip_credentials
 #: Marks the crontab lines nbmlops owns: ``# nbmlops:<absolute job folder>``.
 CRON_MARKER = "nbmlops:"
 CRON_LOG = "logs/cron.log"
+#: How long an install or removal waits for another nbmlops editing the same crontab.
+CRONTAB_LOCK_WAIT = 30.0
 
 
 def nbmlops_executable() -> str:
@@ -82,21 +86,21 @@ class CronTarget(Target):
 
     def install(self, job: Job, folder: Path) -> str:
         (folder / CRON_LOG).parent.mkdir(parents=True, exist_ok=True)
-        tab = _crontab()
-        tab.remove_all(comment=f"{CRON_MARKER}{folder}")
-        entry = tab.new(command=self.command(job, folder), comment=f"{CRON_MARKER}{folder}")
-        entry.setall(cron_of(job))
-        _write(tab)
+        with _editing_crontab() as tab:
+            tab.remove_all(comment=f"{CRON_MARKER}{folder}")
+            entry = tab.new(command=self.command(job, folder), comment=f"{CRON_MARKER}{folder}")
+            entry.setall(cron_of(job))
+            _write(tab)
         when = next_run(cron_of(job), job.schedule.timezone)
         return (f"installed in the crontab: {cron_of(job)} ({describe(cron_of(job))}); "
                 f"next run {when:%Y-%m-%d %H:%M %Z}; log {folder / CRON_LOG}")
 
     def remove(self, job: Job, folder: Path) -> str:
-        tab = _crontab()
-        removed = tab.remove_all(comment=f"{CRON_MARKER}{folder}")
-        if not removed:
-            return f"no crontab entry for {folder}"
-        _write(tab)
+        with _editing_crontab() as tab:
+            removed = tab.remove_all(comment=f"{CRON_MARKER}{folder}")
+            if not removed:
+                return f"no crontab entry for {folder}"
+            _write(tab)
         return f"removed {removed} crontab entr{'y' if removed == 1 else 'ies'} for {folder}"
 
 
@@ -114,6 +118,26 @@ def _crontab() -> Any:
         return CronTab(user=True)
     except (OSError, ValueError) as e:
         raise ScheduleError(f"cannot read the user crontab (is cron installed?): {e}") from None
+
+
+@contextlib.contextmanager
+def _editing_crontab() -> Iterator[Any]:
+    """The user's crontab, read and written back under a lock of this user's: two nbmlops
+    processes installing at once (a terminal and the sidebar) would otherwise each write back
+    the crontab they read, and one line would be lost."""
+    import filelock
+
+    uid = os.getuid() if hasattr(os, "getuid") else os.getlogin()
+    lock = filelock.FileLock(os.path.join(tempfile.gettempdir(), f"nbmlops-crontab-{uid}.lock"))
+    try:
+        lock.acquire(timeout=CRONTAB_LOCK_WAIT)
+    except filelock.Timeout:
+        raise ScheduleError(f"another nbmlops has been editing the crontab for "
+                            f"{CRONTAB_LOCK_WAIT:.0f} s ({lock.lock_file}); try again") from None
+    try:
+        yield _crontab()
+    finally:
+        lock.release()
 
 
 def _write(tab: Any) -> None:
