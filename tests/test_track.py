@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 from nbmlops.record import RunRecord
-from nbmlops.sync.spool import Spool
+from nbmlops.sync.spool import RECORD_FILE, Spool
 
 
 @pytest.fixture
@@ -38,9 +39,13 @@ def spooled(project: Path) -> list[tuple[RunRecord, Path]]:
     found = []
     for entry in spool.entries():
         folder = project.parent / "unpacked" / entry.stem
+        shutil.rmtree(folder, ignore_errors=True)
+        # One read of the entry for its record and its files: an amendment may replace it
+        # between two reads.
         with zipfile.ZipFile(entry) as archive:
             archive.extractall(folder)
-        found.append((spool.load(entry), folder))
+            record = RunRecord.from_json(archive.read(RECORD_FILE).decode("utf-8"))
+        found.append((record, folder))
     return found
 
 
