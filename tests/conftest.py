@@ -53,6 +53,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On a pytest-xdist worker, save the coverage measured so far: a worker that takes more
+    than 10 s to exit (threads and servers winding down) is killed by its controller, and
+    would lose it."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import coverage
+
+        measuring = coverage.Coverage.current()
+        if measuring is not None:
+            measuring.save()
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import stop_sync_process
 from mlflow import MlflowClient
 
 from nbmlops import store
@@ -135,10 +136,13 @@ def test_200_cells_while_the_server_is_down_arrive_once_in_order(
 
     mlflow_server.start()
     # The moment it is back: `nbmlops sync` wakes the backing-off process and waits for it.
-    done = subprocess.run(
-        [str(Path(sys.executable).with_name("nbmlops")), "sync", "--spool", str(spool),
-         "--timeout", "240", "--json"],
-        capture_output=True, text=True, timeout=300, check=False)
+    try:
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("nbmlops")), "sync", "--spool", str(spool),
+             "--timeout", "240", "--json"],
+            capture_output=True, text=True, timeout=300, check=False)
+    finally:
+        stop_sync_process(Spool(spool))  # it would idle for ten minutes
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["waiting"] == 0
 
