@@ -56,6 +56,10 @@ def log_text(spool: Spool) -> str:
     return spool.log_file.read_text() if spool.log_file.exists() else ""
 
 
+def worker_said(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "nbmlops.sync.worker"]
+
+
 def paused_sync_process(spool: Spool) -> psutil.Process:
     """A background sync process of an empty spool, holding its lock, stopped (SIGSTOP), so
     the test decides when it goes on."""
@@ -423,7 +427,7 @@ def test_a_refused_record_is_counted_then_moved_and_an_outage_only_marks_failing
         assert state["last_error"] == error and state["last_error_at"] <= time.time()
         assert not state.get("failing") and "last_failed" not in state
         assert spool.entries() == [broken]
-        assert f"upload failed (permanent): {error}" in caplog.text
+        assert worker_said(caplog)[-1] == f"upload failed (permanent): {error}"
     _, [error], _ = uploader.run_pass()
     assert error.startswith(f"{broken.name}: RecordRejected: ")
     moved = spool.failed / broken.name
@@ -442,7 +446,7 @@ def test_a_refused_record_is_counted_then_moved_and_an_outage_only_marks_failing
     state = spool.state()
     assert state["failing"] is True and state["attempts"] == {}
     assert state["failing_record"] == waiting.name and spool.entries() == [waiting]
-    assert f"upload failed (will retry): {error}" in caplog.text
+    assert worker_said(caplog)[-1] == f"upload failed (will retry): {error}"
 
     # An entry without its record is refused as such; a store not made yet is made.
     os.replace(waiting, spool.root / "waiting.zip.aside")
