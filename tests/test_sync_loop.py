@@ -63,7 +63,8 @@ def quick_sync(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
     """serve sets MLflow's fail-fast variables for the rest of its process: restored after
     each test. The backoff after a failed pass is at most 1 s."""
     for key in store.FAIL_FAST_ENV:
-        monkeypatch.delenv(key, raising=False)
+        monkeypatch.setenv(key, "")  # so that monkeypatch restores what was there before
+        monkeypatch.delenv(key)
     monkeypatch.setenv("NBMLOPS_SYNC_MAX_BACKOFF", "1")
     monkeypatch.delenv("NBMLOPS_SYNC_IDLE", raising=False)
     caplog.set_level(logging.INFO, logger=WORKER_LOG)
