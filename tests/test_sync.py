@@ -258,6 +258,70 @@ def test_status_of_an_empty_and_of_a_missing_spool(tmp_path: Path) -> None:
     json.dumps(info)
 
 
+def test_status_reads_the_spool_and_the_sync_process_state(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    from nbmlops.sync.spool import entry_name
+
+    older, newer = make_record(sqlite_uri), make_record(sqlite_uri)
+    # Spooled 100.123 s ago (the age is read from the entry's name).
+    aged = spool.pending / entry_name(time.time_ns() - 100_123_000_000, record_id_of(older))
+    os.replace(older, aged)
+    os.replace(make_record(sqlite_uri), spool.root / "aside")
+    spool.failed.mkdir()
+    os.replace(spool.root / "aside", spool.failed / "00000000000000000001-f.zip")
+    error = "x.zip: OperationalError: table _alembic_tmp_params already exists"
+    spool.set_state(pid=4242, failing=True, last_error=error, last_error_at=1.5,
+                    last_success_at=2.5, last_run_url="http://ui/run", uploaded_total=7)
+    lock = filelock.FileLock(str(spool.lock_file))
+    with lock:  # as a sync process holds it
+        info = worker.status(str(spool.root))
+    oldest = info.pop("oldest_pending_age_s")
+    assert 100.123 <= oldest < 160 and round(oldest, 3) == oldest
+    assert info == {
+        "spool": str(spool.root), "pending": 2, "running": True, "pid": 4242,
+        "failing": True, "last_error": error, "last_error_at": 1.5, "last_success_at": 2.5,
+        "last_run_url": "http://ui/run", "uploaded_total": 7, "failed": 1,
+        "log": str(spool.log_file), "advice": worker.advice(error),
+    }
+    assert spool.entries() == [aged, newer]
+    # Nobody serves it, nothing waits: no pid, no failing, no advice, whatever the state says.
+    for entry in spool.entries():
+        entry.unlink()
+    quiet = worker.status(spool)
+    assert (quiet["running"], quiet["pid"], quiet["failing"], quiet["advice"]) == (
+        False, None, False, None)
+    assert quiet["oldest_pending_age_s"] is None and quiet["last_error"] == error
+
+
+def test_what_to_do_about_a_store_mlflow_refuses_to_open() -> None:
+    half_built = ("the store was left half-built (an interrupted migration): move its file "
+                  "aside, then `nbmlops sync` builds a new one and uploads what waits")
+    other_version = ("the store was made by another MLflow version: back it up, then "
+                     "`mlflow db upgrade sqlite:///<its file>` (or move it aside for a new one),"
+                     " then `nbmlops sync`")
+    for error in ("OperationalError: table _alembic_tmp_params already exists",
+                  "no such table: _alembic_tmp_runs", "table params already exists"):
+        assert worker.advice(error) == half_built
+    assert worker.advice("Detected out-of-date database schema (found version x)") == (
+        other_version)
+    for error in ("index params already exists", "table runs is locked", "", None):
+        assert worker.advice(error) is None
+
+
+def test_a_sync_report_in_one_line_and_as_json() -> None:
+    report = worker.SyncReport(uploaded=3, failed=1, waiting=2)
+    assert report.summary() == "3 uploaded, 1 failed, 2 waiting"
+    assert report.to_dict() == {"uploaded": 3, "failed": 1, "waiting": 2, "errors": [],
+                                "background": False, "ok": False}
+    done = worker.SyncReport(uploaded=1, background=True)
+    assert done.summary() == "1 uploaded, 0 failed, 0 waiting (background sync process)"
+    assert done.ok and done.to_dict()["ok"] is True
+    for not_done in (worker.SyncReport(failed=1), worker.SyncReport(waiting=1),
+                     worker.SyncReport(errors=["x"])):
+        assert not not_done.ok
+
+
 def test_old_receipts_are_cleaned(spool: Spool) -> None:
     old, new = spool.done / "old.json", spool.done / "new.json"
     for path in (old, new):

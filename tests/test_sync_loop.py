@@ -135,6 +135,13 @@ def test_serve_leaves_at_once_when_another_process_serves_the_spool(
     assert messages(caplog) == [f"another sync process serves {spool.root}"]
 
 
+def test_serve_makes_the_spool_it_is_given(tmp_path: Path) -> None:
+    fresh = Spool(tmp_path / "new")
+    assert Serving(fresh, 0.6).exited() == 0
+    assert fresh.pending.is_dir() and fresh.state()["pid"] == os.getpid()
+    assert not worker.is_running(fresh)
+
+
 def test_serve_holds_a_record_for_its_git_state_and_uploads_it_amended(
     spool: Spool, sqlite_uri: str, make_record: MakeRecord, serving: Callable[..., Serving],
     caplog: pytest.LogCaptureFixture,
@@ -161,6 +168,8 @@ def test_serve_keeps_serving_after_a_pass_that_failed(
     """A pass that fails outside any one record (here the spool's state is damaged, so
     counting an upload fails after the record went up) is logged; the loop goes on."""
     spool.set_state(attempts=["not", "a", "mapping"])
+    spool.wake()  # an old wake-up (a sync long ago) cuts no back-off short
+    os.utime(spool.wake_file, (time.time() - 3600, time.time() - 3600))
     first = make_record(sqlite_uri)
     loop = serving(2.0)
     wait_until(lambda: "sync pass failed" in messages(caplog), 30, "the failing pass")
@@ -175,8 +184,10 @@ def test_serve_keeps_serving_after_a_pass_that_failed(
 
 def test_main_configures_the_log_and_serves_the_spool_it_is_given(
     spool: Spool, sqlite_uri: str, make_record: MakeRecord, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     entry = make_record(sqlite_uri)
+    monkeypatch.setenv("NBMLOPS_SYNC_IDLE", "0.1")  # --idle wins over the variable
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     root.handlers.clear()  # as in a fresh process: basicConfig adds the handler
@@ -211,11 +222,23 @@ def test_main_says_why_it_cannot_serve_in_one_line_and_exits_2(
         f"cannot create the spool at {not_a_folder}: ")
 
 
-def test_main_needs_a_spool(capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_says_how_it_is_called(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")  # argparse wraps its help at the terminal's width
+    usage = "usage: python -m nbmlops.sync.worker [-h] --spool SPOOL [--idle IDLE]"
     with pytest.raises(SystemExit) as exit_:
-        worker.main([])
-    assert exit_.value.code == 2
-    assert "--spool" in capsys.readouterr().err
+        worker.main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[:3] == [usage, "", "Upload a spool's records to MLflow."]
+    assert "\n  --spool SPOOL  the spool folder\n" in out
+    assert "\n  --idle IDLE    exit after this many seconds with nothing pending\n" in out
+    for wrong in ([], ["--spool", "s", "--idle", "soon"]):
+        with pytest.raises(SystemExit) as exit_:
+            worker.main(wrong)
+        assert exit_.value.code == 2
+        assert capsys.readouterr().err.splitlines()[0] == usage
 
 
 def test_the_log_keeps_its_tail_once_past_its_size(tmp_path: Path) -> None:
