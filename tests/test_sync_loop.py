@@ -184,13 +184,16 @@ def test_serve_keeps_serving_after_a_pass_that_failed(
 
 def test_main_configures_the_log_and_serves_the_spool_it_is_given(
     spool: Spool, sqlite_uri: str, make_record: MakeRecord, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:
     entry = make_record(sqlite_uri)
     monkeypatch.setenv("NBMLOPS_SYNC_IDLE", "0.1")  # --idle wins over the variable
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    root.handlers.clear()  # as in a fresh process: basicConfig adds the handler
+    # As in a fresh process: no handler and WARNING, so main's basicConfig sets both.
+    root.handlers.clear()
+    root.setLevel(logging.WARNING)
+    caplog.set_level(logging.NOTSET, logger=WORKER_LOG)
     try:
         assert worker.main(["--spool", str(spool.root), "--idle", "0.6"]) == 0
     finally:
