@@ -50,7 +50,7 @@ class Serving:
         )
         self.thread.start()
 
-    def exited(self, timeout: float = 30) -> int:
+    def exited(self, timeout: float = 20) -> int:
         """serve's return once it has left by itself (nothing pending for its idle time)."""
         self.thread.join(timeout)
         assert not self.thread.is_alive(), "serve did not leave when idle"
@@ -71,16 +71,19 @@ def quick_sync(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 
 
 @pytest.fixture
-def serving(spool: Spool) -> Iterator[Callable[[float | None], Serving]]:
+def serving(spool: Spool) -> Iterator[Callable[..., Serving]]:
+    """``serving(idle, spool=the spool fixture's)`` starts serve in a thread."""
     started: list[Serving] = []
 
-    def start(idle: float | None) -> Serving:
-        started.append(Serving(spool, idle))
+    def start(idle: float | None, of: Spool = spool) -> Serving:
+        started.append(Serving(of, idle))
         return started[-1]
 
     yield start
-    for s in started:  # a failed test leaves no thread holding the lock
-        s.thread.join(30)
+    for s in started:
+        s.thread.join(5)  # a test that passed has seen it leave already
+        if s.thread.is_alive():  # a failed test: the pid in the state is this process's own,
+            spool.set_state(pid=None)  # which the spool fixture must not stop
 
 
 def runs_of(uri: str) -> list[Any]:
@@ -90,8 +93,8 @@ def runs_of(uri: str) -> list[Any]:
 
 
 def test_serve_uploads_what_waits_cleans_old_receipts_then_leaves_when_idle(
-    spool: Spool, sqlite_uri: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, serving: Callable[..., Serving],
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:
     entries = [make_record(sqlite_uri) for _ in range(3)]
     old, new = spool.done / "old.json", spool.done / "new.json"
@@ -102,7 +105,7 @@ def test_serve_uploads_what_waits_cleans_old_receipts_then_leaves_when_idle(
     monkeypatch.setenv("NBMLOPS_SYNC_IDLE", "0.6")  # no idle_seconds: the variable counts
     before = time.time()
 
-    assert Serving(spool, None).exited() == 0
+    assert serving(None).exited() == 0
 
     assert not spool.entries() and not worker.is_running(spool)  # its lock is let go
     assert sorted(r.data.tags["nbmlops.record_id"] for r in runs_of(sqlite_uri)) == sorted(
@@ -120,24 +123,30 @@ def test_serve_uploads_what_waits_cleans_old_receipts_then_leaves_when_idle(
 
 
 def test_serve_leaves_at_once_when_another_process_serves_the_spool(
-    spool: Spool, sqlite_uri: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, serving: Callable[..., Serving],
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(worker, "LOCK_WAIT", 0.1)
     entry = make_record(sqlite_uri)
     lock = filelock.FileLock(str(spool.lock_file))
     lock.acquire()
     try:
-        assert Serving(spool, 0.6).exited() == 0
+        assert serving(0.6).exited() == 0
     finally:
         lock.release()
     assert spool.entries() == [entry] and "pid" not in spool.state()
     assert messages(caplog) == [f"another sync process serves {spool.root}"]
 
 
-def test_serve_makes_the_spool_it_is_given(tmp_path: Path) -> None:
+def test_serve_makes_the_spool_it_is_given(
+    tmp_path: Path, serving: Callable[..., Serving], monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     fresh = Spool(tmp_path / "new")
-    assert Serving(fresh, 0.6).exited() == 0
+    monkeypatch.setenv("NBMLOPS_SYNC_IDLE", "soon")  # not a number: the default counts
+    monkeypatch.setattr(worker, "IDLE_SECONDS", 0.6)
+    assert serving(None, fresh).exited() == 0
+    assert messages(caplog)[0].endswith("(idle exit after 1 s)")
     assert fresh.pending.is_dir() and fresh.state()["pid"] == os.getpid()
     assert not worker.is_running(fresh)
 
@@ -163,10 +172,12 @@ def test_serve_holds_a_record_for_its_git_state_and_uploads_it_amended(
 
 def test_serve_keeps_serving_after_a_pass_that_failed(
     spool: Spool, sqlite_uri: str, make_record: MakeRecord, serving: Callable[..., Serving],
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A pass that fails outside any one record (here the spool's state is damaged, so
     counting an upload fails after the record went up) is logged; the loop goes on."""
+    monkeypatch.delenv("NBMLOPS_SYNC_MAX_BACKOFF")  # the default cap counts
+    monkeypatch.setattr(worker, "BACKOFF_MAX", 1.0)
     spool.set_state(attempts=["not", "a", "mapping"])
     spool.wake()  # an old wake-up (a sync long ago) cuts no back-off short
     os.utime(spool.wake_file, (time.time() - 3600, time.time() - 3600))

@@ -151,6 +151,8 @@ def log_artifacts(client: MlflowClient, run_id: str, files: Path, relpaths: list
     def send(relpath: str) -> None:
         client.log_artifact(run_id, str(files / relpath), posixpath.dirname(relpath) or None)
 
+    # mutation-equivalent: where serial ends (< 2, <= 2, < 3) and the pool's size and thread
+    # names: every file is logged once either way.
     if len(relpaths) < 2:
         for relpath in relpaths:
             send(relpath)
