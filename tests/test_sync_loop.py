@@ -175,19 +175,23 @@ def test_serve_keeps_serving_after_a_pass_that_failed(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A pass that fails outside any one record (here the spool's state is damaged, so
-    counting an upload fails after the record went up) is logged; the loop goes on."""
+    counting an upload fails after the record went up) is logged; the loop goes on, before
+    and after a pass that went well."""
     monkeypatch.delenv("NBMLOPS_SYNC_MAX_BACKOFF")  # the default cap counts
     monkeypatch.setattr(worker, "BACKOFF_MAX", 1.0)
-    spool.set_state(attempts=["not", "a", "mapping"])
     spool.wake()  # an old wake-up (a sync long ago) cuts no back-off short
     os.utime(spool.wake_file, (time.time() - 3600, time.time() - 3600))
-    first = make_record(sqlite_uri)
+    records = [make_record(sqlite_uri)]
     loop = serving(2.0)
+    # Counted at the end of its pass: the loop writes the state no more until the next upload.
+    wait_until(lambda: spool.state().get("uploaded_total") == 1, 30, "the first pass")
+    spool.set_state(attempts=["not", "a", "mapping"])
+    records.append(make_record(sqlite_uri))
     wait_until(lambda: "sync pass failed" in messages(caplog), 30, "the failing pass")
-    second = make_record(sqlite_uri)
+    records.append(make_record(sqlite_uri))
     assert loop.exited() == 0
-    assert spool.receipt(record_id_of(first)) and spool.receipt(record_id_of(second))
-    assert len(runs_of(sqlite_uri)) == 2
+    assert all(spool.receipt(record_id_of(r)) for r in records)
+    assert len(runs_of(sqlite_uri)) == 3
     failures = [r for r in caplog.records if r.getMessage() == "sync pass failed"]
     assert len(failures) == 2 and all(r.exc_info and r.levelno == logging.ERROR
                                       for r in failures)
