@@ -82,8 +82,8 @@ def serving(spool: Spool) -> Iterator[Callable[..., Serving]]:
     yield start
     for s in started:
         s.thread.join(5)  # a test that passed has seen it leave already
-        if s.thread.is_alive():  # a failed test: the pid in the state is this process's own,
-            spool.set_state(pid=None)  # which the spool fixture must not stop
+    if spool.state().get("pid") == os.getpid():  # the spool fixture stops the process that
+        spool.set_state(pid=None)  # served it: not this one
 
 
 def runs_of(uri: str) -> list[Any]:
@@ -195,6 +195,54 @@ def test_serve_keeps_serving_after_a_pass_that_failed(
     failures = [r for r in caplog.records if r.getMessage() == "sync pass failed"]
     assert len(failures) == 2 and all(r.exc_info and r.levelno == logging.ERROR
                                       for r in failures)
+
+
+class SpooledAsTheLoopLeaves(Spool):
+    """The spool as a kernel meets it while the loop leaves: at the first look after the loop
+    has let go of the lock, ``kernel()`` has just spooled a record (it saw the lock still
+    held, so it started no process)."""
+
+    def __init__(self, root: Path, kernel: Callable[[], Any]) -> None:
+        super().__init__(root)
+        self.kernel: Callable[[], Any] | None = kernel
+
+    def entries(self) -> list[Path]:
+        found = super().entries()
+        if not found and self.kernel and not worker.is_running(self):
+            self.kernel, kernel = None, self.kernel
+            kernel()
+            found = super().entries()
+        return found
+
+
+def test_a_record_spooled_as_the_loop_lets_go_is_not_stranded(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, serving: Callable[..., Serving],
+) -> None:
+    late: list[Path] = []
+    leaving = SpooledAsTheLoopLeaves(spool.root, lambda: late.append(make_record(sqlite_uri)))
+    assert serving(0.3, leaving).exited() == 0
+    assert late and spool.receipt(record_id_of(late[0])) is not None  # it took the lock back
+    assert not spool.entries() and not worker.is_running(spool)
+
+
+def test_the_loop_leaves_a_late_record_to_a_process_that_took_the_lock(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, serving: Callable[..., Serving],
+) -> None:
+    # Taken in the loop's thread (where the spool is looked at), released in this one.
+    successor = filelock.FileLock(str(spool.lock_file), thread_local=False)
+
+    def kernel_then_new_process() -> None:
+        make_record(sqlite_uri)
+        successor.acquire(timeout=0)
+
+    try:
+        leaving = SpooledAsTheLoopLeaves(spool.root, kernel_then_new_process)
+        assert serving(0.3, leaving).exited() == 0
+        assert successor.is_locked and len(spool.entries()) == 1  # the new process's now
+    finally:
+        if successor.is_locked:
+            successor.release()
+    assert not worker.is_running(spool)
 
 
 def test_main_configures_the_log_and_serves_the_spool_it_is_given(
