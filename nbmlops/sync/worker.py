@@ -334,9 +334,12 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
 
     Returns at once (0) when another process holds the spool's lock.
     """
+    # Mutants marked "timing" below change only how long the loop waits or how often it
+    # looks (back-off, polling, idle time, the cleaning schedule): the tests do not time it.
     spool = as_spool(spool)
     idle = idle_seconds if idle_seconds is not None else (
         config.env_seconds("NBMLOPS_SYNC_IDLE", IDLE_SECONDS))
+    # mutation-equivalent: timing (the variable's name: the default cap instead).
     max_backoff = config.env_seconds("NBMLOPS_SYNC_MAX_BACKOFF", BACKOFF_MAX)
     spool.ensure()
     lock = _try_lock(spool, LOCK_WAIT)
@@ -347,25 +350,35 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
     uploader = _Uploader(spool)
     spool.set_state(pid=os.getpid(), started_at=time.time())
     log.info("sync process %d serving %s (idle exit after %.0f s)", os.getpid(), spool.root, idle)
-    backoff = 0.0
+    backoff = 0.0  # mutation-equivalent: timing (1.0: the first back-off is 1 s, not 0.5)
+    # mutation-equivalent: timing (- idle: with nothing pending at the start it leaves at once)
     idle_until = time.monotonic() + idle
-    next_clean = 0.0
+    next_clean = 0.0  # mutation-equivalent: 1.0 or >= as >: the monotonic clock is far past
     try:
         while True:
             if time.monotonic() >= next_clean:
                 clean_receipts(spool)
+                # mutation-equivalent: timing (cleaning on every turn removes the same receipts)
                 next_clean = time.monotonic() + 3600
             if spool.entries():
                 try:
                     uploaded, errors, _ = uploader.run_pass(hold_git=GIT_HOLD_SECONDS)
                 except Exception as e:  # e.g. a full disk writing the state: keep serving
                     log.exception("sync pass failed")
+                    # mutation-equivalent: timing (1 uploaded: no back-off); only the errors'
+                    # truth counts here (_one_line(None)).
                     uploaded, errors = 0, [_one_line(e)]
+                # mutation-equivalent: timing (- idle: it stays no longer after its last work;
+                # test_sync.py's idle-process test sees that in the detached process).
                 idle_until = time.monotonic() + idle
+                # Only a server that refuses the credentials gets here (tests/test_shared_server.py,
+                # which starts one with basic auth: outside `make mutate`).
                 if uploader.refused:
                     log.warning("exiting: the credentials in this process's environment were "
                                 "refused; the records wait for a sync with fixed ones")
                     break
+                # mutation-equivalent: timing, each way of changing these conditions and the
+                # back-off reset: it backs off, retries at once or polls, at other moments.
                 if errors and not uploaded:
                     backoff = next_backoff(backoff, max_backoff)
                     _sleep_unless_woken(spool, backoff)
@@ -374,6 +387,7 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
                     if not uploaded:  # only records held for their git state: poll
                         time.sleep(POLL_SECONDS)
                 continue
+            # mutation-equivalent: timing (<=; break for continue: it leaves after one poll).
             if time.monotonic() < idle_until:
                 time.sleep(POLL_SECONDS)
                 continue
@@ -382,10 +396,11 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
             lock.release()
             if not spool.entries():
                 break
-            relock = _try_lock(spool, 0)
+            relock = _try_lock(spool, 0)  # mutation-equivalent: timing (waiting 1 s for it)
             if relock is None:
                 break  # a newly started process has it
             lock = relock
+            # mutation-equivalent: timing (- idle: the record it found is uploaded first).
             idle_until = time.monotonic() + idle
     finally:
         if lock.is_locked:
@@ -441,6 +456,7 @@ def _sleep_unless_woken(spool: Spool, seconds: float) -> None:
     """The sync process's wait between two tries while the store is unreachable; a user who
     runs ``nbmlops sync`` meanwhile wakes it (the store may be back)."""
     started = time.time()
+    # mutation-equivalent: timing (- seconds, <=: a wait cut short or a poll longer).
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if spool.woken_since(started):
