@@ -231,6 +231,37 @@ def test_drain_waits_for_the_background_process(
     assert len(runs_by_record(sqlite_uri)) == 4
 
 
+def test_drain_reports_what_a_failing_background_process_did_and_why_it_waits(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The background process is retrying an unreachable store: drain waits for one try made
+    since it asked (not an older failure), then counts what that pass did."""
+    monkeypatch.setenv("NBMLOPS_SYNC_IDLE", "5")
+    process = paused_sync_process(spool)
+    good = make_record(sqlite_uri)
+    broken = [make_record(sqlite_uri) for _ in range(2)]
+    for entry in broken:
+        rewrite_entry(entry, replace={RECORD_FILE: "{not json"})
+    down = make_record(f"http://127.0.0.1:{free_port()}")  # last: tried after the others
+    # Refused twice before: this try moves them to failed/. The store failed a minute ago,
+    # and is marked failing until a pass goes well: the records refused in the next pass
+    # (before the store is tried again) must not pass for the store's failure.
+    old = time.time() - 60
+    spool.set_state(attempts={record_id_of(e): worker.MAX_ATTEMPTS - 1 for e in broken},
+                    failing=True, failing_at=old, last_error_at=old, last_error="old")
+    asked = time.time()
+    with ThreadPoolExecutor(1) as pool:
+        draining = pool.submit(worker.drain, spool, 20)
+        wait_until(lambda: spool.woken_since(asked), 10, "drain to wake the sync process")
+        process.resume()
+        report = draining.result()
+    assert report.background and (report.uploaded, report.failed, report.waiting) == (1, 2, 1)
+    [error] = report.errors
+    assert error.startswith(f"background sync is retrying: {down.name}: ")
+    assert "127.0.0.1" in error and spool.receipt(record_id_of(good)) is not None
+    os.replace(down, spool.root / "aside")  # nothing pending: the process leaves
+
+
 def test_drain_finishes_in_the_foreground_when_the_background_process_dies(
     spool: Spool, sqlite_uri: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -305,7 +305,9 @@ class _Uploader:
                 message += f" (moved to {moved})"
             values["attempts"] = attempts
         else:
-            values["failing"] = True
+            # When the store last failed a try: a record refused meanwhile says nothing
+            # about the store, and "failing" stays set until the end of the pass.
+            values.update(failing=True, failing_at=values["last_error_at"])
         self.spool.set_state(**values)
         return message
 
@@ -477,7 +479,7 @@ def _wait_for_background(spool: Spool, timeout: float) -> SyncReport:
             return drain(spool, max(deadline - time.monotonic(), 0.0))
         state = spool.state()
         # Only a failure of a try made since we asked says the store is still down.
-        if state.get("failing") and float(state.get("last_error_at") or 0) >= asked:
+        if state.get("failing") and float(state.get("failing_at") or 0) >= asked:
             break
         time.sleep(POLL_SECONDS)
     remaining = spool.entries()
