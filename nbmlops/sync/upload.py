@@ -305,6 +305,7 @@ def credentials_refused(error: BaseException, tracking_uri: str) -> str | None:
     """One line for a server that refused the credentials (or lacked a permission), None for
     any other error. The credentials come from the environment of the process that uploads,
     so retrying in the same process cannot help: the line says which variables to fix."""
+    # mutation-equivalent: the default, for errors without a code, is any string but a code.
     status = _REFUSED.get(str(getattr(error, "error_code", "")))
     if status is None:
         return None

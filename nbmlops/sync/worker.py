@@ -472,13 +472,16 @@ def _wait_for_background(spool: Spool, timeout: float) -> SyncReport:
     asked = time.time()
     spool.wake()  # a process backing off after an outage tries again now
     state: dict[str, Any] = {}
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline:  # mutation-equivalent: <= (a clock never equal)
         if not spool.entries():
             break
         if not is_running(spool):  # it exited meanwhile: finish in the foreground
+            # mutation-equivalent: timing (the foreground's time left bounds only a drain
+            # that records keep arriving for).
             return drain(spool, max(deadline - time.monotonic(), 0.0))
         state = spool.state()
         # Only a failure of a try made since we asked says the store is still down.
+        # (mutation-equivalent: "or 1" for a failing_at always written with failing; > for >=.)
         if state.get("failing") and float(state.get("failing_at") or 0) >= asked:
             break
         time.sleep(POLL_SECONDS)
