@@ -283,6 +283,7 @@ def test_drain_finishes_in_the_foreground_when_the_background_process_dies(
 def test_status_of_an_empty_and_of_a_missing_spool(tmp_path: Path) -> None:
     info = worker.status(tmp_path / "nowhere")
     assert (info["pending"], info["running"], info["failed"]) == (0, False, 0)
+    assert info["uploaded_total"] == 0 and info["last_error"] is None
     assert not (tmp_path / "nowhere").exists()  # status never creates the spool
     text = worker.format_status(info)
     assert "pending:      0" in text and "not running" in text

@@ -402,7 +402,8 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
             if relock is None:
                 break  # a newly started process has it
             lock = relock
-            # mutation-equivalent: timing (- idle: the record it found is uploaded first).
+            # mutation-equivalent: timing (- idle), None: the record it found is uploaded
+            # first, which sets it again.
             idle_until = time.monotonic() + idle
     finally:
         if lock.is_locked:
@@ -414,6 +415,7 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
 # --- the foreground ------------------------------------------------------------------------
 
 
+# mutation-equivalent: timing (the default timeout, 61 s).
 def drain(spool: SpoolLike, timeout: float = 60.0) -> SyncReport:
     """Upload everything pending now, or wait for the background process that does.
 
@@ -597,6 +599,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m nbmlops.sync.worker", description="Upload a spool's records to MLflow."
     )
+    # mutation-equivalent: no type=Path (Spool takes a str too), no default=None (the default).
     parser.add_argument("--spool", required=True, type=Path, help="the spool folder")
     parser.add_argument(
         "--idle", type=float, default=None, help="exit after this many seconds with nothing pending"
@@ -605,13 +608,13 @@ def main(argv: list[str] | None = None) -> int:
     _trim_log(Spool(args.spool).log_file)
     logging.basicConfig(
         level=logging.INFO,
-        stream=sys.stderr,
+        stream=sys.stderr,  # mutation-equivalent: None or none, logging's default is stderr
         format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s",
     )
     try:
         return serve(Spool(args.spool), args.idle)
     except NbmlopsError as e:
-        log.error("%s", e)
+        log.error("%s", e)  # mutation-equivalent: log.error(e) (a message without arguments)
         return 2
 
 
