@@ -238,6 +238,8 @@ def test_drain_reports_what_a_failing_background_process_did_and_why_it_waits(
     since it asked (not an older failure), then counts what that pass did."""
     monkeypatch.setenv("NBMLOPS_SYNC_IDLE", "5")
     process = paused_sync_process(spool)
+    nothing = worker.drain(spool, 20)  # nothing pending: nothing to wait for
+    assert nothing.ok and nothing.background and nothing.to_dict()["waiting"] == 0
     good = make_record(sqlite_uri)
     broken = [make_record(sqlite_uri) for _ in range(2)]
     for entry in broken:
@@ -250,11 +252,15 @@ def test_drain_reports_what_a_failing_background_process_did_and_why_it_waits(
     spool.set_state(attempts={record_id_of(e): worker.MAX_ATTEMPTS - 1 for e in broken},
                     failing=True, failing_at=old, last_error_at=old, last_error="old")
     asked = time.time()
-    with ThreadPoolExecutor(1) as pool:
-        draining = pool.submit(worker.drain, spool, 20)
+    pool = ThreadPoolExecutor(1)
+    try:
+        # It stops on the store's failure, long before its own timeout.
+        draining = pool.submit(worker.drain, spool, 600)
         wait_until(lambda: spool.woken_since(asked), 10, "drain to wake the sync process")
         process.resume()
-        report = draining.result()
+        report = draining.result(timeout=60)
+    finally:
+        pool.shutdown(wait=False)
     assert report.background and (report.uploaded, report.failed, report.waiting) == (1, 2, 1)
     [error] = report.errors
     assert error.startswith(f"background sync is retrying: {down.name}: ")
@@ -541,6 +547,7 @@ def test_a_refused_record_is_counted_then_moved_and_an_outage_only_marks_failing
     assert (uploaded, failing) == (0, {down}) and error.startswith(f"{waiting.name}: ")
     state = spool.state()
     assert state["failing"] is True and state["attempts"] == {}
+    assert state["failing_at"] == state["last_error_at"]  # what a waiting drain looks at
     assert state["failing_record"] == waiting.name and spool.entries() == [waiting]
     assert worker_said(caplog)[-1] == f"upload failed (will retry): {error}"
 
