@@ -258,7 +258,7 @@ def test_drain_reports_what_a_failing_background_process_did_and_why_it_waits(
         draining = pool.submit(worker.drain, spool, 600)
         wait_until(lambda: spool.woken_since(asked), 10, "drain to wake the sync process")
         process.resume()
-        report = draining.result(timeout=60)
+        report = draining.result(timeout=30)
     finally:
         pool.shutdown(wait=False)
     assert report.background and (report.uploaded, report.failed, report.waiting) == (1, 2, 1)
