@@ -559,3 +559,11 @@ def test_a_refused_record_is_counted_then_moved_and_an_outage_only_marks_failing
     uploaded, [error], _ = uploader.run_pass()
     assert uploaded == 1 and spool.receipt(record_id_of(fresh)) is not None
     assert error == f"{empty.name}: RecordRejected: no record.json in the entry"
+    assert spool.state()["failing"] is False  # no store failed this pass
+
+    # A value MLflow refuses (a negative step: HTTP 400) counts an attempt like a bad record.
+    invalid = make_record(sqlite_uri, metrics=[MetricPoint("loss", 1.0, 0, -1)])
+    _, errors, failing = uploader.run_pass()
+    assert errors[-1].startswith(f"{invalid.name}: ") and "INVALID_PARAMETER_VALUE" in errors[-1]
+    assert failing == set() and spool.state()["attempts"][record_id_of(invalid)] == 1
+    assert worker_said(caplog)[-1].startswith(f"upload failed (permanent): {invalid.name}: ")

@@ -202,7 +202,9 @@ class _Uploader:
         """
         uploaded, failing = 0, set(skip or ())
         errors: list[str] = []
-        experiments: dict[tuple[str, str], str] = {}  # experiment ids, for this pass only
+        # Experiment ids, for this pass only. (mutation-equivalent: no cache, here or passed
+        # on: each record looks its experiment up, one round trip more.)
+        experiments: dict[tuple[str, str], str] = {}
         try:
             for entry in self.spool.entries():
                 if self._upload_one(entry, hold_git, experiments, failing, errors):
@@ -236,6 +238,7 @@ class _Uploader:
             return False
         if record.tracking_uri in failing:
             return False
+        # mutation-equivalent: <= (an age never equals the hold).
         if record.environment.git_pending and entry_age(entry) < hold_git:
             if entry.name not in self.held:
                 self.held.add(entry.name)
@@ -247,6 +250,8 @@ class _Uploader:
                 receipt = upload(record, folder, self.client_for, experiments)
             self.spool.complete(entry, receipt)
         except Exception as e:
+            # Refused credentials: only a server with authentication tells (the auth server
+            # tests of tests/test_shared_server.py, outside `make mutate`).
             refused = credentials_refused(e, record.tracking_uri)
             self.refused = self.refused or refused is not None
             errors.append(self._failed(entry, e, permanent=is_permanent(e), message=refused))
