@@ -358,3 +358,22 @@ def test_an_entry_gone_before_its_turn_is_no_upload_and_no_error(
     [run] = runs_of(sqlite_uri)
     assert run.data.tags["nbmlops.record_id"] == record_id_of(first)
     assert spool.state()["uploaded_total"] == 1 and "last_error" not in spool.state()
+
+
+def test_a_pass_counts_its_uploads_in_the_spool_state(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the records' project: its UI makes the links
+    (tmp_path / "pyproject.toml").write_text("[tool.nbmlops]\nui_url = 'http://here'\n")
+    entry = make_record(sqlite_uri)
+    rid = record_id_of(entry)
+    # Refused twice before, then it went up: its attempts are forgotten, others' kept.
+    spool.set_state(uploaded_total=5, attempts={"other": 1, rid: 2})
+    assert worker._Uploader(spool).run_pass() == (1, [], set())
+    state, receipt = spool.state(), spool.receipt(rid)
+    assert receipt is not None and receipt["url"].startswith("http://here/")
+    assert state["uploaded_total"] == 6 and state["attempts"] == {"other": 1}
+    assert state["last_run_url"] == receipt["url"]
+    [said] = [m for m in messages(caplog) if m.startswith("uploaded ")]
+    assert said.startswith(f"uploaded {entry.name} -> run {receipt['run_id']} in ")
