@@ -178,7 +178,7 @@ class _Uploader:
         self.held: set[str] = set()  # entries already logged as held for their git state
         # A store refused this process's credentials: they come from its environment, so
         # only a new process (or a foreground sync with fixed variables) can do better.
-        self.refused = False
+        self.refused = False  # mutation-equivalent: None (as false)
         # Uploads not yet counted in the spool's state: it is written about once a second
         # during a pass, not after each record (a write costs two fsyncs, about what one
         # commit of the store costs).
@@ -258,13 +258,14 @@ class _Uploader:
             if not is_permanent(e):
                 failing.add(record.tracking_uri)
             return False
-        log.info(
+        log.info(  # mutation-equivalent: timing (the milliseconds it took)
             "uploaded %s -> run %s in %.0f ms",
             entry.name,
             receipt["run_id"],
             (time.perf_counter() - started) * 1000,
         )
         self.unnoted.append((record.record_id, receipt.get("url")))
+        # mutation-equivalent: timing (counted now or at the end of the pass).
         if time.monotonic() - self.noted_at >= STATE_INTERVAL:
             self._note_uploads()
         return True
