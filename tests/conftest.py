@@ -72,11 +72,21 @@ def in_ci() -> bool:
 @pytest.fixture(scope="session")
 def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty MLflow sqlite store with every migration applied (that takes 1-2 s, and
-    10+ s for a server's first start): tests copy it."""
+    10+ s for a server's first start): tests copy it. Kept per MLflow version beside the
+    runs' temporary folders, so later runs copy it too (`make mutate` runs one per mutant)."""
+    import mlflow
     from mlflow import MlflowClient
 
     path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    kept = tmp_path_factory.getbasetemp().parent / f"nbmlops-mlflow-{mlflow.__version__}.db"
+    if kept.is_file():
+        shutil.copy(kept, path)
+        return path
     MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    with contextlib.suppress(OSError):  # another run may write it at the same moment
+        partial = kept.with_name(f".{kept.name}.{os.getpid()}")
+        shutil.copy(path, partial)
+        os.replace(partial, kept)
     return path
 
 

@@ -56,6 +56,10 @@ def log_text(spool: Spool) -> str:
     return spool.log_file.read_text() if spool.log_file.exists() else ""
 
 
+def worker_said(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "nbmlops.sync.worker"]
+
+
 def paused_sync_process(spool: Spool) -> psutil.Process:
     """A background sync process of an empty spool, holding its lock, stopped (SIGSTOP), so
     the test decides when it goes on."""
@@ -227,6 +231,43 @@ def test_drain_waits_for_the_background_process(
     assert len(runs_by_record(sqlite_uri)) == 4
 
 
+def test_drain_reports_what_a_failing_background_process_did_and_why_it_waits(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The background process is retrying an unreachable store: drain waits for one try made
+    since it asked (not an older failure), then counts what that pass did."""
+    monkeypatch.setenv("NBMLOPS_SYNC_IDLE", "5")
+    process = paused_sync_process(spool)
+    nothing = worker.drain(spool, 20)  # nothing pending: nothing to wait for
+    assert nothing.ok and nothing.background and nothing.to_dict()["waiting"] == 0
+    good = make_record(sqlite_uri)
+    broken = [make_record(sqlite_uri) for _ in range(2)]
+    for entry in broken:
+        rewrite_entry(entry, replace={RECORD_FILE: "{not json"})
+    down = make_record(f"http://127.0.0.1:{free_port()}")  # last: tried after the others
+    # Refused twice before: this try moves them to failed/. The store failed a minute ago,
+    # and is marked failing until a pass goes well: the records refused in the next pass
+    # (before the store is tried again) must not pass for the store's failure.
+    old = time.time() - 60
+    spool.set_state(attempts={record_id_of(e): worker.MAX_ATTEMPTS - 1 for e in broken},
+                    failing=True, failing_at=old, last_error_at=old, last_error="old")
+    asked = time.time()
+    pool = ThreadPoolExecutor(1)
+    try:
+        # It stops on the store's failure, long before its own timeout.
+        draining = pool.submit(worker.drain, spool, 600)
+        wait_until(lambda: spool.woken_since(asked), 10, "drain to wake the sync process")
+        process.resume()
+        report = draining.result(timeout=30)
+    finally:
+        pool.shutdown(wait=False)
+    assert report.background and (report.uploaded, report.failed, report.waiting) == (1, 2, 1)
+    [error] = report.errors
+    assert error.startswith(f"background sync is retrying: {down.name}: ")
+    assert "127.0.0.1" in error and spool.receipt(record_id_of(good)) is not None
+    os.replace(down, spool.root / "aside")  # nothing pending: the process leaves
+
+
 def test_drain_finishes_in_the_foreground_when_the_background_process_dies(
     spool: Spool, sqlite_uri: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -248,10 +289,75 @@ def test_drain_finishes_in_the_foreground_when_the_background_process_dies(
 def test_status_of_an_empty_and_of_a_missing_spool(tmp_path: Path) -> None:
     info = worker.status(tmp_path / "nowhere")
     assert (info["pending"], info["running"], info["failed"]) == (0, False, 0)
+    assert info["uploaded_total"] == 0 and info["last_error"] is None
     assert not (tmp_path / "nowhere").exists()  # status never creates the spool
     text = worker.format_status(info)
     assert "pending:      0" in text and "not running" in text
     json.dumps(info)
+
+
+def test_status_reads_the_spool_and_the_sync_process_state(
+    spool: Spool, sqlite_uri: str, make_record: MakeRecord
+) -> None:
+    from nbmlops.sync.spool import entry_name
+
+    older, newer = make_record(sqlite_uri), make_record(sqlite_uri)
+    # Spooled 100.123 s ago (the age is read from the entry's name).
+    aged = spool.pending / entry_name(time.time_ns() - 100_123_000_000, record_id_of(older))
+    os.replace(older, aged)
+    os.replace(make_record(sqlite_uri), spool.root / "aside")
+    spool.failed.mkdir()
+    os.replace(spool.root / "aside", spool.failed / "00000000000000000001-f.zip")
+    error = "x.zip: OperationalError: table _alembic_tmp_params already exists"
+    spool.set_state(pid=4242, failing=True, last_error=error, last_error_at=1.5,
+                    last_success_at=2.5, last_run_url="http://ui/run", uploaded_total=7)
+    lock = filelock.FileLock(str(spool.lock_file))
+    with lock:  # as a sync process holds it
+        info = worker.status(str(spool.root))
+    oldest = info.pop("oldest_pending_age_s")
+    assert 100.123 <= oldest < 160 and round(oldest, 3) == oldest
+    assert info == {
+        "spool": str(spool.root), "pending": 2, "running": True, "pid": 4242,
+        "failing": True, "last_error": error, "last_error_at": 1.5, "last_success_at": 2.5,
+        "last_run_url": "http://ui/run", "uploaded_total": 7, "failed": 1,
+        "log": str(spool.log_file), "advice": worker.advice(error),
+    }
+    assert spool.entries() == [aged, newer]
+    # Nobody serves it, nothing waits: no pid, no failing, no advice, whatever the state says.
+    for entry in spool.entries():
+        entry.unlink()
+    quiet = worker.status(spool)
+    assert (quiet["running"], quiet["pid"], quiet["failing"], quiet["advice"]) == (
+        False, None, False, None)
+    assert quiet["oldest_pending_age_s"] is None and quiet["last_error"] == error
+
+
+def test_what_to_do_about_a_store_mlflow_refuses_to_open() -> None:
+    half_built = ("the store was left half-built (an interrupted migration): move its file "
+                  "aside, then `nbmlops sync` builds a new one and uploads what waits")
+    other_version = ("the store was made by another MLflow version: back it up, then "
+                     "`mlflow db upgrade sqlite:///<its file>` (or move it aside for a new one),"
+                     " then `nbmlops sync`")
+    for error in ("OperationalError: table _alembic_tmp_params already exists",
+                  "no such table: _alembic_tmp_runs", "table params already exists"):
+        assert worker.advice(error) == half_built
+    assert worker.advice("Detected out-of-date database schema (found version x)") == (
+        other_version)
+    for error in ("index params already exists", "table runs is locked", "", None):
+        assert worker.advice(error) is None
+
+
+def test_a_sync_report_in_one_line_and_as_json() -> None:
+    report = worker.SyncReport(uploaded=3, failed=1, waiting=2)
+    assert report.summary() == "3 uploaded, 1 failed, 2 waiting"
+    assert report.to_dict() == {"uploaded": 3, "failed": 1, "waiting": 2, "errors": [],
+                                "background": False, "ok": False}
+    done = worker.SyncReport(uploaded=1, background=True)
+    assert done.summary() == "1 uploaded, 0 failed, 0 waiting (background sync process)"
+    assert done.ok and done.to_dict()["ok"] is True
+    for not_done in (worker.SyncReport(failed=1), worker.SyncReport(waiting=1),
+                     worker.SyncReport(errors=["x"])):
+        assert not not_done.ok
 
 
 def test_old_receipts_are_cleaned(spool: Spool) -> None:
@@ -423,7 +529,7 @@ def test_a_refused_record_is_counted_then_moved_and_an_outage_only_marks_failing
         assert state["last_error"] == error and state["last_error_at"] <= time.time()
         assert not state.get("failing") and "last_failed" not in state
         assert spool.entries() == [broken]
-        assert f"upload failed (permanent): {error}" in caplog.text
+        assert worker_said(caplog)[-1] == f"upload failed (permanent): {error}"
     _, [error], _ = uploader.run_pass()
     assert error.startswith(f"{broken.name}: RecordRejected: ")
     moved = spool.failed / broken.name
@@ -441,8 +547,9 @@ def test_a_refused_record_is_counted_then_moved_and_an_outage_only_marks_failing
     assert (uploaded, failing) == (0, {down}) and error.startswith(f"{waiting.name}: ")
     state = spool.state()
     assert state["failing"] is True and state["attempts"] == {}
+    assert state["failing_at"] == state["last_error_at"]  # what a waiting drain looks at
     assert state["failing_record"] == waiting.name and spool.entries() == [waiting]
-    assert f"upload failed (will retry): {error}" in caplog.text
+    assert worker_said(caplog)[-1] == f"upload failed (will retry): {error}"
 
     # An entry without its record is refused as such; a store not made yet is made.
     os.replace(waiting, spool.root / "waiting.zip.aside")
@@ -452,3 +559,11 @@ def test_a_refused_record_is_counted_then_moved_and_an_outage_only_marks_failing
     uploaded, [error], _ = uploader.run_pass()
     assert uploaded == 1 and spool.receipt(record_id_of(fresh)) is not None
     assert error == f"{empty.name}: RecordRejected: no record.json in the entry"
+    assert spool.state()["failing"] is False  # no store failed this pass
+
+    # A value MLflow refuses (a negative step: HTTP 400) counts an attempt like a bad record.
+    invalid = make_record(sqlite_uri, metrics=[MetricPoint("loss", 1.0, 0, -1)])
+    _, errors, failing = uploader.run_pass()
+    assert errors[-1].startswith(f"{invalid.name}: ") and "INVALID_PARAMETER_VALUE" in errors[-1]
+    assert failing == set() and spool.state()["attempts"][record_id_of(invalid)] == 1
+    assert worker_said(caplog)[-1].startswith(f"upload failed (permanent): {invalid.name}: ")

@@ -522,3 +522,37 @@ def test_the_experiment_made_for_a_record_is_a_training_one_beside_the_store(
     assert experiment.tags[store.EXPERIMENT_KIND_TAG] == store.EXPERIMENT_KIND_TRAINING
     location = _artifact_location(sqlite_uri, "notebooks/train.ipynb")
     assert location is not None and experiment.artifact_location.endswith(location)
+
+
+def test_a_refused_identity_is_one_line_that_names_the_variables_to_fix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the sync process says when a server refused the credentials of its environment
+    (MLflow's REST client raises these codes for HTTP 401 and 403); the URI's own secret is
+    left out."""
+    from mlflow.protos.databricks_pb2 import (
+        INTERNAL_ERROR,
+        PERMISSION_DENIED,
+        UNAUTHENTICATED,
+    )
+
+    from nbmlops.sync.upload import credentials_refused
+
+    uri, shown = "https://bob:s3cret@mlflow.example:5000", "https://mlflow.example:5000"
+    unauthenticated = MlflowException("no", error_code=UNAUTHENTICATED)
+    denied = MlflowException("no", error_code=PERMISSION_DENIED)
+    monkeypatch.delenv("MLFLOW_TRACKING_USERNAME", raising=False)
+    assert credentials_refused(unauthenticated, uri) == (
+        f"the tracking server at {shown} asks for credentials (HTTP 401): set "
+        "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD")
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")
+    assert credentials_refused(unauthenticated, uri) == (
+        f"the tracking server at {shown} refused the credentials of user 'alice' (HTTP 401): "
+        "check MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD")
+    assert credentials_refused(denied, uri) == (
+        f"the tracking server at {shown} denied user 'alice' a permission (HTTP 403): grant "
+        "it EDIT on the experiment (or the model), or use another MLFLOW_TRACKING_USERNAME")
+    # Anything else is about the store or the record, not who we are.
+    for error in (MlflowException("x", error_code=INTERNAL_ERROR), ConnectionRefusedError(),
+                  RecordRejected("bad")):
+        assert credentials_refused(error, uri) is None

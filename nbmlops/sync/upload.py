@@ -151,6 +151,8 @@ def log_artifacts(client: MlflowClient, run_id: str, files: Path, relpaths: list
     def send(relpath: str) -> None:
         client.log_artifact(run_id, str(files / relpath), posixpath.dirname(relpath) or None)
 
+    # mutation-equivalent: where serial ends (< 2, <= 2, < 3) and the pool's size and thread
+    # names: every file is logged once either way.
     if len(relpaths) < 2:
         for relpath in relpaths:
             send(relpath)
@@ -303,6 +305,7 @@ def credentials_refused(error: BaseException, tracking_uri: str) -> str | None:
     """One line for a server that refused the credentials (or lacked a permission), None for
     any other error. The credentials come from the environment of the process that uploads,
     so retrying in the same process cannot help: the line says which variables to fix."""
+    # mutation-equivalent: the default, for errors without a code, is any string but a code.
     status = _REFUSED.get(str(getattr(error, "error_code", "")))
     if status is None:
         return None

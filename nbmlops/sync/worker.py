@@ -178,7 +178,7 @@ class _Uploader:
         self.held: set[str] = set()  # entries already logged as held for their git state
         # A store refused this process's credentials: they come from its environment, so
         # only a new process (or a foreground sync with fixed variables) can do better.
-        self.refused = False
+        self.refused = False  # mutation-equivalent: None (as false)
         # Uploads not yet counted in the spool's state: it is written about once a second
         # during a pass, not after each record (a write costs two fsyncs, about what one
         # commit of the store costs).
@@ -202,7 +202,9 @@ class _Uploader:
         """
         uploaded, failing = 0, set(skip or ())
         errors: list[str] = []
-        experiments: dict[tuple[str, str], str] = {}  # experiment ids, for this pass only
+        # Experiment ids, for this pass only. (mutation-equivalent: no cache, here or passed
+        # on: each record looks its experiment up, one round trip more.)
+        experiments: dict[tuple[str, str], str] = {}
         try:
             for entry in self.spool.entries():
                 if self._upload_one(entry, hold_git, experiments, failing, errors):
@@ -236,6 +238,7 @@ class _Uploader:
             return False
         if record.tracking_uri in failing:
             return False
+        # mutation-equivalent: <= (an age never equals the hold).
         if record.environment.git_pending and entry_age(entry) < hold_git:
             if entry.name not in self.held:
                 self.held.add(entry.name)
@@ -247,19 +250,22 @@ class _Uploader:
                 receipt = upload(record, folder, self.client_for, experiments)
             self.spool.complete(entry, receipt)
         except Exception as e:
+            # Refused credentials: only a server with authentication tells (the auth server
+            # tests of tests/test_shared_server.py, outside `make mutate`).
             refused = credentials_refused(e, record.tracking_uri)
             self.refused = self.refused or refused is not None
             errors.append(self._failed(entry, e, permanent=is_permanent(e), message=refused))
             if not is_permanent(e):
                 failing.add(record.tracking_uri)
             return False
-        log.info(
+        log.info(  # mutation-equivalent: timing (the milliseconds it took)
             "uploaded %s -> run %s in %.0f ms",
             entry.name,
             receipt["run_id"],
             (time.perf_counter() - started) * 1000,
         )
         self.unnoted.append((record.record_id, receipt.get("url")))
+        # mutation-equivalent: timing (counted now or at the end of the pass).
         if time.monotonic() - self.noted_at >= STATE_INTERVAL:
             self._note_uploads()
         return True
@@ -305,7 +311,9 @@ class _Uploader:
                 message += f" (moved to {moved})"
             values["attempts"] = attempts
         else:
-            values["failing"] = True
+            # When the store last failed a try: a record refused meanwhile says nothing
+            # about the store, and "failing" stays set until the end of the pass.
+            values.update(failing=True, failing_at=values["last_error_at"])
         self.spool.set_state(**values)
         return message
 
@@ -334,9 +342,12 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
 
     Returns at once (0) when another process holds the spool's lock.
     """
+    # Mutants marked "timing" below change only how long the loop waits or how often it
+    # looks (back-off, polling, idle time, the cleaning schedule): the tests do not time it.
     spool = as_spool(spool)
     idle = idle_seconds if idle_seconds is not None else (
         config.env_seconds("NBMLOPS_SYNC_IDLE", IDLE_SECONDS))
+    # mutation-equivalent: timing (the variable's name: the default cap instead).
     max_backoff = config.env_seconds("NBMLOPS_SYNC_MAX_BACKOFF", BACKOFF_MAX)
     spool.ensure()
     lock = _try_lock(spool, LOCK_WAIT)
@@ -347,25 +358,35 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
     uploader = _Uploader(spool)
     spool.set_state(pid=os.getpid(), started_at=time.time())
     log.info("sync process %d serving %s (idle exit after %.0f s)", os.getpid(), spool.root, idle)
-    backoff = 0.0
+    backoff = 0.0  # mutation-equivalent: timing (1.0: the first back-off is 1 s, not 0.5)
+    # mutation-equivalent: timing (- idle: with nothing pending at the start it leaves at once)
     idle_until = time.monotonic() + idle
-    next_clean = 0.0
+    next_clean = 0.0  # mutation-equivalent: 1.0 or >= as >: the monotonic clock is far past
     try:
         while True:
             if time.monotonic() >= next_clean:
                 clean_receipts(spool)
+                # mutation-equivalent: timing (cleaning on every turn removes the same receipts)
                 next_clean = time.monotonic() + 3600
             if spool.entries():
                 try:
                     uploaded, errors, _ = uploader.run_pass(hold_git=GIT_HOLD_SECONDS)
                 except Exception as e:  # e.g. a full disk writing the state: keep serving
                     log.exception("sync pass failed")
+                    # mutation-equivalent: timing (1 uploaded: no back-off); only the errors'
+                    # truth counts here (_one_line(None)).
                     uploaded, errors = 0, [_one_line(e)]
+                # mutation-equivalent: timing (- idle: it stays no longer after its last work;
+                # test_sync.py's idle-process test sees that in the detached process).
                 idle_until = time.monotonic() + idle
+                # Only a server that refuses the credentials gets here (tests/test_shared_server.py,
+                # which starts one with basic auth: outside `make mutate`).
                 if uploader.refused:
                     log.warning("exiting: the credentials in this process's environment were "
                                 "refused; the records wait for a sync with fixed ones")
                     break
+                # mutation-equivalent: timing, each way of changing these conditions and the
+                # back-off reset: it backs off, retries at once or polls, at other moments.
                 if errors and not uploaded:
                     backoff = next_backoff(backoff, max_backoff)
                     _sleep_unless_woken(spool, backoff)
@@ -374,6 +395,7 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
                     if not uploaded:  # only records held for their git state: poll
                         time.sleep(POLL_SECONDS)
                 continue
+            # mutation-equivalent: timing (<=; break for continue: it leaves after one poll).
             if time.monotonic() < idle_until:
                 time.sleep(POLL_SECONDS)
                 continue
@@ -382,10 +404,12 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
             lock.release()
             if not spool.entries():
                 break
-            relock = _try_lock(spool, 0)
+            relock = _try_lock(spool, 0)  # mutation-equivalent: timing (waiting 1 s for it)
             if relock is None:
                 break  # a newly started process has it
             lock = relock
+            # mutation-equivalent: timing (- idle), None: the record it found is uploaded
+            # first, which sets it again.
             idle_until = time.monotonic() + idle
     finally:
         if lock.is_locked:
@@ -397,6 +421,7 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
 # --- the foreground ------------------------------------------------------------------------
 
 
+# mutation-equivalent: timing (the default timeout, 61 s).
 def drain(spool: SpoolLike, timeout: float = 60.0) -> SyncReport:
     """Upload everything pending now, or wait for the background process that does.
 
@@ -441,6 +466,7 @@ def _sleep_unless_woken(spool: Spool, seconds: float) -> None:
     """The sync process's wait between two tries while the store is unreachable; a user who
     runs ``nbmlops sync`` meanwhile wakes it (the store may be back)."""
     started = time.time()
+    # mutation-equivalent: timing (- seconds, <=: a wait cut short or a poll longer).
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if spool.woken_since(started):
@@ -454,14 +480,17 @@ def _wait_for_background(spool: Spool, timeout: float) -> SyncReport:
     asked = time.time()
     spool.wake()  # a process backing off after an outage tries again now
     state: dict[str, Any] = {}
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline:  # mutation-equivalent: <= (a clock never equal)
         if not spool.entries():
             break
         if not is_running(spool):  # it exited meanwhile: finish in the foreground
+            # mutation-equivalent: timing (the foreground's time left bounds only a drain
+            # that records keep arriving for).
             return drain(spool, max(deadline - time.monotonic(), 0.0))
         state = spool.state()
         # Only a failure of a try made since we asked says the store is still down.
-        if state.get("failing") and float(state.get("last_error_at") or 0) >= asked:
+        # (mutation-equivalent: "or 1" for a failing_at always written with failing; > for >=.)
+        if state.get("failing") and float(state.get("failing_at") or 0) >= asked:
             break
         time.sleep(POLL_SECONDS)
     remaining = spool.entries()
@@ -576,6 +605,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m nbmlops.sync.worker", description="Upload a spool's records to MLflow."
     )
+    # mutation-equivalent: no type=Path (Spool takes a str too), no default=None (the default).
     parser.add_argument("--spool", required=True, type=Path, help="the spool folder")
     parser.add_argument(
         "--idle", type=float, default=None, help="exit after this many seconds with nothing pending"
@@ -584,13 +614,13 @@ def main(argv: list[str] | None = None) -> int:
     _trim_log(Spool(args.spool).log_file)
     logging.basicConfig(
         level=logging.INFO,
-        stream=sys.stderr,
+        stream=sys.stderr,  # mutation-equivalent: None or none, logging's default is stderr
         format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s",
     )
     try:
         return serve(Spool(args.spool), args.idle)
     except NbmlopsError as e:
-        log.error("%s", e)
+        log.error("%s", e)  # mutation-equivalent: log.error(e) (a message without arguments)
         return 2
 
 
