@@ -43,10 +43,11 @@ cover: setup
 # are listed by `mutmut results`, shown by `mutmut show NAME`. MUTANTS narrows the run to
 # names or globs, e.g. `make mutate MUTANTS='nbmlops.jobs.spec.*'` (the tests of the
 # selection still run once to learn which test reaches which function).
+# A mutant can turn a loop into one that fills memory: each stays under 6 GB.
 MUTANTS ?=
 mutate:
 	$(VENV)/bin/pip install --quiet -e '.[mutate]'
-	$(VENV)/bin/mutmut run --max-children 2 $(MUTANTS)
+	ulimit -v 6000000; $(VENV)/bin/mutmut run --max-children 2 $(MUTANTS)
 	$(VENV)/bin/mutmut results
 
 # The JupyterLab sidebar. `pip install` builds it once (hatch-jupyter-builder); this rebuilds
