@@ -121,6 +121,17 @@ def stop_sync_process(spool: Spool) -> None:
         time.sleep(0.05)
 
 
+def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    """``condition()``'s first true value, asked every 20 ms; fails after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        time.sleep(0.02)
+
+
 @pytest.fixture
 def spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Spool]:
     root = tmp_path / "spool"

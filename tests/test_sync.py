@@ -15,7 +15,7 @@ from typing import Any
 import filelock
 import psutil
 import pytest
-from conftest import rewrite_entry
+from conftest import rewrite_entry, wait_until
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow_server import MlflowServer, free_port
@@ -26,16 +26,6 @@ from nbmlops.sync.spool import ERROR_SUFFIX, RECORD_FILE, SUFFIX, Spool, record_
 from nbmlops.sync.upload import RECORD_ID_TAG
 
 MakeRecord = Callable[..., Path]
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.05)
 
 
 def runs_by_record(uri: str, experiment: str = "notebooks/train.ipynb") -> dict[str, list[Any]]:

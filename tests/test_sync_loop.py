@@ -15,6 +15,7 @@ from typing import Any
 
 import filelock
 import pytest
+from conftest import wait_until
 from mlflow import MlflowClient
 
 from nbmlops import store
@@ -24,16 +25,6 @@ from nbmlops.sync.spool import Spool, record_id_of
 
 MakeRecord = Callable[..., Path]
 WORKER_LOG = "nbmlops.sync.worker"
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.02)
 
 
 def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
