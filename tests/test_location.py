@@ -27,7 +27,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from jupyter_client.blocking import BlockingKernelClient
 
-from nbmlops import config
+from nbmlops import config, papermill_cli
 from nbmlops.track import location
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
@@ -81,6 +81,11 @@ def test_papermill_command_lines_are_recognised() -> None:
     assert location._papermill_args(script) == ["in.ipynb", "out.ipynb"]
     module = ["python3.11", "-u", "-m", "papermill", "-p", "a", "1", "in.ipynb", "o.ipynb"]
     assert location._papermill_args(module) == ["-p", "a", "1", "in.ipynb", "o.ipynb"]
+    # as `nbmlops run` starts it
+    ours = papermill_cli.command("in.ipynb", "o.ipynb")
+    assert location._papermill_args(ours) == ["in.ipynb", "o.ipynb"]
+    assert location._papermill_args(["python", "-mnbmlops.papermill_cli", "a", "b"]) == ["a", "b"]
+    assert location._papermill_args(["python", "-m", "nbmlops.papermill"]) is None
     assert location._papermill_args(["/usr/bin/papermill", "x.ipynb", "y.ipynb"]) == [
         "x.ipynb", "y.ipynb"
     ]

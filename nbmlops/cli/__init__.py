@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from nbmlops import __version__, store
+from nbmlops import __version__, lean_imports, store
 from nbmlops.cli import assess, data, jobs, models, reproduce, sync
 from nbmlops.cli.command import Command
 from nbmlops.exceptions import NbmlopsError
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    lean_imports.skip_slow_optional_imports()  # before anything reads a notebook
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -33,7 +33,7 @@ from typing import Any
 
 import filelock
 
-from nbmlops import config, redact, store
+from nbmlops import config, papermill_cli, redact, store
 from nbmlops.exceptions import GateFailed, JobError, NbmlopsError
 from nbmlops.jobs.spec import Job, Promote, folder_of, load, resolve_params
 from nbmlops.sync.spool import Spool
@@ -105,8 +105,8 @@ def read_params_file(path: Path) -> dict[str, Any]:
 
 def papermill_command(job: Job, folder: Path, output: Path, params: Mapping[str, Any],
                       verbose: bool = False, progress: bool = False) -> list[str]:
-    command = [
-        sys.executable, "-m", "papermill", str(folder / job.notebook), str(output),
+    command = papermill_cli.command(
+        str(folder / job.notebook), str(output),
         # JSON is YAML: the values keep the types job.yaml checked.
         "-y", json.dumps(dict(params)),
         "--cwd", str((folder / job.cwd).resolve()),
@@ -114,7 +114,7 @@ def papermill_command(job: Job, folder: Path, output: Path, params: Mapping[str,
         "--request-save-on-cell-execute",
         "--progress-bar" if progress else "--no-progress-bar",
         "--log-level", "INFO" if verbose else "WARNING",
-    ]
+    )
     if verbose:
         command.append("--log-output")
     if job.cell_timeout:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbmlops import config, store
+from nbmlops import config, papermill_cli, store
 from nbmlops.exceptions import ReproduceError
 from nbmlops.jobs.run import failure_of
 from nbmlops.reproduce import checks
@@ -166,10 +166,10 @@ def _source(cell: dict[str, object]) -> str:
 
 
 def _papermill(notebook: Path, output: Path, cwd: Path, env: dict[str, str]) -> str | None:
-    command = [
-        sys.executable, "-m", "papermill", str(notebook), str(output), "--cwd", str(cwd),
+    command = papermill_cli.command(
+        str(notebook), str(output), "--cwd", str(cwd),
         "-k", KERNEL, "--no-progress-bar", "--log-level", "WARNING",
-    ]
+    )
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode == 0:
         return None

@@ -9,7 +9,8 @@ Where the notebook path comes from, first answer wins:
 
 1. ``NBMLOPS_NOTEBOOK`` (set by ``nbmlops run`` and by anyone who knows better);
 2. VS Code's ``__vsc_ipynb_file__`` in the user namespace;
-3. a ``papermill`` CLI process among the kernel's ancestors: its INPUT notebook;
+3. a ``papermill`` CLI process among the kernel's ancestors (``nbmlops run`` starts it as
+   ``python -m nbmlops.papermill_cli``): its INPUT notebook;
 4. ``JPY_SESSION_NAME``, which jupyter_server 2 puts in the environment of kernels it starts
    for a session (absolute when the frontend names the session, as JupyterLab does, else the
    API path relative to the server's root);
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbmlops import config
+from nbmlops import config, papermill_cli
 
 __all__ = ["cell_id", "clear_cache", "notebook_path"]
 
@@ -228,10 +229,9 @@ def _papermill_args(argv: list[str]) -> list[str] | None:
     i = 1
     while i < len(argv):
         arg = argv[i]
-        if arg == "-m":
-            return argv[i + 2:] if argv[i + 1:i + 2] == ["papermill"] else None
-        if arg.startswith("-m"):
-            return argv[i + 1:] if arg[2:] == "papermill" else None
+        if arg.startswith("-m"):  # "-m papermill" or "-mpapermill"
+            module, rest = (argv[i + 1:i + 2], i + 2) if arg == "-m" else ([arg[2:]], i + 1)
+            return argv[rest:] if module and module[0] in papermill_cli.MODULES else None
         if arg.startswith("-c"):
             return None
         if arg in ("-W", "-X", "--check-hash-based-pycs"):
