@@ -189,8 +189,9 @@ def test_run_timeout_and_retries(project: Path, tmp_path: Path) -> None:
     nbformat.write(nb, str(project / "slow.ipynb"))
     folder = export_job(project / "slow.ipynb").folder
     data = yaml.safe_load((folder / "job.yaml").read_text())
-    # Long enough for papermill to start a kernel and write its output on a busy machine.
-    data.update(run_timeout=15, retries=1, retry_delay=0,
+    # Long enough for papermill to write its output notebook (its first act, about a second
+    # after it starts) on a busy machine.
+    data.update(run_timeout=8, retries=1, retry_delay=0,
                 on_failure=f"echo \"$NBMLOPS_ERROR\" > {tmp_path / 'hook.txt'}")
     (folder / "job.yaml").write_text(yaml.safe_dump(data))
     done = nbmlops("run", str(folder))
