@@ -69,6 +69,9 @@ def _start(root: Path, tracking_uri: str) -> ManagedUI:
     spool = config.spool_dir(root)
     spool.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    # A UI to read runs: without this, MLflow starts seven job-runner processes (its GenAI
+    # scorer jobs) that poll for as long as Jupyter runs. Set it to true to have them.
+    env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     with open(spool / "mlflow-ui.log", "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracking_uri,

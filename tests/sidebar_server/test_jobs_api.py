@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from tornado.httpclient import HTTPClientError
 from tracked_project import TrackedProject
@@ -143,6 +144,10 @@ async def test_open_in_mlflow_starts_one_mlflow_ui_for_the_store(
         assert url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
             assert response.status == 200
+        # A UI to read runs: no job runners (MLflow's GenAI scorer jobs) idling beside it.
+        ui = psutil.Process(mlflow_ui._managed[tracked.tracking_uri].process.pid)
+        started = [ui, *ui.children(recursive=True)]
+        assert not [p.cmdline() for p in started if "huey" in " ".join(p.cmdline())]
         # Asked again: the same UI. The kernel's status lines now link there too.
         assert (await call(jp_fetch, "mlflow-ui", {}, notebook=tracked.notebook))[1] == answer
         assert config.ui_url(tracked.root, tracked.tracking_uri) == url
@@ -159,6 +164,8 @@ async def test_open_in_mlflow_starts_one_mlflow_ui_for_the_store(
         time.sleep(0.2)
     else:
         pytest.fail("mlflow ui still answers after the server stopped it")
+    _, alive = psutil.wait_procs(started, timeout=15)
+    assert alive == []  # nothing it started is left behind
     assert config.ui_url(tracked.root, tracked.tracking_uri) is None
 
 
