@@ -209,6 +209,9 @@ def test_drain_waits_for_the_background_process(
     process = paused_sync_process(spool)
     for _ in range(4):
         make_record(sqlite_uri)
+    late = worker.drain(spool, 0.6)  # the process is paused: nothing moves
+    assert late.background and late.waiting == 4
+    assert late.errors == ["timed out after 1 s with 4 pending"]
     asked = time.time()
     with ThreadPoolExecutor(1) as pool:
         draining = pool.submit(worker.drain, spool, 60)
@@ -228,7 +231,9 @@ def test_drain_reports_what_a_failing_background_process_did_and_why_it_waits(
     since it asked (not an older failure), then counts what that pass did."""
     monkeypatch.setenv("NBMLOPS_SYNC_IDLE", "5")
     process = paused_sync_process(spool)
-    nothing = worker.drain(spool, 20)  # nothing pending: nothing to wait for
+    # Nothing pending: nothing to wait for, and an old failure is no error of this sync.
+    spool.set_state(failing=True, failing_at=time.time() - 120, last_error="older")
+    nothing = worker.drain(spool, 20)
     assert nothing.ok and nothing.background and nothing.to_dict()["waiting"] == 0
     good = make_record(sqlite_uri)
     broken = [make_record(sqlite_uri) for _ in range(2)]
