@@ -15,7 +15,7 @@ from typing import Any
 import filelock
 import psutil
 import pytest
-from conftest import rewrite_entry, wait_until
+from conftest import rewrite_entry, stop_sync_process, wait_until
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow_server import MlflowServer, free_port
@@ -200,6 +200,26 @@ def test_drain_in_the_foreground_reports_an_unreachable_store(
     assert info["pending"] == 3 and info["failing"] and "127.0.0.1" in info["last_error"]
     assert info["oldest_pending_age_s"] >= 0 and not info["running"]
     assert os.environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES") is None  # restored
+
+
+def test_a_caller_reading_our_output_is_not_held_by_the_sync_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``nbmlops run`` under a scheduler, or a kernel's parent, reads the output of the process
+    that spooled: the detached sync process it starts (here for a spool whose folders do not
+    exist yet) must not keep that output open while it idles."""
+    monkeypatch.setenv("NBMLOPS_SYNC_IDLE", "120")
+    spool = Spool(tmp_path / "not" / "made" / "yet")
+    script = ("import sys; from pathlib import Path; from nbmlops.sync import worker; "
+              "print(worker.ensure_running(Path(sys.argv[1])))")
+    try:
+        done = subprocess.run([sys.executable, "-c", script, str(spool.root)],
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert (done.returncode, done.stdout) == (0, "True\n"), done.stderr
+        wait_until(lambda: worker.is_running(spool), 10, "the sync process to take the lock")
+    finally:
+        wait_until(lambda: spool.state().get("pid"), 10, "the sync process's pid")
+        stop_sync_process(spool)
 
 
 def test_drain_waits_for_the_background_process(

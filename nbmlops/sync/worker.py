@@ -137,11 +137,16 @@ def _spawn(spool: Spool) -> bool:
     env = dict(os.environ)
     here = Path(__file__).resolve().parent.parent
     # Run the same nbmlops as the caller, also from a source checkout that is not installed.
+    # mutation-equivalent: the folder names and the variable set here; the tests' nbmlops is
+    # installed (editable), so the child imports the same code without PYTHONPATH.
     if here.name not in ("site-packages", "dist-packages"):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(here), env.get("PYTHONPATH")]))
     try:
         spool.root.mkdir(parents=True, exist_ok=True)
         with open(spool.log_file, "ab") as err:
+            # DEVNULL out: a caller reading our output must not wait for this process to exit
+            # (tests/test_sync.py). mutation-equivalent: stdin None (it never reads its
+            # input); env None (the same environment but PYTHONPATH, see above).
             proc = subprocess.Popen(
                 [sys.executable, "-m", "nbmlops.sync.worker", "--spool", str(spool.root)],
                 stdin=subprocess.DEVNULL,
