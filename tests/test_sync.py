@@ -217,6 +217,10 @@ def test_a_caller_reading_our_output_is_not_held_by_the_sync_process(
                               capture_output=True, text=True, timeout=60, check=False)
         assert (done.returncode, done.stdout) == (0, "True\n"), done.stderr
         wait_until(lambda: worker.is_running(spool), 10, "the sync process to take the lock")
+        # A session of its own: a Ctrl-C or a job's timeout that stops the caller's process
+        # group leaves it uploading.
+        pid = wait_until(lambda: spool.state().get("pid"), 10, "the sync process's pid")
+        assert os.getsid(pid) == pid != os.getsid(0)
     finally:
         wait_until(lambda: spool.state().get("pid"), 10, "the sync process's pid")
         stop_sync_process(spool)

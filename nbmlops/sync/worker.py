@@ -147,7 +147,7 @@ def _spawn(spool: Spool) -> bool:
             # DEVNULL out: a caller reading our output must not wait for this process to exit
             # (tests/test_sync.py). mutation-equivalent: stdin None (it never reads its
             # input); env None (the same environment but PYTHONPATH, see above); close_fds
-            # (True is Popen's default).
+            # (True is Popen's default, and Python's own descriptors are not inheritable).
             proc = subprocess.Popen(
                 [sys.executable, "-m", "nbmlops.sync.worker", "--spool", str(spool.root)],
                 stdin=subprocess.DEVNULL,
