@@ -20,6 +20,7 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow_server import MlflowServer, free_port
 
+from nbmlops.exceptions import SpoolError
 from nbmlops.record import Environment, GitState, MetricPoint
 from nbmlops.sync import worker
 from nbmlops.sync.spool import ERROR_SUFFIX, RECORD_FILE, SUFFIX, Spool, record_id_of
@@ -224,6 +225,13 @@ def test_a_caller_reading_our_output_is_not_held_by_the_sync_process(
     finally:
         wait_until(lambda: spool.state().get("pid"), 10, "the sync process's pid")
         stop_sync_process(spool)
+
+
+def test_a_sync_process_that_cannot_start_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    where = tmp_path / "a-file" / "spool"
+    with pytest.raises(SpoolError, match=f"^cannot start the sync process for {where}: "):
+        worker.ensure_running(where)
 
 
 def test_drain_waits_for_the_background_process(
