@@ -193,12 +193,14 @@ class Airflow:
 
 
 @pytest.fixture(scope="module")
-def airflow(tmp_path_factory: pytest.TempPathFactory) -> Airflow:
+def airflow(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Airflow:
     """Two exported jobs (one fits, one fails) in a project Airflow reads its DAGs from; its
-    database migrated and the DAGs serialized once for the module."""
+    database migrated and the DAGs serialized once for the module; the worker's MLflow store
+    made already, as a team's would be."""
     if not (AIRFLOW_VENV / "bin" / "airflow").exists():
         missing(f"an Airflow virtual environment at {AIRFLOW_VENV} (bash .ci/airflow-venv)")
     af = Airflow(tmp_path_factory.mktemp("airflow"))
+    shutil.copy(migrated_db, af.root / "mlflow.db")
     af.project.mkdir()
     (af.project / "pyproject.toml").write_text("[project]\nname = 'team'\n")
     for source, name in (("job_inferred.ipynb", "fit.ipynb"),

@@ -39,16 +39,17 @@ def test_reading_never_makes_a_store(tmp_path: Path) -> None:
 
 
 def test_processes_racing_to_make_one_store_all_use_it(tmp_path: Path) -> None:
+    # Three are enough: without the lock, or building in place, this fails every time.
     db = tmp_path / "mlflow.db"
     uri = f"sqlite:///{db}"
     procs = [subprocess.Popen([sys.executable, "-c", FIRST_UPLOAD, uri, str(i)],
-                              stderr=subprocess.PIPE, text=True) for i in range(6)]
+                              stderr=subprocess.PIPE, text=True) for i in range(3)]
     for proc in procs:
         _, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, err
     assert healthy(db)
     names = {e.name for e in store.client(uri).search_experiments()}
-    assert {f"e-{i}" for i in range(6)} <= names
+    assert {f"e-{i}" for i in range(3)} <= names
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mlflow.db"]  # no lock left beside
 
 
