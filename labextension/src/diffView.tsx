@@ -2,7 +2,7 @@
 import * as React from 'react';
 
 import { Figure, figureName } from './figures';
-import { metricValue, runLabel } from './format';
+import { dataName, metricValue, runLabel } from './format';
 import type { SidebarModel } from './model';
 import type { RunDiff } from './types';
 
@@ -19,6 +19,23 @@ function Head(props: { diff: RunDiff }): JSX.Element {
         ))}
       </tr>
     </thead>
+  );
+}
+
+/** A table with a column per run; it scrolls sideways once the runs outgrow the panel. */
+function Grid(props: {
+  diff: RunDiff;
+  className?: string;
+  children: React.ReactNode;
+}): JSX.Element {
+  const runs = { '--nbmlops-runs': props.diff.runs.length } as React.CSSProperties;
+  return (
+    <div className="jp-nbmlops-scroll">
+      <table className={`jp-nbmlops-grid ${props.className ?? ''}`.trim()} style={runs}>
+        <Head diff={props.diff} />
+        {props.children}
+      </table>
+    </div>
   );
 }
 
@@ -43,29 +60,27 @@ export function DiffView(props: { model: SidebarModel; diff: RunDiff }): JSX.Ele
         {params.length === 0 ? (
           <p className="jp-nbmlops-empty">Same parameters.</p>
         ) : (
-          <div className="jp-nbmlops-scroll"><table className="jp-nbmlops-grid">
-            <Head diff={diff} />
+          <Grid diff={diff}>
             <tbody>
               {params.map(row => (
                 <tr key={row.name} className="jp-mod-differs">
-                  <th scope="row">{row.name}</th>
+                  <th scope="row" title={row.name}>{row.name}</th>
                   {row.values.map((v, i) => (
                     <td key={i}>{v ?? '—'}</td>
                   ))}
                 </tr>
               ))}
             </tbody>
-          </table></div>
+          </Grid>
         )}
       </section>
       <section className="jp-nbmlops-section" aria-label="Metrics">
         <h3>Metrics</h3>
-        <div className="jp-nbmlops-scroll"><table className="jp-nbmlops-grid">
-          <Head diff={diff} />
+        <Grid diff={diff}>
           <tbody>
             {diff.metrics.map(row => (
               <tr key={row.name} className={row.differs ? 'jp-mod-differs' : ''}>
-                <th scope="row">
+                <th scope="row" title={row.name}>
                   {row.name}
                   {row.direction ? (
                     <span className="jp-nbmlops-dir" title={`${row.direction} is better`}>
@@ -84,14 +99,12 @@ export function DiffView(props: { model: SidebarModel; diff: RunDiff }): JSX.Ele
               </tr>
             ))}
           </tbody>
-        </table></div>
+        </Grid>
       </section>
       {diff.images && diff.images.length ? (
         <section className="jp-nbmlops-section" aria-label="Figures">
           <h3>Figures</h3>
-          <div className="jp-nbmlops-scroll">
-            <table className="jp-nbmlops-grid jp-nbmlops-figure-grid">
-              <Head diff={diff} />
+          <Grid diff={diff} className="jp-nbmlops-figure-grid">
               <tbody>
                 {diff.images.map(row => (
                   <tr key={row.path}>
@@ -115,8 +128,7 @@ export function DiffView(props: { model: SidebarModel; diff: RunDiff }): JSX.Ele
                   </tr>
                 ))}
               </tbody>
-            </table>
-          </div>
+          </Grid>
         </section>
       ) : null}
       <section className="jp-nbmlops-section" aria-label="Data">
@@ -124,16 +136,15 @@ export function DiffView(props: { model: SidebarModel; diff: RunDiff }): JSX.Ele
         {diff.data.length === 0 ? (
           <p className="jp-nbmlops-empty">No data fingerprinted.</p>
         ) : (
-          <div className="jp-nbmlops-scroll"><table className="jp-nbmlops-grid">
-            <Head diff={diff} />
+          <Grid diff={diff}>
             <tbody>
               {diff.data.map(row => (
                 <tr
                   key={`${row.name}:${row.context}`}
                   className={row.status === 'same' ? '' : 'jp-mod-differs'}
                 >
-                  <th scope="row">
-                    {row.name} <span className="jp-nbmlops-context">{row.context}</span>
+                  <th scope="row" title={`${row.name} (${row.context})`}>
+                    {dataName(row.name)} <span className="jp-nbmlops-context">{row.context}</span>
                   </th>
                   {row.fingerprints.map((f, i) => (
                     <td key={i}>
@@ -143,25 +154,24 @@ export function DiffView(props: { model: SidebarModel; diff: RunDiff }): JSX.Ele
                 </tr>
               ))}
             </tbody>
-          </table></div>
+          </Grid>
         )}
       </section>
       {diff.packages.length ? (
         <section className="jp-nbmlops-section" aria-label="Packages that differ">
           <h3>Packages</h3>
-          <div className="jp-nbmlops-scroll"><table className="jp-nbmlops-grid">
-            <Head diff={diff} />
+          <Grid diff={diff}>
             <tbody>
               {diff.packages.map(row => (
                 <tr key={row.name} className="jp-mod-differs">
-                  <th scope="row">{row.name}</th>
+                  <th scope="row" title={row.name}>{row.name}</th>
                   {row.versions.map((v, i) => (
                     <td key={i}>{v ?? '—'}</td>
                   ))}
                 </tr>
               ))}
             </tbody>
-          </table></div>
+          </Grid>
         </section>
       ) : null}
       <section className="jp-nbmlops-section" aria-label="Code">

@@ -33,6 +33,14 @@ export function duration(seconds: number | null): string {
   return `${minutes} min ${Math.round(seconds - minutes * 60)} s`;
 }
 
+/** A file's data name as a narrow panel can show it: "…/wine.csv" for
+ * "/home/ana/project/data/wine.csv" (the whole path is its title); a short relative path
+ * ("data/wine.csv") and other names as they are. */
+export function dataName(name: string): string {
+  const parts = name.split('/').filter(p => p !== '');
+  return parts.length > 2 ? `…/${parts[parts.length - 1]}` : name;
+}
+
 /** Four significant digits; integers as they are; null as an em dash. */
 export function metricValue(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) {

@@ -2,7 +2,14 @@
 import * as React from 'react';
 
 import { FigureStrip } from './figures';
-import { ago, duration, metricValue, mlflowRunUrl, steppedMetrics } from './format';
+import {
+  ago,
+  dataName,
+  duration,
+  metricValue,
+  mlflowRunUrl,
+  steppedMetrics
+} from './format';
 import { messageOf, type SidebarModel } from './model';
 import { Sparkline } from './sparkline';
 import type { RunDetails as Details } from './types';
@@ -16,16 +23,22 @@ function Section(props: { title: string; children: React.ReactNode }): JSX.Eleme
   );
 }
 
-function KeyValues(props: { rows: [string, React.ReactNode][]; empty: string }): JSX.Element {
+function KeyValues(props: {
+  rows: [string, React.ReactNode][];
+  empty: string;
+  className?: string;
+}): JSX.Element {
   if (props.rows.length === 0) {
     return props.empty ? <p className="jp-nbmlops-empty">{props.empty}</p> : <></>;
   }
   return (
-    <table className="jp-nbmlops-kv">
+    <table className={`jp-nbmlops-kv ${props.className ?? ''}`.trim()}>
       <tbody>
         {props.rows.map(([key, value]) => (
           <tr key={key}>
-            <th scope="row">{key}</th>
+            <th scope="row" title={key}>
+              {key}
+            </th>
             <td>{value}</td>
           </tr>
         ))}
@@ -131,6 +144,7 @@ export function RunDetailsView(props: { model: SidebarModel; details: Details })
       </Section>
       <Section title="Metrics">
         <KeyValues
+          className="jp-nbmlops-metrics"
           rows={Object.keys(run.metrics)
             .sort()
             .map(name => [
@@ -160,8 +174,8 @@ export function RunDetailsView(props: { model: SidebarModel; details: Details })
             <tbody>
               {run.datasets.map(d => (
                 <tr key={`${d.name}:${d.context}`}>
-                  <th scope="row" title={d.source}>
-                    {d.name}
+                  <th scope="row" title={d.name}>
+                    {dataName(d.name)}
                   </th>
                   <td>{d.context || 'input'}</td>
                   <td>

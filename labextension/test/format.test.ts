@@ -1,5 +1,6 @@
 import {
   ago,
+  dataName,
   duration,
   keyMetrics,
   metricValue,
@@ -18,6 +19,13 @@ const point = (step: number, value: number | null): MetricPoint => ({
 });
 
 describe('format', () => {
+  it('shortens a file path to its file name, and leaves other names', () => {
+    expect(dataName('/home/ana/project/data/wine.csv')).toBe('…/wine.csv');
+    expect(dataName('s3://bucket/raw/2026/wine.parquet')).toBe('…/wine.parquet');
+    expect(dataName('data/wine.csv')).toBe('data/wine.csv');
+    expect(dataName('X_train')).toBe('X_train');
+  });
+
   it('tells times and durations briefly', () => {
     expect(ago(1000, 31000)).toBe('30 s ago');
     expect(ago(0)).toBe('');

@@ -267,34 +267,44 @@ def test_a_status_line_link_opens_mlflow_on_the_run_in_model_training(
     assert "Evaluation runs" in navigation(url.split("?")[0])
 
 
-def test_the_runs_of_one_papermill_execution_are_one_group(
-    page: Any, lab: Lab, screenshots: Path
-) -> None:
+def papermill_runs(lab: Lab, name: str, cells: list[Any], *values: str) -> None:
+    """``notebooks/NAME.ipynb`` of ``cells`` executed by papermill once per value of its
+    ``lr`` parameter (or once), its runs uploaded to the project's store."""
     import os
     import subprocess
     import sys
 
     import nbformat
 
-    notebook = lab.project.root / "notebooks" / "sweep.ipynb"
+    notebook = lab.project.root / "notebooks" / f"{name}.ipynb"
     nb = nbformat.v4.new_notebook()
-    parameters = nbformat.v4.new_code_cell("lr = 0.1\nseed = 1")
-    parameters.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_code_cell("%load_ext nbmlops"), parameters,
-                nbformat.v4.new_code_cell("%%track prepare\nrows = 100 * seed"),
-                nbformat.v4.new_code_cell("%%track fit\naccuracy = 0.9 + lr / 10")]
+    nb.cells = cells
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     nbformat.write(nb, notebook)
     env = {k: v for k, v in os.environ.items()
            if k not in ("MLFLOW_TRACKING_URI", "NBMLOPS_SPOOL", "NBMLOPS_NOTEBOOK")}
-    for lr in ("0.3", "0.7"):
+    for lr in values or (None,):
         subprocess.run(
-            [sys.executable, "-m", "papermill", notebook, notebook.with_name(f"out-{lr}.ipynb"),
-             "-p", "lr", lr, "--cwd", notebook.parent, "--log-level", "WARNING"],
+            [sys.executable, "-m", "papermill", notebook,
+             notebook.with_name(f"out-{name}-{lr}.ipynb"), *(["-p", "lr", lr] if lr else []),
+             "--cwd", notebook.parent, "--log-level", "WARNING"],
             check=True, env={**env, "NBMLOPS_AUTOSYNC": "0"},
         )
     assert worker.drain(lab.project.spool, timeout=90).ok
+
+
+def test_the_runs_of_one_papermill_execution_are_one_group(
+    page: Any, lab: Lab, screenshots: Path
+) -> None:
+    import nbformat
+
+    parameters = nbformat.v4.new_code_cell("lr = 0.1\nseed = 1")
+    parameters.metadata["tags"] = ["parameters"]
+    cell = nbformat.v4.new_code_cell
+    papermill_runs(lab, "sweep", [cell("%load_ext nbmlops"), parameters,
+                                  cell("%%track prepare\nrows = 100 * seed"),
+                                  cell("%%track fit\naccuracy = 0.9 + lr / 10")], "0.3", "0.7")
 
     page.goto(f"{lab.url}/lab/tree/notebooks/sweep.ipynb?token={lab.token}&reset")
     page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible", timeout=60_000)
@@ -311,6 +321,62 @@ def test_the_runs_of_one_papermill_execution_are_one_group(
     assert "lr=0.7" in newest.locator(".jp-nbmlops-run-params").first.inner_text()
     assert "lr=0.3" in groups.nth(1).locator(".jp-nbmlops-group-params").inner_text()
     page.screenshot(path=str(screenshots / "groups.png"))
+
+
+def test_details_and_comparison_read_well_at_the_default_panel_width(
+    page: Any, lab: Lab, screenshots: Path
+) -> None:
+    import nbformat
+
+    data = lab.project.root / "notebooks" / "data"
+    data.mkdir(exist_ok=True)
+    (data / "wine.csv").write_text("alcohol,target\n13.2,0\n12.1,1\n")
+    fit = ("%%track fit\nregularization_strength_of_the_model = {c}\nsolver = 'liblinear'\n"
+           "rows = len(open('data/wine.csv').read().splitlines())\naccuracy = 0.8 + {c}")
+    papermill_runs(lab, "narrow", [nbformat.v4.new_code_cell("%load_ext nbmlops"),
+                                   *(nbformat.v4.new_code_cell(fit.format(c=c))
+                                     for c in (0.01, 0.1))])
+    page.goto(f"{lab.url}/lab/tree/notebooks/narrow.ipynb?token={lab.token}&reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible", timeout=60_000)
+    page.click('li.lm-TabBar-tab[data-id="nbmlops-sidebar"]')  # as JupyterLab sizes it
+    sidebar = page.locator("#nbmlops-sidebar")
+    sidebar.locator(".jp-nbmlops-run").nth(1).wait_for()
+    right = sidebar.bounding_box()["x"] + sidebar.bounding_box()["width"]
+
+    def fits(locator: Any) -> bool:  # its text within its own box: not spilling, not cut
+        return bool(locator.evaluate(
+            "e => e.scrollWidth <= e.clientWidth + 1 && e.scrollHeight <= e.clientHeight + 1"))
+
+    for button in sidebar.locator(".jp-nbmlops-header-actions button").all():
+        assert fits(button), button.inner_text()
+    sidebar.locator(".jp-nbmlops-run-open").first.click()
+    details = sidebar.locator(".jp-nbmlops-details")
+    params = details.get_by_label("Parameters")
+    params.wait_for()
+    for cell in params.locator("td").all():  # each value on one line, none a letter wide
+        box = cell.bounding_box()
+        line = cell.evaluate("e => 2 * parseFloat(getComputedStyle(e).fontSize)")
+        assert box["height"] < line and box["width"] > 60, (cell.inner_text(), box)
+    key = params.locator("th", has_text="regularization")
+    assert key.get_attribute("title") == "regularization_strength_of_the_model"
+    file = details.get_by_label("Data").locator("tbody th").first
+    assert file.inner_text() == "…/wine.csv"
+    assert file.get_attribute("title").endswith("/notebooks/data/wine.csv")
+    page.screenshot(path=str(screenshots / "run-details-narrow.png"))
+    sidebar.get_by_label("Back to runs").click()
+
+    boxes = sidebar.locator(".jp-nbmlops-run input[type=checkbox]")
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    sidebar.get_by_label("Compare the 2 selected runs").click()
+    diff = sidebar.locator(".jp-nbmlops-diff")
+    fingerprints = diff.get_by_label("Data").locator("tbody td code")
+    fingerprints.nth(1).wait_for()
+    first, second = (fingerprints.nth(i).bounding_box() for i in (0, 1))
+    # In view, not pushed out by a long path, and apart.
+    assert first["x"] + first["width"] <= min(right, second["x"]), (first, second, right)
+    assert "…/wine.csv" in diff.get_by_label("Data").inner_text()
+    page.screenshot(path=str(screenshots / "diff-narrow.png"))
 
 
 def test_jobs_view_runs_a_job_and_mlflow_opens_at_one_click(
