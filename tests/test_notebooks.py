@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import papermill
 import pytest
 from jupyter_client.manager import KernelManager
@@ -92,8 +93,12 @@ def test_papermill_notebook_becomes_a_complete_run(workdir: Path, tmp_path: Path
     assert {"code", "env", "figures"} <= artifacts
     code = Path(client.download_artifacts(run.info.run_id, "code/cell.py", str(tmp_path)))
     assert "alpha = 0.5" in code.read_text()
+    # Shown by `plt.show()`, which the kernel's inline backend closes mid-cell: still recorded,
+    # and still in the output notebook.
     [figure] = client.list_artifacts(run.info.run_id, "figures")
     assert figure.path.endswith(".png")
+    cell = nbformat.read(tmp_path / "out.ipynb", 4).cells[2]
+    assert any("image/png" in o.get("data", {}) for o in cell.outputs)
 
 
 def test_failing_cell_is_a_failed_run(

@@ -251,6 +251,26 @@ def test_figures_are_named_after_what_they_show(ip: InteractiveShell, project: P
     ip.user_ns["plt"].close("all")
 
 
+def test_a_figure_from_before_the_cell_is_not_its_own_and_close_closes_the_current_one(
+    ip: InteractiveShell, project: Path
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ip.run_cell("import matplotlib.pyplot as plt\nold = plt.figure()\nold.suptitle('old')")
+    body = ("new = plt.figure()\nnew.suptitle('new')\nloop = plt.figure()\n"
+            "loop.suptitle('closed in the loop')\nplt.close(loop)\n"
+            "plt.figure(old.number)\nplt.close()\n"  # the current figure: old, not new
+            "kept = [plt.fignum_exists(f.number) for f in (old, new)]")
+    result, _ = track(ip, "", body)
+    assert result.success
+    assert ip.user_ns["kept"] == [False, True]
+    [(record, _)] = spooled(project)
+    assert sorted(a for a in record.artifacts if a.startswith("figures/")) == [
+        "figures/closed-in-the-loop.png", "figures/new.png"]
+    ip.user_ns["plt"].close("all")
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [

@@ -13,10 +13,7 @@ import ast
 import contextlib
 import functools
 import hashlib
-import io
 import os
-import re
-import sys
 import time
 import traceback
 import uuid
@@ -33,7 +30,7 @@ from nbmlops.exceptions import StaleStateError
 from nbmlops.record import DataRecord, MetricPoint, Outcome, RunRecord
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool, Staging
-from nbmlops.track import capture, datachecks, environment, location, models, params
+from nbmlops.track import capture, datachecks, environment, figures, location, models, params
 from nbmlops.track.line import TrackOptions, default_run_name
 from nbmlops.track.slice import History, Slice, notebook_cells
 
@@ -126,7 +123,7 @@ class Execution:
     metric_log: _MetricLog = field(default_factory=_MetricLog)
     inputs: list[DataRecord] = field(default_factory=list)
     files_before: dict[str, tuple[int, int] | None] = field(default_factory=dict)
-    figures_before: set[int] = field(default_factory=set)
+    figure_watch: figures.FigureWatch | None = None
     figures: dict[str, bytes] | None = None  # PNGs, once taken
     checks: datachecks.CellChecks = field(default_factory=datachecks.CellChecks)
     # What the names the cell binds held before it ran, to tell which a failed cell rebound.
@@ -199,9 +196,10 @@ class CellTracker:
             execution.read_before = params.read_values(
                 self.shell.user_ns, execution.analysis.read
             )
-        execution.figures_before = _open_figures()
         execution.before = _references(self.shell.user_ns, execution.analysis.assigned)
         _active_logs.append(execution.metric_log)
+        with execution.notes.guard("figures"):
+            execution.figure_watch = figures.FigureWatch(execution.body)  # last: it wraps
         return execution
 
     def _slice(self, execution: Execution, line: str) -> Slice:
@@ -228,12 +226,14 @@ class CellTracker:
             )
 
     def take_figures(self, execution: Execution) -> None:
-        """Render the figures the cell created; called before an inline backend closes them."""
+        """Render the figures the cell created, those it closed (``plt.show()`` inline) and
+        those still open; called before an inline backend closes the open ones."""
         if execution.figures is None:
             execution.figures = {}
             with execution.notes.guard("figures"):
+                made = execution.figure_watch.stop() if execution.figure_watch else []
                 names = {n: self.shell.user_ns.get(n) for n in execution.analysis.assigned}
-                execution.figures = _new_figures(execution.figures_before, names)
+                execution.figures = figures.render(made, names)
 
     def finish(
         self, execution: Execution, error: BaseException | None
@@ -593,49 +593,6 @@ def _unique(datasets: list[DataRecord]) -> list[DataRecord]:
     for d in datasets:
         seen.setdefault((d.name, d.context), d)
     return list(seen.values())
-
-
-def _open_figures() -> set[int]:
-    """Numbers of the open matplotlib figures (pyplot is never imported for this)."""
-    pyplot = sys.modules.get("matplotlib.pyplot")
-    return set(pyplot.get_fignums()) if pyplot is not None else set()
-
-
-def _new_figures(before: set[int], bound: dict[str, Any]) -> dict[str, bytes]:
-    """PNGs of the figures opened since ``before``, by artifact path, each named after what
-    it shows (see :func:`_figure_name`); ``bound`` holds what the cell's names refer to."""
-    pyplot = sys.modules.get("matplotlib.pyplot")
-    if pyplot is None:
-        return {}
-    pngs: dict[str, bytes] = {}
-    for number in sorted(set(pyplot.get_fignums()) - before):
-        figure = pyplot.figure(number)
-        png = io.BytesIO()
-        figure.savefig(png, format="png", dpi=100)
-        name = _figure_name(figure, bound) or f"figure-{number}"
-        path, n = store.figure_artifact(name), 1
-        while path in pngs:
-            n += 1
-            path = store.figure_artifact(f"{name}-{n}")
-        pngs[path] = png.getvalue()
-    return pngs
-
-
-def _figure_name(figure: Any, bound: dict[str, Any]) -> str | None:
-    """What the code says a figure shows: its title (the figure's, else its first axes'),
-    else the name the cell gave it (``fig``, ``ax``, ``roc``), as a file name."""
-    texts = []
-    suptitle = getattr(figure, "_suptitle", None)
-    if suptitle is not None:
-        texts.append(suptitle.get_text())
-    texts += [ax.get_title() for ax in figure.get_axes()]
-    texts += [name for name, value in bound.items()
-              if value is figure or getattr(value, "figure", None) is figure]
-    for text in texts:
-        slug = re.sub(r"[^\w.-]+", "-", text.strip().lower()).strip("-.")[:60]
-        if slug:
-            return slug
-    return None
 
 
 def _warn(problems: list[str], *, recorded: bool) -> None:
