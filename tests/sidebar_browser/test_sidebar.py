@@ -332,7 +332,8 @@ def test_details_and_comparison_read_well_at_the_default_panel_width(
     data.mkdir(exist_ok=True)
     (data / "wine.csv").write_text("alcohol,target\n13.2,0\n12.1,1\n")
     fit = ("%%track fit\nregularization_strength_of_the_model = {c}\nsolver = 'liblinear'\n"
-           "rows = len(open('data/wine.csv').read().splitlines())\naccuracy = 0.8 + {c}")
+           "rows = len(open('data/wine.csv').read().splitlines())\naccuracy = 0.8 + {c}\n"
+           "import matplotlib.pyplot as plt\nplt.plot([1, {c}])\nplt.title('curve')\nplt.show()")
     papermill_runs(lab, "narrow", [nbformat.v4.new_code_cell("%load_ext nbmlops"),
                                    *(nbformat.v4.new_code_cell(fit.format(c=c))
                                      for c in (0.01, 0.1))])
@@ -376,6 +377,11 @@ def test_details_and_comparison_read_well_at_the_default_panel_width(
     # In view, not pushed out by a long path, and apart.
     assert first["x"] + first["width"] <= min(right, second["x"]), (first, second, right)
     assert "…/wine.csv" in diff.get_by_label("Data").inner_text()
+    for cell in diff.get_by_label("Figures").locator("td").all():  # each within its column
+        image = cell.locator("img")
+        wait_for_image(page, image)
+        box, inner = cell.bounding_box(), image.bounding_box()
+        assert inner["x"] + inner["width"] <= box["x"] + box["width"] + 1, (inner, box)
     page.screenshot(path=str(screenshots / "diff-narrow.png"))
 
 
