@@ -294,6 +294,24 @@ def redact_code(source: str) -> str:
     return redact_value(data.decode("utf-8", "surrogatepass"))
 
 
+def typed_secret_lines(source: str) -> list[int]:
+    """The lines (1-based) of ``source`` where a secret is written out: a string literal
+    bound to a secret name, or a value :func:`redact_value` knows (a key, a URL's password).
+    An f-string that only puts names together (``f"Bearer {token}"``) writes out none, nor
+    does an empty default."""
+    found: set[int] = set()
+    tree = _parse(source) if source else None
+    for node in _secret_literals(tree) if tree is not None else ():
+        if isinstance(node, ast.JoinedStr):
+            written = not any(isinstance(v, ast.FormattedValue) for v in node.values)
+        else:
+            written = bool(getattr(node, "value", "").strip())  # "" is no secret
+        if written:
+            found.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    found.update(i for i, line in enumerate(source.splitlines(), 1) if redact_value(line) != line)
+    return sorted(found)
+
+
 def _parse(source: str) -> ast.Module | None:
     """The module, or ``None``; lines of IPython syntax (``%magic``, ``!shell``) are blanked
     on a second try so the rest of the cell is still redacted."""

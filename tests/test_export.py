@@ -185,6 +185,8 @@ LINT_CASES = {
     "magic-in-parameters": (notebook("%matplotlib inline\na = 1", params_cell=0),
                             notebook("%matplotlib inline", "a = 1", params_cell=1)),
     "track-line": (notebook('%%track "my run\na = 1'), notebook('%%track "my run"\na = 1')),
+    "secret-literal": (notebook("import os\napi_key = 'sk-live-4f9a8b7c6d5e4f3a'"),
+                       notebook("import os\napi_key = os.environ['API_KEY']")),
 }
 
 
@@ -215,6 +217,32 @@ def test_every_way_to_wait_for_a_person_is_named(source: str, named: str) -> Non
 def test_names_that_only_look_interactive_are_not_flagged() -> None:
     quiet = notebook("user_input = 3\nprint(user_input)", "getpass_ok = True")
     assert [f for f in lint.lint(quiet) if f.rule == "interactive"] == []
+
+
+@pytest.mark.parametrize(("source", "lines"), [
+    ("token = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'\nn = 3", [1]),
+    ("engine = connect('postgresql://ana:pa55word@db.example.com/sales')", [1]),
+    ("client = Client(\n    password='hunter2-hunter2',\n)", [2]),
+    ("headers = {'Authorization': f'Bearer {token}'}", []),  # names put together, no secret
+    ("password = os.environ['DB_PASSWORD']", []),
+    ("password = getenv('DB_PASSWORD', '')", []),
+])
+def test_a_secret_typed_into_a_cell_is_found_on_its_line(source: str, lines: list[int]) -> None:
+    found = [f for f in lint.lint(notebook(source)) if f.rule == "secret-literal"]
+    assert [str(f).split("(line ")[1].split(")")[0] for f in found] == (
+        [", ".join(map(str, lines))] if lines else [])
+
+
+def test_a_secret_parameter_stops_the_export_and_is_never_printed(tmp_path: Path) -> None:
+    path = tmp_path / "keyed.ipynb"
+    token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+    nbformat.write(notebook(f"api_token = '{token}'\nn = 3", params_cell=0), str(path))
+    code, out, err = run_cli("export", str(path))
+    assert code == 2 and "secret-literal" in err and token not in out + err
+    assert not (tmp_path / "jobs").exists()
+    code, out, err = run_cli("export", str(path), "--force")  # the user's call
+    assert code == 0 and "param api_token: str = '<redacted>'" in out
+    assert token not in out + err
 
 
 def test_every_rule_has_a_case() -> None:

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from nbmlops import config
+from nbmlops import config, redact
 from nbmlops.cli.command import Command
 from nbmlops.exceptions import JobError
 
@@ -53,13 +53,18 @@ def export_command(args: argparse.Namespace) -> int:
     if not result.created:
         print("  " + ("; ".join(result.changes) if result.changes else "nothing changed"))
     for p in result.job.parameters:
-        default = repr(p.default)
-        default = default if len(default) <= 80 else default[:77] + "..."
-        print(f"  param {p.name}: {p.type} = {default}" + (f"  # {p.help}" if p.help else ""))
+        helps = f"  # {p.help}" if p.help else ""
+        print(f"  param {p.name}: {p.type} = {_shown_default(p)}{helps}")
     if result.job.schedule.cron:
         print(f"  schedule {result.job.schedule.cron} ({result.job.schedule.timezone}) for "
               f"{', '.join(result.job.schedule.targets)}")
     return 0
+
+
+def _shown_default(p: Any) -> str:
+    """A parameter's default as the terminal shows it: short, a secret-looking one blanked."""
+    default = repr(redact.redact_mapping({p.name: p.default})[p.name])
+    return default if len(default) <= 80 else default[:77] + "..."
 
 
 def _export_pipeline(args: argparse.Namespace) -> int:
@@ -85,7 +90,7 @@ def _export_pipeline(args: argparse.Namespace) -> int:
         print(f"  why {need} -> {step}: kept from job.yaml (written there by hand)")
     for p in result.job.parameters:
         users = [s.name for s in result.job.steps if p.name in s.parameters]
-        print(f"  param {p.name}: {p.type} = {p.default!r} -> {', '.join(users)}")
+        print(f"  param {p.name}: {p.type} = {_shown_default(p)} -> {', '.join(users)}")
     if result.job.schedule.cron:
         print(f"  schedule {result.job.schedule.cron} ({result.job.schedule.timezone}) for "
               f"{', '.join(result.job.schedule.targets)}")

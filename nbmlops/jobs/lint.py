@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import nbformat
 
+from nbmlops import redact
 from nbmlops.exceptions import TrackLineError
 from nbmlops.jobs.parameterize import (
     _assignments,
@@ -161,6 +162,21 @@ def _home_paths(nb: nbformat.NotebookNode) -> Iterator[Finding]:
                 f"path under a home folder: {', '.join(paths)}: it will not exist where the "
                 "job runs",
                 "use a path relative to the notebook, or make it a parameter",
+            )
+
+
+@rule("secret-literal")
+def _secret_literals(nb: nbformat.NotebookNode) -> Iterator[Finding]:
+    # Runs redact these; a job folder is a copy of the notebook meant to be committed and
+    # shipped to Airflow, a cluster or GitHub, so a secret typed into a cell goes with it.
+    for number, source in _code_cells(nb):
+        lines = redact.typed_secret_lines(source)
+        if lines:
+            yield Finding(
+                "secret-literal", "error", number,
+                f"a secret typed into the code (line {', '.join(map(str, lines))}): the job "
+                "folder and every copy of it would hold it",
+                "read it from the environment where the job runs (os.environ['NAME'])",
             )
 
 
