@@ -3,8 +3,9 @@
 ``spool``          a Spool in tmp_path; NBMLOPS_SPOOL points at it; a sync process the test
                    started for it is stopped at teardown.
 ``sqlite_uri``     ``sqlite:///.../mlflow.db``: a fresh, already migrated store in tmp_path.
-``mlflow_server``  a started :class:`tests.mlflow_server.MlflowServer` (``.url``, ``.stop()``,
-                   ``.start()``), shared by the whole run, its store emptied for each test.
+``mlflow_server``  a started :class:`tests.mlflow_server.MlflowServer` (``.url``; ``.cut()``
+                   and ``.restore()`` for an outage), shared by the whole run, its store
+                   emptied for each test.
                    Skipped when it cannot start, except in CI (``CI=true``) where that fails.
 ``postgres``       a :class:`tests.mlflow_server.PostgresCluster` for the session (Debian's
                    PostgreSQL in a temporary folder); skipped or failed as above.
@@ -157,8 +158,8 @@ def shared_mlflow_server(
     tmp_path_factory: pytest.TempPathFactory, migrated_db: Path
 ) -> Iterator[MlflowServer]:
     """One ``mlflow server`` for the whole run, started by the first test that asks for it
-    (a start costs seconds; a restart after an outage test as much)."""
-    server = MlflowServer(tmp_path_factory.mktemp("mlflow-server"))
+    (a start costs seconds); outage tests cut its relay rather than restart it."""
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-server"), relay=True)
     shutil.copy(migrated_db, server.db)
     started(server, "a real mlflow server")
     try:
@@ -185,8 +186,8 @@ def empty_store(uri: str) -> None:
 
 @pytest.fixture
 def mlflow_server(shared_mlflow_server: MlflowServer) -> MlflowServer:
-    """The shared server, running (a test may stop it to make an outage; the next one finds
-    it started again) and with an empty store, so tests stay independent."""
+    """The shared server, running and reachable (a test may cut it off or stop it; the next
+    one finds it restored) and with an empty store, so tests stay independent."""
     server = shared_mlflow_server
     started(server, "a real mlflow server")
     empty_store(server.url)

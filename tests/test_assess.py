@@ -377,7 +377,7 @@ def test_a_real_server_is_read_through_its_api_then_stopped(
     assert a.level == 2, [(f.id, f.status, f.missing) for f in a.findings if f.status != MET]
     assert by_id(a)["eval-reports"].evidence == ["evaluation reports: churn v2, churn v1"]
 
-    mlflow_server.stop()
+    mlflow_server.cut()
     capsys.readouterr()  # MLflow's own "View run at" lines, from building the store
     assert main(["assess", str(root), "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -107,7 +107,7 @@ def test_sync_the_moment_the_server_is_back_uploads_at_once(
     from nbmlops.sync import worker
 
     monkeypatch.setenv("NBMLOPS_SYNC_MAX_BACKOFF", "300")  # the process would wait minutes
-    mlflow_server.stop()
+    mlflow_server.cut()
     for _ in range(3):
         make_record(mlflow_server.url)
     assert worker.ensure_running(spool.root)
@@ -123,9 +123,9 @@ def test_sync_the_moment_the_server_is_back_uploads_at_once(
     while last_error_at() - first < 15:  # backed off 0.5 + 1 + 2 + 4 + 8 s: next is 16 s
         assert time.monotonic() < deadline, spool.state()
         time.sleep(0.1)
-    mlflow_server.start()
+    mlflow_server.restore()
     # Shorter than the process's back-off: it must be woken to try again now. (Room for a
-    # busy machine: the server's restart and this timeout together stay under 16 s.)
+    # busy machine: this timeout stays under 16 s.)
     done = nbmlops("sync", "--spool", str(spool.root), "--timeout", "10", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["waiting"] == 0

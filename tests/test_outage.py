@@ -86,7 +86,7 @@ def test_records_wait_during_an_outage_and_arrive_exactly_once(
     assert "/#/experiments/" in update["content"]["data"]["text/html"]
     assert "synced: run" in update["content"]["data"]["text/plain"]
 
-    mlflow_server.stop()
+    mlflow_server.cut()
     for i in range(1, 4):
         run(kernel, f"%%track during-{i}\nround = {i}\nacc = 0.{5 + i}")
     deadline = time.monotonic() + 30
@@ -96,7 +96,7 @@ def test_records_wait_during_an_outage_and_arrive_exactly_once(
     assert len(spool.entries()) >= 3
     assert "pending:" in status
 
-    mlflow_server.start()
+    mlflow_server.restore()
     deadline = time.monotonic() + 90
     while spool.entries():  # the background process resumes by itself
         assert time.monotonic() < deadline, run(kernel, "%mlops status")

@@ -126,7 +126,7 @@ def test_8_kernels_of_50_cells_into_one_new_store(project: Path) -> None:
 def test_200_cells_while_the_server_is_down_arrive_once_in_order(
     project: Path, mlflow_server: Any
 ) -> None:
-    mlflow_server.stop()
+    mlflow_server.cut()
     proc = session(project, "offline", 200, mlflow_server.url,
                    NBMLOPS_SYNC_MAX_BACKOFF="300", NBMLOPS_SYNC_IDLE="600")
     _, err = proc.communicate(timeout=300)
@@ -134,7 +134,7 @@ def test_200_cells_while_the_server_is_down_arrive_once_in_order(
     spool = project / "spool-offline"
     assert len(Spool(spool).entries()) == 200
 
-    mlflow_server.start()
+    mlflow_server.restore()
     # The moment it is back: `nbmlops sync` wakes the backing-off process and waits for it.
     try:
         done = subprocess.run(

@@ -408,7 +408,7 @@ def test_server_outage_every_record_arrives_exactly_once(
     worker.ensure_running(spool.root)
     wait_until(lambda: not spool.entries(), 60, "the records before the outage")
 
-    mlflow_server.stop()
+    mlflow_server.cut()
     during = [make_record(uri) for _ in range(3)]
     worker.ensure_running(spool.root)
     wait_until(lambda: spool.state().get("failing"), 30, "the sync process to notice the outage")
@@ -421,7 +421,7 @@ def test_server_outage_every_record_arrives_exactly_once(
                "a retry later than the idle timeout")
     assert worker.is_running(spool) and spool.state()["pid"] == info["pid"]
 
-    mlflow_server.start()
+    mlflow_server.restore()
     wait_until(lambda: not spool.entries(), 90, "the records spooled during the outage")
     runs = runs_by_record(uri)
     assert sorted(runs) == sorted(record_ids(spool, before + during))

@@ -261,10 +261,13 @@ def test_a_figure_from_before_the_cell_is_not_its_own_and_close_closes_the_curre
     body = ("new = plt.figure()\nnew.suptitle('new')\nloop = plt.figure()\n"
             "loop.suptitle('closed in the loop')\nplt.close(loop)\n"
             "plt.figure(old.number)\nplt.close()\n"  # the current figure: old, not new
-            "kept = [plt.fignum_exists(f.number) for f in (old, new)]")
+            "kept = [plt.fignum_exists(f.number) for f in (old, new)]\nkeep_close = plt.close")
     result, _ = track(ip, "", body)
     assert result.success
     assert ip.user_ns["kept"] == [False, True]
+    # pyplot's close again; one the cell kept still closes, after the cell as in it
+    assert ip.run_cell("assert plt.close is not keep_close\nkeep_close('all')").success
+    assert ip.user_ns["plt"].get_fignums() == []
     [(record, _)] = spooled(project)
     assert sorted(a for a in record.artifacts if a.startswith("figures/")) == [
         "figures/closed-in-the-loop.png", "figures/new.png"]
