@@ -10,6 +10,7 @@ the cell imports matplotlib itself.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import re
@@ -37,33 +38,37 @@ class FigureWatch:
         self._held = _open(pyplot)  # held, so no new figure can take one of their ids
         self._before = {id(f) for f in self._held}
         self._closed: list[Any] = []
-        self._close: Callable[..., Any] | None = None
+        self._original: Callable[..., Any] | None = None
         if pyplot is not None:
-            self._close = pyplot.close
+            original = self._original = pyplot.close
 
-            @functools.wraps(self._close)
+            @functools.wraps(original)
             def close(*args: Any, **kwargs: Any) -> Any:
-                return self._closing(*args, **kwargs)
+                if self._original is None:  # kept by the cell, called after it: pyplot's own
+                    return original(*args, **kwargs)
+                return self._closing(original, *args, **kwargs)
 
             pyplot.close = close
 
-    def _closing(self, *args: Any, **kwargs: Any) -> Any:
-        assert self._close is not None
-        open_before = _open(self._pyplot)
+    def _closing(self, close: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        # The bookkeeping never fails the user's call; the call's own errors go through.
         try:
-            return self._close(*args, **kwargs)
-        finally:
+            open_before = _open(self._pyplot)
+        except Exception:
+            open_before = []
+        result = close(*args, **kwargs)
+        with contextlib.suppress(Exception):
             still_open = {id(f) for f in _open(self._pyplot)}
             self._closed += [f for f in open_before
                              if id(f) not in still_open and id(f) not in self._before]
+        return result
 
     def stop(self) -> list[Any]:
         """Put ``pyplot.close`` back; the figures the cell made, closed or open, in the order
         they were closed, then by number. Idempotent."""
-        if self._close is not None and self._pyplot is not None:
-            if getattr(self._pyplot.close, "__wrapped__", None) is self._close:
-                self._pyplot.close = self._close
-            self._close = None
+        original, self._original = self._original, None
+        if original is not None and getattr(self._pyplot.close, "__wrapped__", None) is original:
+            self._pyplot.close = original
         closed, self._closed = self._closed, []
         pyplot = sys.modules.get("matplotlib.pyplot")  # the cell may have imported it
         seen = {id(f) for f in closed} | self._before
