@@ -2,7 +2,8 @@
 
 1. ``%load_ext nbmlops`` vs ``import mlflow``, each in a fresh interpreter.
 2. Added latency of ``%%track`` on a trivial cell (until the prompt returns) vs the same cell
-   untracked, compared with a direct MLflow fluent run logging the same params and metrics.
+   untracked, compared with a direct MLflow fluent run logging the same params and metrics
+   (and, for a cell that draws a figure, the same figure with ``mlflow.log_figure``).
 
 Targets (not tests): load <= 0.15x of import mlflow; added <= 5 ms median and <= 0.25x MLflow.
 """
@@ -30,6 +31,13 @@ SETUP = (
 ESTIMATOR_CELL = (
     "model = RandomForestClassifier(n_estimators=n_estimators, max_depth=max_depth)\n"
     "acc = 0.91 * (1 - test_size)\n"
+)
+
+# A figure drawn and closed, as `plt.show()` closes it under Jupyter's inline backend.
+FIGURE_SETUP = "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+FIGURE_CELL = (
+    "fig, ax = plt.subplots(figsize=(4, 3))\nax.plot([0.9, 0.5, 0.3, 0.2])\n"
+    "ax.set_title('loss')\nplt.close(fig)\n"
 )
 
 
@@ -68,18 +76,27 @@ def cell_latencies(ip, source: str, n: int) -> list[float]:  # type: ignore[no-u
     return times
 
 
-def mlflow_fluent_latencies(uri: str, n: int, params: dict[str, object]) -> list[float]:
+def mlflow_fluent_latencies(
+    uri: str, n: int, params: dict[str, object], figure: bool = False
+) -> list[float]:
     import mlflow
 
     mlflow.set_tracking_uri(uri)
     mlflow.set_experiment("anchor")
     times = []
     for _ in range(n):
+        namespace: dict[str, object] = {}
+        if figure:  # drawn outside the timing, as the untracked cell draws it too
+            exec(FIGURE_SETUP + FIGURE_CELL.replace("plt.close(fig)", ""), namespace)
         t = time.perf_counter()
         with mlflow.start_run():
             mlflow.log_params(params)
             mlflow.log_metrics({"acc": 0.91, "loss": 0.2})
+            if figure:
+                mlflow.log_figure(namespace["fig"], "figures/loss.png")
         times.append(time.perf_counter() - t)
+        if figure:
+            namespace["plt"].close("all")  # type: ignore[attr-defined]
     return times
 
 
@@ -98,8 +115,8 @@ def bench_track(root: Path, cell: str = CELL, setup: str = "") -> dict[str, floa
     tracked = statistics.median(cell_latencies(ip, "%%track\n" + cell, CELLS))
     spool = Spool(root / "spool")
     params = spool.load(spool.entries()[-1]).params
-    anchor = statistics.median(
-        mlflow_fluent_latencies(f"sqlite:///{root / 'anchor.db'}", 50, dict(params)))
+    anchor = statistics.median(mlflow_fluent_latencies(
+        f"sqlite:///{root / 'anchor.db'}", 50, dict(params), figure=cell == FIGURE_CELL))
     return {"plain": plain, "tracked": tracked, "added": tracked - plain, "mlflow": anchor,
             "params": len(params)}
 
@@ -133,6 +150,8 @@ def main() -> None:
         ("trivial cell, project outside git", False, CELL, ""),
         ("trivial cell, dirty git repository", True, CELL, ""),
         ("estimator from earlier hyperparameters, outside git", False, ESTIMATOR_CELL, SETUP),
+        ("a figure drawn and closed (plt.show() inline), outside git", False, FIGURE_CELL,
+         FIGURE_SETUP),
     ):
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)

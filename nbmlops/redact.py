@@ -300,12 +300,12 @@ def typed_secret_lines(source: str) -> list[int]:
     An f-string that only puts names together (``f"Bearer {token}"``) writes out none, nor
     does an empty default."""
     found: set[int] = set()
-    tree = _parse(source) if source else None
+    tree = _parse(source)
     for node in _secret_literals(tree) if tree is not None else ():
         if isinstance(node, ast.JoinedStr):
             written = not any(isinstance(v, ast.FormattedValue) for v in node.values)
-        else:
-            written = bool(getattr(node, "value", "").strip())  # "" is no secret
+        else:  # a str or bytes constant (see _literals): "" is no secret
+            written = bool(node.value.strip())  # type: ignore[attr-defined]
         if written:
             found.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
     found.update(i for i, line in enumerate(source.splitlines(), 1) if redact_value(line) != line)

@@ -223,6 +223,9 @@ def test_names_that_only_look_interactive_are_not_flagged() -> None:
     ("token = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'\nn = 3", [1]),
     ("engine = connect('postgresql://ana:pa55word@db.example.com/sales')", [1]),
     ("client = Client(\n    password='hunter2-hunter2',\n)", [2]),
+    ("password = f'hunter2-hunter2'", [1]),
+    ('n = 1\napi_key = """line one\nline two"""', [2, 3]),
+    ("x = (\nurl = 'postgresql://ana:pa55word@db/x'", [2]),  # no Python: its lines still read
     ("headers = {'Authorization': f'Bearer {token}'}", []),  # names put together, no secret
     ("password = os.environ['DB_PASSWORD']", []),
     ("password = getenv('DB_PASSWORD', '')", []),
