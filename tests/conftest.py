@@ -10,7 +10,8 @@
 ``postgres``       a :class:`tests.mlflow_server.PostgresCluster` for the session (Debian's
                    PostgreSQL in a temporary folder); skipped or failed as above.
 ``postgres_server`` a team's server for the session: ``mlflow server`` on PostgreSQL with
-                   ``--artifacts-destination`` on local disk. A test that stops it starts it again.
+                   ``--artifacts-destination`` on local disk; ``.cut()`` / ``.restore()``
+                   as for ``mlflow_server``.
 ``make_record``    ``make_record(uri, **fields) -> Path``: stages and commits a RunRecord.
 ``ip``             the IPython shell with nbmlops loaded and a fresh namespace, for a test
                    module that defines a ``project`` fixture (the folder the shell works in,
@@ -209,7 +210,7 @@ def postgres_server(
     tmp_path_factory: pytest.TempPathFactory, postgres: PostgresCluster
 ) -> Iterator[MlflowServer]:
     server = MlflowServer(tmp_path_factory.mktemp("postgres-server"),
-                          backend_store_uri=postgres.create_database("mlflow"))
+                          backend_store_uri=postgres.create_database("mlflow"), relay=True)
     started(server, "an mlflow server on PostgreSQL")
     try:
         yield server

@@ -81,7 +81,7 @@ def test_cells_wait_out_an_outage_then_sync_exactly_once(
     cell(ip, "%%track before\nlr = 0.1\nacc = 0.71")
     assert cli(capsys, "sync")[0] == 0
 
-    postgres_server.stop()
+    postgres_server.cut()
     try:
         for i in (1, 2):
             cell(ip, f"%%track during-{i}\nlr = 0.{i + 1}\nacc = 0.{i + 7}")
@@ -90,7 +90,7 @@ def test_cells_wait_out_an_outage_then_sync_exactly_once(
         assert len(spool_of(project).entries()) == 2
         assert "pending:      2" in cli(capsys, "status")[1]
     finally:
-        postgres_server.start()
+        postgres_server.restore()
 
     status, out = cli(capsys, "sync")
     assert status == 0 and "2 uploaded, 0 failed, 0 waiting" in out
