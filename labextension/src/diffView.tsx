@@ -105,29 +105,29 @@ export function DiffView(props: { model: SidebarModel; diff: RunDiff }): JSX.Ele
         <section className="jp-nbmlops-section" aria-label="Figures">
           <h3>Figures</h3>
           <Grid diff={diff} className="jp-nbmlops-figure-grid">
-              <tbody>
-                {diff.images.map(row => (
-                  <tr key={row.path}>
-                    <th scope="row" title={row.path}>
-                      {figureName(row.path)}
-                    </th>
-                    {diff.runs.map((run, i) => (
-                      <td key={run.run_id}>
-                        {row.present[i] ? (
-                          <Figure
-                            model={model}
-                            runId={run.run_id}
-                            path={row.path}
-                            label={`${figureName(row.path)} of ${runLabel(run)}`}
-                          />
-                        ) : (
-                          '—'
-                        )}
-                      </td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
+            <tbody>
+              {diff.images.map(row => (
+                <tr key={row.path}>
+                  <th scope="row" title={row.path}>
+                    {figureName(row.path)}
+                  </th>
+                  {diff.runs.map((run, i) => (
+                    <td key={run.run_id}>
+                      {row.present[i] ? (
+                        <Figure
+                          model={model}
+                          runId={run.run_id}
+                          path={row.path}
+                          label={`${figureName(row.path)} of ${runLabel(run)}`}
+                        />
+                      ) : (
+                        '—'
+                      )}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
           </Grid>
         </section>
       ) : null}

@@ -9,11 +9,14 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbmlops import config, redact
 from nbmlops.cli.command import Command
 from nbmlops.exceptions import JobError
+
+if TYPE_CHECKING:
+    from nbmlops.jobs.spec import ParamSpec
 
 
 def _configure_export(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +64,7 @@ def export_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shown_default(p: Any) -> str:
+def _shown_default(p: ParamSpec) -> str:
     """A parameter's default as the terminal shows it: short, a secret-looking one blanked."""
     default = repr(redact.redact_mapping({p.name: p.default})[p.name])
     return default if len(default) <= 80 else default[:77] + "..."
