@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from IPython.utils.capture import capture_output
 from nbmlops import store
 from nbmlops.record import RunRecord
 from nbmlops.sync.spool import Spool
-from nbmlops.track import params
+from nbmlops.track import capture, params
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 
@@ -258,3 +259,32 @@ def test_papermill_values_reach_the_run_and_its_diff(
     diff = query.diff_runs(uri, [runs[0].run_id, runs[1].run_id])
     changed = {p.name for p in diff.changed_params}
     assert {"n_estimators", "max_depth", "model.n_estimators", "model.max_depth"} <= changed
+
+
+def test_a_tensor_is_read_detached_and_by_its_dtype() -> None:
+    framework("torch")
+    import torch
+
+    loss = (torch.ones(3, requires_grad=True) * 2).sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # PyTorch warns converting a tensor that needs grad
+        assert capture.metric_value(loss) == 6.0
+    assert capture.metric_value(torch.tensor(3)) == 3.0
+    assert capture.metric_value(torch.tensor(True)) is None
+    assert capture.metric_value(torch.ones(2)) is None
+
+
+def test_a_tensor_metric_is_read_without_a_word_in_the_cells_output(
+    ip: InteractiveShell, project: Path
+) -> None:
+    # Reading `loss_t` must not make PyTorch warn about converting a tensor that needs grad:
+    # nothing nbmlops does prints into the user's output but its status line.
+    framework("torch")
+    run(ip, "import torch\nw = torch.ones(3, requires_grad=True)")
+    with warnings.catch_warnings(record=True) as caught, capture_output() as out:
+        warnings.simplefilter("always")
+        result = ip.run_cell("%%track fit\nloss_t = (w * 2).sum()")
+    assert result.error_in_exec is None
+    assert [str(w.message) for w in caught] == []
+    assert "Warning" not in out.stderr and "Warning" not in out.stdout
+    assert {m.name: m.value for m in last_record(project).metrics} == {"loss_t": 6.0}

@@ -290,11 +290,20 @@ def metric_value(value: Any) -> float | None:
         return None
     if isinstance(value, numbers.Real):
         return float(value)
-    # 0-d NumPy arrays are scalars too; avoid importing numpy to find out.
+    # 0-d NumPy arrays and tensors are scalars too; avoid importing numpy or torch to find out.
     if getattr(value, "shape", None) == () and getattr(value, "dtype", None) is not None:
+        if _is_tensor(value):
+            # Read detached: a tensor that needs grad would make PyTorch warn in the output.
+            dtype = value.dtype
+            number = dtype.is_floating_point or str(dtype).startswith(("torch.int", "torch.uint"))
+            return float(value.detach()) if number else None
         kind = getattr(value.dtype, "kind", "")
         return float(value) if kind in "iuf" else None
     return None
+
+
+def _is_tensor(value: Any) -> bool:
+    return any(c.__module__ == "torch" and c.__name__ == "Tensor" for c in type(value).__mro__)
 
 
 _PART_SPLIT = re.compile(r"[_\W]+")

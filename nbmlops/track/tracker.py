@@ -80,7 +80,11 @@ class _Notes:
     @contextlib.contextmanager
     def guard(self, what: str) -> Iterator[None]:
         try:
-            yield
+            # What libraries say while nbmlops reads the user's values is not the user's
+            # output (nbmlops' own problems are said once, after the cell).
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                yield
         except Exception as e:
             self.problems.append(f"{what}: {type(e).__name__}: {e}")
 
