@@ -146,12 +146,32 @@ def test_repository_without_commits(tmp_path: Path) -> None:
     git(tmp_path, "init", "-q")
     state = git_state(tmp_path)
     assert state is not None and state.commit is None and state.branch == "main"
-    assert not state.dirty
+    assert state.dirty  # no commit holds the code: nothing is clean
     (tmp_path / "a.py").write_text("print(1)\n")
     git(tmp_path, "add", "a.py")
     state = git_state(tmp_path)
     assert state is not None and state.dirty
     assert "+print(1)" in git_diff(tmp_path)
+
+
+@needs_git
+def test_code_that_is_not_in_git_is_dirty(repo: Path) -> None:
+    # The run's own code (its notebook) untracked, or ignored: the commit does not hold it.
+    (repo / "train.ipynb").write_text("{}")
+    (repo / "ignored" / "scratch.ipynb").parent.mkdir()
+    (repo / "ignored" / "scratch.ipynb").write_text("{}")
+    (repo / "notes.txt").write_text("x")
+    assert not git_state(repo).dirty  # type: ignore[union-attr]  # untracked: listed only
+    assert git_state(repo, code=[repo / "train.ipynb"]).dirty  # type: ignore[union-attr]
+    ignored = repo / "ignored" / "scratch.ipynb"
+    assert git_state(repo, code=[ignored]).dirty  # type: ignore[union-attr]
+    git(repo, "add", "train.ipynb")
+    git(repo, "commit", "-q", "-m", "notebook")
+    assert not git_state(repo, code=[repo / "train.ipynb"]).dirty  # type: ignore[union-attr]
+    # A notebook outside the repository says nothing about it.
+    assert not git_state(repo, code=[repo.parent / "else.ipynb"]).dirty  # type: ignore[union-attr]
+    state, _ = GitProbe.start(repo, code=[ignored]).result(timeout=30)
+    assert state is not None and state.dirty
 
 
 @needs_git

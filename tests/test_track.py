@@ -412,6 +412,25 @@ def test_experiment_option_and_git_state(ip: InteractiveShell, project: Path) ->
     assert "name = 'changed'" in (files / "env" / "git.diff").read_text()
 
 
+def test_a_repository_without_a_commit_is_no_commit_and_dirty(
+    ip: InteractiveShell, project: Path
+) -> None:
+    # `git init` and nothing committed: the notebook is untracked, so is every file.
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=project, check=True)
+    (project / "notebooks").mkdir()
+    (project / "notebooks" / "train.ipynb").write_text("{}")
+    track(ip, "", "depth = 3")
+    deadline = time.monotonic() + 20
+    [(record, files)] = spooled(project)
+    while record.environment.git_pending:
+        assert time.monotonic() < deadline, "the record was never amended with git's answer"
+        time.sleep(0.05)
+        [(record, files)] = spooled(project)
+    git_state = record.environment.git
+    assert git_state is not None and (git_state.commit, git_state.dirty) == (None, True)
+    assert "# untracked: notebooks/train.ipynb" in (files / "env" / "git.diff").read_text()
+
+
 def test_mlops_status_and_sync(ip: InteractiveShell, project: Path) -> None:
     track(ip, "first", "auc = 0.75")
     with capture_output() as out:

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import lru_cache
@@ -207,13 +207,16 @@ def _normalize(name: str) -> str:
 # -- git ----------------------------------------------------------------------------------------
 
 
-def git_state(root: str | os.PathLike[str]) -> GitState | None:
+def git_state(
+    root: str | os.PathLike[str], code: Iterable[str | os.PathLike[str]] = ()
+) -> GitState | None:
     """Commit, branch, dirty flag and remote URL (credentials stripped) of the repository
     holding ``root``; ``None`` when it is not in one, or git is missing or fails.
 
-    ``dirty`` means tracked files differ from the commit (staged or not), as in
-    ``git describe --dirty``; untracked files do not count, they are listed in
-    :func:`git_diff`.
+    ``dirty`` means the commit does not hold the code as it is: there is no commit yet,
+    tracked files differ from it (staged or not, as in ``git describe --dirty``), or a file
+    of ``code`` (the run's notebook) is not tracked. Other untracked files do not count,
+    they are listed in :func:`git_diff`.
     """
     root = os.fspath(root)
     if not _in_repository(root):
@@ -232,8 +235,24 @@ def git_state(root: str | os.PathLike[str]) -> GitState | None:
             state.branch = None if head == "(detached)" else head
         elif entry[:2] in (b"1 ", b"2 ", b"u "):
             state.dirty = True
+    state.dirty = state.dirty or state.commit is None or _untracked(root, code)
     state.remote = _remote(root)
     return state
+
+
+def _untracked(root: str, code: Iterable[str | os.PathLike[str]]) -> bool:
+    """Whether a file of ``code`` that exists is not tracked (untracked or ignored); a file
+    outside the repository, or git failing, says nothing."""
+    paths = [os.path.abspath(os.path.join(root, p)) for p in code]
+    paths = [p for p in paths if os.path.isfile(p)]
+    if not paths:
+        return False
+    for path in paths:
+        # ``ls-files`` lists a tracked path and fails on one outside the repository.
+        out = _git(root, "ls-files", "-z", "--full-name", "--", path)
+        if out is not None and not out[0]:
+            return True
+    return False
 
 
 def git_diff(root: str | os.PathLike[str], max_bytes: int = MAX_DIFF_BYTES) -> str:
@@ -278,23 +297,30 @@ class GitProbe:
     all. Every git command is killed after :data:`GIT_TIMEOUT` seconds.
     """
 
-    def __init__(self, root: str | os.PathLike[str], *, diff: bool = True) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], *, diff: bool = True,
+        code: Iterable[str | os.PathLike[str]] = (),
+    ) -> None:
         self.root = os.fspath(root)
         self.diff = diff
+        self.code = [os.fspath(p) for p in code]
         self._future: Future[tuple[GitState | None, str]] | None = None
 
     @classmethod
-    def start(cls, root: str | os.PathLike[str], *, diff: bool = True) -> GitProbe:
+    def start(
+        cls, root: str | os.PathLike[str], *, diff: bool = True,
+        code: Iterable[str | os.PathLike[str]] = (),
+    ) -> GitProbe:
         """Start probing the repository holding ``root``; ``diff`` also collects the diff
-        when the work tree is dirty."""
-        probe = cls(root, diff=diff)
+        when the work tree is dirty; ``code`` are the run's own files (see :func:`git_state`)."""
+        probe = cls(root, diff=diff, code=code)
         if _in_repository(probe.root):
             probe._future = _worker().submit(probe._work)
         return probe
 
     def _work(self) -> tuple[GitState | None, str]:
         try:
-            state = git_state(self.root)
+            state = git_state(self.root, self.code)
             diff = git_diff(self.root) if self.diff and state is not None and state.dirty else ""
         except Exception:  # the probe must never break a cell
             return None, ""

@@ -180,7 +180,7 @@ class CellTracker:
             execution_count=self.shell.execution_count,
             cell_id=location.cell_id(self.shell, cell_id),
             start_ms=int(time.time() * 1000),
-            git=environment.GitProbe.start(ctx.root),
+            git=environment.GitProbe.start(ctx.root, code=[ctx.notebook] if ctx.notebook else []),
             transformed=transformed,
         )
         execution.run_name = options.name or default_run_name(
