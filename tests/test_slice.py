@@ -367,3 +367,94 @@ def test_a_failed_cell_counts_up_to_the_line_it_stopped_at(
     assert "# cell [1]\ny = 1\n\n# cell [2]\nx = 5\nz = x + y\n\n# the tracked cell" in script
     assert "y = 2" not in script  # never ran
     assert record.tags[store.SLICE_TAG] == "clean", record.tags  # what it needs ran whole
+
+
+# -- the commonest workflows are not stale; state carried across them still is -------------------
+
+NUMPY_CELLS = [
+    ("imports", "import numpy as np"),
+    ("data", "x = np.arange(10)"),
+    ("score", "%%track score\nscore = float(np.mean(x))"),
+]
+
+
+def run_all(shell: InteractiveShell, cells: list[tuple[str, str]]) -> list[tuple[Any, str]]:
+    """JupyterLab's Run All: every cell in order, each with its stable id."""
+    return [cell(shell, source, cell_id) for cell_id, source in cells]
+
+
+def test_run_all_twice_and_restart_run_all_are_not_stale(
+    shell: InteractiveShell, project: Path
+) -> None:
+    save_notebook(project, [cell_id for cell_id, _ in NUMPY_CELLS])
+    shown = [run_all(shell, NUMPY_CELLS)[-1][1], run_all(shell, NUMPY_CELLS)[-1][1]]
+    # --strict runs the cell: nothing is stale.
+    strict = [*NUMPY_CELLS[:2], ("score", "%%track score --strict\nran = True\n"
+                                          "score = float(np.mean(x))")]
+    result, strict_shown = run_all(shell, strict)[-1]
+    assert result.success and shell.user_ns["ran"] is True
+    cell(shell, "%reset -f")  # Restart & Run All: a fresh namespace
+    shown += [strict_shown, run_all(shell, NUMPY_CELLS)[-1][1]]
+    assert not [s for s in shown if "stale" in s]
+    assert [r.tags[store.SLICE_TAG] for r, _ in records(project)] == ["clean"] * 4
+
+
+def test_seeds_set_again_in_order_are_not_stale(shell: InteractiveShell, project: Path) -> None:
+    cells = [
+        ("imports", "import random\nimport numpy as np\nnp.random.seed(0)\nrandom.seed(0)"),
+        ("data", "x = np.random.rand(5)"),
+        ("fit", "%%track fit\nnp.random.seed(1)\nnoise = np.random.rand()\n"
+                "score = float(x.sum()) + noise + random.random()"),
+    ]
+    save_notebook(project, [cell_id for cell_id, _ in cells])
+    run_all(shell, cells)
+    run_all(shell, cells)
+    cell(shell, cells[-1][1], "fit")  # the tracked cell again: it seeds itself first
+    assert [r.tags[store.SLICE_TAG] for r, _ in records(project)] == ["clean"] * 3
+
+
+def test_a_training_cell_run_again_and_a_sweep_are_not_stale(
+    shell: InteractiveShell, project: Path
+) -> None:
+    cell(shell, "from sklearn.datasets import load_iris\n"
+                "from sklearn.linear_model import LogisticRegression\n"
+                "X, y = load_iris(return_X_y=True)", "data")
+    cell(shell, "C = 1.0", "hyper")
+    train = ("%%track fit\nclf2 = LogisticRegression(C=C, max_iter=500)\nclf2.fit(X, y)\n"
+             "acc = clf2.score(X, y)")
+    shown = [cell(shell, train, "fit")[1], cell(shell, train, "fit")[1]]
+    for c in [0.01 * 2 ** i for i in range(15)]:  # a sweep: the hyperparameter edited each time
+        cell(shell, f"C = {c}", "hyper")
+        shown.append(cell(shell, train, "fit")[1])
+    assert not [s for s in shown if "stale" in s]
+    assert [r.tags[store.SLICE_TAG] for r, _ in records(project)] == ["clean"] * 17
+
+
+def test_a_cell_run_again_unchanged_is_not_stale_edited_it_is(
+    shell: InteractiveShell, project: Path
+) -> None:
+    cell(shell, "import numpy as np\nn = 10", "load")
+    cell(shell, "X = np.arange(n)", "features")
+    cell(shell, "import numpy as np\nn = 10", "load")  # run again as it was: same n
+    _, same = cell(shell, "%%track fit\nacc = float(X.mean())", "fit")
+    cell(shell, "import numpy as np\nn = 20", "load")  # edited: X is from the old n
+    _, edited = cell(shell, "%%track fit\nacc = float(X.mean())", "fit")
+    assert "stale" not in same
+    assert "⚠ stale: `X` comes from cell [1] as it was before your last edit" in edited
+    assert "`X` comes from cell [2], run before cell [5] made `n` again" in edited
+
+
+def test_state_a_second_run_all_carries_over_is_stale(
+    shell: InteractiveShell, project: Path
+) -> None:
+    # A module lives on across imports: the second Run All counts from the first one's count.
+    cells = [
+        ("imports", "import types"),
+        ("count", "types.counter = getattr(types, 'counter', 0) + 1"),
+        ("t", "%%track\nacc = types.counter / 10"),
+    ]
+    first = run_all(shell, cells)[-1][1]
+    second = run_all(shell, cells)[-1][1]
+    cell(shell, "del types.counter")
+    assert "stale" not in first
+    assert "⚠ stale: `types` comes from cell [2] run again as [5]" in second

@@ -51,6 +51,9 @@ MUTATING_METHODS = frozenset({
     "set_params", "seed", "manual_seed", "set_seed", "shuffle", "put", "resize", "fill",
     "setflags", "itemset", "write", "load_state_dict", "train", "eval", "step", "zero_grad",
 })
+#: Methods that set their object's random state whatever it was: a later call overrides an
+#: earlier one (``np.random.seed(0)`` run again in order is not state carried over).
+RESETTING_METHODS = frozenset({"seed", "manual_seed", "set_seed"})
 #: Methods whose bare call (``df.head()`` closing a cell) only looks.
 READING_METHODS = frozenset({
     "head", "tail", "describe", "info", "sample", "copy", "keys", "values", "items", "get",
@@ -99,6 +102,7 @@ class Statement:
     definition: bool  # an import, def or class: re-running it unchanged changes nothing
     strings: tuple[str, ...] = ()  # string literals that may name files it reads
     partial: bool = False  # in a cell that failed: it may have run part-way or not at all
+    resets: tuple[str, ...] = ()  # names whose random state it sets (``np.random.seed(0)``)
 
 
 @dataclass
@@ -230,6 +234,9 @@ class History:
         self.statements: list[Statement] = []
         self._events: dict[str, list[tuple[int, int]]] = {}  # name -> [(position, kind)]
         self._opaque: list[int] = []
+        # (position, name) of changes that are only maybe (a bare call's arguments): kept in
+        # slices, not trusted for stale-state verdicts.
+        self._loose: set[tuple[int, str]] = set()
         # Functions that assign globals (``global x`` in their body), by the name they are
         # bound to now: the globals each may rebind when called.
         self._global_writers: dict[str, tuple[str, ...]] = {}
@@ -298,6 +305,7 @@ class History:
         self.statements.append(Statement(
             run, source, reads, late, tuple(surely),
             isinstance(node, _DEFINITIONS) and not partial, _path_strings(node), partial,
+            _resets(node),
         ))
         unsure = partial or isinstance(node, _CONDITIONAL)
         kind = _IMPORT if isinstance(node, ast.Import | ast.ImportFrom) else _BIND
@@ -311,10 +319,13 @@ class History:
             group = self._aliases.setdefault(source, {source})
             group.add(target)
             self._aliases[target] = group
+        sure = {name for changed in surely for name in self._aliases.get(changed, (changed,))}
         for changed in (*surely, *maybe):
             for name in self._aliases.get(changed, (changed,)):
                 if name not in bound:
                     self._event(name, position, _MUTATE)
+                    if name not in sure:
+                        self._loose.add((position, name))
         # Calling a function that assigns globals may rebind them.
         for name in reads if self._global_writers else ():
             for written in self._global_writers.get(name, ()):
@@ -355,6 +366,86 @@ class History:
             self._defs_cache.clear()
         self._defs_cache[(name, end)] = result = (found, complete or imported)
         return result
+
+    def _trusted_defs(
+        self, name: str, before: int, reset: bool = False
+    ) -> tuple[list[tuple[int, int]], bool]:
+        """What stale-state verdicts trust of :meth:`_defs`: ``(position, kind)`` of the
+        statements that made ``name`` what it was before ``before``, without the changes
+        that are only maybe and the statements a later one redid (the same import again, a
+        random seed set again: ``reset`` when the reader sets it itself first)."""
+        events = self._events.get(name)
+        if not events:
+            return [], False
+        found: list[tuple[int, int]] = []
+        imports: set[str] = set()
+        imported = False
+        for i in range(bisect.bisect_left(events, (before, -1)) - 1, -1, -1):
+            position, kind = events[i]
+            if (found and found[-1][0] == position) or (position, name) in self._loose:
+                continue
+            statement = self.statements[position]
+            if kind == _IMPORT:
+                imported = True
+                if statement.source in imports:
+                    continue
+                imports.add(statement.source)
+            elif kind == _MUTATE and name in statement.resets:
+                if reset:
+                    continue
+                reset = True
+            found.append((position, kind))
+            if kind == _BIND:
+                return found, True
+        return found, imported
+
+    def _trusted(
+        self, reads: Iterable[str], resets: set[str], end: int
+    ) -> tuple[set[int], dict[int, set[int]]]:
+        """The statements a cell about to run at ``end`` depends on through what it trusts
+        (:meth:`_trusted_defs`), and who reads whom among them (``end`` is the cell)."""
+        kept: set[int] = set()
+        edges: dict[int, set[int]] = {}
+        work = [(name, end, name in resets) for name in reads]
+        seen: set[tuple[str, int, bool]] = set()
+        while work:
+            item = work.pop()
+            if item in seen:
+                continue
+            seen.add(item)
+            name, before, reset = item
+            found, complete = self._trusted_defs(name, before, reset)
+            positions = [p for p, _ in found]
+            if not complete and not self._given(name):
+                positions += [p for p in self._opaque if p < before]
+            edges.setdefault(before, set()).update(positions)
+            for position in positions:
+                if position in kept:
+                    continue
+                kept.add(position)
+                statement = self.statements[position]
+                work += [(r, position, r in statement.resets) for r in statement.reads]
+                work += [(r, position, False) for r in statement.late_reads]
+                work += [(r, before, False) for r in statement.late_reads]
+        return kept, edges
+
+    def _equivalent(self, old: int, new: int, depth: int = 0) -> bool:
+        """Whether the statement at ``new`` did again what the one at ``old`` did: the same
+        code from inputs made by the same (or equivalent) statements."""
+        if old == new:
+            return True
+        was, now = self.statements[old], self.statements[new]
+        if was.source != now.source or now.partial or depth > 8:
+            return False
+        for name in now.reads:
+            then, _ = self._trusted_defs(name, old, name in was.resets)
+            since, _ = self._trusted_defs(name, new, name in now.resets)
+            if len(then) != len(since) or not all(
+                self._equivalent(a, b, depth + 1)
+                for (a, _), (b, _) in zip(then, since, strict=True)
+            ):
+                return False
+        return True
 
     # -- slicing a tracked cell, before it runs ----------------------------------------------------
 
@@ -403,7 +494,9 @@ class History:
         result.strings = list(dict.fromkeys(
             s for p in positions for s in self.statements[p].strings
         ))
-        result.stale = self._stale(positions, needed, reads, run_name, cell_id,
+        resets = _first_resets(body)
+        trusted, edges = self._trusted(reads, resets, end)
+        result.stale = self._stale(trusted, edges, needed, reads, resets, run_name, cell_id,
                                    notebook_cells, notebook_saved)
         partial = dict.fromkeys(self.runs[self.statements[p].run].label for p in positions
                                 if self.statements[p].partial)
@@ -435,24 +528,31 @@ class History:
         return cells
 
     def _stale(
-        self, positions: list[int], needed: dict[int, str], reads: tuple[str, ...],
-        run_name: str, cell_id: str | None, notebook_cells: list[str] | None,
-        notebook_saved: float | None,
+        self, trusted: set[int], edges: dict[int, set[int]], needed: dict[int, str],
+        reads: tuple[str, ...], resets: set[str], run_name: str, cell_id: str | None,
+        notebook_cells: list[str] | None, notebook_saved: float | None,
     ) -> list[str]:
+        """Why the inputs the cell trusts are not what running the cells in order gives.
+
+        A cell run again in order is not stale: what a later statement redid (the same
+        import, a seed set again, the same code from the same inputs) is not an input."""
         reasons: dict[str, None] = {}
         runs, statements = self.runs, self.statements
         # Earlier runs of this cell: by its id, else (outside a notebook) by its run's name.
         this = set(self._runs_of.get(cell_id, ()) if cell_id else
                    self._runs_named.get(run_name, ()))
         order = {c: i for i, c in enumerate(notebook_cells or ())}
+        positions = sorted(trusted)
         slice_runs = dict.fromkeys(statements[p].run for p in positions)
         checked: set[int] = set()
+        own: dict[str, int] = {}  # input -> the latest earlier run of this cell it comes from
+        repeated: set[tuple[str, str]] = set()
 
         for position in positions:
-            via, statement = needed[position], statements[position]
+            via, statement = needed.get(position, ""), statements[position]
             ran = runs[statement.run]
             if statement.run in this:
-                reasons[f"`{via}` comes from an earlier run of this cell ({ran.label})"] = None
+                own[via] = max(own.get(via, -1), statement.run)
                 continue
             if ran.cell_id and statement.run not in checked:
                 checked.add(statement.run)
@@ -460,29 +560,29 @@ class History:
                 if any(runs[r].code != ran.code for r in later):
                     reasons[f"`{via}` comes from cell {ran.label} as it was before your last "
                             "edit"] = None
-                # The same code twice into one input: a change in place applied again.
+                # The same code run again on what its earlier run left: a change applied twice.
                 repeats = [runs[r].label for r in later
-                           if r in slice_runs and runs[r].code == ran.code]
-                if repeats:
+                           if r in slice_runs and runs[r].code == ran.code
+                           and self._reads_run(r, statement.run, trusted, edges)]
+                if repeats and (via, ran.cell_id) not in repeated:
+                    repeated.add((via, ran.cell_id))
                     reasons[f"`{via}` comes from cell {ran.label} run again as "
                             f"{', '.join(repeats)}"] = None
-            # An input of this statement made again since by a re-run of the cell that made it.
+            # An input of this statement made again since by a re-run of the cell that made it,
+            # unless the re-run did the same again.
             for name in statement.reads:
-                made, _ = self._defs(name, position)
-                sources = {runs[statements[p].run].cell_id for p in made} - {None}
+                made, _ = self._trusted_defs(name, position, name in statement.resets)
+                sources = {runs[statements[p].run].cell_id for p, _ in made} - {None}
                 if not sources:
                     continue
-                texts: set[str] | None = None
                 events = self._events.get(name, [])
                 for later_position, _kind in events[bisect.bisect_right(events, (position, 9)):]:
                     again = statements[later_position]
-                    if later_position in needed or runs[again.run].cell_id not in sources:
+                    if (later_position in trusted or runs[again.run].cell_id not in sources
+                            or (later_position, name) in self._loose):
                         continue
-                    if again.definition:
-                        if texts is None:
-                            texts = {statements[p].source for p in made}
-                        if again.source in texts:
-                            continue  # the same import or def again: nothing changed
+                    if any(self._equivalent(p, later_position) for p, _ in made):
+                        continue
                     reasons[f"`{via}` comes from cell {ran.label}, run before cell "
                             f"{runs[again.run].label} made `{name}` again"] = None
                     break
@@ -491,23 +591,46 @@ class History:
                     reasons[f"`{via}` comes from cell {ran.label}, deleted since"] = None
                 elif cell_id in order and order.get(ran.cell_id, -1) > order[cell_id]:
                     reasons[f"`{via}` comes from cell {ran.label}, below this one"] = None
+        # One clause per input, naming the last run it comes from: re-runs do not pile up.
+        for via, run in own.items():
+            reasons[f"`{via}` comes from an earlier run of this cell ({runs[run].label})"] = None
 
-        # An input changed in place by another cell after this cell last ran.
+        # An input changed in place by another cell after this cell last ran, and not bound
+        # (or imported) again since.
         previous = max(this, default=None)
         if previous is not None:
             for name in reads:
-                made, complete = self._defs(name, len(self.statements))
-                if not complete or made[-1] >= runs[previous].first:
+                made, complete = self._trusted_defs(name, len(statements), name in resets)
+                bound = next((p for p, kind in made if kind in (_BIND, _IMPORT)), None)
+                if not complete or bound is None or bound >= runs[previous].first:
                     continue
-                for position in made[:-1]:
-                    statement = self.statements[position]
+                for position, _ in made:
+                    statement = statements[position]
                     ran = runs[statement.run]
-                    if (statement.run > previous and statement.run not in this
-                            and name in statement.changes):
-                        origin = runs[self.statements[made[-1]].run].label
+                    if (position > bound and statement.run > previous
+                            and statement.run not in this and name in statement.changes):
+                        origin = runs[statements[bound].run].label
                         reasons[f"`{name}` comes from cell {origin}, changed in place since by "
                                 f"cell {ran.label} (run after this cell)"] = None
         return list(reasons)
+
+    def _reads_run(
+        self, later: int, earlier: int, trusted: set[int], edges: dict[int, set[int]]
+    ) -> bool:
+        """Whether a statement of run ``later`` depends, through the trusted statements, on
+        one of run ``earlier``."""
+        runs, statements = self.runs, self.statements
+        end = runs[later + 1].first if later + 1 < len(runs) else len(statements)
+        todo = [p for p in range(runs[later].first, end) if p in trusted]
+        seen = set(todo)
+        while todo:
+            for found in edges.get(todo.pop(), ()):
+                if statements[found].run == earlier:
+                    return True
+                if found not in seen:
+                    seen.add(found)
+                    todo.append(found)
+        return False
 
 
 # -- the analysis of one statement ---------------------------------------------------------------
@@ -653,6 +776,34 @@ def _alias(node: ast.stmt) -> tuple[str, str] | None:
             and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Name)):
         return node.targets[0].id, node.value.id
     return None
+
+
+def _resets(node: ast.stmt) -> tuple[str, ...]:
+    """``("np",)`` for ``np.random.seed(0)``: the variable whose random state it sets."""
+    if (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and node.value.func.attr in RESETTING_METHODS):
+        name = _receiver(node.value.func.value)
+        return (name,) if name else ()
+    return ()
+
+
+def _first_resets(code: str) -> set[str]:
+    """Names whose first use in ``code`` sets their random state: what earlier seeds left is
+    no input of it."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    first: set[str] = set()
+    used: set[str] = set()
+    for node, _ in _statements(tree, code):
+        resets = _resets(node)
+        for name in capture.names_of(node)[1]:
+            if name not in used and name in resets:
+                first.add(name)
+            used.add(name)
+    return first
 
 
 def _path_strings(node: ast.stmt) -> tuple[str, ...]:
