@@ -458,3 +458,20 @@ def test_state_a_second_run_all_carries_over_is_stale(
     cell(shell, "del types.counter")
     assert "stale" not in first
     assert "⚠ stale: `types` comes from cell [2] run again as [5]" in second
+
+
+def test_a_loop_that_trains_on_what_its_last_run_left_says_so_once() -> None:
+    # A PyTorch-style loop in the tracked cell run three times: the model keeps training.
+    history = History()
+    history.add("model = Net()\nopt = Opt(model)", cell_id="build", execution_count=1)
+    body = "model.train()\nopt.step()\nloss = 0.5"
+    for count in (2, 3, 4):
+        history.add(body, cell_id="fit", tracked="fit", execution_count=count)
+    cut = history.slice(body, run_name="fit", cell_id="fit")
+    assert cut.stale == ["`model` comes from an earlier run of this cell ([4])",
+                         "`opt` comes from an earlier run of this cell ([4])"]
+    # Its arguments are not changed by a fit: re-running `clf.fit(X, y)` leaves X as it was.
+    history.add("X = load()", cell_id="data", execution_count=5)
+    fit = "clf = Model()\nclf.fit(X, y)\nacc = clf.score(X, y)"
+    history.add(fit, cell_id="clf", tracked="clf", execution_count=6)
+    assert history.slice(fit, run_name="clf", cell_id="clf").stale == []

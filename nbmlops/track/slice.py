@@ -248,6 +248,7 @@ class History:
         # _defs by (name, how many of its events came before): never changes, events are
         # only ever appended.
         self._defs_cache: dict[tuple[str, int], tuple[list[int], bool]] = {}
+        self._trusted_cache: dict[tuple[str, int, bool], tuple[list[tuple[int, int]], bool]] = {}
         #: The latest script of each tracked run name, and the latest name (``%mlops slice``).
         self.latest: dict[str, str] = {}
         self.latest_name: str | None = None
@@ -377,10 +378,20 @@ class History:
         events = self._events.get(name)
         if not events:
             return [], False
+        end = bisect.bisect_left(events, (before, -1))
+        cached = self._trusted_cache.get((name, end, reset))
+        if cached is None:
+            if len(self._trusted_cache) > 100_000:
+                self._trusted_cache.clear()
+            cached = self._trusted_cache[(name, end, reset)] = self._trust(name, end, reset)
+        return cached
+
+    def _trust(self, name: str, end: int, reset: bool) -> tuple[list[tuple[int, int]], bool]:
+        events = self._events[name]
         found: list[tuple[int, int]] = []
         imports: set[str] = set()
         imported = False
-        for i in range(bisect.bisect_left(events, (before, -1)) - 1, -1, -1):
+        for i in range(end - 1, -1, -1):
             position, kind = events[i]
             if (found and found[-1][0] == position) or (position, name) in self._loose:
                 continue
@@ -791,13 +802,15 @@ def _resets(node: ast.stmt) -> tuple[str, ...]:
 def _first_resets(code: str) -> set[str]:
     """Names whose first use in ``code`` sets their random state: what earlier seeds left is
     no input of it."""
+    if not any(method in code for method in RESETTING_METHODS):
+        return set()
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError):
         return set()
     first: set[str] = set()
     used: set[str] = set()
-    for node, _ in _statements(tree, code):
+    for node in tree.body:
         resets = _resets(node)
         for name in capture.names_of(node)[1]:
             if name not in used and name in resets:
