@@ -391,11 +391,8 @@ class CellTracker:
         # Redacted before they become text: a dict's secret keys must still be seen as keys.
         literals = {
             name: capture.param_value(value)
-            for name, value in redact.redact_mapping({
-                name: value for name, value in analysis.params
-                if name not in scalars and name not in options.metrics
-                and not capture.is_metric_name(name, patterns)
-            }).items()
+            for name, value in redact.redact_mapping(capture.literal_params(
+                analysis.params, patterns, [*scalars, *options.metrics])).items()
         }
         given = params.RunParams()
         with notes.guard("parameters"):
