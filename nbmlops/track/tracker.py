@@ -405,6 +405,7 @@ class CellTracker:
                 | config.job_context().params,
                 estimators=params.estimator_params(ns, [*bound, *analysis.read]),
                 skip={*literals, *scalars, *options.metrics},
+                passed=params.passed_names(execution.transformed), literals=literals,
             )
             record.tags.update(given.tags)
             for path, summary in params.model_summaries(ns, [*bound, *analysis.read]).items():
