@@ -72,6 +72,9 @@ PARAMS_INJECTED_TAG = "nbmlops.params.injected"  # papermill or `nbmlops run` in
 PARAMS_EARLIER_TAG = "nbmlops.params.earlier"  # set by earlier cells, read by this one
 PARAMS_CHANGED_TAG = "nbmlops.params.changed"  # read, then rebound: the value it ended with
 PARAMS_OMITTED_TAG = "nbmlops.params.omitted"  # how many estimator parameters were left out
+#: ``nbmlops.direction.<metric>`` = min | max: which value is better, as the code that computed
+#: the metric says (``score = mean_squared_error(...)``: min); absent when only the name tells.
+DIRECTION_TAG_PREFIX = "nbmlops.direction."
 # the code slice and reproductions (nbmlops.track.slice, nbmlops.reproduce)
 SLICE_TAG = "nbmlops.slice"  # clean | stale | unsure
 SLICE_REASONS_TAG = "nbmlops.slice.reasons"  # why stale or unsure, one reason a line

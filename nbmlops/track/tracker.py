@@ -31,6 +31,7 @@ from nbmlops.record import DataRecord, MetricPoint, Outcome, RunRecord
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool, Staging
 from nbmlops.track import capture, datachecks, environment, figures, location, models, params
+from nbmlops.track import direction as metric_direction
 from nbmlops.track.line import TrackOptions, default_run_name
 from nbmlops.track.slice import History, Slice, notebook_cells
 
@@ -383,6 +384,7 @@ class CellTracker:
                 *metric_log.points,
                 *(MetricPoint(n, v, 0, now) for n, v in scalars.items() if n not in logged),
             ]
+            record.tags.update(metric_direction.tags(execution.transformed, scalars))
             missing = [m for m in options.metrics if m not in scalars and m not in logged]
             if missing:
                 notes.problems.append(f"--metric {', '.join(missing)}: no numeric value found")
