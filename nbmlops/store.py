@@ -126,6 +126,15 @@ def figure_artifact(name: str) -> str:
     return f"{FIGURES_FOLDER}/{name}.png"
 
 
+def search_results_artifact(name: str) -> str:
+    """Where a hyperparameter search's table of candidates (``cv_results_``) is kept."""
+    return f"search/{name}-cv_results.csv"
+
+
+CANDIDATE_RANK_TAG = "nbmlops.candidate.rank"  # a search's candidate run: its rank (1 = best)
+CANDIDATE_OF_TAG = "nbmlops.candidate.of"  # ... and the search's variable
+
+
 # -- models (nbmlops.sync.register writes them, nbmlops.models reads and moves them) ---------
 CHAMPION = "champion"  # the alias of the model in service
 CHALLENGER = "challenger"  # the alias of the newest registered version

@@ -131,7 +131,7 @@ def estimator_params(
             params = _get_params(obj)
             if params is not None:
                 for key, value in sorted(params.items(), key=lambda kv: str(kv[0])):
-                    found[f"{name}.{str(key).replace('__', '.')}"] = _estimator_text(value)
+                    found[f"{name}.{str(key).replace('__', '.')}"] = estimator_text(value)
         elif _is_keras_model(obj):
             found[f"{name}.class"] = type(obj).__name__
             with contextlib.suppress(Exception):  # a model not built yet has no weights
@@ -181,7 +181,9 @@ def _owned(namespace: Mapping[str, Any], names: Iterable[str]) -> set[int]:
     return owned
 
 
-def _estimator_text(value: Any) -> str:
+def estimator_text(value: Any) -> str:
+    """How an estimator's hyperparameter is written: a plain value as itself, a nested
+    estimator by its class, a pipeline's steps by their names, cut at :data:`MAX_TEXT`."""
     text = plain_text(value)
     if text is None:
         if _is_estimator(value):

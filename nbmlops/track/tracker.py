@@ -32,6 +32,7 @@ from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool, Staging
 from nbmlops.track import capture, datachecks, environment, figures, location, models, params
 from nbmlops.track import direction as metric_direction
+from nbmlops.track import fitted as fitting
 from nbmlops.track.line import TrackOptions, default_run_name
 from nbmlops.track.slice import History, Slice, notebook_cells
 
@@ -413,6 +414,9 @@ class CellTracker:
             for path, summary in params.model_summaries(ns, [*bound, *analysis.read]).items():
                 staging.write_text(path, summary)
         record.params = redact.redact_mapping({**given.values, **literals, **options.params})
+        with notes.guard("fitted results"):
+            fitting.add_to(record, staging, self.shell.user_ns,
+                          [*self._bound(execution), *fitting.fitted_names(execution.transformed)])
 
         if options.capture_data:
             with notes.guard("data outputs"):
