@@ -100,15 +100,33 @@ def test_randomized_and_halving_searches_too() -> None:
     assert found.params["halving.best.C"] == repr(halving.best_params_["C"])
     assert metrics_of(found)["rnd.best_score"][0][1] < 0  # neg_log_loss: higher is better
     assert found.tags[store.DIRECTION_TAG_PREFIX + "rnd.best_score"] == "max"
-    top = [c for c in found.children if c.tags[store.CANDIDATE_OF_TAG] == "halving"][0]
+    top = next(c for c in found.children if c.tags[store.CANDIDATE_OF_TAG] == "halving")
     assert top.params["C"] == repr(halving.best_params_["C"])  # its best is ranked first
     assert {"iter", "n_resources"} <= set(top.params)
     assert len(rows(found, "halving")) == len(halving.cv_results_["params"])
 
 
 def test_only_what_the_cell_fits_or_binds_is_searched() -> None:
-    source = "search.fit(X, y)\nstudy.optimize(objective, n_trials=3)\nbest = search.best_estimator_"
+    source = ("search.fit(X, y)\nstudy.optimize(objective, n_trials=3)\n"
+              "best = search.best_estimator_")
     assert fitted.fitted_names(source) == {"search", "study"}
+
+
+def test_an_optuna_study_records_its_best_trial() -> None:
+    framework("optuna")
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=0))
+    study.optimize(lambda t: (t.suggest_float("x", -3, 3) - 1) ** 2, n_trials=12)
+    found = fitted.found({"study": study}, ["study"], NOW)
+    assert found.params == {"study.best.x": repr(study.best_params["x"])}
+    assert metrics_of(found)["study.best_value"] == [(0, study.best_value)]
+    assert found.tags[store.DIRECTION_TAG_PREFIX + "study.best_value"] == "min"
+    assert len(rows(found, "study")) == 12
+    values = [c.metrics["value"] for c in found.children]
+    assert values == sorted(values) and values[0] == study.best_value  # lower is better here
+    assert found.children[0].tags[store.DIRECTION_TAG_PREFIX + "value"] == "min"
 
 
 # -- boosting ---------------------------------------------------------------------------------
@@ -222,6 +240,30 @@ def test_a_search_cell_records_what_it_found(ip: InteractiveShell, project: Path
     assert searched.params["search.estimator.C"] == "1.0"  # the template is kept, as given
     assert "search.best_score" in {m.name for m in searched.metrics}
     assert store.search_results_artifact("search") in searched.artifacts
-    assert [c.tags[store.CANDIDATE_RANK_TAG] for c in searched.children][0] == "1"
+    assert next(c.tags[store.CANDIDATE_RANK_TAG] for c in searched.children) == "1"
     assert len(searched.children) == fitted.MAX_CANDIDATES
     assert used.children == [] and "search.best.C" not in used.params  # only read: not again
+
+
+def test_an_early_stopped_booster_cell_records_what_it_kept(
+    ip: InteractiveShell, project: Path
+) -> None:
+    framework("lightgbm")
+    with capture_output():
+        ip.run_cell("from sklearn.datasets import load_breast_cancer\n"
+                    "X, y = load_breast_cancer(return_X_y=True)\nn_estimators = 500")
+        result = ip.run_cell(
+            "%%track boost\nimport lightgbm as lgb\n"
+            "clf = lgb.LGBMClassifier(n_estimators=n_estimators, learning_rate=0.3, "
+            "verbose=-1)\n"
+            "clf.fit(X[:400], y[:400], eval_set=[(X[400:], y[400:])],\n"
+            "        callbacks=[lgb.early_stopping(5, verbose=False)])")
+    assert result.error_in_exec is None
+    spool = Spool(project.parent / "spool")
+    record = spool.load(spool.entries()[-1])
+    kept = ip.user_ns["clf"].best_iteration_
+    assert record.params["n_estimators"] == "500"  # what it was given, once
+    points = {(p.name, p.step): p.value for p in record.metrics}
+    assert points[("clf.best_iteration", 0)] == kept < 500  # what it kept
+    steps = sorted(s for n, s in points if n == "clf.valid_0.binary_logloss")
+    assert steps == list(range(len(steps))) and len(steps) >= kept

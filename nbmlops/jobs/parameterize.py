@@ -248,10 +248,10 @@ def to_job_notebook(
     for i in cells:
         body, _ = _body(job.cells[i])
         found = _assignments(body)
-        params = capture.literal_params(
+        literal = capture.literal_params(
             [(a.name, a.value) for a in found], metric_patterns, _metric_options(job.cells[i]))
         for a in found:
-            if a.name in params or a.name in select:
+            if a.name in literal or a.name in select:
                 seen.setdefault(a.name, []).append((i, a))
             else:
                 metric_named[a.name] = None

@@ -90,8 +90,8 @@ def _of_expression(node: ast.expr) -> Direction | None:
     """What ``node`` computes: the first metric call from the outside in, through wrappers
     (``float()``, ``np.sqrt()``, ``.mean()``, ``round()``), turned round by a unary minus."""
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = _of_expression(node.operand)
-        return None if inner is None else ("max" if inner == "min" else "min")
+        operand = _of_expression(node.operand)
+        return None if operand is None else ("max" if operand == "min" else "min")
     if isinstance(node, ast.Call):
         scorer = _scoring(node)
         if scorer is not None:
@@ -103,9 +103,9 @@ def _of_expression(node: ast.expr) -> Direction | None:
         if isinstance(node.func, ast.Attribute):  # ``cross_val_score(...).mean()``
             inner_nodes.insert(0, node.func.value)
         for inner in inner_nodes:
-            direction = _of_expression(inner)
-            if direction is not None:
-                return direction
+            said = _of_expression(inner)
+            if said is not None:
+                return said
     return None
 
 

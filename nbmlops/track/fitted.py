@@ -131,8 +131,9 @@ def _candidate(name: str, rank: int, settings: Mapping[str, Any]) -> ChildRecord
 
 
 def _study(name: str, study: Any, out: Found, now: int) -> None:
-    minimise = "MINIMIZE" in str(_attribute(study, "direction"))
-    trials = [t for t in study.trials if str(t.state).endswith("COMPLETE") and t.value is not None]
+    minimise = _enum_name(_attribute(study, "direction")) == "MINIMIZE"
+    trials = [t for t in study.trials
+              if _enum_name(t.state) == "COMPLETE" and t.value is not None]
     if not trials:
         return
     best = min(trials, key=lambda t: t.value) if minimise else max(trials, key=lambda t: t.value)
@@ -145,7 +146,7 @@ def _study(name: str, study: Any, out: Found, now: int) -> None:
     columns: dict[str, list[Any]] = {
         "number": [t.number for t in study.trials],
         "value": [t.value for t in study.trials],
-        "state": [str(t.state).rsplit(".", 1)[-1] for t in study.trials],
+        "state": [_enum_name(t.state) for t in study.trials],
         **{f"params_{k}": [t.params.get(k) for t in study.trials] for k in keys},
     }
     out.files[store.search_results_artifact(name)] = _csv(columns)
@@ -231,6 +232,12 @@ def _attribute(obj: Any, name: str) -> Any:
         return getattr(obj, name, None)
     except Exception:
         return None
+
+
+def _enum_name(value: Any) -> str:
+    """An enum member's name (Optuna's ``StudyDirection``, ``TrialState``): their ``str()``
+    differs between versions."""
+    return str(getattr(value, "name", value))
 
 
 def _top_module(obj: Any) -> str:
