@@ -91,6 +91,17 @@ class Outcome:
 
 
 @dataclass
+class ChildRecord:
+    """A run nested under the cell's run (MLflow's ``mlflow.parentRunId``): a candidate a
+    hyperparameter search tried, with its settings and scores."""
+
+    run_name: str
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class RunRecord:
     """Everything one ``%%track`` execution produced, ready to become an MLflow run.
 
@@ -121,6 +132,8 @@ class RunRecord:
     artifacts: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # what nbmlops could not capture
     models: list[ModelRecord] = field(default_factory=list)
+    #: Nested runs uploaded with this one (a search's best candidates); absent in older records.
+    children: list[ChildRecord] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
     def to_json(self) -> str:
@@ -135,6 +148,7 @@ class RunRecord:
             metrics=[MetricPoint(**m) for m in raw.pop("metrics", [])],
             datasets=[DataRecord(**d) for d in raw.pop("datasets", [])],
             models=[ModelRecord(**m) for m in raw.pop("models", None) or []],
+            children=[ChildRecord(**c) for c in raw.pop("children", None) or []],
             environment=Environment(**env, git=GitState(**git) if git else None),
             outcome=Outcome(**raw.pop("outcome", {})),
             **raw,

@@ -72,6 +72,9 @@ PARAMS_INJECTED_TAG = "nbmlops.params.injected"  # papermill or `nbmlops run` in
 PARAMS_EARLIER_TAG = "nbmlops.params.earlier"  # set by earlier cells, read by this one
 PARAMS_CHANGED_TAG = "nbmlops.params.changed"  # read, then rebound: the value it ended with
 PARAMS_OMITTED_TAG = "nbmlops.params.omitted"  # how many estimator parameters were left out
+#: ``nbmlops.direction.<metric>`` = min | max: which value is better, as the code that computed
+#: the metric says (``score = mean_squared_error(...)``: min); absent when only the name tells.
+DIRECTION_TAG_PREFIX = "nbmlops.direction."
 # the code slice and reproductions (nbmlops.track.slice, nbmlops.reproduce)
 SLICE_TAG = "nbmlops.slice"  # clean | stale | unsure
 SLICE_REASONS_TAG = "nbmlops.slice.reasons"  # why stale or unsure, one reason a line
@@ -121,6 +124,15 @@ def model_summary_artifact(name: str) -> str:
 
 def figure_artifact(name: str) -> str:
     return f"{FIGURES_FOLDER}/{name}.png"
+
+
+def search_results_artifact(name: str) -> str:
+    """Where a hyperparameter search's table of candidates (``cv_results_``) is kept."""
+    return f"search/{name}-cv_results.csv"
+
+
+CANDIDATE_RANK_TAG = "nbmlops.candidate.rank"  # a search's candidate run: its rank (1 = best)
+CANDIDATE_OF_TAG = "nbmlops.candidate.of"  # ... and the search's variable
 
 
 # -- models (nbmlops.sync.register writes them, nbmlops.models reads and moves them) ---------

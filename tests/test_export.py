@@ -18,11 +18,12 @@ import pytest
 import yaml
 from nbformat.v4 import new_code_cell, new_notebook
 
-from nbmlops import cli
+from nbmlops import cli, config
 from nbmlops.exceptions import JobError, ScheduleError
 from nbmlops.jobs import lint, parameterize, schedule, targets
 from nbmlops.jobs.folder import export_job
 from nbmlops.jobs.spec import Job, ParamSpec, coerce, load, resolve_params
+from nbmlops.track import capture
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 
@@ -94,6 +95,26 @@ def test_conflicting_and_shared_line_assignments_stay() -> None:
     assert [p.name for p in result.params] == ["z"]
     assert any("different values" in n for n in result.notes)
     assert any("shares a line" in n for n in result.notes)
+
+
+def test_a_literal_named_like_a_metric_is_a_metric_in_the_job_too(tmp_path: Path) -> None:
+    body = "lr = 0.1\nbaseline_acc = 0.8\nthreshold = 3\nprint(lr)"
+    nb = notebook(f"%%track t --metric threshold\n{body}")
+    result = parameterize.to_job_notebook(nb)
+    # The job's parameters are what the run records as params (one rule for both).
+    recorded = capture.literal_params(capture.analyze(body).params,
+                                      config.DEFAULT_METRIC_PATTERNS, ["threshold"])
+    assert [p.name for p in result.params] == list(recorded) == ["lr"]
+    cell = result.notebook.cells[1].source
+    assert "baseline_acc = 0.8" in cell and "threshold = 3" in cell  # metrics stay put
+    assert any("baseline_acc is recorded as a metric" in n for n in result.notes)
+    chosen = parameterize.to_job_notebook(nb, ["baseline_acc"])  # unless asked for
+    assert [p.name for p in chosen.params] == ["baseline_acc"]
+    # The project's own metric patterns decide, as they do in the kernel.
+    (tmp_path / "pyproject.toml").write_text('[tool.nbmlops]\nmetric_patterns = ["lr"]\n')
+    nbformat.write(nb, tmp_path / "train.ipynb")
+    job = export_job(tmp_path / "train.ipynb")
+    assert [p.name for p in job.job.parameters] == ["baseline_acc"]
 
 
 def test_papermill_help_notebook_lists_the_parameters(tmp_path: Path) -> None:

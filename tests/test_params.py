@@ -78,6 +78,47 @@ def test_estimator_parameters_are_flattened() -> None:
     assert not any(k.startswith("RandomForestClassifier") for k in found)  # a class is not one
 
 
+def column_pipeline() -> tuple[Any, Any]:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    pre = ColumnTransformer([
+        ("num", Pipeline([("impute", SimpleImputer()), ("scale", StandardScaler())]), ["a"]),
+        ("cat", OneHotEncoder(handle_unknown="ignore"), ["b"]),
+    ])
+    return pre, Pipeline([("pre", pre), ("clf", LogisticRegression(C=0.5))])
+
+
+def test_an_object_is_recorded_once_through_its_owner() -> None:
+    pre, pipe = column_pipeline()
+    found = params.estimator_params({"pre": pre, "pipe": pipe, "same": pipe},
+                                    ["pre", "pipe", "same"])
+    assert not any(k.startswith(("pre.", "same.")) for k in found)  # not again on its own
+    assert found["pipe.pre.num.impute.strategy"] == "mean"
+    assert found["pipe.clf.C"] == "0.5"
+    assert found["pipe.steps"] == "pre, clf"  # named; each step's settings follow as keys
+    assert found["pipe.pre.transformers"] == "num, cat"
+    alone = params.estimator_params({"pre": pre}, ["pre"])  # used alone, it is its own
+    assert alone["pre.num.impute.strategy"] == "mean"
+    assert len(found) < 2 * len(alone)
+
+
+def test_a_value_passed_to_an_estimator_by_name_is_shown_once() -> None:
+    source = ("clf = GradientBoostingClassifier(learning_rate=learning_rate, "
+              "random_state=seed, max_depth=3)")
+    passed = params.passed_names(source)
+    assert passed == {("learning_rate", "learning_rate"), ("random_state", "seed")}
+    estimators = {"clf.learning_rate": "0.1", "clf.random_state": "0", "clf.max_depth": "3",
+                  "clf.subsample": "1.0"}
+    kept = params.shown_once(estimators, passed, {"learning_rate": "0.1", "seed": "0"})
+    assert kept == {"clf.max_depth": "3", "clf.subsample": "1.0"}
+    # Evidence is needed: a value that only happens to be equal stays.
+    assert params.shown_once(estimators, passed, {"learning_rate": "0.2"}) == estimators
+
+
 def test_run_params_say_where_each_came_from() -> None:
     found = params.run_params(
         read_before={"lr": "0.1", "epochs": "3", "acc": "0.5", "seed": "1"},
@@ -149,9 +190,41 @@ def test_a_fitted_estimator_records_its_hyperparameters(
             "random_state=0).fit(X, y)\naccuracy = model.score(X, y)")
     record = last_record(project)
     assert record.params["n_estimators"] == "7"
-    assert record.params["model.n_estimators"] == "7"
+    assert "model.n_estimators" not in record.params  # passed by name: shown once
     assert record.params["model.max_depth"] == "3"
     assert "X" not in record.params and "y" not in record.params
+
+
+def test_a_comparison_counts_each_change_once(ip: InteractiveShell, project: Path) -> None:
+    from nbmlops.runs.diff import param_rows
+    from nbmlops.runs.entities import RunSummary
+
+    run(ip, "import pandas as pd\nfrom sklearn.datasets import load_iris\n"
+            "X, y = load_iris(return_X_y=True, as_frame=True)\n"
+            "X['kind'] = (X['sepal length (cm)'] > 5.8).map({True: 'big', False: 'small'})")
+    cell = ("%%track fit\nfrom sklearn.compose import ColumnTransformer\n"
+            "from sklearn.pipeline import Pipeline\n"
+            "from sklearn.preprocessing import OneHotEncoder, StandardScaler\n"
+            "from sklearn.ensemble import GradientBoostingClassifier\n"
+            "pre = ColumnTransformer([('num', StandardScaler(), ['sepal width (cm)']),\n"
+            "                         ('cat', OneHotEncoder(), ['kind'])])\n"
+            "clf = GradientBoostingClassifier(learning_rate=learning_rate,\n"
+            "                                 n_estimators=n_estimators, random_state=0)\n"
+            "pipe = Pipeline([('pre', pre), ('clf', clf)]).fit(X, y)\n"
+            "acc = pipe.score(X, y)")
+    records = []
+    for lr, n in (("0.1", "5"), ("0.3", "8")):
+        run(ip, f"learning_rate = {lr}\nn_estimators = {n}")
+        run(ip, cell)
+        records.append(last_record(project))
+    first = records[0].params
+    assert first["learning_rate"] == "0.1" and first["pipe.clf.max_depth"] == "3"
+    assert not any(k.startswith(("pre.", "clf.")) for k in first)  # through pipe only
+    assert "pipe.clf.learning_rate" not in first and "pipe.clf.n_estimators" not in first
+    runs = [RunSummary(str(i), "fit", "0", "FINISHED", None, None, params=r.params)
+            for i, r in enumerate(records)]
+    assert [row.name for row in param_rows(runs) if row.differs] == [
+        "learning_rate", "n_estimators"]
 
 
 def framework(name: str) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 
+from nbmlops import config
 from nbmlops.exceptions import JobError, LintError
 from nbmlops.jobs import lint, parameterize, schedule
 from nbmlops.jobs.spec import (
@@ -93,7 +94,8 @@ def export_job(
         raise LintError(f"{len(errors)} lint error(s), nothing exported (--force exports "
                         f"anyway): {errors[0]}")
 
-    result = parameterize.to_job_notebook(source_nb, select)
+    result = parameterize.to_job_notebook(
+        source_nb, select, config.metric_patterns(config.project_root(notebook)))
     job_nb = parameterize.clean(result.notebook)
     nb_name = f"{name}.ipynb"
 

@@ -22,7 +22,8 @@ from typing import Any
 
 import nbformat
 
-from nbmlops.exceptions import JobError
+from nbmlops import config
+from nbmlops.exceptions import JobError, NbmlopsError
 from nbmlops.jobs.spec import ParamSpec, type_of, type_of_annotation
 from nbmlops.track import capture
 from nbmlops.track import line as track_line
@@ -211,12 +212,18 @@ def _body(cell: Any) -> tuple[str, int]:
     return python_source(cell.source), 0
 
 
-def to_job_notebook(nb: nbformat.NotebookNode, select: Sequence[str] = ()) -> JobNotebook:
+def to_job_notebook(
+    nb: nbformat.NotebookNode, select: Sequence[str] = (),
+    metric_patterns: Sequence[str] = config.DEFAULT_METRIC_PATTERNS,
+) -> JobNotebook:
     """The job notebook of ``nb`` (a deep copy; ``nb`` is not changed) and its parameters.
 
     ``select`` (``--param NAME``) narrows the inferred choice to these names, or extends it to
     literal top-level assignments of any code cell. With a ``parameters`` cell it narrows the
-    parameters listed in job.yaml only: the cell stays as the author wrote it.
+    parameters listed in job.yaml only: the cell stays as the author wrote it. An inferred
+    parameter is what a tracked run records as a param (:func:`capture.literal_params` with
+    the project's ``metric_patterns``): a literal named like a metric stays a metric unless
+    ``select`` names it.
     """
     job = copy.deepcopy(nb)
     index = parameters_cell_index(job)
@@ -237,10 +244,19 @@ def to_job_notebook(nb: nbformat.NotebookNode, select: Sequence[str] = ()) -> Jo
         cells = sorted([*cells, *extra])
     # name -> [(cell index, assignment)], in notebook order
     seen: dict[str, list[tuple[int, _Assignment]]] = {}
+    metric_named: dict[str, None] = {}
     for i in cells:
         body, _ = _body(job.cells[i])
-        for a in _assignments(body):
-            seen.setdefault(a.name, []).append((i, a))
+        found = _assignments(body)
+        literal = capture.literal_params(
+            [(a.name, a.value) for a in found], metric_patterns, _metric_options(job.cells[i]))
+        for a in found:
+            if a.name in literal or a.name in select:
+                seen.setdefault(a.name, []).append((i, a))
+            else:
+                metric_named[a.name] = None
+    notes.extend(f"{name} is recorded as a metric: not a parameter (--param {name} makes it one)"
+                 for name in metric_named if name not in seen)
 
     chosen: dict[str, list[tuple[int, _Assignment]]] = {}
     for name, places in seen.items():
@@ -268,6 +284,15 @@ def to_job_notebook(nb: nbformat.NotebookNode, select: Sequence[str] = ()) -> Jo
     cell.metadata["tags"] = [PARAMETERS_TAG]
     job.cells.insert(0, cell)
     return JobNotebook(job, params, inferred=True, notes=notes)
+
+
+def _metric_options(cell: Any) -> list[str]:
+    """The ``--metric`` names of a ``%%track`` cell (none for another cell or a bad line)."""
+    try:
+        options = track_line.options_of_cell(cell.source)
+    except NbmlopsError:
+        return []  # the lint reports a malformed line; the export does not guess
+    return list(options.metrics) if options else []
 
 
 def _remove_assignments(

@@ -178,7 +178,8 @@ def _sources(paths: Sequence[Path], force: bool) -> list[_Source]:
         while step in taken:
             step, number = f"{default_name(path.stem)}-{number}", number + 1
         taken.add(step)
-        result = parameterize.to_job_notebook(nb)
+        result = parameterize.to_job_notebook(
+            nb, metric_patterns=config.metric_patterns(config.project_root(path)))
         sources.append(_Source(path, step, nb, parameterize.clean(result.notebook),
                                result.params))
     return sources

@@ -11,56 +11,54 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from nbmlops import store
 from nbmlops.runs.artifacts import images
+from nbmlops.track import direction
+from nbmlops.track.direction import Direction
 
 if TYPE_CHECKING:
     from nbmlops.runs.entities import DriftAlert, RunDetails, RunSummary
 
-Direction = Literal["min", "max"]
-
-#: Name words of metrics where lower is better, and where higher is better. A metric name is
-#: split into words at ``_ . - /`` and read from its last word back: ``val_loss`` -> min,
-#: ``r2_score`` -> max, ``mean_squared_error`` -> min.
-LOWER_IS_BETTER = frozenset({
-    "loss", "error", "err", "errors", "rmse", "mae", "mse", "mape", "rmsle", "msle",
-    "logloss", "perplexity", "wer", "cer",
-})
-HIGHER_IS_BETTER = frozenset({
-    "acc", "accuracy", "auc", "f1", "precision", "recall", "r2", "score", "map", "ndcg",
-})
-_WORD = re.compile(r"[^a-z0-9]+")
-
 DataStatus = Literal["same", "changed", "missing"]
 
 
-def metric_direction(name: str, configured: Mapping[str, str] | None = None) -> Direction | None:
+def metric_direction(
+    name: str, configured: Mapping[str, str] | None = None,
+    recorded: Mapping[str, str] | None = None,
+) -> Direction | None:
     """``"min"`` when a lower value of metric ``name`` is better, ``"max"`` when higher is,
-    None when the name does not tell.
+    None when nothing tells.
 
     ``configured`` (``[tool.nbmlops] metric_directions``) maps names or shell-style globs to
-    ``"min"``/``"max"`` and wins; an exact name wins over a glob. scikit-learn's ``neg_``
-    scorers (``neg_mean_squared_error``) are higher-is-better.
+    ``"min"``/``"max"`` and wins; an exact name wins over a glob. Then ``recorded``: what the
+    code that computed the metric said, as the runs recorded it (:func:`recorded_directions`;
+    ``score = mean_squared_error(...)`` is ``min``). Then the name
+    (:func:`nbmlops.track.direction.of_name`; scikit-learn's ``neg_`` scorers are
+    higher-is-better).
     """
-    for pattern, direction in _configured_order(configured or {}):
+    for pattern, value in _configured_order(configured or {}):
         if fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(name.lower(), pattern):
-            return _checked(direction, pattern)
-    words = [w for w in _WORD.split(name.lower()) if w]
-    for word in reversed(words):
-        found: Direction | None = None
-        if word in LOWER_IS_BETTER:
-            found = "min"
-        elif word in HIGHER_IS_BETTER or word.startswith("acc"):
-            found = "max"
-        if found is not None:
-            if words[0] == "neg":
-                return "max"
-            return found
-    return None
+            return _checked(value, pattern)
+    said = (recorded or {}).get(name)
+    if said in ("min", "max"):
+        return said  # type: ignore[return-value]
+    return direction.of_name(name)
+
+
+def recorded_directions(runs: Sequence[RunSummary]) -> dict[str, str]:
+    """The direction each metric's code gave it, from the runs' tags; the newest run that
+    says wins (its code is the one being compared against)."""
+    found: dict[str, str] = {}
+    newest_first = sorted(runs, key=lambda r: r.start_time or 0, reverse=True)
+    for run in newest_first:
+        for key, value in run.tags.items():
+            if key.startswith(store.DIRECTION_TAG_PREFIX) and value in ("min", "max"):
+                found.setdefault(key[len(store.DIRECTION_TAG_PREFIX):], value)
+    return found
 
 
 def _configured_order(configured: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -189,10 +187,11 @@ def metric_rows(
 ) -> list[MetricRow]:
     """Every metric of any run with the best value(s) marked where the direction is known."""
     rows = []
+    recorded = recorded_directions(runs)
     for name in sorted({k for r in runs for k in r.metrics}):
         values = [r.metrics.get(name) for r in runs]
-        direction = metric_direction(name, directions)
-        rows.append(MetricRow(name, values, direction, best_indexes(values, direction)))
+        better = metric_direction(name, directions, recorded)
+        rows.append(MetricRow(name, values, better, best_indexes(values, better)))
     return rows
 
 

@@ -97,6 +97,8 @@ def _upload_run(
             return receipt(record, experiment_id, found.info.run_id)
         stale.append(found.info.run_id)
     for run_id in stale:  # a crash left it half-uploaded; the record still has everything
+        if record.children:
+            delete_children(client, experiment_id, run_id)
         client.delete_run(run_id)
 
     # The cell's own tags come with the run when they fit one batch: a commit less per run.
@@ -117,6 +119,7 @@ def _upload_run(
         if run.datasets:
             client.log_inputs(run_id, datasets=run.datasets)
         log_artifacts(client, run_id, files, run.artifacts)
+        upload_children(client, experiment_id, run_id, record, run.system_tags)
         if record.models:
             from nbmlops.sync.register import register_models
 
@@ -137,6 +140,41 @@ def _upload_run(
     if models:
         done["models"] = [{"name": m.name, "version": m.version} for m in models]
     return done
+
+
+def upload_children(client: MlflowClient, experiment_id: str, run_id: str, record: RunRecord,
+                    system_tags: dict[str, str]) -> None:
+    """The record's nested runs (a search's best candidates) under ``run_id``. Sent while the
+    parent is still RUNNING: a parent in a terminal status has all its children, and a retry
+    after a crash deletes a RUNNING parent with the children it had (:func:`delete_children`)."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    end = record.outcome.end_ms or None
+    shared = {k: system_tags[k] for k in (store.SOURCE_NAME_TAG, store.SOURCE_TYPE_TAG,
+                                          store.USER_TAG, store.NOTEBOOK_TAG,
+                                          store.SESSION_TAG) if k in system_tags}
+    for child in record.children:
+        warnings: list[str] = []
+        tags = {**{_key(k, warnings): _cut(str(v), MAX_TAG_VALUE) for k, v in child.tags.items()},
+                **shared, store.PARENT_RUN_TAG: run_id}
+        child_id = client.create_run(experiment_id, start_time=record.outcome.start_ms or None,
+                                     tags=tags, run_name=_cut(child.run_name, MAX_RUN_NAME),
+                                     ).info.run_id
+        params = [Param(k, v) for k, v in _params(child.params, warnings).items()]
+        metrics = [Metric(_key(k, warnings), float(v), end or 0, 0)
+                   for k, v in child.metrics.items()]
+        extra = [RunTag(store.WARNINGS_TAG, "\n".join(warnings))] if warnings else []
+        for batch in _batches(metrics, params, extra):
+            client.log_batch(child_id, *batch)
+        client.set_terminated(child_id, "FINISHED", end_time=end)
+
+
+def delete_children(client: MlflowClient, experiment_id: str, run_id: str) -> None:
+    """Delete the nested runs a half-uploaded run left (its record brings them again)."""
+    for child in client.search_runs([experiment_id],
+                                    filter_string=f"tags.`{store.PARENT_RUN_TAG}` = '{run_id}'",
+                                    max_results=1000):
+        client.delete_run(child.info.run_id)
 
 
 #: Artifact files of one run sent at once: against a server each is a round trip of its own.

@@ -276,6 +276,19 @@ def _arg_names(args: ast.arguments) -> list[str]:
 # -- parameters -------------------------------------------------------------------------------
 
 
+def literal_params(
+    literals: Iterable[tuple[str, Any]], patterns: Iterable[str], metrics: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The literal assignments of a cell that are parameters; the rest are metrics.
+
+    A literal named like a metric (``baseline_acc = 0.8``: a pattern matches the name) or
+    named by ``--metric`` is a metric, never a parameter. The one rule for a run's record
+    and for ``nbmlops export``, so a job's parameters are the run's params."""
+    patterns, named = tuple(patterns), set(metrics)
+    return {name: value for name, value in literals
+            if name not in named and not is_metric_name(name, patterns)}
+
+
 def param_value(value: Any) -> str:
     """How a parameter value is written into MLflow (which stores strings)."""
     return value if isinstance(value, str) else repr(value)

@@ -23,6 +23,7 @@ import enum
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
@@ -117,21 +118,20 @@ def estimator_params(
     as ``NAME.step.param``), a Keras model's class, parameter and layer counts, or a PyTorch
     module's class and parameter count."""
     found: dict[str, str] = {}
+    owned = _owned(namespace, names)
     for name in dict.fromkeys(names):
         obj = namespace.get(name)
         if obj is None or isinstance(obj, type) or name.startswith("_"):
             continue
+        if id(obj) in owned:
+            continue  # recorded once, through the estimator that holds it (see _owned)
+        owned.add(id(obj))  # the same object under a second name is not recorded again
         get_params = getattr(obj, "get_params", None)
         if callable(get_params):
-            try:
-                params = get_params(deep=True)
-            except TypeError:
-                params = get_params()
-            except Exception:
-                continue  # a half-built estimator: its hyperparameters are unknown
-            if isinstance(params, Mapping):
+            params = _get_params(obj)
+            if params is not None:
                 for key, value in sorted(params.items(), key=lambda kv: str(kv[0])):
-                    found[f"{name}.{str(key).replace('__', '.')}"] = _estimator_text(value)
+                    found[f"{name}.{str(key).replace('__', '.')}"] = estimator_text(value)
         elif _is_keras_model(obj):
             found[f"{name}.class"] = type(obj).__name__
             with contextlib.suppress(Exception):  # a model not built yet has no weights
@@ -144,13 +144,93 @@ def estimator_params(
     return found
 
 
-def _estimator_text(value: Any) -> str:
+def _get_params(obj: Any) -> Mapping[Any, Any] | None:
+    """``obj.get_params(deep=True)``; None when a half-built estimator cannot say."""
+    try:
+        params = obj.get_params(deep=True)
+    except TypeError:
+        try:
+            params = obj.get_params()
+        except Exception:
+            return None
+    except Exception:
+        return None
+    return params if isinstance(params, Mapping) else None
+
+
+def _is_estimator(value: Any) -> bool:
+    return not isinstance(value, type) and callable(getattr(value, "get_params", None))
+
+
+def _owned(namespace: Mapping[str, Any], names: Iterable[str]) -> set[int]:
+    """Ids of the estimators nested in another estimator among ``names``.
+
+    A step built in one cell (``pre = ColumnTransformer(...)``) and used in a pipeline
+    (``pipe = Pipeline([("pre", pre), ...])``) is recorded once, through its owner
+    (``pipe.pre.*``), not again as ``pre.*``: the owner's keys say where the setting acts in
+    the model that is fitted, and two runs line up by the model even when its steps were
+    built under other names."""
+    owned: set[int] = set()
+    for name in dict.fromkeys(names):
+        obj = namespace.get(name)
+        if name.startswith("_") or not _is_estimator(obj):
+            continue
+        for value in (_get_params(obj) or {}).values():
+            if _is_estimator(value) and value is not obj:
+                owned.add(id(value))
+    return owned
+
+
+def estimator_text(value: Any) -> str:
+    """How an estimator's hyperparameter is written: a plain value as itself, a nested
+    estimator by its class, a pipeline's steps by their names, cut at :data:`MAX_TEXT`."""
     text = plain_text(value)
     if text is None:
-        # A nested estimator is named by its class; its own parameters follow as keys.
-        text = type(value).__name__ if callable(getattr(value, "get_params", None)) else (
-            repr(value))
+        if _is_estimator(value):
+            # A nested estimator is named by its class; its own parameters follow as keys.
+            text = type(value).__name__
+        elif _is_steps(value):
+            # A pipeline's steps (a column transformer's transformers) are named, in order:
+            # what each holds follows as its own keys, so their repr would say it twice.
+            text = ", ".join(str(step[0]) for step in value)
+        else:
+            text = repr(value)
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
+
+
+def _is_steps(value: Any) -> bool:
+    return (isinstance(value, list | tuple) and bool(value) and all(
+        isinstance(step, tuple) and len(step) >= 2 and isinstance(step[0], str)
+        for step in value) and any(_is_estimator(step[1]) for step in value))
+
+
+@lru_cache(maxsize=256)
+def passed_names(source: str) -> frozenset[tuple[str, str]]:
+    """``(keyword, name)`` of each call in ``source`` that passes a notebook value by name:
+    ``GradientBoostingClassifier(learning_rate=learning_rate)``, ``random_state=seed``."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return frozenset()
+    return frozenset(
+        (kw.arg, kw.value.id) for node in ast.walk(tree) if isinstance(node, ast.Call)
+        for kw in node.keywords if kw.arg and isinstance(kw.value, ast.Name))
+
+
+def shown_once(
+    estimators: Mapping[str, str], passed: Iterable[tuple[str, str]], values: Mapping[str, str],
+) -> dict[str, str]:
+    """``estimators`` without the hyperparameters the cell passed from a value the run
+    records by its own name: ``learning_rate`` (read from an earlier cell, or a literal)
+    given as ``clf = GradientBoostingClassifier(learning_rate=learning_rate)`` is one
+    parameter, recorded as ``learning_rate`` (the name papermill injects and a comparison
+    of runs shows), not again as ``clf.learning_rate``."""
+    by_keyword: dict[str, set[str]] = {}
+    for keyword, name in passed:
+        if name in values:
+            by_keyword.setdefault(keyword, set()).add(values[name])
+    return {key: text for key, text in estimators.items()
+            if text not in by_keyword.get(key.rsplit(".", 1)[-1], ())}
 
 
 def model_summaries(namespace: Mapping[str, Any], names: Iterable[str]) -> dict[str, str]:
@@ -199,12 +279,16 @@ def run_params(
     injected: Iterable[str],
     estimators: Mapping[str, str],
     skip: Iterable[str] = (),
+    passed: Iterable[tuple[str, str]] = (),
+    literals: Mapping[str, str] | None = None,
 ) -> RunParams:
     """What the run records besides its literals.
 
     ``read_before`` are the plain values the cell read (as it started); a name the cell
     ``rebound`` is recorded as the cell left it. ``skip`` are names recorded otherwise
-    (metrics, the cell's own literals). ``injected`` names came from papermill or a job.
+    (metrics, the cell's own literals: ``literals``). ``injected`` names came from papermill
+    or a job. An estimator's hyperparameter the cell ``passed`` from one of these values
+    (:func:`passed_names`) is recorded once, by the value's name (:func:`shown_once`).
     """
     skipped, rebound, injected = set(skip), set(rebound), set(injected)
     out = RunParams()
@@ -222,6 +306,7 @@ def run_params(
                 changed.append(name)
         out.values[name] = value
         (came_in if name in injected else earlier).append(name)
+    estimators = shown_once(estimators, passed, {**out.values, **(literals or {})})
     kept = dict(list(estimators.items())[:MAX_ESTIMATOR_PARAMS])
     out.values.update(kept)
     for tag, names in ((store.PARAMS_INJECTED_TAG, came_in),

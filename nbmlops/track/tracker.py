@@ -31,6 +31,8 @@ from nbmlops.record import DataRecord, MetricPoint, Outcome, RunRecord
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool, Staging
 from nbmlops.track import capture, datachecks, environment, figures, location, models, params
+from nbmlops.track import direction as metric_direction
+from nbmlops.track import fitted as fitting
 from nbmlops.track.line import TrackOptions, default_run_name
 from nbmlops.track.slice import History, Slice, notebook_cells
 
@@ -387,6 +389,7 @@ class CellTracker:
                 *metric_log.points,
                 *(MetricPoint(n, v, 0, now) for n, v in scalars.items() if n not in logged),
             ]
+            record.tags.update(metric_direction.tags(execution.transformed, scalars))
             missing = [m for m in options.metrics if m not in scalars and m not in logged]
             if missing:
                 notes.problems.append(f"--metric {', '.join(missing)}: no numeric value found")
@@ -395,11 +398,8 @@ class CellTracker:
         # Redacted before they become text: a dict's secret keys must still be seen as keys.
         literals = {
             name: capture.param_value(value)
-            for name, value in redact.redact_mapping({
-                name: value for name, value in analysis.params
-                if name not in scalars and name not in options.metrics
-                and not capture.is_metric_name(name, patterns)
-            }).items()
+            for name, value in redact.redact_mapping(capture.literal_params(
+                analysis.params, patterns, [*scalars, *options.metrics])).items()
         }
         given = params.RunParams()
         with notes.guard("parameters"):
@@ -412,11 +412,15 @@ class CellTracker:
                 | config.job_context().params,
                 estimators=params.estimator_params(ns, [*bound, *analysis.read]),
                 skip={*literals, *scalars, *options.metrics},
+                passed=params.passed_names(execution.transformed), literals=literals,
             )
             record.tags.update(given.tags)
             for path, summary in params.model_summaries(ns, [*bound, *analysis.read]).items():
                 staging.write_text(path, summary)
         record.params = redact.redact_mapping({**given.values, **literals, **options.params})
+        with notes.guard("fitted results"):
+            fitting.add_to(record, staging, self.shell.user_ns,
+                          [*self._bound(execution), *fitting.fitted_names(execution.transformed)])
 
         if options.capture_data:
             with notes.guard("data outputs"):
