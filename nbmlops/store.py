@@ -125,7 +125,7 @@ def figure_artifact(name: str) -> str:
 
 # -- models (nbmlops.sync.register writes them, nbmlops.models reads and moves them) ---------
 CHAMPION = "champion"  # the alias of the model in service
-CHALLENGER = "challenger"  # the alias of the newest registered version
+CHALLENGER = "challenger"  # the alias of the version whose run ended last
 #: Where a record keeps a ``%%track --model`` object in the spool: never uploaded as a plain
 #: artifact; the sync process logs it as an MLflow model instead.
 MODEL_SPOOL_FOLDER = "nbmlops-models"
@@ -138,6 +138,8 @@ MODEL_JOB_RUN_TAG = "nbmlops.job_run_id"  # the job run whose cell registered it
 MODEL_AUTHOR_TAG = "nbmlops.author"
 MODEL_METRIC_TAG_PREFIX = "nbmlops.metric."
 MODEL_GATES_TAG = "nbmlops.gates"  # the last gate report's one-line summary
+MODEL_RUN_ENDED_TAG = "nbmlops.run_ended"  # ms: which version is newest, whatever the sync order
+MODEL_SIGNATURE_TAG = "nbmlops.signature"  # why a version has no signature (absent: it has one)
 #: JSON list of the version's reigns under an alias: since, until, by, how, ended.
 ALIAS_HISTORY_TAG_PREFIX = "nbmlops.alias_history."
 

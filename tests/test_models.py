@@ -223,12 +223,17 @@ def test_a_model_without_a_flavour_is_a_pyfunc_around_its_pickle(
         assert ip.run_cell(SETUP).success
     track(ip, "rule --model rule=radius-rule", THRESHOLD)
     (receipt,) = sync(project)
-    assert receipt.get("models") == [{"name": "radius-rule", "version": "1"}], warnings_of(receipt)
+    (registered,) = receipt.get("models") or [None]
+    assert registered is not None, warnings_of(receipt)
+    assert (registered["name"], registered["version"]) == ("radius-rule", "1")
+    # A rule that does not say its input width finds no example: no signature, and it says so.
+    assert registered["no_signature"].startswith("no input example")
     assert os.environ["MLFLOW_TRACKING_URI"] == sqlite_uri
     assert not (project / "mlflow.db").with_suffix(".db-journal").exists()
     client = MlflowClient(sqlite_uri)
     version = client.get_model_version("radius-rule", "1")
     assert version.tags[store.MODEL_VARIABLE_TAG] == "rule"
+    assert version.tags[store.MODEL_SIGNATURE_TAG] == registered["no_signature"]
     import mlflow
 
     with tracking_uri(sqlite_uri):
@@ -429,3 +434,34 @@ def test_the_reproduced_gate_reads_the_runs_reproduction(
     client.set_tag(run_id, store.REPRODUCED_TAG, store.REPRODUCED_WITHIN)
     assert "reproduced" in magic(ip, 'promote stump --gate reproduced')
     assert str(client.get_model_version_by_alias("stump", "champion").version) == "1"
+
+
+def test_the_challenger_is_the_version_whose_run_ended_last_whatever_the_sync_order(
+    ip: InteractiveShell, project: Path
+) -> None:
+    """Two kernels training one model: the run that ended later synced first. The version of
+    the later run stays the challenger; the one uploaded after it is registered beside it."""
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    with capture_output():
+        assert ip.run_cell(SETUP).success
+    track(ip, "stump --model clf=cancer", STUMP)
+    track(ip, "logreg --model clf=cancer", LOGREG)
+    spool = Spool(project.parent / "spool")
+    earlier, later = spool.entries()  # oldest first: the stump ended first
+    assert spool.load(earlier).outcome.end_ms < spool.load(later).outcome.end_ms
+    aside = project.parent / earlier.name
+    earlier.rename(aside)  # the stump's kernel syncs late
+    (first,) = sync(project)
+    aside.rename(earlier)
+    (second,) = sync(project)
+    assert first["models"][0]["version"] == "1" and second["models"][0]["version"] == "2"
+    client = MlflowClient(uri)
+    assert client.get_model_version("cancer", "1").run_id == first["run_id"]
+    assert holder(client, "cancer", "challenger") == "1"  # the logistic regression's
+    # Said where the late version is shown: on its status line, not as a challenger.
+    assert second["models"][0]["challenger_stays"] == "1"
+    from nbmlops.track.status_line import render
+
+    line, _ = render(["stump"], "r", second)
+    assert "cancer v2 (challenger stays v1: its run ended later)" in line
+    assert "v2 challenger" not in line

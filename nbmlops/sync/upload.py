@@ -135,7 +135,7 @@ def _upload_run(
         raise
     done = receipt(record, experiment_id, run_id)
     if models:
-        done["models"] = [{"name": m.name, "version": m.version} for m in models]
+        done["models"] = [m.receipt() for m in models]
     return done
 
 
