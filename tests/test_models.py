@@ -465,3 +465,57 @@ def test_the_challenger_is_the_version_whose_run_ended_last_whatever_the_sync_or
     line, _ = render(["stump"], "r", second)
     assert "cancer v2 (challenger stays v1: its run ended later)" in line
     assert "v2 challenger" not in line
+
+
+CATEGORIES = """\
+import pandas as pd
+from sklearn.compose import make_column_transformer
+from sklearn.datasets import load_diabetes
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+X, y = load_diabetes(return_X_y=True, as_frame=True)
+X["sex"] = X["sex"].gt(0).map({True: "m", False: "f"}).astype("category")
+X["age_band"] = pd.cut(X["age"], 3, labels=False).astype("category")
+X_train = X
+"""
+CATEGORY_FIT = """\
+pipe = make_pipeline(
+    make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["sex", "age_band"]),
+                            remainder="passthrough"),
+    Ridge(),
+).fit(X_train, y)
+"""
+
+
+def test_a_pipeline_over_category_columns_gets_a_signature(
+    ip: InteractiveShell, project: Path
+) -> None:
+    """MLflow's own inference fails on ``category`` columns (it cannot enforce them on the
+    example) and left the version without a signature, silently."""
+    from mlflow.models import get_model_info
+
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    with capture_output():
+        assert ip.run_cell(CATEGORIES).success
+    track(ip, "ridge --model pipe=diabetes", CATEGORY_FIT)
+    (receipt,) = sync(project)
+    assert receipt["models"] == [{"name": "diabetes", "version": "1"}], warnings_of(receipt)
+    client = MlflowClient(uri)
+    version = client.get_model_version("diabetes", "1")
+    signature = get_model_info(version.source).signature
+    assert signature is not None
+    inputs = {c["name"]: c["type"] for c in signature.inputs.to_dict()}
+    assert inputs["sex"] == "string" and inputs["age_band"] == "long"
+    assert inputs["bmi"] == "double" and signature.outputs is not None
+    assert store.MODEL_SIGNATURE_TAG not in version.tags
+    report = evaluation_report(client, version, project.parent / "v1")
+    assert report["no_signature"] is None and report["signature"]["inputs"]
+    # What MLflow serves from it takes the example's plain columns.
+    import mlflow
+
+    with tracking_uri(uri):
+        served = mlflow.pyfunc.load_model("models:/diabetes@challenger")
+    rows = ip.user_ns["X_train"].head(10)
+    plain = rows.astype({"sex": str, "age_band": "int64"})
+    assert list(served.predict(plain)) == pytest.approx(list(ip.user_ns["pipe"].predict(rows)))
