@@ -228,6 +228,10 @@ def test_a_model_without_a_flavour_is_a_pyfunc_around_its_pickle(
     assert (registered["name"], registered["version"]) == ("radius-rule", "1")
     # A rule that does not say its input width finds no example: no signature, and it says so.
     assert registered["no_signature"].startswith("no input example")
+    from nbmlops.track.status_line import render
+
+    line, _ = render(["rule"], "r", receipt)
+    assert "radius-rule v1 challenger · ⚠ no signature: no input example" in line
     assert os.environ["MLFLOW_TRACKING_URI"] == sqlite_uri
     assert not (project / "mlflow.db").with_suffix(".db-journal").exists()
     client = MlflowClient(sqlite_uri)
