@@ -119,8 +119,17 @@ def model_summary_artifact(name: str) -> str:
     return f"{MODEL_SUMMARY_FOLDER}/{name}-summary.txt"
 
 
-def figure_artifact(name: str) -> str:
-    return f"{FIGURES_FOLDER}/{name}.png"
+#: What each figure's title said (``{name: title}``): a title that holds a value (``rmse=55.8``)
+#: is a caption, never a name, so the same figure lines up across runs.
+FIGURE_CAPTIONS_ARTIFACT = f"{FIGURES_FOLDER}/captions.json"
+#: An interactive figure's own description, kept by the kernel (fast); the sync process makes
+#: its HTML page and, where a renderer is installed, its PNG beside it.
+PLOTLY_SUFFIX = ".plotly.json"
+VEGA_LITE_SUFFIX = ".vega-lite.json"
+
+
+def figure_artifact(name: str, suffix: str = ".png") -> str:
+    return f"{FIGURES_FOLDER}/{name}{suffix}"
 
 
 # -- models (nbmlops.sync.register writes them, nbmlops.models reads and moves them) ---------
