@@ -153,9 +153,19 @@ def _register_all(
         report["signature"] = _signature_dict(info)
         report["no_signature"] = no_signature
         report["challenger_stays"] = stays
+        report["captions"] = _captions(files)
         client.log_text(run_id, json.dumps(report, indent=1), store.evaluation_artifact(
             model.name, version))
     return done
+
+
+def _captions(files: Path) -> dict[str, str]:
+    """The titles of the cell's figures, by figure name."""
+    try:
+        found = json.loads((files / store.FIGURE_CAPTIONS_ARTIFACT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _signature_dict(info: Any) -> dict[str, Any] | None:
@@ -298,10 +308,11 @@ def _register(
             return str(old.version)  # registered before the sync process stopped
         # From a run a crash left half-uploaded, deleted since: it must not stay.
         client.delete_model_version(model.name, old.version)
+    tags = version_tags(record, model, run_id, author)
+    if no_signature:
+        tags[store.MODEL_SIGNATURE_TAG] = no_signature[:MAX_TAG_VALUE]
     version = client.create_model_version(
-        model.name, source=info.model_uri, run_id=run_id,
-        tags={**version_tags(record, model, run_id, author),
-              **({store.MODEL_SIGNATURE_TAG: no_signature[:MAX_TAG_VALUE]} if no_signature else {})},
+        model.name, source=info.model_uri, run_id=run_id, tags=tags,
         model_id=getattr(info, "model_id", None),
     )
     return str(version.version)
@@ -365,6 +376,7 @@ def evaluation_report(
             for d in record.datasets
         ],
         "input_example_of": model.example_of,
-        "plots": [a for a in record.artifacts if a.startswith(store.FIGURES_FOLDER + "/")],
+        "plots": [a for a in record.artifacts if a.startswith(store.FIGURES_FOLDER + "/")
+                  and a != store.FIGURE_CAPTIONS_ARTIFACT],
         "gates": [],
     }

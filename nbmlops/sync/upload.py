@@ -30,6 +30,7 @@ from nbmlops import config, store
 from nbmlops.exceptions import ConfigError, RecordRejected
 from nbmlops.record import DataRecord, RunRecord
 from nbmlops.redact import strip_credentials
+from nbmlops.sync.figures import make_files
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -98,6 +99,7 @@ def _upload_run(
         stale.append(found.info.run_id)
     for run_id in stale:  # a crash left it half-uploaded; the record still has everything
         client.delete_run(run_id)
+    run.artifacts += make_files(files, run.artifacts)  # plotly/Altair: HTML pages, PNGs
 
     # The cell's own tags come with the run when they fit one batch: a commit less per run.
     inline = len(run.tags) <= MAX_PARAMS_TAGS_PER_BATCH
