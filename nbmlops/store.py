@@ -122,8 +122,17 @@ def model_summary_artifact(name: str) -> str:
     return f"{MODEL_SUMMARY_FOLDER}/{name}-summary.txt"
 
 
-def figure_artifact(name: str) -> str:
-    return f"{FIGURES_FOLDER}/{name}.png"
+#: What each figure's title said (``{name: title}``): a title that holds a value (``rmse=55.8``)
+#: is a caption, never a name, so the same figure lines up across runs.
+FIGURE_CAPTIONS_ARTIFACT = f"{FIGURES_FOLDER}/captions.json"
+#: An interactive figure's own description, kept by the kernel (fast); the sync process makes
+#: its HTML page and, where a renderer is installed, its PNG beside it.
+PLOTLY_SUFFIX = ".plotly.json"
+VEGA_LITE_SUFFIX = ".vega-lite.json"
+
+
+def figure_artifact(name: str, suffix: str = ".png") -> str:
+    return f"{FIGURES_FOLDER}/{name}{suffix}"
 
 
 def search_results_artifact(name: str) -> str:
@@ -137,7 +146,7 @@ CANDIDATE_OF_TAG = "nbmlops.candidate.of"  # ... and the search's variable
 
 # -- models (nbmlops.sync.register writes them, nbmlops.models reads and moves them) ---------
 CHAMPION = "champion"  # the alias of the model in service
-CHALLENGER = "challenger"  # the alias of the newest registered version
+CHALLENGER = "challenger"  # the alias of the version whose run ended last
 #: Where a record keeps a ``%%track --model`` object in the spool: never uploaded as a plain
 #: artifact; the sync process logs it as an MLflow model instead.
 MODEL_SPOOL_FOLDER = "nbmlops-models"
@@ -150,6 +159,8 @@ MODEL_JOB_RUN_TAG = "nbmlops.job_run_id"  # the job run whose cell registered it
 MODEL_AUTHOR_TAG = "nbmlops.author"
 MODEL_METRIC_TAG_PREFIX = "nbmlops.metric."
 MODEL_GATES_TAG = "nbmlops.gates"  # the last gate report's one-line summary
+MODEL_RUN_ENDED_TAG = "nbmlops.run_ended"  # ms: which version is newest, whatever the sync order
+MODEL_SIGNATURE_TAG = "nbmlops.signature"  # why a version has no signature (absent: it has one)
 #: JSON list of the version's reigns under an alias: since, until, by, how, ended.
 ALIAS_HISTORY_TAG_PREFIX = "nbmlops.alias_history."
 

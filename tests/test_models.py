@@ -223,12 +223,21 @@ def test_a_model_without_a_flavour_is_a_pyfunc_around_its_pickle(
         assert ip.run_cell(SETUP).success
     track(ip, "rule --model rule=radius-rule", THRESHOLD)
     (receipt,) = sync(project)
-    assert receipt.get("models") == [{"name": "radius-rule", "version": "1"}], warnings_of(receipt)
+    (registered,) = receipt.get("models") or [None]
+    assert registered is not None, warnings_of(receipt)
+    assert (registered["name"], registered["version"]) == ("radius-rule", "1")
+    # A rule that does not say its input width finds no example: no signature, and it says so.
+    assert registered["no_signature"].startswith("no input example")
+    from nbmlops.track.status_line import render
+
+    line, _ = render(["rule"], "r", receipt)
+    assert "radius-rule v1 challenger · ⚠ no signature: no input example" in line
     assert os.environ["MLFLOW_TRACKING_URI"] == sqlite_uri
     assert not (project / "mlflow.db").with_suffix(".db-journal").exists()
     client = MlflowClient(sqlite_uri)
     version = client.get_model_version("radius-rule", "1")
     assert version.tags[store.MODEL_VARIABLE_TAG] == "rule"
+    assert version.tags[store.MODEL_SIGNATURE_TAG] == registered["no_signature"]
     import mlflow
 
     with tracking_uri(sqlite_uri):
@@ -429,3 +438,88 @@ def test_the_reproduced_gate_reads_the_runs_reproduction(
     client.set_tag(run_id, store.REPRODUCED_TAG, store.REPRODUCED_WITHIN)
     assert "reproduced" in magic(ip, 'promote stump --gate reproduced')
     assert str(client.get_model_version_by_alias("stump", "champion").version) == "1"
+
+
+def test_the_challenger_is_the_version_whose_run_ended_last_whatever_the_sync_order(
+    ip: InteractiveShell, project: Path
+) -> None:
+    """Two kernels training one model: the run that ended later synced first. The version of
+    the later run stays the challenger; the one uploaded after it is registered beside it."""
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    with capture_output():
+        assert ip.run_cell(SETUP).success
+    track(ip, "stump --model clf=cancer", STUMP)
+    track(ip, "logreg --model clf=cancer", LOGREG)
+    spool = Spool(project.parent / "spool")
+    earlier, later = spool.entries()  # oldest first: the stump ended first
+    assert spool.load(earlier).outcome.end_ms < spool.load(later).outcome.end_ms
+    aside = project.parent / earlier.name
+    earlier.rename(aside)  # the stump's kernel syncs late
+    (first,) = sync(project)
+    aside.rename(earlier)
+    (second,) = sync(project)
+    assert first["models"][0]["version"] == "1" and second["models"][0]["version"] == "2"
+    client = MlflowClient(uri)
+    assert client.get_model_version("cancer", "1").run_id == first["run_id"]
+    assert holder(client, "cancer", "challenger") == "1"  # the logistic regression's
+    # Said where the late version is shown: on its status line, not as a challenger.
+    assert second["models"][0]["challenger_stays"] == "1"
+    from nbmlops.track.status_line import render
+
+    line, _ = render(["stump"], "r", second)
+    assert "cancer v2 (challenger stays v1: its run ended later)" in line
+    assert "v2 challenger" not in line
+
+
+CATEGORIES = """\
+import pandas as pd
+from sklearn.compose import make_column_transformer
+from sklearn.datasets import load_diabetes
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+X, y = load_diabetes(return_X_y=True, as_frame=True)
+X["sex"] = X["sex"].gt(0).map({True: "m", False: "f"}).astype("category")
+X["age_band"] = pd.cut(X["age"], 3, labels=False).astype("category")
+X_train = X
+"""
+CATEGORY_FIT = """\
+pipe = make_pipeline(
+    make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["sex", "age_band"]),
+                            remainder="passthrough"),
+    Ridge(),
+).fit(X_train, y)
+"""
+
+
+def test_a_pipeline_over_category_columns_gets_a_signature(
+    ip: InteractiveShell, project: Path
+) -> None:
+    """MLflow's own inference fails on ``category`` columns (it cannot enforce them on the
+    example) and left the version without a signature, silently."""
+    from mlflow.models import get_model_info
+
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    with capture_output():
+        assert ip.run_cell(CATEGORIES).success
+    track(ip, "ridge --model pipe=diabetes", CATEGORY_FIT)
+    (receipt,) = sync(project)
+    assert receipt["models"] == [{"name": "diabetes", "version": "1"}], warnings_of(receipt)
+    client = MlflowClient(uri)
+    version = client.get_model_version("diabetes", "1")
+    signature = get_model_info(version.source).signature
+    assert signature is not None
+    inputs = {c["name"]: c["type"] for c in signature.inputs.to_dict()}
+    assert inputs["sex"] == "string" and inputs["age_band"] == "long"
+    assert inputs["bmi"] == "double" and signature.outputs is not None
+    assert store.MODEL_SIGNATURE_TAG not in version.tags
+    report = evaluation_report(client, version, project.parent / "v1")
+    assert report["no_signature"] is None and report["signature"]["inputs"]
+    # What MLflow serves from it takes the example's plain columns.
+    import mlflow
+
+    with tracking_uri(uri):
+        served = mlflow.pyfunc.load_model("models:/diabetes@challenger")
+    rows = ip.user_ns["X_train"].head(10)
+    plain = rows.astype({"sex": str, "age_band": "int64"})
+    assert list(served.predict(plain)) == pytest.approx(list(ip.user_ns["pipe"].predict(rows)))

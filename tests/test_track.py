@@ -231,24 +231,36 @@ def test_figures_become_png_artifacts(ip: InteractiveShell, project: Path) -> No
     plt.close("all")
 
 
-def test_figures_are_named_after_what_they_show(ip: InteractiveShell, project: Path) -> None:
+def test_figures_are_named_by_what_stays_and_titles_are_captions(
+    ip: InteractiveShell, project: Path
+) -> None:
+    """A title holding a value (``rmse=55.8``) would name the same figure differently in every
+    run: names come from the variable, else the axes' labels, else the position."""
     import matplotlib
 
     matplotlib.use("Agg")
     body = ("import matplotlib.pyplot as plt\n"
-            "fig, ax = plt.subplots()\nax.set_title('ROC curve (test set)')\n"
-            "plt.figure()\nplt.plot([1, 2])\n"
-            "other = plt.figure()\nother.suptitle('ROC curve (test set)')")
-    result, _ = track(ip, "", body)
-    assert result.success
-    [(record, _)] = spooled(project)
-    figures = sorted(a for a in record.artifacts if a.startswith("figures/"))
-    number = ip.user_ns["plt"].gcf().number - 1  # the untitled, unnamed one in the middle
-    assert figures == sorted([
-        "figures/roc-curve-test-set.png", "figures/roc-curve-test-set-2.png",
-        f"figures/figure-{number}.png",
-    ])
-    ip.user_ns["plt"].close("all")
+            "fig, ax = plt.subplots()\nax.set_title(f'Residuals rmse={rmse}')\n"
+            "plt.figure()\nplt.plot([1, 2])\nplt.xlabel('epoch')\nplt.ylabel('loss')\n"
+            "plt.title(f'rmse={rmse}')\n"
+            "plt.figure()\nplt.plot([2, 1])\nplt.title(f'{rmse} again')\n"
+            "plt.figure()\nplt.plot([3, 1])\n"
+            "roc_curve = plt.figure()\nroc_curve.suptitle(f'ROC rmse={rmse}')")
+    names = []
+    for rmse in (55.8, 61.2):
+        ip.user_ns["rmse"] = rmse
+        result, _ = track(ip, "", body)
+        assert result.success
+        ip.user_ns["plt"].close("all")
+    for record, files in spooled(project):
+        names.append(sorted(a for a in record.artifacts if a.startswith("figures/")))
+        captions = json.loads((files / "figures/captions.json").read_text())
+        rmse = captions["fig"].removeprefix("Residuals rmse=")
+        assert captions == {"fig": f"Residuals rmse={rmse}", "loss-vs-epoch": f"rmse={rmse}",
+                            "figure-1": f"{rmse} again", "roc-curve": f"ROC rmse={rmse}"}
+    assert names[0] == names[1] == [
+        "figures/captions.json", "figures/fig.png", "figures/figure-1.png",
+        "figures/figure-2.png", "figures/loss-vs-epoch.png", "figures/roc-curve.png"]
 
 
 def test_a_figure_from_before_the_cell_is_not_its_own_and_close_closes_the_current_one(
@@ -270,7 +282,7 @@ def test_a_figure_from_before_the_cell_is_not_its_own_and_close_closes_the_curre
     assert ip.user_ns["plt"].get_fignums() == []
     [(record, _)] = spooled(project)
     assert sorted(a for a in record.artifacts if a.startswith("figures/")) == [
-        "figures/closed-in-the-loop.png", "figures/new.png"]
+        "figures/captions.json", "figures/loop.png", "figures/new.png"]
     ip.user_ns["plt"].close("all")
 
 

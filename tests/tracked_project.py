@@ -40,7 +40,7 @@ for step in range(epochs):
     losses.append(loss)
     nbmlops.log_metric("loss", loss, step)
 accuracy = float(((X @ w > 0).astype(int) == y).mean())
-fig, ax = plt.subplots(figsize=(3, 2))
+loss_curve, ax = plt.subplots(figsize=(3, 2))
 ax.plot(losses)
 ax.set_title("Loss curve")"""
 

@@ -94,3 +94,34 @@ def drop_alias(client: MlflowClient, name: str, alias: str, *, ended: str) -> No
             break
     _write_history(client, name, previous, alias, reigns)
     client.delete_registered_model_alias(name, alias)
+
+
+def ended_ms(version: Any) -> int:
+    """When the run of ``version`` (a ModelVersion) ended: its tag, else (a version registered
+    before the tag existed) when it was registered, which is never before its run ended."""
+    try:
+        return int((version.tags or {})[store.MODEL_RUN_ENDED_TAG])
+    except (KeyError, ValueError):
+        return int(version.creation_timestamp or 0)
+
+
+def ended_later(client: MlflowClient, name: str, version: str, ended: int) -> str | None:
+    """The version of ``name`` whose run ended last, when it ended after ``ended`` (the run of
+    ``version``); None when ``version``'s is the newest. Uploads arrive in any order (two
+    kernels, two spools, one retried): ``challenger`` follows when the runs ended instead."""
+    newest: tuple[int, int] | None = None
+    token = None
+    while True:
+        quoted = name.replace("'", "\\'")
+        page = client.search_model_versions(f"name = '{quoted}'", max_results=200,
+                                            page_token=token)
+        for v in page:
+            if str(v.version) == str(version):
+                continue
+            key = (ended_ms(v), int(v.version))
+            if key > (ended, int(version)) and (newest is None or key > newest):
+                newest = key
+        token = page.token
+        if not token:
+            break
+    return None if newest is None else str(newest[1])

@@ -7,10 +7,12 @@ record id and is deleted then too, so a retry never registers a model twice.
 
 The model is logged with MLflow's own flavour where one fits its class (scikit-learn, XGBoost,
 LightGBM, PyTorch, CatBoost, statsmodels), else as a pyfunc wrapper around the pickle; the
-signature is inferred from the input example the kernel kept (a few training rows). The
-version is tagged with the run, the cell's code sha, the data it was trained on, the author
-and the metrics, given the alias ``challenger``, and its evaluation report is logged to the
-run.
+signature is inferred here from the input example the kernel kept (a few training rows, with
+``category`` columns turned into their categories' type, which MLflow's schema can hold); a
+version left without one says why (tag, evaluation report, status line). The version is
+tagged with the run, the cell's code sha, the data it was trained on, the author and the
+metrics, and its evaluation report is logged to the run. It takes the alias ``challenger``
+unless a version whose run ended later holds it: uploads come in any order.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbmlops import store
 from nbmlops.record import ModelRecord, RunRecord
-from nbmlops.sync.aliases import move_alias, now_iso
+from nbmlops.sync.aliases import ended_later, move_alias, now_iso
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -57,6 +59,17 @@ class Registered:
     name: str
     version: str
     flavour: str
+    challenger_stays: str | None = None  # the version whose run ended later, keeping the alias
+    no_signature: str | None = None  # why the version has no signature
+
+    def receipt(self) -> dict[str, str]:
+        """What the status line says of it: its name and version, and what is unusual."""
+        found = {"name": self.name, "version": self.version}
+        if self.challenger_stays is not None:
+            found["challenger_stays"] = self.challenger_stays
+        if self.no_signature is not None:
+            found["no_signature"] = self.no_signature
+        return found
 
 
 def register_models(
@@ -126,17 +139,38 @@ def _register_all(
             continue
         flavour = flavour_of(model)
         try:
-            info = _log_model(run_id, files, model, obj, example, flavour)
+            info, no_signature = _log_model(run_id, files, model, obj, example, flavour)
         except _LocalFailure as e:
             problems.append(f"model {model.variable}: {e}")
             continue
-        version = _register(client, record, run_id, model, info, author)
-        done.append(Registered(model.name, version, flavour))
-        move_alias(client, model.name, store.CHALLENGER, version, how="registered", by=author)
+        version = _register(client, record, run_id, model, info, author, no_signature)
+        stays = ended_later(client, model.name, version, record.outcome.end_ms)
+        if stays is None:
+            move_alias(client, model.name, store.CHALLENGER, version, how="registered",
+                       by=author)
+        done.append(Registered(model.name, version, flavour, stays, no_signature))
         report = evaluation_report(record, model, version, flavour, run_id)
+        report["signature"] = _signature_dict(info)
+        report["no_signature"] = no_signature
+        report["challenger_stays"] = stays
+        report["captions"] = _captions(files)
         client.log_text(run_id, json.dumps(report, indent=1), store.evaluation_artifact(
             model.name, version))
     return done
+
+
+def _captions(files: Path) -> dict[str, str]:
+    """The titles of the cell's figures, by figure name."""
+    try:
+        found = json.loads((files / store.FIGURE_CAPTIONS_ARTIFACT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _signature_dict(info: Any) -> dict[str, Any] | None:
+    signature = getattr(info, "signature", None)
+    return None if signature is None else dict(signature.to_dict())
 
 
 class _LocalFailure(Exception):
@@ -156,8 +190,9 @@ def _load(files: Path, model: ModelRecord) -> tuple[Any, Any]:
 
 def _log_model(
     run_id: str, files: Path, model: ModelRecord, obj: Any, example: Any, flavour: str
-) -> Any:
-    """Log ``obj`` to the run with ``flavour``; the ModelInfo."""
+) -> tuple[Any, str | None]:
+    """Log ``obj`` to the run with ``flavour``; the ModelInfo, and why it has no signature
+    (None when it has one)."""
     import importlib
 
     from mlflow.exceptions import MlflowException
@@ -169,16 +204,19 @@ def _log_model(
         # The kernel's imported packages: MLflow's own inference would start a subprocess.
         "pip_requirements": str(requirements) if requirements.is_file() else None,
     }
+    no_signature: str | None = NO_EXAMPLE
     if example is not None:
+        example = mlflow_example(example)
         kwargs["input_example"] = example
+        # Inferred here rather than by the flavour: MLflow's own attempt fails quietly on
+        # what it cannot enforce, and leaves the version without one.
+        kwargs["signature"], no_signature = signature_of(obj, example)
     module = importlib.import_module(flavour)
     if flavour == PYFUNC:
         from nbmlops.sync.pickled_model import PickledModel
 
         kwargs["python_model"] = PickledModel()
         kwargs["artifacts"] = {"model": str(files / model.file)}
-        if example is not None:
-            kwargs["signature"] = _signature(obj, example)
     else:
         # Each flavour's save_model names its model argument its own way (sk_model, ...).
         kwargs[next(iter(inspect.signature(module.save_model).parameters))] = obj
@@ -190,7 +228,7 @@ def _log_model(
         with _quiet():
             # Model.log is what every flavour's log_model calls; only it takes the run's id
             # (the sync process has no active run).
-            return Model.log(artifact_path=None, flavor=module, run_id=run_id, **kwargs)
+            info = Model.log(artifact_path=None, flavor=module, run_id=run_id, **kwargs)
     except MlflowException:
         raise
     except (OSError, ConnectionError):
@@ -198,6 +236,9 @@ def _log_model(
     except Exception as e:  # the flavour could not save this object
         raise _LocalFailure(f"MLflow's {flavour} could not save it: {type(e).__name__}: "
                             f"{' '.join(str(e).split())[:300]}") from None
+    if getattr(info, "signature", None) is not None:
+        return info, None
+    return info, no_signature or "MLflow stored none"
 
 
 @contextlib.contextmanager
@@ -214,19 +255,48 @@ def _quiet() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _signature(obj: Any, example: Any) -> Any:
+#: Why a model registered without an input example has no signature.
+NO_EXAMPLE = ("no input example: no frame or array of the cell has the model's input columns "
+              "(name its training data with --data)")
+
+
+def mlflow_example(example: Any) -> Any:
+    """``example`` as MLflow's schema can hold it: a pandas ``category`` column becomes a
+    column of its categories' type (strings, numbers), which is what a served model receives
+    from MLflow's JSON input anyway. Anything else is returned as it is."""
+    dtypes = getattr(example, "dtypes", None)
+    if dtypes is None or not hasattr(example, "columns"):
+        return example
+    names = [c for c, dtype in dtypes.items() if str(dtype) == "category"]
+    if not names:
+        return example
+    example = example.copy()
+    for name in names:
+        example[name] = example[name].astype(example[name].cat.categories.dtype)
+    return example
+
+
+def signature_of(obj: Any, example: Any) -> tuple[Any, str | None]:
+    """The signature of ``obj`` on ``example``: inputs and outputs, else inputs only when
+    predicting fails; else None and why."""
     from mlflow.models import infer_signature
 
-    try:
-        predict = getattr(obj, "predict", None) or obj
-        return infer_signature(example, predict(example))
-    except Exception:
-        return infer_signature(example)
+    with _quiet():
+        try:
+            predict = getattr(obj, "predict", None) or obj
+            return infer_signature(example, predict(example)), None
+        except Exception:
+            pass
+        try:
+            return infer_signature(example), None
+        except Exception as e:
+            return None, f"MLflow cannot infer one from the input example: {type(e).__name__}: " \
+                         f"{' '.join(str(e).split())[:200]}"
 
 
 def _register(
     client: MlflowClient, record: RunRecord, run_id: str, model: ModelRecord, info: Any,
-    author: str | None,
+    author: str | None, no_signature: str | None = None,
 ) -> str:
     from mlflow.exceptions import MlflowException
 
@@ -238,9 +308,11 @@ def _register(
             return str(old.version)  # registered before the sync process stopped
         # From a run a crash left half-uploaded, deleted since: it must not stay.
         client.delete_model_version(model.name, old.version)
+    tags = version_tags(record, model, run_id, author)
+    if no_signature:
+        tags[store.MODEL_SIGNATURE_TAG] = no_signature[:MAX_TAG_VALUE]
     version = client.create_model_version(
-        model.name, source=info.model_uri, run_id=run_id, tags=version_tags(record, model, run_id,
-                                                                            author),
+        model.name, source=info.model_uri, run_id=run_id, tags=tags,
         model_id=getattr(info, "model_id", None),
     )
     return str(version.version)
@@ -271,6 +343,7 @@ def version_tags(
         store.MODEL_VARIABLE_TAG: model.variable,
         store.MODEL_AUTHOR_TAG: author or "",
         store.MODEL_JOB_RUN_TAG: record.parent_run_id or "",
+        store.MODEL_RUN_ENDED_TAG: str(record.outcome.end_ms or ""),
         # The data the cell read, and what it made itself (a split, features) before fitting.
         store.MODEL_DATA_TAG: "\n".join(dict.fromkeys(
             f"{d.name}={d.fingerprint}"
@@ -303,6 +376,7 @@ def evaluation_report(
             for d in record.datasets
         ],
         "input_example_of": model.example_of,
-        "plots": [a for a in record.artifacts if a.startswith(store.FIGURES_FOLDER + "/")],
+        "plots": [a for a in record.artifacts if a.startswith(store.FIGURES_FOLDER + "/")
+                  and a != store.FIGURE_CAPTIONS_ARTIFACT],
         "gates": [],
     }

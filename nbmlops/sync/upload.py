@@ -30,6 +30,7 @@ from nbmlops import config, store
 from nbmlops.exceptions import ConfigError, RecordRejected
 from nbmlops.record import DataRecord, RunRecord
 from nbmlops.redact import strip_credentials
+from nbmlops.sync.figures import make_files
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -100,6 +101,7 @@ def _upload_run(
         if record.children:
             delete_children(client, experiment_id, run_id)
         client.delete_run(run_id)
+    run.artifacts += make_files(files, run.artifacts)  # plotly/Altair: HTML pages, PNGs
 
     # The cell's own tags come with the run when they fit one batch: a commit less per run.
     inline = len(run.tags) <= MAX_PARAMS_TAGS_PER_BATCH
@@ -138,7 +140,7 @@ def _upload_run(
         raise
     done = receipt(record, experiment_id, run_id)
     if models:
-        done["models"] = [{"name": m.name, "version": m.version} for m in models]
+        done["models"] = [m.receipt() for m in models]
     return done
 
 

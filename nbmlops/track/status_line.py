@@ -79,8 +79,8 @@ def render(
         state, url = f"waiting to sync · record {record_id[:RECORD_SHOWN]}", None
     else:
         state = f"synced: run {receipt['run_id'][:8]} in {receipt['experiment']}"
-        for model in receipt.get("models") or ():  # registered as challenger
-            state += f" · {model['name']} v{model['version']} challenger"
+        for model in receipt.get("models") or ():
+            state += " · " + _registered(model)
         url = receipt.get("url")
     plain = " · ".join(["nbmlops ▸ " + facts[0], *facts[1:], state]) + (f" {url}" if url else "")
     shown = html.escape(state)
@@ -92,6 +92,17 @@ def render(
         f"nbmlops ▸ {' · '.join(html.escape(f) for f in facts)} · {shown}</div>"
     )
     return plain, markup
+
+
+def _registered(model: dict[str, Any]) -> str:
+    """``cancer v3 challenger``; a version whose run ended before the challenger's says it
+    stays, one without a signature says why."""
+    text = f"{model['name']} v{model['version']}"
+    stays = model.get("challenger_stays")
+    text += (f" (challenger stays v{stays}: its run ended later)" if stays else " challenger")
+    if model.get("no_signature"):
+        text += f" · ⚠ no signature: {model['no_signature']}"
+    return text
 
 
 #: Characters of a record id a status line shows: enough to find it, short enough to read.

@@ -237,9 +237,12 @@ class CellTracker:
         if execution.figures is None:
             execution.figures = {}
             with execution.notes.guard("figures"):
-                made = execution.figure_watch.stop() if execution.figure_watch else []
+                watch = execution.figure_watch
+                made = watch.stop() if watch else []
                 names = {n: self.shell.user_ns.get(n) for n in execution.analysis.assigned}
-                execution.figures = figures.render(made, names)
+                shown = [*(watch.shown if watch else ()),
+                         *figures.last_result(self.shell, execution.execution_count)]
+                execution.figures = figures.render(made, names, shown)
 
     def finish(
         self, execution: Execution, error: BaseException | None
