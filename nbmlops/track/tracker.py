@@ -419,6 +419,8 @@ class CellTracker:
                 rebound=bound,
                 injected=params.injected_names(ns.get("In") or ())
                 | config.job_context().params,
+                injected_values=params.injected_values(
+                    ns.get("In") or (), ns, config.job_context().params),
                 estimators=params.estimator_params(ns, [*bound, *analysis.read]),
                 skip={*literals, *scalars, *options.metrics},
             )
