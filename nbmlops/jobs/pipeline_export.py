@@ -254,7 +254,7 @@ def _tracked(s: _Source, folder: Path, root: Path, uri: str) -> list[FileUse]:
     names = [config.source_name(str(p), root)
              for p in [s.path, folder / f"{s.step}.ipynb", *_job_copies(s.path, root)]]
     with store.fail_fast():
-        return notebook_files(names, uri)
+        return notebook_files(names, uri, root=root)
 
 
 def _job_copies(notebook: Path, root: Path) -> list[Path]:

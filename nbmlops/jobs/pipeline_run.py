@@ -50,6 +50,7 @@ from nbmlops.jobs.run import (
     stop_session,
 )
 from nbmlops.jobs.spec import Job, Step, resolve_params
+from nbmlops.runs.lineage import file_path
 
 Say = Callable[[str], None]
 
@@ -415,13 +416,13 @@ class _Runner:
         except Exception:  # the step's state keeps the inputs job.yaml lists
             return
         outputs = [os.path.normpath(self.folder / p) for p in step.outputs]
+        root = config.project_root(self.folder)
         found: dict[str, str] = {}
         for cell in cells:
             for d in cell.inputs.dataset_inputs if cell.inputs is not None else []:
                 tags = {t.key: t.value for t in d.tags}
-                path = d.dataset.name
-                if (tags.get(store.DATA_KIND_TAG) not in ("file", "directory")
-                        or not os.path.isabs(path)
+                path = file_path(d, root)  # named relative to the project, or absolute
+                if (path is None
                         or "output" in tags.get(store.DATA_CONTEXT_TAG, "")
                         or any(pipeline.covers(o, path) for o in outputs)):
                     continue

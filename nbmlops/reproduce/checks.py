@@ -3,14 +3,16 @@ changed since the run read them, and packages installed at other versions than i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 
-from nbmlops.data import fingerprints
+from nbmlops import config
+from nbmlops.data import file_names, fingerprints
 from nbmlops.exceptions import FingerprintError
 from nbmlops.runs.entities import Dataset
+from nbmlops.runs.lineage import source_path
 
 
 @dataclass(frozen=True)
@@ -42,25 +44,22 @@ class PackageChange:
         return f"{self.name} {self.recorded} -> {self.now or 'not installed'}"
 
 
-def file_path(dataset: Dataset) -> str | None:
-    """The local path of a file the run read (its MLflow dataset source), None for others."""
-    if dataset.kind != "file" or "input" not in dataset.contexts:
+def file_path(dataset: Dataset, root: Path | None = None) -> str | None:
+    """The local path of a file the run read (its MLflow dataset source), None for others.
+    A project-relative source is under ``root`` (the current project by default), wherever
+    the run was made."""
+    if "input" not in dataset.contexts:
         return None
-    try:
-        source = json.loads(dataset.source or "{}")
-    except ValueError:
-        return None
-    uri = source.get("uri") if isinstance(source, dict) else None
-    if not isinstance(uri, str) or ("://" in uri and not uri.startswith("file://")):
-        return None
-    return uri.removeprefix("file://")
+    return source_path(dataset.kind, dataset.source, root or config.project_root())
 
 
-def changed_files(datasets: Iterable[Dataset]) -> list[FileChange]:
-    """The files among ``datasets`` whose content fingerprint is not the recorded one."""
+def changed_files(datasets: Iterable[Dataset], root: Path | None = None) -> list[FileChange]:
+    """The files among ``datasets`` whose content fingerprint is not the recorded one (each
+    named as the run named it)."""
+    root = root or config.project_root()
     changes = []
     for dataset in datasets:
-        path = file_path(dataset)
+        path = file_path(dataset, root)
         if path is None:
             continue
         try:
@@ -68,7 +67,7 @@ def changed_files(datasets: Iterable[Dataset]) -> list[FileChange]:
         except FingerprintError:
             now = None
         if now != dataset.fingerprint:
-            changes.append(FileChange(path, dataset.fingerprint, now))
+            changes.append(FileChange(file_names.name_of(path, root), dataset.fingerprint, now))
     return changes
 
 

@@ -13,13 +13,16 @@ inside the functions, so importing this module costs nothing.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbmlops import config, store
+from nbmlops.data import file_names
 from nbmlops.exceptions import LineageError, RunNotFound
 from nbmlops.redact import strip_credentials
 
@@ -27,9 +30,8 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 __all__ = [
-    "DataVersion", "FileUse", "LineageError", "LineageRun", "RecordRun", "normalize",
-    "notebook_files", "run_data",
-    "run_of_record", "runs_using",
+    "DataVersion", "FileUse", "LineageError", "LineageRun", "RecordRun", "file_path",
+    "normalize", "notebook_files", "run_data", "run_of_record", "runs_using", "source_path",
 ]
 
 #: A fingerprint or a prefix of one: the status line shows 8 of its 32 hex characters.
@@ -167,18 +169,20 @@ def run_data(run_id: str, tracking_uri: str | None = None) -> list[DataVersion]:
 class FileUse:
     """A file (or folder) a notebook's tracked run read or wrote."""
 
-    path: str  # absolute
+    path: str  # absolute, here
     digest: str
     contexts: tuple[str, ...]
     run_id: str
 
 
 def notebook_files(source_names: Sequence[str], tracking_uri: str,
-                   max_runs: int = 200) -> list[FileUse]:
+                   max_runs: int = 200, root: Path | None = None) -> list[FileUse]:
     """The files the latest ``max_runs`` tracked runs of the notebooks named
-    ``source_names`` (``mlflow.source.name``) read and wrote, newest run first."""
+    ``source_names`` (``mlflow.source.name``) read and wrote, newest run first. Runs name
+    files relative to the project (``root``, the current one by default), or absolute."""
     if not source_names or not store.exists(tracking_uri):
         return []
+    root = root or config.project_root()
     client = store.client(tracking_uri)
     ids = _experiment_ids(client, None)
     if not ids:
@@ -195,11 +199,34 @@ def notebook_files(source_names: Sequence[str], tracking_uri: str,
                 raise LineageError(f"cannot search runs: {_one_line(e)}") from None
             for run in runs:
                 for d in run.inputs.dataset_inputs if run.inputs is not None else []:
-                    if _tag(d, store.DATA_KIND_TAG) in ("file", "directory") and (
-                            os.path.isabs(d.dataset.name)):
-                        found.append(FileUse(d.dataset.name, d.dataset.digest, _contexts(d),
+                    path = file_path(d, root)
+                    if path is not None:
+                        found.append(FileUse(path, d.dataset.digest, _contexts(d),
                                              run.info.run_id))
     return found
+
+
+def file_path(dataset_input: Any, root: Path) -> str | None:
+    """Where the file or folder an MLflow dataset input names is here; None for data that
+    is not a local file (see :func:`source_path`)."""
+    return source_path(_tag(dataset_input, store.DATA_KIND_TAG),
+                       dataset_input.dataset.source, root)
+
+
+def source_path(kind: str | None, source: str | None, root: Path) -> str | None:
+    """Where a recorded file or folder is here, from its kind and its MLflow dataset source
+    (JSON with a ``uri``): a project-relative name is under ``root``; an absolute one (runs
+    recorded before, files outside the project) is taken as it is. None for other data."""
+    if kind not in ("file", "directory"):
+        return None
+    try:
+        parsed = json.loads(source or "{}")
+    except ValueError:
+        return None
+    uri = parsed.get("uri") if isinstance(parsed, dict) else None
+    if not isinstance(uri, str) or not uri or ("://" in uri and not uri.startswith("file://")):
+        return None
+    return file_names.path_of(uri.removeprefix("file://"), root)
 
 
 # -- MLflow --------------------------------------------------------------------------------------

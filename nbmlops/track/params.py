@@ -111,6 +111,42 @@ def injected_names(history: Sequence[Any]) -> set[str]:
     return names
 
 
+def injected_values(
+    history: Sequence[Any], namespace: Mapping[str, Any], names: Iterable[str] = ()
+) -> dict[str, str]:
+    """Every value injected into this kernel, as text: the literals of papermill's injected
+    cells (the last one wins), and ``names`` (those ``nbmlops run`` says it injected) not
+    found there, from ``namespace``. A run records them all, read by its cell or not."""
+    found: dict[str, str] = {}
+    for source in history:
+        if not isinstance(source, str) or not source.lstrip().startswith(_INJECTED_HEADER):
+            continue
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            continue
+        for stmt in tree.body:
+            if not isinstance(stmt, ast.Assign):
+                continue
+            for target in stmt.targets:
+                if not isinstance(target, ast.Name):
+                    continue
+                try:
+                    text = plain_text(ast.literal_eval(stmt.value))
+                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                    text = None  # not a literal: what the kernel holds under the name
+                if text is None:
+                    text = plain_text(namespace.get(target.id))
+                if text is not None:
+                    found[target.id] = text
+    for name in names:
+        if name not in found and name in namespace:
+            text = plain_text(namespace[name])
+            if text is not None:
+                found[name] = text
+    return found
+
+
 def estimator_params(
     namespace: Mapping[str, Any], names: Iterable[str]
 ) -> dict[str, str]:
@@ -281,16 +317,23 @@ def run_params(
     skip: Iterable[str] = (),
     passed: Iterable[tuple[str, str]] = (),
     literals: Mapping[str, str] | None = None,
+    injected_values: Mapping[str, str] | None = None,
 ) -> RunParams:
     """What the run records besides its literals.
 
     ``read_before`` are the plain values the cell read (as it started); a name the cell
     ``rebound`` is recorded as the cell left it. ``skip`` are names recorded otherwise
     (metrics, the cell's own literals: ``literals``). ``injected`` names came from papermill
-    or a job. An estimator's hyperparameter the cell ``passed`` from one of these values
-    (:func:`passed_names`) is recorded once, by the value's name (:func:`shown_once`).
+    or a job; ``injected_values`` are all the values injected into the kernel
+    (:func:`injected_values`), recorded whether the cell reads them or not. An estimator's
+    hyperparameter the cell ``passed`` from one of these values (:func:`passed_names`) is
+    recorded once, by the value's name (:func:`shown_once`).
     """
-    skipped, rebound, injected = set(skip), set(rebound), set(injected)
+    skipped, rebound = set(skip), set(rebound)
+    injected = set(injected) | set(injected_values or {})
+    # Injected values the cell does not read belong to the run all the same.
+    read_before = {**{n: v for n, v in (injected_values or {}).items()
+                      if n not in read_before}, **read_before}
     out = RunParams()
     came_in: list[str] = []
     earlier: list[str] = []

@@ -25,12 +25,21 @@ from pathlib import Path
 from typing import Any
 
 from nbmlops import config, redact, store
-from nbmlops.data import fingerprints
+from nbmlops.data import file_names, fingerprints
 from nbmlops.exceptions import StaleStateError
 from nbmlops.record import DataRecord, MetricPoint, Outcome, RunRecord
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool, Staging
-from nbmlops.track import capture, datachecks, environment, figures, location, models, params
+from nbmlops.track import (
+    capture,
+    datachecks,
+    environment,
+    figures,
+    file_calls,
+    location,
+    models,
+    params,
+)
 from nbmlops.track import direction as metric_direction
 from nbmlops.track import fitted as fitting
 from nbmlops.track.line import TrackOptions, default_run_name
@@ -288,9 +297,12 @@ class CellTracker:
             for name in execution.analysis.read
             if name in ns and fingerprints.is_data(ns[name])
         ]
-        files_before = {path: _stat(path) for path in _candidate_paths(execution.analysis.strings)}
+        # A file the cell only writes (``d.to_csv(out_path)``) is an output, not an input.
+        found, written = _file_accesses(execution.transformed, ns)
+        watched = _candidate_paths(execution.analysis.strings)
+        files_before = {path: _stat(path) for path in dict.fromkeys([*watched, *found])}
         for path, stat in files_before.items():
-            if stat is not None:
+            if stat is not None and path not in written:
                 inputs.append(fingerprints.describe_file(path, "input"))
         # Files the cells of its slice read: what ``nbmlops reproduce`` checks first.
         upstream = execution.code_slice.strings if execution.code_slice else ()
@@ -302,7 +314,7 @@ class CellTracker:
                 inputs.append(fingerprints.describe(item, ns[item], "input"))
             elif os.path.abspath(item) not in files_before:
                 inputs.append(fingerprints.describe_file(os.path.abspath(item), "input"))
-        execution.inputs = _unique(inputs)
+        execution.inputs = _unique(file_names.project_named(inputs, execution.ctx.root))
         execution.files_before = files_before
 
     def _outputs(self, execution: Execution) -> list[DataRecord]:
@@ -317,6 +329,7 @@ class CellTracker:
             after = _stat(path)
             if after is not None and after != before:
                 outputs.append(fingerprints.describe_file(path, "output"))
+        outputs = file_names.project_named(outputs, execution.ctx.root)
         return [d for d in outputs if (d.name, d.fingerprint) not in seen]
 
     def _bound(self, execution: Execution) -> list[str]:
@@ -413,6 +426,8 @@ class CellTracker:
                 rebound=bound,
                 injected=params.injected_names(ns.get("In") or ())
                 | config.job_context().params,
+                injected_values=params.injected_values(
+                    ns.get("In") or (), ns, config.job_context().params),
                 estimators=params.estimator_params(ns, [*bound, *analysis.read]),
                 skip={*literals, *scalars, *options.metrics},
                 passed=params.passed_names(execution.transformed), literals=literals,
@@ -589,6 +604,16 @@ def _candidate_paths(strings: Iterable[str]) -> list[str]:
         if os.sep in text or "." in text:
             paths.append(os.path.abspath(os.path.expanduser(text)))
     return list(dict.fromkeys(paths))
+
+
+def _file_accesses(source: str, namespace: dict[str, Any]) -> tuple[list[str], set[str]]:
+    """The files the cell's calls read or write, through the notebook's names too (absolute
+    paths), and those of them it only writes."""
+    accesses = file_calls.classify(source, namespace)
+    absolute = [(os.path.abspath(os.path.expanduser(a.path)), a.mode) for a in accesses]
+    read = {path for path, mode in absolute if mode == "read"}
+    written = {path for path, mode in absolute if mode == "write"} - read
+    return list(dict.fromkeys(path for path, _ in absolute)), written
 
 
 def _stat(path: str) -> tuple[int, int] | None:

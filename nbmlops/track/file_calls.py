@@ -1,0 +1,227 @@
+"""Which calls read a file and which write one, and the path each is given: one rule for
+the tracked cell (:mod:`nbmlops.track.tracker`) and the export's view of a whole notebook
+(:mod:`nbmlops.jobs.dataflow`).
+
+It knows the usual ways data reaches disk: pandas ``read_*`` / ``DataFrame.to_*``, NumPy
+``load``/``save``/``savez``/``loadtxt``/``savetxt``, pyarrow ``read_table``/``write_table``/
+``write_feather``, joblib ``load``/``dump``, ``open(path, mode)`` and ``Path.read_*``/
+``Path.write_*``. A path is followed when it is a literal, a name bound to one (by the code
+before it, or in the notebook's namespace when the kernel is there to ask), or built from those
+with ``/``, ``+``, f-strings, ``Path(...)`` and ``os.path.join``.
+
+Pure: source text and plain values in, paths as the code writes them out (relative to the
+working folder, or absolute); the caller makes them absolute.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+#: Function or method names that read the path given first.
+READ_FIRST = frozenset({
+    "read_csv", "read_parquet", "read_json", "read_excel", "read_feather", "read_pickle",
+    "read_table", "read_hdf", "read_orc", "read_fwf", "read_stata", "read_sas", "read_spss",
+    "read_xml", "load", "loadtxt", "genfromtxt", "fromfile", "ParquetFile", "read_text",
+    "read_bytes", "dataset", "read_schema", "read_metadata",
+})
+#: Methods of the object that is written (``df.to_parquet(path)``): the path is given first.
+WRITE_FIRST = frozenset({
+    "to_csv", "to_parquet", "to_json", "to_excel", "to_feather", "to_pickle", "to_hdf",
+    "to_orc", "to_stata", "to_xml", "save", "savez", "savez_compressed", "savetxt", "tofile",
+    "write_csv", "write_parquet", "write_ipc",
+})
+#: Functions given the data first and the path second (``pq.write_table(table, path)``).
+WRITE_SECOND = frozenset({"write_table", "write_feather", "dump", "write_to_dataset"})
+#: ``Path(...).write_text(...)``: the object is the path.
+PATH_METHODS_WRITE = frozenset({"write_text", "write_bytes"})
+PATH_METHODS_READ = frozenset({"read_text", "read_bytes"})
+#: Keyword arguments that carry the path.
+PATH_KEYWORDS = ("path", "path_or_buf", "filepath_or_buffer", "fname", "file", "where", "io",
+                 "source", "filename", "root_path", "dest")
+#: Longest text taken from the namespace as a path.
+_MAX_PATH = 1024
+
+
+@dataclass(frozen=True)
+class Access:
+    path: str  # as the code gives it (relative to the working folder, or absolute)
+    mode: str  # "read" | "write"
+    call: str  # the function, as a reason shows it
+
+
+def classify(source: str, namespace: Mapping[str, Any] | None = None) -> list[Access]:
+    """The files a cell's ``source`` reads and writes. Names the cell does not bind itself
+    are looked up in ``namespace`` (a notebook's variables: ``out_path = "data/x.csv"``
+    from its parameters cell, ``base = Path("data")``), when given."""
+    parsed = _parse(source)
+    if parsed is None:
+        return []
+    tree, loaded = parsed
+    env: dict[str, str] = {}
+    for name in loaded if namespace else ():
+        text = path_text(namespace.get(name)) if namespace else None
+        if text is not None:
+            env[name] = text
+    found: list[Access] = []
+    for stmt in tree.body:
+        found += calls_in(stmt, env)
+        bind(stmt, env)
+    return list(dict.fromkeys(found))
+
+
+def path_text(value: Any) -> str | None:
+    """The path a namespace value stands for: a short one-line string or an ``os.PathLike``."""
+    if isinstance(value, os.PathLike):
+        try:
+            value = os.fspath(value)
+        except Exception:  # a PathLike that is not one after all
+            return None
+    if isinstance(value, str) and 0 < len(value) <= _MAX_PATH and "\n" not in value:
+        return value
+    return None
+
+
+@lru_cache(maxsize=256)
+def _parse(source: str) -> tuple[ast.Module, tuple[str, ...]] | None:
+    """The cell's tree and the names it reads (cached: a cell is usually run many times)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    loaded = (n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+              and isinstance(n.ctx, ast.Load))
+    return tree, tuple(dict.fromkeys(loaded))
+
+
+def calls_in(stmt: ast.stmt, env: Mapping[str, str]) -> list[Access]:
+    """The reads and writes of one statement, its paths resolved through ``env``. A loop's
+    variable, a ``with ... as`` name or a comprehension's variable takes values no one knows
+    before the code runs: inside that statement it names no known path."""
+    varying = {n.id for node in ast.walk(stmt) for n in _targets(node)}
+    visitor = _Calls({k: v for k, v in env.items() if k not in varying} if varying else env)
+    visitor.visit(stmt)
+    return visitor.found
+
+
+def _targets(node: ast.AST) -> list[ast.Name]:
+    if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
+        target: ast.AST | None = node.target
+    elif isinstance(node, ast.withitem):
+        target = node.optional_vars
+    else:
+        return []
+    return [n for n in ast.walk(target) if isinstance(n, ast.Name)] if target else []
+
+
+def bind(stmt: ast.stmt, env: MutableMapping[str, str]) -> None:
+    """Remember ``name = <path expression>`` so later uses of the name resolve; a name bound
+    to anything else is forgotten."""
+    if isinstance(stmt, ast.Assign):
+        targets, value = stmt.targets, stmt.value
+    elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+        targets, value = [stmt.target], stmt.value
+    else:
+        for node in ast.walk(stmt):  # bound by a loop, a with, an import ...: not known
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+                env.pop(node.id, None)
+        return
+    text = resolve(value, env)
+    for target in targets:
+        for node in ast.walk(target):
+            if isinstance(node, ast.Name):
+                if text is None or node is not target:
+                    env.pop(node.id, None)
+                else:
+                    env[node.id] = text
+
+
+def resolve(node: ast.expr | None, env: Mapping[str, str]) -> str | None:
+    """The path ``node`` evaluates to when that is known without running it."""
+    if node is None:
+        return None
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, str) else None
+    if isinstance(node, ast.Name):
+        return env.get(node.id)
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for value in node.values:
+            inner = value.value if isinstance(value, ast.FormattedValue) else value
+            part = resolve(inner, env)
+            if part is None:
+                return None
+            parts.append(part)
+        return "".join(parts)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div | ast.Add):
+        left, right = resolve(node.left, env), resolve(node.right, env)
+        if left is None or right is None:
+            return None
+        return os.path.join(left, right) if isinstance(node.op, ast.Div) else left + right
+    if isinstance(node, ast.Call):
+        name = _name(node.func)
+        parts = [p for p in (resolve(a, env) for a in node.args) if p is not None]
+        if name in ("Path", "PurePath", "PosixPath", "join", "abspath", "expanduser", "str",
+                    "fspath") and parts and len(parts) == len(node.args):
+            return os.path.join(*parts)
+    return None
+
+
+def _name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+class _Calls(ast.NodeVisitor):
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.found: list[Access] = []
+
+    def _add(self, node: ast.expr | None, mode: str, call: str) -> None:
+        path = resolve(node, self.env)
+        if path:
+            self.found.append(Access(path, mode, call))
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self.generic_visit(node)
+        name = _name(node.func)
+        if name is None:
+            return
+        keyword = next((k.value for k in node.keywords if k.arg in PATH_KEYWORDS), None)
+        receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
+        if name == "open":
+            self._open(node)
+        elif name in PATH_METHODS_WRITE and receiver is not None:
+            self._add(receiver, "write", name)
+        elif name in PATH_METHODS_READ and receiver is not None and not node.args:
+            self._add(receiver, "read", name)
+        elif name in READ_FIRST:
+            self._add(node.args[0] if node.args else keyword, "read", name)
+        elif name in WRITE_FIRST:
+            self._add(node.args[0] if node.args else keyword, "write", name)
+        elif name in WRITE_SECOND:
+            self._add(node.args[1] if len(node.args) > 1 else keyword, "write", name)
+
+    def _open(self, node: ast.Call) -> None:
+        args = list(node.args)
+        receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
+        if receiver is not None and resolve(receiver, self.env) is not None:
+            target: ast.expr | None = receiver  # Path(...).open(mode): the mode comes first
+        else:
+            target = args.pop(0) if args else next(
+                (k.value for k in node.keywords if k.arg == "file"), None)
+        mode_node = args[0] if args else next(
+            (k.value for k in node.keywords if k.arg == "mode"), None)
+        mode = (mode_node.value if isinstance(mode_node, ast.Constant)
+                and isinstance(mode_node.value, str) else "r")
+        if any(c in mode for c in "wax"):
+            self._add(target, "write", f"open(mode={mode!r})")
+        if "r" in mode or not any(c in mode for c in "wax"):
+            self._add(target, "read", "open")
