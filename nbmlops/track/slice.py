@@ -13,7 +13,10 @@ Static analysis cannot see everything (aliases, ``exec``, ``%run``, ``from m imp
 it cannot be sure it keeps the statement and says so (verdict ``unsure``). What it sees is
 enough to name stale state at once: an input computed by a cell edited since, by a cell run
 before the cell feeding it ran again, changed in place by a cell run after this one, or coming
-from a deleted cell or a cell below this one in the saved notebook (verdict ``stale``).
+from a deleted cell or a cell below this one in the saved notebook (verdict ``stale``). The
+verdict trusts sure changes only, and a statement that did again what an earlier one did (the
+same import, a seed set again, the same code from equivalent inputs) is no input: cells run
+again in order, Run All twice, are not stale; state a re-run carried over is.
 
 Pure ``ast`` and plain data: no mlflow, no IPython import.
 """
