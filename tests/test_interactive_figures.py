@@ -55,7 +55,7 @@ def test_plotly_and_altair_figures_become_pages_and_pngs_in_the_store(
             result = ip.run_cell("%%track plots\n" + CELL.format(rmse=rmse))
         assert result.success, out.stdout + out.stderr
     # What the user sees is what plotly shows, and the status line: nothing of nbmlops' own.
-    assert [list(o.data) for o in out.outputs][0] == ["application/vnd.plotly.v1+json"]
+    assert list(out.outputs[0].data) == ["application/vnd.plotly.v1+json"]
     assert "nbmlops" in out.outputs[-1].data["text/plain"]
     assert out.stderr == ""
     spool = Spool(project.parent / "spool")
