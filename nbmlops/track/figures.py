@@ -242,7 +242,9 @@ def interactive_kind(value: Any) -> str | None:
     module = type(value).__module__ or ""
     if module.startswith("plotly.") and hasattr(value, "to_plotly_json"):
         return "plotly"
-    if module.startswith("altair.") and hasattr(value, "to_json") and hasattr(value, "mark"):
+    # A chart (single, layered, concatenated, faceted), not one of its parts (`alt.X(...)`).
+    if module.startswith("altair.") and any(
+            c.__name__ == "TopLevelMixin" for c in type(value).__mro__):
         return "vega-lite"
     return None
 
