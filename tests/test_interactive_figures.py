@@ -55,7 +55,7 @@ def test_plotly_and_altair_figures_become_pages_and_pngs_in_the_store(
             result = ip.run_cell("%%track plots\n" + CELL.format(rmse=rmse))
         assert result.success, out.stdout + out.stderr
     # What the user sees is what plotly shows, and the status line: nothing of nbmlops' own.
-    assert [list(o.data) for o in out.outputs][0] == ["application/vnd.plotly.v1+json"]
+    assert list(out.outputs[0].data) == ["application/vnd.plotly.v1+json"]
     assert "nbmlops" in out.outputs[-1].data["text/plain"]
     assert out.stderr == ""
     spool = Spool(project.parent / "spool")
@@ -90,3 +90,27 @@ def test_plotly_and_altair_figures_become_pages_and_pngs_in_the_store(
         assert 'src="https://' not in text and "loss rmse=" in text
     assert names[0] == names[1]  # the same figures line up, whatever the titles say
     print(f"sync of 2 runs with 3 plotly figures and 1 Altair chart each: {took:.1f} s")
+
+
+def test_interactive_figures_are_named_by_variable_then_labels_then_position() -> None:
+    import altair as alt
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from nbmlops.track.figures import render
+
+    named = go.Figure(go.Scatter(x=[1], y=[2]), layout={"title": {"text": "auc=0.91"}})
+    labelled = go.Figure(layout={"xaxis": {"title": {"text": "epoch"}},
+                                 "yaxis": {"title": {"text": "loss"}}, "title": "loss=0.2"})
+    bare = go.Figure()
+    chart = alt.Chart(pd.DataFrame({"a": [1]})).mark_bar().encode(
+        x=alt.X("a", title="age"), y="count()")
+    files = render([], {"roc": named, "part": alt.X("a"), "n": 3},
+                   [named, labelled, bare, chart, labelled])
+    # A count has no field: the chart is named by its one labelled axis.
+    assert sorted(files) == [
+        "figures/age.vega-lite.json", "figures/captions.json", "figures/figure-1.plotly.json",
+        "figures/loss-vs-epoch.plotly.json", "figures/roc.plotly.json"]
+    assert json.loads(files["figures/captions.json"]) == {"roc": "auc=0.91",
+                                                           "loss-vs-epoch": "loss=0.2"}
+    assert json.loads(files["figures/roc.plotly.json"])["layout"]["title"]["text"] == "auc=0.91"

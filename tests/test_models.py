@@ -464,6 +464,10 @@ def test_the_challenger_is_the_version_whose_run_ended_last_whatever_the_sync_or
     assert holder(client, "cancer", "challenger") == "1"  # the logistic regression's
     # Said where the late version is shown: on its status line, not as a challenger.
     assert second["models"][0]["challenger_stays"] == "1"
+    v2 = client.get_model_version("cancer", "2")
+    assert int(v2.tags[store.MODEL_RUN_ENDED_TAG]) < int(
+        client.get_model_version("cancer", "1").tags[store.MODEL_RUN_ENDED_TAG])
+    assert evaluation_report(client, v2, project.parent / "v2")["challenger_stays"] == "1"
     from nbmlops.track.status_line import render
 
     line, _ = render(["stump"], "r", second)

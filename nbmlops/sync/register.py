@@ -22,6 +22,7 @@ import inspect
 import json
 import logging
 import os
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -144,7 +145,9 @@ def _register_all(
             problems.append(f"model {model.variable}: {e}")
             continue
         version = _register(client, record, run_id, model, info, author, no_signature)
-        stays = ended_later(client, model.name, version, record.outcome.end_ms)
+        # A record without an end time (never written so, but possible) counts as just ended.
+        ended = record.outcome.end_ms or int(time.time() * 1000)
+        stays = ended_later(client, model.name, version, ended)
         if stays is None:
             move_alias(client, model.name, store.CHALLENGER, version, how="registered",
                        by=author)

@@ -166,12 +166,12 @@ def render(
             continue
         seen.add(id(value))
         try:
-            spec, suffix = _spec(value, kind)
+            spec, suffix, head = _spec(value, kind)
         except Exception:  # a figure that cannot describe itself is left out, the rest kept
             continue
-        name = name_of(_variable(value, bound) or _slug(_spec_labels(spec, kind)))
+        name = name_of(_variable(value, bound) or _slug(_spec_labels(head, kind)))
         files[store.figure_artifact(name, suffix)] = spec.encode()
-        caption = _spec_title(spec, kind)
+        caption = _spec_title(head, kind)
         if caption:
             captions[name] = caption
     if captions:
@@ -204,12 +204,12 @@ def _axes_of(value: Any, figure: Any) -> bool:
     """Whether ``value`` is an axes of ``figure`` (or an array of them, ``plt.subplots(2)``)."""
     if getattr(value, "figure", None) is figure and not hasattr(value, "savefig"):
         return True
-    flat = getattr(value, "flat", None)
-    if flat is None:
+    # Only a small array of objects can hold axes: a numeric array is never walked.
+    if getattr(getattr(value, "dtype", None), "kind", None) != "O" or value.size > 1024:
         return False
     try:
-        return any(getattr(ax, "figure", None) is figure for ax in flat)
-    except TypeError:
+        return any(getattr(ax, "figure", None) is figure for ax in value.flat)
+    except (AttributeError, TypeError):
         return False
 
 
@@ -242,20 +242,24 @@ def interactive_kind(value: Any) -> str | None:
     module = type(value).__module__ or ""
     if module.startswith("plotly.") and hasattr(value, "to_plotly_json"):
         return "plotly"
-    if module.startswith("altair.") and hasattr(value, "to_json") and hasattr(value, "mark"):
+    # A chart (single, layered, concatenated, faceted), not one of its parts (`alt.X(...)`).
+    if module.startswith("altair.") and any(
+            c.__name__ == "TopLevelMixin" for c in type(value).__mro__):
         return "vega-lite"
     return None
 
 
-def _spec(value: Any, kind: str) -> tuple[str, str]:
+def _spec(value: Any, kind: str) -> tuple[str, str, dict[str, Any]]:
+    """The figure's JSON, its file suffix, and the part of it that says its titles (for
+    plotly its layout, read without its data)."""
+    text = str(value.to_json())
     if kind == "plotly":
-        return str(value.to_json()), store.PLOTLY_SUFFIX
-    return str(value.to_json()), store.VEGA_LITE_SUFFIX
+        return text, store.PLOTLY_SUFFIX, {"layout": value.layout.to_plotly_json()}
+    return text, store.VEGA_LITE_SUFFIX, json.loads(text)
 
 
-def _spec_labels(text: str, kind: str) -> str:
+def _spec_labels(spec: dict[str, Any], kind: str) -> str:
     """The axes' titles of a figure's JSON: ``y vs x``."""
-    spec = json.loads(text)
     if kind == "plotly":
         layout = spec.get("layout") or {}
         return _versus(_title_text((layout.get("yaxis") or {}).get("title")),
@@ -271,8 +275,7 @@ def _spec_labels(text: str, kind: str) -> str:
     return _versus(channel("y"), channel("x"))
 
 
-def _spec_title(text: str, kind: str) -> str:
-    spec = json.loads(text)
+def _spec_title(spec: dict[str, Any], kind: str) -> str:
     if kind == "plotly":
         return _title_text((spec.get("layout") or {}).get("title"))
     return _title_text(spec.get("title"))
