@@ -187,3 +187,39 @@ def test_lineage_lists_the_step_that_wrote_a_file_named_by_a_variable(
     assert len(lines) == 2, lines
     assert "wrote" in lines[0] and "data/clean.csv" in lines[0] and "prep" in lines[0]
     assert "read" in lines[1] and "data/clean.csv" in lines[1] and "train" in lines[1]
+
+
+@pytest.mark.kernel
+def test_a_pipeline_step_writing_through_a_parameter_is_the_writer(
+    tmp_path: Path, migrated_db: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from test_pipelines import FINISHED, notebook, own_project
+    from test_pipelines import run as run_steps
+
+    from nbmlops.jobs.pipeline_export import export_pipeline
+    from nbmlops.jobs.spec import load
+
+    root = own_project(tmp_path, migrated_db, monkeypatch)
+    monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")  # the pipeline uploads what its steps spooled
+    prep = notebook(root / "prep.ipynb", [
+        "%load_ext nbmlops",
+        "%%track prep\nimport pandas as pd\nd = pd.read_csv(raw_path)\nd['x'] *= 2\n"
+        "d.to_csv(out_path, index=False)"],
+        "raw_path = 'data/raw.csv'\nout_path = 'data/clean.csv'")
+    train = notebook(root / "train.ipynb", [
+        "%load_ext nbmlops",
+        "%%track train\nimport pandas as pd\nloss = float(pd.read_csv(clean_path).x.mean())"],
+        "clean_path = 'data/clean.csv'")
+    folder = export_pipeline([prep, train], name="weekly").folder
+    assert load(folder).step("train").needs == ["prep"]
+    assert run_steps(folder) == {"prep": FINISHED, "train": FINISHED}
+    # Again, data/clean.csv there: what prep finds before it writes is not what it read.
+    assert run_steps(folder, force=("prep", "train")) == {"prep": FINISHED, "train": FINISHED}
+
+    capsys.readouterr()
+    assert main(["lineage", "data/clean.csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [(line.split()[2], line.split()[7]) for line in lines] == [
+        ("wrote", "prep"), ("read", "train"), ("wrote", "prep"), ("read", "train")], lines
+    assert all(line.split()[4] == "data/clean.csv" for line in lines)
