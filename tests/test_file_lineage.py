@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +19,7 @@ from IPython.utils.capture import capture_output
 from nbmlops import fingerprint
 from nbmlops.cli import main
 from nbmlops.data import file_names
-from nbmlops.record import RunRecord
+from nbmlops.record import DataRecord, RunRecord
 from nbmlops.sync.spool import Spool
 from nbmlops.track import file_calls
 
@@ -223,3 +224,35 @@ def test_a_pipeline_step_writing_through_a_parameter_is_the_writer(
     assert [(line.split()[2], line.split()[7]) for line in lines] == [
         ("wrote", "prep"), ("read", "train"), ("wrote", "prep"), ("read", "train")], lines
     assert all(line.split()[4] == "data/clean.csv" for line in lines)
+
+
+def test_runs_recorded_with_absolute_names_still_resolve(
+    tmp_path: Path, spool: Spool, sqlite_uri: str, make_record: Callable[..., Path]
+) -> None:
+    from test_upload import Clients, push
+
+    from nbmlops.reproduce import checks
+    from nbmlops.runs import lineage, query
+
+    root = tmp_path / "proj"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "x.csv").write_text("a\n1\n")
+    digest = fingerprint(root / "data" / "x.csv")
+    old_name = str(root / "data" / "x.csv")  # as runs named files before
+    old = make_record(sqlite_uri, run_name="old", datasets=[
+        DataRecord(old_name, "output", "file", digest, old_name)])
+    new = make_record(sqlite_uri, run_name="new", datasets=[
+        DataRecord("data/x.csv", "input", "file", digest, "data/x.csv")])
+    clients = Clients()
+    ids = [push(spool, entry, clients)["run_id"] for entry in (old, new)]
+
+    # The export's wiring: both runs' uses are of one file, here.
+    uses = lineage.notebook_files(["notebooks/train.ipynb"], sqlite_uri, root=root)
+    assert {(u.path, u.contexts, u.run_id) for u in uses} == {
+        (old_name, ("output",), ids[0]), (old_name, ("input",), ids[1])}
+    # Lineage by the file: the writer recorded before, the reader recorded now.
+    assert [(r.run_name, r.wrote) for r in lineage.runs_using(digest, sqlite_uri)] == [
+        ("old", True), ("new", False)]
+    # Reproduce finds the file the new run read, under this root.
+    datasets = query.get_run(sqlite_uri, ids[1], history=False, artifacts=False).run.datasets
+    assert [checks.file_path(d, root) for d in datasets] == [old_name]
