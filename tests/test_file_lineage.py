@@ -66,6 +66,7 @@ def test_paths_are_resolved_through_the_names_the_notebook_holds() -> None:
         "with open(base / 'notes.txt', 'w') as f:\n    f.write('x')\n"
         "raw = pd.read_csv(os.path.join(base, 'raw.csv'))\n"
         "here = 'data/local.csv'\nd.to_csv(here)\n"
+        "torch.save(net, f'{base}/net.pt')\n"
         "print(f'{n}.csv')\n"  # named, but neither read nor written
     )
     found = {(f.path, f.mode) for f in file_calls.classify(source, namespace)}
@@ -73,6 +74,7 @@ def test_paths_are_resolved_through_the_names_the_notebook_holds() -> None:
         ("data/clean.csv", "write"), ("data/model.parquet", "write"),
         ("data/arr.npy", "write"), ("data/model.joblib", "write"),
         ("data/notes.txt", "write"), ("data/raw.csv", "read"), ("data/local.csv", "write"),
+        ("data/net.pt", "write"),
     }
     # A name the cell binds to something unknown no longer resolves to the notebook's value.
     assert file_calls.classify("out_path = pick()\nd.to_csv(out_path)", namespace) == []
