@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +19,7 @@ from IPython.utils.capture import capture_output
 from nbmlops import fingerprint
 from nbmlops.cli import main
 from nbmlops.data import file_names
-from nbmlops.record import RunRecord
+from nbmlops.record import DataRecord, RunRecord
 from nbmlops.sync.spool import Spool
 from nbmlops.track import file_calls
 
@@ -65,6 +66,7 @@ def test_paths_are_resolved_through_the_names_the_notebook_holds() -> None:
         "with open(base / 'notes.txt', 'w') as f:\n    f.write('x')\n"
         "raw = pd.read_csv(os.path.join(base, 'raw.csv'))\n"
         "here = 'data/local.csv'\nd.to_csv(here)\n"
+        "torch.save(net, f'{base}/net.pt')\n"
         "print(f'{n}.csv')\n"  # named, but neither read nor written
     )
     found = {(f.path, f.mode) for f in file_calls.classify(source, namespace)}
@@ -72,6 +74,7 @@ def test_paths_are_resolved_through_the_names_the_notebook_holds() -> None:
         ("data/clean.csv", "write"), ("data/model.parquet", "write"),
         ("data/arr.npy", "write"), ("data/model.joblib", "write"),
         ("data/notes.txt", "write"), ("data/raw.csv", "read"), ("data/local.csv", "write"),
+        ("data/net.pt", "write"),
     }
     # A name the cell binds to something unknown no longer resolves to the notebook's value.
     assert file_calls.classify("out_path = pick()\nd.to_csv(out_path)", namespace) == []
@@ -187,3 +190,71 @@ def test_lineage_lists_the_step_that_wrote_a_file_named_by_a_variable(
     assert len(lines) == 2, lines
     assert "wrote" in lines[0] and "data/clean.csv" in lines[0] and "prep" in lines[0]
     assert "read" in lines[1] and "data/clean.csv" in lines[1] and "train" in lines[1]
+
+
+@pytest.mark.kernel
+def test_a_pipeline_step_writing_through_a_parameter_is_the_writer(
+    tmp_path: Path, migrated_db: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from test_pipelines import FINISHED, notebook, own_project
+    from test_pipelines import run as run_steps
+
+    from nbmlops.jobs.pipeline_export import export_pipeline
+    from nbmlops.jobs.spec import load
+
+    root = own_project(tmp_path, migrated_db, monkeypatch)
+    monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")  # the pipeline uploads what its steps spooled
+    prep = notebook(root / "prep.ipynb", [
+        "%load_ext nbmlops",
+        "%%track prep\nimport pandas as pd\nd = pd.read_csv(raw_path)\nd['x'] *= 2\n"
+        "d.to_csv(out_path, index=False)"],
+        "raw_path = 'data/raw.csv'\nout_path = 'data/clean.csv'")
+    train = notebook(root / "train.ipynb", [
+        "%load_ext nbmlops",
+        "%%track train\nimport pandas as pd\nloss = float(pd.read_csv(clean_path).x.mean())"],
+        "clean_path = 'data/clean.csv'")
+    folder = export_pipeline([prep, train], name="weekly").folder
+    assert load(folder).step("train").needs == ["prep"]
+    assert run_steps(folder) == {"prep": FINISHED, "train": FINISHED}
+    # Again, data/clean.csv there: what prep finds before it writes is not what it read.
+    assert run_steps(folder, force=("prep", "train")) == {"prep": FINISHED, "train": FINISHED}
+
+    capsys.readouterr()
+    assert main(["lineage", "data/clean.csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [(line.split()[2], line.split()[7]) for line in lines] == [
+        ("wrote", "prep"), ("read", "train"), ("wrote", "prep"), ("read", "train")], lines
+    assert all(line.split()[4] == "data/clean.csv" for line in lines)
+
+
+def test_runs_recorded_with_absolute_names_still_resolve(
+    tmp_path: Path, spool: Spool, sqlite_uri: str, make_record: Callable[..., Path]
+) -> None:
+    from test_upload import Clients, push
+
+    from nbmlops.reproduce import checks
+    from nbmlops.runs import lineage, query
+
+    root = tmp_path / "proj"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "x.csv").write_text("a\n1\n")
+    digest = fingerprint(root / "data" / "x.csv")
+    old_name = str(root / "data" / "x.csv")  # as runs named files before
+    old = make_record(sqlite_uri, run_name="old", datasets=[
+        DataRecord(old_name, "output", "file", digest, old_name)])
+    new = make_record(sqlite_uri, run_name="new", datasets=[
+        DataRecord("data/x.csv", "input", "file", digest, "data/x.csv")])
+    clients = Clients()
+    ids = [push(spool, entry, clients)["run_id"] for entry in (old, new)]
+
+    # The export's wiring: both runs' uses are of one file, here.
+    uses = lineage.notebook_files(["notebooks/train.ipynb"], sqlite_uri, root=root)
+    assert {(u.path, u.contexts, u.run_id) for u in uses} == {
+        (old_name, ("output",), ids[0]), (old_name, ("input",), ids[1])}
+    # Lineage by the file: the writer recorded before, the reader recorded now.
+    assert [(r.run_name, r.wrote) for r in lineage.runs_using(digest, sqlite_uri)] == [
+        ("old", True), ("new", False)]
+    # Reproduce finds the file the new run read, under this root.
+    datasets = query.get_run(sqlite_uri, ids[1], history=False, artifacts=False).run.datasets
+    assert [checks.file_path(d, root) for d in datasets] == [old_name]

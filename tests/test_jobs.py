@@ -73,6 +73,7 @@ def test_run_records_parent_and_nested_runs(project: Path, sqlite_uri: str) -> N
     assert "duration_s" in parent.data.metrics
     assert nested.data.tags["mlflow.parentRunId"] == parent.info.run_id
     assert nested.data.params["alpha"] == "0.25"  # the injected value, read by the cell
+    assert nested.data.params["n_points"] == "10"  # injected, read only by an untracked cell
     assert nested.data.metrics["loss"] == pytest.approx(0.25 * 4.5)
     [artifact] = client.list_artifacts(parent.info.run_id, "output")
     assert artifact.path.startswith("output/job_inferred-") and artifact.path.endswith(".ipynb")

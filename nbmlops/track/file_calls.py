@@ -36,7 +36,8 @@ WRITE_FIRST = frozenset({
     "write_csv", "write_parquet", "write_ipc",
 })
 #: Functions given the data first and the path second (``pq.write_table(table, path)``).
-WRITE_SECOND = frozenset({"write_table", "write_feather", "dump", "write_to_dataset"})
+WRITE_SECOND = frozenset({"write_table", "write_feather", "dump", "write_to_dataset",
+                          "save_model"})
 #: ``Path(...).write_text(...)``: the object is the path.
 PATH_METHODS_WRITE = frozenset({"write_text", "write_bytes"})
 PATH_METHODS_READ = frozenset({"read_text", "read_bytes"})
@@ -205,7 +206,10 @@ class _Calls(ast.NodeVisitor):
         elif name in READ_FIRST:
             self._add(node.args[0] if node.args else keyword, "read", name)
         elif name in WRITE_FIRST:
-            self._add(node.args[0] if node.args else keyword, "write", name)
+            first = node.args[0] if node.args else keyword
+            if (name == "save" and len(node.args) > 1 and resolve(first, self.env) is None):
+                first = node.args[1]  # ``torch.save(model, path)``: the object comes first
+            self._add(first, "write", name)
         elif name in WRITE_SECOND:
             self._add(node.args[1] if len(node.args) > 1 else keyword, "write", name)
 

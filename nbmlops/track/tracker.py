@@ -30,18 +30,10 @@ from nbmlops.exceptions import StaleStateError
 from nbmlops.record import DataRecord, MetricPoint, Outcome, RunRecord
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool, Staging
-from nbmlops.track import (
-    capture,
-    datachecks,
-    environment,
-    figures,
-    file_calls,
-    location,
-    models,
-    params,
-)
+from nbmlops.track import capture, datachecks, environment, figures, location, models, params
 from nbmlops.track import direction as metric_direction
 from nbmlops.track import fitted as fitting
+from nbmlops.track.file_calls import classify as classify_file_calls
 from nbmlops.track.line import TrackOptions, default_run_name
 from nbmlops.track.slice import History, Slice, notebook_cells
 
@@ -609,7 +601,7 @@ def _candidate_paths(strings: Iterable[str]) -> list[str]:
 def _file_accesses(source: str, namespace: dict[str, Any]) -> tuple[list[str], set[str]]:
     """The files the cell's calls read or write, through the notebook's names too (absolute
     paths), and those of them it only writes."""
-    accesses = file_calls.classify(source, namespace)
+    accesses = classify_file_calls(source, namespace)
     absolute = [(os.path.abspath(os.path.expanduser(a.path)), a.mode) for a in accesses]
     read = {path for path, mode in absolute if mode == "read"}
     written = {path for path, mode in absolute if mode == "write"} - read
