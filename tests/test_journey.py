@@ -200,15 +200,20 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
-def papermill(root: Path, name: str, output: str, params: dict[str, Any]) -> None:
-    """The plain papermill command, as a user types it in the project."""
+def papermill(root: Path, name: str, output: str, params: dict[str, Any]) -> subprocess.Popen[str]:
+    """The plain papermill command, as a user types it in the project (started)."""
     command = [str(BIN / "papermill"), f"{name}.ipynb", output, "--log-level", "WARNING",
                "--no-progress-bar"]
     for key, value in params.items():
         command += ["-p", key, str(value)]
-    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300,
-                          check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
+    return subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def finished(*started: subprocess.Popen[str]) -> None:
+    for proc in started:
+        _, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, stderr[-3000:]
 
 
 def experiment_runs(journey: Journey, experiment: str) -> list[Run]:
@@ -262,13 +267,15 @@ def test_01_a_notebook_project_in_git(project: Journey) -> None:
 def test_02_papermill_runs_both_notebooks(project: Journey,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     (project.root / "out").mkdir()
-    papermill(project.root, "prep", "out/prep-1.ipynb", PREP_P)
-    for i, params in enumerate(TRAIN_P, 1):
-        papermill(project.root, "train", f"out/train-{i}.ipynb", params)
+    finished(papermill(project.root, "prep", "out/prep-1.ipynb", PREP_P))
+    # A small sweep: both values at once, as two terminals would run them.
+    finished(*(papermill(project.root, "train", f"out/train-{i}.ipynb", params)
+               for i, params in enumerate(TRAIN_P, 1)))
     code, out, err = cli(capsys, "sync")
     assert code == 0, out + err
     [prep] = experiment_runs(project, "prep.ipynb")
-    trains = experiment_runs(project, "train.ipynb")
+    trains = sorted(experiment_runs(project, "train.ipynb"),
+                    key=lambda r: float(r.data.params["alpha"]))  # in the order of TRAIN_P
     assert [r.info.run_name for r in trains] == ["train", "train"]
     project.papermill = {"prep": [prep.info.run_id], "train": [r.info.run_id for r in trains]}
     for run in (prep, *trains):
