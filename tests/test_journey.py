@@ -316,7 +316,8 @@ def test_04_run_all_twice_in_one_shell_is_not_stale(
             with capture_output() as shown:
                 result = ip.run_cell(cell.source, store_history=True, cell_id=cell.id)
             assert result.success, result.error_in_exec
-            said += [shown.stdout, *(str(o.data) for o in shown.outputs)]  # the status line
+            # What the cell showed, its status line included.
+            said += [shown.stdout, *(o.data.get("text/plain", "") for o in shown.outputs)]
     location.clear_cache()
     code, out, err = cli(capsys, "sync")
     assert code == 0, out + err
