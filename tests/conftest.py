@@ -43,8 +43,8 @@ from nbmlops.sync.spool import Spool
 # `make test` runs the suite on two workers (pytest-xdist, `--dist loadfile`): a module runs
 # whole on one worker, so its module fixtures are built once. The slowest modules start first,
 # so that both workers finish at about the same time.
-SLOWEST_FIRST = ("test_pipelines", "test_sidebar", "test_schedulers", "test_jobs", "test_scale",
-                 "test_shared_server")
+SLOWEST_FIRST = ("test_pipelines", "test_journey", "test_sidebar", "test_schedulers", "test_jobs",
+                 "test_scale", "test_shared_server")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

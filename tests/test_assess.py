@@ -455,3 +455,23 @@ def test_a_schedule_that_missed_its_last_period_is_partly_met() -> None:
     assert found.step.command == "nbmlops run jobs/train && nbmlops jobs"
     job.runs.insert(0, JobRun("r3", "FINISHED", since + 1))
     assert by_id(assess(ev))["scheduled"].status == MET
+
+
+def test_a_pipeline_steps_runs_are_parents_not_untracked_runs(
+    tmp_path: Path, sqlite_uri: str
+) -> None:
+    # A pipeline run: its parent, one run per step, the step's tracked cell nested under it.
+    # Only the cell's run holds code; the step's run is no more "logged by hand" than the job's.
+    root = base_project(tmp_path, sqlite_uri)
+    commit(root)
+    parent = job_run(sqlite_uri, "weekly")
+    client = store.client(sqlite_uri)
+    step = client.create_run(client.get_run(parent).info.experiment_id, run_name="train", tags={
+        store.PARENT_RUN_TAG: parent, store.PIPELINE_TAG: "weekly", store.STEP_TAG: "train",
+    }).info.run_id
+    client.set_terminated(step)
+    upload_run(sqlite_uri, tmp_path, parent=step)
+
+    found = by_id(assess_project(root))["tracking-consistent"]
+    assert found.status == MET, found.missing
+    assert found.evidence[0].startswith("100% of the 1 newest runs carry code and git commit")

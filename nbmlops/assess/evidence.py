@@ -138,7 +138,7 @@ class RunFacts:
     users: dict[str, int] = field(default_factory=dict)
     notebooks: dict[str, int] = field(default_factory=dict)  # source name -> runs
     metric_notebooks: dict[str, int] = field(default_factory=dict)  # ... runs with metrics
-    job_parents: int = 0  # parent runs of jobs (counted in ``read`` only)
+    job_parents: int = 0  # parent runs of jobs and steps (counted in ``read`` only)
     from_jobs: int = 0  # runs of a job (its parent run, or nested under one)
     stale: list[str] = field(default_factory=list)  # source names of runs with a stale slice
     reproduced: int = 0
@@ -598,8 +598,9 @@ def _count_run(facts: RunFacts, run: Any, users: Counter[str], notebooks: Counte
                metric_notebooks: Counter[str]) -> None:
     tags = run.data.tags
     facts.read += 1
-    if store.JOB_TAG in tags:
-        # A job's parent run holds no code of its own: its tracked cells are nested under it.
+    if store.JOB_TAG in tags or store.STEP_TAG in tags:
+        # A job's parent run (and a pipeline step's) holds no code of its own: its tracked
+        # cells are nested under it.
         facts.job_parents += 1
         facts.from_jobs += 1
         return

@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,14 @@ def browser_project(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path)
 def lab(
     browser_project: TrackedProject, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Lab]:
-    home = tmp_path_factory.mktemp("lab-home")
+    with running_lab(browser_project, tmp_path_factory.mktemp("lab-home")) as started:
+        yield started
+
+
+@contextmanager
+def running_lab(project: TrackedProject, home: Path) -> Iterator[Lab]:
+    """JupyterLab serving ``project`` on a free port (its settings in ``home``), stopped on
+    exit; a test of another module starts its own."""
     config = home / "config"
     (config / "labconfig").mkdir(parents=True)
     # No "receive Jupyter news?" toast over the screenshots.
@@ -74,10 +82,10 @@ def lab(
         proc = subprocess.Popen(
             [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
              f"--port={port}", f"--IdentityProvider.token={TOKEN}",
-             f"--ServerApp.root_dir={browser_project.root}",
+             f"--ServerApp.root_dir={project.root}",
              "--LabApp.expose_app_in_browser=True", "--ServerApp.port_retries=0",
              "--allow-root", "--LabApp.extension_manager=readonly"],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=browser_project.root,
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=project.root,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -90,7 +98,7 @@ def lab(
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"JupyterLab did not start:\n{log.read_text()[-3000:]}")
                 time.sleep(0.3)
-        yield Lab(url, TOKEN, browser_project, log)
+        yield Lab(url, TOKEN, project, log)
     finally:
         proc.terminate()
         try:
