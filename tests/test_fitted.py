@@ -26,6 +26,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from nbmlops import store
 from nbmlops.record import ChildRecord, RunRecord
+from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool
 from nbmlops.sync.upload import upload
 from nbmlops.track import fitted
@@ -245,6 +246,17 @@ def test_a_search_cell_records_what_it_found(ip: InteractiveShell, project: Path
     assert next(c.tags[store.CANDIDATE_RANK_TAG] for c in searched.children) == "1"
     assert len(searched.children) == fitted.MAX_CANDIDATES
     assert used.children == [] and "search.best.max_depth" not in used.params  # only read
+    # Synced: the candidates are nested under the cell's run, where MLflow's UI shows them.
+    assert worker.drain(spool, timeout=120).ok
+    client = MlflowClient(searched.tracking_uri)
+    [run] = client.search_runs([client.get_experiment_by_name(searched.experiment)
+                                .experiment_id], f"tags.`{store.RECORD_ID_TAG}` = "
+                               f"'{searched.record_id}'")
+    nested = child_runs(client, run.info.experiment_id, run.info.run_id)
+    assert sorted(r.info.run_name for r in nested) == [f"search rank {i}" for i in range(1, 6)]
+    assert run.data.metrics["search.best_score"] == pytest.approx(
+        ip.user_ns["search"].best_score_)
+    assert run.data.params["search.best.max_depth"] == repr(best)
 
 
 def test_an_early_stopped_booster_cell_records_what_it_kept(
