@@ -22,9 +22,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
 
 from nbmlops import store
 from nbmlops.record import ChildRecord, RunRecord
+from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool
 from nbmlops.sync.upload import upload
 from nbmlops.track import fitted
@@ -90,18 +92,18 @@ def test_randomized_and_halving_searches_too() -> None:
     from sklearn.model_selection import HalvingGridSearchCV
 
     X, y = load_iris(return_X_y=True)
-    rnd = RandomizedSearchCV(LogisticRegression(max_iter=500), {"C": [0.01, 0.1, 1, 10, 100]},
-                             n_iter=4, cv=3, random_state=0, scoring="neg_log_loss").fit(X, y)
-    halving = HalvingGridSearchCV(LogisticRegression(max_iter=500),
-                                  {"C": [0.01, 0.1, 1, 10, 100, 1000]}, cv=3, factor=2,
+    tree = DecisionTreeClassifier(random_state=0)
+    rnd = RandomizedSearchCV(tree, {"max_depth": [1, 2, 3, 4, 5]}, n_iter=4, cv=3,
+                             random_state=0, scoring="neg_log_loss").fit(X, y)
+    halving = HalvingGridSearchCV(tree, {"max_depth": [1, 2, 3, 4, 5, 6]}, cv=3, factor=2,
                                   random_state=0).fit(X, y)
     found = fitted.found({"rnd": rnd, "halving": halving}, ["rnd", "halving"], NOW)
-    assert found.params["rnd.best.C"] == repr(rnd.best_params_["C"])
-    assert found.params["halving.best.C"] == repr(halving.best_params_["C"])
+    assert found.params["rnd.best.max_depth"] == repr(rnd.best_params_["max_depth"])
+    assert found.params["halving.best.max_depth"] == repr(halving.best_params_["max_depth"])
     assert metrics_of(found)["rnd.best_score"][0][1] < 0  # neg_log_loss: higher is better
     assert found.tags[store.DIRECTION_TAG_PREFIX + "rnd.best_score"] == "max"
     top = next(c for c in found.children if c.tags[store.CANDIDATE_OF_TAG] == "halving")
-    assert top.params["C"] == repr(halving.best_params_["C"])  # its best is ranked first
+    assert top.params["max_depth"] == repr(halving.best_params_["max_depth"])  # ranked first
     assert {"iter", "n_resources"} <= set(top.params)
     assert len(rows(found, "halving")) == len(halving.cv_results_["params"])
 
@@ -226,23 +228,35 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_a_search_cell_records_what_it_found(ip: InteractiveShell, project: Path) -> None:
     with capture_output():
         ip.run_cell("from sklearn.datasets import load_iris\n"
-                    "from sklearn.linear_model import LogisticRegression\n"
+                    "from sklearn.tree import DecisionTreeClassifier\n"
                     "from sklearn.model_selection import GridSearchCV\n"
                     "X, y = load_iris(return_X_y=True)\n"
-                    "search = GridSearchCV(LogisticRegression(max_iter=500),\n"
-                    "                      {'C': [0.01, 0.1, 1, 10, 100, 1000]}, cv=3)")
+                    "search = GridSearchCV(DecisionTreeClassifier(random_state=0),\n"
+                    "                      {'max_depth': [1, 2, 3, 4, 5, 6]}, cv=3)")
         result = ip.run_cell("%%track search\nsearch.fit(X, y)\nprint(search.best_score_)")
         ip.run_cell("%%track use\nbest = search.best_estimator_\nacc = best.score(X, y)")
     assert result.error_in_exec is None
     spool = Spool(project.parent / "spool")
     searched, used = (spool.load(e) for e in spool.entries()[-2:])
-    assert searched.params["search.best.C"] == repr(ip.user_ns["search"].best_params_["C"])
-    assert searched.params["search.estimator.C"] == "1.0"  # the template is kept, as given
+    best = ip.user_ns["search"].best_params_["max_depth"]
+    assert searched.params["search.best.max_depth"] == repr(best)
+    assert searched.params["search.estimator.random_state"] == "0"  # the template, as given
     assert "search.best_score" in {m.name for m in searched.metrics}
     assert store.search_results_artifact("search") in searched.artifacts
     assert next(c.tags[store.CANDIDATE_RANK_TAG] for c in searched.children) == "1"
     assert len(searched.children) == fitted.MAX_CANDIDATES
-    assert used.children == [] and "search.best.C" not in used.params  # only read: not again
+    assert used.children == [] and "search.best.max_depth" not in used.params  # only read
+    # Synced: the candidates are nested under the cell's run, where MLflow's UI shows them.
+    assert worker.drain(spool, timeout=120).ok
+    client = MlflowClient(searched.tracking_uri)
+    [run] = client.search_runs([client.get_experiment_by_name(searched.experiment)
+                                .experiment_id], f"tags.`{store.RECORD_ID_TAG}` = "
+                               f"'{searched.record_id}'")
+    nested = child_runs(client, run.info.experiment_id, run.info.run_id)
+    assert sorted(r.info.run_name for r in nested) == [f"search rank {i}" for i in range(1, 6)]
+    assert run.data.metrics["search.best_score"] == pytest.approx(
+        ip.user_ns["search"].best_score_)
+    assert run.data.params["search.best.max_depth"] == repr(best)
 
 
 def test_an_early_stopped_booster_cell_records_what_it_kept(

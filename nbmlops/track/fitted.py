@@ -105,11 +105,15 @@ def _search(name: str, search: Any, out: Found, now: int) -> None:
         rank_key = next((k for k in columns if k.startswith("rank_test_")), "")
     ranks = columns.get(rank_key, [])
     settings = columns.get("params", [])
-    order = sorted(range(min(len(ranks), len(settings))), key=lambda i: (ranks[i], i))
+    # A halving search ranks every round's candidates together, but its best is the best of
+    # the last round (on the most resources): later rounds first, then by rank.
+    rounds = columns.get("iter") or [0] * len(ranks)
+    order = sorted(range(min(len(ranks), len(settings))),
+                   key=lambda i: (-rounds[i], ranks[i], i))
     scores = [k for k in columns if k.startswith(("mean_test_", "std_test_", "mean_train_",
                                                   "std_train_", "mean_fit_", "mean_score_"))]
-    for i in order[:MAX_CANDIDATES]:
-        child = _candidate(name, int(ranks[i]), settings[i] or {})
+    for place, i in enumerate(order[:MAX_CANDIDATES], start=1):
+        child = _candidate(name, place, settings[i] or {})
         for key in scores:
             value = metric_value(columns[key][i])
             if value is not None:
