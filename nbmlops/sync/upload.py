@@ -30,6 +30,7 @@ from nbmlops import config, store
 from nbmlops.exceptions import ConfigError, RecordRejected
 from nbmlops.record import DataRecord, RunRecord
 from nbmlops.redact import strip_credentials
+from nbmlops.sync import artifact_scheme
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -231,7 +232,8 @@ def ensure_experiment(client: MlflowClient, name: str, tracking_uri: str) -> str
 
 
 def _artifact_location(tracking_uri: str, name: str) -> str | None:
-    """Artifacts of a sqlite store go beside the database file.
+    """Artifacts of a sqlite store go beside the database file, named relative to it so that
+    they follow the project when its folder moves (:mod:`nbmlops.sync.artifact_scheme`).
 
     MLflow's default for a database store is ``./mlruns`` of whichever process creates the
     experiment: for the sync process that is the folder the kernel happened to start in.
@@ -240,6 +242,8 @@ def _artifact_location(tracking_uri: str, name: str) -> str | None:
     if db is None:
         return None  # a server decides itself (mlflow-artifacts:/...)
     slug = re.sub(r"[^\w.-]+", "_", name).strip("._") or "experiment"
+    if artifact_scheme.available():
+        return artifact_scheme.location(f"mlruns/{slug}")
     return str(db.parent / "mlruns" / slug)
 
 
