@@ -3,6 +3,7 @@ models go with it, and new runs land in the new place, never in the old one."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -102,3 +103,114 @@ def test_locations_are_relative_to_the_store_being_read(
     assert artifact_scheme.resolve(here, None) == tmp_path / "p/mlruns/train.ipynb/abc/artifacts"
     # MLflow knows the scheme (the entry point in pyproject.toml), so nbmlops writes it.
     assert artifact_scheme.available()
+
+
+# -- a job's cron line follows the job ---------------------------------------------------------
+
+NOTEBOOKS = Path(__file__).parent / "notebooks"
+
+
+def nbmlops(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("nbmlops")
+    return subprocess.run([str(exe), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def lines_for(*folders: Path) -> dict[Path, str]:
+    from nbmlops.jobs.targets.cron import cron_entries
+
+    return {e.folder: e.schedule for e in cron_entries() if e.folder in folders}
+
+
+def test_a_moved_jobs_cron_line_is_listed_replaced_and_removed(tmp_path: Path) -> None:
+    if not shutil.which("crontab"):
+        pytest.skip("Debian's crontab (apt-get install cron)")
+    from nbmlops.jobs.folder import export_job
+    from nbmlops.jobs.spec import load
+    from nbmlops.jobs.targets.cron import CronTarget
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[project]\nname = 'proj'\n")
+    shutil.copy(NOTEBOOKS / "job_inferred.ipynb", project / "fit.ipynb")
+    old = export_job(project / "fit.ipynb", cron="0 3 * * 1").folder
+    cron = CronTarget()
+    cron.install(load(old), old)
+    moved = tmp_path / "proj_moved"
+    new = moved / old.relative_to(project)
+    copy = tmp_path / "proj_copy"
+    copied = copy / old.relative_to(project)
+    try:
+        shutil.move(project, moved)
+        # `jobs` lists the line with the job where it now is, saying it runs nothing.
+        listed = nbmlops(moved, "jobs")
+        assert listed.returncode == 0, listed.stderr
+        (row,) = [line for line in listed.stdout.splitlines() if str(old) in line]
+        assert row.startswith("fit ") and "its cron line runs nothing" in row
+        assert "nbmlops schedule jobs/fit --install" in row
+        rows = json.loads(nbmlops(moved, "jobs", "--json").stdout)
+        (job,) = [r for r in rows if str(old) in (r.get("moved_from") or [r["folder"]])]
+        assert job["moved_from"] == [str(old)] and not job["installed"]
+        assert job["folder"] == "jobs/fit" and job["name"] == "fit"
+        # `%mlops jobs` and the sidebar's overview say it too.
+        from nbmlops.jobs.overview import describe_jobs, overviews
+
+        (seen,) = overviews([new])
+        assert seen.left_in_cron == [old] and not seen.installed
+        assert "before the job moved, runs nothing" in describe_jobs([seen], moved)
+        # `schedule --remove` from the new place removes the old line.
+        removed = nbmlops(moved, "schedule", str(new), "--remove")
+        assert removed.returncode == 0, removed.stderr
+        assert f"removed 1 crontab entry for {new} (the line made for {old}" in removed.stdout
+        assert lines_for(old, new) == {}
+
+        # Installing again, then moving back replaces the line rather than adding one.
+        cron.install(load(new), new)
+        shutil.move(moved, project)
+        installed = nbmlops(project, "schedule", str(old), "--install")
+        assert installed.returncode == 0, installed.stderr
+        assert f"it replaces the line made for {new} before the job moved" in installed.stdout
+        assert lines_for(old, new) == {old: "0 3 * * 1"}
+
+        # A copy of the project is another job: its install leaves the original's line, and
+        # its removal removes its own only.
+        shutil.copytree(project, copy)
+        cron.install(load(copied), copied)
+        assert lines_for(old, copied) == {old: "0 3 * * 1", copied: "0 3 * * 1"}
+        assert "removed 1 crontab entry" in cron.remove(load(copied), copied)
+        assert lines_for(old, copied) == {old: "0 3 * * 1"}
+        assert "removed 1 crontab entry" in cron.remove(load(old), old)
+        assert lines_for(old, new, copied) == {}
+    finally:
+        drop_lines(old, new, copied)
+
+
+def drop_lines(*folders: Path) -> None:
+    """Take this test's lines out of the crontab whatever happened to their folders."""
+    from crontab import CronTab
+
+    from nbmlops.jobs.targets.cron import CRON_MARKER
+
+    tab = CronTab(user=True)
+    if sum(tab.remove_all(comment=f"{CRON_MARKER}{folder}") for folder in folders):
+        tab.write()
+
+
+def test_only_a_line_whose_folder_lost_its_job_and_ends_like_it_is_the_moved_jobs(
+    tmp_path: Path,
+) -> None:
+    from nbmlops.jobs.targets.cron import moved_here
+
+    now = tmp_path / "b" / "proj" / "nb" / "jobs" / "weekly"
+    now.mkdir(parents=True)
+    (tmp_path / "b" / "proj" / "pyproject.toml").write_text("")
+    (now / "job.yaml").write_text("")
+    gone = Path("/gone/old_proj/nb/jobs/weekly")
+    assert moved_here(gone, now)
+    assert not moved_here(now, now)  # its own line
+    assert not moved_here(Path("/gone/old_proj/jobs/weekly"), now)  # another place in a project
+    assert not moved_here(Path("/gone/old_proj/nb/jobs/daily"), now)  # another job
+    elsewhere = tmp_path / "a" / "proj" / "nb" / "jobs" / "weekly"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "job.yaml").write_text("")
+    assert not moved_here(elsewhere, now)  # a copy's line: its folder holds its job
