@@ -268,11 +268,12 @@ def receipt(record: RunRecord, experiment_id: str, run_id: str) -> dict[str, Any
     """What the spool keeps in ``done/`` once MLflow has the run."""
     try:
         ui = config.ui_url(Path(record.project_root or "."), record.tracking_uri)
+        lasting = config.lasting_ui_url(Path(record.project_root or "."), record.tracking_uri)
     except ConfigError:
         # A broken pyproject must not undo a finished upload. (mutation-equivalent: "" for
         # None; run_url makes no link of either.)
-        ui = None
-    return {
+        ui = lasting = None
+    done = {
         "record_id": record.record_id,
         "run_id": run_id,
         "experiment_id": experiment_id,
@@ -281,6 +282,9 @@ def receipt(record: RunRecord, experiment_id: str, run_id: str) -> dict[str, Any
         "url": config.run_url(ui, experiment_id, run_id),
         "synced_at": time.time(),
     }
+    if lasting != ui:  # the link a saved status line keeps (config.lasting_ui_url)
+        done["link"] = config.run_url(lasting, experiment_id, run_id)
+    return done
 
 
 def is_permanent(error: BaseException) -> bool:
