@@ -219,6 +219,11 @@ async def test_a_saved_link_to_a_run_outlives_the_mlflow_uis_port(
         assert f'location.replace("{second}/" + location.hash)' in body
         with urllib.request.urlopen(f"{second}/health", timeout=5) as response:
             assert response.status == 200
+        # The UI reads the run's artifacts, which its store names relative to itself.
+        assert run.info.artifact_uri.startswith("nbmlops-store:mlruns/")
+        code_url = f"{second}/get-artifact?path=code/cell.py&run_uuid={run.info.run_id}"
+        with urllib.request.urlopen(code_url, timeout=10) as response:
+            assert response.read().strip()
         # A store outside the server's root, or none, is refused.
         for bad, status in (("../elsewhere/mlflow.db", 403), ("nothing.db", 404)):
             with pytest.raises(HTTPClientError) as refused:
