@@ -332,7 +332,6 @@ class MlflowUiHandler(NbmlopsHandler):
         await self.reply(start)
 
 
-
 class MlflowLinkHandler(NbmlopsHandler):
     """``GET mlflow/STORE#/experiments/…``: the browser sent on to the MLflow UI of the sqlite
     store at STORE (relative to the server's root), started when none runs.
@@ -348,10 +347,11 @@ class MlflowLinkHandler(NbmlopsHandler):
 
         def start() -> str:
             db = notebook.inside(self.server_root, store_path)
-            if not db.is_file():
-                raise StoreNotFound(f"no MLflow store at {store_path!r}")
             uri = f"sqlite:///{db}"
             root = config.project_root(db.parent)
+            # Only a project's own store: `mlflow ui` would add its tables to any other file.
+            if not db.is_file() or config.tracking_uri(root) != uri:
+                raise StoreNotFound(f"no project's MLflow store at {store_path!r}")
             return mlflow_ui.ui_for(root, uri, config.ui_url(root, uri), self.lasting_link(uri))
 
         try:

@@ -224,10 +224,13 @@ async def test_a_saved_link_to_a_run_outlives_the_mlflow_uis_port(
         code_url = f"{second}/get-artifact?path=code/cell.py&run_uuid={run.info.run_id}"
         with urllib.request.urlopen(code_url, timeout=10) as response:
             assert response.read().strip()
-        # A store outside the server's root, or none, is refused.
-        for bad, status in (("../elsewhere/mlflow.db", 403), ("nothing.db", 404)):
+        # A store outside the server's root, or none, or not a project's, is refused.
+        (tracked.root / "other.db").write_bytes(b"")  # a file, not the project's store
+        for bad, status in (("../elsewhere/mlflow.db", 403), ("nothing.db", 404),
+                            ("other.db", 404)):
             with pytest.raises(HTTPClientError) as refused:
                 await jp_fetch(*PREFIX.split("/"), "mlflow", *bad.split("/"))
             assert refused.value.code == status
     finally:
         mlflow_ui.stop_all()
+        (tracked.root / "other.db").unlink(missing_ok=True)
