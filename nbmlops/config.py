@@ -130,16 +130,27 @@ def ui_url(root: Path, uri: str) -> str | None:
 MANAGED_UI_FILE = "mlflow-ui.json"
 
 
-def managed_ui_url(root: Path, uri: str) -> str | None:
-    """The address of the ``mlflow ui`` started for ``uri``, if it still runs."""
+def managed_ui_url(root: Path, uri: str, key: str = "url") -> str | None:
+    """The address of the ``mlflow ui`` started for ``uri``, if it still runs (``key="link"``:
+    the Jupyter server's lasting route to it, when the server noted one)."""
     try:
         info = json.loads((spool_dir(root) / MANAGED_UI_FILE).read_text())
         if info["tracking_uri"] != uri:
             return None
         os.kill(int(info["pid"]), 0)  # raises when the process is gone
-        return str(info["url"])
+        return str(info[key]) if info.get(key) else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def lasting_ui_url(root: Path, uri: str) -> str | None:
+    """:func:`ui_url` for links that are kept (status lines saved in notebooks): the managed
+    ``mlflow ui`` listens on a port of the day, so they name the Jupyter server's route that
+    sends the browser to whichever UI serves the store when the link is followed."""
+    url = ui_url(root, uri)
+    if url is not None and url == managed_ui_url(root, uri):
+        return managed_ui_url(root, uri, "link") or url
+    return url
 
 
 #: MLflow 3's UI opens on its GenAI view unless a link asks for the model-training one.

@@ -71,6 +71,41 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def mlflow_plugins_installed(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """nbmlops' MLflow plugins (``[project.entry-points]`` of pyproject.toml) as an install
+    registers them, in this process and every one it starts: an editable install made before
+    an entry point was declared lacks it until ``pip install -e .`` runs again."""
+    from importlib.metadata import entry_points
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    declared = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    groups = declared["project"].get("entry-points", {})
+    missing = {group: {name: value for name, value in points.items()
+                       if not entry_points(group=group, name=name)}
+               for group, points in groups.items()}
+    missing = {group: points for group, points in missing.items() if points}
+    if not missing:
+        return
+    folder = tmp_path_factory.mktemp("entry-points")
+    info = folder / "nbmlops_plugins-0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: nbmlops-plugins\nVersion: 0\n")
+    (info / "entry_points.txt").write_text("".join(
+        f"[{group}]\n" + "".join(f"{name} = {value}\n" for name, value in points.items())
+        for group, points in missing.items()))
+    sys.path.append(str(folder))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (os.environ.get("PYTHONPATH"), str(folder)) if p)
+    if "mlflow.store.artifact.artifact_repository_registry" in sys.modules:
+        from mlflow.store.artifact import artifact_repository_registry
+
+        artifact_repository_registry._artifact_repository_registry.register_entrypoints()
+
+
 @pytest.fixture(scope="session")
 def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty MLflow sqlite store with every migration applied (that takes 1-2 s, and

@@ -15,6 +15,7 @@ from mlflow import MlflowClient
 from nbmlops.exceptions import JobError
 from nbmlops.jobs.folder import export_job
 from nbmlops.jobs.spec import Job
+from nbmlops.sync import artifact_scheme
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 BIN = Path(sys.executable).parent
@@ -74,7 +75,8 @@ def test_a_job_promotes_through_its_gates_or_fails(project: Path, sqlite_uri: st
     # The models' files are in the runs' experiment, beside the store, wherever the job ran;
     # the champion loads from there.
     experiment = client.get_experiment(parents[0].info.experiment_id)
-    assert len(list(Path(experiment.artifact_location).rglob("MLmodel"))) == 2
+    folder = artifact_scheme.resolve(experiment.artifact_location, sqlite_uri)
+    assert len(list(folder.rglob("MLmodel"))) == 2
     assert not list(project.rglob("MLmodel"))
     import mlflow
     from sklearn.datasets import load_breast_cancer

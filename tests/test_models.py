@@ -23,7 +23,7 @@ from nbmlops import store
 from nbmlops.cli import main
 from nbmlops.models import registry
 from nbmlops.record import ModelRecord, RunRecord
-from nbmlops.sync import worker
+from nbmlops.sync import artifact_scheme, worker
 from nbmlops.sync.register import _tracking_uri as tracking_uri
 from nbmlops.sync.spool import Spool
 
@@ -379,7 +379,8 @@ def test_a_retried_upload_registers_the_model_once(ip: InteractiveShell, project
     # The model's files are beside the store, in the run's experiment, not in the sync
     # process's working folder.
     assert not (project / "mlruns" / "0").exists()
-    location = Path(client.get_experiment(experiment_id).artifact_location)
+    location = artifact_scheme.resolve(client.get_experiment(experiment_id).artifact_location,
+                                       uri)
     assert location.parent == project / "mlruns"  # nbmlops' place beside the store
     model_id = version.source.removeprefix("models:/")
     assert client.get_logged_model(model_id).experiment_id == experiment_id

@@ -20,6 +20,7 @@ from nbmlops import config
 from nbmlops.exceptions import RecordRejected
 from nbmlops.record import DataRecord, MetricPoint, Outcome
 from nbmlops.store import FAIL_FAST_ENV
+from nbmlops.sync import artifact_scheme
 from nbmlops.sync.spool import RECORD_FILE, Spool
 from nbmlops.sync.upload import RECORD_ID_TAG, TRUNCATED, is_permanent, upload
 
@@ -134,10 +135,12 @@ def test_record_lands_in_sqlite_store(
     assert set(rc) == {
         "record_id", "run_id", "experiment_id", "experiment", "tracking_uri", "url", "synced_at",
     }  # fmt: skip
-    # A sqlite store keeps artifacts beside the database, not in the sync process's cwd.
+    # A sqlite store keeps artifacts beside the database, not in the sync process's cwd,
+    # named relative to it.
     store = Path(sqlite_uri.removeprefix("sqlite:///")).parent
     artifact_uri = client.get_run(rc["run_id"]).info.artifact_uri
-    assert artifact_uri.removeprefix("file://").startswith(str(store / "mlruns"))
+    assert artifact_uri.startswith(artifact_scheme.location("mlruns/"))
+    assert artifact_scheme.resolve(artifact_uri, sqlite_uri).is_relative_to(store / "mlruns")
     assert (store / "mlruns").is_dir()
 
 
@@ -405,18 +408,23 @@ def test_record_lands_on_a_tracking_server(
 
 
 def test_a_sqlite_stores_artifacts_go_beside_it_in_a_folder_per_experiment(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from nbmlops.sync.upload import _artifact_location
 
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    assert _artifact_location(uri, "notebooks/train.ipynb") == (
-        f"{tmp_path}/mlruns/notebooks_train.ipynb")
-    assert _artifact_location(uri, "._été  2026 ._") == f"{tmp_path}/mlruns/été_2026"
-    assert _artifact_location(uri, "../..") == f"{tmp_path}/mlruns/experiment"
-    assert _artifact_location(uri, "??") == f"{tmp_path}/mlruns/experiment"
-    assert _artifact_location(uri, "X-ray_") == f"{tmp_path}/mlruns/X-ray"
+    beside = artifact_scheme.location
+    assert _artifact_location(uri, "notebooks/train.ipynb") == beside(
+        "mlruns/notebooks_train.ipynb")
+    assert _artifact_location(uri, "._été  2026 ._") == beside("mlruns/été_2026")
+    assert _artifact_location(uri, "../..") == beside("mlruns/experiment")
+    assert _artifact_location(uri, "??") == beside("mlruns/experiment")
+    assert _artifact_location(uri, "X-ray_") == beside("mlruns/X-ray")
     assert _artifact_location("http://127.0.0.1:5000", "x") is None
+    # Where MLflow does not know the scheme (nbmlops installed without its entry points), a
+    # location it could not read back is never written: the absolute path it is.
+    monkeypatch.setattr(artifact_scheme, "available", lambda: False)
+    assert _artifact_location(uri, "X-ray_") == f"{tmp_path}/mlruns/X-ray"
 
 
 def test_a_receipt_links_to_the_ui_of_the_records_project(

@@ -17,6 +17,7 @@ from nbmlops.exceptions import JobError
 
 if TYPE_CHECKING:
     from nbmlops.jobs.spec import ParamSpec
+    from nbmlops.jobs.targets.cron import CronEntry
 
 
 def _configure_export(parser: argparse.ArgumentParser) -> None:
@@ -196,7 +197,11 @@ def jobs_command(args: argparse.Namespace) -> int:
 
     rows = []
     installed = list(cron_entries())
+    project_rows = _not_installed(config.project_root(), installed)
+    claimed = {Path(f) for row in project_rows for f in row.get("moved_from", [])}
     for entry in installed:
+        if entry.folder in claimed:
+            continue  # shown with the job, where it is now
         row: dict[str, Any] = {"folder": str(entry.folder), "schedule": entry.schedule,
                                "target": "cron", "enabled": entry.enabled, "installed": True}
         try:
@@ -210,13 +215,18 @@ def jobs_command(args: argparse.Namespace) -> int:
         except Exception as e:  # an unreachable store must not hide the list
             row["last_run_error"] = f"{type(e).__name__}: {e}"[:200]
         rows.append(row)
-    rows += _not_installed(config.project_root(), {e.folder for e in installed})
+    rows += project_rows
     if args.json:
         print(json.dumps(rows))
         return 0
     if not rows:
         print("no jobs (export a notebook with `nbmlops export NOTEBOOK --schedule CRON`)")
     for row in rows:
+        if row.get("moved_from"):
+            print(f"{row['name']:20} {row['schedule'] or '':15} its cron line runs nothing: "
+                  f"made for {', '.join(row['moved_from'])} before the job moved; "
+                  f"nbmlops schedule {row['folder']} --install (or --remove)")
+            continue
         if not row["installed"]:
             when = row["schedule"] or "no schedule"
             print(f"{row['name']:20} {when:15} not installed: nbmlops schedule "
@@ -230,11 +240,14 @@ def jobs_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _not_installed(root: Path, installed: set[Path]) -> list[dict[str, Any]]:
-    """The project's job folders that cron does not run."""
+def _not_installed(root: Path, entries: list[CronEntry]) -> list[dict[str, Any]]:
+    """The project's job folders that cron does not run; ``moved_from``: the folders of the
+    lines made for one before it moved."""
     from nbmlops.jobs.overview import project_job_folders
     from nbmlops.jobs.spec import load
+    from nbmlops.jobs.targets.cron import left_behind
 
+    installed = {e.folder for e in entries}
     rows = []
     for folder in project_job_folders(root):
         if folder in installed or folder.resolve() in installed:
@@ -243,8 +256,13 @@ def _not_installed(root: Path, installed: set[Path]) -> list[dict[str, Any]]:
             job = load(folder)
         except JobError:
             continue
-        rows.append({"folder": os.path.relpath(folder), "name": job.name,
-                     "schedule": job.schedule.cron, "target": None, "installed": False})
+        row: dict[str, Any] = {"folder": os.path.relpath(folder), "name": job.name,
+                               "schedule": job.schedule.cron, "target": None,
+                               "installed": False}
+        moved = left_behind(folder.resolve(), entries)
+        if moved:
+            row["moved_from"] = [str(e.folder) for e in moved]
+        rows.append(row)
     return rows
 
 

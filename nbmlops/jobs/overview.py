@@ -15,7 +15,7 @@ from nbmlops.exceptions import NbmlopsError
 from nbmlops.jobs import schedule
 from nbmlops.jobs.spec import JOB_FILE, Job, ParamSpec, load
 from nbmlops.jobs.targets import TARGETS, target
-from nbmlops.jobs.targets.cron import cron_entries
+from nbmlops.jobs.targets.cron import CronEntry, cron_entries, left_behind
 
 #: How many of a job's latest runs are shown.
 LAST_RUNS = 5
@@ -57,6 +57,8 @@ class JobOverview:
     runs: list[JobRun] = field(default_factory=list)
     runs_error: str | None = None  # MLflow could not be read
     steps: list[StepStatus] = field(default_factory=list)  # a pipeline's, in run order
+    #: crontab lines made for the job before it moved: they run nothing, install replaces them
+    left_in_cron: list[Path] = field(default_factory=list)
 
 
 def job_folders(notebook: Path) -> list[Path]:
@@ -93,19 +95,20 @@ _NOT_SEARCHED = {"node_modules", "__pycache__", "site-packages", "mlruns"}
 
 def overviews(folders: list[Path]) -> list[JobOverview]:
     """The overview of each job folder, the crontab read once for all of them."""
-    installed = {e.folder for e in cron_entries()}
-    return [overview(folder, installed=installed) for folder in folders]
+    entries = list(cron_entries())
+    return [overview(folder, entries=entries) for folder in folders]
 
 
 def overview(folder: Path, *, runs: bool = True,
-             installed: set[Path] | None = None) -> JobOverview:
+             entries: list[CronEntry] | None = None) -> JobOverview:
     """What there is to know of the job in ``folder``; ``runs`` reads its last runs from
-    MLflow (an unreachable store is said in ``runs_error``, never raised). ``installed``:
-    the job folders cron runs, when the caller has read the crontab already."""
+    MLflow (an unreachable store is said in ``runs_error``, never raised). ``entries``:
+    nbmlops' crontab lines, when the caller has read the crontab already."""
     job = load(folder)
     cron = job.schedule.cron
-    if installed is None:
-        installed = {e.folder for e in cron_entries()}
+    if entries is None:
+        entries = list(cron_entries())
+    installed = {e.folder for e in entries}
     in_cron = folder in installed or folder.resolve() in installed
     writers = [target(t) for t in job.schedule.targets if t in TARGETS]
     out = JobOverview(
@@ -117,6 +120,8 @@ def overview(folder: Path, *, runs: bool = True,
                   if cron and in_cron else None),
         parameters=list(job.parameters),
         steps=[StepStatus(s.name, list(s.needs)) for s in job.steps],
+        left_in_cron=[] if in_cron else [e.folder for e in left_behind(folder.resolve(),
+                                                                       entries)],
     )
     if runs:
         try:
@@ -195,6 +200,9 @@ def describe_jobs(jobs: list[JobOverview], root: Path) -> str:
         when = f"{job.cron} ({job.words}, {job.timezone})" if job.cron else "no schedule"
         state = ("installed in cron, next " + (job.next_run or "?")[:16] if job.installed
                  else "not installed (nbmlops schedule " + where + " --install)")
+        if job.left_in_cron:
+            state += ("; its cron line, made for " + ", ".join(map(str, job.left_in_cron))
+                      + " before the job moved, runs nothing: --install replaces it")
         lines.append(f"{job.name}  {where}/\n  schedule: {when}; {state}")
         if job.files:
             lines.append(f"  files: {', '.join(job.files)}")

@@ -8,6 +8,7 @@ slow or unreachable tracking server never blocks Jupyter's event loop. An
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,9 @@ from typing import Any, TypeVar
 
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
 
+from nbmlops import config, store
 from nbmlops.exceptions import (
     ArtifactTooLarge,
     ConfigError,
@@ -38,6 +41,10 @@ from nbmlops.server import notebook
 from nbmlops.server.jsonable import jsonable
 
 T = TypeVar("T")
+
+#: Where every route of the sidebar's API lives, under the server's base URL.
+API_PREFIX = "nbmlops/api"
+MLFLOW_LINK = "mlflow"  # the lasting route to a store's MLflow UI (MlflowLinkHandler)
 
 MAX_PAGE_SIZE = 200
 # MLflow calls block (sqlite, HTTP); a few threads keep one slow call from queueing the rest.
@@ -76,6 +83,16 @@ class NbmlopsHandler(APIHandler):
 
     def where(self) -> notebook.Where:
         return notebook.resolve(self.server_root, self.get_argument("notebook", None))
+
+    def lasting_link(self, tracking_uri: str) -> str | None:
+        """This server's route to the UI of a sqlite store inside its root (None else)."""
+        db = store.sqlite_path(tracking_uri)
+        try:
+            path = db.resolve().relative_to(self.server_root.resolve()) if db else None
+        except ValueError:
+            return None
+        return url_path_join(self.base_url, API_PREFIX, MLFLOW_LINK, path.as_posix()) if path \
+            else None
 
     async def blocking(self, call: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(_executor, call, *args)
@@ -310,9 +327,45 @@ class MlflowUiHandler(NbmlopsHandler):
         def start() -> dict[str, str]:
             where = self.where()
             return {"url": mlflow_ui.ui_for(where.project_root, where.tracking_uri,
-                                            where.ui_url)}
+                                            where.ui_url, self.lasting_link(where.tracking_uri))}
 
         await self.reply(start)
+
+
+class MlflowLinkHandler(NbmlopsHandler):
+    """``GET mlflow/STORE#/experiments/…``: the browser sent on to the MLflow UI of the sqlite
+    store at STORE (relative to the server's root), started when none runs.
+
+    Status lines saved in notebooks link here rather than to the UI's address: the UI gets a
+    free port each time it starts, this route stays. The part after ``#`` (MLflow's page) never
+    reaches a server, so the answer is a small page whose script adds it to the UI's address.
+    """
+
+    @tornado.web.authenticated
+    async def get(self, store_path: str) -> None:
+        from nbmlops.server import mlflow_ui
+
+        def start() -> str:
+            db = notebook.inside(self.server_root, store_path)
+            uri = f"sqlite:///{db}"
+            root = config.project_root(db.parent)
+            # Only a project's own store: `mlflow ui` would add its tables to any other file.
+            if not db.is_file() or config.tracking_uri(root) != uri:
+                raise StoreNotFound(f"no project's MLflow store at {store_path!r}")
+            return mlflow_ui.ui_for(root, uri, config.ui_url(root, uri), self.lasting_link(uri))
+
+        try:
+            url = await self.blocking(start)
+        except NbmlopsError as e:
+            self.fail(e)
+            return
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        target = json.dumps(url.rstrip("/") + "/").replace("<", "\\u003c")
+        self.finish(
+            "<!doctype html><title>MLflow</title>"
+            f"<script>location.replace({target} + location.hash)</script>"
+            f'<a href="{html.escape(url)}">MLflow</a>')
 
 
 class JobsHandler(NbmlopsHandler):

@@ -46,8 +46,12 @@ _managed: dict[str, ManagedUI] = {}
 _lock = threading.Lock()
 
 
-def ui_for(root: Path, tracking_uri: str, ui_url: str | None) -> str:
-    """The MLflow UI's base address for a notebook's store, starting one when needed."""
+def ui_for(root: Path, tracking_uri: str, ui_url: str | None,
+           link: str | None = None) -> str:
+    """The MLflow UI's base address for a notebook's store, starting one when needed.
+
+    ``link``: the Jupyter server's lasting route to this store's UI, noted beside the address
+    for the links status lines keep (:func:`nbmlops.config.lasting_ui_url`)."""
     if ui_url:
         return ui_url
     if not store.sqlite_path(tracking_uri) and not tracking_uri.startswith("file:"):
@@ -58,12 +62,12 @@ def ui_for(root: Path, tracking_uri: str, ui_url: str | None) -> str:
     with _lock:
         running = _managed.get(tracking_uri)
         if running is None or not running.alive:
-            running = _start(root, tracking_uri)
+            running = _start(root, tracking_uri, link)
             _managed[tracking_uri] = running
     return running.url
 
 
-def _start(root: Path, tracking_uri: str) -> ManagedUI:
+def _start(root: Path, tracking_uri: str, link: str | None) -> ManagedUI:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     spool = config.spool_dir(root)
@@ -87,7 +91,7 @@ def _start(root: Path, tracking_uri: str) -> ManagedUI:
         time.sleep(0.3)
     marker = spool / config.MANAGED_UI_FILE
     marker.write_text(json.dumps({"tracking_uri": tracking_uri, "url": url,
-                                  "pid": process.pid}))
+                                  "pid": process.pid, "link": link}))
     return ManagedUI(tracking_uri, url, process, marker)
 
 

@@ -8,7 +8,7 @@ from jupyter_server.utils import url_path_join
 
 from nbmlops.server import handlers
 
-PREFIX = "nbmlops/api"
+PREFIX = handlers.API_PREFIX
 
 #: (pattern relative to PREFIX, handler); the auth test walks this list.
 ROUTES: list[tuple[str, type[handlers.NbmlopsHandler]]] = [
@@ -22,6 +22,7 @@ ROUTES: list[tuple[str, type[handlers.NbmlopsHandler]]] = [
     ("models", handlers.ModelsHandler),
     ("export", handlers.ExportHandler),
     ("mlflow-ui", handlers.MlflowUiHandler),
+    (rf"{handlers.MLFLOW_LINK}/(?P<store_path>.+)", handlers.MlflowLinkHandler),
     ("jobs", handlers.JobsHandler),
     ("jobs/run", handlers.JobRunHandler),
     ("jobs/schedule", handlers.JobScheduleHandler),

@@ -30,6 +30,7 @@ from nbmlops import config, store
 from nbmlops.exceptions import ConfigError, RecordRejected
 from nbmlops.record import DataRecord, RunRecord
 from nbmlops.redact import strip_credentials
+from nbmlops.sync import artifact_scheme
 from nbmlops.sync.figures import make_files
 
 if TYPE_CHECKING:
@@ -271,7 +272,8 @@ def ensure_experiment(client: MlflowClient, name: str, tracking_uri: str) -> str
 
 
 def _artifact_location(tracking_uri: str, name: str) -> str | None:
-    """Artifacts of a sqlite store go beside the database file.
+    """Artifacts of a sqlite store go beside the database file, named relative to it so that
+    they follow the project when its folder moves (:mod:`nbmlops.sync.artifact_scheme`).
 
     MLflow's default for a database store is ``./mlruns`` of whichever process creates the
     experiment: for the sync process that is the folder the kernel happened to start in.
@@ -280,6 +282,8 @@ def _artifact_location(tracking_uri: str, name: str) -> str | None:
     if db is None:
         return None  # a server decides itself (mlflow-artifacts:/...)
     slug = re.sub(r"[^\w.-]+", "_", name).strip("._") or "experiment"
+    if artifact_scheme.available():
+        return artifact_scheme.location(f"mlruns/{slug}")
     return str(db.parent / "mlruns" / slug)
 
 
@@ -304,11 +308,12 @@ def receipt(record: RunRecord, experiment_id: str, run_id: str) -> dict[str, Any
     """What the spool keeps in ``done/`` once MLflow has the run."""
     try:
         ui = config.ui_url(Path(record.project_root or "."), record.tracking_uri)
+        lasting = config.lasting_ui_url(Path(record.project_root or "."), record.tracking_uri)
     except ConfigError:
         # A broken pyproject must not undo a finished upload. (mutation-equivalent: "" for
         # None; run_url makes no link of either.)
-        ui = None
-    return {
+        ui = lasting = None
+    done = {
         "record_id": record.record_id,
         "run_id": run_id,
         "experiment_id": experiment_id,
@@ -317,6 +322,9 @@ def receipt(record: RunRecord, experiment_id: str, run_id: str) -> dict[str, Any
         "url": config.run_url(ui, experiment_id, run_id),
         "synced_at": time.time(),
     }
+    if lasting != ui:  # the link a saved status line keeps (config.lasting_ui_url)
+        done["link"] = config.run_url(lasting, experiment_id, run_id)
+    return done
 
 
 def is_permanent(error: BaseException) -> bool:

@@ -84,8 +84,10 @@ def render(
         url = receipt.get("url")
     plain = " · ".join(["nbmlops ▸ " + facts[0], *facts[1:], state]) + (f" {url}" if url else "")
     shown = html.escape(state)
-    if url:
-        shown = f'<a href="{html.escape(url)}" target="_blank">{shown}</a>'
+    # A notebook keeps its outputs: the link that outlives the MLflow UI's port, if any.
+    href = (receipt or {}).get("link") or url
+    if href:
+        shown = f'<a href="{html.escape(href)}" target="_blank">{shown}</a>'
     markup = (
         '<div class="nbmlops-status" style="font-family: var(--jp-code-font-family, '
         'monospace); font-size: 0.85em; opacity: 0.8">'

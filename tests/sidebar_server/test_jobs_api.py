@@ -13,6 +13,7 @@ import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import psutil
@@ -180,3 +181,56 @@ async def test_open_in_mlflow_with_no_runs_yet_says_so(
     code, answer = await call(jp_fetch, "mlflow-ui", {}, notebook=f"{fresh.name}/a.ipynb")
     assert (code, answer["error"]) == (404, "StoreNotFound")
     assert not (fresh / "mlflow.db").exists()
+
+
+async def test_a_saved_link_to_a_run_outlives_the_mlflow_uis_port(
+    jp_fetch: Fetch, jp_base_url: str, tracked: TrackedProject
+) -> None:
+    """A status line kept in a notebook links to the server's route for the store, which sends
+    the browser to whichever UI serves it when the link is followed, on whatever port."""
+    from mlflow import MlflowClient
+
+    from nbmlops.server import mlflow_ui
+    from nbmlops.sync.upload import receipt
+    from nbmlops.track.status_line import render
+
+    run = MlflowClient(tracked.tracking_uri).search_runs(["1"], max_results=1)[0]
+    # What receipt() reads of the run's record.
+    record: Any = SimpleNamespace(record_id="r1", tracking_uri=tracked.tracking_uri,
+                                  project_root=str(tracked.root), experiment=tracked.notebook)
+    try:
+        code, answer = await call(jp_fetch, "mlflow-ui", {}, notebook=tracked.notebook)
+        assert code == 200, answer
+        first = answer["url"]
+        # The receipt's link, and so the status line's, names the route, not the port.
+        kept = receipt(record, "1", run.info.run_id)
+        assert kept["url"].startswith(first)  # the address of the day, for a terminal
+        link = kept["link"]
+        assert link == (f"{jp_base_url}{PREFIX}/mlflow/mlflow.db/#/experiments/1/runs/"
+                        f"{run.info.run_id}?workflowType=machine_learning")
+        assert f'href="{link}"' in render(["train"], record.record_id, kept)[1]
+        mlflow_ui.stop_all()  # Jupyter restarts: the UI is gone, its port with it
+
+        route = link.split("#", 1)[0]  # a browser never sends the fragment
+        page = await jp_fetch(*route.removeprefix(jp_base_url).strip("/").split("/"),
+                              request_timeout=180)  # it starts `mlflow ui`: seconds
+        body = page.body.decode()
+        second = mlflow_ui._managed[tracked.tracking_uri].url  # started by the route
+        assert f'location.replace("{second}/" + location.hash)' in body
+        with urllib.request.urlopen(f"{second}/health", timeout=5) as response:
+            assert response.status == 200
+        # The UI reads the run's artifacts, which its store names relative to itself.
+        assert run.info.artifact_uri.startswith("nbmlops-store:mlruns/")
+        code_url = f"{second}/get-artifact?path=code/cell.py&run_uuid={run.info.run_id}"
+        with urllib.request.urlopen(code_url, timeout=10) as response:
+            assert response.read().strip()
+        # A store outside the server's root, or none, or not a project's, is refused.
+        (tracked.root / "other.db").write_bytes(b"")  # a file, not the project's store
+        for bad, status in (("../elsewhere/mlflow.db", 403), ("nothing.db", 404),
+                            ("other.db", 404)):
+            with pytest.raises(HTTPClientError) as refused:
+                await jp_fetch(*PREFIX.split("/"), "mlflow", *bad.split("/"))
+            assert refused.value.code == status
+    finally:
+        mlflow_ui.stop_all()
+        (tracked.root / "other.db").unlink(missing_ok=True)

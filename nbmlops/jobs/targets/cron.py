@@ -13,7 +13,7 @@ import shlex
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 from nbmlops import config
 from nbmlops.exceptions import ScheduleError
 from nbmlops.jobs.schedule import check_cron, cron_of, describe, next_run
-from nbmlops.jobs.spec import Job
+from nbmlops.jobs.spec import JOB_FILE, Job
 from nbmlops.jobs.targets.base import Target
 from nbmlops.redact import strip_credentials
 
@@ -87,21 +87,63 @@ class CronTarget(Target):
     def install(self, job: Job, folder: Path) -> str:
         (folder / CRON_LOG).parent.mkdir(parents=True, exist_ok=True)
         with _editing_crontab() as tab:
-            tab.remove_all(comment=f"{CRON_MARKER}{folder}")
+            moved = _remove_entries_of(tab, folder)  # its line, and one left where it was
             entry = tab.new(command=self.command(job, folder), comment=f"{CRON_MARKER}{folder}")
             entry.setall(cron_of(job))
             _write(tab)
         when = next_run(cron_of(job), job.schedule.timezone)
         return (f"installed in the crontab: {cron_of(job)} ({describe(cron_of(job))}); "
-                f"next run {when:%Y-%m-%d %H:%M %Z}; log {folder / CRON_LOG}")
+                f"next run {when:%Y-%m-%d %H:%M %Z}; log {folder / CRON_LOG}"
+                + _moved_note(moved, folder, "it replaces "))
 
     def remove(self, job: Job, folder: Path) -> str:
         with _editing_crontab() as tab:
-            removed = tab.remove_all(comment=f"{CRON_MARKER}{folder}")
+            removed = _remove_entries_of(tab, folder)
             if not removed:
                 return f"no crontab entry for {folder}"
             _write(tab)
-        return f"removed {removed} crontab entr{'y' if removed == 1 else 'ies'} for {folder}"
+        count = len(removed)
+        return (f"removed {count} crontab entr{'y' if count == 1 else 'ies'} for {folder}"
+                + _moved_note(removed, folder, ""))
+
+
+def moved_here(entry_folder: Path, folder: Path) -> bool:
+    """Whether the crontab line made for ``entry_folder`` is the job in ``folder`` from before
+    its project was moved or renamed.
+
+    A line names its job folder by absolute path, which a move breaks; the job's path inside
+    its project (``jobs/NAME``) survives it. So: the old folder holds no job any more, and it
+    ends with that path. The line of a copy of the project is not this job's: its folder
+    still holds the copy's job.
+    """
+    if entry_folder == folder or (entry_folder / JOB_FILE).is_file():
+        return False
+    folder = folder.resolve()
+    root = config.project_root(folder)
+    tail = folder.relative_to(root).parts if folder != root else ()
+    tail = tail or (folder.name,)
+    return entry_folder.parts[-len(tail):] == tail
+
+
+def _remove_entries_of(tab: Any, folder: Path) -> list[Path]:
+    """Take the job's lines out of ``tab``: the folders they were made for."""
+    removed = []
+    for entry in list(tab):
+        made_for = _folder_of(entry)
+        if made_for is not None and (made_for == folder or moved_here(made_for, folder)):
+            tab.remove(entry)
+            removed.append(made_for)
+    return removed
+
+
+def _moved_note(folders: list[Path], folder: Path, lead: str) -> str:
+    old = sorted({str(f) for f in folders if f != folder})
+    return f" ({lead}the line made for {', '.join(old)} before the job moved)" if old else ""
+
+
+def _folder_of(entry: Any) -> Path | None:
+    comment = entry.comment or ""
+    return Path(comment[len(CRON_MARKER):]) if comment.startswith(CRON_MARKER) else None
 
 
 def _local_zone() -> str:
@@ -161,7 +203,11 @@ def cron_entries() -> Iterator[CronEntry]:
     except ScheduleError:
         return
     for entry in tab:
-        comment = entry.comment or ""
-        if comment.startswith(CRON_MARKER):
-            yield CronEntry(Path(comment[len(CRON_MARKER):]), str(entry.slices),
-                            bool(entry.is_enabled()))
+        folder = _folder_of(entry)
+        if folder is not None:
+            yield CronEntry(folder, str(entry.slices), bool(entry.is_enabled()))
+
+
+def left_behind(folder: Path, entries: Iterable[CronEntry]) -> list[CronEntry]:
+    """The lines made for the job in ``folder`` before it moved: they run nothing any more."""
+    return [e for e in entries if moved_here(e.folder, folder)]
