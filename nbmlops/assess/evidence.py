@@ -14,7 +14,6 @@ read in time, or at all (a tracking server that is down), is said in
 from __future__ import annotations
 
 import ast
-import json
 import os
 import re
 import subprocess
@@ -30,6 +29,7 @@ from typing import Any, TypeVar
 from nbmlops import config, store
 from nbmlops.exceptions import AssessError, NbmlopsError
 from nbmlops.redact import redact_value, strip_credentials
+from nbmlops.track import cells as notebook_cells
 
 #: Folders never searched for notebooks or code: environments, caches, build outputs.
 SKIP_DIRS = {
@@ -54,7 +54,6 @@ FEATURE_NAME = re.compile(
     r"feature|transform|preprocess|encod|clean|engineer|impute|normali[sz]|scal(e|ing)\b",
     re.I,
 )
-TRACK_MAGIC = "%%track"
 #: Values of the reproduction tags (nbmlops reproduce writes them).
 SLICE_STALE = "stale"
 REPRODUCED_OK = ("yes", "within-tolerance")
@@ -69,7 +68,7 @@ MODEL_FILES = (".pkl", ".pickle", ".joblib")
 class NotebookFacts:
     path: str  # relative to the project root, posix
     code_cells: int = 0
-    tracked_cells: int = 0  # cells starting with %%track
+    tracked_cells: int = 0  # %%track cells (nbmlops.track.cells)
     expect_cells: int = 0  # ... whose line declares expectations (--expect)
     out_of_order: list[int] = field(default_factory=list)  # 1-based cells run before an earlier one
     feature_functions: list[str] = field(default_factory=list)
@@ -319,30 +318,27 @@ def _notebook(root: Path, path: Path) -> NotebookFacts:
         if path.stat().st_size > MAX_NOTEBOOK_BYTES:
             facts.error = "too large to read"
             return facts
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        cells = nb.get("cells", [])
-    except (OSError, ValueError, AttributeError) as e:
-        facts.error = f"unreadable: {type(e).__name__}"
+        cells = notebook_cells.read(path)
+    except (OSError, NbmlopsError):
+        facts.error = "unreadable"
         return facts
     highest = 0
-    for index, cell in enumerate(cells, 1):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+    for cell in cells:
+        if cell.cell_type != "code":
             continue
         facts.code_cells += 1
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        if source.lstrip().startswith(TRACK_MAGIC):
-            facts.tracked_cells += 1
-            facts.expect_cells += "--expect" in source.lstrip().split("\n", 1)[0]
         facts.feature_functions += [
-            name for name in re.findall(r"^def\s+([A-Za-z]\w*)", source, re.M)
+            name for name in re.findall(r"^def\s+([A-Za-z]\w*)", cell.source, re.M)
             if FEATURE_NAME.search(name)
         ]
-        count = cell.get("execution_count")
-        if isinstance(count, int):
+        count = cell.execution_count
+        if count is not None:
             if count < highest:
-                facts.out_of_order.append(index)
+                facts.out_of_order.append(cell.index + 1)
             highest = max(highest, count)
+    tracked = notebook_cells.tracked(cells)
+    facts.tracked_cells = len(tracked)
+    facts.expect_cells = sum(bool(c.options and c.options.expect) for c in tracked)
     return facts
 
 
