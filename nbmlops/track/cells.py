@@ -19,7 +19,8 @@ from typing import Any
 from nbmlops.exceptions import NbmlopsError, NotebookNotFound, TrackLineError
 from nbmlops.track import line as track_line
 
-__all__ = ["Cell", "TrackedCell", "cells_of", "loads", "read", "tracked", "tracked_cells"]
+__all__ = ["Cell", "TrackedCell", "cells_of", "loads", "read", "read_json", "tracked",
+           "tracked_cells"]
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,8 @@ def cells_of(nb: Mapping[str, Any]) -> list[Cell]:
     return found
 
 
-def read(path: Path) -> list[Cell]:
-    """The cells of the notebook file ``path``: :class:`NotebookNotFound` when there is none,
+def read_json(path: Path) -> dict[str, Any]:
+    """The JSON of the notebook file ``path``: :class:`NotebookNotFound` when there is none,
     :class:`NbmlopsError` when it cannot be read as a notebook."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -105,7 +106,12 @@ def read(path: Path) -> list[Cell]:
         raise NotebookNotFound(f"no notebook {path.name!r}") from None
     except (OSError, UnicodeDecodeError) as e:
         raise NbmlopsError(f"cannot read {path.name}: {e}") from None
-    return cells_of(loads(text, path.name))
+    return loads(text, path.name)
+
+
+def read(path: Path) -> list[Cell]:
+    """The cells of the notebook file ``path`` (errors as :func:`read_json`)."""
+    return cells_of(read_json(path))
 
 
 def tracked(cells: Iterable[Cell]) -> list[TrackedCell]:
