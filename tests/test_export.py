@@ -291,6 +291,20 @@ def run_cli(*args: str) -> tuple[int, str, str]:
     return done.returncode, done.stdout, done.stderr
 
 
+def test_the_job_folder_ignores_what_its_runs_leave_and_keeps_the_user_s_lines(
+    tmp_path: Path,
+) -> None:
+    nb_path = tmp_path / "fit.ipynb"
+    shutil.copy(NOTEBOOKS / "job_inferred.ipynb", nb_path)
+    folder = export_job(nb_path).folder
+    ignored = (folder / ".gitignore").read_text().splitlines()
+    assert ignored[1:] == ["runs/", "logs/", ".nbmlops-state/", ".nbmlops-run*.lock"]
+    (folder / ".gitignore").write_text("runs/\n*.parquet\n")  # the user's own
+    export_job(nb_path, cron="0 3 * * 1")
+    assert (folder / ".gitignore").read_text() == (
+        "runs/\n*.parquet\nlogs/\n.nbmlops-state/\n.nbmlops-run*.lock\n")
+
+
 def test_job_folder_and_re_export(tmp_path: Path) -> None:
     nb_path = tmp_path / "fit.ipynb"
     shutil.copy(NOTEBOOKS / "job_inferred.ipynb", nb_path)

@@ -165,3 +165,69 @@ def test_the_panel_shows_the_verdicts_beside_the_run() -> None:
     clean = RunSummary("b" * 32, "fit", "1", "FINISHED", None, None,
                        tags={store.SLICE_TAG: "clean"})
     assert render.reproducibility_html(clean) == ""
+
+
+def test_the_failing_line_is_the_cell_s_even_when_a_library_chained_exceptions() -> None:
+    from nbmlops.jobs.run import _error_line
+
+    chained = (  # pandas' KeyError, as IPython prints it under a cell
+        "KeyError                                  Traceback (most recent call last)\n"
+        "File .../pandas/core/indexes/base.py:3816, in Index.get_loc(self, key)\n"
+        "   3815 try:\n-> 3816     return self._engine.get_loc(casted_key)\n\n"
+        "KeyError: 'x'\n\nThe above exception was the direct cause of the following "
+        "exception:\n\n"
+        "KeyError                                  Traceback (most recent call last)\n"
+        "Cell In[4], line 4\n      3 clean = pd.read_csv(clean_path)\n"
+        "----> 4 score = float(clean['x'].mean())\n\n"
+        "File .../pandas/core/frame.py:4330, in DataFrame.__getitem__(self, key)\n"
+        "-> 4330             indexer = self.columns.get_loc(key)\n"
+    )
+    assert _error_line(chained) == 4
+    assert _error_line("ValueError  Traceback (most recent call last)\n"
+                       "----> 2 raise ValueError('x')\n") == 2
+    assert _error_line("no traceback") is None
+
+
+def test_a_failed_reproduction_heads_with_its_error_and_a_change_is_only_a_possible_cause(
+) -> None:
+    changed = ["data/x.csv changed since the run (recorded aaaaaaaa, now bbbbbbbb)"]
+    failed = compare({"acc": 0.9}, {}, [], [], 1e-6,
+                     failure="the slice failed (error) in cell 2, line 1:\n  KeyError: 'x'")
+    assert failed.headline == ("not reproduced: the slice failed (error) in cell 2, line 1:\n"
+                               "  KeyError: 'x'")
+    assert failed.causes(changed) == [f"possible cause: {changed[0]}"]
+    assert failed.differences[0] == "the slice failed (error) in cell 2, line 1:\n  KeyError: 'x'"
+    differs = compare({"acc": 0.9}, {"acc": 0.8}, [], [], 1e-6)
+    assert (differs.headline, differs.causes(changed)) == (
+        "not reproduced", [f"likely cause: {changed[0]}"])
+    same = compare({"acc": 0.9}, {"acc": 0.9}, [], [], 1e-6)
+    assert (same.headline, same.causes(changed)) == ("reproduced", [])
+
+
+def test_a_job_notebook_runs_where_its_job_yaml_says_and_follows_a_moved_project(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    import nbformat
+
+    from nbmlops.jobs.folder import export_job
+    from nbmlops.jobs.pipeline_export import export_pipeline
+    from nbmlops.jobs.spec import workdir_of
+
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    for name in ("prep", "fit"):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(f"x = '{name}'")]
+        nbformat.write(nb, str(root / "notebooks" / f"{name}.ipynb"))
+    export_job(root / "notebooks" / "fit.ipynb", root / "jobs" / "nightly", "nightly")
+    export_pipeline([root / "notebooks" / "prep.ipynb", root / "notebooks" / "fit.ipynb"],
+                    root / "jobs" / "weekly", "weekly")
+    moved = tmp_path / "elsewhere" / "project_moved"
+    shutil.move(str(root), str(moved))
+    assert workdir_of(moved / "jobs" / "nightly" / "nightly.ipynb") == moved / "notebooks"
+    assert workdir_of(moved / "jobs" / "weekly" / "fit.ipynb") == moved / "notebooks"
+    assert workdir_of(moved / "notebooks" / "fit.ipynb") is None  # not a job's notebook
+    assert workdir_of(moved / "jobs" / "weekly" / "other.ipynb") is None

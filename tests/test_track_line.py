@@ -1,6 +1,6 @@
 """One ``%%track`` grammar: every line of the table means the same run name, experiment and
-options to the magic (a real IPython shell spooling the record), to export and lint, and to
-the sidebar's server, which reads notebooks without a shell."""
+options to the magic (a real IPython shell spooling the record), to export and lint, to
+the sidebar's server, to reproduce and to assess, which read notebooks without a shell."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from nbmlops.exceptions import TrackLineError
+from nbmlops.assess import evidence
+from nbmlops.exceptions import ReproduceError, TrackLineError
 from nbmlops.jobs import lint, parameterize
+from nbmlops.reproduce.rerun import tagged
 from nbmlops.server import notebook as server_notebook
 from nbmlops.sync.spool import Spool
 from nbmlops.track import line as track_line
@@ -41,6 +43,7 @@ GOOD: list[tuple[str, str, str | None, dict[str, Any]]] = [
     ("%%track --expect e.json load", "load", None, {"expect": [(None, "e.json")]}),
     ('%%track --param "note=a b" fit', "fit", None, {"params": {"note": "a b"}}),
     ('%%track --param note="a b" fit', "fit", None, {"params": {"note": "a b"}}),
+    ("%%track --param note=--expect fit", "fit", None, {"params": {"note": "--expect"}}),
     ("%%track fit -p lr=0.1 -t team=ml", "fit", None,
      {"params": {"lr": "0.1"}, "tags": {"team": "ml"}}),
     ("%%track --no-data -m auc fit", "fit", None, {"capture_data": False, "metrics": ["auc"]}),
@@ -174,6 +177,13 @@ def test_export_lint_and_server_read_good_lines_alike(
     assert not [f for f in lint.lint(nb) if f.rule == "track-line"]
     [cell] = server_notebook.tracked_cells(path)
     assert (cell.run_name, cell.experiment, cell.problem) == (name, experiment, None)
+    facts = evidence._notebook(tmp_path, path)
+    assert (facts.tracked_cells, facts.expect_cells) == (1, int(bool(more.get("expect"))))
+    # reproduce tags the slice's tracked cell, whatever its line, and keeps what it said
+    again = nbformat.reads(tagged(path.read_text(), "r" * 32), as_version=4).cells[0].source
+    options = track_line.options_of_cell(again)
+    assert options is not None and options.tags["nbmlops.reproduces"] == "r" * 32
+    assert (options.name or DEFAULT, options.experiment) == (name, experiment)
 
 
 @pytest.mark.parametrize(("first", "message"), BAD)
@@ -194,6 +204,9 @@ def test_export_lint_and_server_skip_other_cells(tmp_path: Path, source: str) ->
     assert not parameterize.is_track_cell(nb.cells[0])
     assert not lint.is_tracked(nb)
     assert server_notebook.tracked_cells(path) == []
+    assert evidence._notebook(tmp_path, path).tracked_cells == 0
+    with pytest.raises(ReproduceError, match="has no %%track cell"):
+        tagged(path.read_text(), "r" * 32)
 
 
 def test_a_record_spooled_before_the_move_still_loads(tmp_path: Path) -> None:

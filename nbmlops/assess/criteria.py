@@ -256,6 +256,8 @@ def _git(ev: Evidence, f: Finding) -> None:
         return
     f.evidence.append(f"git repository {git.repository}: {_plural(git.commits, 'commit')}"
                       + (f", head {git.head[:8]}" if git.head else ""))
+    if ev.outputs:  # what papermill wrote is an output of a notebook, not one to commit
+        f.evidence.append(f"output notebooks, not sources: {_some(ev.outputs)}")
     if git.error or not git.head:
         f.status = PARTLY
         f.missing.append("no commit yet")

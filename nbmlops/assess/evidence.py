@@ -14,7 +14,6 @@ read in time, or at all (a tracking server that is down), is said in
 from __future__ import annotations
 
 import ast
-import json
 import os
 import re
 import subprocess
@@ -24,12 +23,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
 from nbmlops import config, store
 from nbmlops.exceptions import AssessError, NbmlopsError
 from nbmlops.redact import redact_value, strip_credentials
+from nbmlops.track import cells as notebook_cells
 
 #: Folders never searched for notebooks or code: environments, caches, build outputs.
 SKIP_DIRS = {
@@ -54,7 +54,6 @@ FEATURE_NAME = re.compile(
     r"feature|transform|preprocess|encod|clean|engineer|impute|normali[sz]|scal(e|ing)\b",
     re.I,
 )
-TRACK_MAGIC = "%%track"
 #: Values of the reproduction tags (nbmlops reproduce writes them).
 SLICE_STALE = "stale"
 REPRODUCED_OK = ("yes", "within-tolerance")
@@ -69,11 +68,12 @@ MODEL_FILES = (".pkl", ".pickle", ".joblib")
 class NotebookFacts:
     path: str  # relative to the project root, posix
     code_cells: int = 0
-    tracked_cells: int = 0  # cells starting with %%track
+    tracked_cells: int = 0  # %%track cells (nbmlops.track.cells)
     expect_cells: int = 0  # ... whose line declares expectations (--expect)
     out_of_order: list[int] = field(default_factory=list)  # 1-based cells run before an earlier one
     feature_functions: list[str] = field(default_factory=list)
     in_git: bool | None = None  # None: no repository
+    output: bool = False  # papermill's output of another notebook (an output, not a source)
     error: str | None = None
 
 
@@ -82,7 +82,7 @@ class GitFacts:
     repository: str | None = None  # the work tree's top folder; None: not in a repository
     commits: int = 0
     head: str | None = None
-    not_in_git: list[str] = field(default_factory=list)  # notebooks and code, untracked/ignored
+    not_in_git: list[str] = field(default_factory=list)  # notebooks and code git could add
     uncommitted: int = 0  # tracked files with changes
     error: str | None = None
 
@@ -183,6 +183,7 @@ class Evidence:
     drift_mode: str = "warn"
     gates: list[str] | None = None  # [tool.nbmlops] gates, agreed for every promotion
     notebooks: list[NotebookFacts] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)  # papermill output notebooks: not judged
     git: GitFacts = field(default_factory=GitFacts)
     jobs: list[JobFacts] = field(default_factory=list)
     code: CodeFacts = field(default_factory=CodeFacts)
@@ -229,8 +230,12 @@ def gather(
         ev.unchecked.append(f"MLflow: {e}")
 
     files = _walk(root, ev)
+    # An output notebook repeats its source's cells: judged once, through the source.
+    read = [(p, _notebook(root, p)) for p in files.notebooks]
+    ev.outputs = [nb.path for _, nb in read if nb.output]
+    files.notebooks = [p for p, nb in read if not nb.output]
+    ev.notebooks = [nb for _, nb in read if not nb.output]
     ev.git, tracked_in_git = _git(root, files)
-    ev.notebooks = [_notebook(root, p) for p in files.notebooks]
     for nb in ev.notebooks:
         nb.in_git = nb.path in tracked_in_git if ev.git.repository else None
     crontab = _cron_folders() if files.jobs else set()
@@ -319,31 +324,43 @@ def _notebook(root: Path, path: Path) -> NotebookFacts:
         if path.stat().st_size > MAX_NOTEBOOK_BYTES:
             facts.error = "too large to read"
             return facts
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        cells = nb.get("cells", [])
-    except (OSError, ValueError, AttributeError) as e:
-        facts.error = f"unreadable: {type(e).__name__}"
+        nb = notebook_cells.read_json(path)
+    except (OSError, NbmlopsError):
+        facts.error = "unreadable"
         return facts
+    facts.output = _is_output(nb, path)
+    cells = notebook_cells.cells_of(nb)
     highest = 0
-    for index, cell in enumerate(cells, 1):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+    for cell in cells:
+        if cell.cell_type != "code":
             continue
         facts.code_cells += 1
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        if source.lstrip().startswith(TRACK_MAGIC):
-            facts.tracked_cells += 1
-            facts.expect_cells += "--expect" in source.lstrip().split("\n", 1)[0]
         facts.feature_functions += [
-            name for name in re.findall(r"^def\s+([A-Za-z]\w*)", source, re.M)
+            name for name in re.findall(r"^def\s+([A-Za-z]\w*)", cell.source, re.M)
             if FEATURE_NAME.search(name)
         ]
-        count = cell.get("execution_count")
-        if isinstance(count, int):
+        count = cell.execution_count
+        if count is not None:
             if count < highest:
-                facts.out_of_order.append(index)
+                facts.out_of_order.append(cell.index + 1)
             highest = max(highest, count)
+    tracked = notebook_cells.tracked(cells)
+    facts.tracked_cells = len(tracked)
+    facts.expect_cells = sum(bool(c.options and c.options.expect) for c in tracked)
     return facts
+
+
+def _is_output(nb: dict[str, Any], path: Path) -> bool:
+    """Whether the notebook is what papermill wrote when it executed another one: its
+    metadata names this file as the output of a different input. A file renamed since, or
+    executed in place, is a notebook of the project again."""
+    run = (nb.get("metadata") or {}).get("papermill")
+    if not isinstance(run, dict):
+        return False
+    made, source = run.get("output_path"), run.get("input_path")
+    if not isinstance(made, str) or not isinstance(source, str):
+        return False
+    return PurePath(made).name == path.name != PurePath(source).name
 
 
 def _code(root: Path, files: _Files, notebooks: list[NotebookFacts]) -> CodeFacts:
@@ -423,8 +440,10 @@ def _git(root: Path, files: _Files) -> tuple[GitFacts, set[str]]:
         return facts, tracked  # not a repository, or no git at all: both say "not versioned"
     try:
         tracked = set(_git_lines(root, "ls-files", "-z"))
+        # Untracked and not ignored: a file .gitignore names is left out on purpose.
+        addable = set(_git_lines(root, "ls-files", "-z", "--others", "--exclude-standard"))
         ours = [*files.notebooks, *files.python, *files.tests]
-        facts.not_in_git = [r for r in (_rel(root, p) for p in ours) if r not in tracked]
+        facts.not_in_git = [r for r in (_rel(root, p) for p in ours) if r in addable]
         facts.uncommitted = len(_git_lines(root, "status", "--porcelain", "-z",
                                            "--untracked-files=no", "--", "."))
         head = _git_lines(root, "rev-parse", "--verify", "-q", "HEAD")

@@ -45,16 +45,18 @@ def reproduce_command(args: argparse.Namespace) -> int:
     if result.reproduction_id:
         print(f"re-ran its slice in {result.duration_s:.1f} s as run {result.reproduction_id}; "
               f"executed slice {result.notebook}")
+    said = verdict.headline + (f" (tolerance {args.tolerance:g})"
+                               if verdict.verdict == "within-tolerance" else "")
+    if verdict.failure:  # the error of the re-run first, then what it came with
+        print(said)
     for metric in verdict.metrics:
         print(f"  {metric}")
     for data in verdict.data:
         print(f"  {data}")
-    if verdict.failure:
-        print(verdict.failure)
-    print(f"{verdict.said}" + (f" (tolerance {args.tolerance:g})" if verdict.verdict ==
-                               "within-tolerance" else ""))
-    if verdict.verdict == "no" and result.files:
-        print("likely cause: " + "; ".join(str(c) for c in result.files))
+    if not verdict.failure:
+        print(said)
+    for cause in verdict.causes(result.files):
+        print(cause)
     sys.stdout.flush()
     return result.exit_code
 

@@ -7,7 +7,10 @@
     <job>/requirements.txt   what the notebook imports, pinned to the installed versions
     <job>/<target file>      one per schedule target (crontab.txt, airflow_dag.py, ...)
     <job>/README.md          how to run it, and which files may leave this machine
+    <job>/.gitignore         what running the job leaves here (below), so git stays clean
     <job>/runs/              output notebooks of `nbmlops run`, by time
+    <job>/logs/              the cron entry's log
+    <job>/.nbmlops-state/    a pipeline's steps' last successes; lock files of running runs
 
 Every file is written atomically (temp file, fsync, rename). Exporting over an existing job
 keeps the settings of its job.yaml that the command line does not set (schedule, timeouts,
@@ -26,6 +29,7 @@ import nbformat
 from nbmlops import config
 from nbmlops.exceptions import JobError, LintError
 from nbmlops.jobs import lint, parameterize, schedule
+from nbmlops.jobs.run import RUNS_DIR
 from nbmlops.jobs.spec import (
     JOB_FILE,
     Job,
@@ -37,6 +41,8 @@ from nbmlops.jobs.spec import (
     load,
 )
 from nbmlops.jobs.targets import ImageTarget, target, with_needs
+from nbmlops.jobs.targets.cron import CRON_LOG
+from nbmlops.jobs.uptodate import STATE_DIR
 from nbmlops.sync.spool import write_atomic
 from nbmlops.track import environment
 
@@ -151,14 +157,15 @@ def merged_schedule(previous: Schedule, cron: str | None, timezone: str | None,
 
 
 def target_files(job: Job, folder: Path) -> dict[str, bytes]:
-    """The files of the job's schedule targets, each checked, and the folder's README."""
+    """The files of the job's schedule targets, each checked, the folder's README and its
+    .gitignore."""
     files = {}
     for name in job.schedule.targets:
         writer = target(name)
         text = writer.render(job, folder)
         writer.check(text)
         files[writer.filename] = text.encode()
-    return files | {README: readme(job).encode()}
+    return files | {README: readme(job).encode(), GITIGNORE: gitignore(folder).encode()}
 
 
 def ensure_image(job: Job, folder: Path) -> bool:
@@ -172,6 +179,23 @@ def ensure_image(job: Job, folder: Path) -> bool:
 
 
 README = "README.md"
+GITIGNORE = ".gitignore"
+#: What running a job leaves in its folder: outputs and run state, never the job itself.
+RUN_OUTPUTS = (f"{RUNS_DIR}/", f"{CRON_LOG.split('/')[0]}/", f"{STATE_DIR}/",
+               ".nbmlops-run*.lock")
+
+
+def gitignore(folder: Path) -> str:
+    """The job folder's .gitignore: the lines it has (a user's own kept) and, after them,
+    those of :data:`RUN_OUTPUTS` it lacks."""
+    try:
+        kept = (folder / GITIGNORE).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        kept = ["# Written by `nbmlops export`: what running the job leaves here."]
+    except OSError as e:
+        raise JobError(f"cannot read {folder / GITIGNORE}: {e.strerror or e}") from None
+    have = {line.strip() for line in kept}
+    return "\n".join([*kept, *(p for p in RUN_OUTPUTS if p not in have)]) + "\n"
 
 
 def readme(job: Job) -> str:

@@ -167,15 +167,23 @@ def _error_cell(output: Path) -> Failure | None:
         for out in cell.get("outputs", []) if cell.cell_type == "code" else ():
             if out.get("output_type") != "error":
                 continue
-            trace = _ANSI.sub("", "\n".join(out.get("traceback", [])))
-            # IPython marks the failing line of the cell's frame: "----> 4 raise ..."
-            match = re.search(r"^-*>\s*(\d+)\s", trace, re.MULTILINE)
-            line = int(match.group(1)) if match else None
+            line = _error_line(_ANSI.sub("", "\n".join(out.get("traceback", []))))
             lines = cell.source.splitlines()
             source = lines[line - 1] if line and 0 < line <= len(lines) else None
             return Failure("error", f"{out.get('ename')}: {out.get('evalue')}", number, line,
                            source)
     return None
+
+
+def _error_line(trace: str) -> int | None:
+    """The failing line of the cell in an IPython traceback: its frame's ``Cell In[4], line
+    4`` header, else the first marked line ``----> 4 ...``; in the last exception's traceback,
+    as an exception raised while handling another (pandas' KeyError) prints the first one's
+    frames, inside a library, above it."""
+    last = trace.rsplit("Traceback (most recent call last)", 1)[-1]
+    match = (re.search(r"^Cell In\s*\[\d*\],\s*line (\d+)", last, re.MULTILINE)
+             or re.search(r"^-*>\s*(\d+)\s", last, re.MULTILINE))
+    return int(match.group(1)) if match else None
 
 
 def _running_cell(output: Path) -> int | None:

@@ -379,3 +379,17 @@ def load(folder: str | Path) -> Job:
 def folder_of(job_path: str | Path) -> Path:
     path = Path(job_path).resolve()
     return path.parent if path.name == JOB_FILE else path
+
+
+def workdir_of(notebook: Path) -> Path | None:
+    """The folder a job's notebook runs in (job.yaml's ``cwd``, a step's own), for a
+    notebook that lies in a job folder; None for any other notebook. Both paths are relative
+    to the job folder, so the answer follows a project that moved."""
+    folder = notebook.parent
+    if not (folder / JOB_FILE).is_file():
+        return None
+    job = load(folder)
+    for name, cwd in [(s.notebook, s.cwd) for s in job.steps] or [(job.notebook, job.cwd)]:
+        if (folder / name).resolve() == notebook.resolve():
+            return (folder / cwd).resolve()
+    return None

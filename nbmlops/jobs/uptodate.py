@@ -30,6 +30,7 @@ import xxhash
 from nbmlops.data.fingerprints import FingerprintError, fingerprint_file
 from nbmlops.jobs.spec import Job, Step
 from nbmlops.sync.spool import write_atomic
+from nbmlops.track import cells as notebook_cells
 
 STATE_DIR = ".nbmlops-state"
 
@@ -56,14 +57,10 @@ class Verdict:
 def code_digest(notebook: Path, kernel: str) -> str:
     """The step's code: its cells' types and sources and the kernel, not outputs or
     metadata (a notebook saved again without a change is the same code)."""
-    with open(notebook, encoding="utf-8") as f:
-        nb = json.load(f)
     h = xxhash.xxh3_128()
     h.update(kernel.encode())
-    for cell in nb.get("cells", []):
-        source = cell.get("source", "")
-        text = "".join(source) if isinstance(source, list) else str(source)
-        h.update(json.dumps([cell.get("cell_type"), text]).encode())
+    for cell in notebook_cells.read(notebook):
+        h.update(json.dumps([cell.cell_type, cell.source]).encode())
     return h.hexdigest()
 
 

@@ -7,10 +7,12 @@ in a fresh kernel with papermill, its tracked cell recorded as a new run tagged
 verdict is tagged on the original run (``nbmlops.reproduced``), so gates can require it.
 
 papermill runs as a child process, as for ``nbmlops run`` (a kernel that dies takes only that
-process with it). The kernel works in the notebook's own folder, so the relative paths the
-slice reads resolve as they did. The executed slice is kept in a temporary folder, in
-``--out DIR``, or beside the notebook (``--in-place``). The reproduction's run is found by the
-record id its status line left in the executed slice, so no other run can be taken for it.
+process with it). The kernel works where the run's kernel worked, so the relative paths the
+slice reads resolve as they did: the notebook's own folder, or for a job's notebook the folder
+its job.yaml runs it in (``cwd``, a pipeline step's own). The executed slice is kept in a
+temporary folder, in ``--out DIR``, or beside the notebook (``--in-place``). The
+reproduction's run is found by the record id its status line left in the executed slice, so
+no other run can be taken for it.
 """
 
 from __future__ import annotations
@@ -27,14 +29,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbmlops import config, papermill_cli, store
-from nbmlops.exceptions import ReproduceError
+from nbmlops.exceptions import NbmlopsError, ReproduceError
 from nbmlops.jobs.run import failure_of
+from nbmlops.jobs.spec import workdir_of
 from nbmlops.reproduce import checks
 from nbmlops.reproduce.verdict import Verdict, compare
 from nbmlops.runs import query
 from nbmlops.runs.entities import RunSummary
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool
+from nbmlops.track import cells as notebook_cells
 from nbmlops.track.line import PREFIX
 from nbmlops.track.status_line import METADATA_KEY as STATUS_METADATA
 
@@ -89,7 +93,7 @@ def reproduce(
     result.files = checks.changed_files(original.datasets)
     result.packages = checks.changed_packages(requirements)
     for change in result.files:
-        say(f"nbmlops: {change}: the likely cause of any difference")
+        say(f"nbmlops: {change}: a possible cause of any difference")
     if result.packages:
         say("nbmlops: packages differ from the run's: "
             + ", ".join(str(p) for p in result.packages))
@@ -105,7 +109,7 @@ def reproduce(
     else:
         folder = Path(tempfile.mkdtemp(prefix="nbmlops-reproduce-"))
     folder.mkdir(parents=True, exist_ok=True)
-    workdir = here or folder
+    workdir = _workdir(notebook) or here or folder
     slice_in = folder / f"{original.run_id}.slice.ipynb"
     slice_in.write_text(tagged(text, original.run_id), encoding="utf-8")
     result.notebook = folder / f"{original.run_id}.reproduced.ipynb"
@@ -143,26 +147,32 @@ def reproduce(
     return result
 
 
+def _workdir(notebook: Path | None) -> Path | None:
+    """Where a job ran the notebook (its job.yaml's ``cwd``), None for a notebook of no job."""
+    if notebook is None:
+        return None
+    try:
+        return workdir_of(notebook)
+    except NbmlopsError as e:  # a guess would fail on every relative path the slice reads
+        raise ReproduceError(f"cannot tell where job {notebook.parent.name} ran "
+                             f"{notebook.name}: {e}") from None
+
+
 def tagged(notebook_text: str, run_id: str) -> str:
     """The slice notebook with its tracked cell tagged as reproducing ``run_id``."""
     try:
-        nb = json.loads(notebook_text)
-        cells = nb["cells"]
-    except (ValueError, KeyError, TypeError):
+        nb = notebook_cells.loads(notebook_text)
+    except NbmlopsError:
         raise ReproduceError("the run's code slice is not a readable notebook") from None
-    tracked = [c for c in cells if _source(c).lstrip().startswith(PREFIX + " ")]
-    if not tracked:
+    found = notebook_cells.tracked(notebook_cells.cells_of(nb))
+    if not found:
         raise ReproduceError("the run's code slice has no %%track cell")
-    cell = tracked[-1]
-    line, _, body = _source(cell).lstrip().partition("\n")
+    cell = found[-1]
     # Last on the line: it wins over the tag of a run that was itself a reproduction.
-    cell["source"] = f"{line} --tag {store.REPRODUCES_TAG}={run_id}\n{body}"
+    tag = f"--tag {store.REPRODUCES_TAG}={run_id}"
+    line = " ".join(w for w in (PREFIX, cell.line, tag) if w)
+    cell.cell.raw["source"] = f"{line}\n{cell.body}"
     return json.dumps(nb, indent=1)
-
-
-def _source(cell: dict[str, object]) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
 
 
 def _papermill(notebook: Path, output: Path, cwd: Path, env: dict[str, str]) -> str | None:
@@ -196,11 +206,11 @@ def _reproduction(uri: str, original: RunSummary, executed: Path) -> RunSummary 
 def _record_id(executed: Path) -> str | None:
     """The record id of the last status line in an executed notebook (None if none)."""
     try:
-        nb = json.loads(executed.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        cells = notebook_cells.read(executed)
+    except NbmlopsError:
         return None
-    for cell in reversed(nb.get("cells", [])):
-        for output in reversed(cell.get("outputs", [])):
+    for cell in reversed(cells):
+        for output in reversed(cell.raw.get("outputs") or []):
             shown = (output.get("metadata") or {}).get(STATUS_METADATA) or {}
             if isinstance(shown, dict) and re.fullmatch(r"[0-9a-f]{1,64}",
                                                         str(shown.get("record_id", ""))):
@@ -213,9 +223,8 @@ def _record(uri: str, run_id: str, result: Reproduction) -> None:
     tags = {store.REPRODUCED_TAG: result.verdict.verdict}
     if result.reproduction_id:
         tags[store.REPRODUCED_RUN_TAG] = result.reproduction_id
-    differences = result.verdict.differences + [
-        f"likely cause: {change}" for change in result.files
-    ] + [f"package {p}" for p in result.packages]
+    differences = [*result.verdict.differences, *result.verdict.causes(result.files),
+                   *(f"package {p}" for p in result.packages)]
     tags[store.REPRODUCED_DIFF_TAG] = "\n".join(differences)[:8000] or "none"
     with store.fail_fast():
         for key, value in tags.items():

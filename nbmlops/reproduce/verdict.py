@@ -1,9 +1,14 @@
-"""Whether a reproduction gave back the original run: metric by metric, data by data."""
+"""Whether a reproduction gave back the original run: metric by metric, data by data.
+
+A re-run that failed is the verdict's headline, its error first: what changed since the run
+(a data file, a package) is then only a possible cause, named after it. A re-run that finished
+with other results names what changed as the likely cause.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from nbmlops import store
@@ -52,6 +57,20 @@ class Verdict:
     @property
     def said(self) -> str:
         return SAID[self.verdict]
+
+    @property
+    def headline(self) -> str:
+        """The verdict in one block: the failure of the re-run, when it failed, comes with it."""
+        return f"{self.said}: {self.failure}" if self.failure else self.said
+
+    def causes(self, changes: Iterable[object]) -> list[str]:
+        """What changed since the run (``changes``), as causes of a verdict ``no``: possible
+        ones when the re-run failed (its error may have nothing to do with them), likely ones
+        when it finished with other results."""
+        if self.verdict != NO:
+            return []
+        kind = "possible cause" if self.failure else "likely cause"
+        return [f"{kind}: {change}" for change in changes]
 
     @property
     def differences(self) -> list[str]:

@@ -3,21 +3,20 @@
 A notebook is named by its path relative to the Jupyter server's root (as JupyterLab names
 it). Where its runs go is :func:`nbmlops.config.destination`, the rule the kernel follows for
 ``%%track``, and its tracked cells are read with the kernel's own ``%%track`` grammar
-(:mod:`nbmlops.track.line`), so the sidebar reads the store and the run names the notebook's
+(:mod:`nbmlops.track.cells`), so the sidebar reads the store and the run names the notebook's
 cells write.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nbmlops import config, store
-from nbmlops.exceptions import NbmlopsError, NotebookNotFound, OutsideRoot, TrackLineError
+from nbmlops.exceptions import OutsideRoot
 from nbmlops.redact import strip_credentials
-from nbmlops.track import line as track_line
+from nbmlops.track import cells as notebook_cells
 
 
 @dataclass
@@ -97,41 +96,17 @@ def resolve(server_root: str | Path, path: str | None) -> Where:
 
 def tracked_cells(notebook: Path) -> list[TrackedCell]:
     """The ``%%track`` cells of a notebook file, in order, named as their runs will be."""
-    try:
-        # mutation-equivalent: "UTF-8", or None under a UTF-8 locale.
-        nb = json.loads(notebook.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise NotebookNotFound(f"no notebook {notebook.name!r}") from None
-    except (OSError, ValueError) as e:
-        raise NbmlopsError(f"cannot read {notebook.name}: {e}") from None
-    cells = []
-    for index, cell in enumerate(nb.get("cells", [])):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        # mutation-equivalent: another default source, or joining a str: a cell without a
-        # source, or any text without "%%track" first, is no tracked cell either way.
-        source = cell.get("source", "")
-        text = "".join(source) if isinstance(source, list) else str(source)
-        split = track_line.split_cell(text)
-        if split is None:
-            continue
-        line, body = split
-        try:
-            options: track_line.TrackOptions | None = track_line.parse(line)
-            problem = None
-        except TrackLineError as e:
-            options, problem = None, str(e)
-        cell_id = cell.get("id")
-        name = options.name if options else None
-        code_line = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
-        cells.append(TrackedCell(
-            index=index,
-            cell_id=cell_id,
-            run_name=name or track_line.default_run_name(cell_id),
-            named=bool(name),
-            experiment=options.experiment if options else None,
-            first_line=code_line[:120],
-            options=asdict(options) if options else None,
-            problem=problem,
-        ))
-    return cells
+    return [
+        TrackedCell(
+            index=cell.index,
+            cell_id=cell.cell_id,
+            run_name=cell.run_name,
+            named=bool(cell.options and cell.options.name),
+            experiment=cell.options.experiment if cell.options else None,
+            first_line=next((ln.strip() for ln in cell.body.splitlines() if ln.strip()),
+                            "")[:120],
+            options=asdict(cell.options) if cell.options else None,
+            problem=cell.problem,
+        )
+        for cell in notebook_cells.tracked_cells(notebook)
+    ]
