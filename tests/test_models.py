@@ -441,6 +441,25 @@ def test_the_reproduced_gate_reads_the_runs_reproduction(
     assert str(client.get_model_version_by_alias("stump", "champion").version) == "1"
 
 
+def test_a_reproduction_logs_its_model_and_registers_no_version(
+    ip: InteractiveShell, project: Path
+) -> None:
+    """``nbmlops reproduce`` re-runs a ``--model`` cell tagged as a reproduction: its model is
+    logged to compare, but no version is registered, so the challenger stays the original."""
+    with capture_output():
+        assert ip.run_cell(SETUP).success
+    track(ip, "train --model clf=cancer", STUMP)
+    (original,) = sync(project)
+    track(ip, f"train --model clf=cancer --tag {store.REPRODUCES_TAG}={original['run_id']}",
+          STUMP)
+    (again,) = sync(project)
+    assert again.get("models", []) == []
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    assert [str(v.version) for v in client.search_model_versions("name = 'cancer'")] == ["1"]
+    assert holder(client, "cancer", "challenger") == "1"
+    assert client.get_run(again["run_id"]).outputs.model_outputs  # logged all the same
+
+
 def test_the_challenger_is_the_version_whose_run_ended_last_whatever_the_sync_order(
     ip: InteractiveShell, project: Path
 ) -> None:

@@ -144,6 +144,10 @@ def _register_all(
         except _LocalFailure as e:
             problems.append(f"model {model.variable}: {e}")
             continue
+        if store.REPRODUCES_TAG in record.tags:
+            # A reproduction re-makes the model to compare its run, not to offer it: a new
+            # version would become the challenger and push the model it checks aside.
+            continue
         version = _register(client, record, run_id, model, info, author, no_signature)
         # A record without an end time (never written so, but possible) counts as just ended.
         ended = record.outcome.end_ms or int(time.time() * 1000)
