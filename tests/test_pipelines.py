@@ -210,6 +210,9 @@ def test_first_run_executes_every_step_nested_in_mlflow(project: Path) -> None:
         assert step.data.tags["nbmlops.pipeline"] == "weekly"
         [cell] = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == step.info.run_id]
         assert cell.info.run_name == name  # the step's %%track cell, nested under its step
+        # The step and its cell name the notebook they came from: its sidebar finds them.
+        assert step.data.tags["nbmlops.source_notebook"] == f"{name}.ipynb"
+        assert cell.data.tags["nbmlops.source_notebook"] == f"{name}.ipynb"
     assert steps["features"].data.params == {"scale": "1.0", "fail": "False"}
 
 

@@ -143,6 +143,16 @@ class RunSummary:
         return self.tags.get(store.REPRODUCED_TAG)
 
     @property
+    def reproduces(self) -> str | None:
+        """On a run made by ``nbmlops reproduce``: the id of the run it reproduces."""
+        return self.tags.get(store.REPRODUCES_TAG)
+
+    @property
+    def step(self) -> str | None:
+        """On a pipeline step's run: the step's name."""
+        return self.tags.get(store.STEP_TAG)
+
+    @property
     def inputs(self) -> list[Dataset]:
         return [d for d in self.datasets if "input" in d.contexts]
 

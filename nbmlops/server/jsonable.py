@@ -18,7 +18,7 @@ from typing import Any
 _PROPERTIES = {
     "RunSummary": ("duration_s", "code_sha", "python", "git_commit", "git_dirty", "error",
                    "parent_run_id", "job", "group", "injected_params",
-                   "slice_verdict", "slice_reasons", "reproduced"),
+                   "slice_verdict", "slice_reasons", "reproduced", "reproduces", "step"),
     "RunDetails": ("images",),
     "Dataset": ("short",),
     "MetricRow": ("differs",),

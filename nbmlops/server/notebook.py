@@ -18,6 +18,7 @@ from nbmlops import config, store
 from nbmlops.exceptions import NbmlopsError, NotebookNotFound, OutsideRoot, TrackLineError
 from nbmlops.redact import strip_credentials
 from nbmlops.track import line as track_line
+from nbmlops.track.status_line import METADATA_KEY as STATUS_METADATA_KEY
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Where:
     experiment: str
     ui_url: str | None
     cells: list[TrackedCell] = field(default_factory=list)
+    source_name: str | None = None  # the notebook as its runs name it (``mlflow.source.name``)
 
     def public(self, server_root: Path) -> dict[str, Any]:
         """What the browser may see: no credentials in URIs, no absolute server paths."""
@@ -92,7 +94,30 @@ def resolve(server_root: str | Path, path: str | None) -> Where:
     where = config.destination(notebook)
     cells = tracked_cells(notebook) if notebook.suffix == ".ipynb" else []
     relative = notebook.relative_to(Path(server_root).resolve()).as_posix()
-    return Where(relative, where.root, where.tracking_uri, where.experiment, where.ui_url, cells)
+    return Where(relative, where.root, where.tracking_uri, where.experiment, where.ui_url, cells,
+                 where.source_name)
+
+
+def referenced_runs(server_root: str | Path, path: str | None) -> list[str]:
+    """The run ids the notebook's saved outputs name, oldest first: the status lines keep
+    them in their metadata. A notebook renamed or moved (in JupyterLab or with ``mv``), or a
+    job's output notebook, finds its runs through them."""
+    if not path or not path.endswith(".ipynb"):
+        return []
+    try:
+        nb = json.loads(inside(server_root, path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    found: list[str] = []
+    for cell in nb.get("cells", []) if isinstance(nb, dict) else []:
+        outputs = cell.get("outputs") if isinstance(cell, dict) else None
+        for output in outputs if isinstance(outputs, list) else []:
+            meta = output.get("metadata") if isinstance(output, dict) else None
+            held = meta.get(STATUS_METADATA_KEY) if isinstance(meta, dict) else None
+            run_id = held.get("run_id") if isinstance(held, dict) else None
+            if isinstance(run_id, str) and run_id:
+                found.append(run_id)
+    return list(dict.fromkeys(found))
 
 
 def tracked_cells(notebook: Path) -> list[TrackedCell]:
