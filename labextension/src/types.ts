@@ -73,6 +73,10 @@ export interface RunSummary {
   slice_reasons?: string[];
   /** `nbmlops reproduce`'s verdict: yes, within-tolerance, no. */
   reproduced?: string | null;
+  /** On a run `nbmlops reproduce` made: the id of the run it reproduces. */
+  reproduces?: string | null;
+  /** On a pipeline step's run: the step's name. */
+  step?: string | null;
 }
 
 export interface RunPage {
@@ -101,6 +105,8 @@ export interface RunDetails {
   drift?: DriftAlert[];
   /** Artifacts a browser can show, the cell's figures first. */
   images?: string[];
+  /** Interactive figures (plotly, Altair) recorded as HTML pages. */
+  figure_pages?: string[];
 }
 
 /** One drift or schema finding of the data checks (nbmlops/query.py DriftAlert). */

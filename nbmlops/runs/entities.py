@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from nbmlops import store
 from nbmlops.record import MetricPoint
-from nbmlops.runs.artifacts import images
+from nbmlops.runs.artifacts import figure_pages, images
 
 __all__ = ["Dataset", "DriftAlert", "Experiment", "RunDetails", "RunPage", "RunSummary"]
 
@@ -185,6 +185,11 @@ class RunDetails:
     def images(self) -> list[str]:
         """The artifacts a browser can show: the cell's figures first."""
         return images(self.artifacts)
+
+    @property
+    def figure_pages(self) -> list[str]:
+        """Interactive figures recorded as HTML pages (``figures/*.html``)."""
+        return figure_pages(self.artifacts)
 
 
 @dataclass(frozen=True)
