@@ -48,6 +48,9 @@ export class SidebarModel {
   models: NotebookModels | null = null;
   /** What the last job action said ("installed in the crontab…", "started"). */
   jobMessage: string | null = null;
+  /** The experiment the listed runs are in, when it is not the notebook's own (a job's
+   * output notebook, a renamed notebook, a notebook whose runs are all a pipeline's). */
+  runsExperiment: string | null = null;
   spoolError: string | null = null;
   pageSize = DEFAULT_PAGE_SIZE;
   /** The MLflow UI address from the settings; wins over the project's `ui_url`. */
@@ -101,6 +104,8 @@ export class SidebarModel {
         return;
       }
       this.info = info;
+      const shown = page.experiment?.name ?? null;
+      this.runsExperiment = shown !== null && shown !== info.experiment ? shown : null;
       this.runs = page.runs;
       this.nextPageToken = page.next_page_token;
       this.models = models;

@@ -26,6 +26,8 @@ from nbmlops.runs.entities import Experiment, RunPage, RunSummary
 _TOKEN = "nbmlops-merged:"
 #: Run ids read from a notebook's outputs that are looked up at most (the newest last).
 MAX_REFERENCED = 200
+#: Record ids (outputs saved before the upload) looked up at most: one query each.
+MAX_RECORDS = 8
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,9 @@ def sources(
 ) -> tuple[Experiment | None, list[Source]]:
     """The notebook's experiment (None if it has none yet) and every place its runs are.
 
-    ``notebook`` is its project-relative name (``mlflow.source.name``); ``referenced`` run ids
-    its saved outputs name (see :func:`nbmlops.server.notebook.referenced_runs`).
+    ``notebook`` is its project-relative name (``mlflow.source.name``); ``referenced`` the
+    run ids its saved outputs name, and ``record:<id>`` for a record whose run id they do
+    not hold (see :func:`nbmlops.server.notebook.referenced_runs`).
     """
     if not store.exists(tracking_uri):
         return None, []
@@ -76,19 +79,23 @@ def sources(
     return own, found
 
 
-def _elsewhere(tracking_uri: str, run_ids: list[str]) -> list[tuple[str, str]]:
-    """The (experiment id, source name) pairs of the runs ``run_ids`` that still exist."""
-    ids = [r for r in dict.fromkeys(run_ids) if re.fullmatch(r"[0-9a-zA-Z]+", r)]
-    if not ids:
+def _elsewhere(tracking_uri: str, referenced: list[str]) -> list[tuple[str, str]]:
+    """The (experiment id, source name) pairs of the referenced runs that still exist."""
+    ids = [r for r in dict.fromkeys(referenced) if re.fullmatch(r"[0-9a-zA-Z]+", r)]
+    records = [r.partition(":")[2] for r in dict.fromkeys(referenced)
+               if r.startswith("record:") and re.fullmatch(r"[0-9a-zA-Z_-]+", r[7:])]
+    if not ids and not records:
         return []
     client = store.client(tracking_uri)
     every = [e.experiment_id for e in query.experiments(tracking_uri)]
+    clauses = [f"attributes.run_id IN ({', '.join(quoted(r) for r in ids[i:i + 100])})"
+               for i in range(0, len(ids), 100)]
+    # MLflow has no IN for tags: one query a record, the newest few.
+    clauses += [f"tags.`{store.RECORD_ID_TAG}` = {quoted(r)}" for r in records[-MAX_RECORDS:]]
     pairs: dict[tuple[str, str], None] = {}
-    for start in range(0, len(ids), 100):
-        chunk = ", ".join(quoted(r) for r in ids[start:start + 100])
+    for clause in clauses:
         runs = query.call(tracking_uri, partial(
-            client.search_runs, every, filter_string=f"attributes.run_id IN ({chunk})",
-            max_results=1000))
+            client.search_runs, every, filter_string=clause, max_results=1000))
         for run in runs:
             name = run.data.tags.get(store.SOURCE_NAME_TAG)
             if name:

@@ -99,9 +99,11 @@ def resolve(server_root: str | Path, path: str | None) -> Where:
 
 
 def referenced_runs(server_root: str | Path, path: str | None) -> list[str]:
-    """The run ids the notebook's saved outputs name, oldest first: the status lines keep
-    them in their metadata. A notebook renamed or moved (in JupyterLab or with ``mv``), or a
-    job's output notebook, finds its runs through them."""
+    """What the notebook's saved outputs name of their runs, oldest first: the status lines
+    keep the run id in their metadata, or only the record id when the notebook was saved
+    before the upload (a papermill or job output), as ``record:<id>``. A notebook renamed or
+    moved (in JupyterLab or with ``mv``), or a job's output notebook, finds its runs through
+    them."""
     if not path or not path.endswith(".ipynb"):
         return []
     try:
@@ -114,9 +116,13 @@ def referenced_runs(server_root: str | Path, path: str | None) -> list[str]:
         for output in outputs if isinstance(outputs, list) else []:
             meta = output.get("metadata") if isinstance(output, dict) else None
             held = meta.get(STATUS_METADATA_KEY) if isinstance(meta, dict) else None
-            run_id = held.get("run_id") if isinstance(held, dict) else None
+            if not isinstance(held, dict):
+                continue
+            run_id, record_id = held.get("run_id"), held.get("record_id")
             if isinstance(run_id, str) and run_id:
                 found.append(run_id)
+            elif isinstance(record_id, str) and record_id:
+                found.append(f"record:{record_id}")
     return list(dict.fromkeys(found))
 
 

@@ -70,13 +70,17 @@ class Runs:
         return str(run.info.run_id)
 
 
-def notebook(path: Path, run_ids: list[str]) -> None:
-    """A notebook whose tracked cell's saved outputs hold status lines naming ``run_ids``."""
+def notebook(path: Path, run_ids: list[str], record_ids: tuple[str, ...] = ()) -> None:
+    """A notebook whose tracked cell's saved outputs hold status lines naming ``run_ids``,
+    and lines saved before the upload naming only ``record_ids`` (as papermill saves them)."""
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("%%track fit\nscore = 1.0")
     cell.outputs = [nbformat.v4.new_output(
         "display_data", data={"text/plain": f"nbmlops ▸ fit · synced: run {r[:8]}"},
         metadata={"nbmlops": {"record_id": "r" + r[:6], "run_id": r}}) for r in run_ids]
+    cell.outputs += [nbformat.v4.new_output(
+        "display_data", data={"text/plain": f"nbmlops ▸ fit · waiting to sync · record {r}"},
+        metadata={"nbmlops": {"record_id": r}}) for r in record_ids]
     nb.cells = [cell]
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(path))
@@ -158,6 +162,18 @@ async def test_a_job_output_notebook_shows_the_jobs_runs(
     page = await get(jp_fetch, "runs", notebook=output)
     assert made["prep-cell"] in ids(page)
     assert page["experiment"]["name"] == "jobs/weekly"
+
+
+async def test_an_output_saved_before_the_upload_finds_its_runs_by_record(
+    jp_fetch: Fetch, project: Path
+) -> None:
+    runs = Runs(project)
+    made = runs.run("jobs/weekly", "prep", {store.SOURCE_NAME_TAG: "jobs/weekly/prep.ipynb",
+                                            store.RECORD_ID_TAG: "rec-1"})
+    output = "jobs/weekly/runs/weekly-20261206T101010Z.ipynb"
+    notebook(project / output, [], ("rec-1", "rec-never-uploaded"))
+    page = await get(jp_fetch, "runs", notebook=output)
+    assert ids(page) == [made]
 
 
 async def test_a_renamed_notebook_keeps_its_runs(jp_fetch: Fetch, project: Path) -> None:
