@@ -420,6 +420,15 @@ def test_jobs_view_runs_a_job_and_mlflow_opens_at_one_click(
     # The output notebook opens in JupyterLab.
     job.get_by_label("Open the output notebook of daily run", exact=False).first.click()
     page.locator(".lm-TabBar-tab", has_text="daily-").first.wait_for()
+    # The sidebar follows the output notebook: it shows the job's runs, not "No runs yet".
+    page.wait_for_function("() => document.querySelector('#nbmlops-sidebar .jp-nbmlops-notebook')"
+                           "?.textContent.startsWith('daily-')")
+    sidebar.locator(".jp-nbmlops-group").first.wait_for(timeout=60_000)
+    assert "No runs yet" not in sidebar.inner_text()
+    assert "job daily" in sidebar.locator(".jp-nbmlops-group-head").first.inner_text()
+    assert "runs from notebooks/daily.ipynb" in sidebar.locator(
+        ".jp-nbmlops-experiment").inner_text()
+    page.screenshot(path=str(screenshots / "job-output-runs.png"))
 
     # Back to the notebook and its runs: the job's run heads its cells' runs.
     page.locator(".lm-TabBar-tab", has_text="daily.ipynb").first.click()
@@ -650,3 +659,25 @@ def test_pipeline_steps_reproductions_metrics_first_and_interactive_figures(
     assert drawn.locator("#plot").inner_text() == "drawn by its script"
     assert page.title() != "reached the lab"
     page.screenshot(path=str(screenshots / "run-details-metrics-first.png"))
+
+
+def test_a_renamed_notebook_keeps_its_runs(page: Any, lab: Lab, screenshots: Path) -> None:
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell
+    papermill_runs(lab, "churn", [cell("%load_ext nbmlops"),
+                                  cell("%%track fit\naccuracy = 0.91")])
+    folder = lab.project.root / "notebooks"
+    # The executed notebook, with its status lines, renamed in a shell: `mv`.
+    (folder / "out-churn-None.ipynb").rename(folder / "churn_v2.ipynb")
+    (folder / "churn.ipynb").unlink()
+    page.goto(f"{lab.url}/lab/tree/notebooks/churn_v2.ipynb?token={lab.token}&reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible", timeout=60_000)
+    page.click('li.lm-TabBar-tab[data-id="nbmlops-sidebar"]')
+    widen_left_panel(page, 430)
+    sidebar = page.locator("#nbmlops-sidebar")
+    sidebar.locator(".jp-nbmlops-run").first.wait_for(timeout=60_000)
+    assert sidebar.locator(".jp-nbmlops-run-name").all_inner_texts() == ["fit"]
+    header = sidebar.locator(".jp-nbmlops-experiment").inner_text()
+    assert "churn_v2.ipynb" in header and "runs from notebooks/churn.ipynb" in header
+    page.screenshot(path=str(screenshots / "renamed-notebook.png"))
