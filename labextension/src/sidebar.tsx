@@ -47,8 +47,7 @@ function Body(props: { model: SidebarModel; actions: SidebarActions }): JSX.Elem
             experiment <b>{model.info.experiment}</b>
             {model.runsExperiment ? (
               <span className="jp-nbmlops-runs-from">
-                {' '}
-                · runs from <b>{model.runsExperiment}</b>
+                runs from <b>{model.runsExperiment}</b>
               </span>
             ) : null}
           </div>

@@ -197,6 +197,20 @@ export interface JobRun {
   /** The output notebook, relative to the server's root; null when it is gone. */
   output: string | null;
   error: string | null;
+  /** What its tracked cells logged (a one-notebook job's). */
+  metrics?: Record<string, number | null>;
+  /** A pipeline's steps in this run, in step order. */
+  steps?: JobStepRun[];
+}
+
+/** What one step of a pipeline did in one run (SKIPPED: it was up to date). */
+export interface JobStepRun {
+  name: string;
+  status: string;
+  duration_s: number | null;
+  output: string | null;
+  metrics: Record<string, number | null>;
+  run_id: string | null;
 }
 
 /** A step of a pipeline job, with its last run's status (SKIPPED: it was up to date). */
