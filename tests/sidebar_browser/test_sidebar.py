@@ -401,8 +401,9 @@ def test_jobs_view_runs_a_job_and_mlflow_opens_at_one_click(
     page.click('li.lm-TabBar-tab[data-id="nbmlops-sidebar"]')
     widen_left_panel(page, 430)
     sidebar = page.locator("#nbmlops-sidebar")
+    # The first request of the server pays MLflow's import: on a busy machine, seconds.
     page.wait_for_function("() => document.querySelector('#nbmlops-sidebar .jp-nbmlops-experiment')"
-                           "?.textContent.includes('daily.ipynb')")
+                           "?.textContent.includes('daily.ipynb')", timeout=120_000)
     sidebar.get_by_label("Jobs of this notebook").click()
     job = sidebar.get_by_label("Job daily")
     job.wait_for()
@@ -503,14 +504,22 @@ def test_jobs_view_draws_a_pipeline_with_each_steps_last_status(
     widen_left_panel(page, 430)
     sidebar = page.locator("#nbmlops-sidebar")
     page.wait_for_function("() => document.querySelector('#nbmlops-sidebar .jp-nbmlops-experiment')"
-                           "?.textContent.includes('report.ipynb')")
+                           "?.textContent.includes('report.ipynb')", timeout=120_000)
+    # The pipeline's runs went to experiment pipeline/jobs/weekly: the notebook lists its step.
+    step = sidebar.locator(".jp-nbmlops-group-head", has_text="pipeline step report")
+    step.wait_for(timeout=60_000)
+    assert "No runs yet" not in sidebar.inner_text()
     sidebar.get_by_label("Jobs of this notebook").click()
     graph = sidebar.get_by_label("Steps of weekly")
     graph.wait_for(timeout=60_000)
     assert graph.locator("rect.jp-nbmlops-pipeline-step").count() == 2
     assert graph.locator("line.jp-nbmlops-pipeline-edge").count() == 1  # prep -> report
-    for step in ("prep", "report"):
-        graph.locator(f"[aria-label='Step {step}: finished']").wait_for(timeout=60_000)
+    for name in ("prep", "report"):
+        graph.locator(f"[aria-label='Step {name}: finished']").wait_for(timeout=60_000)
+    # The run says what each step did, with its output notebook.
+    steps = sidebar.locator(".jp-nbmlops-job-steps").first
+    assert steps.locator(".jp-nbmlops-run-name").all_inner_texts() == ["prep", "report"]
+    assert steps.get_by_label("Open the output notebook of weekly step report").count() == 1
     page.screenshot(path=str(screenshots / "pipeline.png"))
 
 
