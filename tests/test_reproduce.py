@@ -164,3 +164,21 @@ def test_the_panel_shows_the_verdicts_beside_the_run() -> None:
     clean = RunSummary("b" * 32, "fit", "1", "FINISHED", None, None,
                        tags={store.SLICE_TAG: "clean"})
     assert render.reproducibility_html(clean) == ""
+
+
+def test_a_job_runs_reproduction_is_found_from_the_notebook_the_job_came_from(
+    ip: InteractiveShell, project: Path, sqlite_uri: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As `nbmlops run` tells a job's kernel which notebook the job was exported from.
+    monkeypatch.setenv("NBMLOPS_SOURCE_NOTEBOOK", "notebooks/train.ipynb")
+    cell(ip, "%%track fit\nacc = 0.5", "fit")
+    monkeypatch.delenv("NBMLOPS_SOURCE_NOTEBOOK")
+    upload(project)
+    client = MlflowClient(sqlite_uri)
+    [run] = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert run.data.tags["nbmlops.source_notebook"] == "notebooks/train.ipynb"
+    code, out, err = reproduce(capsys, run.info.run_id, "--out", str(project.parent / "out"))
+    assert code == 0, out + err
+    again = client.get_run(client.get_run(run.info.run_id).data.tags[store.REPRODUCED_RUN_TAG])
+    assert again.data.tags["nbmlops.source_notebook"] == "notebooks/train.ipynb"
