@@ -111,7 +111,7 @@ function RunRow(props: {
         openOutput={openOutput}
       />
       {run.steps?.length ? (
-        <ul className="jp-nbmlops-job-steps" aria-label={`Steps of ${job} run ${run.run_id.slice(0, 8)}`}>
+        <ul className="jp-nbmlops-job-steps" aria-label={`Run ${run.run_id.slice(0, 8)} of ${job}, step by step`}>
           {run.steps.map(step => (
             <StepRow key={step.run_id ?? step.name} job={job} step={step} openOutput={openOutput} />
           ))}
