@@ -202,3 +202,25 @@ async def test_outputs_naming_runs_that_are_gone_change_nothing(
     (project / "broken.ipynb").write_text(json.dumps({"cells": [{"outputs": 3}]}))
     page = await get(jp_fetch, "runs", notebook="broken.ipynb")
     assert page["runs"] == []
+
+
+async def test_an_interactive_figure_is_served_and_listed_apart_from_images(
+    jp_fetch: Fetch, project: Path
+) -> None:
+    runs = Runs(project)
+    notebook(project / "a.ipynb", [])
+    run_id = runs.run("a.ipynb", "fit", {store.SOURCE_NAME_TAG: "a.ipynb"})
+    page = "<html><body><script>1</script></body></html>"
+    runs.client.log_text(run_id, page, "figures/scatter.html")
+    runs.client.log_text(run_id, page, "report.html")  # not a figure
+    details = await get(jp_fetch, "runs", run_id, notebook="a.ipynb")
+    assert details["figure_pages"] == ["figures/scatter.html"] and details["images"] == []
+    response = await jp_fetch(*PREFIX.split("/"), "runs", run_id, "image", method="GET",
+                              params={"notebook": "a.ipynb", "path": "figures/scatter.html"})
+    assert response.body.decode() == page
+    assert response.headers["Content-Type"] == "text/html"
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+    with pytest.raises(HTTPClientError) as refused:
+        await jp_fetch(*PREFIX.split("/"), "runs", run_id, "image", method="GET",
+                       params={"notebook": "a.ipynb", "path": "report.html"})
+    assert refused.value.code == 400
