@@ -45,6 +45,7 @@ ENV_EXPERIMENT = "NBMLOPS_EXPERIMENT"  # the experiment its runs go to
 ENV_JOB = "NBMLOPS_JOB"  # the job's name
 ENV_JOB_PARAMS = "NBMLOPS_JOB_PARAMS"  # names of the parameters injected into the notebook
 ENV_PARENT_RUN_ID = "NBMLOPS_PARENT_RUN_ID"  # the job's run: tracked cells nest under it
+ENV_SOURCE_NOTEBOOK = "NBMLOPS_SOURCE_NOTEBOOK"  # the notebook the job was exported from
 ENV_SPOOL = "NBMLOPS_SPOOL"  # the spool folder (also what a scheduled job is handed)
 
 KNOWN_KEYS = {
@@ -359,6 +360,7 @@ class JobContext:
     name: str | None = None
     parent_run_id: str | None = None
     params: frozenset[str] = frozenset()
+    source_notebook: str | None = None  # project-relative: the notebook's sidebar finds the run
 
 
 def job_context() -> JobContext:
@@ -366,6 +368,7 @@ def job_context() -> JobContext:
     return JobContext(
         name=os.environ.get(ENV_JOB) or None,
         parent_run_id=os.environ.get(ENV_PARENT_RUN_ID) or None,
+        source_notebook=os.environ.get(ENV_SOURCE_NOTEBOOK) or None,
         params=frozenset(n for n in names.split(",") if n),
     )
 
@@ -377,6 +380,7 @@ def job_kernel_env(
     job: str,
     params: Iterable[str],
     parent_run_id: str | None,
+    source_notebook: str | None = None,
 ) -> dict[str, str]:
     """``base`` plus what the kernel of a job needs to record its cells where the job's run
     is: the store, the experiment, the notebook, the parent run and the injected parameters
@@ -389,10 +393,12 @@ def job_kernel_env(
         ENV_JOB_PARAMS: ",".join(params),
         ENV_EXPERIMENT: where.experiment,
     }
-    if parent_run_id:
-        env[ENV_PARENT_RUN_ID] = parent_run_id
-    else:
-        env.pop(ENV_PARENT_RUN_ID, None)
+    for key, value in ((ENV_PARENT_RUN_ID, parent_run_id),
+                       (ENV_SOURCE_NOTEBOOK, source_notebook)):
+        if value:
+            env[key] = value
+        else:
+            env.pop(key, None)
     return env
 
 

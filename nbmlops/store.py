@@ -92,6 +92,9 @@ PIPELINE_TAG = "nbmlops.pipeline"  # a pipeline step's run: the pipeline (job) i
 STEP_TAG = "nbmlops.step"  # ... and the step's name; its tracked cells nest under it
 STEP_SKIPPED_TAG = "nbmlops.step.skipped"  # "up to date" when the step did not run
 STEP_REUSES_TAG = "nbmlops.step.reuses"  # the run whose results a skipped step reuses
+# On job, step and job-cell runs: the notebook they were exported from (project-relative), so
+# that notebook finds them whatever experiment they went to.
+SOURCE_NOTEBOOK_TAG = "nbmlops.source_notebook"
 NOTE_TAG = "mlflow.note.content"  # the run's description in the MLflow UI
 
 # -- dataset inputs -------------------------------------------------------------------------

@@ -72,9 +72,39 @@ def test_nbmlops_jobs_lists_jobs_not_installed_yet(project: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "nbmlops.cli", "jobs"], capture_output=True,
                           text=True, cwd=project, check=True)
     assert ("nightly              30 2 * * *      not installed: nbmlops schedule jobs/nightly "
-            "--install") in done.stdout
+            "--install  (or nbmlops run jobs/nightly)  last never run") in done.stdout
     rows = json.loads(subprocess.run([sys.executable, "-m", "nbmlops.cli", "jobs", "--json"],
                                      capture_output=True, text=True, cwd=project,
                                      check=True).stdout)
     assert {"folder": "jobs/nightly", "name": "nightly", "schedule": "30 2 * * *",
-            "target": None, "installed": False} in rows
+            "target": None, "installed": False, "last_run": None} in rows
+
+
+def test_nbmlops_jobs_shows_the_last_run_of_a_job_cron_does_not_run(
+    project: Path, migrated_db: Path
+) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from nbmlops import config
+    from nbmlops.jobs.run import ParentRun, RunResult
+    from nbmlops.jobs.spec import load
+
+    shutil.copy(migrated_db, project / "mlflow.db")
+    folder = export_job(project / "check.ipynb", name="nightly", cron="30 2 * * *").folder
+    # The job's run as `nbmlops run` records it, by hand: cron never ran it.
+    where = config.destination(project / "check.ipynb")
+    parent = ParentRun(where.tracking_uri, where.experiment, lambda _: None)
+    assert parent.start(load(folder), "jobs/nightly/check.ipynb", {})
+    parent.end(RunResult("FINISHED", {}, duration_s=1.5), upload_output=False)
+
+    done = subprocess.run([sys.executable, "-m", "nbmlops.cli", "jobs"], capture_output=True,
+                          text=True, cwd=project, check=True)
+    [line] = [ln for ln in done.stdout.splitlines() if ln.startswith("nightly")]
+    assert "not installed" in line and "last FINISHED" in line
+    rows = json.loads(subprocess.run([sys.executable, "-m", "nbmlops.cli", "jobs", "--json"],
+                                     capture_output=True, text=True, cwd=project,
+                                     check=True).stdout)
+    [row] = [r for r in rows if r["name"] == "nightly"]
+    assert row["last_run"]["status"] == "FINISHED" and row["last_run"]["run_id"] == parent.run_id

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from IPython.core.error import UsageError
@@ -387,3 +388,39 @@ def test_a_jobs_runs_are_one_execution_in_the_panel() -> None:
         store.PARENT_RUN_TAG: "j" * 32, store.SESSION_TAG: "s" * 32})
     assert (_execution(job), _execution(cell)) == ("job weekly", "job run jjjjjjjj")
     assert job.group == cell.group == "j" * 32  # ordered by execution, they stand together
+
+
+def _run(run_id: str, params: dict[str, str], metrics: dict[str, float],
+         tags: dict[str, str] | None = None, start: int = 1) -> Any:
+    from nbmlops.runs.entities import RunSummary
+
+    return RunSummary(run_id * 32, "train", "1", "FINISHED", start, start + 1, params=params,
+                      metrics=metrics, tags=tags or {})
+
+
+def test_the_diff_shows_metrics_first_and_folds_the_params_that_agree() -> None:
+    from nbmlops.panel.render import diff_html
+    from nbmlops.runs.diff import compare as compare_runs
+    from nbmlops.runs.entities import RunDetails
+
+    same = {f"pre.step{i}": "x" for i in range(70)}
+    a = _run("a", {**same, "lr": "0.1"}, {"rmse": 55.8})
+    b = _run("b", {**same, "lr": "0.5"}, {"rmse": 54.1})
+    page = diff_html(compare_runs([RunDetails(a), RunDetails(b)]), lambda r: None)
+    assert page.index("<h4>Metrics") < page.index("<h4>Parameters")
+    assert "(1 differs)" in text(page) or "(1 differ)" in text(page)
+    fold = page.index("<details")
+    assert page.index(">lr<") < fold < page.index(">pre.step0<")
+    assert "70 the same in every run" in text(page[fold:])
+
+
+def test_a_reproduction_stands_under_the_run_it_reproduces() -> None:
+    from nbmlops import store
+    from nbmlops.panel.widget import nested_reproductions
+
+    original = _run("o", {}, {}, start=1)
+    other = _run("x", {}, {}, start=2)
+    again = _run("r", {}, {}, {store.REPRODUCES_TAG: "o" * 32}, start=3)
+    orphan = _run("q", {}, {}, {store.REPRODUCES_TAG: "gone"}, start=4)
+    runs = [orphan, again, other, original]  # newest first
+    assert [r.run_id[0] for r in nested_reproductions(runs)] == ["q", "x", "o", "r"]

@@ -210,6 +210,9 @@ def test_first_run_executes_every_step_nested_in_mlflow(project: Path) -> None:
         assert step.data.tags["nbmlops.pipeline"] == "weekly"
         [cell] = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == step.info.run_id]
         assert cell.info.run_name == name  # the step's %%track cell, nested under its step
+        # The step and its cell name the notebook they came from: its sidebar finds them.
+        assert step.data.tags["nbmlops.source_notebook"] == f"{name}.ipynb"
+        assert cell.data.tags["nbmlops.source_notebook"] == f"{name}.ipynb"
     assert steps["features"].data.params == {"scale": "1.0", "fail": "False"}
 
 
@@ -319,6 +322,12 @@ def test_jobs_view_draws_the_steps_with_their_last_status(project: Path) -> None
     assert view.runs_error is None and view.runs  # the pipeline's own runs
     assert [(s.name, s.needs, s.status) for s in view.steps] == [
         ("load", [], SKIPPED), ("features", ["load"], SKIPPED), ("train", ["features"], FINISHED)]
+    # Each run of the pipeline says what its steps did, their metrics and output notebooks.
+    assert [(s.name, s.status) for s in view.runs[0].steps] == [("load", SKIPPED)]  # --only
+    trained = [s for r in view.runs for s in r.steps if s.name == "train" and s.status == FINISHED]
+    assert trained and "loss" in trained[0].metrics
+    assert trained[0].output and (folder / trained[0].output).is_file()
+    assert trained[0].duration_s and trained[0].duration_s > 0
 
 
 def test_dry_run_says_what_would_run_and_a_held_lock_skips_the_run(project: Path) -> None:

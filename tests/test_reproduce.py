@@ -231,3 +231,21 @@ def test_a_job_notebook_runs_where_its_job_yaml_says_and_follows_a_moved_project
     assert workdir_of(moved / "jobs" / "weekly" / "fit.ipynb") == moved / "notebooks"
     assert workdir_of(moved / "notebooks" / "fit.ipynb") is None  # not a job's notebook
     assert workdir_of(moved / "jobs" / "weekly" / "other.ipynb") is None
+
+
+def test_a_job_runs_reproduction_is_found_from_the_notebook_the_job_came_from(
+    ip: InteractiveShell, project: Path, sqlite_uri: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As `nbmlops run` tells a job's kernel which notebook the job was exported from.
+    monkeypatch.setenv("NBMLOPS_SOURCE_NOTEBOOK", "notebooks/train.ipynb")
+    cell(ip, "%%track fit\nacc = 0.5", "fit")
+    monkeypatch.delenv("NBMLOPS_SOURCE_NOTEBOOK")
+    upload(project)
+    client = MlflowClient(sqlite_uri)
+    [run] = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert run.data.tags["nbmlops.source_notebook"] == "notebooks/train.ipynb"
+    code, out, err = reproduce(capsys, run.info.run_id, "--out", str(project.parent / "out"))
+    assert code == 0, out + err
+    again = client.get_run(client.get_run(run.info.run_id).data.tags[store.REPRODUCED_RUN_TAG])
+    assert again.data.tags["nbmlops.source_notebook"] == "notebooks/train.ipynb"

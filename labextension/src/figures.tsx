@@ -92,11 +92,56 @@ export function Figure(props: {
   );
 }
 
-/** Every image of one run, each with its name under it. */
+/** An interactive figure (plotly, Altair: an HTML page) in a frame whose scripts run apart
+ * from JupyterLab: `allow-scripts` without `allow-same-origin` gives it an opaque origin. */
+export function FigurePage(props: {
+  model: SidebarModel;
+  runId: string;
+  path: string;
+  label: string;
+}): JSX.Element {
+  const { model, runId, path, label } = props;
+  const [state, setState] = React.useState<{ html: string | null; error: string | null }>({
+    html: null,
+    error: null
+  });
+  React.useEffect(() => {
+    let live = true;
+    model
+      .image(runId, path)
+      .then(blob => blob.text())
+      .then(html => live && setState({ html, error: null }))
+      .catch(error => live && setState({ html: null, error: messageOf(error) }));
+    return () => {
+      live = false;
+    };
+  }, [model, runId, path]);
+  if (state.error) {
+    return (
+      <span className="jp-nbmlops-figure jp-mod-error" title={state.error}>
+        {figureName(path)}: not shown
+      </span>
+    );
+  }
+  return state.html === null ? (
+    <span className="jp-nbmlops-figure-wait" />
+  ) : (
+    <iframe
+      className="jp-nbmlops-figure-page"
+      title={label}
+      sandbox="allow-scripts"
+      srcDoc={state.html}
+    />
+  );
+}
+
+/** Every figure of one run, each with its name under it: images, then interactive pages
+ * (a page with a PNG of the same name shows beside it). */
 export function FigureStrip(props: {
   model: SidebarModel;
   runId: string;
   paths: string[];
+  pages?: string[];
 }): JSX.Element {
   return (
     <div className="jp-nbmlops-figures">
@@ -104,6 +149,12 @@ export function FigureStrip(props: {
         <figure key={path}>
           <Figure model={props.model} runId={props.runId} path={path} label={figureName(path)} />
           <figcaption>{figureName(path)}</figcaption>
+        </figure>
+      ))}
+      {(props.pages ?? []).map(path => (
+        <figure key={path} className="jp-nbmlops-figure-interactive">
+          <FigurePage model={props.model} runId={props.runId} path={path} label={figureName(path)} />
+          <figcaption>{figureName(path)} (interactive)</figcaption>
         </figure>
       ))}
     </div>

@@ -13,22 +13,37 @@ export interface RunGroup {
   runs: RunSummary[];
   /** Parameters injected into the execution (papermill, `nbmlops run`), as `name=value`. */
   params: string[];
+  /** The runs `nbmlops reproduce` made of a run of the group, by that run's id. */
+  reproductions: Map<string, RunSummary[]>;
 }
 
-/** Consecutive runs of one execution, in the list's order; a job's parent run heads its
- * group. */
+/** Consecutive runs of one execution, in the list's order; a job's parent run, or a
+ * pipeline step's run, heads its group. A reproduction goes under the run it reproduces
+ * when that run is in the list. */
 export function groupRuns(runs: RunSummary[]): RunGroup[] {
   const groups: RunGroup[] = [];
   const byKey = new Map<string, RunGroup>();
+  const listed = new Set(runs.map(r => r.run_id));
+  const reproductions = new Map<string, RunSummary[]>();
   for (const run of runs) {
-    const key = run.group || run.run_id;
+    if (run.reproduces && listed.has(run.reproduces) && run.reproduces !== run.run_id) {
+      reproductions.set(run.reproduces, [...(reproductions.get(run.reproduces) ?? []), run]);
+    }
+  }
+  const nested = new Set([...reproductions.values()].flat().map(r => r.run_id));
+  for (const run of runs) {
+    if (nested.has(run.run_id)) {
+      continue;
+    }
+    // A step's cells nest under the step's run: the step heads them, not the pipeline.
+    const key = run.step ? run.run_id : run.group || run.run_id;
     let group = byKey.get(key);
     if (!group) {
-      group = { key, head: null, runs: [], params: [] };
+      group = { key, head: null, runs: [], params: [], reproductions };
       byKey.set(key, group);
       groups.push(group);
     }
-    if (run.job && run.run_id === key) {
+    if ((run.job || run.step) && run.run_id === key) {
       group.head = run;
     } else {
       group.runs.push(run);
@@ -86,4 +101,23 @@ export function distinguishingParams(runs: RunSummary[], n = 3): Map<string, str
     }
   }
   return out;
+}
+
+/**
+ * The params of `run` as `[name, value]` rows: those whose value differs among the runs of
+ * its cell (run name) in `runs` (its injected params too), then the rest, each by name.
+ */
+export function splitParams(
+  run: RunSummary,
+  runs: RunSummary[]
+): { differ: [string, string][]; same: [string, string][] } {
+  const cell = runs.filter(r => r.run_name === run.run_name && r.run_id !== run.run_id);
+  const injected = new Set(run.injected_params ?? []);
+  const differ: [string, string][] = [];
+  const same: [string, string][] = [];
+  for (const [name, value] of Object.entries(run.params).sort(([a], [b]) => a.localeCompare(b))) {
+    const varies = cell.some(r => r.params[name] !== value);
+    (varies || injected.has(name) ? differ : same).push([name, value]);
+  }
+  return { differ, same };
 }

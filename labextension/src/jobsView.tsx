@@ -2,10 +2,10 @@
  * output notebooks, "Run now" with its parameters, "Install" / "Remove". */
 import * as React from 'react';
 
-import { ago, duration, statusClass } from './format';
+import { ago, duration, metricValue, statusClass } from './format';
 import type { SidebarModel } from './model';
 import { PipelineGraph } from './pipelineGraph';
-import type { JobInfo } from './types';
+import type { JobInfo, JobRun, JobStepRun } from './types';
 
 function Parameters(props: {
   job: JobInfo;
@@ -33,6 +33,91 @@ function Parameters(props: {
         </label>
       ))}
     </div>
+  );
+}
+
+function Metrics(props: { metrics?: Record<string, number | null> }): JSX.Element | null {
+  const entries = Object.entries(props.metrics ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  if (!entries.length) {
+    return null;
+  }
+  return (
+    <span className="jp-nbmlops-job-metrics">
+      {entries.slice(0, 4).map(([name, value]) => (
+        <span key={name} className="jp-nbmlops-metric">
+          {name} <b>{metricValue(value)}</b>
+        </span>
+      ))}
+    </span>
+  );
+}
+
+function OutputLink(props: {
+  path: string | null;
+  label: string;
+  openOutput?: (path: string) => void;
+}): JSX.Element | null {
+  const { path, label, openOutput } = props;
+  if (!path || !openOutput) {
+    return null;
+  }
+  return (
+    <button className="jp-nbmlops-linkish" aria-label={label} onClick={() => openOutput(path)}>
+      output
+    </button>
+  );
+}
+
+/** One step of a pipeline's run: its status, how long, its metrics, its output notebook. */
+function StepRow(props: {
+  job: string;
+  step: JobStepRun;
+  openOutput?: (path: string) => void;
+}): JSX.Element {
+  const { job, step, openOutput } = props;
+  const skipped = step.status === 'SKIPPED';
+  return (
+    <li className="jp-nbmlops-job-step" title={step.status}>
+      <span className={`jp-nbmlops-status jp-nbmlops-status-${statusClass(step.status)}`} />
+      <span className="jp-nbmlops-run-name">{step.name}</span>
+      <span className="jp-nbmlops-context">{skipped ? 'skipped: up to date' : step.status.toLowerCase()}</span>
+      {skipped ? null : <span className="jp-nbmlops-run-duration">{duration(step.duration_s)}</span>}
+      <Metrics metrics={step.metrics} />
+      <OutputLink
+        path={step.output}
+        label={`Open the output notebook of ${job} step ${step.name}`}
+        openOutput={openOutput}
+      />
+    </li>
+  );
+}
+
+function RunRow(props: {
+  job: string;
+  run: JobRun;
+  openOutput?: (path: string) => void;
+}): JSX.Element {
+  const { job, run, openOutput } = props;
+  return (
+    <li title={run.error ?? run.status}>
+      <span className={`jp-nbmlops-status jp-nbmlops-status-${statusClass(run.status)}`} />
+      <span className="jp-nbmlops-run-name">{run.status.toLowerCase()}</span>
+      <span className="jp-nbmlops-run-time">{ago(run.start_time)}</span>
+      <span className="jp-nbmlops-run-duration">{duration(run.duration_s)}</span>
+      <Metrics metrics={run.metrics} />
+      <OutputLink
+        path={run.output}
+        label={`Open the output notebook of ${job} run ${run.run_id.slice(0, 8)}`}
+        openOutput={openOutput}
+      />
+      {run.steps?.length ? (
+        <ul className="jp-nbmlops-job-steps" aria-label={`Run ${run.run_id.slice(0, 8)} of ${job}, step by step`}>
+          {run.steps.map(step => (
+            <StepRow key={step.run_id ?? step.name} job={job} step={step} openOutput={openOutput} />
+          ))}
+        </ul>
+      ) : null}
+    </li>
   );
 }
 
@@ -91,21 +176,7 @@ function JobCard(props: {
       {job.runs.length === 0 && !job.runs_error ? <p className="jp-nbmlops-empty">Never run.</p> : null}
       <ul className="jp-nbmlops-job-runs" aria-label={`Last runs of ${job.name}`}>
         {job.runs.map(run => (
-          <li key={run.run_id} title={run.error ?? run.status}>
-            <span className={`jp-nbmlops-status jp-nbmlops-status-${statusClass(run.status)}`} />
-            <span className="jp-nbmlops-run-name">{run.status.toLowerCase()}</span>
-            <span className="jp-nbmlops-run-time">{ago(run.start_time)}</span>
-            <span className="jp-nbmlops-run-duration">{duration(run.duration_s)}</span>
-            {run.output && openOutput ? (
-              <button
-                className="jp-nbmlops-linkish"
-                aria-label={`Open the output notebook of ${job.name} run ${run.run_id.slice(0, 8)}`}
-                onClick={() => openOutput(run.output!)}
-              >
-                output
-              </button>
-            ) : null}
-          </li>
+          <RunRow key={run.run_id} job={job.name} run={run} openOutput={openOutput} />
         ))}
       </ul>
     </li>

@@ -48,6 +48,9 @@ export class SidebarModel {
   models: NotebookModels | null = null;
   /** What the last job action said ("installed in the crontab…", "started"). */
   jobMessage: string | null = null;
+  /** The experiment the listed runs are in, when it is not the notebook's own (a job's
+   * output notebook, a renamed notebook, a notebook whose runs are all a pipeline's). */
+  runsExperiment: string | null = null;
   spoolError: string | null = null;
   pageSize = DEFAULT_PAGE_SIZE;
   /** The MLflow UI address from the settings; wins over the project's `ui_url`. */
@@ -101,6 +104,8 @@ export class SidebarModel {
         return;
       }
       this.info = info;
+      const shown = page.experiment?.name ?? null;
+      this.runsExperiment = shown !== null && shown !== info.experiment ? shown : null;
       this.runs = page.runs;
       this.nextPageToken = page.next_page_token;
       this.models = models;
@@ -236,11 +241,12 @@ export class SidebarModel {
       await this.api.runJob(notebook, job, parameters);
       return `${job}: started`;
     });
-    this.followJobs(Date.now());
+    this.followJobs(job, Date.now());
   }
 
-  /** Refresh the Jobs view every two seconds while a job runs (its status, then its run). */
-  private followJobs(since: number): void {
+  /** Refresh the Jobs view every two seconds while a job runs (its status, then its run);
+   * once it has ended, the message says how it ended instead of "started". */
+  private followJobs(job: string, since: number, delay = 2000): void {
     setTimeout(() => {
       if (this.view !== 'jobs') {
         return;
@@ -248,10 +254,25 @@ export class SidebarModel {
       void this.loadJobs().then(() => {
         const young = Date.now() - since < 10000; // the run may not hold its lock yet
         if ((young || this.jobs.some(j => j.running)) && Date.now() - since < 3600000) {
-          this.followJobs(since);
+          this.followJobs(job, since, delay);
+        } else {
+          this.jobEnded(job);
         }
       });
-    }, 2000);
+    }, delay);
+  }
+
+  /** The job's "started" message replaced by its last run's end. */
+  jobEnded(job: string): void {
+    if (this.jobMessage !== `${job}: started`) {
+      return;
+    }
+    const info = this.jobs.find(j => j.name === job);
+    const last = info?.runs[0];
+    this.jobMessage = last
+      ? `${job}: ${last.status.toLowerCase()}${last.duration_s !== null ? ` in ${last.duration_s.toFixed(1)} s` : ''}`
+      : null;
+    this.emit();
   }
 
   async setSchedule(job: string, install: boolean): Promise<void> {

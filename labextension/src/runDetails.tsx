@@ -1,4 +1,5 @@
-/** One run in full: params, metrics (sparklines), data, environment, code, MLflow link. */
+/** One run in full: metrics (sparklines), params (what differs first), data, environment,
+ * code, MLflow link. */
 import * as React from 'react';
 
 import { FigureStrip } from './figures';
@@ -10,6 +11,7 @@ import {
   mlflowRunUrl,
   steppedMetrics
 } from './format';
+import { splitParams } from './groups';
 import { messageOf, type SidebarModel } from './model';
 import { Sparkline } from './sparkline';
 import type { RunDetails as Details } from './types';
@@ -69,6 +71,8 @@ export function RunDetailsView(props: { model: SidebarModel; details: Details })
   const { model, details } = props;
   const run = details.run;
   const stepped = new Set(steppedMetrics(details.metric_history));
+  // What changed first: the run's params that differ from its cell's other runs.
+  const params = splitParams(run, model.runs);
   const url = details.url ?? mlflowRunUrl(model.uiUrl, run.experiment_id, run.run_id);
   const env: [string, React.ReactNode][] = [];
   if (run.python) {
@@ -131,17 +135,16 @@ export function RunDetailsView(props: { model: SidebarModel; details: Details })
       {run.reproduced ? (
         <p className="jp-nbmlops-meta">nbmlops reproduce: {run.reproduced}</p>
       ) : null}
-      {details.images && details.images.length ? (
+      {details.images?.length || details.figure_pages?.length ? (
         <Section title="Figures">
-          <FigureStrip model={model} runId={run.run_id} paths={details.images} />
+          <FigureStrip
+            model={model}
+            runId={run.run_id}
+            paths={details.images ?? []}
+            pages={details.figure_pages ?? []}
+          />
         </Section>
       ) : null}
-      <Section title="Parameters">
-        <KeyValues
-          rows={Object.entries(run.params).sort().map(([k, v]) => [k, v])}
-          empty="No parameters."
-        />
-      </Section>
       <Section title="Metrics">
         <KeyValues
           className="jp-nbmlops-metrics"
@@ -158,6 +161,22 @@ export function RunDetailsView(props: { model: SidebarModel; details: Details })
             ])}
           empty="No metrics."
         />
+      </Section>
+      <Section title="Parameters">
+        <KeyValues
+          rows={params.differ}
+          empty={params.same.length ? '' : 'No parameters.'}
+        />
+        {params.same.length ? (
+          <details className="jp-nbmlops-same-params" open={params.differ.length === 0 && params.same.length <= 12}>
+            <summary>
+              {params.differ.length
+                ? `${params.same.length} more, the same in the cell's other runs`
+                : `${params.same.length} parameters`}
+            </summary>
+            <KeyValues rows={params.same} empty="" />
+          </details>
+        ) : null}
       </Section>
       <Section title="Data">
         {run.datasets.length === 0 ? (

@@ -36,12 +36,22 @@ export function CellFilter(props: { model: SidebarModel }): JSX.Element | null {
   );
 }
 
-function RunRow(props: { model: SidebarModel; run: RunSummary; tells: string[] }): JSX.Element {
-  const { model, run, tells } = props;
+function RunRow(props: {
+  model: SidebarModel;
+  run: RunSummary;
+  tells: string[];
+  reproductions?: Map<string, RunSummary[]>;
+}): JSX.Element {
+  const { model, run, tells, reproductions } = props;
   const checked = model.selected.includes(run.run_id);
   const label = `${run.run_name} ${run.run_id.slice(0, 8)}`;
+  const again = reproductions?.get(run.run_id) ?? [];
+  const kind = run.reproduces ? ' jp-nbmlops-reproduction' : '';
   return (
-    <li className={`jp-nbmlops-run${checked ? ' jp-mod-selected' : ''}`} data-run-id={run.run_id}>
+    <li
+      className={`jp-nbmlops-run${kind}${checked ? ' jp-mod-selected' : ''}`}
+      data-run-id={run.run_id}
+    >
       <input
         type="checkbox"
         checked={checked}
@@ -59,6 +69,14 @@ function RunRow(props: { model: SidebarModel; run: RunSummary; tells: string[] }
             title={run.status}
             aria-label={`status ${run.status}`}
           />
+          {run.reproduces ? (
+            <span
+              className="jp-nbmlops-reproduces"
+              title={`nbmlops reproduce re-ran run ${run.reproduces}`}
+            >
+              ↻ reproduction
+            </span>
+          ) : null}
           <span className="jp-nbmlops-run-name">{run.run_name || run.run_id.slice(0, 8)}</span>
           <code className="jp-nbmlops-id" title={run.run_id}>
             {run.run_id.slice(0, 8)}
@@ -82,6 +100,13 @@ function RunRow(props: { model: SidebarModel; run: RunSummary; tells: string[] }
           </span>
         ) : null}
       </button>
+      {again.length ? (
+        <ul className="jp-nbmlops-reproductions" aria-label={`Reproductions of ${label}`}>
+          {again.map(r => (
+            <RunRow key={r.run_id} model={model} run={r} tells={[]} reproductions={reproductions} />
+          ))}
+        </ul>
+      ) : null}
     </li>
   );
 }
@@ -127,20 +152,30 @@ function Group(props: {
 }): JSX.Element {
   const { model, group, tells } = props;
   const rows = group.runs.map(run => (
-    <RunRow key={run.run_id} model={model} run={run} tells={tells.get(run.run_id) ?? []} />
+    <RunRow
+      key={run.run_id}
+      model={model}
+      run={run}
+      tells={tells.get(run.run_id) ?? []}
+      reproductions={group.reproductions}
+    />
   ));
   if (!group.head && group.runs.length === 1 && !group.params.length) {
     return <>{rows}</>;
   }
   const first = group.head ?? group.runs[group.runs.length - 1];
-  const title = group.head ? `job ${group.head.job}` : 'notebook run';
+  const title = group.head
+    ? group.head.step
+      ? `pipeline step ${group.head.step}`
+      : `job ${group.head.job}`
+    : 'notebook run';
   return (
     <li className="jp-nbmlops-group" data-group={group.key}>
       <div className="jp-nbmlops-group-head">
         {group.head ? (
           <button
             className="jp-nbmlops-run-open"
-            aria-label={`Show details of job run ${group.head.run_id.slice(0, 8)}`}
+            aria-label={`Show details of ${title} ${group.head.run_id.slice(0, 8)}`}
             onClick={() => void model.openRun(group.head!.run_id)}
           >
             <span

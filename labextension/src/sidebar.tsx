@@ -45,6 +45,11 @@ function Body(props: { model: SidebarModel; actions: SidebarActions }): JSX.Elem
         {model.info ? (
           <div className="jp-nbmlops-experiment" title={model.info.tracking_uri}>
             experiment <b>{model.info.experiment}</b>
+            {model.runsExperiment ? (
+              <span className="jp-nbmlops-runs-from">
+                runs from <b>{model.runsExperiment}</b>
+              </span>
+            ) : null}
           </div>
         ) : null}
         {model.view === 'runs' ? <CellFilter model={model} /> : null}

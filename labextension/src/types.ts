@@ -73,6 +73,10 @@ export interface RunSummary {
   slice_reasons?: string[];
   /** `nbmlops reproduce`'s verdict: yes, within-tolerance, no. */
   reproduced?: string | null;
+  /** On a run `nbmlops reproduce` made: the id of the run it reproduces. */
+  reproduces?: string | null;
+  /** On a pipeline step's run: the step's name. */
+  step?: string | null;
 }
 
 export interface RunPage {
@@ -101,6 +105,8 @@ export interface RunDetails {
   drift?: DriftAlert[];
   /** Artifacts a browser can show, the cell's figures first. */
   images?: string[];
+  /** Interactive figures (plotly, Altair) recorded as HTML pages. */
+  figure_pages?: string[];
 }
 
 /** One drift or schema finding of the data checks (nbmlops/query.py DriftAlert). */
@@ -191,6 +197,20 @@ export interface JobRun {
   /** The output notebook, relative to the server's root; null when it is gone. */
   output: string | null;
   error: string | null;
+  /** What its tracked cells logged (a one-notebook job's). */
+  metrics?: Record<string, number | null>;
+  /** A pipeline's steps in this run, in step order. */
+  steps?: JobStepRun[];
+}
+
+/** What one step of a pipeline did in one run (SKIPPED: it was up to date). */
+export interface JobStepRun {
+  name: string;
+  status: string;
+  duration_s: number | null;
+  output: string | null;
+  metrics: Record<string, number | null>;
+  run_id: string | null;
 }
 
 /** A step of a pipeline job, with its last run's status (SKIPPED: it was up to date). */

@@ -1,4 +1,4 @@
-import { distinguishingParams, groupRuns } from '../src/groups';
+import { distinguishingParams, groupRuns, splitParams } from '../src/groups';
 import type { RunSummary } from '../src/types';
 
 function run(id: string, fields: Partial<RunSummary> = {}): RunSummary {
@@ -60,5 +60,38 @@ describe('groups', () => {
     expect(found.get('a')).toEqual(['depth=3', 'lr=0.1']);
     expect(found.get('b')).toEqual(['depth=4', 'lr=0.5']);
     expect(found.get('c')).toEqual([]); // alone in its cell: nothing to tell apart
+  });
+
+  it('nests a reproduction under the run it reproduces, not as a run of its own', () => {
+    const runs = [
+      run('rep', { group: 's9', reproduces: 'orig' }),
+      run('other', { group: 's2' }),
+      run('orig', { group: 's1' }),
+      run('lost', { group: 's8', reproduces: 'not-on-this-page' })
+    ];
+    const groups = groupRuns(runs);
+    expect(groups.map(g => g.runs.map(r => r.run_id))).toEqual([['other'], ['orig'], ['lost']]);
+    expect(groups[1]?.reproductions.get('orig')?.map(r => r.run_id)).toEqual(['rep']);
+  });
+
+  it("heads a pipeline step's cells with the step's run", () => {
+    const runs = [
+      run('cell', { group: 'step1', parent_run_id: 'step1' }),
+      run('step1', { run_name: 'prep', step: 'prep', group: 'pipe', parent_run_id: 'pipe' })
+    ];
+    const [group] = groupRuns(runs);
+    expect(group?.head?.run_id).toBe('step1');
+    expect(group?.runs.map(r => r.run_id)).toEqual(['cell']);
+  });
+
+  it('puts the params that differ from the cell\'s other runs first, the rest apart', () => {
+    const params = Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`p${i}`, '1']));
+    const a = run('a', { params: { ...params, lr: '0.1' } });
+    const b = run('b', { params: { ...params, lr: '0.5' } });
+    const other = run('c', { run_name: 'load', params: { lr: '9' } });
+    const { differ, same } = splitParams(a, [a, b, other]);
+    expect(differ).toEqual([['lr', '0.1']]);
+    expect(same.length).toBe(70);
+    expect(splitParams(a, [a]).differ).toEqual([]);
   });
 });

@@ -127,4 +127,31 @@ describe('SidebarModel', () => {
     model.setSettings('http://mlflow:5000', model.pageSize);
     expect(model.uiUrl).toBe('http://mlflow:5000');
   });
+
+  it('says how a job started from the view ended, not "started" for ever', () => {
+    const { api } = fakeApi([]);
+    const model = new SidebarModel(api);
+    model.jobMessage = 'weekly: started';
+    model.jobs = [{
+      name: 'weekly', folder: 'jobs/weekly', installed: false, files: [], next_run: null,
+      running: false, parameters: [], runs_error: null,
+      schedule: { cron: null, timezone: 'UTC', words: null, targets: [] },
+      runs: [{ run_id: 'r1', status: 'FINISHED', start_time: 1, duration_s: 20.6, output: null,
+               error: null }]
+    }];
+    model.jobEnded('weekly');
+    expect(model.jobMessage).toBe('weekly: finished in 20.6 s');
+    model.jobMessage = 'installed in the crontab';
+    model.jobEnded('weekly');
+    expect(model.jobMessage).toBe('installed in the crontab');
+  });
+
+  it('says where the listed runs come from when not the notebook\'s experiment', async () => {
+    const { api } = fakeApi([
+      { experiment: { name: 'jobs/weekly' }, runs: [run('b', 2)], next_page_token: null }
+    ]);
+    const model = new SidebarModel(api);
+    await model.setNotebook('nb.ipynb');
+    expect(model.runsExperiment).toBe('jobs/weekly');
+  });
 });

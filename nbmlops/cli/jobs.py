@@ -191,7 +191,6 @@ def _configure_jobs(parser: argparse.ArgumentParser) -> None:
 
 def jobs_command(args: argparse.Namespace) -> int:
     from nbmlops.jobs import schedule
-    from nbmlops.jobs.run import last_run
     from nbmlops.jobs.spec import load
     from nbmlops.jobs.targets.cron import cron_entries
 
@@ -208,12 +207,9 @@ def jobs_command(args: argparse.Namespace) -> int:
             job = load(entry.folder)
             row["name"] = job.name
             row["next_run"] = schedule.next_run(entry.schedule, job.schedule.timezone).isoformat()
-            uri = job.tracking_uri or config.tracking_uri(config.project_root(entry.folder))
-            row["last_run"] = last_run(uri, job.name)
+            _add_last_run(row, job, entry.folder)
         except JobError as e:
             row["error"] = str(e)
-        except Exception as e:  # an unreachable store must not hide the list
-            row["last_run_error"] = f"{type(e).__name__}: {e}"[:200]
         rows.append(row)
     rows += project_rows
     if args.json:
@@ -222,22 +218,34 @@ def jobs_command(args: argparse.Namespace) -> int:
     if not rows:
         print("no jobs (export a notebook with `nbmlops export NOTEBOOK --schedule CRON`)")
     for row in rows:
-        if row.get("moved_from"):
-            print(f"{row['name']:20} {row['schedule'] or '':15} its cron line runs nothing: "
-                  f"made for {', '.join(row['moved_from'])} before the job moved; "
-                  f"nbmlops schedule {row['folder']} --install (or --remove)")
-            continue
-        if not row["installed"]:
-            when = row["schedule"] or "no schedule"
-            print(f"{row['name']:20} {when:15} not installed: nbmlops schedule "
-                  f"{row['folder']} --install  (or nbmlops run {row['folder']})")
-            continue
         last = row.get("last_run")
         when = datetime.fromtimestamp(last["start_time"] / 1000) if last else None
         status = f"{last['status']} {when:%Y-%m-%d %H:%M}" if last and when else "never run"
+        if row.get("moved_from"):
+            print(f"{row['name']:20} {row['schedule'] or '':15} its cron line runs nothing: "
+                  f"made for {', '.join(row['moved_from'])} before the job moved; "
+                  f"nbmlops schedule {row['folder']} --install (or --remove)  last {status}")
+            continue
+        if not row["installed"]:
+            schedule_ = row["schedule"] or "no schedule"
+            print(f"{row['name']:20} {schedule_:15} not installed: nbmlops schedule "
+                  f"{row['folder']} --install  (or nbmlops run {row['folder']})  last {status}")
+            continue
         name, next_run = row.get("name", "?"), str(row.get("next_run", "?"))[:16]
         print(f"{name:20} {row['schedule']:15} next {next_run}  last {status}  {row['folder']}")
     return 0
+
+
+def _add_last_run(row: dict[str, Any], job: Any, folder: Path) -> None:
+    """The job's latest run into ``row``, run by cron or not; a store that cannot be read is
+    said in ``last_run_error``."""
+    from nbmlops.jobs.run import last_run
+
+    try:
+        uri = job.tracking_uri or config.tracking_uri(config.project_root(folder))
+        row["last_run"] = last_run(uri, job.name)
+    except Exception as e:  # an unreachable store must not hide the list
+        row["last_run_error"] = f"{type(e).__name__}: {e}"[:200]
 
 
 def _not_installed(root: Path, entries: list[CronEntry]) -> list[dict[str, Any]]:
@@ -262,6 +270,7 @@ def _not_installed(root: Path, entries: list[CronEntry]) -> list[dict[str, Any]]
         moved = left_behind(folder.resolve(), entries)
         if moved:
             row["moved_from"] = [str(e.folder) for e in moved]
+        _add_last_run(row, job, folder)
         rows.append(row)
     return rows
 

@@ -23,6 +23,18 @@ JOBS_FOLDER = "jobs"  # export writes jobs/NAME/ beside the notebook
 
 
 @dataclass
+class StepRun:
+    """What one step did in one run of a pipeline."""
+
+    name: str
+    status: str  # FINISHED | FAILED | SKIPPED (up to date) | RUNNING | KILLED
+    duration_s: float | None
+    output: str | None  # its output notebook, relative to the job folder
+    metrics: dict[str, float] = field(default_factory=dict)  # its tracked cells'
+    run_id: str | None = None
+
+
+@dataclass
 class JobRun:
     run_id: str
     status: str
@@ -30,6 +42,8 @@ class JobRun:
     duration_s: float | None
     output: str | None  # the output notebook, relative to the job folder
     error: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)  # its tracked cells'
+    steps: list[StepRun] = field(default_factory=list)  # a pipeline's, in step order
 
 
 @dataclass
@@ -149,7 +163,50 @@ def last_runs(job: Job, folder: Path, limit: int = LAST_RUNS) -> list[JobRun]:
             [experiment.experiment_id], filter_string=f"tags.`{store.JOB_TAG}` = '{name}'",
             order_by=["attributes.start_time DESC"], max_results=limit,
         )
-    return [_job_run(r) for r in found]
+        # What ran under them (steps, tracked cells): one search from the oldest on.
+        since = min((r.info.start_time or 0 for r in found), default=0)
+        nested = client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"attributes.start_time >= {since}", max_results=5000,
+        ) if found else []
+    children: dict[str, list[Any]] = {}
+    for run in nested:
+        parent = run.data.tags.get(store.PARENT_RUN_TAG)
+        if parent:
+            children.setdefault(parent, []).append(run)
+    order = {s.name: i for i, s in enumerate(job.steps)}
+    runs = []
+    for r in found:
+        out = _job_run(r)
+        for child in children.get(out.run_id, []):
+            step = child.data.tags.get(store.STEP_TAG)
+            if step:
+                out.steps.append(_step_run(child, children))
+            else:
+                out.metrics.update(child.data.metrics)
+        out.steps.sort(key=lambda s: order.get(s.name, len(order)))
+        runs.append(out)
+    return runs
+
+
+def _step_run(run: Any, children: dict[str, list[Any]]) -> StepRun:
+    tags = run.data.tags
+    metrics: dict[str, float] = {}
+    for cell in children.get(run.info.run_id, []):
+        metrics.update(cell.data.metrics)
+    return StepRun(
+        name=tags.get(store.STEP_TAG, ""),
+        status="SKIPPED" if tags.get(store.STEP_SKIPPED_TAG) else run.info.status,
+        duration_s=_duration(tags), output=tags.get(store.JOB_OUTPUT_TAG), metrics=metrics,
+        run_id=run.info.run_id,
+    )
+
+
+def _duration(tags: dict[str, str]) -> float | None:
+    try:
+        return float(tags[store.DURATION_TAG])
+    except (KeyError, ValueError):
+        return None
 
 
 def last_step_runs(job: Job, folder: Path, steps: list[StepStatus]) -> None:
@@ -181,12 +238,9 @@ def last_step_runs(job: Job, folder: Path, steps: list[StepStatus]) -> None:
 
 def _job_run(run: Any) -> JobRun:
     tags = run.data.tags
-    try:
-        duration: float | None = float(tags[store.DURATION_TAG])
-    except (KeyError, ValueError):
-        duration = None
-    return JobRun(run.info.run_id, run.info.status, run.info.start_time, duration,
-                  tags.get(store.JOB_OUTPUT_TAG), tags.get(store.JOB_ERROR_TAG))
+    metrics = {k: v for k, v in run.data.metrics.items() if k != "duration_s"}
+    return JobRun(run.info.run_id, run.info.status, run.info.start_time, _duration(tags),
+                  tags.get(store.JOB_OUTPUT_TAG), tags.get(store.JOB_ERROR_TAG), metrics)
 
 
 def describe_jobs(jobs: list[JobOverview], root: Path) -> str:

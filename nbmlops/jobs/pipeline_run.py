@@ -317,10 +317,11 @@ class _Runner:
         run = self._run()
         with self.mlflow:
             result.run_id = run.start(self.job, self._source(step), values,
-                                      tags=self._tags(step, parent_id), name=step.name)
+                                      tags=self._tags(step, parent_id), name=step.name,
+                                      origin=self._origin(step))
         notebook = self.folder / step.notebook
         env = config.job_kernel_env(dict(os.environ), self.where, notebook, self.job.name,
-                                    values, result.run_id)
+                                    values, result.run_id, self._origin(step))
         shadow = Job(name=self.job.name, notebook=step.notebook, kernel=self.job.kernel,
                      cwd=step.cwd, cell_timeout=self.job.cell_timeout)
         for attempt in range(1, self.job.retries + 2):
@@ -361,6 +362,12 @@ class _Runner:
     def _source(self, step: Step) -> str:
         return config.source_name(str(self.folder / step.notebook), self.where.root)
 
+    def _origin(self, step: Step) -> str | None:
+        """The notebook the step was exported from, as its runs name it for its sidebar."""
+        if not step.source:
+            return None
+        return config.source_name(str(self.folder / step.source), self.where.root)
+
     def _tags(self, step: Step, parent_id: str | None) -> dict[str, str]:
         tags = {store.PIPELINE_TAG: self.job.name, store.STEP_TAG: step.name}
         if parent_id:
@@ -377,7 +384,8 @@ class _Runner:
             tags[store.STEP_REUSES_TAG] = reuses
         run = self._run()
         with self.mlflow:
-            run_id = run.start(self.job, self._source(step), values, tags=tags, name=step.name)
+            run_id = run.start(self.job, self._source(step), values, tags=tags, name=step.name,
+                               origin=self._origin(step))
             run.end(RunResult(FINISHED, dict(values)), upload_output=False)
         return run_id
 

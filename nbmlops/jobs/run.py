@@ -243,9 +243,14 @@ class ParentRun:
         self.run_id: str | None = None
 
     def start(self, job: Job, notebook: str, params: Mapping[str, Any],
-              tags: Mapping[str, str] | None = None, name: str | None = None) -> str | None:
+              tags: Mapping[str, str] | None = None, name: str | None = None,
+              origin: str | None = None) -> str | None:
         """Create the run; ``tags`` replace the job tag (a pipeline's step runs carry their
-        own), ``name`` the run's name (the job's name and the time)."""
+        own), ``name`` the run's name (the job's name and the time), ``origin`` the notebook
+        the job was exported from (project-relative)."""
+        if origin:
+            tags = {**(tags if tags is not None else {JOB_TAG: job.name}),
+                    store.SOURCE_NOTEBOOK_TAG: origin}
         try:
             with store.fail_fast():
                 self.run_id = self._create(job, notebook, params, tags, name)
@@ -346,8 +351,11 @@ def _run_locked(job: Job, folder: Path, params: dict[str, Any], verbose: bool,
     source = folder / job.source if job.source else notebook
     where = config.destination(source, job.experiment, uri=job.tracking_uri)
     parent = ParentRun(where.tracking_uri, where.experiment, say)
-    parent_id = parent.start(job, config.source_name(str(notebook), where.root), params)
-    env = config.job_kernel_env(dict(os.environ), where, notebook, job.name, params, parent_id)
+    origin = config.source_name(str(source), where.root) if job.source else None
+    parent_id = parent.start(job, config.source_name(str(notebook), where.root), params,
+                             origin=origin)
+    env = config.job_kernel_env(dict(os.environ), where, notebook, job.name, params, parent_id,
+                                origin)
 
     started = time.monotonic()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -119,6 +119,9 @@ def run_name_html(run: RunSummary, url: str | None) -> str:
     name = esc(run.run_name or run.run_id[:8])
     if url:
         name = f'<a href="{esc(url)}" target="_blank" title="open in MLflow">{name}</a>'
+    if run.reproduces:  # stands under the run it reproduces
+        name = (f'<span class="nbm-muted" title="nbmlops reproduce re-ran run '
+                f'{esc(run.reproduces)}">↳ ↻ </span>{name}')
     return (f'{name}<span class="nbm-id" title="{esc(run.run_id)}">{esc(run.run_id[:8])}</span>'
             + reproducibility_html(run))
 
@@ -185,8 +188,8 @@ def diff_html(diff: RunDiff, run_url: RunUrl) -> str:
     head = _run_headers(diff.runs, run_url)
     parts = [
         '<div class="nbm-diff">',
+        _metrics_section(diff, head),  # what the runs achieved, then what changed
         _params_section(diff, head),
-        _metrics_section(diff, head),
         _data_section(diff, head),
         _environment_section(diff, head),
         _code_section(diff),
@@ -222,11 +225,18 @@ def _params_section(diff: RunDiff, head: str) -> str:
             for i, v in enumerate(p.values)
         )
         rows.append(f'<tr style="background: {CHANGED}"><th>{esc(p.name)}</th>{cells}</tr>')
-    for p in same:
-        cells = "".join(f'<td class="nbm-muted">{_value(v)}</td>' for v in p.values)
-        rows.append(f'<tr><th class="nbm-muted">{esc(p.name)}</th>{cells}</tr>')
     title = f"Parameters <span class=\"nbm-muted\">({len(changed)} differ)</span>"
-    return f"<h4>{title}</h4>{_table(head, rows)}"
+    out = f"<h4>{title}</h4>" + (_table(head, rows) if rows else "")
+    if same:
+        # The agreeing ones (often dozens of a pipeline's settings) stay folded.
+        quiet = [
+            f'<tr><th class="nbm-muted">{esc(p.name)}</th>'
+            + "".join(f'<td class="nbm-muted">{_value(v)}</td>' for v in p.values) + "</tr>"
+            for p in same
+        ]
+        out += (f'<details><summary class="nbm-muted">{len(same)} the same in every run'
+                f"</summary>{_table(head, quiet)}</details>")
+    return out
 
 
 def _value(value: str | None) -> str:

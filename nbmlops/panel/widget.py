@@ -289,7 +289,7 @@ class ComparePanel(widgets.VBox):
                 )
             ordered = query.sort_runs(self._pool, self.sort_column, self.sort_descending)
             start = self.page * self.page_size
-            self.runs = ordered[start : start + self.page_size]
+            self.runs = nested_reproductions(ordered[start : start + self.page_size])
             self.has_next = start + self.page_size < len(ordered)
             self.sorted_here = False  # all N runs are here: the order is exact
             self.champions = _champions(self.tracking_uri)
@@ -304,7 +304,7 @@ class ComparePanel(widgets.VBox):
         runs = page.runs
         if self.sorted_here:
             runs = query.sort_runs(runs, self.sort_column, self.sort_descending)
-        self.runs = runs
+        self.runs = nested_reproductions(runs)
         self._next_token = page.next_page_token
         self.has_next = page.next_page_token is not None
         self.champions = _champions(self.tracking_uri)
@@ -576,6 +576,28 @@ class ComparePanel(widgets.VBox):
         if column.startswith("metrics."):
             return metric_direction(column[len("metrics."):], self.directions) != "min"
         return column in ("start_time", "end_time", "duration")
+
+
+def nested_reproductions(runs: list[RunSummary]) -> list[RunSummary]:
+    """``runs`` in their order, except that a run ``nbmlops reproduce`` made follows the run
+    it reproduces (when that run is among them), rather than standing as a new run."""
+    listed = {r.run_id for r in runs}
+    under: dict[str, list[RunSummary]] = {}
+    for run in runs:
+        if run.reproduces in listed and run.reproduces != run.run_id:
+            under.setdefault(run.reproduces or "", []).append(run)
+    moved = {r.run_id for rs in under.values() for r in rs}
+    out: list[RunSummary] = []
+
+    def put(run: RunSummary) -> None:
+        out.append(run)
+        for again in under.get(run.run_id, []):
+            put(again)
+
+    for run in runs:
+        if run.run_id not in moved:
+            put(run)
+    return out if len(out) == len(runs) else runs  # a cycle: leave the order as it was
 
 
 def _execution(run: RunSummary) -> str:

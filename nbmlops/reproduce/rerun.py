@@ -129,6 +129,10 @@ def reproduce(
     })
     if notebook is not None:
         env[config.ENV_NOTEBOOK] = str(notebook)
+    # A job run's reproduction is found, as the run is, from the notebook the job came from.
+    env.pop(config.ENV_SOURCE_NOTEBOOK, None)
+    if original.tags.get(store.SOURCE_NOTEBOOK_TAG):
+        env[config.ENV_SOURCE_NOTEBOOK] = original.tags[store.SOURCE_NOTEBOOK_TAG]
 
     started = time.time()
     failure = _papermill(slice_in, result.notebook, workdir, env)

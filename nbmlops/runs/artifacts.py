@@ -21,6 +21,9 @@ IMAGE_TYPES = {
     ".svg": "image/svg+xml",
 }
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
+#: Interactive figures (plotly, Altair) are recorded as HTML pages; the sidebar shows them in
+#: a sandboxed frame.
+PAGE_TYPES = {".html": "text/html", ".htm": "text/html"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,18 @@ def images(paths: Iterable[str]) -> list[str]:
     found = [p for p in paths if content_type(p)]
     figures = f"{store.FIGURES_FOLDER}/"
     return sorted(found, key=lambda p: (not p.startswith(figures), p))
+
+
+def page_type(path: str) -> str | None:
+    """The type of an interactive figure's page under ``figures/``; None for anything else."""
+    if not path.startswith(f"{store.FIGURES_FOLDER}/"):
+        return None
+    return PAGE_TYPES.get(PurePosixPath(path).suffix.lower())
+
+
+def figure_pages(paths: Iterable[str]) -> list[str]:
+    """The interactive figures among ``paths``, by name."""
+    return sorted(p for p in paths if page_type(p))
 
 
 def checked_path(path: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from nbmlops import store
 from nbmlops.record import MetricPoint
-from nbmlops.runs.artifacts import images
+from nbmlops.runs.artifacts import figure_pages, images
 
 __all__ = ["Dataset", "DriftAlert", "Experiment", "RunDetails", "RunPage", "RunSummary"]
 
@@ -143,6 +143,16 @@ class RunSummary:
         return self.tags.get(store.REPRODUCED_TAG)
 
     @property
+    def reproduces(self) -> str | None:
+        """On a run made by ``nbmlops reproduce``: the id of the run it reproduces."""
+        return self.tags.get(store.REPRODUCES_TAG)
+
+    @property
+    def step(self) -> str | None:
+        """On a pipeline step's run: the step's name."""
+        return self.tags.get(store.STEP_TAG)
+
+    @property
     def inputs(self) -> list[Dataset]:
         return [d for d in self.datasets if "input" in d.contexts]
 
@@ -175,6 +185,11 @@ class RunDetails:
     def images(self) -> list[str]:
         """The artifacts a browser can show: the cell's figures first."""
         return images(self.artifacts)
+
+    @property
+    def figure_pages(self) -> list[str]:
+        """Interactive figures recorded as HTML pages (``figures/*.html``)."""
+        return figure_pages(self.artifacts)
 
 
 @dataclass(frozen=True)

@@ -414,7 +414,7 @@ def read_image(
     read, so no path a browser sends can leave the run's artifacts."""
     max_bytes = max_bytes or artifacts.MAX_IMAGE_BYTES
     path = artifacts.checked_path(path)
-    kind = artifacts.content_type(path)
+    kind = artifacts.content_type(path) or artifacts.page_type(path)
     if kind is None:
         known = ", ".join(sorted(artifacts.IMAGE_TYPES))
         raise InvalidQuery(f"{path!r} is not an image ({known})")

@@ -175,16 +175,12 @@ class RunsHandler(NbmlopsHandler):
 
         def page() -> Any:
             where = self.where()
-            try:
+            if experiment:
                 return query.search_runs(
-                    where.tracking_uri, experiment or where.experiment, filter=filter_,
+                    where.tracking_uri, experiment, filter=filter_,
                     cell=cell, order_by=order_by, max_results=size, page_token=token,
                 )
-            except ExperimentNotFound:
-                if experiment:
-                    raise
-                return {"experiment": None, "runs": [], "next_page_token": None,
-                        "order_by": list(order_by or query.DEFAULT_ORDER), "filter": filter_}
+            return notebook_page(self.server_root, where, filter_, cell, order_by, size, token)
 
         await self.reply(page)
 
@@ -402,6 +398,25 @@ class JobScheduleHandler(NbmlopsHandler):
 
         body = self.json_body()
         await self.reply(lambda: jobs.set_schedule(self.server_root, body))
+
+
+def notebook_page(server_root: Path, where: notebook.Where, filter_: str, cell: str | None,
+                  order_by: list[str] | None, size: int, token: str | None) -> Any:
+    """One page of every run of the notebook: its experiment's, its jobs' and pipeline
+    steps' (tagged with it), and those its saved outputs name (a renamed notebook's, a job
+    output's); empty (``experiment`` null) when there are none yet."""
+    from nbmlops.runs import notebook_runs, query
+
+    referenced = notebook.referenced_runs(server_root, where.path)
+    own, places = notebook_runs.sources(where.tracking_uri, where.experiment,
+                                        where.source_name, referenced)
+    page = notebook_runs.notebook_runs(
+        where.tracking_uri, places, experiment=own, filter=filter_, cell=cell,
+        order_by=order_by, max_results=size, page_token=token) if places else None
+    if page is None:
+        return {"experiment": None, "runs": [], "next_page_token": None,
+                "order_by": list(order_by or query.DEFAULT_ORDER), "filter": filter_}
+    return page
 
 
 def export_notebook(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:

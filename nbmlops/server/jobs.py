@@ -40,14 +40,21 @@ def jobs_of(server_root: Path, notebook_path: str) -> list[dict[str, Any]]:
             "running": is_running(folder) or (process is not None and process.poll() is None),
             "parameters": [{"name": p.name, "type": p.type, "default": p.default,
                             "help": p.help} for p in job.parameters],
-            "runs": [{**run.__dict__,
-                      "output": (folder / run.output).relative_to(root).as_posix()
-                      if run.output and (folder / run.output).is_file() else None}
+            "runs": [{**run.__dict__, "output": _output(folder, root, run.output),
+                      "steps": [{**step.__dict__, "output": _output(folder, root, step.output)}
+                                for step in run.steps]}
                      for run in job.runs],
             "runs_error": job.runs_error,
             "steps": [step.__dict__ for step in job.steps],
         })
     return out
+
+
+def _output(folder: Path, root: Path, output: str | None) -> str | None:
+    """An output notebook relative to the server's root; None when it is gone."""
+    if not output or not (folder / output).is_file():
+        return None
+    return (folder / output).relative_to(root).as_posix()
 
 
 def run_now(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ cells write.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from nbmlops import config, store
 from nbmlops.exceptions import OutsideRoot
 from nbmlops.redact import strip_credentials
 from nbmlops.track import cells as notebook_cells
+from nbmlops.track.status_line import METADATA_KEY as STATUS_METADATA_KEY
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Where:
     experiment: str
     ui_url: str | None
     cells: list[TrackedCell] = field(default_factory=list)
+    source_name: str | None = None  # the notebook as its runs name it (``mlflow.source.name``)
 
     def public(self, server_root: Path) -> dict[str, Any]:
         """What the browser may see: no credentials in URIs, no absolute server paths."""
@@ -91,7 +94,36 @@ def resolve(server_root: str | Path, path: str | None) -> Where:
     where = config.destination(notebook)
     cells = tracked_cells(notebook) if notebook.suffix == ".ipynb" else []
     relative = notebook.relative_to(Path(server_root).resolve()).as_posix()
-    return Where(relative, where.root, where.tracking_uri, where.experiment, where.ui_url, cells)
+    return Where(relative, where.root, where.tracking_uri, where.experiment, where.ui_url, cells,
+                 where.source_name)
+
+
+def referenced_runs(server_root: str | Path, path: str | None) -> list[str]:
+    """What the notebook's saved outputs name of their runs, oldest first: the status lines
+    keep the run id in their metadata, or only the record id when the notebook was saved
+    before the upload (a papermill or job output), as ``record:<id>``. A notebook renamed or
+    moved (in JupyterLab or with ``mv``), or a job's output notebook, finds its runs through
+    them."""
+    if not path or not path.endswith(".ipynb"):
+        return []
+    try:
+        nb = json.loads(inside(server_root, path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    found: list[str] = []
+    for cell in nb.get("cells", []) if isinstance(nb, dict) else []:
+        outputs = cell.get("outputs") if isinstance(cell, dict) else None
+        for output in outputs if isinstance(outputs, list) else []:
+            meta = output.get("metadata") if isinstance(output, dict) else None
+            held = meta.get(STATUS_METADATA_KEY) if isinstance(meta, dict) else None
+            if not isinstance(held, dict):
+                continue
+            run_id, record_id = held.get("run_id"), held.get("record_id")
+            if isinstance(run_id, str) and run_id:
+                found.append(run_id)
+            elif isinstance(record_id, str) and record_id:
+                found.append(f"record:{record_id}")
+    return list(dict.fromkeys(found))
 
 
 def tracked_cells(notebook: Path) -> list[TrackedCell]:

@@ -352,7 +352,7 @@ class CellTracker:
             parent_run_id=config.job_context().parent_run_id,
             session_id=self.session_id,
             outcome=outcome,
-            tags=redact.redact_mapping(options.tags),
+            tags=redact.redact_mapping({**_job_tags(), **options.tags}),
         )
         notes = execution.notes
         try:
@@ -628,3 +628,9 @@ def _warn(problems: list[str], *, recorded: bool) -> None:
     warnings.warn(
         f"nbmlops {what}; could not capture " + "; ".join(problems), TrackingWarning, stacklevel=3
     )
+
+
+def _job_tags() -> dict[str, str]:
+    # A job's cells name the notebook the job came from: its sidebar lists them.
+    source = config.job_context().source_notebook
+    return {store.SOURCE_NOTEBOOK_TAG: source} if source else {}

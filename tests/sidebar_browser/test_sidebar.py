@@ -354,6 +354,10 @@ def test_details_and_comparison_read_well_at_the_default_panel_width(
     details = sidebar.locator(".jp-nbmlops-details")
     params = details.get_by_label("Parameters")
     params.wait_for()
+    # What differs shows; `solver`, the same in both runs, is folded: unfold it to measure.
+    assert params.locator("> table th").all_inner_texts() == [
+        "regularization_strength_of_the_model"]
+    params.locator("summary").click()
     for cell in params.locator("td").all():  # each value on one line, none a letter wide
         box = cell.bounding_box()
         line = cell.evaluate("e => 2 * parseFloat(getComputedStyle(e).fontSize)")
@@ -401,8 +405,9 @@ def test_jobs_view_runs_a_job_and_mlflow_opens_at_one_click(
     page.click('li.lm-TabBar-tab[data-id="nbmlops-sidebar"]')
     widen_left_panel(page, 430)
     sidebar = page.locator("#nbmlops-sidebar")
+    # The first request of the server pays MLflow's import: on a busy machine, seconds.
     page.wait_for_function("() => document.querySelector('#nbmlops-sidebar .jp-nbmlops-experiment')"
-                           "?.textContent.includes('daily.ipynb')")
+                           "?.textContent.includes('daily.ipynb')", timeout=120_000)
     sidebar.get_by_label("Jobs of this notebook").click()
     job = sidebar.get_by_label("Job daily")
     job.wait_for()
@@ -420,6 +425,15 @@ def test_jobs_view_runs_a_job_and_mlflow_opens_at_one_click(
     # The output notebook opens in JupyterLab.
     job.get_by_label("Open the output notebook of daily run", exact=False).first.click()
     page.locator(".lm-TabBar-tab", has_text="daily-").first.wait_for()
+    # The sidebar follows the output notebook: it shows the job's runs, not "No runs yet".
+    page.wait_for_function("() => document.querySelector('#nbmlops-sidebar .jp-nbmlops-notebook')"
+                           "?.textContent.startsWith('daily-')")
+    sidebar.locator(".jp-nbmlops-group").first.wait_for(timeout=60_000)
+    assert "No runs yet" not in sidebar.inner_text()
+    assert "job daily" in sidebar.locator(".jp-nbmlops-group-head").first.inner_text()
+    assert "runs from notebooks/daily.ipynb" in sidebar.locator(
+        ".jp-nbmlops-experiment").inner_text()
+    page.screenshot(path=str(screenshots / "job-output-runs.png"))
 
     # Back to the notebook and its runs: the job's run heads its cells' runs.
     page.locator(".lm-TabBar-tab", has_text="daily.ipynb").first.click()
@@ -494,14 +508,22 @@ def test_jobs_view_draws_a_pipeline_with_each_steps_last_status(
     widen_left_panel(page, 430)
     sidebar = page.locator("#nbmlops-sidebar")
     page.wait_for_function("() => document.querySelector('#nbmlops-sidebar .jp-nbmlops-experiment')"
-                           "?.textContent.includes('report.ipynb')")
+                           "?.textContent.includes('report.ipynb')", timeout=120_000)
+    # The pipeline's runs went to experiment pipeline/jobs/weekly: the notebook lists its step.
+    step = sidebar.locator(".jp-nbmlops-group-head", has_text="pipeline step report")
+    step.wait_for(timeout=60_000)
+    assert "No runs yet" not in sidebar.inner_text()
     sidebar.get_by_label("Jobs of this notebook").click()
     graph = sidebar.get_by_label("Steps of weekly")
     graph.wait_for(timeout=60_000)
     assert graph.locator("rect.jp-nbmlops-pipeline-step").count() == 2
     assert graph.locator("line.jp-nbmlops-pipeline-edge").count() == 1  # prep -> report
-    for step in ("prep", "report"):
-        graph.locator(f"[aria-label='Step {step}: finished']").wait_for(timeout=60_000)
+    for name in ("prep", "report"):
+        graph.locator(f"[aria-label='Step {name}: finished']").wait_for(timeout=60_000)
+    # The run says what each step did, with its output notebook.
+    steps = sidebar.locator(".jp-nbmlops-job-steps").first
+    assert steps.locator(".jp-nbmlops-run-name").all_inner_texts() == ["prep", "report"]
+    assert steps.get_by_label("Open the output notebook of weekly step report").count() == 1
     page.screenshot(path=str(screenshots / "pipeline.png"))
 
 
@@ -548,3 +570,127 @@ def test_models_view_shows_versions_aliases_and_the_champions_run(
     page.screenshot(path=str(screenshots / "models.png"))
     v2.get_by_label("Show the run of iris version 2").click()
     sidebar.locator(".jp-nbmlops-details").wait_for()
+
+
+PLOT_PAGE = """<!doctype html><html><body><div id="plot">waiting</div>
+<script>document.getElementById('plot').textContent = 'drawn by its script';
+try { parent.document.title = 'reached the lab'; } catch (e) {}</script></body></html>"""
+
+
+def seed_prep_runs(lab: Lab) -> dict[str, str]:
+    """``notebooks/prep.ipynb``: two runs of its ``fit`` cell (73 params, one differing; the
+    second with an interactive figure), a reproduction of the first, and a pipeline's step
+    run of it with its cell's run, in experiment ``jobs/weekly``, tagged as the pipeline
+    tags them."""
+    import nbformat
+
+    client = MlflowClient(lab.project.tracking_uri)
+
+    def experiment(name: str) -> str:
+        found = client.get_experiment_by_name(name)
+        return found.experiment_id if found else client.create_experiment(name)
+
+    def run(where: str, name: str, tags: dict[str, str], params: dict[str, str],
+            metrics: dict[str, float]) -> str:
+        made = client.create_run(experiment(where), run_name=name, tags=tags)
+        run_id = str(made.info.run_id)
+        for key, value in params.items():
+            client.log_param(run_id, key, value)
+        for key, value in metrics.items():
+            client.log_metric(run_id, key, value)
+        client.set_terminated(run_id, "FINISHED")
+        return run_id
+
+    own = {store.SOURCE_NAME_TAG: "notebooks/prep.ipynb"}
+    same = {f"pipe.pre.num.step{i:02d}": "StandardScaler()" for i in range(72)}
+    ids = {"first": run("notebooks/prep.ipynb", "fit", own, {**same, "alpha": "0.1"},
+                        {"rmse": 57.2, "r2": 0.41})}
+    ids["repro"] = run("notebooks/prep.ipynb", "fit",
+                       {**own, store.REPRODUCES_TAG: ids["first"]}, {**same, "alpha": "0.1"},
+                       {"rmse": 57.2, "r2": 0.41})
+    ids["second"] = run("notebooks/prep.ipynb", "fit", own, {**same, "alpha": "0.5"},
+                        {"rmse": 55.8, "r2": 0.44})
+    client.log_text(ids["second"], PLOT_PAGE, "figures/scatter.html")
+    pipeline = run("jobs/weekly", "weekly 2026-12-06", {
+        store.JOB_TAG: "weekly", store.SOURCE_NAME_TAG: "jobs/weekly"}, {}, {})
+    job = {store.SOURCE_NAME_TAG: "jobs/weekly/prep.ipynb",
+           store.SOURCE_NOTEBOOK_TAG: "notebooks/prep.ipynb"}
+    ids["step"] = run("jobs/weekly", "prep", {
+        **job, store.PIPELINE_TAG: "weekly", store.STEP_TAG: "prep",
+        store.PARENT_RUN_TAG: pipeline}, {}, {})
+    ids["step-cell"] = run("jobs/weekly", "fit", {**job, store.PARENT_RUN_TAG: ids["step"]},
+                           {**same, "alpha": "0.2"}, {"rmse": 56.0, "r2": 0.43})
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext nbmlops"),
+                nbformat.v4.new_code_cell("%%track fit\nalpha = 0.5\nrmse = 55.8")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, lab.project.root / "notebooks" / "prep.ipynb")
+    return ids
+
+
+def test_pipeline_steps_reproductions_metrics_first_and_interactive_figures(
+    page: Any, lab: Lab, screenshots: Path
+) -> None:
+    ids = seed_prep_runs(lab)
+    page.goto(f"{lab.url}/lab/tree/notebooks/prep.ipynb?token={lab.token}&reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible", timeout=60_000)
+    page.click('li.lm-TabBar-tab[data-id="nbmlops-sidebar"]')
+    widen_left_panel(page, 430)
+    sidebar = page.locator("#nbmlops-sidebar")
+    sidebar.locator(".jp-nbmlops-run").first.wait_for(timeout=60_000)
+    # The pipeline's step run, from experiment jobs/weekly, heads its cell's run.
+    step = sidebar.locator(f'.jp-nbmlops-group[data-group="{ids["step"]}"]')
+    assert "pipeline step prep" in step.locator(".jp-nbmlops-group-head").inner_text()
+    assert step.locator(".jp-nbmlops-run").get_attribute("data-run-id") == ids["step-cell"]
+    # The reproduction stands under the run it reproduces, not as a run of its own.
+    first = sidebar.locator(f'.jp-nbmlops-run[data-run-id="{ids["first"]}"]')
+    nested = first.locator(f'.jp-nbmlops-reproductions [data-run-id="{ids["repro"]}"]')
+    assert "reproduction" in nested.inner_text()
+    top = sidebar.locator(".jp-nbmlops-run-list > .jp-nbmlops-run")
+    assert ids["repro"] not in [top.nth(i).get_attribute("data-run-id")
+                                for i in range(top.count())]
+    page.screenshot(path=str(screenshots / "pipeline-and-reproduction-runs.png"))
+
+    sidebar.locator(f'.jp-nbmlops-run[data-run-id="{ids["second"]}"] '
+                    '> .jp-nbmlops-run-open').click()
+    details = sidebar.locator(".jp-nbmlops-details")
+    details.locator('section[aria-label="Metrics"]').wait_for()
+    titles = details.locator("section").evaluate_all(
+        "sections => sections.map(s => s.getAttribute('aria-label'))")
+    assert titles.index("Metrics") < titles.index("Parameters")
+    params = details.locator('section[aria-label="Parameters"]')
+    # Only what differs from the cell's other runs shows; the 72 others are folded.
+    assert params.locator("> table th").all_inner_texts() == ["alpha"]
+    fold = params.locator("details.jp-nbmlops-same-params")
+    assert "72 more" in fold.locator("summary").inner_text()
+    assert not fold.locator("table").is_visible()
+    # The interactive figure runs its script in a sandbox that cannot reach the lab.
+    frame = details.locator("iframe.jp-nbmlops-figure-page")
+    assert frame.get_attribute("sandbox") == "allow-scripts"
+    drawn = page.frame_locator("#nbmlops-sidebar iframe.jp-nbmlops-figure-page")
+    assert drawn.locator("#plot").inner_text() == "drawn by its script"
+    assert page.title() != "reached the lab"
+    page.screenshot(path=str(screenshots / "run-details-metrics-first.png"))
+
+
+def test_a_renamed_notebook_keeps_its_runs(page: Any, lab: Lab, screenshots: Path) -> None:
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell
+    papermill_runs(lab, "churn", [cell("%load_ext nbmlops"),
+                                  cell("%%track fit\naccuracy = 0.91")])
+    folder = lab.project.root / "notebooks"
+    # The executed notebook, with its status lines, renamed in a shell: `mv`.
+    (folder / "out-churn-None.ipynb").rename(folder / "churn_v2.ipynb")
+    (folder / "churn.ipynb").unlink()
+    page.goto(f"{lab.url}/lab/tree/notebooks/churn_v2.ipynb?token={lab.token}&reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible", timeout=60_000)
+    page.click('li.lm-TabBar-tab[data-id="nbmlops-sidebar"]')
+    widen_left_panel(page, 430)
+    sidebar = page.locator("#nbmlops-sidebar")
+    sidebar.locator(".jp-nbmlops-run").first.wait_for(timeout=60_000)
+    assert sidebar.locator(".jp-nbmlops-run-name").all_inner_texts() == ["fit"]
+    header = sidebar.locator(".jp-nbmlops-experiment").inner_text()
+    assert "churn_v2.ipynb" in header and "runs from notebooks/churn.ipynb" in header
+    page.screenshot(path=str(screenshots / "renamed-notebook.png"))
