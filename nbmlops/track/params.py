@@ -21,7 +21,7 @@ import ast
 import contextlib
 import enum
 import numbers
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import PurePath
@@ -94,17 +94,22 @@ def read_values(namespace: Mapping[str, Any], names: Iterable[str]) -> dict[str,
     return found
 
 
-def injected_names(history: Sequence[Any]) -> set[str]:
-    """Names assigned by the cells papermill injected (``nbmlops run`` injects through
-    papermill too), found in the kernel's input history."""
-    names: set[str] = set()
+def _injected_cells(history: Sequence[Any]) -> Iterator[ast.Module]:
+    """The cells papermill injected, parsed, oldest first."""
     for source in history:
         if not isinstance(source, str) or not source.lstrip().startswith(_INJECTED_HEADER):
             continue
         try:
-            tree = ast.parse(source)
+            yield ast.parse(source)
         except (SyntaxError, ValueError):
             continue
+
+
+def injected_names(history: Sequence[Any]) -> set[str]:
+    """Names assigned by the cells papermill injected (``nbmlops run`` injects through
+    papermill too), found in the kernel's input history."""
+    names: set[str] = set()
+    for tree in _injected_cells(history):
         for node in ast.walk(tree):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 names.add(node.id)
@@ -118,13 +123,7 @@ def injected_values(
     cells (the last one wins), and ``names`` (those ``nbmlops run`` says it injected) not
     found there, from ``namespace``. A run records them all, read by its cell or not."""
     found: dict[str, str] = {}
-    for source in history:
-        if not isinstance(source, str) or not source.lstrip().startswith(_INJECTED_HEADER):
-            continue
-        try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError):
-            continue
+    for tree in _injected_cells(history):
         for stmt in tree.body:
             if not isinstance(stmt, ast.Assign):
                 continue
