@@ -54,7 +54,7 @@ from nbmlops.exceptions import (
 )
 from nbmlops.record import MetricPoint
 from nbmlops.redact import strip_credentials
-from nbmlops.runs import artifacts
+from nbmlops.runs import artifacts, candidates
 from nbmlops.runs.entities import (
     Dataset,
     DriftAlert,
@@ -182,7 +182,8 @@ def search_runs(
     def search(
         extra: str, limit: int, order: list[str] | None, token: str | None = None
     ) -> tuple[list[Any], str | None]:
-        clause = " and ".join(p for p in (where, extra) if p)
+        # A search's candidates are no runs of their own (nbmlops.runs.candidates).
+        clause = candidates.top_level(" and ".join(p for p in (where, extra) if p))
         found = call(
             tracking_uri,
             lambda: client.search_runs(
@@ -202,7 +203,9 @@ def search_runs(
         rows, token = narrowed
     else:
         rows, token = search("", max_results, order, page_token)
-    return RunPage(exp, [summary(r) for r in rows], token, order, where)
+    runs = [summary(r) for r in rows]
+    candidates.attach(tracking_uri, runs)
+    return RunPage(exp, runs, token, order, where)
 
 
 # Page tokens of narrowed pages (see nbmlops.runs.narrowing): the offset of the page, ours alone.
