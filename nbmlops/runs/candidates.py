@@ -49,10 +49,10 @@ def attach(tracking_uri: str, runs: Sequence[RunSummary]) -> None:
         filter_string=f"tags.`{store.CANDIDATE_RANK_TAG}` IS NOT NULL{since}",
         max_results=MAX_CANDIDATES))
     under: dict[str, list[RunSummary]] = {}
-    for run in found:
-        child = query.summary(run)
+    for found_run in found:
+        child = query.summary(found_run)
         if child.parent_run_id:
             under.setdefault(child.parent_run_id, []).append(child)
-    for run in searches:
-        run.candidates = sorted(under.get(run.run_id, []),
-                                key=lambda c: (c.candidate_of or "", c.candidate_rank or 0))
+    for search in searches:
+        search.candidates = sorted(under.get(search.run_id, []),
+                                   key=lambda c: (c.candidate_of or "", c.candidate_rank or 0))
