@@ -3,13 +3,13 @@
 A ``%%track`` cell that fits a search records its best candidates as nested runs (tags
 ``nbmlops.candidate.rank`` and ``mlflow.parentRunId``, see :mod:`nbmlops.track.fitted`).
 They are no runs of the notebook of their own: listings leave them out (:data:`TOP_LEVEL`)
-and :func:`attach` hangs them, best first, on the runs that made them.
+and :func:`nbmlops.runs.query.attach_candidates` hangs them (:func:`hang`), best first, on
+the runs that made them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 
 from nbmlops import store
 from nbmlops.runs.entities import RunSummary
@@ -32,27 +32,22 @@ def may_have_candidates(run: RunSummary) -> bool:
     return any(name.endswith(_SEARCH_METRICS) for name in run.metrics)
 
 
-def attach(tracking_uri: str, runs: Sequence[RunSummary]) -> None:
-    """Set each run's ``candidates``: its search's nested candidate runs, best first. One
-    query for the whole page, none when no run on it searched."""
-    from nbmlops.runs import query
-
-    searches = [r for r in runs if may_have_candidates(r)]
-    if not searches:
-        return
+def searches(runs: Sequence[RunSummary]) -> tuple[list[RunSummary], str]:
+    """The runs that may have candidates, and the filter finding the candidates of them all
+    at once (their parents picked here: MLflow has no IN for tags)."""
+    found = [r for r in runs if may_have_candidates(r)]
     # A candidate starts when its search's run does: none is older than the oldest search.
-    starts = [r.start_time for r in searches if r.start_time]
+    starts = [r.start_time for r in found if r.start_time]
     since = f" and attributes.start_time >= {min(starts)}" if starts else ""
-    client = store.client(tracking_uri)
-    found = query.call(tracking_uri, partial(
-        client.search_runs, sorted({r.experiment_id for r in searches}),
-        filter_string=f"tags.`{store.CANDIDATE_RANK_TAG}` IS NOT NULL{since}",
-        max_results=MAX_CANDIDATES))
+    return found, f"tags.`{store.CANDIDATE_RANK_TAG}` IS NOT NULL{since}"
+
+
+def hang(parents: Sequence[RunSummary], found: Sequence[RunSummary]) -> None:
+    """Set each parent's ``candidates``: those of ``found`` nested under it, best first."""
     under: dict[str, list[RunSummary]] = {}
-    for found_run in found:
-        child = query.summary(found_run)
+    for child in found:
         if child.parent_run_id:
             under.setdefault(child.parent_run_id, []).append(child)
-    for search in searches:
-        search.candidates = sorted(under.get(search.run_id, []),
+    for parent in parents:
+        parent.candidates = sorted(under.get(parent.run_id, []),
                                    key=lambda c: (c.candidate_of or "", c.candidate_rank or 0))

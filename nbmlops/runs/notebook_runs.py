@@ -147,7 +147,7 @@ def notebook_runs(
         else:
             after.append((next_token, 0) if next_token else None)
     more = any(p is not None for p in after)
-    candidates.attach(tracking_uri, rows)
+    query.attach_candidates(tracking_uri, rows)
     if experiment is None:
         if not rows:
             return None

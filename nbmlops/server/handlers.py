@@ -191,12 +191,12 @@ class RunHandler(NbmlopsHandler):
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
         from nbmlops import config
-        from nbmlops.runs import candidates, query
+        from nbmlops.runs import query
 
         def details() -> dict[str, Any]:
             where = self.where()
             found = query.get_run(where.tracking_uri, run_id)
-            candidates.attach(where.tracking_uri, [found.run])
+            query.attach_candidates(where.tracking_uri, [found.run])
             out: dict[str, Any] = jsonable(found)
             out["url"] = config.run_url(where.ui_url, found.run.experiment_id, run_id)
             return out
