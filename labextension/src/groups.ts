@@ -121,3 +121,24 @@ export function splitParams(
   }
   return { differ, same };
 }
+
+/** A search's candidates of `run`, by the search's variable, each list best first. */
+export function searchesOf(run: RunSummary): [string, RunSummary[]][] {
+  const found = new Map<string, RunSummary[]>();
+  for (const c of run.candidates ?? []) {
+    const name = c.candidate_of || 'search';
+    found.set(name, [...(found.get(name) ?? []), c]);
+  }
+  return [...found.entries()].map(([name, ranked]) => [
+    name,
+    [...ranked].sort((a, b) => (a.candidate_rank ?? 0) - (b.candidate_rank ?? 0))
+  ]);
+}
+
+/** The score a candidate was ranked by: a search's mean test score, a study's value. */
+export function candidateScore(run: RunSummary): [string, number | null] | null {
+  const name =
+    Object.keys(run.metrics).sort().find(k => k.startsWith('mean_test_')) ??
+    (run.metrics.value !== undefined ? 'value' : undefined);
+  return name ? [name, run.metrics[name] ?? null] : null;
+}

@@ -2,6 +2,7 @@
  * code, MLflow link. */
 import * as React from 'react';
 
+import { Candidates } from './candidates';
 import { FigureStrip } from './figures';
 import {
   ago,
@@ -162,6 +163,11 @@ export function RunDetailsView(props: { model: SidebarModel; details: Details })
           empty="No metrics."
         />
       </Section>
+      {run.candidates?.length ? (
+        <Section title="Search candidates">
+          <Candidates model={model} run={run} open />
+        </Section>
+      ) : null}
       <Section title="Parameters">
         <KeyValues
           rows={params.differ}

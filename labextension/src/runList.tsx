@@ -2,6 +2,7 @@
  * notebook execution that made them, with paging. */
 import * as React from 'react';
 
+import { Candidates } from './candidates';
 import { ago, duration, keyMetrics, metricValue, statusClass } from './format';
 import { distinguishingParams, groupRuns, type RunGroup } from './groups';
 import { MAX_COMPARED, type SidebarModel } from './model';
@@ -100,6 +101,7 @@ function RunRow(props: {
           </span>
         ) : null}
       </button>
+      <Candidates model={model} run={run} />
       {again.length ? (
         <ul className="jp-nbmlops-reproductions" aria-label={`Reproductions of ${label}`}>
           {again.map(r => (

@@ -77,6 +77,11 @@ export interface RunSummary {
   reproduces?: string | null;
   /** On a pipeline step's run: the step's name. */
   step?: string | null;
+  /** A hyperparameter search's best candidates (nested runs), best first. */
+  candidates?: RunSummary[];
+  /** On a search's candidate run: its rank (1 = best) and the search's variable. */
+  candidate_rank?: number | null;
+  candidate_of?: string | null;
 }
 
 export interface RunPage {

@@ -1,4 +1,10 @@
-import { distinguishingParams, groupRuns, splitParams } from '../src/groups';
+import {
+  candidateScore,
+  distinguishingParams,
+  groupRuns,
+  searchesOf,
+  splitParams
+} from '../src/groups';
 import type { RunSummary } from '../src/types';
 
 function run(id: string, fields: Partial<RunSummary> = {}): RunSummary {
@@ -93,5 +99,26 @@ describe('groups', () => {
     expect(differ).toEqual([['lr', '0.1']]);
     expect(same.length).toBe(70);
     expect(splitParams(a, [a]).differ).toEqual([]);
+  });
+
+  it("ranks a search's candidates under their search, each with the score it was ranked by", () => {
+    const c = (id: string, rank: number, of: string, metrics: Record<string, number>) =>
+      run(id, { candidate_rank: rank, candidate_of: of, metrics });
+    const parent = run('p', {
+      candidates: [
+        c('b', 2, 'grid', { mean_test_score: 0.9, mean_fit_time: 0.1 }),
+        c('a', 1, 'grid', { mean_test_score: 0.95, mean_fit_time: 0.2 }),
+        c('s', 1, 'study', { value: 0.3 })
+      ]
+    });
+    const found = searchesOf(parent);
+    expect(found.map(([name, ranked]) => [name, ranked.map(r => r.run_id)])).toEqual([
+      ['grid', ['a', 'b']],
+      ['study', ['s']]
+    ]);
+    const best = (i: number) => found[i]?.[1][0] as RunSummary;
+    expect(candidateScore(best(0))).toEqual(['mean_test_score', 0.95]);
+    expect(candidateScore(best(1))).toEqual(['value', 0.3]);
+    expect(searchesOf(run('q'))).toEqual([]);
   });
 });

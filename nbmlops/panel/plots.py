@@ -39,10 +39,12 @@ def metrics_svg(
     metrics: Sequence[str],
     directions: Mapping[str, str] | None = None,
     x_param: str | None = None,
+    recorded: Mapping[str, str] | None = None,
 ) -> str | None:
     """One small chart per metric: a dot per run, in the order of ``runs`` (the table's), or
     at the value of ``x_param`` when that is a number in every run; the best run green where
-    the metric's direction is known. None when there is nothing to draw."""
+    the metric's direction is known (``directions`` configured, ``recorded`` by the code that
+    computed it). None when there is nothing to draw."""
     metrics = [m for m in metrics if any(m in r.metrics for r in runs)]
     if not runs or not metrics:
         return None
@@ -55,7 +57,7 @@ def metrics_svg(
         for n, name in enumerate(metrics):
             ax = fig.add_subplot(rows, cols, n + 1)
             values = [r.metrics.get(name, math.nan) for r in runs]
-            direction = metric_direction(name, directions)
+            direction = metric_direction(name, directions, recorded)
             xs: list[Any] = xs_param if by_param else list(range(len(runs)))
             ax.scatter(xs, values, c=_colours(values, direction), s=28, zorder=3)
             if by_param:

@@ -122,8 +122,37 @@ def run_name_html(run: RunSummary, url: str | None) -> str:
     if run.reproduces:  # stands under the run it reproduces
         name = (f'<span class="nbm-muted" title="nbmlops reproduce re-ran run '
                 f'{esc(run.reproduces)}">↳ ↻ </span>{name}')
+    if run.candidates:  # folded below the table
+        name += (f' <span class="nbm-muted" title="the search\'s best candidates: below the '
+                 f'table">⌕ {len(run.candidates)}</span>')
     return (f'{name}<span class="nbm-id" title="{esc(run.run_id)}">{esc(run.run_id[:8])}</span>'
             + reproducibility_html(run))
+
+
+def candidates_html(runs: Sequence[RunSummary]) -> str:
+    """For each run on the page that searched: its candidates, ranked, with the settings
+    each tried and its scores, in a fold (closed) named after the run."""
+    folds = []
+    for run in runs:
+        by_search: dict[str, list[RunSummary]] = {}
+        for child in run.candidates:
+            by_search.setdefault(child.candidate_of or "search", []).append(child)
+        for search, ranked in by_search.items():
+            scores = sorted({k for c in ranked for k in c.metrics
+                             if k.startswith(("mean_test_", "std_test_")) or k == "value"})
+            rows = "".join(
+                f'<tr><td class="nbm-muted">#{esc(c.candidate_rank or "?")}</td>'
+                f'<td>{esc(" ".join(f"{k}={v}" for k, v in sorted(c.params.items())))}</td>'
+                + "".join(f"<td>{esc(fmt_number(c.metrics.get(k)))}</td>" for k in scores)
+                + "</tr>" for c in ranked)
+            head = ('<tr><th>rank</th><th>settings</th>'
+                    + "".join(f"<th>{esc(k)}</th>" for k in scores) + "</tr>")
+            folds.append(
+                f'<details class="nbm-candidates"><summary>{esc(search)}: {len(ranked)} '
+                f'candidates <span class="nbm-muted">of run {esc(run.run_name)} '
+                f'{esc(run.run_id[:8])}</span></summary>'
+                f'<table>{head}{rows}</table></details>')
+    return f'<div class="nbm-diff">{"".join(folds)}</div>' if folds else ""
 
 
 def reproducibility_html(run: RunSummary) -> str:

@@ -29,8 +29,8 @@ from nbmlops.exceptions import ConfigError, NbmlopsError
 from nbmlops.panel import render
 from nbmlops.panel.render import esc
 from nbmlops.runs import query
-from nbmlops.runs.diff import best_indexes, metric_direction
-from nbmlops.runs.entities import RunSummary
+from nbmlops.runs.diff import best_indexes, metric_direction, recorded_directions
+from nbmlops.runs.entities import Experiment, RunSummary
 
 __all__ = ["DEFAULT_PAGE_SIZE", "ComparePanel", "compare"]
 
@@ -125,6 +125,8 @@ class ComparePanel(widgets.VBox):
         self.page_size = page_size
         self.ui_url = ui_url
         self.directions = dict(directions or {})
+        #: What the code that computed each metric said of it (``nbmlops.direction.*`` tags).
+        self.recorded = _recorded_direction(tracking_uri, self.experiment, metric)
         self.sort_column, self.sort_descending = self._default_sort()
         self.runs: list[RunSummary] = []  # the page shown
         self.champions: dict[str, list[str]] = {}  # run id -> the champions it logged
@@ -179,6 +181,7 @@ class ComparePanel(widgets.VBox):
             layout=widgets.Layout(overflow_x="auto", width="100%", align_items="flex-start")
         )
         self.caption = widgets.HTML()
+        self.candidates_view = widgets.HTML()  # the page's searches, their candidates folded
         self.diff_view = widgets.HTML()
         self.clear_button = widgets.Button(
             description="Clear selection", icon="times",
@@ -221,7 +224,7 @@ class ComparePanel(widgets.VBox):
             layout=widgets.Layout(align_items="center", flex_flow="row wrap"),
         )
         return [self.style_html, self.title, toolbar, self.message, self.table, self.caption,
-                self.tabs]
+                self.candidates_view, self.tabs]
 
     # --- what the user does (also the API the tests drive) -------------------------------
 
@@ -290,6 +293,7 @@ class ComparePanel(widgets.VBox):
             ordered = query.sort_runs(self._pool, self.sort_column, self.sort_descending)
             start = self.page * self.page_size
             self.runs = nested_reproductions(ordered[start : start + self.page_size])
+            self.recorded = {**self.recorded, **recorded_directions(self._pool)}
             self.has_next = start + self.page_size < len(ordered)
             self.sorted_here = False  # all N runs are here: the order is exact
             self.champions = _champions(self.tracking_uri)
@@ -305,6 +309,7 @@ class ComparePanel(widgets.VBox):
         if self.sorted_here:
             runs = query.sort_runs(runs, self.sort_column, self.sort_descending)
         self.runs = nested_reproductions(runs)
+        self.recorded = {**self.recorded, **recorded_directions(runs)}
         self._next_token = page.next_page_token
         self.has_next = page.next_page_token is not None
         self.champions = _champions(self.tracking_uri)
@@ -342,6 +347,7 @@ class ComparePanel(widgets.VBox):
             f'<span class="nbm-muted">page {self.page + 1} · {shown}{more}</span>'
         )
         self.caption.value = self._caption(columns)
+        self.candidates_view.value = render.candidates_html(self.runs)
 
     def columns(self) -> list[Column]:
         """The columns the table shows for the current page."""
@@ -379,7 +385,7 @@ class ComparePanel(widgets.VBox):
         return cols
 
     def _metric_column(self, name: str) -> Column:
-        direction = metric_direction(name, self.directions)
+        direction = metric_direction(name, self.directions, self.recorded)
         values = [r.metrics.get(name) for r in self.runs]
         best = {self.runs[i].run_id for i in best_indexes(values, direction)}
         hint = {"min": "lower is better", "max": "higher is better"}.get(direction or "", "")
@@ -517,7 +523,8 @@ class ComparePanel(widgets.VBox):
             metrics.remove(self.metric)
             metrics.insert(0, self.metric)
         varying = query.varying_params(runs)
-        svg = plots.metrics_svg(runs, metrics, self.directions, x_param=_x_param(varying))
+        svg = plots.metrics_svg(runs, metrics, self.directions, x_param=_x_param(varying),
+                                recorded={**self.recorded, **recorded_directions(runs)})
         self.metrics_plot.value = svg or ""
         self.metrics_plot.layout.display = "" if svg else "none"
         params = varying + sorted(query.common_params(runs))
@@ -574,7 +581,8 @@ class ComparePanel(widgets.VBox):
     def _natural_descending(self, column: str) -> bool:
         """The first order of a column: newest, best (by the metric's direction) first."""
         if column.startswith("metrics."):
-            return metric_direction(column[len("metrics."):], self.directions) != "min"
+            return metric_direction(column[len("metrics."):], self.directions,
+                                    self.recorded) != "min"
         return column in ("start_time", "end_time", "duration")
 
 
@@ -598,6 +606,19 @@ def nested_reproductions(runs: list[RunSummary]) -> list[RunSummary]:
         if run.run_id not in moved:
             put(run)
     return out if len(out) == len(runs) else runs  # a cycle: leave the order as it was
+
+
+def _recorded_direction(
+    tracking_uri: str, experiment: Experiment, metric: str | None
+) -> dict[str, str]:
+    """The direction the newest run's code recorded for ``metric`` (opened for it, the panel
+    orders by it, best first, before any page is read); empty without a metric."""
+    if not metric or "`" in metric:
+        return {}
+    tag = f"{store.DIRECTION_TAG_PREFIX}{metric}"
+    page = query.search_runs(tracking_uri, experiment, filter=f"tags.`{tag}` IS NOT NULL",
+                             max_results=1)
+    return recorded_directions(page.runs)
 
 
 def _execution(run: RunSummary) -> str:

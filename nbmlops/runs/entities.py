@@ -68,6 +68,8 @@ class RunSummary:
     metrics: dict[str, float] = field(default_factory=dict)  # the latest value of each
     tags: dict[str, str] = field(default_factory=dict)
     datasets: list[Dataset] = field(default_factory=list)
+    #: A search's best candidates, nested runs ranked best first (see nbmlops.runs.candidates).
+    candidates: list[RunSummary] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float | None:
@@ -146,6 +148,18 @@ class RunSummary:
     def reproduces(self) -> str | None:
         """On a run made by ``nbmlops reproduce``: the id of the run it reproduces."""
         return self.tags.get(store.REPRODUCES_TAG)
+
+    @property
+    def candidate_rank(self) -> int | None:
+        """On a search's candidate run: its rank among the candidates (1 = best)."""
+        with contextlib.suppress(KeyError, ValueError):
+            return int(self.tags[store.CANDIDATE_RANK_TAG])
+        return None
+
+    @property
+    def candidate_of(self) -> str | None:
+        """On a search's candidate run: the variable that held the search."""
+        return self.tags.get(store.CANDIDATE_OF_TAG)
 
     @property
     def step(self) -> str | None:

@@ -20,7 +20,7 @@ from functools import partial
 
 from nbmlops import store
 from nbmlops.exceptions import ExperimentNotFound, InvalidQuery
-from nbmlops.runs import query
+from nbmlops.runs import candidates, query
 from nbmlops.runs.entities import Experiment, RunPage, RunSummary
 
 _TOKEN = "nbmlops-merged:"
@@ -132,7 +132,7 @@ def notebook_runs(
             fetched.append(([], None))
             continue
         token, skip = position
-        clause = " and ".join(p for p in (where, place.filter) if p)
+        clause = candidates.top_level(" and ".join(p for p in (where, place.filter) if p))
         page = query.call(tracking_uri, partial(
             client.search_runs, list(place.experiment_ids), filter_string=clause,
             max_results=skip + max_results, order_by=order, page_token=token), filter=filter)
@@ -147,6 +147,7 @@ def notebook_runs(
         else:
             after.append((next_token, 0) if next_token else None)
     more = any(p is not None for p in after)
+    query.attach_candidates(tracking_uri, rows)
     if experiment is None:
         if not rows:
             return None

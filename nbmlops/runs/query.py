@@ -18,7 +18,9 @@ The public API::
     experiments(uri)                                  -> list[Experiment]
     get_experiment(uri, name_or_id)                   -> Experiment
     search_runs(uri, experiment, filter=, cell=, order_by=, max_results=, page_token=)
-                                                      -> RunPage
+                                                      -> RunPage (a search's candidate runs
+                                                         hang on its run, not listed)
+    attach_candidates(uri, runs)                      -> None (sets each run's candidates)
     last_runs(uri, experiment, n, filter=, cell=)     -> list[RunSummary]
     get_run(uri, run_id)                              -> RunDetails
     diff_runs(uri, run_ids, directions=)              -> RunDiff (see nbmlops.runs.diff)
@@ -54,7 +56,7 @@ from nbmlops.exceptions import (
 )
 from nbmlops.record import MetricPoint
 from nbmlops.redact import strip_credentials
-from nbmlops.runs import artifacts
+from nbmlops.runs import artifacts, candidates
 from nbmlops.runs.entities import (
     Dataset,
     DriftAlert,
@@ -78,6 +80,7 @@ __all__ = [
     "RunDetails",
     "RunPage",
     "RunSummary",
+    "attach_candidates",
     "column_order",
     "common_params",
     "diff_runs",
@@ -182,7 +185,8 @@ def search_runs(
     def search(
         extra: str, limit: int, order: list[str] | None, token: str | None = None
     ) -> tuple[list[Any], str | None]:
-        clause = " and ".join(p for p in (where, extra) if p)
+        # A search's candidates are no runs of their own (nbmlops.runs.candidates).
+        clause = candidates.top_level(" and ".join(p for p in (where, extra) if p))
         found = call(
             tracking_uri,
             lambda: client.search_runs(
@@ -202,7 +206,9 @@ def search_runs(
         rows, token = narrowed
     else:
         rows, token = search("", max_results, order, page_token)
-    return RunPage(exp, [summary(r) for r in rows], token, order, where)
+    runs = [summary(r) for r in rows]
+    attach_candidates(tracking_uri, runs)
+    return RunPage(exp, runs, token, order, where)
 
 
 # Page tokens of narrowed pages (see nbmlops.runs.narrowing): the offset of the page, ours alone.
@@ -255,6 +261,18 @@ def _narrowed_page(
         # More runs may follow the narrowed set: lower values, NaN, no value at all.
         more = len(rows) > need or len(search("", need + 1, None)[0]) > need
     return rows[offset:need], f"{_OWN_TOKEN}{need}" if more else None
+
+
+def attach_candidates(tracking_uri: str, runs: Sequence[RunSummary]) -> None:
+    """Hang on each run of a search its candidates (nested runs, best first): one query for
+    the whole page, none when no run on it searched."""
+    parents, where = candidates.searches(runs)
+    if parents:
+        client = _client(tracking_uri)
+        found = call(tracking_uri, lambda: client.search_runs(
+            sorted({r.experiment_id for r in parents}), filter_string=where,
+            max_results=candidates.MAX_CANDIDATES))
+        candidates.hang(parents, [summary(r) for r in found])
 
 
 def last_runs(

@@ -196,6 +196,7 @@ class RunHandler(NbmlopsHandler):
         def details() -> dict[str, Any]:
             where = self.where()
             found = query.get_run(where.tracking_uri, run_id)
+            query.attach_candidates(where.tracking_uri, [found.run])
             out: dict[str, Any] = jsonable(found)
             out["url"] = config.run_url(where.ui_url, found.run.experiment_id, run_id)
             return out

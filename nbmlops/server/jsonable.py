@@ -18,7 +18,8 @@ from typing import Any
 _PROPERTIES = {
     "RunSummary": ("duration_s", "code_sha", "python", "git_commit", "git_dirty", "error",
                    "parent_run_id", "job", "group", "injected_params",
-                   "slice_verdict", "slice_reasons", "reproduced", "reproduces", "step"),
+                   "slice_verdict", "slice_reasons", "reproduced", "reproduces", "step",
+                   "candidate_rank", "candidate_of"),
     "RunDetails": ("images", "figure_pages"),
     "Dataset": ("short",),
     "MetricRow": ("differs",),

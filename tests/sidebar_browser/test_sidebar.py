@@ -694,3 +694,76 @@ def test_a_renamed_notebook_keeps_its_runs(page: Any, lab: Lab, screenshots: Pat
     header = sidebar.locator(".jp-nbmlops-experiment").inner_text()
     assert "churn_v2.ipynb" in header and "runs from notebooks/churn.ipynb" in header
     page.screenshot(path=str(screenshots / "renamed-notebook.png"))
+
+
+def seed_search_runs(lab: Lab) -> dict[str, str]:
+    """``notebooks/search.ipynb``: two runs of its ``tune`` cell, each a grid search that
+    kept its five best candidates as nested runs, tagged as the upload tags them."""
+    import nbformat
+
+    client = MlflowClient(lab.project.tracking_uri)
+    name = "notebooks/search.ipynb"
+    found = client.get_experiment_by_name(name)
+    experiment = found.experiment_id if found else client.create_experiment(name)
+    own = {store.SOURCE_NAME_TAG: name}
+    ids: dict[str, str] = {}
+    for folds in (3, 4):
+        parent = client.create_run(experiment, run_name="tune", tags=own).info.run_id
+        client.log_param(parent, "folds", str(folds))
+        client.log_param(parent, "search.best.max_depth", "3")
+        client.log_metric(parent, "search.best_score", 0.95 - folds / 100)
+        for rank in range(1, 6):
+            child = client.create_run(experiment, run_name=f"search rank {rank}", tags={
+                **own, store.PARENT_RUN_TAG: parent, store.CANDIDATE_OF_TAG: "search",
+                store.CANDIDATE_RANK_TAG: str(rank)}).info.run_id
+            client.log_param(child, "max_depth", str(2 + rank))
+            client.log_metric(child, "mean_test_score", 0.95 - rank / 50)
+            client.set_terminated(child, "FINISHED")
+            ids[f"{folds}-{rank}"] = child
+        client.set_terminated(parent, "FINISHED")
+        ids[f"{folds}"] = parent
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext nbmlops"),
+                nbformat.v4.new_code_cell("%%track tune\nsearch.fit(X, y)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, lab.project.root / "notebooks" / "search.ipynb")
+    return ids
+
+
+def test_a_searchs_candidates_fold_under_the_run_that_made_them(
+    page: Any, lab: Lab, screenshots: Path
+) -> None:
+    ids = seed_search_runs(lab)
+    page.goto(f"{lab.url}/lab/tree/notebooks/search.ipynb?token={lab.token}&reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible", timeout=60_000)
+    page.click('li.lm-TabBar-tab[data-id="nbmlops-sidebar"]')
+    widen_left_panel(page, 430)
+    sidebar = page.locator("#nbmlops-sidebar")
+    sidebar.locator(".jp-nbmlops-run").first.wait_for(timeout=60_000)
+    # Only the search runs stand in the list; what tells them apart is the user's change.
+    runs = sidebar.locator(".jp-nbmlops-run")
+    assert [runs.nth(i).get_attribute("data-run-id") for i in range(runs.count())] == [
+        ids["4"], ids["3"]]
+    assert "folds=4" in runs.first.locator(".jp-nbmlops-run-params").inner_text()
+    assert "max_depth" not in runs.first.locator(".jp-nbmlops-run-params").inner_text()
+    # Folded under each: its five candidates, best first, with their settings and score.
+    fold = runs.first.locator("details.jp-nbmlops-candidates")
+    assert "search: 5 best candidates" in fold.locator("summary").inner_text()
+    assert not fold.locator(".jp-nbmlops-candidate").first.is_visible()
+    fold.locator("summary").click()
+    rows = fold.locator(".jp-nbmlops-candidate")
+    assert [rows.nth(i).get_attribute("data-run-id") for i in range(5)] == [
+        ids[f"4-{rank}"] for rank in range(1, 6)]
+    first = rows.first.inner_text()
+    assert "#1" in first and "max_depth=3" in first and "mean_test_score" in first
+    page.screenshot(path=str(screenshots / "search-candidates.png"))
+    # The run's details list them too, open; a candidate opens as a run.
+    runs.first.locator("> .jp-nbmlops-run-open").click()
+    details = sidebar.locator(".jp-nbmlops-details")
+    shown = details.locator('section[aria-label="Search candidates"] .jp-nbmlops-candidate')
+    shown.first.wait_for()
+    assert shown.count() == 5
+    page.screenshot(path=str(screenshots / "search-candidates-details.png"))
+    shown.nth(1).locator("button").click()
+    details.locator("h2", has_text="search rank 2").wait_for()
