@@ -498,3 +498,15 @@ def test_a_search_s_candidate_runs_are_part_of_its_run_not_untracked_runs(
     found = by_id(assess_project(root))["tracking-consistent"]
     assert found.status == MET, found.missing
     assert found.evidence[0].startswith("100% of the 1 newest runs carry code and git commit")
+
+
+def test_files_in_git_with_changes_are_not_called_all_committed(
+    tmp_path: Path, sqlite_uri: str
+) -> None:
+    root = base_project(tmp_path, sqlite_uri)
+    commit(root)
+    (root / "train.ipynb").write_text((root / "train.ipynb").read_text() + "\n")
+    found = by_id(assess_project(root))["git"]
+    assert found.status == MET
+    assert "1 notebook and the code, all in git; 1 file with uncommitted changes" \
+        in found.evidence, found.evidence
