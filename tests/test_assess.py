@@ -475,3 +475,38 @@ def test_a_pipeline_steps_runs_are_parents_not_untracked_runs(
     found = by_id(assess_project(root))["tracking-consistent"]
     assert found.status == MET, found.missing
     assert found.evidence[0].startswith("100% of the 1 newest runs carry code and git commit")
+
+
+def test_a_search_s_candidate_runs_are_part_of_its_run_not_untracked_runs(
+    tmp_path: Path, sqlite_uri: str
+) -> None:
+    # A GridSearchCV cell: its run holds the code; its best candidates are nested runs of it.
+    from nbmlops.record import ChildRecord
+    from nbmlops.sync import upload
+
+    root = base_project(tmp_path, sqlite_uri)
+    commit(root)
+    record = build_record(sqlite_uri, experiment="train.ipynb", notebook="train.ipynb",
+                          metrics=[MetricPoint("auc", 0.91)], children=[ChildRecord(
+                              f"search rank {rank}", {"C": str(rank)}, {"mean_test_score": 0.9},
+                              {store.CANDIDATE_OF_TAG: "search",
+                               store.CANDIDATE_RANK_TAG: str(rank)}) for rank in (1, 2, 3)])
+    files = tmp_path / "files" / record.record_id
+    files.mkdir(parents=True)
+    upload.upload(record, files, store.client)
+
+    found = by_id(assess_project(root))["tracking-consistent"]
+    assert found.status == MET, found.missing
+    assert found.evidence[0].startswith("100% of the 1 newest runs carry code and git commit")
+
+
+def test_files_in_git_with_changes_are_not_called_all_committed(
+    tmp_path: Path, sqlite_uri: str
+) -> None:
+    root = base_project(tmp_path, sqlite_uri)
+    commit(root)
+    (root / "train.ipynb").write_text((root / "train.ipynb").read_text() + "\n")
+    found = by_id(assess_project(root))["git"]
+    assert found.status == MET
+    assert "1 notebook and the code, all in git; 1 file with uncommitted changes" \
+        in found.evidence, found.evidence

@@ -547,3 +547,21 @@ def test_a_pipeline_over_category_columns_gets_a_signature(
     rows = ip.user_ns["X_train"].head(10)
     plain = rows.astype({"sex": str, "age_band": "int64"})
     assert list(served.predict(plain)) == pytest.approx(list(ip.user_ns["pipe"].predict(rows)))
+
+
+def test_a_job_s_version_is_listed_with_the_notebook_the_job_came_from(
+    ip: InteractiveShell, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As `nbmlops run jobs/train` runs the job's copy of train.ipynb.
+    monkeypatch.setenv("NBMLOPS_NOTEBOOK", str(project / "jobs" / "train" / "train.ipynb"))
+    monkeypatch.setenv("NBMLOPS_SOURCE_NOTEBOOK", "train.ipynb")
+    with capture_output():
+        assert ip.run_cell(SETUP).success
+    track(ip, "stump --model clf=cancer", STUMP)
+    sync(project)
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    # The Models view of train.ipynb, and of the job's copy, list it; another notebook's not.
+    for notebook in ("train.ipynb", "jobs/train/train.ipynb"):
+        (model,) = registry.list_models(client, notebook)
+        assert [v.version for v in model.versions] == ["1"]
+    assert registry.list_models(client, "score.ipynb") == []

@@ -127,6 +127,22 @@ def test_a_run_without_a_slice_is_refused(
     assert code == 2 and err.startswith("nbmlops: error: ")
 
 
+def test_the_short_run_id_a_status_line_shows_is_enough(
+    make_record: Any, sqlite_uri: str, capsys: pytest.CaptureFixture[str], spool: Any,
+) -> None:
+    make_record(sqlite_uri)
+    assert main(["sync", "--spool", str(spool.root)]) == 0
+    client = MlflowClient(sqlite_uri)
+    [run] = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    capsys.readouterr()
+    # "synced: run 9d08ede9 in ..." and the sidebar's run ids: 8 characters.
+    code, _, err = reproduce(capsys, run.info.run_id[:8], "--tracking-uri", sqlite_uri)
+    assert code == 2
+    assert err.startswith(f"nbmlops: error: run {run.info.run_id} has no code slice"), err
+    code, _, err = reproduce(capsys, "zz" * 4, "--tracking-uri", sqlite_uri)
+    assert code == 2 and err.startswith("nbmlops: error: no run zzzzzzzz in "), err
+
+
 def test_a_package_version_mismatch_is_reported() -> None:
     found = checks.changed_packages({"numpy": "0.0.1", "pytest": pytest.__version__,
                                      "surely-not-installed-pkg": "1.0"})

@@ -272,9 +272,10 @@ def _git(ev: Evidence, f: Finding) -> None:
                       "git commit -m 'Version the notebooks'")
         return
     f.status = MET
-    f.evidence.append(f"{_plural(len(ev.notebooks), 'notebook')} and the code, all committed"
-                      + (f"; {git.uncommitted} with uncommitted changes" if git.uncommitted
-                         else ""))
+    # In git, not necessarily committed as they stand: say both without contradiction.
+    f.evidence.append(f"{_plural(len(ev.notebooks), 'notebook')} and the code, all in git"
+                      + (f"; {_plural(git.uncommitted, 'file')} with uncommitted changes"
+                         if git.uncommitted else ", nothing left to commit"))
 
 
 @criterion("tracked-runs", 1, "tracking", "Runs are recorded with their code and data")

@@ -139,6 +139,7 @@ class RunFacts:
     notebooks: dict[str, int] = field(default_factory=dict)  # source name -> runs
     metric_notebooks: dict[str, int] = field(default_factory=dict)  # ... runs with metrics
     job_parents: int = 0  # parent runs of jobs and steps (counted in ``read`` only)
+    candidates: int = 0  # a search's candidates, nested under its run (in ``read`` only)
     from_jobs: int = 0  # runs of a job (its parent run, or nested under one)
     stale: list[str] = field(default_factory=list)  # source names of runs with a stale slice
     reproduced: int = 0
@@ -146,8 +147,9 @@ class RunFacts:
 
     @property
     def cells(self) -> int:
-        """The runs read that record cells (every run but jobs' parent runs)."""
-        return self.read - self.job_parents
+        """The runs read that record cells (every run but jobs' parent runs and searches'
+        candidates)."""
+        return self.read - self.job_parents - self.candidates
 
 
 @dataclass
@@ -622,6 +624,10 @@ def _count_run(facts: RunFacts, run: Any, users: Counter[str], notebooks: Counte
         # cells are nested under it.
         facts.job_parents += 1
         facts.from_jobs += 1
+        return
+    if store.CANDIDATE_OF_TAG in tags:
+        # A candidate a search tried: its search cell's run holds the code, data and git.
+        facts.candidates += 1
         return
     facts.tracked += store.CODE_SHA_TAG in tags
     inputs = getattr(getattr(run, "inputs", None), "dataset_inputs", None)

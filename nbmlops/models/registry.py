@@ -50,6 +50,12 @@ class VersionInfo:
         return self.tags.get(store.NOTEBOOK_TAG)
 
     @property
+    def notebooks(self) -> set[str]:
+        """The notebooks whose Models view lists it: the one that registered it, and for a
+        job's version the notebook the job was exported from."""
+        return {n for n in (self.notebook, self.tags.get(store.SOURCE_NOTEBOOK_TAG)) if n}
+
+    @property
     def metrics(self) -> dict[str, float]:
         """The metrics it was registered with (from its tags)."""
         found = {}
@@ -179,7 +185,7 @@ def list_models(
                 break
     if notebook is not None:
         for m in models:
-            m.versions = [v for v in m.versions if v.notebook == notebook]
+            m.versions = [v for v in m.versions if notebook in v.notebooks]
         models = [m for m in models if m.versions]
     return sorted(models, key=lambda m: m.name)
 

@@ -34,7 +34,7 @@ from nbmlops.jobs.run import failure_of
 from nbmlops.jobs.spec import workdir_of
 from nbmlops.reproduce import checks
 from nbmlops.reproduce.verdict import Verdict, compare
-from nbmlops.runs import query
+from nbmlops.runs import lineage, query
 from nbmlops.runs.entities import RunSummary
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool
@@ -79,6 +79,7 @@ def reproduce(
         raise ReproduceError(f"--tolerance must be a number >= 0 (got {tolerance})")
     root = config.project_root()
     uri = tracking_uri or config.tracking_uri(root)
+    run_id = lineage.full_run_id(run_id, uri)  # the short id a status line shows
     original = query.get_run(uri, run_id, history=False, artifacts=False).run
     text = query.artifact_text(uri, original.run_id, store.SLICE_NOTEBOOK_ARTIFACT)
     if text is None:

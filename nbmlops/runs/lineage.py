@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 __all__ = [
-    "DataVersion", "FileUse", "LineageError", "LineageRun", "RecordRun", "file_path",
+    "DataVersion", "FileUse", "LineageError", "LineageRun", "RecordRun", "file_path", "full_run_id",
     "normalize", "notebook_files", "run_data", "run_of_record", "runs_using", "source_path",
 ]
 
@@ -104,6 +104,23 @@ def run_of_record(record_id: str, tracking_uri: str | None = None) -> RecordRun 
                          str(info.experiment_id), names.get(str(info.experiment_id), ""),
                          info.status, info.start_time or None)
     return None
+
+
+def full_run_id(run_id: str, tracking_uri: str) -> str:
+    """The run id that ``run_id`` starts (the 8 characters a status line and the sidebar
+    show are enough); ``run_id`` itself when it is a whole id, is not hex, or starts none.
+    RunNotFound when it starts more than one."""
+    prefix = run_id.strip().lower()
+    if not _HEX.match(prefix) or len(prefix) >= 32 or not store.exists(tracking_uri):
+        return run_id
+    client = store.client(tracking_uri)
+    ids = [e.experiment_id for e in _experiments(client)]
+    found = [r.info.run_id for r in _search(
+        client, ids, f"attributes.run_id LIKE '{prefix}%'", 2)] if ids else []
+    if len(found) > 1:
+        raise RunNotFound(f"run id {run_id} starts more than one run "
+                          f"({', '.join(found)}): give more of its characters")
+    return found[0] if found else run_id
 
 
 def normalize(fingerprint: str) -> str:

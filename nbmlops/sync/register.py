@@ -347,6 +347,8 @@ def version_tags(
         store.MODEL_RUN_TAG: run_id,
         store.CODE_SHA_TAG: record.code_sha,
         store.NOTEBOOK_TAG: record.notebook,
+        # A job's version: the notebook the job came from lists it among its models.
+        store.SOURCE_NOTEBOOK_TAG: record.tags.get(store.SOURCE_NOTEBOOK_TAG, ""),
         store.MODEL_VARIABLE_TAG: model.variable,
         store.MODEL_AUTHOR_TAG: author or "",
         store.MODEL_JOB_RUN_TAG: record.parent_run_id or "",
