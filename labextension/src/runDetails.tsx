@@ -136,16 +136,6 @@ export function RunDetailsView(props: { model: SidebarModel; details: Details })
       {run.reproduced ? (
         <p className="jp-nbmlops-meta">nbmlops reproduce: {run.reproduced}</p>
       ) : null}
-      {details.images?.length || details.figure_pages?.length ? (
-        <Section title="Figures">
-          <FigureStrip
-            model={model}
-            runId={run.run_id}
-            paths={details.images ?? []}
-            pages={details.figure_pages ?? []}
-          />
-        </Section>
-      ) : null}
       <Section title="Metrics">
         <KeyValues
           className="jp-nbmlops-metrics"
@@ -184,6 +174,16 @@ export function RunDetailsView(props: { model: SidebarModel; details: Details })
           </details>
         ) : null}
       </Section>
+      {details.images?.length || details.figure_pages?.length ? (
+        <Section title="Figures">
+          <FigureStrip
+            model={model}
+            runId={run.run_id}
+            paths={details.images ?? []}
+            pages={details.figure_pages ?? []}
+          />
+        </Section>
+      ) : null}
       <Section title="Data">
         {run.datasets.length === 0 ? (
           <p className="jp-nbmlops-empty">No data fingerprinted.</p>

@@ -658,7 +658,8 @@ def test_pipeline_steps_reproductions_metrics_first_and_interactive_figures(
     details.locator('section[aria-label="Metrics"]').wait_for()
     titles = details.locator("section").evaluate_all(
         "sections => sections.map(s => s.getAttribute('aria-label'))")
-    assert titles.index("Metrics") < titles.index("Parameters")
+    # What the run measured comes first: metrics, then the parameters, then its figures.
+    assert titles.index("Metrics") < titles.index("Parameters") < titles.index("Figures")
     params = details.locator('section[aria-label="Parameters"]')
     # Only what differs from the cell's other runs shows; the 72 others are folded.
     assert params.locator("> table th").all_inner_texts() == ["alpha"]
