@@ -378,6 +378,31 @@ def test_05_export_as_a_pipeline_and_a_job_then_run_them(
     project.job, project.job_cell = parent.info.run_id, cell.info.run_id
 
 
+def test_05b_the_schedule_lists_the_last_run_and_comes_off_cron(
+    project: Journey, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The hand-over from a run to its schedule: the pipeline installed in the real crontab is
+    listed with the run ``nbmlops run`` made; the job that is not installed too."""
+    if not shutil.which("crontab"):
+        if os.environ.get("CI"):
+            pytest.fail("Debian's crontab is required in CI (.ci/run installs cron)")
+        pytest.skip("no crontab here (apt-get install cron)")
+    weekly = project.root / "jobs" / "weekly"
+    code, out, err = cli(capsys, "schedule", str(weekly), "--install")
+    assert code == 0, out + err
+    try:
+        code, out, err = cli(capsys, "jobs", "--json")
+        assert code == 0, err
+        rows = {r["name"]: r for r in json.loads(out) if r.get("name") in ("weekly", "train")}
+        seen = {name: (row["installed"], row["schedule"], (row.get("last_run") or {}).get(
+            "status")) for name, row in rows.items()}
+        assert seen == {"weekly": (True, "0 3 * * 1", "FINISHED"),
+                        "train": (False, None, "FINISHED")}
+    finally:
+        code, out, err = cli(capsys, "schedule", str(weekly), "--remove")
+    assert code == 0 and "removed 1 crontab entry" in out, out + err
+
+
 def test_06_every_step_and_job_run_carries_the_values_injected(project: Journey) -> None:
     """Finding 4: each step's (and the job's) parameters, read by its tracked cell or not."""
     client = project.client
@@ -545,7 +570,9 @@ def test_13_every_run_is_visible_from_its_notebooks_sidebar(project: Journey, la
     for parent in project.pipeline:
         for step in children(runs, parent):
             notebook = f"{step.data.tags[store.STEP_TAG]}.ipynb"
-            expected[notebook] |= {parent, step.info.run_id,
+            # The pipeline's own run spans its notebooks: its Jobs view lists it; each step's
+            # run heads that step's cells in the notebook it came from.
+            expected[notebook] |= {step.info.run_id,
                                    *(r.info.run_id for r in children(runs, step.info.run_id))}
     shown = {nb: sidebar_run_ids(lab, nb) for nb in expected}
     missing = {nb: sorted(ids - shown[nb]) for nb, ids in expected.items()}
@@ -566,15 +593,16 @@ def test_14_a_job_output_notebook_opens_its_notebooks_runs(project: Journey, lab
     the runs of the notebook the job was exported from."""
     outputs = sorted((project.root / "jobs" / "train" / "runs").glob("*.ipynb"))
     assert outputs
-    shown = api(lab, "notebook", notebook=str(outputs[-1].relative_to(project.root)))
-    assert shown["experiment"] == "train.ipynb"
+    output = str(outputs[-1].relative_to(project.root))
+    assert {project.job, project.job_cell} <= sidebar_run_ids(lab, output)
 
 
 def test_15_the_sidebar_in_the_browser(
     project: Journey, lab: Any, chromium: Any,  # noqa: F811  (the imported fixture)
 ) -> None:
     """The sidebar draws what the server answers: the notebook's newest run, by its id."""
-    newest = api(lab, "runs", notebook="prep.ipynb")["runs"][0]["run_id"]
+    newest = next(r["run_id"] for r in api(lab, "runs", notebook="prep.ipynb")["runs"]
+                  if not r.get("reproduces"))  # a reproduction stands under its run
     context = chromium.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -585,7 +613,7 @@ def test_15_the_sidebar_in_the_browser(
         sidebar = page.locator("#nbmlops-sidebar")
         sidebar.locator(".jp-nbmlops-run").first.wait_for()
         assert "prep.ipynb" in sidebar.locator(".jp-nbmlops-experiment").inner_text()
-        sidebar.get_by_text(newest[:8]).first.wait_for()
+        sidebar.locator(f'.jp-nbmlops-run[data-run-id="{newest}"]').first.wait_for()
     finally:
         context.close()
 
