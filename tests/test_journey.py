@@ -601,8 +601,9 @@ def test_15_the_sidebar_in_the_browser(
     project: Journey, lab: Any, chromium: Any,  # noqa: F811  (the imported fixture)
 ) -> None:
     """The sidebar draws what the server answers: the notebook's newest run, by its id."""
+    # A reproduction stands under its run, a pipeline step's run heads its cells.
     newest = next(r["run_id"] for r in api(lab, "runs", notebook="prep.ipynb")["runs"]
-                  if not r.get("reproduces"))  # a reproduction stands under its run
+                  if not r.get("reproduces") and not r.get("step"))
     context = chromium.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     page.set_default_timeout(60_000)
