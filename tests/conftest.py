@@ -106,6 +106,16 @@ def mlflow_plugins_installed(tmp_path_factory: pytest.TempPathFactory) -> None:
         artifact_repository_registry._artifact_repository_registry.register_entrypoints()
 
 
+def framework(name: str) -> None:
+    """Skip without ``name`` on a developer's machine; CI installs it (.ci/run)."""
+    try:
+        __import__(name)
+    except ImportError:
+        if in_ci():
+            pytest.fail(f"{name} is required in CI (.ci/run installs it)")
+        pytest.skip(f"{name} is not installed")
+
+
 @pytest.fixture(scope="session")
 def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty MLflow sqlite store with every migration applied (that takes 1-2 s, and

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import shell_project
+from conftest import framework, shell_project
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from mlflow import MlflowClient
@@ -44,16 +43,6 @@ def metrics_of(found: fitted.Found) -> dict[str, list[tuple[int, float]]]:
 def rows(found: fitted.Found, name: str) -> list[dict[str, str]]:
     text = found.files[store.search_results_artifact(name)].decode()
     return list(csv.DictReader(io.StringIO(text)))
-
-
-def framework(name: str) -> None:
-    """Skip without ``name`` on a developer's machine; CI installs it (.ci/run)."""
-    try:
-        __import__(name)
-    except ImportError:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{name} is required in CI (.ci/run installs it)")
-        pytest.skip(f"{name} is not installed")
 
 
 # -- searches ---------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shell_project
+from conftest import framework, shell_project
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
@@ -225,16 +225,6 @@ def test_a_comparison_counts_each_change_once(ip: InteractiveShell, project: Pat
             for i, r in enumerate(records)]
     assert [row.name for row in param_rows(runs) if row.differs] == [
         "learning_rate", "n_estimators"]
-
-
-def framework(name: str) -> None:
-    """Skip without ``name`` on a developer's machine; CI installs it (.ci/run)."""
-    try:
-        __import__(name)
-    except ImportError:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{name} is required in CI (.ci/run installs it)")
-        pytest.skip(f"{name} is not installed")
 
 
 def test_a_torch_module_records_its_class_and_parameter_count(

@@ -110,13 +110,19 @@ def test_a_run_made_out_of_order_with_hidden_state_is_reproduced_then_a_changed_
     assert "likely cause: data/wine.csv changed" in tags[store.REPRODUCED_DIFF_TAG]
 
 
-def test_a_run_without_a_slice_is_refused(
-    make_record: Any, sqlite_uri: str, capsys: pytest.CaptureFixture[str], spool: Any,
-) -> None:
+def recorded_run(make_record: Any, sqlite_uri: str, spool: Any) -> Any:
+    """A run recorded without a code slice, uploaded: the only run of the store."""
     make_record(sqlite_uri)
     assert main(["sync", "--spool", str(spool.root)]) == 0
     client = MlflowClient(sqlite_uri)
     [run] = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    return run
+
+
+def test_a_run_without_a_slice_is_refused(
+    make_record: Any, sqlite_uri: str, capsys: pytest.CaptureFixture[str], spool: Any,
+) -> None:
+    run = recorded_run(make_record, sqlite_uri, spool)
     capsys.readouterr()
     code, _, err = reproduce(capsys, run.info.run_id, "--tracking-uri", sqlite_uri)
     assert code == 2
@@ -130,10 +136,7 @@ def test_a_run_without_a_slice_is_refused(
 def test_the_short_run_id_a_status_line_shows_is_enough(
     make_record: Any, sqlite_uri: str, capsys: pytest.CaptureFixture[str], spool: Any,
 ) -> None:
-    make_record(sqlite_uri)
-    assert main(["sync", "--spool", str(spool.root)]) == 0
-    client = MlflowClient(sqlite_uri)
-    [run] = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    run = recorded_run(make_record, sqlite_uri, spool)
     capsys.readouterr()
     # "synced: run 9d08ede9 in ..." and the sidebar's run ids: 8 characters.
     code, _, err = reproduce(capsys, run.info.run_id[:8], "--tracking-uri", sqlite_uri)
