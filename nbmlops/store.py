@@ -109,6 +109,7 @@ OUTPUT = "output"
 CODE_ARTIFACT = "code/cell.py"
 SLICE_ARTIFACT = "code/slice.py"  # the statements the cell's inputs came from, then the cell
 SLICE_NOTEBOOK_ARTIFACT = "code/slice.ipynb"  # the same, with a papermill parameters cell
+SCRIPTS_FOLDER = "code/scripts"  # files run with %run, by their project-relative names
 REQUIREMENTS_ARTIFACT = "env/requirements.txt"
 GIT_DIFF_ARTIFACT = "env/git.diff"
 TRACEBACK_ARTIFACT = "error/traceback.txt"

@@ -268,3 +268,34 @@ def test_a_job_runs_reproduction_is_found_from_the_notebook_the_job_came_from(
     assert code == 0, out + err
     again = client.get_run(client.get_run(run.info.run_id).data.tags[store.REPRODUCED_RUN_TAG])
     assert again.data.tags["nbmlops.source_notebook"] == "notebooks/train.ipynb"
+
+
+def test_a_script_run_with_percent_run_is_code_of_the_run_not_data_it_read(
+    ip: InteractiveShell, project: Path, sqlite_uri: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    helper = project / "notebooks" / "helper.py"
+    helper.write_text("def grade(v):\n    return v * 2\n")
+    cell(ip, "import pandas as pd\n%run helper.py", "setup")
+    cell(ip, "%%track quality\n%run -i helper\nwine = pd.read_csv('../data/wine.csv')\n"
+         "acc = grade(float(wine['alcohol'].mean()))", "fit")
+    upload(project)
+    client = MlflowClient(sqlite_uri)
+    [run] = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["data/wine.csv", "wine"]
+    kept = client.download_artifacts(run.info.run_id, "code/scripts", str(project.parent))
+    assert (Path(kept) / "notebooks" / "helper.py").read_text() == helper.read_text()
+
+    # Edited since, to the same effect: the metric comes back, the run is reproduced and
+    # the edit is named.
+    helper.write_text("def grade(v):\n    return 2 * v  # same thing\n")
+    code, out, err = reproduce(capsys, run.info.run_id)
+    assert code == 0, out + err
+    assert "nbmlops: script notebooks/helper.py changed since the run" in err
+    assert out.strip().endswith("\nreproduced"), out + err
+    assert client.get_run(run.info.run_id).data.tags[store.REPRODUCED_TAG] == "yes"
+
+    # Edited to another effect: not reproduced, and the script is the likely cause.
+    helper.write_text("def grade(v):\n    return v * 3\n")
+    code, out, err = reproduce(capsys, run.info.run_id)
+    assert code == 1, out + err
+    assert "likely cause: script notebooks/helper.py changed since the run" in out

@@ -40,6 +40,8 @@ def reproduce_command(args: argparse.Namespace) -> int:
           f"{run.tags.get(store.SLICE_TAG, 'unknown')}")
     for change in result.files:
         print(f"  data file: {change}")
+    for script in result.scripts:
+        print(f"  {script}")
     for package in result.packages:
         print(f"  package: {package}")
     if result.reproduction_id:
@@ -55,7 +57,7 @@ def reproduce_command(args: argparse.Namespace) -> int:
         print(f"  {data}")
     if not verdict.failure:
         print(said)
-    for cause in verdict.causes(result.files):
+    for cause in verdict.causes(result.changes):
         print(cause)
     sys.stdout.flush()
     return result.exit_code

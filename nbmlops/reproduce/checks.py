@@ -1,5 +1,6 @@
 """What can make a reproduction differ, found before it runs: data files whose content
-changed since the run read them, and packages installed at other versions than it used."""
+changed since the run read them, scripts it ran with ``%run`` that were edited since, and
+packages installed at other versions than it used."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from nbmlops import config
+from nbmlops import config, redact
 from nbmlops.data import file_names, fingerprints
 from nbmlops.exceptions import FingerprintError
 from nbmlops.runs.entities import Dataset
@@ -68,6 +69,38 @@ def changed_files(datasets: Iterable[Dataset], root: Path | None = None) -> list
             now = None
         if now != dataset.fingerprint:
             changes.append(FileChange(file_names.name_of(path, root), dataset.fingerprint, now))
+    return changes
+
+
+@dataclass(frozen=True)
+class ScriptChange:
+    """A script the run ran with ``%run`` that is not what it was: its code, not its data."""
+
+    name: str
+    gone: bool = False
+
+    def __str__(self) -> str:
+        return (f"script {self.name} is gone" if self.gone
+                else f"script {self.name} changed since the run")
+
+
+def changed_scripts(recorded: Mapping[str, str], root: Path | None = None) -> list[ScriptChange]:
+    """The scripts among ``recorded`` (``name -> code`` as the run kept it, redacted) whose
+    file in the project now holds other code."""
+    root = root or config.project_root()
+    changes = []
+    for name, code in sorted(recorded.items()):
+        if name.startswith("outside/"):  # kept by its file name only: nothing to look at
+            continue
+        path = Path(file_names.path_of(name, root))
+        try:
+            now = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+        except OSError:
+            now = None
+        if now is None:
+            changes.append(ScriptChange(name, gone=True))
+        elif redact.redact_code(now) != code:
+            changes.append(ScriptChange(name))
     return changes
 
 

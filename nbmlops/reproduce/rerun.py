@@ -57,10 +57,16 @@ class Reproduction:
     run: RunSummary
     verdict: Verdict
     files: list[checks.FileChange] = field(default_factory=list)
+    scripts: list[checks.ScriptChange] = field(default_factory=list)
     packages: list[checks.PackageChange] = field(default_factory=list)
     reproduction_id: str | None = None
     notebook: Path | None = None  # the executed slice
     duration_s: float = 0.0
+
+    @property
+    def changes(self) -> list[checks.FileChange | checks.ScriptChange]:
+        """What changed since the run, data and code: possible causes of a difference."""
+        return [*self.files, *self.scripts]
 
     @property
     def exit_code(self) -> int:
@@ -93,7 +99,9 @@ def reproduce(
     result = Reproduction(original, Verdict("no"))
     result.files = checks.changed_files(original.datasets)
     result.packages = checks.changed_packages(requirements)
-    for change in result.files:
+    result.scripts = checks.changed_scripts(
+        query.artifact_texts(uri, original.run_id, store.SCRIPTS_FOLDER), root)
+    for change in [*result.files, *result.scripts]:
         say(f"nbmlops: {change}: a possible cause of any difference")
     if result.packages:
         say("nbmlops: packages differ from the run's: "
@@ -228,7 +236,7 @@ def _record(uri: str, run_id: str, result: Reproduction) -> None:
     tags = {store.REPRODUCED_TAG: result.verdict.verdict}
     if result.reproduction_id:
         tags[store.REPRODUCED_RUN_TAG] = result.reproduction_id
-    differences = [*result.verdict.differences, *result.verdict.causes(result.files),
+    differences = [*result.verdict.differences, *result.verdict.causes(result.changes),
                    *(f"package {p}" for p in result.packages)]
     tags[store.REPRODUCED_DIFF_TAG] = "\n".join(differences)[:8000] or "none"
     with store.fail_fast():

@@ -413,6 +413,19 @@ def artifact_text(tracking_uri: str, run_id: str, path: str, *, cache: bool = Tr
     return text
 
 
+def artifact_texts(tracking_uri: str, run_id: str, folder: str) -> dict[str, str]:
+    """The texts of the files under one artifact folder, by their paths below it (empty when
+    the run has no such folder)."""
+    client = _client(tracking_uri)
+    with tempfile.TemporaryDirectory(prefix="nbmlops-artifact-") as tmp, store.fail_fast():
+        try:
+            local = Path(client.download_artifacts(run_id, folder, dst_path=tmp))
+        except Exception:  # no such folder, an unreadable store: nothing to compare with
+            return {}
+        return {p.relative_to(local).as_posix(): p.read_text(encoding="utf-8", errors="replace")
+                for p in sorted(local.rglob("*")) if p.is_file()}
+
+
 def _list_artifacts(tracking_uri: str, run_id: str) -> list[str]:
     client = _client(tracking_uri)
     found: list[str] = []

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from nbmlops.track import file_calls
+
 #: Longest string literal considered as a possible file path.
 _MAX_PATH_LEN = 1024
 
@@ -27,6 +29,7 @@ class CellAnalysis:
     assigned: tuple[str, ...] = ()  # names the cell binds in the notebook's namespace
     read: tuple[str, ...] = ()  # names the cell reads from the notebook's namespace
     strings: tuple[str, ...] = ()  # string literals that could name a file
+    scripts: tuple[str, ...] = ()  # files it runs with ``%run``: code, not data
     parsed: bool = True
 
 
@@ -48,6 +51,7 @@ def analyze(source: str) -> CellAnalysis:
         assigned=tuple(dict.fromkeys(names.stored)),
         read=tuple(dict.fromkeys(names.loaded)),
         strings=tuple(dict.fromkeys(names.strings)),
+        scripts=tuple(dict.fromkeys(names.scripts)),
     )
 
 
@@ -139,6 +143,7 @@ class _NameCollector(ast.NodeVisitor):
         self.stored: list[str] = []
         self.loaded: list[str] = []
         self.strings: list[str] = []
+        self.scripts: list[str] = []
         self._bound: set[str] = set()  # bound by the cell so far, at the notebook's level
         self._scopes: list[set[str]] = []  # locals of the nested scopes we are inside
         self._comprehensions: list[set[str]] = []  # those of them that are comprehensions
@@ -169,6 +174,16 @@ class _NameCollector(ast.NodeVisitor):
         value = node.value
         if isinstance(value, str) and 0 < len(value) <= _MAX_PATH_LEN and "\n" not in value:
             self.strings.append(value)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        magic = file_calls.line_magic(node)
+        if magic is None:
+            self.generic_visit(node)
+            return
+        # ``%run helper.py`` runs code; a line magic's words name no data the cell reads.
+        target = file_calls.run_target(magic[1]) if magic[0] == "run" else None
+        if target:
+            self.scripts.append(target)
 
     # -- evaluation order ---------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import os
+import shlex
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -229,3 +230,62 @@ class _Calls(ast.NodeVisitor):
             self._add(target, "write", f"open(mode={mode!r})")
         if "r" in mode or not any(c in mode for c in "wax"):
             self._add(target, "read", "open")
+
+
+# -- scripts run with %run: code of the run, not data it read --------------------------------
+
+#: ``%run`` options that take the next word as their value (``-m module`` runs a module).
+_RUN_OPTIONS_WITH_VALUE = frozenset({"-m", "-N", "-b", "-G", "-p"})
+
+
+def line_magic(node: ast.AST) -> tuple[str, str] | None:
+    """``("run", "helper.py -x")`` for ``get_ipython().run_line_magic("run", "helper.py -x")``,
+    the Python IPython makes of ``%run helper.py -x``."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "run_line_magic" and isinstance(node.func.value, ast.Call)
+            and isinstance(node.func.value.func, ast.Name)
+            and node.func.value.func.id == "get_ipython" and len(node.args) >= 2):
+        return None
+    name, line = node.args[0], node.args[1]
+    if (isinstance(name, ast.Constant) and isinstance(name.value, str)
+            and isinstance(line, ast.Constant) and isinstance(line.value, str)):
+        return name.value, line.value
+    return None
+
+
+def run_target(line: str) -> str | None:
+    """The file ``%run LINE`` runs (None for ``%run -m module`` or a line not understood)."""
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        return None
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+        elif word == "-m":
+            return None
+        elif word in _RUN_OPTIONS_WITH_VALUE:
+            skip = True
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def scripts_run(tree: ast.AST) -> list[str]:
+    """The files the code runs with ``%run`` (paths as written)."""
+    found = []
+    for node in ast.walk(tree):
+        magic = line_magic(node)
+        if magic is not None and magic[0] == "run":
+            target = run_target(magic[1])
+            if target:
+                found.append(target)
+    return list(dict.fromkeys(found))
+
+
+def magic_arguments(tree: ast.AST) -> set[int]:
+    """The ids of the string constants that are line-magic arguments: ``%run helper.py`` runs
+    code and ``%cd ../data`` moves; neither names data the cell reads."""
+    return {id(node.args[1]) for node in ast.walk(tree) if line_magic(node) is not None
+            and isinstance(node, ast.Call)}

@@ -37,7 +37,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbmlops.track import capture
+from nbmlops.track import capture, file_calls
 
 CLEAN, STALE, UNSURE = "clean", "stale", "unsure"
 
@@ -138,6 +138,7 @@ class Slice:
     stale: list[str] = field(default_factory=list)
     unsure: list[str] = field(default_factory=list)
     strings: list[str] = field(default_factory=list)  # literals of its statements: file paths?
+    scripts: list[str] = field(default_factory=list)  # files its statements run with %run
 
     @property
     def verdict(self) -> str:
@@ -508,6 +509,7 @@ class History:
         result.strings = list(dict.fromkeys(
             s for p in positions for s in self.statements[p].strings
         ))
+        result.scripts = [s for p in positions for s in _scripts(self.statements[p].source)]
         resets = _first_resets(body)
         trusted, edges = self._trusted(reads, resets, end)
         result.stale = self._stale(trusted, edges, needed, reads, resets, run_name, cell_id,
@@ -822,11 +824,22 @@ def _first_resets(code: str) -> set[str]:
     return first
 
 
+def _scripts(source: str) -> list[str]:
+    if "run_line_magic" not in source:  # the cheap test first: almost no statement runs one
+        return []
+    try:
+        return file_calls.scripts_run(ast.parse(source))
+    except (SyntaxError, ValueError):
+        return []
+
+
 def _path_strings(node: ast.stmt) -> tuple[str, ...]:
-    """String literals that look like file paths (a dot or a slash, one line, not long)."""
+    """String literals that look like file paths (a dot or a slash, one line, not long), not
+    the words of a line magic (``%run helper.py`` runs code, it reads no data)."""
+    magic = file_calls.magic_arguments(node)
     return tuple(dict.fromkeys(
         sub.value for sub in _walk(node)
-        if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
+        if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and id(sub) not in magic
         and 0 < len(sub.value) <= 1024 and "\n" not in sub.value
         and ("." in sub.value or "/" in sub.value)
     ))

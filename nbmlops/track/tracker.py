@@ -469,6 +469,11 @@ class CellTracker:
         if execution.code_slice is not None:
             with notes.guard("code slice"):
                 self._write_slice(execution.code_slice, record, staging)
+        scripts = [*execution.analysis.scripts,
+                   *(execution.code_slice.scripts if execution.code_slice else ())]
+        if scripts:
+            with notes.guard("scripts run with %run"):
+                _write_scripts(scripts, execution.ctx.root, staging)
         record.warnings = list(notes.problems)
 
     def _models(self, execution: Execution, record: RunRecord, staging: Staging) -> None:
@@ -606,6 +611,24 @@ def _file_accesses(source: str, namespace: dict[str, Any]) -> tuple[list[str], s
     read = {path for path, mode in absolute if mode == "read"}
     written = {path for path, mode in absolute if mode == "write"} - read
     return list(dict.fromkeys(path for path, _ in absolute)), written
+
+
+#: Largest script kept as code of the run.
+_MAX_SCRIPT_BYTES = 1 << 20
+
+
+def _write_scripts(scripts: Iterable[str], root: Path, staging: Staging) -> None:
+    """The files run with ``%run`` as code of the run (redacted as the cell is), under
+    ``code/scripts/`` by their names in the project: code, where reproduce compares them."""
+    for script in dict.fromkeys(scripts):
+        path = next((p for p in (script, f"{script}.py") if os.path.isfile(p)), None)
+        if path is None or os.path.getsize(path) > _MAX_SCRIPT_BYTES:
+            continue
+        name = file_names.name_of(path, root)
+        if os.path.isabs(name):  # outside the project: its file name only
+            name = f"outside/{os.path.basename(name)}"
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        staging.write_text(f"{store.SCRIPTS_FOLDER}/{name}", redact.redact_code(text))
 
 
 def _stat(path: str) -> tuple[int, int] | None:
