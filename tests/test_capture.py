@@ -83,3 +83,28 @@ def test_param_values() -> None:
 def test_an_empty_container_is_not_a_parameter() -> None:
     found = analyze("losses = []\nseen = {}\npair = ()\nlayers = [8, 4]\nlr = 0.1")
     assert dict(found.params) == {"layers": [8, 4], "lr": 0.1}
+
+
+@pytest.mark.parametrize(("line", "script"), [
+    ("helper.py", "helper.py"),
+    ("-i ../src/prep.py --rows 5", "../src/prep.py"),
+    ("-t -N4 bench.py", "bench.py"),
+    ("-N 4 bench.py", "bench.py"),
+    ("-m package.module", None),
+    ("'my helper.py' arg", "my helper.py"),
+    ("'unclosed", None),
+])
+def test_the_script_a_percent_run_line_runs(line: str, script: str | None) -> None:
+    from nbmlops.track.file_calls import run_target
+
+    assert run_target(line) == script
+
+
+def test_line_magic_words_are_code_or_moves_not_data_the_cell_reads() -> None:
+    source = ("get_ipython().run_line_magic('run', 'helper.py')\n"
+              "get_ipython().run_line_magic('cd', '../data.v2')\n"
+              "df = load('train.csv')\n")
+    found = analyze(source)
+    assert found.strings == ("train.csv",)
+    assert found.scripts == ("helper.py",)
+    assert "get_ipython" not in found.read
