@@ -4,6 +4,7 @@ re-run in a real kernel with papermill, the verdict printed and tagged on the or
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -299,3 +300,61 @@ def test_a_script_run_with_percent_run_is_code_of_the_run_not_data_it_read(
     code, out, err = reproduce(capsys, run.info.run_id)
     assert code == 1, out + err
     assert "likely cause: script notebooks/helper.py changed since the run" in out
+
+
+def test_a_run_of_another_project_is_reproduced_in_its_own_project_or_refused(
+    ip: InteractiveShell, project: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")  # the project's own store: project/mlflow.db
+    cell(ip, "%%track quality\nimport pandas as pd\nwine = pd.read_csv('../data/wine.csv')\n"
+         "acc = float(wine['alcohol'].mean())", "fit")
+    upload(project)
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    [run] = client.search_runs([e.experiment_id for e in client.search_experiments()])
+
+    # Another project with the same layout and other data, where the user stands.
+    other = project.parent / "other"
+    (other / "notebooks").mkdir(parents=True)
+    (other / "data").mkdir()
+    (other / "pyproject.toml").write_text("[project]\nname = 'other'\n")
+    (other / "notebooks" / "train.ipynb").write_text((project / "notebooks" / "train.ipynb")
+                                                     .read_text())
+    (other / "data" / "wine.csv").write_text("alcohol,quality\n9.0,3\n")
+    monkeypatch.chdir(other / "notebooks")
+    monkeypatch.setenv("NBMLOPS_NOTEBOOK", str(other / "notebooks" / "train.ipynb"))
+    code, out, err = reproduce(capsys, run.info.run_id, "--tracking-uri", uri)
+    assert code == 0, out + err
+    assert "wine.csv changed" not in err and out.strip().endswith("\nreproduced"), out + err
+
+    # A store outside any project: the run's notebook must be here.
+    (other / "notebooks" / "train.ipynb").rename(other / "notebooks" / "renamed.ipynb")
+    (project / "pyproject.toml").unlink()
+    code, out, err = reproduce(capsys, run.info.run_id, "--tracking-uri", uri)
+    assert code == 2 and err.count("\n") == 1, out + err
+    assert (f"run {run.info.run_id[:8]} was made from notebooks/train.ipynb, which this "
+            f"project ({other}) does not have") in err
+
+    # The notebook is here, in a clone of another repository than the run's.
+    (other / "notebooks" / "renamed.ipynb").rename(other / "notebooks" / "train.ipynb")
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    subprocess.run(["git", "-C", str(other), "remote", "add", "origin",
+                    "git@github.com:team/other.git"], check=True)
+    client.set_tag(run.info.run_id, store.GIT_REPO_TAG, "https://github.com/team/churn")
+    code, out, err = reproduce(capsys, run.info.run_id, "--tracking-uri", uri)
+    assert code == 2, out + err
+    assert "was made in the repository https://github.com/team/churn" in err
+    assert client.get_run(run.info.run_id).data.tags[store.REPRODUCED_TAG] == "yes"
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    ("git@github.com:team/churn.git", "https://github.com/team/churn", True),
+    ("ssh://git@GitHub.com/team/churn/", "https://github.com/team/churn.git", True),
+    ("https://github.com/team/churn", "https://github.com/team/churn-v2", False),
+    ("git@gitlab.com:team/churn.git", "git@github.com:team/churn.git", False),
+])
+def test_one_spelling_per_repository(a: str, b: str, same: bool) -> None:
+    from nbmlops.reproduce.home import repository_key
+
+    assert (repository_key(a) == repository_key(b)) is same

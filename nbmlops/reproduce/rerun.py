@@ -33,6 +33,7 @@ from nbmlops.exceptions import NbmlopsError, ReproduceError
 from nbmlops.jobs.run import failure_of
 from nbmlops.jobs.spec import workdir_of
 from nbmlops.reproduce import checks
+from nbmlops.reproduce.home import home_of, recorded_notebook
 from nbmlops.reproduce.verdict import Verdict, compare
 from nbmlops.runs import lineage, query
 from nbmlops.runs.entities import RunSummary
@@ -83,10 +84,11 @@ def reproduce(
     temporary folder."""
     if not tolerance >= 0:
         raise ReproduceError(f"--tolerance must be a number >= 0 (got {tolerance})")
-    root = config.project_root()
-    uri = tracking_uri or config.tracking_uri(root)
+    current = config.project_root()  # where the user stands
+    uri = tracking_uri or config.tracking_uri(current)
     run_id = lineage.full_run_id(run_id, uri)  # the short id a status line shows
     original = query.get_run(uri, run_id, history=False, artifacts=False).run
+    root = home_of(original, uri, current)  # where its notebook and data files are
     text = query.artifact_text(uri, original.run_id, store.SLICE_NOTEBOOK_ARTIFACT)
     if text is None:
         raise ReproduceError(
@@ -97,7 +99,7 @@ def reproduce(
         query.artifact_text(uri, original.run_id, store.REQUIREMENTS_ARTIFACT) or ""
     )
     result = Reproduction(original, Verdict("no"))
-    result.files = checks.changed_files(original.datasets)
+    result.files = checks.changed_files(original.datasets, root)
     result.packages = checks.changed_packages(requirements)
     result.scripts = checks.changed_scripts(
         query.artifact_texts(uri, original.run_id, store.SCRIPTS_FOLDER), root)
@@ -108,8 +110,8 @@ def reproduce(
             + ", ".join(str(p) for p in result.packages))
 
     experiment = query.get_experiment(uri, original.experiment_id).name
-    source = original.tags.get(store.SOURCE_NAME_TAG, "")
-    notebook = (root / source).resolve() if source and not source.startswith("<") else None
+    source = recorded_notebook(original)
+    notebook = (root / source).resolve() if source else None
     here = notebook.parent if notebook is not None and notebook.parent.is_dir() else None
     if out is not None:
         folder = out.resolve()
@@ -123,7 +125,7 @@ def reproduce(
     slice_in.write_text(tagged(text, original.run_id), encoding="utf-8")
     result.notebook = folder / f"{original.run_id}.reproduced.ipynb"
 
-    spool = Spool(config.spool_dir(root))
+    spool = Spool(config.spool_dir(current))
     env = dict(os.environ)
     for key in (config.ENV_PARENT_RUN_ID, config.ENV_JOB, config.ENV_JOB_PARAMS,
                 config.ENV_NOTEBOOK):

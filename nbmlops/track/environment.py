@@ -468,3 +468,9 @@ def _config_file(root: str) -> str | None:
         if parent == folder:
             return None
         folder = parent
+
+
+def git_remote(root: str | os.PathLike[str]) -> str | None:
+    """The URL of the repository ``root`` is in (``origin``, else its first remote), None
+    outside git or without a remote."""
+    return _remote(os.fspath(root))
