@@ -88,13 +88,13 @@ def reproduce(
     uri = tracking_uri or config.tracking_uri(current)
     run_id = lineage.full_run_id(run_id, uri)  # the short id a status line shows
     original = query.get_run(uri, run_id, history=False, artifacts=False).run
-    root = home_of(original, uri, current)  # where its notebook and data files are
     text = query.artifact_text(uri, original.run_id, store.SLICE_NOTEBOOK_ARTIFACT)
     if text is None:
         raise ReproduceError(
             f"run {run_id} has no code slice ({store.SLICE_NOTEBOOK_ARTIFACT}): it was "
             "recorded without one (by an older nbmlops, or with slicing off)"
         )
+    root = home_of(original, uri, current)  # where its notebook and data files are
     requirements = query.parse_requirements(
         query.artifact_text(uri, original.run_id, store.REQUIREMENTS_ARTIFACT) or ""
     )
