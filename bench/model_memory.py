@@ -102,15 +102,15 @@ def main() -> None:
         print(f"  (warning: an earlier peak may hide the growth of {', '.join(hidden)})")
     print(f"kernel growth while the model is written, model of {MODEL_MB} MB "
           "(peak resident size less the size before)")
-    print(f"  pickle.dump to a file         {grown['pickle']:8.0f} MB  "
+    print(f"  pickle.dump to a file         {grown['pickle']:8.1f} MB  "
           f"{results['pickle']['seconds']:6.2f} s   (anchor)")
-    print(f"  %%track --model               {grown['track']:8.0f} MB  "
+    print(f"  %%track --model               {grown['track']:8.1f} MB  "
           f"{results['track']['seconds']:6.2f} s   ({spooled / 2**20:.0f} MB spooled)")
-    print(f"  cloudpickle.dumps (in memory) {grown['dumps']:8.0f} MB  "
+    print(f"  cloudpickle.dumps (in memory) {grown['dumps']:8.1f} MB  "
           f"{results['dumps']['seconds']:6.2f} s")
     print(f"  %%track growth / model size   {grown['track'] / MODEL_MB:8.3f}x   "
           "(target <= 0.1x)")
-    print(f"  %%track growth - pickle.dump  {grown['track'] - grown['pickle']:8.0f} MB")
+    print(f"  %%track growth - pickle.dump  {grown['track'] - grown['pickle']:8.1f} MB")
 
 
 if __name__ == "__main__":

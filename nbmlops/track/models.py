@@ -9,7 +9,7 @@ the example and registers the version. The kernel never imports mlflow.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 from nbmlops import redact, store
 from nbmlops.record import ModelRecord
@@ -31,6 +31,19 @@ def _dumps(value: Any) -> bytes:
         return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+def _dump(value: Any, file: BinaryIO) -> None:
+    """Pickle ``value`` into ``file``: large buffers (an array's weights) go straight to it,
+    never into a copy in memory."""
+    try:
+        import cloudpickle
+
+        cloudpickle.dump(value, file)
+    except ImportError:  # pragma: no cover - mlflow depends on cloudpickle
+        import pickle
+
+        pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def capture(
     wanted: Iterable[tuple[str, str]],
     namespace: Mapping[str, Any],
@@ -48,17 +61,17 @@ def capture(
             problems.append(f"--model {variable}: no such variable after the cell ran")
             continue
         model = namespace[variable]
-        try:
-            data = _dumps(model)
-        except Exception as e:
-            problems.append(f"--model {variable}: cannot serialise {type(model).__name__}: "
-                            f"{type(e).__name__}: {e}")
-            continue
         record = ModelRecord(
             variable=variable, name=name, file=store.model_spool_path(variable, "model.pkl"),
             module=type(model).__module__, class_name=type(model).__qualname__,
         )
-        staging.write_bytes(record.file, data)
+        try:
+            with staging.stream(record.file) as out:
+                _dump(model, out)
+        except Exception as e:
+            problems.append(f"--model {variable}: cannot serialise {type(model).__name__}: "
+                            f"{type(e).__name__}: {e}")
+            continue
         example = input_example(model, namespace, candidates)
         if example is not None:
             source, rows = example
