@@ -593,6 +593,8 @@ def test_the_input_example_keeps_every_column_s_type_and_no_secret() -> None:
         "email": ["a@example.com", "b@example.com"], "age": [31, 42],
     }
     assert rows["password"][0] == "pw-1"  # the caller's frame is another copy
+    twice = pd.DataFrame([["pw-1", token, 3]], columns=["password", "password", "n"])
+    assert redacted_example(twice).values.tolist() == [["<redacted>", "<redacted>", 3]]
     array = np.array([[token, "x"], ["pwd=abc", "y"]])
     assert redacted_example(array).tolist() == [["<redacted>", "x"], ["pwd=<redacted>", "y"]]
     numbers = np.arange(4.0).reshape(2, 2)

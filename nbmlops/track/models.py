@@ -123,17 +123,16 @@ def redacted_example(rows: Any) -> Any:
     column's type when it holds no text, so the signature keeps every column and its type;
     credential-looking text anywhere else is redacted. ``rows`` is a copy of the user's."""
     if hasattr(rows, "columns") and hasattr(rows, "dtypes"):
-        for name in list(rows.columns):
-            column = rows[name]
-            if getattr(column, "ndim", 1) != 1:
-                continue  # a duplicated column name: both go through their own name below
+        # By position: a name may label several columns.
+        for i, name in enumerate(list(rows.columns)):
+            column = rows.iloc[:, i]
             if redact.is_secret_name(str(name)):
-                rows[name] = _blank(column)
+                rows.isetitem(i, _blank(column))
             elif _holds_text(column.dtype):
                 # Categories that were redacted are new ones: the old type cannot hold them.
                 category = str(column.dtype) == "category"
-                rows[name] = column.map(_redact_cell).astype(
-                    "category" if category else column.dtype)
+                rows.isetitem(i, column.map(_redact_cell).astype(
+                    "category" if category else column.dtype))
         return rows
     dtype = getattr(rows, "dtype", None)
     if dtype is not None and getattr(dtype, "kind", "") in ("O", "U"):
