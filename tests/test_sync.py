@@ -397,6 +397,16 @@ def test_old_receipts_are_cleaned(spool: Spool) -> None:
     assert not old.exists() and new.exists()
 
 
+def test_leftovers_of_a_killed_kernel_are_cleaned(spool: Spool) -> None:
+    old, new = spool.tmp / "abc.1.part", spool.tmp / "def.zip"
+    for path in (old, new):
+        path.write_bytes(b"half")
+    day_ago = time.time() - 25 * 3600
+    os.utime(old, (day_ago, day_ago))
+    assert spool.clean_tmp() == 1
+    assert not old.exists() and new.exists()
+
+
 @pytest.mark.server
 def test_server_outage_every_record_arrives_exactly_once(
     spool: Spool, make_record: MakeRecord, mlflow_server: MlflowServer

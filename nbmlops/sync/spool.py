@@ -7,6 +7,7 @@ pays (seven fsyncs for a folder of files cost ~4 ms here, the single file ~0.8 m
 Layout of a spool folder::
 
     tmp/<record_id>.zip          a record being written (never read by the sync process)
+    tmp/<record_id>.<n>.part     a large file of it (a model's pickle), written as it is made
     pending/<ns>-<record_id>.zip complete records waiting for upload, oldest first
     failed/                      records MLflow refused for good, each with ``.error.txt``
     done/<record_id>.json        receipt written by the sync process (run id, experiment, link)
@@ -18,7 +19,7 @@ Layout of a spool folder::
 
 A record moves from ``tmp`` to ``pending`` by one ``rename`` after its content was fsynced,
 so ``pending`` only ever holds whole records: a kernel that dies mid-write leaves at most a
-stray file in ``tmp``, never a half record.
+stray file in ``tmp`` (the sync process removes it a day later), never a half record.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from nbmlops.record import RunRecord
 RECORD_FILE = "record.json"
 SUFFIX = ".zip"
 ERROR_SUFFIX = ".error.txt"  # beside a failed record: why MLflow refused it
+#: A file in ``tmp/`` untouched this long belongs to no record still being written.
+TMP_MAX_AGE = 24 * 3600
 
 
 def _fsync_dir(path: Path) -> None:
@@ -295,6 +298,19 @@ class Spool:
                 with contextlib.suppress(FileNotFoundError):
                     if receipt.stat().st_mtime < cutoff:
                         receipt.unlink()
+                        removed += 1
+        return removed
+
+    def clean_tmp(self, max_age: float = TMP_MAX_AGE) -> int:
+        """Delete files in ``tmp/`` untouched for ``max_age`` seconds: what a kernel killed
+        while writing a record left (a model's pickle may be gigabytes). Returns how many."""
+        cutoff = time.time() - max_age
+        removed = 0
+        with contextlib.suppress(FileNotFoundError):
+            for leftover in self.tmp.iterdir():
+                with contextlib.suppress(FileNotFoundError):
+                    if leftover.is_file() and leftover.stat().st_mtime < cutoff:
+                        leftover.unlink()
                         removed += 1
         return removed
 
