@@ -40,7 +40,9 @@ from urllib.parse import urlsplit, urlunsplit
 __all__ = [
     "PLACEHOLDER",
     "is_secret_name",
+    "namespace_secrets",
     "redact_code",
+    "redact_known",
     "redact_mapping",
     "redact_value",
 ]
@@ -201,6 +203,39 @@ def _secret_environment(environment: frozenset[tuple[str, str]]) -> tuple[str, .
     values), it is a secret."""
     found = {v for k, v in environment if len(v) >= _MIN_ENV_SECRET and is_secret_name(k)}
     return tuple(sorted(found, key=len, reverse=True))  # longest first: none hides another
+
+
+#: A secret-named variable's value shorter than this is left alone: ``"1"`` or ``"dev"``
+#: occur in any text by chance, and replacing them would garble it.
+_MIN_KNOWN_SECRET = 4
+#: Dicts are searched for secret keys only up to this size: a configuration is small, a
+#: vocabulary is not, and the search runs while a failed cell is recorded.
+_MAX_DICT = 256
+
+
+def namespace_secrets(namespace: Mapping[str, Any]) -> tuple[str, ...]:
+    """The strings a namespace holds under secret names, longest first: its secret-named
+    variables (``db_password``; the values of a ``creds`` dict), and the secret keys of its
+    small dicts (``settings = {"client_secret": ...}``)."""
+    found: set[str] = set()
+    for name, value in list(namespace.items()):
+        secret = isinstance(name, str) and is_secret_name(name)
+        if secret and isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, dict) and len(value) <= _MAX_DICT:
+            found.update(v for k, v in value.items() if isinstance(v, str) and (
+                secret or (isinstance(k, str) and is_secret_name(k))))
+    found = {v for v in found if len(v) >= _MIN_KNOWN_SECRET and v != PLACEHOLDER}
+    return tuple(sorted(found, key=lambda v: (-len(v), v)))
+
+
+def redact_known(text: str, secrets: Iterable[str]) -> str:
+    """:func:`redact_value` of ``text``, with each of ``secrets`` (known values, such as
+    :func:`namespace_secrets` finds) replaced as well, longest first."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret and secret in text:
+            text = text.replace(secret, PLACEHOLDER)
+    return redact_value(text)
 
 
 # One ``key = value`` / ``key: value`` / ``export KEY=value`` line of code or configuration

@@ -565,3 +565,37 @@ def test_a_job_s_version_is_listed_with_the_notebook_the_job_came_from(
         (model,) = registry.list_models(client, notebook)
         assert [v.version for v in model.versions] == ["1"]
     assert registry.list_models(client, "score.ipynb") == []
+
+
+def test_the_input_example_keeps_every_column_s_type_and_no_secret() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from nbmlops.track.models import redacted_example
+
+    token = "ghp_" + "Ex4mple" * 6
+    rows = pd.DataFrame({
+        "password": ["pw-1", "pw-2"], "api_key": [1234, 5678], "auth": [True, False],
+        "signing_key": pd.to_datetime(["2024-05-01", "2024-06-01"], utc=True),
+        "client_secret": pd.Series(["s-1", "s-2"], dtype="category"),
+        "note": [f"use {token}", "plain"], "kind": pd.Series([token, "b"], dtype="category"),
+        "email": ["a@example.com", "b@example.com"], "age": [31, 42],
+    })
+    before = rows.dtypes.astype(str).to_dict()
+    kept = redacted_example(rows.copy())
+    assert kept.dtypes.astype(str).drop("client_secret").to_dict() == {
+        k: v for k, v in before.items() if k != "client_secret"}
+    assert kept["client_secret"].dtype == rows["client_secret"].cat.categories.dtype
+    assert kept.to_dict("list") == {
+        "password": ["<redacted>"] * 2, "api_key": [0, 0], "auth": [False, False],
+        "signing_key": [pd.Timestamp(0, tz="UTC")] * 2, "client_secret": ["<redacted>"] * 2,
+        "note": ["use <redacted>", "plain"], "kind": ["<redacted>", "b"],
+        "email": ["a@example.com", "b@example.com"], "age": [31, 42],
+    }
+    assert rows["password"][0] == "pw-1"  # the caller's frame is another copy
+    twice = pd.DataFrame([["pw-1", token, 3]], columns=["password", "password", "n"])
+    assert redacted_example(twice).values.tolist() == [["<redacted>", "<redacted>", 3]]
+    array = np.array([[token, "x"], ["pwd=abc", "y"]])
+    assert redacted_example(array).tolist() == [["<redacted>", "x"], ["pwd=<redacted>", "y"]]
+    numbers = np.arange(4.0).reshape(2, 2)
+    assert redacted_example(numbers) is numbers

@@ -9,7 +9,9 @@ import pytest
 from nbmlops.redact import (
     PLACEHOLDER,
     is_secret_name,
+    namespace_secrets,
     redact_code,
+    redact_known,
     redact_lines,
     redact_mapping,
     redact_value,
@@ -235,3 +237,17 @@ def test_values_of_secret_environment_variables_are_secrets(
     text = "connect failed: s3cr3t-from-the-env rejected for dev at not-a-secret-at-all"
     assert redact_value(text) == (
         f"connect failed: {PLACEHOLDER} rejected for dev at not-a-secret-at-all")
+
+
+def test_values_the_namespace_holds_under_secret_names() -> None:
+    namespace = {
+        "db_password": "s3cr3t-pw", "api_key": "k3y", "token": 42,  # too short; not text
+        "creds": {"user": "ana-login", "pin": 1234},  # every text of a secret-named dict
+        "settings": {"client_secret": "cl13nt", "host": "db.example.com"},
+        "max_tokens": "4096", "name": "some-name", "PWD": "/home/ana",
+        "vocab": {f"w{i}": "secret_value" for i in range(1000)},  # too big to be a config
+    }
+    assert namespace_secrets(namespace) == ("ana-login", "s3cr3t-pw", "cl13nt")
+    text = f"login as ana-login with s3cr3t-pw failed ({GH}) on db.example.com"
+    assert redact_known(text, namespace_secrets(namespace)) == (
+        f"login as {PLACEHOLDER} with {PLACEHOLDER} failed ({PLACEHOLDER}) on db.example.com")

@@ -14,7 +14,7 @@ from conftest import shell_project
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from nbmlops import redact
+from nbmlops import redact, store
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool
 from nbmlops.track import environment
@@ -116,3 +116,124 @@ def test_a_diff_that_arrives_after_the_cell_is_redacted_too(
     assert "API_TOKEN=" in diff and "api_key" in diff  # the diff is there, its values are not
     for kind in ("diff_new", "diff_old", "diff_json"):
         assert SECRETS[kind] not in diff, kind
+
+
+# A frame a model is fitted on, with a secret-named column, a column that only looks like
+# credentials, and a column of secrets named as such.
+USERS = """\
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+X_train = pd.DataFrame({
+    "password": [f"hunter2-pw-{i:03d}" for i in range(40)],
+    "email": [f"user{i}@example.com" for i in range(40)],
+    "api_token": [f"tok-{i:03d}-" + "q" * 12 for i in range(40)],
+    "note": ["ghp_" + "N0te" * 9] * 40,
+    "age": [20 + i for i in range(40)],
+    "visits": [float(i % 7) for i in range(40)],
+})
+y_train = [i % 2 for i in range(40)]
+"""
+FIT = """\
+clf = make_pipeline(
+    ColumnTransformer([("ids", "drop", ["password", "email", "api_token", "note"])],
+                      remainder="passthrough"),
+    LogisticRegression(),
+).fit(X_train, y_train)
+"""
+
+
+def test_a_registered_model_s_input_example_holds_no_secret(
+    ip: InteractiveShell, project: Path
+) -> None:
+    """The example keeps a few training rows: their secret columns and secret-looking values
+    are redacted, in the spooled pickle and in what MLflow stores, and the signature keeps
+    every column with its type."""
+    from mlflow import MlflowClient
+    from mlflow.models import get_model_info
+
+    run(ip, USERS)
+    frame = ip.user_ns["X_train"]
+    secrets = [*frame["password"].head(), *frame["api_token"].head(), frame["note"][0]]
+    assert run(ip, "%%track fit --model clf=churn\n" + FIT).success
+    spool = Spool(project.parent / "spool")
+    [entry] = spool.entries()
+    with spool.unpacked(entry) as files:
+        spooled = (files / store.model_spool_path("clf", "input_example.pkl")).read_bytes()
+    assert b"user0@example.com" in spooled  # the example is there, not a secret in it
+    assert [s for s in secrets if s.encode() in spooled] == []
+    assert worker.drain(spool, timeout=120).uploaded == 1
+
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    version = client.get_model_version("churn", "1")
+    signature = get_model_info(version.source).signature
+    assert signature is not None
+    assert {c["name"]: c["type"] for c in signature.inputs.to_dict()} == {
+        "password": "string", "email": "string", "api_token": "string", "note": "string",
+        "age": "long", "visits": "double"}
+    examples = [p for p in project.rglob("*input_example.json")]
+    assert {p.name for p in examples} == {"input_example.json", "serving_input_example.json"}
+    for path in examples:
+        text = path.read_text()
+        assert "user0@example.com" in text and redact.PLACEHOLDER in text
+        assert [s for s in secrets if s in text] == [], path.name
+    assert frame["password"][0] == "hunter2-pw-000"  # the user's frame is untouched
+
+
+def test_a_secret_variable_in_an_error_message_is_redacted(
+    ip: InteractiveShell, project: Path
+) -> None:
+    """The error text nbmlops records leaves out the values of the notebook's secret-named
+    variables; the error the user sees is their own, unchanged."""
+    db_password = "s3cr3t-DB-pw-9931"
+    run(ip, f"db_password = {db_password!r}\n"
+            "settings = {'host': 'db', 'client_secret': 'cl13nt-s3cr3t-77'}")
+    failed = run(ip, "%%track login\n"
+                     "raise RuntimeError(f'login failed with {db_password} on {settings}')")
+    assert failed.error_in_exec is not None
+    assert str(failed.error_in_exec) == (
+        "login failed with s3cr3t-DB-pw-9931 on "
+        "{'host': 'db', 'client_secret': 'cl13nt-s3cr3t-77'}")
+    spool = Spool(project.parent / "spool")
+    [entry] = spool.entries()
+    record = spool.load(entry)
+    with spool.unpacked(entry) as files:
+        traceback = (files / "error" / "traceback.txt").read_text()
+    assert record.outcome.error_message == (
+        f"login failed with {redact.PLACEHOLDER} on "
+        f"{{'host': 'db', 'client_secret': '{redact.PLACEHOLDER}'}}")
+    assert "RuntimeError: login failed with <redacted>" in traceback
+    for value in (db_password, "cl13nt-s3cr3t-77"):
+        assert value not in traceback
+    assert worker.drain(spool, timeout=120).uploaded == 1
+    from mlflow import MlflowClient
+
+    [found] = MlflowClient(f"sqlite:///{project / 'mlflow.db'}").search_runs(
+        [MlflowClient(f"sqlite:///{project / 'mlflow.db'}").get_experiment_by_name(
+            "secrets.ipynb").experiment_id])
+    assert db_password not in found.data.tags["nbmlops.error_message"]
+
+
+def test_the_slice_s_track_line_keeps_no_secret_param_or_tag(
+    ip: InteractiveShell, project: Path
+) -> None:
+    run(ip, "n = 3")
+    assert run(ip, "%%track s --param api_key=k3y-value-123 -p lr=0.1 --tag password=pw-value-456"
+                   " --tag=team=ml\nacc = n / 4").success
+    spool = Spool(project.parent / "spool")
+    [entry] = spool.entries()
+    record = spool.load(entry)
+    assert record.params["api_key"] == redact.PLACEHOLDER and record.params["lr"] == "0.1"
+    with spool.unpacked(entry) as files:
+        notebook = (files / "code" / "slice.ipynb").read_text()
+    assert "k3y-value-123" not in notebook and "pw-value-456" not in notebook
+    import json
+
+    line = json.loads(notebook)["cells"][-1]["source"].splitlines()[0]
+    from nbmlops.track import line as track_line
+
+    options = track_line.parse(track_line.split_cell(line + "\n")[0])  # type: ignore[index]
+    assert options.name == "s"
+    assert options.params == {"api_key": redact.PLACEHOLDER, "lr": "0.1"}
+    assert options.tags == {"password": redact.PLACEHOLDER, "team": "ml"}

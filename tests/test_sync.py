@@ -397,6 +397,16 @@ def test_old_receipts_are_cleaned(spool: Spool) -> None:
     assert not old.exists() and new.exists()
 
 
+def test_leftovers_of_a_killed_kernel_are_cleaned(spool: Spool) -> None:
+    old, new = spool.tmp / "abc.1.part", spool.tmp / "def.zip"
+    for path in (old, new):
+        path.write_bytes(b"half")
+    day_ago = time.time() - 25 * 3600
+    os.utime(old, (day_ago, day_ago))
+    assert spool.clean_tmp() == 1
+    assert not old.exists() and new.exists()
+
+
 @pytest.mark.server
 def test_server_outage_every_record_arrives_exactly_once(
     spool: Spool, make_record: MakeRecord, mlflow_server: MlflowServer
@@ -594,3 +604,36 @@ def test_a_refused_record_is_counted_then_moved_and_an_outage_only_marks_failing
     assert errors[-1].startswith(f"{invalid.name}: ") and "INVALID_PARAMETER_VALUE" in errors[-1]
     assert failing == set() and spool.state()["attempts"][record_id_of(invalid)] == 1
     assert worker_said(caplog)[-1].startswith(f"upload failed (permanent): {invalid.name}: ")
+
+
+def test_a_streamed_file_goes_into_the_entry_and_survives_an_amend(
+    spool: Spool, sqlite_uri: str
+) -> None:
+    """Large files are written to ``tmp`` as they are made, copied into the entry in chunks,
+    and copied again from the old entry when it is amended; nothing is left in ``tmp``."""
+    from conftest import build_record
+
+    record = build_record(sqlite_uri)
+    staging = spool.stage(record)
+    staging.write_text("code/cell.py", "x = 1\n")
+    big = os.urandom(3 << 20)
+    with staging.stream("nbmlops-models/m/model.pkl") as out:
+        out.write(big[:1000])
+        out.write(big[1000:])
+    with pytest.raises(RuntimeError), staging.stream("nbmlops-models/n/model.pkl") as out:
+        out.write(b"half")
+        raise RuntimeError("the pickle failed half-way")
+    entry = staging.commit()
+    assert list(spool.tmp.iterdir()) == []
+    assert spool.load(entry).artifacts == ["code/cell.py", "nbmlops-models/m/model.pkl"]
+    with spool.unpacked(entry) as files:
+        assert (files / "nbmlops-models" / "m" / "model.pkl").read_bytes() == big
+
+    assert spool.amend(entry, spool.load(entry), {"env/git.diff": b"+a\n"})
+    assert list(spool.tmp.iterdir()) == []
+    with spool.unpacked(entry) as files:
+        assert (files / "nbmlops-models" / "m" / "model.pkl").read_bytes() == big
+        assert (files / "code" / "cell.py").read_text() == "x = 1\n"
+        assert (files / "env" / "git.diff").read_bytes() == b"+a\n"
+    assert spool.load(entry).artifacts == [
+        "code/cell.py", "nbmlops-models/m/model.pkl", "env/git.diff"]

@@ -97,6 +97,31 @@ def test_pairs_split_at_the_first_equals_sign() -> None:
         track_line.parse("--tag novalue")
 
 
+@pytest.mark.parametrize("line", [
+    "%%track s --param api_key=SECRET -p lr=0.1 --tag password=SECRET -t team=ml",
+    "%%track s --param=api_key=SECRET --tag=db_pwd=SECRET -p lr=0.1 --tag team=ml",
+    "%%track s -papi_key=SECRET -tpassword=SECRET --par lr=0.1 --t team=ml",
+    "%%track 's' --pa 'api_key=SECRET' --ta \"password=SECRET\" -p lr=0.1 -t team=ml",
+])
+def test_a_line_loses_its_secret_params_and_tags(line: str) -> None:
+    kept = track_line.redacted(line)
+    assert "SECRET" not in kept
+    options = track_line.options_of_cell(f"{kept}\nx = 1")
+    assert options is not None and options.name == "s"
+    assert options.params == {"api_key": "<redacted>", "lr": "0.1"}
+    assert options.tags == {"password": "<redacted>", "team": "ml"} or options.tags == {
+        "db_pwd": "<redacted>", "team": "ml"}
+
+
+@pytest.mark.parametrize("line", [
+    '%%track "my run" --param "note=a b" --data x.csv --model clf=churn',
+    "%%track --param api_key= -t team=ml",  # nothing to hide: an empty value
+    "%%track --param 'bad",  # not a line the grammar reads: left as it is
+])
+def test_a_line_without_secrets_stays_as_written(line: str) -> None:
+    assert track_line.redacted(line) == line
+
+
 @pytest.mark.parametrize(("first", "message"), BAD)
 def test_bad_lines_are_one_line_errors(first: str, message: str) -> None:
     with pytest.raises(TrackLineError) as raised:

@@ -187,7 +187,8 @@ class _LocalFailure(Exception):
 def _load(files: Path, model: ModelRecord) -> tuple[Any, Any]:
     import cloudpickle
 
-    obj = cloudpickle.loads((files / model.file).read_bytes())
+    with open(files / model.file, "rb") as f:  # streamed: never the pickle and the object
+        obj = cloudpickle.load(f)
     example = None
     if model.example and (files / model.example).is_file():
         with contextlib.suppress(Exception):

@@ -7,6 +7,7 @@ pays (seven fsyncs for a folder of files cost ~4 ms here, the single file ~0.8 m
 Layout of a spool folder::
 
     tmp/<record_id>.zip          a record being written (never read by the sync process)
+    tmp/<record_id>.<n>.part     a large file of it (a model's pickle), written as it is made
     pending/<ns>-<record_id>.zip complete records waiting for upload, oldest first
     failed/                      records MLflow refused for good, each with ``.error.txt``
     done/<record_id>.json        receipt written by the sync process (run id, experiment, link)
@@ -18,21 +19,22 @@ Layout of a spool folder::
 
 A record moves from ``tmp`` to ``pending`` by one ``rename`` after its content was fsynced,
 so ``pending`` only ever holds whole records: a kernel that dies mid-write leaves at most a
-stray file in ``tmp``, never a half record.
+stray file in ``tmp`` (the sync process removes it a day later), never a half record.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
+import shutil
 import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 from nbmlops.exceptions import SpoolError
 from nbmlops.record import RunRecord
@@ -40,6 +42,8 @@ from nbmlops.record import RunRecord
 RECORD_FILE = "record.json"
 SUFFIX = ".zip"
 ERROR_SUFFIX = ".error.txt"  # beside a failed record: why MLflow refused it
+#: A file in ``tmp/`` untouched this long belongs to no record still being written.
+TMP_MAX_AGE = 24 * 3600
 
 
 def _fsync_dir(path: Path) -> None:
@@ -89,37 +93,107 @@ def record_id_of(entry: Path) -> str:
     return name.split("-", 1)[-1]
 
 
+@dataclass(frozen=True)
+class _Member:
+    """A file of another entry, copied into this one when it is committed (amending)."""
+
+    archive: Path
+    name: str
+
+
+#: Bytes held in memory; a part file in ``tmp`` (:meth:`Staging.stream`); an old member.
+_Content = bytes | Path | _Member
+_CHUNK = 1 << 20
+
+
 class Staging:
-    """A record's files, held in memory while the tracker fills them; :meth:`commit`
-    publishes them as one entry."""
+    """A record's files while the tracker fills them (small ones in memory, large ones
+    streamed to ``tmp``); :meth:`commit` publishes them as one entry."""
 
     def __init__(self, spool: Spool, record: RunRecord) -> None:
         self.spool = spool
         self.record = record
-        self.files: dict[str, bytes] = {}
+        self.files: dict[str, _Content] = {}
+        self._parts = 0
 
     def write_text(self, relpath: str, text: str) -> None:
         self.write_bytes(relpath, text.encode("utf-8"))
 
     def write_bytes(self, relpath: str, data: bytes) -> None:
-        self.files[relpath] = data
+        self._put(relpath, data)
+
+    @contextlib.contextmanager
+    def stream(self, relpath: str) -> Iterator[BinaryIO]:
+        """A file to write ``relpath`` into, on disk in ``tmp``: a model of gigabytes is
+        never held in memory as well as in its object. What fails while it is written
+        leaves no part of it."""
+        self._parts += 1
+        part = self.spool.tmp / f"{self.record.record_id}.{self._parts}.part"
+        try:
+            with open(part, "wb") as f:
+                yield f
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        self._put(relpath, part)
+
+    def _put(self, relpath: str, content: _Content) -> None:
+        old = self.files.pop(relpath, None)
+        if isinstance(old, Path) and old != content:
+            old.unlink(missing_ok=True)
+        self.files[relpath] = content
+
+    def discard(self) -> None:
+        """Remove the part files written so far."""
+        for content in self.files.values():
+            if isinstance(content, Path):
+                content.unlink(missing_ok=True)
 
     def commit(self, target: Path | None = None) -> Path:
         """Write the entry to ``tmp``, fsync it, and move it into ``pending`` in one rename
-        (over ``target`` when an existing entry is amended)."""
+        (over ``target`` when an existing entry is amended). Files are copied in chunks:
+        the entry is never held in memory."""
         self.record.artifacts = list(self.files)
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-            archive.writestr(RECORD_FILE, self.record.to_json())
-            for relpath, data in self.files.items():
-                archive.writestr(relpath, data)
         tmp = self.spool.tmp / f"{self.record.record_id}{SUFFIX}"
-        _write_synced(tmp, buffer.getbuffer())
+        try:
+            with open(tmp, "wb") as f:
+                with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as archive, \
+                        contextlib.ExitStack() as opened:
+                    archive.writestr(RECORD_FILE, self.record.to_json())
+                    sources: dict[Path, zipfile.ZipFile] = {}
+                    for relpath, content in self.files.items():
+                        if isinstance(content, bytes):
+                            archive.writestr(relpath, content)
+                        elif isinstance(content, Path):
+                            archive.write(content, relpath)
+                        else:
+                            if content.archive not in sources:
+                                sources[content.archive] = opened.enter_context(
+                                    zipfile.ZipFile(content.archive))
+                            _copy_member(sources[content.archive], content.name, archive,
+                                         relpath)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            self.discard()
+            raise
+        self.discard()
         if target is None:
             target = self.spool.pending / entry_name(time.time_ns(), self.record.record_id)
         os.rename(tmp, target)
         _fsync_dir(self.spool.pending)
         return target
+
+
+def _copy_member(source: zipfile.ZipFile, name: str, archive: zipfile.ZipFile,
+                 relpath: str) -> None:
+    # A member written through open() must say up front whether it may pass 2 GiB.
+    size = source.getinfo(name).file_size
+    with source.open(name) as src, archive.open(
+        relpath, "w", force_zip64=size >= zipfile.ZIP64_LIMIT
+    ) as dst:
+        shutil.copyfileobj(src, dst, _CHUNK)
 
 
 class Spool:
@@ -172,7 +246,8 @@ class Spool:
                     continue  # never write outside the folder, whatever the entry says
                 target = Path(folder, *parts)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(archive.read(name))
+                with archive.open(name) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst, _CHUNK)
             yield Path(folder)
 
     def amend(self, entry: Path, record: RunRecord, files: dict[str, bytes]) -> bool:
@@ -180,11 +255,11 @@ class Spool:
         False when the entry is gone (already uploaded)."""
         try:
             with zipfile.ZipFile(entry) as archive:
-                old = {n: archive.read(n) for n in archive.namelist() if n != RECORD_FILE}
+                old = [n for n in archive.namelist() if n != RECORD_FILE]
         except FileNotFoundError:
             return False
         staging = Staging(self, record)
-        staging.files = {**old, **files}
+        staging.files = {**{n: _Member(entry, n) for n in old}, **files}
         staging.commit(target=entry)
         return True
 
@@ -223,6 +298,19 @@ class Spool:
                 with contextlib.suppress(FileNotFoundError):
                     if receipt.stat().st_mtime < cutoff:
                         receipt.unlink()
+                        removed += 1
+        return removed
+
+    def clean_tmp(self, max_age: float = TMP_MAX_AGE) -> int:
+        """Delete files in ``tmp/`` untouched for ``max_age`` seconds: what a kernel killed
+        while writing a record left (a model's pickle may be gigabytes). Returns how many."""
+        cutoff = time.time() - max_age
+        removed = 0
+        with contextlib.suppress(FileNotFoundError):
+            for leftover in self.tmp.iterdir():
+                with contextlib.suppress(FileNotFoundError):
+                    if leftover.is_file() and leftover.stat().st_mtime < cutoff:
+                        leftover.unlink()
                         removed += 1
         return removed
 

@@ -373,6 +373,7 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
         while True:
             if time.monotonic() >= next_clean:
                 clean_receipts(spool)
+                spool.clean_tmp()
                 # mutation-equivalent: timing (cleaning on every turn removes the same receipts)
                 next_clean = time.monotonic() + 3600
             if spool.entries():

@@ -19,6 +19,7 @@ from typing import NoReturn
 
 from nbmlops.config import DRIFT_MODES
 from nbmlops.exceptions import TrackLineError
+from nbmlops.redact import PLACEHOLDER, is_secret_name, redact_value
 
 __all__ = [
     "PREFIX",
@@ -26,6 +27,7 @@ __all__ = [
     "default_run_name",
     "options_of_cell",
     "parse",
+    "redacted",
     "split_cell",
     "usage",
 ]
@@ -92,6 +94,48 @@ def options_of_cell(source: str) -> TrackOptions | None:
     a malformed line raises :class:`TrackLineError` (the magic refuses to run it)."""
     split = split_cell(source)
     return None if split is None else parse(split[0])
+
+
+def redacted(line: str) -> str:
+    """A ``%%track`` line (with or without ``%%track``) as it may be stored: the values of
+    its secret-named ``--param`` and ``--tag`` pairs replaced by the placeholder, as the run's
+    params and tags are, then credential-looking text anywhere. The words are quoted anew only
+    when a pair was redacted."""
+    try:
+        words = shlex.split(line, comments=False, posix=True)
+    except ValueError:
+        return redact_value(line)
+    changed = False
+    takes_pair = False  # the word before was --param / --tag (or an abbreviation of them)
+    for i, word in enumerate(words):
+        head, value = "", word
+        if takes_pair:
+            takes_pair = False
+        elif word.startswith("--"):
+            option, sep, value = word.partition("=")
+            if not _names_pair_option(option):
+                continue
+            if not sep:
+                takes_pair = True
+                continue
+            head = option + sep
+        elif word[:2] in ("-p", "-t"):  # -p K=V, -pK=V
+            head, value = word[:2], word[2:]
+            if not value:
+                takes_pair = True
+                continue
+        else:
+            continue
+        key, sep, secret = value.partition("=")
+        if sep and secret not in ("", PLACEHOLDER) and is_secret_name(key.strip()):
+            words[i] = f"{head}{key}={PLACEHOLDER}"
+            changed = True
+    return redact_value(shlex.join(words) if changed else line)
+
+
+def _names_pair_option(option: str) -> bool:
+    """Whether ``option`` is ``--param`` or ``--tag``, or a prefix argparse takes for one."""
+    return len(option) > 2 and any(full.startswith(option) for full in ("--param", "--tag"))
 
 
 def default_run_name(cell_id: str | None, execution_count: int | None = None) -> str:

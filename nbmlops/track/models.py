@@ -9,9 +9,9 @@ the example and registers the version. The kernel never imports mlflow.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
-from nbmlops import store
+from nbmlops import redact, store
 from nbmlops.record import ModelRecord
 from nbmlops.sync.spool import Staging
 
@@ -31,6 +31,19 @@ def _dumps(value: Any) -> bytes:
         return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+def _dump(value: Any, file: BinaryIO) -> None:
+    """Pickle ``value`` into ``file``: large buffers (an array's weights) go straight to it,
+    never into a copy in memory."""
+    try:
+        import cloudpickle
+
+        cloudpickle.dump(value, file)
+    except ImportError:  # pragma: no cover - mlflow depends on cloudpickle
+        import pickle
+
+        pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def capture(
     wanted: Iterable[tuple[str, str]],
     namespace: Mapping[str, Any],
@@ -48,23 +61,23 @@ def capture(
             problems.append(f"--model {variable}: no such variable after the cell ran")
             continue
         model = namespace[variable]
-        try:
-            data = _dumps(model)
-        except Exception as e:
-            problems.append(f"--model {variable}: cannot serialise {type(model).__name__}: "
-                            f"{type(e).__name__}: {e}")
-            continue
         record = ModelRecord(
             variable=variable, name=name, file=store.model_spool_path(variable, "model.pkl"),
             module=type(model).__module__, class_name=type(model).__qualname__,
         )
-        staging.write_bytes(record.file, data)
+        try:
+            with staging.stream(record.file) as out:
+                _dump(model, out)
+        except Exception as e:
+            problems.append(f"--model {variable}: cannot serialise {type(model).__name__}: "
+                            f"{type(e).__name__}: {e}")
+            continue
         example = input_example(model, namespace, candidates)
         if example is not None:
             source, rows = example
             try:
                 record.example = store.model_spool_path(variable, "input_example.pkl")
-                staging.write_bytes(record.example, _dumps(rows))
+                staging.write_bytes(record.example, _dumps(redacted_example(rows)))
                 record.example_of = source
             except Exception:  # a model without an example still gets registered
                 record.example = None
@@ -102,3 +115,51 @@ def input_example(
         elif shape[1] == width and columns is None and hasattr(value, "dtype"):
             return name, value[:EXAMPLE_ROWS].copy()
     return None
+
+
+def redacted_example(rows: Any) -> Any:
+    """The example rows as they may be stored with the model (MLflow writes them out as its
+    input examples): a secret-named column's values become the placeholder, or a zero of the
+    column's type when it holds no text, so the signature keeps every column and its type;
+    credential-looking text anywhere else is redacted. ``rows`` is a copy of the user's."""
+    if hasattr(rows, "columns") and hasattr(rows, "dtypes"):
+        # By position: a name may label several columns.
+        for i, name in enumerate(list(rows.columns)):
+            column = rows.iloc[:, i]
+            if redact.is_secret_name(str(name)):
+                rows.isetitem(i, _blank(column))
+            elif _holds_text(column.dtype):
+                # Categories that were redacted are new ones: the old type cannot hold them.
+                category = str(column.dtype) == "category"
+                rows.isetitem(i, column.map(_redact_cell).astype(
+                    "category" if category else column.dtype))
+        return rows
+    dtype = getattr(rows, "dtype", None)
+    if dtype is not None and getattr(dtype, "kind", "") in ("O", "U"):
+        import numpy as np
+
+        cleaned = np.array([_redact_cell(v) for v in rows.ravel()], dtype=object)
+        return cleaned.reshape(rows.shape).astype(str if dtype.kind == "U" else object)
+    return rows
+
+
+def _redact_cell(value: Any) -> Any:
+    return redact.redact_value(value) if isinstance(value, str) else value
+
+
+def _holds_text(dtype: Any) -> bool:
+    """Object, string and category columns (a category's values are its categories)."""
+    return getattr(dtype, "kind", "O") in ("O", "U", "S")
+
+
+def _blank(column: Any) -> Any:
+    """A column of the same length, index and type whose values tell nothing."""
+    import pandas as pd
+
+    dtype = column.cat.categories.dtype if str(column.dtype) == "category" else column.dtype
+    filler: Any = redact.PLACEHOLDER if _holds_text(dtype) else 0
+    blank = pd.Series([filler] * len(column), index=column.index, dtype=object)
+    try:
+        return blank.astype(dtype)
+    except (TypeError, ValueError):  # a type no zero converts to: the secret goes all the same
+        return pd.Series([redact.PLACEHOLDER] * len(column), index=column.index, dtype=object)

@@ -35,6 +35,7 @@ from nbmlops.track import direction as metric_direction
 from nbmlops.track import fitted as fitting
 from nbmlops.track.file_calls import classify as classify_file_calls
 from nbmlops.track.line import TrackOptions, default_run_name
+from nbmlops.track.line import redacted as redact_track_line
 from nbmlops.track.slice import History, Slice, notebook_cells
 
 
@@ -259,13 +260,22 @@ class CellTracker:
             execution.failed = True
             outcome.status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
             outcome.error_type = type(error).__name__
-            outcome.error_message = redact.redact_value(str(error))
+            outcome.error_message = self._redact_error(str(error))
         self.take_figures(execution)
         try:
             self._record(execution, outcome, error)
         except Exception as e:  # the last line of defence for the user's cell
             _warn([f"{type(e).__name__}: {e}"], recorded=False)
         return execution.checks.failure
+
+    def _redact_error(self, text: str) -> str:
+        """An error's text without secrets: ``f"login failed with {db_password}"`` holds the
+        value of a variable an earlier cell set."""
+        try:
+            secrets = redact.namespace_secrets(self.shell.user_ns)
+        except Exception:  # a hostile mapping in the namespace: the patterns still apply
+            secrets = ()
+        return redact.redact_known(text, secrets)
 
     def run(self, body: str, options: TrackOptions, ctx: Context, line: str = "") -> Any:
         """Run ``body`` here and record it (for ``run_cell_magic("track", ...)`` called
@@ -359,7 +369,7 @@ class CellTracker:
             staging = ctx.spool.stage(record)
             staging.write_text(store.CODE_ARTIFACT, code)
             if error is not None:
-                staging.write_text(store.TRACEBACK_ARTIFACT, redact.redact_value(_traceback(error)))
+                staging.write_text(store.TRACEBACK_ARTIFACT, self._redact_error(_traceback(error)))
             self._fill(execution, record, staging)
             entry = staging.commit()
             if record.environment.git_pending:
@@ -502,7 +512,7 @@ class CellTracker:
         code_slice.cells = [(label, code) for (label, _), code in zip(
             code_slice.cells, redacted, strict=False)]
         code_slice.body = redacted[-1]
-        code_slice.track_line = redact.redact_value(code_slice.track_line)
+        code_slice.track_line = redact_track_line(code_slice.track_line)
         script = code_slice.script(record.params)
         staging.write_text(store.SLICE_ARTIFACT, script)
         staging.write_text(store.SLICE_NOTEBOOK_ARTIFACT, code_slice.notebook(record.params))
