@@ -151,10 +151,7 @@ def _register_all(
         version = _register(client, record, run_id, model, info, author, no_signature)
         # A record without an end time (never written so, but possible) counts as just ended.
         ended = record.outcome.end_ms or int(time.time() * 1000)
-        stays = ended_later(client, model.name, version, ended)
-        if stays is None:
-            move_alias(client, model.name, store.CHALLENGER, version, how="registered",
-                       by=author)
+        stays = claim_challenger(client, model.name, version, ended, author)
         done.append(Registered(model.name, version, flavour, stays, no_signature))
         report = evaluation_report(record, model, version, flavour, run_id)
         report["signature"] = _signature_dict(info)
@@ -164,6 +161,17 @@ def _register_all(
         client.log_text(run_id, json.dumps(report, indent=1), store.evaluation_artifact(
             model.name, version))
     return done
+
+
+def claim_challenger(
+    client: MlflowClient, name: str, version: str, ended: int, author: str | None
+) -> str | None:
+    """Give ``challenger`` to the new ``version`` of ``name`` (its run ended at ``ended``, ms)
+    unless a version whose run ended later holds it; that version (None when it moved)."""
+    stays = ended_later(client, name, version, ended)
+    if stays is None:
+        move_alias(client, name, store.CHALLENGER, version, how="registered", by=author)
+    return stays
 
 
 def _captions(files: Path) -> dict[str, str]:
