@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbmlops import store
 from nbmlops.record import ModelRecord, RunRecord
-from nbmlops.sync.aliases import ended_later, move_alias, now_iso
+from nbmlops.sync.aliases import ended_later, move_alias, now_iso, serialised
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -167,10 +167,13 @@ def claim_challenger(
     client: MlflowClient, name: str, version: str, ended: int, author: str | None
 ) -> str | None:
     """Give ``challenger`` to the new ``version`` of ``name`` (its run ended at ``ended``, ms)
-    unless a version whose run ended later holds it; that version (None when it moved)."""
-    stays = ended_later(client, name, version, ended)
-    if stays is None:
-        move_alias(client, name, store.CHALLENGER, version, how="registered", by=author)
+    unless a version whose run ended later holds it; that version (None when it moved).
+    Decided and moved under the registry's lock: two sync processes registering versions of
+    one model at once would each find their own newest and both move."""
+    with serialised(client):
+        stays = ended_later(client, name, version, ended)
+        if stays is None:
+            move_alias(client, name, store.CHALLENGER, version, how="registered", by=author)
     return stays
 
 
