@@ -177,6 +177,26 @@ def claim_challenger(
     return stays
 
 
+def discard_logged_models(client: MlflowClient, experiment_id: str, run_id: str) -> None:
+    """The logged models of a half-uploaded run being deleted: those still PENDING (the sync
+    process was killed inside ``Model.log``, which finalizes them only when it returns) are
+    finalized FAILED and deleted with their run; the record's retry logs its models afresh."""
+    token = None
+    while True:
+        # MLflow's store cannot filter on the status: the run has one or two models anyway.
+        page = client.search_logged_models([experiment_id],
+                                           filter_string=f"source_run_id = '{run_id}'",
+                                           max_results=100, page_token=token)
+        for model in page:
+            if str(getattr(model.status, "name", model.status)) != "PENDING":
+                continue
+            client.finalize_logged_model(model.model_id, "FAILED")
+            client.delete_logged_model(model.model_id)
+        token = page.token
+        if not token:
+            return
+
+
 def _captions(files: Path) -> dict[str, str]:
     """The titles of the cell's figures, by figure name."""
     try:
