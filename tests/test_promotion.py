@@ -118,7 +118,7 @@ def test_two_promotions_at_once_are_judged_one_after_the_other(uri: str, tmp_pat
     """v1 (.80) is champion; at the same instant one process promotes v2 (.90), another v3
     (.85), both with ``auc >= champion``. Whichever goes first, the second is judged against
     it: v2 ends as champion, the history is one line, rollback returns to who came before."""
-    names = [f"churn{i}" for i in range(6)]
+    names = [f"churn{i}" for i in range(4)]
     for name in names:
         client = seed(uri, name, [0.80, 0.90, 0.85])
         promotion.promote(client, name, "1")

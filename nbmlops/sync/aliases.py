@@ -74,8 +74,9 @@ def lock_path(client: MlflowClient) -> Path:
 def _lock(path: str) -> filelock.FileLock:
     import filelock
 
-    # One object per file: taking it again inside a move (promote, then move_alias) nests.
-    return filelock.FileLock(path, thread_local=False)
+    # One object per file: taken again inside a move (promote, then move_alias) it nests;
+    # another thread of the process waits like another process.
+    return filelock.FileLock(path)
 
 
 @contextlib.contextmanager
