@@ -32,10 +32,10 @@ def uri(tmp_path: Path, migrated_db: Path, monkeypatch: pytest.MonkeyPatch) -> s
 def seed(uri: str, name: str, aucs: list[float]) -> MlflowClient:
     """``name`` with one version per AUC (v1 first), each from a finished run of its own."""
     client = MlflowClient(uri)
-    folder = Path(uri.removeprefix("sqlite:///")).parent
+    db = store.sqlite_path(uri)
     try:
         experiment_id = client.create_experiment(
-            "train.ipynb", artifact_location=(folder / "mlruns").as_uri())
+            "train.ipynb", artifact_location=(db.parent / "mlruns").as_uri() if db else None)
     except Exception:
         experiment_id = client.get_experiment_by_name("train.ipynb").experiment_id
     client.create_registered_model(name)
@@ -118,6 +118,17 @@ def test_two_promotions_at_once_are_judged_one_after_the_other(uri: str, tmp_pat
     """v1 (.80) is champion; at the same instant one process promotes v2 (.90), another v3
     (.85), both with ``auc >= champion``. Whichever goes first, the second is judged against
     it: v2 ends as champion, the history is one line, rollback returns to who came before."""
+    race(uri, tmp_path)
+
+
+def test_two_promotions_at_once_through_a_tracking_server(
+    mlflow_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    race(mlflow_server.url, tmp_path)
+
+
+def race(uri: str, tmp_path: Path) -> None:
     names = [f"churn{i}" for i in range(4)]
     for name in names:
         client = seed(uri, name, [0.80, 0.90, 0.85])

@@ -175,9 +175,15 @@ def _end_reigns(client: MlflowClient, name: str, alias: str, at: str, ended: str
                 keep: str | None = None) -> None:
     """End every open reign of ``alias`` but ``keep``'s: the previous holder's, and any a
     writer on another machine left open."""
+    from mlflow.exceptions import MlflowException
+
+    model = f"name = '{_quote(name)}'"
     column = f"tags.`{store.alias_history_tag(alias)}`"
-    flt = f"name = '{_quote(name)}' and {column} LIKE '%\"until\": null%'"
-    for version in _search(client, flt):
+    try:
+        found = list(_search(client, f"{model} and {column} LIKE '%\"until\": null%'"))
+    except MlflowException:  # a registry that cannot search tags so: read every version
+        found = list(_search(client, model))
+    for version in found:
         if str(version.version) == keep:
             continue
         reigns = history(version, alias)
