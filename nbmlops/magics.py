@@ -231,7 +231,7 @@ class TrackMagics(Magics):
         from nbmlops.models import promotion, registry
 
         where = self.tracker.context().where
-        with store.fail_fast():
+        with store.fail_fast(), registry.store_errors(where.tracking_uri):
             client = registry.open_client(where.tracking_uri)
             try:
                 done = promotion.promote(client, args.name, args.version, to=args.to,
@@ -251,8 +251,9 @@ class TrackMagics(Magics):
         args = _rollback_arguments.parser.parse_args(argv)
         from nbmlops.models import promotion, registry
 
-        with store.fail_fast():
-            client = registry.open_client(self.tracker.context().where.tracking_uri)
+        uri = self.tracker.context().where.tracking_uri
+        with store.fail_fast(), registry.store_errors(uri):
+            client = registry.open_client(uri)
             done = promotion.rollback(client, args.name, args.to, alias=args.alias)
         print(done.summary())
         return None
@@ -265,7 +266,7 @@ class TrackMagics(Magics):
         from nbmlops.models import registry
 
         where = self.tracker.context().where
-        with store.fail_fast():
+        with store.fail_fast(), registry.store_errors(where.tracking_uri):
             client = registry.open_client(where.tracking_uri)
             found = registry.list_models(
                 client, where.source_name if args.notebook else None, args.names or None

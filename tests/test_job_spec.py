@@ -130,6 +130,7 @@ BASE = {"name": "j", "notebook": "j.ipynb"}
     ({**BASE, "promote": {"model": "m", "gates": {"auc": 1}}},
      "f.yaml: promote: gates must be a list of gates such as 'auc >= champion'"),
     ({**BASE, "promote": {"model": "m", "gates": "auc >>= champion"}}, "f.yaml: promote: "),
+    ({**BASE, "promote": {"model": "m", "to": "prod/eu"}}, "f.yaml: promote: bad alias 'prod/eu'"),
 ])
 def test_a_bad_job_file_says_what_to_fix(data: Any, message: str) -> None:
     with pytest.raises(JobError) as raised:

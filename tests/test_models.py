@@ -599,3 +599,81 @@ def test_the_input_example_keeps_every_column_s_type_and_no_secret() -> None:
     assert redacted_example(array).tolist() == [["<redacted>", "x"], ["pwd=<redacted>", "y"]]
     numbers = np.arange(4.0).reshape(2, 2)
     assert redacted_example(numbers) is numbers
+
+
+def test_the_model_magics_with_the_server_away_say_so_in_one_line(
+    ip: InteractiveShell, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow_server import free_port
+
+    away = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", away)
+    for line in ("models", "promote cancer", "rollback cancer"):
+        with pytest.raises(UsageError) as refused:
+            magic(ip, line)
+        assert str(refused.value) == (f"cannot reach the MLflow server at {away} "
+                                      "(connection refused)"), line
+
+
+HANGS = """\
+import os, pathlib, time
+class Hangs:
+    # In a sync process given HANG_FLAG, every prediction after the first never returns: the
+    # first is nbmlops inferring the signature, the next MLflow checking the input example
+    # inside Model.log, while the logged model is PENDING.
+    def fit(self, X, y):
+        self.feature_names_in_ = X.columns.to_numpy()
+        self.n_features_in_ = X.shape[1]
+        return self
+    def predict(self, X):
+        flag = os.environ.get("HANG_FLAG")
+        if flag:
+            flag = pathlib.Path(flag)
+            if flag.exists():
+                flag.with_suffix(".hanging").touch()
+                time.sleep(600)
+            flag.touch()
+        return [0] * len(X)
+model = Hangs().fit(X_train, y_train)
+"""
+
+
+def test_a_killed_upload_leaves_no_pending_logged_model(
+    ip: InteractiveShell, project: Path
+) -> None:
+    """A sync process killed inside MLflow's Model.log leaves a RUNNING run and a PENDING
+    logged model; the next sync deletes the run and finalizes and deletes its model, so the
+    experiment's logged models are the new run's, READY, and none PENDING."""
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import wait_until
+
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    with capture_output():
+        assert ip.run_cell(SETUP).success
+    track(ip, "hangs --model model=hangs", HANGS)
+    flag = project.parent / "predicted"
+    env = {**os.environ, "HANG_FLAG": str(flag)}
+    with open(project.parent / "sync.log", "wb") as log:
+        killed = subprocess.Popen([sys.executable, "-m", "nbmlops.cli", "sync"], env=env,
+                                  stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: flag.with_suffix(".hanging").exists() or killed.poll() is not None,
+                   120, "the sync process to hang inside Model.log")
+        assert killed.poll() is None, (project.parent / "sync.log").read_text()
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+    client = MlflowClient(uri)
+    (experiment,) = [e for e in client.search_experiments() if e.name == "train.ipynb"]
+    (left,) = client.search_logged_models([experiment.experiment_id])
+    assert str(left.status) == "PENDING"  # what the kill left, on a RUNNING run
+    assert client.get_run(left.source_run_id).info.status == "RUNNING"
+
+    (receipt,) = sync(project)
+    assert receipt["models"][0]["name"] == "hangs"
+    assert client.get_run(left.source_run_id).info.lifecycle_stage == "deleted"
+    found = client.search_logged_models([experiment.experiment_id])
+    assert [(m.source_run_id, str(m.status)) for m in found] == [(receipt["run_id"], "READY")]

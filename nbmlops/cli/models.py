@@ -42,10 +42,12 @@ def _configure_promote(parser: argparse.ArgumentParser) -> None:
 def promote_command(args: argparse.Namespace) -> int:
     from nbmlops.models import promotion, registry
 
-    client = registry.open_client(_uri(args))
+    uri = _uri(args)
+    client = registry.open_client(uri)
     try:
-        done = promotion.promote(client, args.name, args.version, to=args.to, gates=args.gate,
-                                 root=config.project_root())
+        with registry.store_errors(uri):
+            done = promotion.promote(client, args.name, args.version, to=args.to,
+                                     gates=args.gate, root=config.project_root())
     except GateFailed as e:
         print(e.report)
         print(f"nbmlops: promotion refused: {' '.join(str(e).split())}", file=sys.stderr)
@@ -68,8 +70,11 @@ def _configure_rollback(parser: argparse.ArgumentParser) -> None:
 def rollback_command(args: argparse.Namespace) -> int:
     from nbmlops.models import promotion, registry
 
-    client = registry.open_client(_uri(args))
-    print(promotion.rollback(client, args.name, args.to, alias=args.alias).summary())
+    uri = _uri(args)
+    client = registry.open_client(uri)
+    with registry.store_errors(uri):
+        done = promotion.rollback(client, args.name, args.to, alias=args.alias)
+    print(done.summary())
     return 0
 
 
@@ -85,8 +90,10 @@ def _configure_models(parser: argparse.ArgumentParser) -> None:
 def models_command(args: argparse.Namespace) -> int:
     from nbmlops.models import registry
 
-    client = registry.open_client(_uri(args))
-    found = registry.list_models(client, args.notebook, args.names or None)
+    uri = _uri(args)
+    client = registry.open_client(uri)
+    with registry.store_errors(uri):
+        found = registry.list_models(client, args.notebook, args.names or None)
     print(registry.dumps(found) if args.json else registry.format_models(found))
     return 0
 

@@ -66,14 +66,17 @@ class Promote:
         if not isinstance(gates, list) or not all(isinstance(g, str) for g in gates):
             raise JobError(f"{where}: promote: gates must be a list of gates such as "
                            "'auc >= champion'")
-        from nbmlops.exceptions import GateError
+        from nbmlops.exceptions import ModelError
         from nbmlops.models.gates import parse_all
+        from nbmlops.sync.aliases import check_alias
 
+        to = str(data.get("to") or "champion")
         try:
             parse_all(gates)  # a typo fails the file, not a run at 3 am
-        except GateError as e:
+            check_alias(to)
+        except ModelError as e:
             raise JobError(f"{where}: promote: {e}") from None
-        return cls(str(data["model"]), str(data.get("to") or "champion"), list(gates))
+        return cls(str(data["model"]), to, list(gates))
 
 
 @dataclass

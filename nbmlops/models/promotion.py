@@ -111,8 +111,26 @@ def promote(
     """
     texts = [*(config.gates(root, name) if root is not None else []), *gates]
     parsed = gate_rules.parse_all(texts)  # a typo costs nothing: before any change
-    if not to or to != to.strip() or to.isdigit():
-        raise ModelError(f"bad alias {to!r}: a name such as champion")
+    aliases.check_alias(to)
+    # From the gates to the write, no other promotion of this store moves an alias; a writer
+    # on another machine is caught by re-reading the holder, and the gates judge again.
+    with aliases.serialised(client):
+        for _ in range(ATTEMPTS):
+            try:
+                return _promote(client, name, version, to, parsed, by)
+            except aliases.AliasMoved:
+                continue
+    raise ModelError(f"{to} of {name} kept moving while the gates were evaluated; try again")
+
+
+#: Times a promotion is judged again when the alias moved under it (another machine).
+ATTEMPTS = 5
+
+
+def _promote(
+    client: MlflowClient, name: str, version: str | None, to: str,
+    parsed: list[gate_rules.Gate], by: str | None,
+) -> Promotion:
     model = get_model(client, name)
     candidate = candidate_of(model, version)
     holder_version = model.aliases.get(to)
@@ -128,6 +146,8 @@ def promote(
     against = f"{to} v{holder.version}" if holder is not None else None
     report = gate_rules.format_report(results, f"{name} v{candidate.version}", against)
     promotion = Promotion(name, candidate.version, to, holder_version, results, report)
+    if _holder(client, name, to) != holder_version:
+        raise aliases.AliasMoved(f"{to} of {name} moved")  # judged against a former holder
     _record_gates(client, candidate, to, holder_version, results)
     failed = [r.gate.text for r in results if not r.passed]
     if failed:
@@ -139,11 +159,16 @@ def promote(
         )
     by = by or _user()
     promotion.previous = aliases.move_alias(client, name, to, candidate.version,
-                                             how="promoted", by=by)
+                                             how="promoted", by=by, expected=holder_version)
     promotion.moved = True
     if to != store.CHALLENGER and model.aliases.get(store.CHALLENGER) == candidate.version:
         aliases.drop_alias(client, name, store.CHALLENGER, ended=f"promoted to {to}")
     return promotion
+
+
+def _holder(client: MlflowClient, name: str, alias: str) -> str | None:
+    found = aliases.holder(client, name, alias)
+    return str(found.version) if found is not None else None
 
 
 def rollback(
@@ -157,6 +182,14 @@ def rollback(
     """Move ``alias`` back to the version that held it before the current holder (or to
     ``to_version``). Reigns that ended by a rollback are skipped, so rolling back twice goes
     two holders back. No gates: a rollback returns to a version that already served."""
+    aliases.check_alias(alias)
+    with aliases.serialised(client):
+        return _rollback(client, name, to_version, alias, by)
+
+
+def _rollback(
+    client: MlflowClient, name: str, to_version: str | None, alias: str, by: str | None
+) -> Rollback:
     model = get_model(client, name)
     current = model.aliases.get(alias)
     if current is None:
@@ -174,7 +207,7 @@ def rollback(
     else:
         target, since = _previous_holder(model, alias, current)
     aliases.move_alias(client, name, alias, target.version, how="rollback",
-                        by=by or _user(), ended=ROLLED_BACK)
+                        by=by or _user(), ended=ROLLED_BACK, expected=current)
     return Rollback(name, alias, current, target.version, since)
 
 

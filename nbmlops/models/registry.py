@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from nbmlops import store
-from nbmlops.exceptions import ModelError, StoreNotFound
+from nbmlops.exceptions import ModelError, NbmlopsError, QueryError, StoreNotFound
 from nbmlops.models import gates
 from nbmlops.redact import strip_credentials
 from nbmlops.sync.aliases import history as reigns_of
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ModelInfo", "VersionInfo", "format_models", "get_model", "list_models", "open_client",
-    "version_metrics", "versions_of_runs",
+    "store_errors", "version_metrics", "versions_of_runs",
 ]
 
 _PAGE = 200
@@ -111,6 +111,39 @@ def open_client(tracking_uri: str) -> MlflowClient:
                          f"{strip_credentials(tracking_uri)} yet") from None
 
 
+@contextlib.contextmanager
+def store_errors(tracking_uri: str) -> Iterator[None]:
+    """MLflow failing under a registry command (a server away, a call refused) as one line;
+    nbmlops' own errors pass as they are."""
+    try:
+        yield
+    except NbmlopsError:
+        raise
+    except Exception as e:
+        where = strip_credentials(tracking_uri)
+        if _unreachable(e):
+            raise QueryError(f"cannot reach the MLflow server at {where} "
+                             f"({_unreachable(e)})") from None
+        message = _one_line(getattr(e, "message", None) or e).replace(tracking_uri, where)
+        raise QueryError(f"MLflow at {where}: {type(e).__name__}: {message}") from None
+
+
+def _unreachable(error: BaseException) -> str | None:
+    """Why the server could not be talked to (connection refused, timed out), else None.
+    MLflow wraps the HTTP library's error in its own: the cause is in the chain."""
+    seen: BaseException | None = error
+    while seen is not None:
+        text = str(seen)
+        if isinstance(seen, ConnectionRefusedError) or "Connection refused" in text:
+            return "connection refused"
+        if isinstance(seen, TimeoutError) or "timed out" in text.lower():
+            return "timed out"
+        if "Name or service not known" in text or "NameResolutionError" in text:
+            return "unknown host"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _version(v: Any, aliases: dict[str, str] | None = None) -> VersionInfo:
     """``aliases``: the model's (alias -> version); a search's versions do not carry theirs."""
     tags = dict(v.tags or {})
@@ -155,6 +188,8 @@ def get_model(client: MlflowClient, name: str) -> ModelInfo:
         model = client.get_registered_model(name)
     except MlflowException as e:
         if e.error_code != "RESOURCE_DOES_NOT_EXIST":
+            if _unreachable(e):
+                raise  # the store is away, not the model: store_errors says so
             raise ModelError(f"cannot read registered model {name!r}: {_one_line(e)}") from None
         known = [m.name for m in client.search_registered_models(max_results=20)]
         raise ModelError(f"no registered model {name!r}" + (

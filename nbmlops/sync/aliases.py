@@ -6,21 +6,94 @@ rollback) and how it ended (replaced, rolled back, promoted to ...). MLflow keep
 current holder; with these, "who was champion before, and when" is always answerable, and
 ``nbmlops rollback`` knows where to go. The sync process moves ``challenger`` when it
 registers a version; :mod:`nbmlops.models` moves the rest.
+
+MLflow has no compare-and-set on an alias, so every move of a store's aliases (a promotion
+from its gates to its write, a rollback, the sync process's challenger) happens inside
+:func:`serialised`: a file lock beside a sqlite store, or one per server in the temporary
+folder, which every process on this machine shares. Writers on other machines are met by
+re-reading the holder just before the write (``expected``) and by each move closing any
+reign left open elsewhere, so the history stays one line.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import re
+import tempfile
+from collections.abc import Iterator
 from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbmlops import store
+from nbmlops.exceptions import ModelError
+from nbmlops.redact import strip_credentials
 
 if TYPE_CHECKING:
+    import filelock
     from mlflow import MlflowClient
 
 #: Reigns kept per version and alias: a tag must stay readable.
 MAX_HISTORY = 100
+#: Seconds a move waits for another process's move in the same store.
+LOCK_WAIT = 120.0
+
+# MLflow's own rules for an alias (mlflow.utils.validation), checked before anything is
+# written; a number is refused too: ``models:/name/3`` would read it as a version.
+_ALIAS = re.compile(r"[\w\-]{1,255}")
+_RESERVED = re.compile(r"latest|v\d+|\d+", re.IGNORECASE)
+
+
+def check_alias(alias: str) -> str:
+    """``alias`` when MLflow accepts it as an alias name; ModelError saying why not."""
+    if not _ALIAS.fullmatch(alias) or _RESERVED.fullmatch(alias):
+        shown = alias if len(alias) <= 60 else alias[:57] + "..."
+        raise ModelError(f"bad alias {shown!r}: letters, digits, _ and - (at most 255), not "
+                         "'latest', a number or v<number>; such as champion")
+    return alias
+
+
+class AliasMoved(ModelError):
+    """Another writer moved the alias between the read and the write: judge again."""
+
+
+def lock_path(client: MlflowClient) -> Path:
+    """The lock every alias move in the client's registry takes."""
+    uri = str(getattr(client, "_registry_uri", None) or client.tracking_uri)
+    db = store.sqlite_path(uri)
+    if db is not None:
+        return db.with_name(f".{db.name}.aliases.lock")
+    digest = hashlib.sha256(strip_credentials(uri).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"nbmlops-aliases-{digest}.lock"
+
+
+@lru_cache(maxsize=16)
+def _lock(path: str) -> filelock.FileLock:
+    import filelock
+
+    # One object per file: taken again inside a move (promote, then move_alias) it nests;
+    # another thread of the process waits like another process.
+    return filelock.FileLock(path)
+
+
+@contextlib.contextmanager
+def serialised(client: MlflowClient) -> Iterator[None]:
+    """One alias move at a time in the client's registry, across this machine's processes."""
+    import filelock
+
+    lock = _lock(str(lock_path(client)))
+    try:
+        lock.acquire(timeout=LOCK_WAIT)
+    except filelock.Timeout:
+        raise ModelError(f"another promotion has held the registry's lock for {LOCK_WAIT:.0f} "
+                         f"s ({lock.lock_file}); try again") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def now_iso() -> str:
@@ -56,44 +129,82 @@ def _write_history(client: MlflowClient, name: str, version: Any, alias: str,
                                  json.dumps(reigns[-MAX_HISTORY:]))
 
 
+#: ``expected`` of :func:`move_alias` when the caller does not care who holds the alias.
+ANY = "\0any"
+
+
 def move_alias(
     client: MlflowClient, name: str, alias: str, version: str, *, how: str, by: str | None,
-    ended: str = "replaced",
+    ended: str = "replaced", expected: str | None = ANY,
 ) -> str | None:
     """Give ``alias`` to ``version``; the previous holder's reign ends (``ended`` says how),
-    the new one's begins. Returns the previous holder's version (None when none)."""
-    at = now_iso()
-    previous = holder(client, name, alias)
-    if previous is not None and str(previous.version) == str(version):
-        return str(previous.version)
-    if previous is not None:
-        reigns = history(previous, alias)
-        for reign in reversed(reigns):
-            if reign.get("until") is None:
-                reign.update(until=at, ended=ended)
-                break
-        _write_history(client, name, previous, alias, reigns)
-    client.set_registered_model_alias(name, alias, version)
-    current = client.get_model_version(name, version)
-    reigns = history(current, alias)
-    reigns.append({"since": at, "until": None, "by": by or "", "how": how,
-                   "previous": str(previous.version) if previous is not None else None})
-    _write_history(client, name, current, alias, reigns)
-    return str(previous.version) if previous is not None else None
+    the new one's begins. Returns the previous holder's version (None when none).
+
+    ``expected``: the holder the caller judged against (None: none); :class:`AliasMoved`
+    when another one holds it now. A caller whose choice of ``version`` depends on the other
+    versions makes it inside :func:`serialised` too.
+    """
+    with serialised(client):
+        at = now_iso()
+        previous = holder(client, name, alias)
+        was = str(previous.version) if previous is not None else None
+        if expected != ANY and was != expected:
+            raise AliasMoved(f"{alias} of {name} moved to v{was} meanwhile")
+        if was == str(version):
+            return was
+        client.set_registered_model_alias(name, alias, version)
+        _end_reigns(client, name, alias, at, ended, keep=str(version))
+        current = client.get_model_version(name, version)
+        reigns = history(current, alias)
+        reigns.append({"since": at, "until": None, "by": by or "", "how": how,
+                       "previous": was})
+        _write_history(client, name, current, alias, reigns)
+        return was
 
 
 def drop_alias(client: MlflowClient, name: str, alias: str, *, ended: str) -> None:
     """Take ``alias`` away from its holder, ending its reign."""
-    previous = holder(client, name, alias)
-    if previous is None:
-        return
-    reigns = history(previous, alias)
-    for reign in reversed(reigns):
-        if reign.get("until") is None:
-            reign.update(until=now_iso(), ended=ended)
-            break
-    _write_history(client, name, previous, alias, reigns)
-    client.delete_registered_model_alias(name, alias)
+    with serialised(client):
+        if holder(client, name, alias) is None:
+            return
+        client.delete_registered_model_alias(name, alias)
+        _end_reigns(client, name, alias, now_iso(), ended)
+
+
+def _end_reigns(client: MlflowClient, name: str, alias: str, at: str, ended: str,
+                keep: str | None = None) -> None:
+    """End every open reign of ``alias`` but ``keep``'s: the previous holder's, and any a
+    writer on another machine left open."""
+    from mlflow.exceptions import MlflowException
+
+    model = f"name = '{_quote(name)}'"
+    column = f"tags.`{store.alias_history_tag(alias)}`"
+    try:
+        found = list(_search(client, f"{model} and {column} LIKE '%\"until\": null%'"))
+    except MlflowException:  # a registry that cannot search tags so: read every version
+        found = list(_search(client, model))
+    for version in found:
+        if str(version.version) == keep:
+            continue
+        reigns = history(version, alias)
+        for reign in reigns:
+            if reign.get("until") is None:
+                reign.update(until=at, ended=ended)
+        _write_history(client, name, version, alias, reigns)
+
+
+def _search(client: MlflowClient, flt: str) -> Iterator[Any]:
+    token = None
+    while True:
+        page = client.search_model_versions(flt, max_results=200, page_token=token)
+        yield from page
+        token = page.token
+        if not token:
+            return
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "\\'")
 
 
 def ended_ms(version: Any) -> int:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbmlops import store
 from nbmlops.record import ModelRecord, RunRecord
-from nbmlops.sync.aliases import ended_later, move_alias, now_iso
+from nbmlops.sync.aliases import ended_later, move_alias, now_iso, serialised
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -151,10 +151,7 @@ def _register_all(
         version = _register(client, record, run_id, model, info, author, no_signature)
         # A record without an end time (never written so, but possible) counts as just ended.
         ended = record.outcome.end_ms or int(time.time() * 1000)
-        stays = ended_later(client, model.name, version, ended)
-        if stays is None:
-            move_alias(client, model.name, store.CHALLENGER, version, how="registered",
-                       by=author)
+        stays = claim_challenger(client, model.name, version, ended, author)
         done.append(Registered(model.name, version, flavour, stays, no_signature))
         report = evaluation_report(record, model, version, flavour, run_id)
         report["signature"] = _signature_dict(info)
@@ -164,6 +161,40 @@ def _register_all(
         client.log_text(run_id, json.dumps(report, indent=1), store.evaluation_artifact(
             model.name, version))
     return done
+
+
+def claim_challenger(
+    client: MlflowClient, name: str, version: str, ended: int, author: str | None
+) -> str | None:
+    """Give ``challenger`` to the new ``version`` of ``name`` (its run ended at ``ended``, ms)
+    unless a version whose run ended later holds it; that version (None when it moved).
+    Decided and moved under the registry's lock: two sync processes registering versions of
+    one model at once would each find their own newest and both move."""
+    with serialised(client):
+        stays = ended_later(client, name, version, ended)
+        if stays is None:
+            move_alias(client, name, store.CHALLENGER, version, how="registered", by=author)
+    return stays
+
+
+def discard_logged_models(client: MlflowClient, experiment_id: str, run_id: str) -> None:
+    """The logged models of a half-uploaded run being deleted: those still PENDING (the sync
+    process was killed inside ``Model.log``, which finalizes them only when it returns) are
+    finalized FAILED and deleted with their run; the record's retry logs its models afresh."""
+    token = None
+    while True:
+        # MLflow's store cannot filter on the status: the run has one or two models anyway.
+        page = client.search_logged_models([experiment_id],
+                                           filter_string=f"source_run_id = '{run_id}'",
+                                           max_results=100, page_token=token)
+        for model in page:
+            if str(getattr(model.status, "name", model.status)) != "PENDING":
+                continue
+            client.finalize_logged_model(model.model_id, "FAILED")
+            client.delete_logged_model(model.model_id)
+        token = page.token
+        if not token:
+            return
 
 
 def _captions(files: Path) -> dict[str, str]:

@@ -101,6 +101,10 @@ def _upload_run(
     for run_id in stale:  # a crash left it half-uploaded; the record still has everything
         if record.children:
             delete_children(client, experiment_id, run_id)
+        if record.models:
+            from nbmlops.sync.register import discard_logged_models
+
+            discard_logged_models(client, experiment_id, run_id)
         client.delete_run(run_id)
     run.artifacts += make_files(files, run.artifacts)  # plotly/Altair: HTML pages, PNGs
 
