@@ -26,7 +26,7 @@ from functools import partial
 from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
-from nbmlops import config, store
+from nbmlops import config, regular_files, store
 from nbmlops.exceptions import AssessError, NbmlopsError
 from nbmlops.redact import redact_value, strip_credentials
 from nbmlops.track import cells as notebook_cells
@@ -403,9 +403,8 @@ def _ci_files(root: Path) -> Iterator[Path]:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read(MAX_SOURCE_BYTES)
+    try:  # the first MB of a regular file: never a pipe or a device found by the walk
+        return regular_files.read_text(path, MAX_SOURCE_BYTES, errors="replace", head=True)
     except OSError:
         return ""
 
@@ -466,9 +465,9 @@ def _job(root: Path, folder: Path, crontab: set[Path]) -> JobFacts:
 
     facts = JobFacts(_rel(root, folder), folder.name)
     try:
-        raw = yaml.safe_load((folder / spec.JOB_FILE).read_text(encoding="utf-8"))
+        raw = yaml.safe_load(regular_files.read_text(folder / spec.JOB_FILE))
         facts.promote = isinstance(raw, dict) and bool(raw.get("promote"))
-    except (OSError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         raw = None
     try:
         job = spec.load(folder)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbmlops import config, store
+from nbmlops import config, regular_files, store
 from nbmlops.exceptions import OutsideRoot
 from nbmlops.redact import strip_credentials
 from nbmlops.track import cells as notebook_cells
@@ -107,7 +107,8 @@ def referenced_runs(server_root: str | Path, path: str | None) -> list[str]:
     if not path or not path.endswith(".ipynb"):
         return []
     try:
-        nb = json.loads(inside(server_root, path).read_text(encoding="utf-8"))
+        nb = json.loads(regular_files.read_text(inside(server_root, path),
+                                                regular_files.MAX_NOTEBOOK_BYTES))
     except (OSError, ValueError):
         return []
     found: list[str] = []

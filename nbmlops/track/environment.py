@@ -20,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import lru_cache
 
+from nbmlops import regular_files
 from nbmlops.record import GitState
 from nbmlops.redact import strip_credentials
 
@@ -194,8 +195,7 @@ def _name_and_version(path: str) -> tuple[str, str] | None:
 
 def _read(path: str) -> str | None:
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
+        return regular_files.read_text(path, 1 << 26, errors="replace")  # RECORDs run to MBs
     except OSError:
         return None
 
