@@ -69,6 +69,8 @@ def read_bytes(path: str | os.PathLike[str], limit: int = MAX_TEXT_BYTES, *,
     fd = os.open(path, flags)
     try:
         info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):  # said as the system says it
+            raise NotARegularFile(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
         if not stat.S_ISREG(info.st_mode):
             raise NotARegularFile(errno.EINVAL, f"{kind_of(info.st_mode)}, not a file",
                                   os.fspath(path))

@@ -90,7 +90,7 @@ def test_a_pipe_a_device_and_a_folder_are_refused_without_waiting(tmp_path: Path
     (tmp_path / "zero.ipynb").symlink_to("/dev/zero")
     with pytest.raises(regular_files.NotARegularFile, match="a device"):
         regular_files.read_bytes(tmp_path / "zero.ipynb")
-    with pytest.raises(regular_files.NotARegularFile, match="a folder"):
+    with pytest.raises(regular_files.NotARegularFile, match="Is a directory"):
         regular_files.read_bytes(tmp_path)
     assert not regular_files.is_regular(tmp_path / "zero.ipynb")
     assert not regular_files.is_regular(tmp_path / "f.ipynb")
