@@ -27,17 +27,11 @@ from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
 from nbmlops import config, regular_files, store
+from nbmlops.assess import walk
 from nbmlops.exceptions import AssessError, NbmlopsError
 from nbmlops.redact import redact_value, strip_credentials
 from nbmlops.track import cells as notebook_cells
 
-#: Folders never searched for notebooks or code: environments, caches, build outputs.
-SKIP_DIRS = {
-    "node_modules", "__pycache__", "venv", "env", "site-packages", "build", "dist",
-    "mlruns", "htmlcov",
-}
-#: A folder tree bigger than this is not walked further (a data folder in the project).
-MAX_ENTRIES = 50_000
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 MAX_SOURCE_BYTES = 1024 * 1024
 #: Runs read to judge how runs are tracked: the newest, one page at a time.
@@ -58,7 +52,6 @@ FEATURE_NAME = re.compile(
 SLICE_STALE = "stale"
 REPRODUCED_OK = ("yes", "within-tolerance")
 CI_FILES = (".gitlab-ci.yml", "Jenkinsfile", "azure-pipelines.yml", ".circleci/config.yml")
-MODEL_FILES = (".pkl", ".pickle", ".joblib")
 
 
 # -- the facts ------------------------------------------------------------------------------
@@ -274,42 +267,13 @@ def _now_iso() -> str:
 # -- disk -----------------------------------------------------------------------------------
 
 
-@dataclass
-class _Files:
-    notebooks: list[Path] = field(default_factory=list)
-    python: list[Path] = field(default_factory=list)
-    tests: list[Path] = field(default_factory=list)
-    jobs: list[Path] = field(default_factory=list)
-    models: list[Path] = field(default_factory=list)
+_Files = walk.ProjectFiles
 
 
 def _walk(root: Path, ev: Evidence) -> _Files:
     """The project's notebooks, code, tests, job folders and model files, in one walk."""
-    found = _Files()
-    seen = 0
-    for folder, dirs, names in os.walk(root):
-        here = Path(folder)
-        seen += len(dirs) + len(names)
-        if seen > MAX_ENTRIES:
-            ev.unchecked.append(f"files: more than {MAX_ENTRIES} entries; stopped at {here}")
-            break
-        if "job.yaml" in names:
-            found.jobs.append(here)
-            # A job's notebook is an exported copy; its runs/ and logs/ are outputs.
-            dirs[:] = []
-            continue
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS
-                         and not (here / d / "pyvenv.cfg").exists())
-        in_tests = "tests" in here.relative_to(root).parts or "test" in here.relative_to(root).parts
-        for name in sorted(names):
-            path = here / name
-            if name.endswith(".ipynb"):
-                found.notebooks.append(path)
-            elif name.endswith(".py"):
-                is_test = in_tests or name.startswith("test_") or name.endswith("_test.py")
-                (found.tests if is_test else found.python).append(path)
-            elif name.endswith(MODEL_FILES):
-                found.models.append(path)
+    found = walk.project_files(root)
+    ev.unchecked += [f"files: {note}" for note in found.unwalked]
     return found
 
 
