@@ -10,6 +10,7 @@ cells write.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,18 @@ def shown(path: str | Path, server_root: Path) -> str:
             # is "." too.
             return prefix + (target.relative_to(base).as_posix() if target != base else ".")
     return f".../{target.name}"
+
+
+#: An absolute path in a message: after a space, a quote, a bracket, ``=`` or ``sqlite:///``
+#: (never inside a URL's host or path).
+_ABSOLUTE = re.compile(r"(?:(?<=sqlite:///)|(?<![^\s'\"(\[=]))/[^\s'\"()\[\],;]+")
+
+
+def without_server_paths(message: str, server_root: Path) -> str:
+    """An error message as the browser may see it: each absolute path in it as
+    :func:`shown` shows paths (``sqlite:////srv/p/mlflow.db`` becomes
+    ``sqlite:///mlflow.db`` for a store at the server's root)."""
+    return _ABSOLUTE.sub(lambda m: shown(m.group(0), server_root), message)
 
 
 def inside(root: str | Path, path: str) -> Path:

@@ -60,3 +60,39 @@ async def test_a_named_pipe_named_as_a_notebook_is_refused_at_once(
         for _ in range(50):
             release(fifo)
         shutil.rmtree(folder)
+
+
+async def test_a_store_that_fails_is_a_424_naming_no_absolute_server_path(
+    jp_fetch: Fetch, tracked: TrackedProject
+) -> None:
+    import nbformat
+
+    root = tracked.root / "broken"
+    root.mkdir(exist_ok=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'broken'\n")
+    (root / "mlflow.db").write_bytes(b"this is no sqlite database" * 100)
+    nbformat.write(nbformat.v4.new_notebook(), root / "nb.ipynb")
+    try:
+        status, body = await answer(jp_fetch, "experiments", "broken/nb.ipynb")
+        assert status == 424, body
+        assert "'sqlite:///broken/mlflow.db'" in body["message"], body
+        assert str(tracked.root) not in body["message"]
+        assert str(tracked.root.resolve()) not in body["message"]
+    finally:
+        shutil.rmtree(root)
+
+
+@pytest.mark.parametrize(("message", "shown"), [
+    ("cannot open the MLflow store 'sqlite:////srv/p/b/mlflow.db': see https://x.org/e/20",
+     "cannot open the MLflow store 'sqlite:///b/mlflow.db': see https://x.org/e/20"),
+    ("no MLflow store at /srv/p/mlflow.db: nothing yet",
+     "no MLflow store at mlflow.db: nothing yet"),
+    ("mlflow ui did not start (its log: /elsewhere/spool/ui.log)",
+     "mlflow ui did not start (its log: .../ui.log)"),
+    ("MLflow at http://host:5000/api/2.0/x: down", "MLflow at http://host:5000/api/2.0/x: down"),
+])
+def test_a_message_names_server_paths_as_the_browser_may_see_them(message: str,
+                                                                  shown: str) -> None:
+    from nbmlops.server.notebook import without_server_paths
+
+    assert without_server_paths(message, Path("/srv/p")) == shown
