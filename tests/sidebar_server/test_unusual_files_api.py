@@ -96,3 +96,25 @@ def test_a_message_names_server_paths_as_the_browser_may_see_them(message: str,
     from nbmlops.server.notebook import without_server_paths
 
     assert without_server_paths(message, Path("/srv/p")) == shown
+
+
+async def test_an_image_whose_name_holds_a_percent_and_a_space_is_served(
+    jp_fetch: Fetch, tracked: TrackedProject, tmp_path: Path
+) -> None:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracked.tracking_uri)
+    experiment = client.get_experiment_by_name("odd names") or client.create_experiment(
+        "odd names", artifact_location=(tracked.root / "odd-artifacts").as_uri())
+    experiment_id = experiment if isinstance(experiment, str) else experiment.experiment_id
+    run = client.create_run(experiment_id)
+    png = b"\x89PNG\r\n\x1a\n" + b"odd" * 100
+    (tmp_path / "a b%2e.png").write_bytes(png)
+    (tmp_path / "a b..png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"not this one")
+    client.log_artifact(run.info.run_id, str(tmp_path / "a b%2e.png"), "figures")
+    client.log_artifact(run.info.run_id, str(tmp_path / "a b..png"), "figures")
+    client.set_terminated(run.info.run_id)
+    response = await jp_fetch(*PREFIX.split("/"), "runs", run.info.run_id, "image",
+                              method="GET", params={"notebook": tracked.notebook,
+                                                    "path": "figures/a b%2e.png"})
+    assert response.code == 200 and response.body == png
