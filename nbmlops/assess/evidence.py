@@ -31,6 +31,7 @@ from nbmlops.assess import walk
 from nbmlops.exceptions import AssessError, NbmlopsError
 from nbmlops.redact import redact_value, strip_credentials
 from nbmlops.track import cells as notebook_cells
+from nbmlops.track import environment
 
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 MAX_SOURCE_BYTES = 1024 * 1024
@@ -78,6 +79,7 @@ class GitFacts:
     not_in_git: list[str] = field(default_factory=list)  # notebooks and code git could add
     uncommitted: int = 0  # tracked files with changes
     error: str | None = None
+    corrupt: str | None = None  # the .git git cannot read (relative to the root), if any
 
 
 @dataclass
@@ -402,6 +404,11 @@ def _git(root: Path, files: _Files) -> tuple[GitFacts, set[str]]:
     except (OSError, IndexError, subprocess.SubprocessError) as e:
         if "safe.directory" in str(e):  # a repository git refuses to read for this user
             facts.error = " ".join(str(e).split())[:300]
+        elif environment.is_corrupt(root):  # git calls it no repository: it is a broken one
+            dot = environment.git_folder(root) or ".git"
+            facts.corrupt = _rel(root, Path(dot))
+            facts.error = (f"the git repository at {facts.corrupt} is corrupt: git cannot read "
+                           f"it (look at {facts.corrupt}/HEAD, or clone it again)")
         return facts, tracked  # not a repository, or no git at all: both say "not versioned"
     try:
         tracked = set(_git_lines(root, "ls-files", "-z"))
