@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from nbmlops import regular_files
 from nbmlops.exceptions import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -85,10 +86,11 @@ def project_config(root: Path) -> dict[str, Any]:
 @lru_cache(maxsize=32)
 def _read_tool_table(path: str, mtime_ns: int) -> dict[str, Any]:
     try:
-        with open(path, "rb") as f:
-            table = tomllib.load(f).get("tool", {}).get("nbmlops", {})
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise ConfigError(f"cannot read [tool.nbmlops] from {path}: {e}") from None
+        text = regular_files.read_text(path)  # a pipe named pyproject.toml is refused
+        table = tomllib.loads(text).get("tool", {}).get("nbmlops", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        reason = getattr(e, "strerror", None) or e
+        raise ConfigError(f"cannot read [tool.nbmlops] from {path}: {reason}") from None
     unknown = set(table) - KNOWN_KEYS
     if unknown:
         raise ConfigError(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from nbmlops.record import GitState
 from nbmlops.redact import strip_credentials
 from nbmlops.track import environment as env
 from nbmlops.track.environment import (
@@ -240,7 +241,8 @@ def test_not_a_repository(tmp_path: Path) -> None:
 def test_broken_repository(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()  # not a repository git can read
     (tmp_path / ".git" / "HEAD").write_text("garbage\n")
-    assert git_state(tmp_path) is None
+    # No commit can be read: the code is not known to be committed (test_git_corrupt.py).
+    assert git_state(tmp_path) == GitState(commit=None, branch=None, dirty=True, remote=None)
     assert git_diff(tmp_path) == ""
 
 

@@ -21,7 +21,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "nbmlops"
 #: redact, exceptions) come before every stage; the server and the CLI after all of them.
 STAGES = ["data", "sync", "track", "runs", "models", "jobs", "reproduce", "assess", "panel",
           "server", "cli"]
-BASE = {"config", "store", "record", "redact", "exceptions", "lean_imports", "papermill_cli"}
+BASE = {"config", "store", "record", "redact", "exceptions", "lean_imports", "papermill_cli",
+        "regular_files"}
 
 
 def module_name(path: Path) -> str:

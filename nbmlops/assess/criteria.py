@@ -243,6 +243,13 @@ def _ms_text(ms: int | None) -> str:
 @criterion("git", 1, "versioning", "Notebooks and code are in git")
 def _git(ev: Evidence, f: Finding) -> None:
     git = ev.git
+    if git.corrupt:
+        f.status = UNCHECKED
+        f.missing.append(git.error or f"the git repository at {git.corrupt} is corrupt")
+        f.step = Step(f"Repair {git.corrupt}/HEAD: it reads `ref: refs/heads/<branch>` "
+                      "(or clone the repository again and copy your changes over)",
+                      f"cat {_q(git.corrupt + '/HEAD')}; ls {_q(git.corrupt + '/refs/heads')}")
+        return
     if not git.repository and git.error:
         f.status = UNCHECKED
         f.missing.append(f"git refuses to read the repository: {git.error}")

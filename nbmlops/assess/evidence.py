@@ -26,18 +26,13 @@ from functools import partial
 from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
-from nbmlops import config, store
+from nbmlops import config, regular_files, store
+from nbmlops.assess import walk
 from nbmlops.exceptions import AssessError, NbmlopsError
 from nbmlops.redact import redact_value, strip_credentials
 from nbmlops.track import cells as notebook_cells
+from nbmlops.track import environment
 
-#: Folders never searched for notebooks or code: environments, caches, build outputs.
-SKIP_DIRS = {
-    "node_modules", "__pycache__", "venv", "env", "site-packages", "build", "dist",
-    "mlruns", "htmlcov",
-}
-#: A folder tree bigger than this is not walked further (a data folder in the project).
-MAX_ENTRIES = 50_000
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 MAX_SOURCE_BYTES = 1024 * 1024
 #: Runs read to judge how runs are tracked: the newest, one page at a time.
@@ -58,7 +53,6 @@ FEATURE_NAME = re.compile(
 SLICE_STALE = "stale"
 REPRODUCED_OK = ("yes", "within-tolerance")
 CI_FILES = (".gitlab-ci.yml", "Jenkinsfile", "azure-pipelines.yml", ".circleci/config.yml")
-MODEL_FILES = (".pkl", ".pickle", ".joblib")
 
 
 # -- the facts ------------------------------------------------------------------------------
@@ -85,6 +79,7 @@ class GitFacts:
     not_in_git: list[str] = field(default_factory=list)  # notebooks and code git could add
     uncommitted: int = 0  # tracked files with changes
     error: str | None = None
+    corrupt: str | None = None  # the .git git cannot read (relative to the root), if any
 
 
 @dataclass
@@ -274,42 +269,13 @@ def _now_iso() -> str:
 # -- disk -----------------------------------------------------------------------------------
 
 
-@dataclass
-class _Files:
-    notebooks: list[Path] = field(default_factory=list)
-    python: list[Path] = field(default_factory=list)
-    tests: list[Path] = field(default_factory=list)
-    jobs: list[Path] = field(default_factory=list)
-    models: list[Path] = field(default_factory=list)
+_Files = walk.ProjectFiles
 
 
 def _walk(root: Path, ev: Evidence) -> _Files:
     """The project's notebooks, code, tests, job folders and model files, in one walk."""
-    found = _Files()
-    seen = 0
-    for folder, dirs, names in os.walk(root):
-        here = Path(folder)
-        seen += len(dirs) + len(names)
-        if seen > MAX_ENTRIES:
-            ev.unchecked.append(f"files: more than {MAX_ENTRIES} entries; stopped at {here}")
-            break
-        if "job.yaml" in names:
-            found.jobs.append(here)
-            # A job's notebook is an exported copy; its runs/ and logs/ are outputs.
-            dirs[:] = []
-            continue
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS
-                         and not (here / d / "pyvenv.cfg").exists())
-        in_tests = "tests" in here.relative_to(root).parts or "test" in here.relative_to(root).parts
-        for name in sorted(names):
-            path = here / name
-            if name.endswith(".ipynb"):
-                found.notebooks.append(path)
-            elif name.endswith(".py"):
-                is_test = in_tests or name.startswith("test_") or name.endswith("_test.py")
-                (found.tests if is_test else found.python).append(path)
-            elif name.endswith(MODEL_FILES):
-                found.models.append(path)
+    found = walk.project_files(root)
+    ev.unchecked += [f"files: {note}" for note in found.unwalked]
     return found
 
 
@@ -403,9 +369,8 @@ def _ci_files(root: Path) -> Iterator[Path]:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read(MAX_SOURCE_BYTES)
+    try:  # the first MB of a regular file: never a pipe or a device found by the walk
+        return regular_files.read_text(path, MAX_SOURCE_BYTES, errors="replace", head=True)
     except OSError:
         return ""
 
@@ -439,6 +404,11 @@ def _git(root: Path, files: _Files) -> tuple[GitFacts, set[str]]:
     except (OSError, IndexError, subprocess.SubprocessError) as e:
         if "safe.directory" in str(e):  # a repository git refuses to read for this user
             facts.error = " ".join(str(e).split())[:300]
+        elif environment.is_corrupt(root):  # git calls it no repository: it is a broken one
+            dot = environment.git_folder(root) or ".git"
+            facts.corrupt = _rel(root, Path(dot))
+            facts.error = (f"the git repository at {facts.corrupt} is corrupt: git cannot read "
+                           f"it (look at {facts.corrupt}/HEAD, or clone it again)")
         return facts, tracked  # not a repository, or no git at all: both say "not versioned"
     try:
         tracked = set(_git_lines(root, "ls-files", "-z"))
@@ -466,9 +436,9 @@ def _job(root: Path, folder: Path, crontab: set[Path]) -> JobFacts:
 
     facts = JobFacts(_rel(root, folder), folder.name)
     try:
-        raw = yaml.safe_load((folder / spec.JOB_FILE).read_text(encoding="utf-8"))
+        raw = yaml.safe_load(regular_files.read_text(folder / spec.JOB_FILE))
         facts.promote = isinstance(raw, dict) and bool(raw.get("promote"))
-    except (OSError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         raw = None
     try:
         job = spec.load(folder)

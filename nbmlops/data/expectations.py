@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nbmlops import regular_files
 from nbmlops.exceptions import NbmlopsError
 
 __all__ = ["ExpectationError", "Failure", "Result", "check", "expect", "load_spec"]
@@ -116,11 +117,11 @@ def load_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and check a JSON declaration; ExpectationError (one line) when it is invalid."""
     file = Path(path)
     try:
-        if file.exists() and (not file.is_file() or file.stat().st_size > MAX_SPEC_BYTES):
-            raise ExpectationError(
-                f"{os.fspath(path)} is not a declaration: a JSON file of at most "
-                f"{MAX_SPEC_BYTES // 1024} KB is needed")
-        raw = json.loads(file.read_text("utf-8"))
+        raw = json.loads(regular_files.read_text(file, MAX_SPEC_BYTES))
+    except regular_files.UnreadableFile:
+        raise ExpectationError(
+            f"{os.fspath(path)} is not a declaration: a JSON file of at most "
+            f"{MAX_SPEC_BYTES // 1024} KB is needed") from None
     except OSError as e:
         raise ExpectationError(f"cannot read {os.fspath(path)}: {e.strerror or e}") from None
     except ValueError as e:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from nbmlops import config
+from nbmlops import config, regular_files
 from nbmlops.exceptions import JobError, LintError
 from nbmlops.jobs import lint, parameterize, schedule
 from nbmlops.jobs.run import RUNS_DIR
@@ -60,7 +60,8 @@ class ExportResult:
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     try:
-        nb = nbformat.read(str(path), as_version=4)
+        nb = nbformat.reads(regular_files.read_text(path, regular_files.MAX_NOTEBOOK_BYTES),
+                            as_version=4)
     except FileNotFoundError:
         raise JobError(f"no notebook at {path}") from None
     except Exception as e:  # nbformat raises many kinds for a file that is not a notebook
@@ -189,7 +190,7 @@ def gitignore(folder: Path) -> str:
     """The job folder's .gitignore: the lines it has (a user's own kept) and, after them,
     those of :data:`RUN_OUTPUTS` it lacks."""
     try:
-        kept = (folder / GITIGNORE).read_text(encoding="utf-8").splitlines()
+        kept = regular_files.read_text(folder / GITIGNORE, errors="replace").splitlines()
     except FileNotFoundError:
         kept = ["# Written by `nbmlops export`: what running the job leaves here."]
     except OSError as e:

@@ -33,7 +33,7 @@ from typing import Any
 
 import filelock
 
-from nbmlops import config, papermill_cli, redact, store
+from nbmlops import config, papermill_cli, redact, regular_files, store
 from nbmlops.exceptions import GateFailed, JobError, NbmlopsError
 from nbmlops.jobs.spec import Job, Promote, folder_of, load, resolve_params
 from nbmlops.sync.spool import Spool
@@ -93,9 +93,11 @@ def read_params_file(path: Path) -> dict[str, Any]:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(regular_files.read_text(path))
     except OSError as e:
         raise JobError(f"cannot read parameters file {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise JobError(f"parameters file {path} is not UTF-8 text") from None
     except yaml.YAMLError:
         raise JobError(f"parameters file {path} is not valid YAML") from None
     if not isinstance(data, dict):

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from nbmlops import regular_files
 from nbmlops.exceptions import JobError
 
 JOB_FILE = "job.yaml"
@@ -365,13 +366,14 @@ def load(folder: str | Path) -> Job:
     if path.is_dir():
         path = path / JOB_FILE
     try:
-        # mutation-equivalent: "UTF-8" is the same codec; None is it under a UTF-8 locale.
-        text = path.read_text(encoding="utf-8")
+        text = regular_files.read_text(path)  # a pipe named job.yaml is refused, not waited on
     except FileNotFoundError:
         raise JobError(f"no job at {folder}: {path} is missing (create it with "
                        f"`nbmlops export NOTEBOOK`)") from None
     except OSError as e:
         raise JobError(f"cannot read {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise JobError(f"{path} is not UTF-8 text") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:

@@ -27,6 +27,7 @@ from typing import Any
 
 import xxhash
 
+from nbmlops import regular_files
 from nbmlops.data.fingerprints import FingerprintError, fingerprint_file
 from nbmlops.jobs.spec import Job, Step
 from nbmlops.sync.spool import write_atomic
@@ -87,7 +88,7 @@ def state_path(folder: Path, step: str) -> Path:
 
 def load_state(folder: Path, step: str) -> StepState | None:
     try:
-        data = json.loads(state_path(folder, step).read_text(encoding="utf-8"))
+        data = json.loads(regular_files.read_text(state_path(folder, step)))
         return StepState(**data)
     except (OSError, ValueError, TypeError):
         return None  # never run, or a state from another version: the step runs

@@ -43,7 +43,7 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from nbmlops import store
+from nbmlops import regular_files, store
 from nbmlops.exceptions import (
     ArtifactNotFound,
     ArtifactTooLarge,
@@ -458,11 +458,38 @@ def read_image(
         raise ArtifactNotFound(f"run {run_id} has no artifact {path!r}")
     if info.file_size is not None and info.file_size > max_bytes:
         raise ArtifactTooLarge(f"{path!r} is {info.file_size:,} bytes; the limit is {max_bytes:,}")
+    here = _local_artifact(tracking_uri, client, run_id, path, max_bytes)
+    if here is not None:
+        return artifacts.Image(path, kind, here)
     with tempfile.TemporaryDirectory(prefix="nbmlops-image-") as tmp, store.fail_fast():
         local = Path(call(tracking_uri, partial(client.download_artifacts, run_id, path, tmp)))
         if local.stat().st_size > max_bytes:  # a store that does not report sizes
             raise ArtifactTooLarge(f"{path!r} is larger than {max_bytes:,} bytes")
         return artifacts.Image(path, kind, local.read_bytes())
+
+
+def _local_artifact(tracking_uri: str, client: Any, run_id: str, path: str,
+                    max_bytes: int) -> bytes | None:
+    """The bytes of the artifact ``path`` of a run whose artifacts are local files, read as
+    named (MLflow's download decodes ``%2e`` in a name, so ``a b%2e.png`` would be looked
+    for as ``a b..png``); None when the run's artifacts are not on this disk."""
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+    from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+
+    root = call(tracking_uri, partial(client.get_run, run_id), run_id=run_id).info.artifact_uri
+    repository = call(tracking_uri, partial(get_artifact_repository, root, tracking_uri))
+    if not isinstance(repository, LocalArtifactRepository):
+        return None
+    base = Path(repository.artifact_dir).resolve()
+    file = (base / path).resolve()
+    if base not in file.parents:  # a link leading out of the run's artifacts
+        raise ArtifactNotFound(f"run {run_id} has no artifact {path!r}")
+    try:
+        return regular_files.read_bytes(file, max_bytes)
+    except regular_files.FileTooLarge:
+        raise ArtifactTooLarge(f"{path!r} is larger than {max_bytes:,} bytes") from None
+    except OSError:
+        raise ArtifactNotFound(f"run {run_id} has no artifact {path!r}") from None
 
 
 def parse_requirements(text: str) -> dict[str, str]:

@@ -109,7 +109,8 @@ class NbmlopsHandler(APIHandler):
     def fail(self, error: NbmlopsError) -> None:
         self.set_status(status_of(error))
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"message": str(error), "error": type(error).__name__}))
+        message = notebook.without_server_paths(str(error), self.server_root)
+        self.finish(json.dumps({"message": message, "error": type(error).__name__}))
 
     def json_body(self) -> dict[str, Any]:
         try:

@@ -10,11 +10,12 @@ cells write.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbmlops import config, store
+from nbmlops import config, regular_files, store
 from nbmlops.exceptions import OutsideRoot
 from nbmlops.redact import strip_credentials
 from nbmlops.track import cells as notebook_cells
@@ -72,6 +73,18 @@ def shown(path: str | Path, server_root: Path) -> str:
     return f".../{target.name}"
 
 
+#: An absolute path in a message: after a space, a quote, a bracket, ``=`` or ``sqlite:///``
+#: (never inside a URL's host or path).
+_ABSOLUTE = re.compile(r"(?:(?<=sqlite:///)|(?<![^\s'\"(\[=]))/[^\s'\"()\[\],;]+")
+
+
+def without_server_paths(message: str, server_root: Path) -> str:
+    """An error message as the browser may see it: each absolute path in it as
+    :func:`shown` shows paths (``sqlite:////srv/p/mlflow.db`` becomes
+    ``sqlite:///mlflow.db`` for a store at the server's root)."""
+    return _ABSOLUTE.sub(lambda m: shown(m.group(0), server_root), message)
+
+
 def inside(root: str | Path, path: str) -> Path:
     """``path`` (relative to ``root``, as JupyterLab names files) as an absolute path;
     :class:`OutsideRoot` when it leaves ``root`` (``..``, absolute paths, symlinks out)."""
@@ -107,7 +120,8 @@ def referenced_runs(server_root: str | Path, path: str | None) -> list[str]:
     if not path or not path.endswith(".ipynb"):
         return []
     try:
-        nb = json.loads(inside(server_root, path).read_text(encoding="utf-8"))
+        nb = json.loads(regular_files.read_text(inside(server_root, path),
+                                                regular_files.MAX_NOTEBOOK_BYTES))
     except (OSError, ValueError):
         return []
     found: list[str] = []

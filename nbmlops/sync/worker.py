@@ -574,7 +574,31 @@ def _ago(timestamp: float | None) -> str:
     if not timestamp:
         return "never"
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
-    return f"{when} ({time.time() - timestamp:.0f} s ago)"
+    seconds = time.time() - timestamp
+    if seconds < -FUTURE_SLACK_S:  # the clock went back since, or was wrong then
+        return f"{when} (in the future: clock changed?)"
+    return f"{when} ({_duration(seconds)} ago)"
+
+
+#: A time this far ahead of the clock is a clock that changed, not a rounding.
+FUTURE_SLACK_S = 2.0
+
+
+def _duration(seconds: float) -> str:
+    """A length of time in the unit that fits it: ``12 s``, ``10 min``, ``3 h``, ``800 days``."""
+    seconds = max(seconds, 0.0)
+    for unit, size, up_to in (("s", 1, 120), ("min", 60, 120 * 60), ("h", 3600, 48 * 3600)):
+        if seconds < up_to:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds / 86400:.0f} days"
+
+
+def _oldest(age: float | None) -> str:
+    if age is None:
+        return ""
+    if age < -FUTURE_SLACK_S:
+        return " (oldest: in the future, clock changed?)"
+    return f" (oldest {_duration(age)})"
 
 
 def format_status(info: dict[str, Any]) -> str:
@@ -584,7 +608,7 @@ def format_status(info: dict[str, Any]) -> str:
     failed = info["failed"]
     lines = [
         f"spool:        {info['spool']}",
-        f"pending:      {info['pending']}" + (f" (oldest {age:.0f} s)" if age is not None else ""),
+        f"pending:      {info['pending']}" + _oldest(age),
         f"sync process: {running}",
         f"last upload:  {_ago(info['last_success_at'])}",
         f"failed:       {failed}" + (" (nbmlops sync --retry-failed)" if failed else ""),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nbmlops import regular_files
 from nbmlops.exceptions import NbmlopsError, NotebookNotFound, TrackLineError
 from nbmlops.track import line as track_line
 
@@ -101,9 +102,11 @@ def read_json(path: Path) -> dict[str, Any]:
     """The JSON of the notebook file ``path``: :class:`NotebookNotFound` when there is none,
     :class:`NbmlopsError` when it cannot be read as a notebook."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = regular_files.read_text(path, regular_files.MAX_NOTEBOOK_BYTES)
     except FileNotFoundError:
         raise NotebookNotFound(f"no notebook {path.name!r}") from None
+    except regular_files.UnreadableFile as e:  # a pipe, a device, a folder, too large
+        raise NbmlopsError(f"cannot read {path.name}: {e.strerror}") from None
     except (OSError, UnicodeDecodeError) as e:
         raise NbmlopsError(f"cannot read {path.name}: {e}") from None
     return loads(text, path.name)

@@ -20,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import lru_cache
 
+from nbmlops import regular_files
 from nbmlops.record import GitState
 from nbmlops.redact import strip_credentials
 
@@ -194,8 +195,7 @@ def _name_and_version(path: str) -> tuple[str, str] | None:
 
 def _read(path: str) -> str | None:
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
+        return regular_files.read_text(path, 1 << 26, errors="replace")  # RECORDs run to MBs
     except OSError:
         return None
 
@@ -224,7 +224,7 @@ def git_state(
     out = _git(root, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=no",
                "--no-renames", "--ignore-submodules=dirty")
     if out is None:
-        return None
+        return _what_remains(root) if is_corrupt(root) else None
     state = GitState()
     for entry in out[0].split(b"\0"):
         if entry.startswith(b"# branch.oid "):
@@ -238,6 +238,42 @@ def git_state(
     state.dirty = state.dirty or state.commit is None or _untracked(root, code)
     state.remote = _remote(root)
     return state
+
+
+def git_folder(root: str | os.PathLike[str]) -> str | None:
+    """The ``.git`` (a folder, or the file of a worktree) at or above ``root``, found without
+    asking git; None when there is none."""
+    folder = os.path.abspath(root)
+    while True:
+        dot = os.path.join(folder, ".git")
+        if os.path.lexists(dot):
+            return dot
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def is_corrupt(root: str | os.PathLike[str]) -> bool:
+    """Whether a ``.git`` lies at or above ``root`` and git, there, finds no repository (a
+    damaged ``HEAD``, a missing ``objects`` folder): git itself then says "not a git
+    repository", as for a plain folder."""
+    if _git_executable() is None or os.environ.get("GIT_DIR") or git_folder(root) is None:
+        return False
+    return _git(os.fspath(root), "rev-parse", "--git-dir") is None
+
+
+def _what_remains(root: str) -> GitState:
+    """What a run can record of a corrupt repository: no commit (so the code is not known
+    to be committed: dirty), and the remote its config file still names."""
+    config = _config_file(root)
+    out = _git(root, "config", "--file", config, "--get-regexp", r"^remote\..*\.url$") \
+        if config and os.path.isfile(config) else None
+    urls = dict(line.partition(" ")[::2] for line in
+                (out[0].decode("utf-8", "replace").splitlines() if out else []))
+    url = (urls.get("remote.origin.url") or next(iter(urls.values()), "")).strip()
+    return GitState(commit=None, branch=None, dirty=True,
+                    remote=strip_credentials(url) if url else None)
 
 
 def _untracked(root: str, code: Iterable[str | os.PathLike[str]]) -> bool:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbmlops import config, papermill_cli
+from nbmlops import config, papermill_cli, regular_files
 
 __all__ = ["cell_id", "clear_cache", "notebook_path"]
 
@@ -565,8 +565,8 @@ def _cell_id_by_source(notebook: str, source: str) -> str | None:
 
 def _index_cells(notebook: str) -> dict[str, list[str]]:
     try:
-        with open(notebook, encoding="utf-8") as f:
-            cells = json.load(f).get("cells", [])
+        text = regular_files.read_text(notebook, regular_files.MAX_NOTEBOOK_BYTES)
+        cells = json.loads(text).get("cells", [])
     except (OSError, ValueError, AttributeError):
         return {}
     index: dict[str, list[str]] = {}

@@ -37,6 +37,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nbmlops import regular_files
 from nbmlops.track import capture, file_calls
 
 CLEAN, STALE, UNSURE = "clean", "stale", "unsure"
@@ -875,8 +876,8 @@ def notebook_cells(path: str | None) -> tuple[list[str] | None, float | None]:
         stat = os.stat(path)
         cached = _saved.get(path)
         if cached is None or cached[0] != stat.st_mtime_ns:
-            with open(path, encoding="utf-8") as f:
-                cells = json.load(f).get("cells", [])
+            text = regular_files.read_text(path, regular_files.MAX_NOTEBOOK_BYTES)
+            cells = json.loads(text).get("cells", [])
             _saved[path] = (stat.st_mtime_ns, [str(c.get("id")) for c in cells if c.get("id")])
         return _saved[path][1], stat.st_mtime
     except (OSError, ValueError, AttributeError):
