@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from nbmlops import config, redact
+from nbmlops import config, redact, regular_files
 from nbmlops.data import file_names, fingerprints
 from nbmlops.exceptions import FingerprintError
 from nbmlops.runs.entities import Dataset
@@ -92,9 +92,9 @@ def changed_scripts(recorded: Mapping[str, str], root: Path | None = None) -> li
     for name, code in sorted(recorded.items()):
         if name.startswith("outside/"):  # kept by its file name only: nothing to look at
             continue
-        path = Path(file_names.path_of(name, root))
         try:
-            now = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+            now: str | None = regular_files.read_text(file_names.path_of(name, root),
+                                                      errors="replace")
         except OSError:
             now = None
         if now is None:

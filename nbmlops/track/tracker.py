@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbmlops import config, redact, store
+from nbmlops import config, redact, regular_files, store
 from nbmlops.data import file_names, fingerprints
 from nbmlops.exceptions import StaleStateError
 from nbmlops.record import DataRecord, MetricPoint, Outcome, RunRecord
@@ -631,13 +631,16 @@ def _write_scripts(scripts: Iterable[str], root: Path, staging: Staging) -> None
     """The files run with ``%run`` as code of the run (redacted as the cell is), under
     ``code/scripts/`` by their names in the project: code, where reproduce compares them."""
     for script in dict.fromkeys(scripts):
-        path = next((p for p in (script, f"{script}.py") if os.path.isfile(p)), None)
-        if path is None or os.path.getsize(path) > _MAX_SCRIPT_BYTES:
+        path = next((p for p in (script, f"{script}.py") if regular_files.is_regular(p)), None)
+        if path is None:
+            continue
+        try:
+            text = regular_files.read_text(path, _MAX_SCRIPT_BYTES, errors="replace")
+        except OSError:  # too large to be a script, or gone meanwhile
             continue
         name = file_names.name_of(path, root)
         if os.path.isabs(name):  # outside the project: its file name only
             name = f"outside/{os.path.basename(name)}"
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
         staging.write_text(f"{store.SCRIPTS_FOLDER}/{name}", redact.redact_code(text))
 
 
