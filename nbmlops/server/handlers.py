@@ -313,20 +313,28 @@ class ExportHandler(NbmlopsHandler):
 
 
 class MlflowUiHandler(NbmlopsHandler):
-    """``POST mlflow-ui?notebook=PATH``: the MLflow UI's address for the notebook's store;
-    for a local store, an ``mlflow ui`` started here the first time (see
-    :mod:`nbmlops.server.mlflow_ui`)."""
+    """``POST mlflow-ui?notebook=PATH``: ``{"state": "ready", "url"}``, the MLflow UI's address
+    for the notebook's store; for a local store, ``mlflow ui`` is started here the first time
+    and the answer is at once ``202 {"state": "starting", "url": null}`` until it is up: ask
+    again (see :mod:`nbmlops.server.mlflow_ui`)."""
 
     @tornado.web.authenticated
     async def post(self) -> None:
         from nbmlops.server import mlflow_ui
 
-        def start() -> dict[str, str]:
+        def start() -> mlflow_ui.Answer:
             where = self.where()
-            return {"url": mlflow_ui.ui_for(where.project_root, where.tracking_uri,
-                                            where.ui_url, self.lasting_link(where.tracking_uri))}
+            return mlflow_ui.ui_for(where.project_root, where.tracking_uri, where.ui_url,
+                                    self.lasting_link(where.tracking_uri))
 
-        await self.reply(start)
+        try:
+            answer = await self.blocking(start)
+        except NbmlopsError as e:
+            self.fail(e)
+            return
+        if answer.state == mlflow_ui.STARTING:
+            self.set_status(202)
+        self.finish(json.dumps({"state": answer.state, "url": answer.url}))
 
 
 class MlflowLinkHandler(NbmlopsHandler):
@@ -335,14 +343,15 @@ class MlflowLinkHandler(NbmlopsHandler):
 
     Status lines saved in notebooks link here rather than to the UI's address: the UI gets a
     free port each time it starts, this route stays. The part after ``#`` (MLflow's page) never
-    reaches a server, so the answer is a small page whose script adds it to the UI's address.
+    reaches a server, so the answer is a small page whose script adds it to the UI's address;
+    while the UI starts, a page saying so that asks again every second.
     """
 
     @tornado.web.authenticated
     async def get(self, store_path: str) -> None:
         from nbmlops.server import mlflow_ui
 
-        def start() -> str:
+        def start() -> mlflow_ui.Answer:
             db = notebook.inside(self.server_root, store_path)
             uri = f"sqlite:///{db}"
             root = config.project_root(db.parent)
@@ -352,12 +361,19 @@ class MlflowLinkHandler(NbmlopsHandler):
             return mlflow_ui.ui_for(root, uri, config.ui_url(root, uri), self.lasting_link(uri))
 
         try:
-            url = await self.blocking(start)
+            answer = await self.blocking(start)
         except NbmlopsError as e:
             self.fail(e)
             return
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
+        if answer.url is None:
+            self.set_status(202)
+            self.finish("<!doctype html><title>Starting MLflow…</title>"
+                        "<script>setTimeout(() => location.reload(), 1000)</script>"
+                        "<p>Starting MLflow…</p>")
+            return
+        url = answer.url
         target = json.dumps(url.rstrip("/") + "/").replace("<", "\\u003c")
         self.finish(
             "<!doctype html><title>MLflow</title>"
