@@ -76,11 +76,13 @@ def free_port() -> int:
 def start_server(root: Path, port: int, token: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     env["NBMLOPS_AUTOSYNC"] = "0"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}",
-         "--ip=127.0.0.1", "--allow-root", f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
-         "--ServerApp.jpserver_extensions={'nbmlops.server': True}"],
-        stdout=subprocess.DEVNULL, stderr=open(root / "server.log", "wb"), env=env, cwd=root)
+    with open(root / "server.log", "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}",
+             "--ip=127.0.0.1", "--allow-root", f"--ServerApp.token={token}",
+             f"--ServerApp.root_dir={root}",
+             "--ServerApp.jpserver_extensions={'nbmlops.server': True}"],
+            stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=root)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         try:

@@ -39,6 +39,7 @@ from nbmlops.exceptions import (
 from nbmlops.redact import strip_credentials
 from nbmlops.server import notebook
 from nbmlops.server.jsonable import jsonable
+from nbmlops.server.shared import InFlight
 
 T = TypeVar("T")
 
@@ -48,7 +49,9 @@ MLFLOW_LINK = "mlflow"  # the lasting route to a store's MLflow UI (MlflowLinkHa
 
 MAX_PAGE_SIZE = 200
 # MLflow calls block (sqlite, HTTP); a few threads keep one slow call from queueing the rest.
-_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="nbmlops-api")
+# Identical GETs in flight at once are answered by one read (nbmlops.server.shared).
+_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="nbmlops-api")
+_reads = InFlight()
 
 
 #: The HTTP status of each kind of error, most specific first; anything else is a 400.
@@ -98,13 +101,21 @@ class NbmlopsHandler(APIHandler):
         return await asyncio.get_running_loop().run_in_executor(_executor, call, *args)
 
     async def reply(self, call: Callable[[], Any]) -> None:
-        """Run ``call`` in a worker thread and send its result, or its error, as JSON."""
+        """Run ``call`` in a worker thread and send its result, or its error, as JSON; a GET
+        asked again while the same one runs gets that one's answer."""
+        def answer() -> str:  # serialised in the worker too: shared answers are sent as is
+            return json.dumps(jsonable(call()))
+
         try:
-            result = await self.blocking(call)
+            if self.request.method == "GET":
+                key = (type(self).__name__, str(self.server_root), self.request.uri)
+                body = await _reads.share(key, lambda: self.blocking(answer))
+            else:
+                body = await self.blocking(answer)
         except NbmlopsError as e:
             self.fail(e)
             return
-        self.finish(json.dumps(jsonable(result)))
+        self.finish(body)
 
     def fail(self, error: NbmlopsError) -> None:
         self.set_status(status_of(error))
