@@ -43,7 +43,8 @@ async def ready_url(jp_fetch: Fetch, notebook: str) -> str:
     deadline = time.monotonic() + START_S
     while time.monotonic() < deadline:
         code, answer = await call(jp_fetch, "mlflow-ui", {}, notebook=notebook)
-        if code == 200 and answer["state"] == "ready":
+        if code == 200 and answer.get("url"):
+            assert answer.get("state", "ready") == "ready", answer
             return str(answer["url"])
         assert (code, answer) == (202, {"state": "starting", "url": None}), answer
         await asyncio.sleep(0.5)
