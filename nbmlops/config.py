@@ -156,6 +156,15 @@ def lasting_ui_url(root: Path, uri: str) -> str | None:
     return url
 
 
+def max_mlflow_uis() -> int:
+    """How many ``mlflow ui`` the server extension keeps running at once (each holds a few
+    hundred MB): ``NBMLOPS_MAX_UIS``, else 3; the least recently used one stops first."""
+    try:
+        return max(1, int(os.environ.get("NBMLOPS_MAX_UIS", "3")))
+    except ValueError:
+        return 3
+
+
 #: MLflow 3's UI opens on its GenAI view unless a link asks for the model-training one.
 UI_TRAINING_VIEW = "workflowType=machine_learning"
 

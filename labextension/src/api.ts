@@ -7,6 +7,7 @@ import type {
   ExportRequest,
   ExportResult,
   JobInfo,
+  MlflowUi,
   NotebookModels,
   NotebookInfo,
   RunDetails,
@@ -184,9 +185,10 @@ export class NbmlopsApi {
     return this.post('jobs/schedule', { notebook, job, install });
   }
 
-  /** The MLflow UI for the notebook's store, started by the server when none is known. */
-  mlflowUi(notebook: string | null): Promise<{ url: string }> {
-    return this.request<{ url: string }>('mlflow-ui', { notebook }, { method: 'POST', body: '{}' });
+  /** The MLflow UI for the notebook's store, started by the server when none is known:
+   * `starting` (no address yet) until it is up; ask again. */
+  mlflowUi(notebook: string | null): Promise<MlflowUi> {
+    return this.request<MlflowUi>('mlflow-ui', { notebook }, { method: 'POST', body: '{}' });
   }
 
   spool(notebook: string | null): Promise<SpoolStatus> {

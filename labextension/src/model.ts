@@ -22,6 +22,8 @@ export type View = 'runs' | 'run' | 'diff' | 'jobs' | 'models';
 export const DEFAULT_PAGE_SIZE = 20;
 /** At most this many runs side by side; one more selection drops the oldest. */
 export const MAX_COMPARED = 8;
+/** How long "Open in MLflow" waits for the UI the server starts (its own start takes seconds). */
+export const MLFLOW_START_MS = 180000;
 
 export class SidebarModel {
   constructor(private readonly api: NbmlopsApi) {}
@@ -53,6 +55,8 @@ export class SidebarModel {
   runsExperiment: string | null = null;
   spoolError: string | null = null;
   pageSize = DEFAULT_PAGE_SIZE;
+  /** The server is starting MLflow's UI for "Open in MLflow". */
+  mlflowStarting = false;
   /** The MLflow UI address from the settings; wins over the project's `ui_url`. */
   uiUrlSetting = '';
 
@@ -293,16 +297,40 @@ export class SidebarModel {
     await this.loadJobs();
   }
 
-  /** The run's page in MLflow: the configured UI, or one the server starts for this store. */
-  async mlflowRunUrl(experimentId: string, runId: string): Promise<string> {
+  /** The run's page in MLflow: the configured UI, or one the server starts for this store
+   * (asked again every `pollMs` while it starts, `mlflowStarting` meanwhile). */
+  async mlflowRunUrl(experimentId: string, runId: string, pollMs = 1000): Promise<string> {
     let base = this.uiUrl;
     if (!base) {
-      base = (await this.api.mlflowUi(this.notebook)).url;
+      try {
+        base = await this.startedMlflowUi(pollMs);
+      } finally {
+        this.mlflowStarting = false;
+        this.emit();
+      }
       if (this.info) {
         this.info = { ...this.info, ui_url: base };
       }
     }
     return mlflowRunUrl(base, experimentId, runId) ?? base;
+  }
+
+  private async startedMlflowUi(pollMs: number): Promise<string> {
+    const deadline = Date.now() + MLFLOW_START_MS;
+    for (;;) {
+      const answer = await this.api.mlflowUi(this.notebook);
+      if (answer.url) {
+        return answer.url;
+      }
+      if (Date.now() > deadline) {
+        throw new Error('MLflow did not start in time; try again');
+      }
+      if (!this.mlflowStarting) {
+        this.mlflowStarting = true;
+        this.emit();
+      }
+      await new Promise(resolve => setTimeout(resolve, pollMs));
+    }
   }
 
   /** An image artifact of a run, for an object URL. */

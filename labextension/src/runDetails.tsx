@@ -107,9 +107,10 @@ export function RunDetailsView(props: { model: SidebarModel; details: Details })
             className="jp-mod-styled jp-nbmlops-link"
             aria-label="Open this run in the MLflow UI"
             title="Starts MLflow's UI for this notebook's store on this machine"
+            disabled={model.mlflowStarting}
             onClick={() => void openInMlflow(model, run.experiment_id, run.run_id)}
           >
-            Open in MLflow ↗
+            {model.mlflowStarting ? 'Starting MLflow…' : 'Open in MLflow ↗'}
           </button>
         )}
       </div>

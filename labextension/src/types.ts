@@ -20,6 +20,12 @@ export interface NotebookInfo {
   cells: TrackedCell[];
 }
 
+/** `POST mlflow-ui`: the MLflow UI of the notebook's store, or that it is still starting. */
+export interface MlflowUi {
+  state: 'ready' | 'starting';
+  url: string | null;
+}
+
 export interface Experiment {
   experiment_id: string;
   name: string;

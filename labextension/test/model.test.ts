@@ -154,4 +154,26 @@ describe('SidebarModel', () => {
     await model.setNotebook('nb.ipynb');
     expect(model.runsExperiment).toBe('jobs/weekly');
   });
+
+  it('asks again while the server starts MLflow, saying so, then opens its address', async () => {
+    const answers = [
+      { status: 202, body: { state: 'starting', url: null } },
+      { status: 202, body: { state: 'starting', url: null } },
+      { status: 200, body: { state: 'ready', url: 'http://127.0.0.1:5123' } }
+    ];
+    const asked: string[] = [];
+    const api = new NbmlopsApi('/', async (url): Promise<ResponseLike> => {
+      asked.push(url.split('?')[0] ?? url);
+      const answer = answers.shift() ?? { status: 500, body: {} };
+      return { ok: true, status: answer.status, text: async () => JSON.stringify(answer.body) };
+    });
+    const model = new SidebarModel(api);
+    const seen: boolean[] = [];
+    model.changed.connect(() => seen.push(model.mlflowStarting));
+    const url = await model.mlflowRunUrl('3', 'abc', 1);
+    expect(url).toBe('http://127.0.0.1:5123/#/experiments/3/runs/abc?workflowType=machine_learning');
+    expect(asked).toEqual(Array(3).fill('/nbmlops/api/mlflow-ui'));
+    expect(seen).toEqual([true, false]); // "Starting MLflow…", then the button again
+    expect(model.mlflowStarting).toBe(false);
+  });
 });

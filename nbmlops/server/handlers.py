@@ -39,6 +39,7 @@ from nbmlops.exceptions import (
 from nbmlops.redact import strip_credentials
 from nbmlops.server import notebook
 from nbmlops.server.jsonable import jsonable
+from nbmlops.server.shared import InFlight
 
 T = TypeVar("T")
 
@@ -48,7 +49,9 @@ MLFLOW_LINK = "mlflow"  # the lasting route to a store's MLflow UI (MlflowLinkHa
 
 MAX_PAGE_SIZE = 200
 # MLflow calls block (sqlite, HTTP); a few threads keep one slow call from queueing the rest.
-_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="nbmlops-api")
+# Identical GETs in flight at once are answered by one read (nbmlops.server.shared).
+_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="nbmlops-api")
+_reads = InFlight()
 
 
 #: The HTTP status of each kind of error, most specific first; anything else is a 400.
@@ -98,13 +101,21 @@ class NbmlopsHandler(APIHandler):
         return await asyncio.get_running_loop().run_in_executor(_executor, call, *args)
 
     async def reply(self, call: Callable[[], Any]) -> None:
-        """Run ``call`` in a worker thread and send its result, or its error, as JSON."""
+        """Run ``call`` in a worker thread and send its result, or its error, as JSON; a GET
+        asked again while the same one runs gets that one's answer."""
+        def answer() -> str:  # serialised in the worker too: shared answers are sent as is
+            return json.dumps(jsonable(call()))
+
         try:
-            result = await self.blocking(call)
+            if self.request.method == "GET":
+                key = (type(self).__name__, str(self.server_root), self.request.uri)
+                body = await _reads.share(key, lambda: self.blocking(answer))
+            else:
+                body = await self.blocking(answer)
         except NbmlopsError as e:
             self.fail(e)
             return
-        self.finish(json.dumps(jsonable(result)))
+        self.finish(body)
 
     def fail(self, error: NbmlopsError) -> None:
         self.set_status(status_of(error))
@@ -314,20 +325,28 @@ class ExportHandler(NbmlopsHandler):
 
 
 class MlflowUiHandler(NbmlopsHandler):
-    """``POST mlflow-ui?notebook=PATH``: the MLflow UI's address for the notebook's store;
-    for a local store, an ``mlflow ui`` started here the first time (see
-    :mod:`nbmlops.server.mlflow_ui`)."""
+    """``POST mlflow-ui?notebook=PATH``: ``{"state": "ready", "url"}``, the MLflow UI's address
+    for the notebook's store; for a local store, ``mlflow ui`` is started here the first time
+    and the answer is at once ``202 {"state": "starting", "url": null}`` until it is up: ask
+    again (see :mod:`nbmlops.server.mlflow_ui`)."""
 
     @tornado.web.authenticated
     async def post(self) -> None:
         from nbmlops.server import mlflow_ui
 
-        def start() -> dict[str, str]:
+        def start() -> mlflow_ui.Answer:
             where = self.where()
-            return {"url": mlflow_ui.ui_for(where.project_root, where.tracking_uri,
-                                            where.ui_url, self.lasting_link(where.tracking_uri))}
+            return mlflow_ui.ui_for(where.project_root, where.tracking_uri, where.ui_url,
+                                    self.lasting_link(where.tracking_uri))
 
-        await self.reply(start)
+        try:
+            answer = await self.blocking(start)
+        except NbmlopsError as e:
+            self.fail(e)
+            return
+        if answer.state == mlflow_ui.STARTING:
+            self.set_status(202)
+        self.finish(json.dumps({"state": answer.state, "url": answer.url}))
 
 
 class MlflowLinkHandler(NbmlopsHandler):
@@ -336,14 +355,15 @@ class MlflowLinkHandler(NbmlopsHandler):
 
     Status lines saved in notebooks link here rather than to the UI's address: the UI gets a
     free port each time it starts, this route stays. The part after ``#`` (MLflow's page) never
-    reaches a server, so the answer is a small page whose script adds it to the UI's address.
+    reaches a server, so the answer is a small page whose script adds it to the UI's address;
+    while the UI starts, a page saying so that asks again every second.
     """
 
     @tornado.web.authenticated
     async def get(self, store_path: str) -> None:
         from nbmlops.server import mlflow_ui
 
-        def start() -> str:
+        def start() -> mlflow_ui.Answer:
             db = notebook.inside(self.server_root, store_path)
             uri = f"sqlite:///{db}"
             root = config.project_root(db.parent)
@@ -353,12 +373,19 @@ class MlflowLinkHandler(NbmlopsHandler):
             return mlflow_ui.ui_for(root, uri, config.ui_url(root, uri), self.lasting_link(uri))
 
         try:
-            url = await self.blocking(start)
+            answer = await self.blocking(start)
         except NbmlopsError as e:
             self.fail(e)
             return
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
+        if answer.url is None:
+            self.set_status(202)
+            self.finish("<!doctype html><title>Starting MLflow…</title>"
+                        "<script>setTimeout(() => location.reload(), 1000)</script>"
+                        "<p>Starting MLflow…</p>")
+            return
+        url = answer.url
         target = json.dumps(url.rstrip("/") + "/").replace("<", "\\u003c")
         self.finish(
             "<!doctype html><title>MLflow</title>"

@@ -453,6 +453,8 @@ def test_jobs_view_runs_a_job_and_mlflow_opens_at_one_click(
     run_id = details.locator(".jp-nbmlops-title .jp-nbmlops-id").inner_text()  # 8 characters
     with page.context.expect_page(timeout=120_000) as opened:
         details.get_by_label("Open this run in the MLflow UI").click()
+        # The server answers at once; the button says so until MLflow is up.
+        details.get_by_text("Starting MLflow…").wait_for(timeout=30_000)
     mlflow = opened.value
     mlflow.wait_for_url("http://127.0.0.1:*/**workflowType=machine_learning*", timeout=120_000)
     try:

@@ -1,6 +1,5 @@
-"""The Jobs view's endpoints (``jobs``, ``jobs/run``, ``jobs/schedule``) and "Open in MLflow"
-(``mlflow-ui``) against a real server, real job folders, the real crontab and a real
-``mlflow ui``."""
+"""The Jobs view's endpoints (``jobs``, ``jobs/run``, ``jobs/schedule``) against a real server,
+real job folders and the real crontab ("Open in MLflow" is in test_mlflow_ui.py)."""
 
 from __future__ import annotations
 
@@ -8,20 +7,15 @@ import json
 import os
 import shutil
 import subprocess
-import time
-import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-import psutil
 import pytest
 from tornado.httpclient import HTTPClientError
 from tracked_project import TrackedProject
 
-from nbmlops import config
 from nbmlops.jobs.folder import export_job
 from nbmlops.server.routes import PREFIX
 
@@ -31,7 +25,6 @@ Fetch = Callable[..., Awaitable[Any]]
 async def call(jp_fetch: Fetch, path: str, body: dict[str, Any] | None = None,
                **params: str) -> tuple[int, Any]:
     try:
-        # Starting `mlflow ui` takes seconds, more on a busy machine.
         response = await jp_fetch(*PREFIX.split("/"), *path.split("/"), params=params,
                                   method="POST" if body is not None else "GET",
                                   body=json.dumps(body) if body is not None else None,
@@ -131,106 +124,3 @@ async def test_install_and_remove_the_cron_schedule(
     code, answer = await call(jp_fetch, "jobs/schedule",
                               {"notebook": notebook, "job": "weekly", "install": "yes"})
     assert (code, answer["error"]) == (400, "ConfigError")
-
-
-async def test_open_in_mlflow_starts_one_mlflow_ui_for_the_store(
-    jp_fetch: Fetch, tracked: TrackedProject
-) -> None:
-    from nbmlops.server import mlflow_ui
-
-    code, answer = await call(jp_fetch, "mlflow-ui", {}, notebook=tracked.notebook)
-    try:
-        assert code == 200, answer
-        url = answer["url"]
-        assert url.startswith("http://127.0.0.1:")
-        with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
-            assert response.status == 200
-        # A UI to read runs: no job runners (MLflow's GenAI scorer jobs) idling beside it.
-        ui = psutil.Process(mlflow_ui._managed[tracked.tracking_uri].process.pid)
-        started = [ui, *ui.children(recursive=True)]
-        assert not [p.cmdline() for p in started if "huey" in " ".join(p.cmdline())]
-        # Asked again: the same UI. The kernel's status lines now link there too.
-        assert (await call(jp_fetch, "mlflow-ui", {}, notebook=tracked.notebook))[1] == answer
-        assert config.ui_url(tracked.root, tracked.tracking_uri) == url
-        info = (await call(jp_fetch, "notebook", notebook=tracked.notebook))[1]
-        assert info["ui_url"] == url
-    finally:
-        mlflow_ui.stop_all()
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=1)
-        except OSError:
-            break
-        time.sleep(0.2)
-    else:
-        pytest.fail("mlflow ui still answers after the server stopped it")
-    _, alive = psutil.wait_procs(started, timeout=15)
-    assert alive == []  # nothing it started is left behind
-    assert config.ui_url(tracked.root, tracked.tracking_uri) is None
-
-
-async def test_open_in_mlflow_with_no_runs_yet_says_so(
-    jp_fetch: Fetch, tracked: TrackedProject
-) -> None:
-    fresh = tracked.root / f"fresh-{uuid.uuid4().hex[:8]}"
-    fresh.mkdir()
-    (fresh / "pyproject.toml").write_text("[project]\nname = 'fresh'\n")
-    (fresh / "a.ipynb").write_text(json.dumps(
-        {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
-    code, answer = await call(jp_fetch, "mlflow-ui", {}, notebook=f"{fresh.name}/a.ipynb")
-    assert (code, answer["error"]) == (404, "StoreNotFound")
-    assert not (fresh / "mlflow.db").exists()
-
-
-async def test_a_saved_link_to_a_run_outlives_the_mlflow_uis_port(
-    jp_fetch: Fetch, jp_base_url: str, tracked: TrackedProject
-) -> None:
-    """A status line kept in a notebook links to the server's route for the store, which sends
-    the browser to whichever UI serves it when the link is followed, on whatever port."""
-    from mlflow import MlflowClient
-
-    from nbmlops.server import mlflow_ui
-    from nbmlops.sync.upload import receipt
-    from nbmlops.track.status_line import render
-
-    run = MlflowClient(tracked.tracking_uri).search_runs(["1"], max_results=1)[0]
-    # What receipt() reads of the run's record.
-    record: Any = SimpleNamespace(record_id="r1", tracking_uri=tracked.tracking_uri,
-                                  project_root=str(tracked.root), experiment=tracked.notebook)
-    try:
-        code, answer = await call(jp_fetch, "mlflow-ui", {}, notebook=tracked.notebook)
-        assert code == 200, answer
-        first = answer["url"]
-        # The receipt's link, and so the status line's, names the route, not the port.
-        kept = receipt(record, "1", run.info.run_id)
-        assert kept["url"].startswith(first)  # the address of the day, for a terminal
-        link = kept["link"]
-        assert link == (f"{jp_base_url}{PREFIX}/mlflow/mlflow.db/#/experiments/1/runs/"
-                        f"{run.info.run_id}?workflowType=machine_learning")
-        assert f'href="{link}"' in render(["train"], record.record_id, kept)[1]
-        mlflow_ui.stop_all()  # Jupyter restarts: the UI is gone, its port with it
-
-        route = link.split("#", 1)[0]  # a browser never sends the fragment
-        page = await jp_fetch(*route.removeprefix(jp_base_url).strip("/").split("/"),
-                              request_timeout=180)  # it starts `mlflow ui`: seconds
-        body = page.body.decode()
-        second = mlflow_ui._managed[tracked.tracking_uri].url  # started by the route
-        assert f'location.replace("{second}/" + location.hash)' in body
-        with urllib.request.urlopen(f"{second}/health", timeout=5) as response:
-            assert response.status == 200
-        # The UI reads the run's artifacts, which its store names relative to itself.
-        assert run.info.artifact_uri.startswith("nbmlops-store:mlruns/")
-        code_url = f"{second}/get-artifact?path=code/cell.py&run_uuid={run.info.run_id}"
-        with urllib.request.urlopen(code_url, timeout=10) as response:
-            assert response.read().strip()
-        # A store outside the server's root, or none, or not a project's, is refused.
-        (tracked.root / "other.db").write_bytes(b"")  # a file, not the project's store
-        for bad, status in (("../elsewhere/mlflow.db", 403), ("nothing.db", 404),
-                            ("other.db", 404)):
-            with pytest.raises(HTTPClientError) as refused:
-                await jp_fetch(*PREFIX.split("/"), "mlflow", *bad.split("/"))
-            assert refused.value.code == status
-    finally:
-        mlflow_ui.stop_all()
-        (tracked.root / "other.db").unlink(missing_ok=True)
