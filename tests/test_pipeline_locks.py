@@ -4,6 +4,7 @@ its notebooks and ends KILLED. Real kernels, a real MLflow store."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import subprocess
@@ -125,3 +126,71 @@ def test_an_output_another_writer_changed_during_the_step_is_not_up_to_date(
     result = run_pipeline(folder, job, {}, only="load")
     assert result.steps["load"].status == FINISHED
     assert (root / "data" / "clean.csv").read_text() == RAW
+
+
+SLEEP = "import pathlib, time\npathlib.Path('started').touch()\ntime.sleep(120)"
+
+
+def started_run(root: Path, kind: str) -> tuple[Path, subprocess.Popen[str]]:
+    """``nbmlops run`` of a job (one notebook) or a pipeline (two steps) whose notebook
+    sleeps, once its cell has begun."""
+    from nbmlops.jobs.folder import export_job
+
+    nb = notebook(root / "long.ipynb", [SLEEP])
+    if kind == "job":
+        folder = export_job(nb, name="long", force=True).folder
+    else:
+        other = notebook(root / "other.ipynb", ["1"])
+        folder = export_pipeline([nb, other], name="long").folder
+    run = nbmlops_run(str(folder))
+    deadline = time.monotonic() + 180
+    while not (root / "started").exists():
+        assert run.poll() is None, run.communicate()
+        assert time.monotonic() < deadline, "the kernel never ran its cell"
+        time.sleep(0.1)
+    return folder, run
+
+
+def kill_all(run: subprocess.Popen[str], below: list[psutil.Process]) -> None:
+    for p in below:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    if run.poll() is None:
+        run.kill()
+        run.wait()
+
+
+@pytest.mark.parametrize("kind", ["job", "pipeline"])
+def test_sigterm_stops_the_notebook_and_ends_the_run_killed(root: Path, kind: str) -> None:
+    from nbmlops.jobs.run import is_running
+
+    folder, run = started_run(root, kind)
+    below = psutil.Process(run.pid).children(recursive=True)
+    try:
+        assert any("ipykernel" in " ".join(p.cmdline()) for p in below)
+        run.send_signal(signal.SIGTERM)  # Airflow's task kill and timeout
+        _, stderr = run.communicate(timeout=60)
+        assert run.returncode == 143, stderr
+        # Gone before the run ended: no second run can start beside them.
+        assert [p for p in below if p.is_running() and p.status() != "zombie"] == []
+        assert not is_running(folder)
+        client = MlflowClient()
+        runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+        [parent] = [r for r in runs if r.data.tags.get("nbmlops.job") == "long"]
+        assert parent.info.status == "KILLED"
+        assert "stopped by SIGTERM" in parent.data.tags["nbmlops.error"]
+        assert all(r.info.status != "RUNNING" for r in runs)
+    finally:
+        kill_all(run, below)
+
+
+def test_a_run_killed_for_good_takes_its_notebook_with_it(root: Path) -> None:
+    _, run = started_run(root, "job")
+    below = psutil.Process(run.pid).children(recursive=True)
+    try:
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=30)
+        _, alive = psutil.wait_procs(below, timeout=30)
+        assert alive == [], [p.cmdline() for p in alive]
+    finally:
+        kill_all(run, below)

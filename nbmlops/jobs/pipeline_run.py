@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -49,7 +48,9 @@ from nbmlops.jobs.run import (
     _redact_output,
     job_lock,
     papermill_command,
-    stop_session,
+    stop_on_signals,
+    stop_sessions,
+    stopped_by,
 )
 from nbmlops.jobs.spec import Job, Step, resolve_params
 from nbmlops.runs.lineage import file_path
@@ -221,12 +222,12 @@ class _Runner:
         result = PipelineResult(FAILED, self.params, self.results, parent_id)
         try:
             self._schedule(parent_id)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
             self.finisher.shutdown(wait=False, cancel_futures=True)
             result.duration_s = time.monotonic() - started
             result.status = "KILLED"
             self.parent.end(RunResult("KILLED", self.params, failure=Failure(
-                "interrupted", "stopped by Ctrl-C"), duration_s=result.duration_s), False)
+                "interrupted", stopped_by(e)), duration_s=result.duration_s), False)
             raise
         result.duration_s = time.monotonic() - started
         result.status = FAILED if result.failed else FINISHED
@@ -256,25 +257,19 @@ class _Runner:
         running: dict[Future[None], str] = {}
         done: set[str] = set()
         pool = ThreadPoolExecutor(max_workers=width)
-        previous = None
-        if threading.current_thread() is threading.main_thread():
-            # As a one-notebook run does: Ctrl-C stops the run even where the shell that
-            # started it made SIGINT ignored (a background job).
-            previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
-            self._loop(pool, pending, running, done, needs, width, parent_id)
+            # As a one-notebook run does: Ctrl-C or SIGTERM stops the run.
+            with stop_on_signals():
+                self._loop(pool, pending, running, done, needs, width, parent_id)
         except KeyboardInterrupt:
-            # The steps' papermill runs are in sessions of their own: a Ctrl-C reaches only
-            # this process, which stops them (and their kernels) before it ends.
+            # The steps' papermill runs are in sessions of their own: a Ctrl-C or SIGTERM
+            # reaches only this process, which stops them (and their kernels), and waits
+            # for them to end, before it ends and releases the lock.
             self.stopping = True
-            for proc in self.processes:
-                stop_session(proc)
+            stop_sessions(self.processes)
             raise
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
-            # After a Ctrl-C, waiting for the steps would wait for the kernels being stopped.
-            pool.shutdown(wait=not self.stopping, cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _loop(self, pool: ThreadPoolExecutor, pending: list[str],
               running: dict[Future[None], str], done: set[str],
@@ -369,6 +364,16 @@ class _Runner:
             result.failure = _execute(
                 papermill_command(shadow, self.folder, output, values, self.verbose),
                 env, self.job.run_timeout, output, self.verbose, self.processes.append)
+            if self.stopping:
+                # Stopped half way: whatever it wrote is no success, and its run is KILLED.
+                uptodate.forget(self.folder, step.name)
+                result.ended, result.status = time.time(), "KILLED"
+                with self.mlflow:
+                    run.end(RunResult("KILLED", values, result.output, result.run_id,
+                                      Failure("interrupted", "the pipeline was stopped"),
+                                      result.attempts, result.duration_s),
+                            upload_output=False)
+                raise KeyboardInterrupt
             if result.failure is None:
                 break
             if attempt <= self.job.retries:
