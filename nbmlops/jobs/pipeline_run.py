@@ -13,7 +13,8 @@ its run says "skipped: up to date" and names the run it reuses.
 
 A failed step stops the steps that need it, directly or not; the others finish. ``--from
 STEP`` runs STEP and what needs it, ``--only STEP`` that step alone with its inputs as they
-are; ``--force`` runs steps even when up to date.
+are; ``--force`` runs steps even when up to date. Each step runs under a lock of its own,
+however the run was started, so two runs never write a step's outputs together.
 """
 
 from __future__ import annotations
@@ -451,7 +452,8 @@ class _Runner:
 
     def _tracked_inputs(self, step: Step, run_id: str) -> None:
         """Add to the step's state the files its tracked cells read that job.yaml does not
-        list (a path computed at run time): a change to them makes the step run again."""
+        list (a path computed at run time): a change to them makes the step run again. And
+        keep as its outputs what its cells wrote, not what another writer left after them."""
         client = self.parent.client
         if client is None:
             return
