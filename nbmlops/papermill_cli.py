@@ -11,6 +11,9 @@ from __future__ import annotations
 import sys
 
 MODULE = "nbmlops.papermill_cli"
+#: The process whose end ends this papermill (its kernel follows papermill: ipykernel
+#: watches its parent): ``nbmlops run`` killed for good leaves no notebook running.
+STOP_WITH_ENV = "NBMLOPS_STOP_WITH_PID"
 #: The modules that run papermill's CLI with ``python -m``.
 MODULES = ("papermill", MODULE)
 
@@ -20,7 +23,24 @@ def command(*args: str) -> list[str]:
     return [sys.executable, "-m", MODULE, *args]
 
 
+def _end_with_parent() -> None:
+    """SIGTERM when the process named by STOP_WITH_ENV ends (Linux), however it ends."""
+    import os
+
+    parent = os.environ.pop(STOP_WITH_ENV, "")
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+    if str(os.getppid()) != parent:  # it ended before the line above
+        sys.exit(1)
+
+
 if __name__ == "__main__":
+    _end_with_parent()
     from nbmlops.lean_imports import skip_slow_optional_imports
 
     skip_slow_optional_imports()

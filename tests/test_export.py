@@ -411,7 +411,7 @@ def test_github_workflow(scheduled: Path) -> None:
     assert set(on["workflow_dispatch"]["inputs"]) == {"threshold", "mode", "use_cache"}
     assert on["workflow_dispatch"]["inputs"]["use_cache"]["type"] == "boolean"
     run = flow["jobs"]["run"]["steps"][-1]["run"]
-    assert run.startswith("nbmlops run ") and "-p threshold" in run
+    assert run.startswith("nbmlops run ") and '-p "threshold=$NBMLOPS_PARAM_threshold"' in run
     assert "Europe/Paris is not applied" in text
 
 

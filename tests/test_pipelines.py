@@ -387,7 +387,7 @@ def test_schedulers_get_the_pipeline_graph(tmp_path: Path) -> None:
     assert {name: job.get("needs") for name, job in jobs.items()} == {
         "a": None, "b": ["a"], "c": ["b"]}
     assert jobs["b"]["steps"][-1]["run"] == (
-        'nbmlops run jobs/chain --only b -p n "$NBMLOPS_PARAM_n"')
+        'nbmlops run jobs/chain --only b -p "n=$NBMLOPS_PARAM_n"')
     cronjob = yaml.safe_load((folder / "cronjob.yaml").read_text())
     [container] = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert container["command"] == ["nbmlops", "run", "/project/jobs/chain"]  # the whole of it

@@ -51,8 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NbmlopsError as e:
         print(f"nbmlops: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as e:
+        return 128 + int(getattr(e, "signum", 2))  # 130 after Ctrl-C, 143 after SIGTERM
     except BrokenPipeError:
         # `nbmlops status | head -1`: the reader left; say nothing more, not even at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

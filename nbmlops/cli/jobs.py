@@ -103,8 +103,9 @@ def _export_pipeline(args: argparse.Namespace) -> int:
 
 def _configure_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("job", type=Path, help="the job folder (or its job.yaml)")
-    parser.add_argument("-p", "--param", nargs=2, action="append", default=[],
-                        metavar=("NAME", "VALUE"), help="override a parameter; repeatable")
+    parser.add_argument("-p", "--param", nargs="+", action=_ParamAction, default=[],
+                        metavar="NAME=VALUE", help="override a parameter (NAME=VALUE, or NAME "
+                        "VALUE); repeatable")
     parser.add_argument("-f", "--params-file", type=Path, default=None,
                         help="a YAML file of parameter values")
     parser.add_argument("--params-json", default=None, help="parameter values as a JSON object")
@@ -119,6 +120,23 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="append", nargs="?", const="*", default=[],
                         metavar="STEP", help="a pipeline: run STEP (every step without one) "
                         "even when up to date; repeatable")
+
+
+class _ParamAction(argparse.Action):
+    """``-p NAME=VALUE`` (one word: a value starting with ``-`` cannot be taken for an
+    option) or ``-p NAME VALUE``; appended as (name, value)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        words = list(values)
+        if len(words) == 1 and "=" in words[0]:
+            pair = tuple(words[0].split("=", 1))
+        elif len(words) == 2 and "=" not in words[0]:
+            pair = (words[0], words[1])
+        else:
+            parser.error(f"{option_string} takes NAME=VALUE or NAME VALUE, not "
+                         f"{' '.join(words)!r}")
+        setattr(namespace, self.dest, [*getattr(namespace, self.dest), pair])
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -13,14 +13,14 @@ its run says "skipped: up to date" and names the run it reuses.
 
 A failed step stops the steps that need it, directly or not; the others finish. ``--from
 STEP`` runs STEP and what needs it, ``--only STEP`` that step alone with its inputs as they
-are; ``--force`` runs steps even when up to date.
+are; ``--force`` runs steps even when up to date. Each step runs under a lock of its own,
+however the run was started, so two runs never write a step's outputs together.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+import filelock
 
 from nbmlops import config, store
 from nbmlops.exceptions import JobError
@@ -47,7 +49,9 @@ from nbmlops.jobs.run import (
     _redact_output,
     job_lock,
     papermill_command,
-    stop_session,
+    stop_on_signals,
+    stop_sessions,
+    stopped_by,
 )
 from nbmlops.jobs.spec import Job, Step, resolve_params
 from nbmlops.runs.lineage import file_path
@@ -170,14 +174,23 @@ def run_pipeline(
                 say(f"{name}: skipped: up to date")
         return PipelineResult(SKIPPED, params)
     # A whole run owns the job; `--only STEP` (one task of a scheduler's graph) owns its step,
-    # so the tasks of independent branches can run at once.
-    lock = f".nbmlops-run-{only}.lock" if only else LOCK_FILE
+    # so the tasks of independent branches can run at once. Every step runs under its own
+    # lock, whichever way it was started: a whole run waits for a step an `--only` holds.
+    lock = step_lock_file(only) if only else LOCK_FILE
     with job_lock(folder, job.overlap, lock) as held:
         if not held:
             say(f"nbmlops: job {job.name} is already running: this run is skipped "
                 "(overlap: skip in job.yaml)")
             return PipelineResult(SKIPPED, params)
-        return _Runner(folder, job, params, chosen, set(force), verbose, say).run()
+        runner = _Runner(folder, job, params, chosen, set(force), verbose, say)
+        runner.held = {only} if only else set()
+        return runner.run()
+
+
+def step_lock_file(step: str) -> str:
+    """The lock a step's run holds, however it was started (whole run, ``--from``,
+    ``--only``): two runs of one step never write its outputs together."""
+    return f".nbmlops-run-{step}.lock"
 
 
 def _import_output() -> None:
@@ -198,6 +211,7 @@ class _Runner:
         self.finisher = ThreadPoolExecutor(max_workers=1)  # see _finish_output
         self.processes: list[subprocess.Popen[str]] = []  # to stop them all on Ctrl-C
         self.stopping = False
+        self.held: set[str] = set()  # the steps whose locks the caller holds (`--only`)
 
     def run(self) -> PipelineResult:
         started = time.monotonic()
@@ -209,12 +223,12 @@ class _Runner:
         result = PipelineResult(FAILED, self.params, self.results, parent_id)
         try:
             self._schedule(parent_id)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
             self.finisher.shutdown(wait=False, cancel_futures=True)
             result.duration_s = time.monotonic() - started
             result.status = "KILLED"
             self.parent.end(RunResult("KILLED", self.params, failure=Failure(
-                "interrupted", "stopped by Ctrl-C"), duration_s=result.duration_s), False)
+                "interrupted", stopped_by(e)), duration_s=result.duration_s), False)
             raise
         result.duration_s = time.monotonic() - started
         result.status = FAILED if result.failed else FINISHED
@@ -244,25 +258,19 @@ class _Runner:
         running: dict[Future[None], str] = {}
         done: set[str] = set()
         pool = ThreadPoolExecutor(max_workers=width)
-        previous = None
-        if threading.current_thread() is threading.main_thread():
-            # As a one-notebook run does: Ctrl-C stops the run even where the shell that
-            # started it made SIGINT ignored (a background job).
-            previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
-            self._loop(pool, pending, running, done, needs, width, parent_id)
+            # As a one-notebook run does: Ctrl-C or SIGTERM stops the run.
+            with stop_on_signals():
+                self._loop(pool, pending, running, done, needs, width, parent_id)
         except KeyboardInterrupt:
-            # The steps' papermill runs are in sessions of their own: a Ctrl-C reaches only
-            # this process, which stops them (and their kernels) before it ends.
+            # The steps' papermill runs are in sessions of their own: a Ctrl-C or SIGTERM
+            # reaches only this process, which stops them (and their kernels), and waits
+            # for them to end, before it ends and releases the lock.
             self.stopping = True
-            for proc in self.processes:
-                stop_session(proc)
+            stop_sessions(self.processes)
             raise
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
-            # After a Ctrl-C, waiting for the steps would wait for the kernels being stopped.
-            pool.shutdown(wait=not self.stopping, cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _loop(self, pool: ThreadPoolExecutor, pending: list[str],
               running: dict[Future[None], str], done: set[str],
@@ -301,6 +309,28 @@ class _Runner:
     # -- one step -------------------------------------------------------------------------
 
     def _step(self, step: Step, parent_id: str | None) -> None:
+        if step.name in self.held:
+            return self._step_locked(step, parent_id)
+        lock = filelock.FileLock(str(self.folder / step_lock_file(step.name)))
+        said = False
+        while True:
+            try:
+                lock.acquire(timeout=0.5)
+                break
+            except filelock.Timeout:
+                if self.stopping:
+                    raise KeyboardInterrupt from None
+                if not said:
+                    self.say(f"nbmlops: step {step.name}: another run of it is under way; "
+                             "waiting for it to end")
+                    said = True
+        try:
+            # Checked once the lock is held: what the other run left may be up to date.
+            return self._step_locked(step, parent_id)
+        finally:
+            lock.release()
+
+    def _step_locked(self, step: Step, parent_id: str | None) -> None:
         result = self.results[step.name]
         values = step_params(self.job, step, self.params)
         forced = "*" in self.force or step.name in self.force
@@ -335,6 +365,16 @@ class _Runner:
             result.failure = _execute(
                 papermill_command(shadow, self.folder, output, values, self.verbose),
                 env, self.job.run_timeout, output, self.verbose, self.processes.append)
+            if self.stopping:
+                # Stopped half way: whatever it wrote is no success, and its run is KILLED.
+                uptodate.forget(self.folder, step.name)
+                result.ended, result.status = time.time(), "KILLED"
+                with self.mlflow:
+                    run.end(RunResult("KILLED", values, result.output, result.run_id,
+                                      Failure("interrupted", "the pipeline was stopped"),
+                                      result.attempts, result.duration_s),
+                            upload_output=False)
+                raise KeyboardInterrupt
             if result.failure is None:
                 break
             if attempt <= self.job.retries:
@@ -412,7 +452,8 @@ class _Runner:
 
     def _tracked_inputs(self, step: Step, run_id: str) -> None:
         """Add to the step's state the files its tracked cells read that job.yaml does not
-        list (a path computed at run time): a change to them makes the step run again."""
+        list (a path computed at run time): a change to them makes the step run again. And
+        keep as its outputs what its cells wrote, not what another writer left after them."""
         client = self.parent.client
         if client is None:
             return
@@ -423,20 +464,36 @@ class _Runner:
                     filter_string=f"tags.`{store.PARENT_RUN_TAG}` = '{run_id}'")
         except Exception:  # the step's state keeps the inputs job.yaml lists
             return
-        outputs = [os.path.normpath(self.folder / p) for p in step.outputs]
+        listed = {os.path.normpath(self.folder / p): p for p in step.outputs}
+        outputs = list(listed)
         root = config.project_root(self.folder)
         found: dict[str, str] = {}
-        for cell in cells:
+        wrote: dict[str, str] = {}  # output -> what the step's last cell writing it left
+        for cell in sorted(cells, key=lambda c: c.info.start_time or 0):
             for d in cell.inputs.dataset_inputs if cell.inputs is not None else []:
                 tags = {t.key: t.value for t in d.tags}
                 path = file_path(d, root)  # named relative to the project, or absolute
-                if (path is None
-                        or "output" in tags.get(store.DATA_CONTEXT_TAG, "")
-                        or any(pipeline.covers(o, path) for o in outputs)):
+                if path is None:
+                    continue
+                if "output" in tags.get(store.DATA_CONTEXT_TAG, ""):
+                    named = listed.get(os.path.normpath(path))
+                    if named is not None:
+                        wrote[named] = d.dataset.digest
+                    continue
+                if any(pipeline.covers(o, path) for o in outputs):
                     continue
                 found.setdefault(os.path.relpath(path, self.folder), d.dataset.digest)
         state = uptodate.load_state(self.folder, step.name)
+        if state is None or state.run_id != run_id:
+            return
         extra = {p: f for p, f in found.items() if p not in step.inputs}
-        if state is not None and extra and state.run_id == run_id:
-            state.inputs.update(extra)
+        state.inputs.update(extra)
+        # An output another writer changed after the step's cell wrote it is not what the
+        # step made: the state keeps the cell's fingerprint, so the step is not up to date.
+        mixed = {p: f for p, f in wrote.items() if state.outputs.get(p, f) != f}
+        for path in mixed:
+            self.say(f"nbmlops: warning: step {step.name}: {path} changed after the step "
+                     "wrote it (another writer?): the step runs again next time")
+        state.outputs.update(mixed)
+        if extra or mixed:
             uptodate.save_state(self.folder, step.name, state)

@@ -70,6 +70,41 @@ class Failure:
         return "\n".join(block)
 
 
+class Stopped(KeyboardInterrupt):
+    """A run stopped by a signal: Ctrl-C, or SIGTERM (a scheduler's kill or timeout). It ends
+    as an interrupted run does: its notebooks stopped, its runs KILLED."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def stopped_by(error: BaseException) -> str:
+    """What stopped a run, as its KILLED run says it."""
+    if isinstance(error, Stopped) and error.signum != signal.SIGINT:
+        return f"stopped by {signal.Signals(error.signum).name}"
+    return "stopped by Ctrl-C"
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """In the main thread: Ctrl-C and SIGTERM raise :class:`Stopped`, even where the shell
+    that started the run made SIGINT ignored (a background job)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Stopped(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 @dataclass
 class RunResult:
     status: str  # FINISHED | FAILED | SKIPPED
@@ -370,10 +405,11 @@ def _run_locked(job: Job, folder: Path, params: dict[str, Any], verbose: bool,
         try:
             failure = _execute(papermill_command(job, folder, output, params, verbose, progress),
                                env, job.run_timeout, output, verbose)
-        except KeyboardInterrupt:
-            # Ctrl-C: the parent run ends KILLED, as an interrupted tracked cell does, instead
-            # of staying RUNNING for ever; the output notebook is not checked nor uploaded.
-            result.status, result.failure = "KILLED", Failure("interrupted", "stopped by Ctrl-C")
+        except KeyboardInterrupt as e:
+            # Ctrl-C or SIGTERM: the parent run ends KILLED, as an interrupted tracked cell
+            # does, instead of staying RUNNING for ever; the output notebook is not checked
+            # nor uploaded.
+            result.status, result.failure = "KILLED", Failure("interrupted", stopped_by(e))
             result.duration_s = time.monotonic() - started
             parent.end(result, upload_output=False)
             raise
@@ -472,45 +508,65 @@ def _execute(command: list[str], env: dict[str, str], timeout: float | None, out
              verbose: bool,
              started: Callable[[subprocess.Popen[str]], None] | None = None) -> Failure | None:
     # A session of its own: a timeout kills papermill and the kernel it started together.
+    # papermill ends with this process however it ends (see nbmlops.papermill_cli).
     proc = subprocess.Popen(
-        command, env=env, start_new_session=True, text=True,
+        command, env={**env, papermill_cli.STOP_WITH_ENV: str(os.getpid())},
+        start_new_session=True, text=True,
         stdout=None if verbose else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     if started is not None:
         started(proc)  # a pipeline's steps run in threads: Ctrl-C reaches their caller only
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-
-        def interrupted(signum: int, frame: Any) -> None:
-            # papermill runs in a session of its own, so a Ctrl-C never reaches it, and
-            # communicate() would wait for it to end after a KeyboardInterrupt: stop it first.
-            stop_session(proc)
-            raise KeyboardInterrupt
-
-        previous = signal.signal(signal.SIGINT, interrupted)
     try:
-        _, stderr = proc.communicate(timeout=timeout)
+        # papermill runs in a session of its own: a Ctrl-C or SIGTERM reaches only this
+        # process, which stops it and its kernel.
+        with stop_on_signals():
+            _, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         stop_session(proc, signal.SIGKILL)
         proc.communicate()
         return Failure("timeout", f"the whole run took longer than {timeout:g} s (run_timeout)",
                        cell=_running_cell(output))
     except KeyboardInterrupt:
-        stop_session(proc)
+        stop_sessions([proc])
         raise
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
     if verbose and stderr:
         sys.stderr.write(stderr)
     return None if proc.returncode == 0 else failure_of(output, stderr or "")
 
 
 def stop_session(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> None:
-    """Stop papermill and the kernel it started: they run in a session of their own."""
+    """Stop papermill and the kernel it started: they run in a session of their own (the
+    kernel, in one of its own, ends when papermill does)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
+
+
+def stop_sessions(procs: list[subprocess.Popen[str]], timeout: float = 10.0) -> None:
+    """Stop papermill runs and their kernels and wait until every one has ended (killed
+    after ``timeout``): the run's lock is released only then, so no second run starts
+    beside a notebook still running."""
+    import psutil
+
+    kernels: list[psutil.Process] = []
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            kernels += psutil.Process(proc.pid).children(recursive=True)
+        stop_session(proc)
+    for kernel in kernels:
+        with contextlib.suppress(psutil.Error):
+            kernel.terminate()
+    deadline = time.monotonic() + timeout
+    for proc in procs:  # papermill is a child: Popen reaps it
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            stop_session(proc, signal.SIGKILL)
+    _, alive = psutil.wait_procs(kernels, timeout=max(0.0, deadline - time.monotonic()))
+    for kernel in alive:
+        with contextlib.suppress(psutil.Error):
+            kernel.kill()
+    psutil.wait_procs(alive, timeout=5)
 
 
 def _on_failure(job: Job, result: RunResult, env: dict[str, str], say: Say) -> None:

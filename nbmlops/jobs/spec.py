@@ -102,6 +102,10 @@ class Step:
 
     @classmethod
     def from_dict(cls, name: str, data: Any, where: str) -> Step:
+        if not JOB_NAME.fullmatch(name):
+            # A step's name names its state, lock and output files in the job folder.
+            raise JobError(f"{where}: invalid step name {name!r}: letters, digits, '.', '_' "
+                           "and '-' only, a letter or digit first")
         if not isinstance(data, Mapping) or not isinstance(data.get("notebook"), str):
             raise JobError(f"{where}: step {name} needs 'notebook: FILE'")
         known = {f.name for f in fields(cls)} - {"name"}
@@ -338,7 +342,34 @@ def resolve_params(job: Job, given: Mapping[str, Any]) -> dict[str, Any]:
                            f"pass -p {spec.name} VALUE")
         else:
             values[spec.name] = spec.default
+    return passable(values)
+
+
+#: The parameters reach papermill as one JSON word of its command line, which the system
+#: caps at 128 KiB (MAX_ARG_STRLEN): what is larger cannot be run.
+MAX_PARAMS_BYTES = 100_000
+
+
+def passable(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` when a job's command line can carry them; JobError saying why not."""
+    for name, value in values.items():
+        if _has_nul(value):  # a NUL ends a C string: no command line nor database takes it
+            raise JobError(f"parameter {name}: a NUL character cannot be passed to a job")
+    size = len(json.dumps(values, default=repr))  # as papermill gets it: ASCII
+    if size > MAX_PARAMS_BYTES:
+        raise JobError(f"the parameters take {size} bytes as JSON; a job takes at most "
+                       f"{MAX_PARAMS_BYTES}")
     return values
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 # -- the file ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ so a request can only reach job folders inside the server's root.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -60,19 +61,18 @@ def _output(folder: Path, root: Path, output: str | None) -> str | None:
 def run_now(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
     """Start ``nbmlops run`` on the job in the background, with the parameters given."""
     from nbmlops.jobs.run import is_running
-    from nbmlops.jobs.spec import load, resolve_params
+    from nbmlops.jobs.spec import load, passable, resolve_params
 
     folder = _job_folder(server_root, body)
     params = body.get("parameters") or {}
     if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
         raise ConfigError("parameters must be an object of name to value")
     resolve_params(load(folder), params)  # a wrong value is said now, not in a log
+    passable(params)  # as sent, before coercion
     process = _started.get(folder)
     if is_running(folder) or (process is not None and process.poll() is None):
         raise JobError(f"job {folder.name} is running already")
-    argv = [sys.executable, "-m", "nbmlops.cli", "run", str(folder)]
-    for name, value in params.items():
-        argv += ["-p", name, str(value).lower() if isinstance(value, bool) else str(value)]
+    argv = run_argv(folder, params)
     log = folder / RUN_NOW_LOG
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
@@ -80,6 +80,15 @@ def run_now(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
                                             stdin=subprocess.DEVNULL, cwd=folder,
                                             start_new_session=True)
     return {"started": True, "job": folder.name}
+
+
+def run_argv(folder: Path, params: dict[str, Any]) -> list[str]:
+    """The command running the job with ``params``: they go as one JSON word that names its
+    option, so no value (``-x``) can be read as an option, and each keeps its JSON type."""
+    argv = [sys.executable, "-m", "nbmlops.cli", "run", str(folder)]
+    if params:
+        argv.append("--params-json=" + json.dumps(params))
+    return argv
 
 
 def set_schedule(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:

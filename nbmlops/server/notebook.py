@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nbmlops import config, regular_files, store
-from nbmlops.exceptions import OutsideRoot
+from nbmlops.exceptions import ConfigError, OutsideRoot
 from nbmlops.redact import strip_credentials
 from nbmlops.track import cells as notebook_cells
 from nbmlops.track.status_line import METADATA_KEY as STATUS_METADATA_KEY
@@ -88,6 +88,8 @@ def without_server_paths(message: str, server_root: Path) -> str:
 def inside(root: str | Path, path: str) -> Path:
     """``path`` (relative to ``root``, as JupyterLab names files) as an absolute path;
     :class:`OutsideRoot` when it leaves ``root`` (``..``, absolute paths, symlinks out)."""
+    if "\x00" in path:  # no file has one; the system would refuse the name
+        raise ConfigError(f"{path!r} is no file name: it holds a NUL character")
     base = Path(root).resolve()
     candidate = (base / path.lstrip("/")).resolve()
     if candidate != base and base not in candidate.parents:

@@ -128,3 +128,9 @@ async def test_export_needs_a_notebook(jp_fetch: Fetch, folder: Path) -> None:
     assert (code, out["error"]) == (404, "NotebookNotFound")
     code, out = await post(jp_fetch, {})
     assert code == 400 and "notebook" in out["message"]
+
+
+async def test_a_nul_in_the_notebook_path_is_a_400(jp_fetch: Fetch, folder: Path) -> None:
+    code, out = await post(jp_fetch, {"notebook": f"{folder.name}/train\x00.ipynb"})
+    assert (code, out["error"]) == (400, "ConfigError") and "NUL" in out["message"]
+    assert not (folder / "jobs").exists()

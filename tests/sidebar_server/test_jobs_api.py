@@ -124,3 +124,41 @@ async def test_install_and_remove_the_cron_schedule(
     code, answer = await call(jp_fetch, "jobs/schedule",
                               {"notebook": notebook, "job": "weekly", "install": "yes"})
     assert (code, answer["error"]) == (400, "ConfigError")
+
+
+@pytest.fixture
+def labelled(tracked: TrackedProject) -> tuple[str, Path]:
+    """A tiny job ``label`` with a str parameter, whose notebook writes it to a file."""
+    import nbformat
+
+    where = tracked.root / f"label-{uuid.uuid4().hex[:8]}"
+    where.mkdir()
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("label = 'a'")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("open('label.txt', 'w').write(label)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, str(where / "label.ipynb"))
+    return f"{where.name}/label.ipynb", export_job(where / "label.ipynb", name="label",
+                                                  force=True).folder
+
+
+@pytest.mark.kernel
+async def test_run_now_passes_any_value_and_refuses_what_cannot_run(
+    jp_fetch: Fetch, labelled: tuple[str, Path]
+) -> None:
+    from nbmlops.server import jobs
+
+    notebook, folder = labelled
+    for value in ("a\x00b", "x" * 200_000):  # no command line carries them
+        code, answer = await call(jp_fetch, "jobs/run", {"notebook": notebook, "job": "label",
+                                                         "parameters": {"label": value}})
+        assert (code, answer.get("error")) == (400, "JobError"), answer
+        assert "\n" not in answer["message"]
+    assert not (folder / "runs").exists()  # nothing started
+    code, answer = await call(jp_fetch, "jobs/run", {"notebook": notebook, "job": "label",
+                                                     "parameters": {"label": "--help"}})
+    assert code == 200, answer
+    assert jobs._started[folder].wait(timeout=300) == 0, (folder / jobs.RUN_NOW_LOG).read_text()
+    assert (folder.parent.parent / "label.txt").read_text() == "--help"

@@ -12,7 +12,25 @@ from nbmlops import config
 from nbmlops.exceptions import ScheduleError
 from nbmlops.jobs.schedule import RUN_DATE_PARAM, check_cron, cron_of
 from nbmlops.jobs.spec import Job
-from nbmlops.jobs.targets.base import Target, step_commands, task_id
+from nbmlops.jobs.targets.base import Target, step_commands
+
+
+def job_ids(steps: list[str]) -> dict[str, str]:
+    """Each step's GitHub job id: GitHub wants a letter or ``_`` first, then letters, digits,
+    ``-`` and ``_`` (``01_load`` -> ``_01_load``, ``a.b`` -> ``a_b``); two steps that would
+    share one get a number (``a_b-2``)."""
+    ids: dict[str, str] = {}
+    taken: set[str] = set()
+    for step in steps:
+        base = re.sub(r"[^A-Za-z0-9_-]", "_", step)
+        if not re.match(r"[A-Za-z_]", base):
+            base = "_" + base
+        found, number = base, 2
+        while found in taken:
+            found, number = f"{base}-{number}", number + 1
+        taken.add(found)
+        ids[step] = found
+    return ids
 
 
 def _default(spec: dict[str, Any]) -> str:
@@ -45,9 +63,10 @@ class GithubTarget(Target):
             f"NBMLOPS_PARAM_{p.name}": f"${{{{ inputs.{p.name} || {_default(inputs[p.name])} }}}}"
             for p in job.parameters if p.name != RUN_DATE_PARAM
         }
+        # NAME=VALUE as one word: a value starting with "-" is never read as an option.
         args = "".join(
-            f' -p {p.name} "$NBMLOPS_PARAM_{p.name}"'
-            if p.name != RUN_DATE_PARAM else f' -p {p.name} "$(date -u +%F)"'
+            f' -p "{p.name}=$NBMLOPS_PARAM_{p.name}"'
+            if p.name != RUN_DATE_PARAM else f' -p "{p.name}=$(date -u +%F)"'
             for p in job.parameters
         )
         requirements = shlex.quote(f"{where}/requirements.txt")
@@ -76,10 +95,11 @@ class GithubTarget(Target):
             # Each runs on a runner of its own: what a step reads from another must reach it
             # (a data store, or actions/upload-artifact and download-artifact).
             run = workflow["jobs"].pop("run")
+            ids = job_ids([s.name for s in job.steps])
             for name, needs, command in step_commands(job, shlex.quote(where)):
                 steps = [*run["steps"][:-1], {"env": env, "run": command + args}]
-                workflow["jobs"][task_id(name)] = {
-                    **({"needs": [task_id(n) for n in needs]} if needs else {}),
+                workflow["jobs"][ids[name]] = {
+                    **({"needs": [ids[n] for n in needs if n in ids]} if needs else {}),
                     **run, "steps": steps}
         return workflow
 
