@@ -30,7 +30,7 @@ from nbmlops import config, store
 from nbmlops.exceptions import ConfigError, RecordRejected
 from nbmlops.record import DataRecord, RunRecord
 from nbmlops.redact import strip_credentials
-from nbmlops.sync import artifact_scheme
+from nbmlops.sync import artifact_scheme, dataset_limits
 from nbmlops.sync.figures import make_files
 
 if TYPE_CHECKING:
@@ -119,8 +119,9 @@ def _upload_run(
         for metrics, params, tags in _batches(run.metrics, run.params,
                                               [] if inline else run.tags):
             client.log_batch(run_id, metrics=metrics, params=params, tags=tags)
-        if run.datasets:
-            client.log_inputs(run_id, datasets=run.datasets)
+        if run.datasets and (problem := dataset_limits.log_inputs(client, run_id, run.datasets)):
+            run.warnings.append(problem)
+            client.set_tag(run_id, store.WARNINGS_TAG, _cut("\n".join(run.warnings), MAX_TAG_VALUE))
         log_artifacts(client, run_id, files, run.artifacts)
         upload_children(client, experiment_id, run_id, record, run.system_tags)
         if record.models:
@@ -133,16 +134,26 @@ def _upload_run(
                 text = "\n".join([*run.warnings, *problems])
                 client.set_tag(run_id, store.WARNINGS_TAG, _cut(text, MAX_TAG_VALUE))
         client.set_terminated(run_id, record.outcome.status, end_time=record.outcome.end_ms or None)
-    except Exception as e:
-        if is_permanent(e):
-            # MLflow refused the data: no retry will come to delete this half run.
-            with contextlib.suppress(Exception):
-                client.delete_run(run_id)
+    except BaseException:
+        end_half_run(client, experiment_id, run_id, record)
         raise
     done = receipt(record, experiment_id, run_id)
     if models:
         done["models"] = [m.receipt() for m in models]
     return done
+
+
+def end_half_run(client: MlflowClient, experiment_id: str, run_id: str, record: RunRecord) -> None:
+    """End a run whose upload failed part-way: FAILED, then deleted with its nested runs, so
+    neither the MLflow UI nor the exactly-once check (active runs only) sees it; the record
+    stays in the spool and is uploaded afresh. A store that cannot be reached now keeps the
+    run RUNNING, and the next try deletes it (:func:`_upload_run`)."""
+    with contextlib.suppress(Exception):
+        client.set_terminated(run_id, "FAILED")
+    with contextlib.suppress(Exception):
+        if record.children:
+            delete_children(client, experiment_id, run_id)
+        client.delete_run(run_id)
 
 
 def upload_children(client: MlflowClient, experiment_id: str, run_id: str, record: RunRecord,
@@ -237,6 +248,8 @@ def prepare(record: RunRecord, files: Path) -> PreparedRun:
         metrics = [Metric(k, v, ts, step) for k, v, ts, step in _metrics(record, warnings)]
         tags = [RunTag(k, v) for k, v in _user_tags(record, warnings).items()]
         datasets = dataset_inputs(record.datasets, record.notebook)
+        artifacts += dataset_limits.keep_full_schemas(
+            record.datasets, [dataset_schema(d) for d in record.datasets], files, warnings)
         system_tags = _system_tags(record, warnings)  # last: it carries the warnings
     except (ValueError, TypeError, KeyError, AttributeError) as e:
         raise RecordRejected(f"malformed record: {type(e).__name__}: {e}") from e
@@ -605,6 +618,10 @@ def dataset_inputs(datasets: Sequence[DataRecord], notebook: str) -> list[Datase
         source_type, source = dataset_source(data, notebook)
         tags = [InputTag(store.DATA_CONTEXT_TAG, contexts),
                 InputTag(store.DATA_KIND_TAG, data.kind)]
+        schema = dataset_schema(data)
+        if dataset_limits.too_wide(schema):  # a very wide frame: a summary, all as an artifact
+            schema, note = dataset_limits.summarise(str(schema), data)
+            tags.append(InputTag(store.DATA_SCHEMA_TAG, note))
         if digest != data.fingerprint:
             tags.append(InputTag(store.DATA_FINGERPRINT_TAG, _cut(data.fingerprint, 500)))
         dataset = Dataset(
@@ -612,7 +629,7 @@ def dataset_inputs(datasets: Sequence[DataRecord], notebook: str) -> list[Datase
             digest=digest,
             source_type=source_type,
             source=source,
-            schema=dataset_schema(data),
+            schema=schema,
             profile=dataset_profile(data),
         )
         inputs.append(DatasetInput(dataset, tags=tags))
