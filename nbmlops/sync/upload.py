@@ -106,14 +106,15 @@ def _upload_run(
 
     # The cell's own tags come with the run when they fit one batch: a commit less per run.
     inline = len(run.tags) <= MAX_PARAMS_TAGS_PER_BATCH
-    run_id = client.create_run(
+    created = client.create_run(
         experiment_id,
         start_time=record.outcome.start_ms or None,
         # Everything the exactly-once check needs is set by create_run itself, so the run
         # never exists without its record id.
         tags={**({t.key: t.value for t in run.tags} if inline else {}), **run.system_tags},
         run_name=_cut(str(record.run_name), MAX_RUN_NAME),
-    ).info.run_id
+    )
+    run_id = created.info.run_id
     models: list[Any] = []
     try:
         for metrics, params, tags in _batches(run.metrics, run.params,
@@ -122,7 +123,7 @@ def _upload_run(
         if run.datasets and (problem := dataset_limits.log_inputs(client, run_id, run.datasets)):
             run.warnings.append(problem)
             client.set_tag(run_id, store.WARNINGS_TAG, _cut("\n".join(run.warnings), MAX_TAG_VALUE))
-        log_artifacts(client, run_id, files, run.artifacts)
+        log_artifacts(client, run_id, files, run.artifacts, created.info.artifact_uri)
         upload_children(client, experiment_id, run_id, record, run.system_tags)
         if record.models:
             from nbmlops.sync.register import register_models
@@ -195,17 +196,32 @@ def delete_children(client: MlflowClient, experiment_id: str, run_id: str) -> No
 ARTIFACT_THREADS = 4
 
 
-def log_artifacts(client: MlflowClient, run_id: str, files: Path, relpaths: list[str]) -> None:
-    """Log the run's artifact files, in parallel when there are several. The first error is
-    raised once all are done: the run is still RUNNING then, so a retry deletes it and
-    uploads the record afresh, as after any failure half-way."""
+def log_artifacts(client: MlflowClient, run_id: str, files: Path, relpaths: list[str],
+                  artifact_uri: str | None = None) -> None:
+    """Log the run's artifact files, in parallel when there are several and they go to a
+    server. The first error is raised once all are done (the caller then ends the half run).
 
-    def send(relpath: str) -> None:
-        client.log_artifact(run_id, str(files / relpath), posixpath.dirname(relpath) or None)
+    With the run's ``artifact_uri`` (what ``create_run`` answered) the files go straight to
+    its artifact repository: no ``get_run`` per run, and no entry per run in MLflow's
+    process-wide cache of repositories, which would grow with every record of a long pass.
+    """
+    if artifact_uri is None:
+        def send(relpath: str) -> None:
+            client.log_artifact(run_id, str(files / relpath), posixpath.dirname(relpath) or None)
+        local = False
+    else:
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+        from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+
+        repo = get_artifact_repository(artifact_uri, tracking_uri=client.tracking_uri)
+        local = isinstance(repo, LocalArtifactRepository)  # a copy each: threads only cost
+
+        def send(relpath: str) -> None:
+            repo.log_artifact(str(files / relpath), posixpath.dirname(relpath) or None)
 
     # mutation-equivalent: where serial ends (< 2, <= 2, < 3) and the pool's size and thread
     # names: every file is logged once either way.
-    if len(relpaths) < 2:
+    if local or len(relpaths) < 2:
         for relpath in relpaths:
             send(relpath)
         return
