@@ -70,5 +70,6 @@ def test_mlops_status_in_a_notebook_on_a_read_only_spool(
         assert "Traceback" not in out.stdout + out.stderr
         assert "pending:      1" in out.stdout and "not writable" in out.stdout
     finally:
-        ip.history_manager.end_session()
+        if ip.history_manager is not None:
+            ip.history_manager.end_session()
         InteractiveShell.clear_instance()

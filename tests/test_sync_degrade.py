@@ -52,7 +52,7 @@ def test_a_very_wide_frame_keeps_its_run_with_the_schema_summarised(
     [dataset_input] = run.inputs.dataset_inputs  # type: ignore[union-attr]
     ds = dataset_input.dataset
     assert (ds.name, ds.digest) == ("wide", "1e" * 16)
-    assert len(ds.schema) <= MAX_DATASET_SCHEMA_SIZE
+    assert ds.schema is not None and len(ds.schema) <= MAX_DATASET_SCHEMA_SIZE
     columns = Schema.from_json(json.dumps(json.loads(ds.schema)["mlflow_colspec"])).inputs
     assert 0 < len(columns) < WIDE
     assert columns[0].name == "feature_00000" and columns[0].type.name == "double"
