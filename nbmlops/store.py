@@ -102,6 +102,7 @@ DATA_CONTEXT_TAG = "mlflow.data.context"  # "input", "output" or "input,output"
 DATA_KIND_TAG = "nbmlops.kind"  # dataframe, series, ndarray, file, ...
 DATA_FINGERPRINT_TAG = "nbmlops.fingerprint"  # the whole fingerprint when the digest is cut
 DATA_VARIABLE_TAG = "nbmlops.variable"  # the dataset's source tag: the variable's name
+DATA_SCHEMA_TAG = "nbmlops.schema"  # a schema too long for the entry: what it holds, where all is
 INPUT = "input"
 OUTPUT = "output"
 

@@ -347,7 +347,7 @@ def test_status_reads_the_spool_and_the_sync_process_state(
         "spool": str(spool.root), "pending": 2, "running": True, "pid": 4242,
         "failing": True, "last_error": error, "last_error_at": 1.5, "last_success_at": 2.5,
         "last_run_url": "http://ui/run", "uploaded_total": 7, "failed": 1,
-        "log": str(spool.log_file), "advice": worker.advice(error),
+        "log": str(spool.log_file), "advice": worker.advice(error), "unreadable": None,
     }
     assert spool.entries() == [aged, newer]
     # Nobody serves it, nothing waits: no pid, no failing, no advice, whatever the state says.

@@ -30,7 +30,7 @@ from nbmlops import config, store
 from nbmlops.exceptions import ConfigError, RecordRejected
 from nbmlops.record import DataRecord, RunRecord
 from nbmlops.redact import strip_credentials
-from nbmlops.sync import artifact_scheme
+from nbmlops.sync import artifact_scheme, dataset_limits
 from nbmlops.sync.figures import make_files
 
 if TYPE_CHECKING:
@@ -110,22 +110,24 @@ def _upload_run(
 
     # The cell's own tags come with the run when they fit one batch: a commit less per run.
     inline = len(run.tags) <= MAX_PARAMS_TAGS_PER_BATCH
-    run_id = client.create_run(
+    created = client.create_run(
         experiment_id,
         start_time=record.outcome.start_ms or None,
         # Everything the exactly-once check needs is set by create_run itself, so the run
         # never exists without its record id.
         tags={**({t.key: t.value for t in run.tags} if inline else {}), **run.system_tags},
         run_name=_cut(str(record.run_name), MAX_RUN_NAME),
-    ).info.run_id
+    )
+    run_id = created.info.run_id
     models: list[Any] = []
     try:
         for metrics, params, tags in _batches(run.metrics, run.params,
                                               [] if inline else run.tags):
             client.log_batch(run_id, metrics=metrics, params=params, tags=tags)
-        if run.datasets:
-            client.log_inputs(run_id, datasets=run.datasets)
-        log_artifacts(client, run_id, files, run.artifacts)
+        if run.datasets and (problem := dataset_limits.log_inputs(client, run_id, run.datasets)):
+            run.warnings.append(problem)
+            client.set_tag(run_id, store.WARNINGS_TAG, _cut("\n".join(run.warnings), MAX_TAG_VALUE))
+        log_artifacts(client, run_id, files, run.artifacts, created.info.artifact_uri)
         upload_children(client, experiment_id, run_id, record, run.system_tags)
         if record.models:
             from nbmlops.sync.register import register_models
@@ -137,16 +139,26 @@ def _upload_run(
                 text = "\n".join([*run.warnings, *problems])
                 client.set_tag(run_id, store.WARNINGS_TAG, _cut(text, MAX_TAG_VALUE))
         client.set_terminated(run_id, record.outcome.status, end_time=record.outcome.end_ms or None)
-    except Exception as e:
-        if is_permanent(e):
-            # MLflow refused the data: no retry will come to delete this half run.
-            with contextlib.suppress(Exception):
-                client.delete_run(run_id)
+    except BaseException:
+        end_half_run(client, experiment_id, run_id, record)
         raise
     done = receipt(record, experiment_id, run_id)
     if models:
         done["models"] = [m.receipt() for m in models]
     return done
+
+
+def end_half_run(client: MlflowClient, experiment_id: str, run_id: str, record: RunRecord) -> None:
+    """End a run whose upload failed part-way: FAILED, then deleted with its nested runs, so
+    neither the MLflow UI nor the exactly-once check (active runs only) sees it; the record
+    stays in the spool and is uploaded afresh. A store that cannot be reached now keeps the
+    run RUNNING, and the next try deletes it (:func:`_upload_run`)."""
+    with contextlib.suppress(Exception):
+        client.set_terminated(run_id, "FAILED")
+    with contextlib.suppress(Exception):
+        if record.children:
+            delete_children(client, experiment_id, run_id)
+        client.delete_run(run_id)
 
 
 def upload_children(client: MlflowClient, experiment_id: str, run_id: str, record: RunRecord,
@@ -188,17 +200,32 @@ def delete_children(client: MlflowClient, experiment_id: str, run_id: str) -> No
 ARTIFACT_THREADS = 4
 
 
-def log_artifacts(client: MlflowClient, run_id: str, files: Path, relpaths: list[str]) -> None:
-    """Log the run's artifact files, in parallel when there are several. The first error is
-    raised once all are done: the run is still RUNNING then, so a retry deletes it and
-    uploads the record afresh, as after any failure half-way."""
+def log_artifacts(client: MlflowClient, run_id: str, files: Path, relpaths: list[str],
+                  artifact_uri: str | None = None) -> None:
+    """Log the run's artifact files, in parallel when there are several and they go to a
+    server. The first error is raised once all are done (the caller then ends the half run).
 
-    def send(relpath: str) -> None:
-        client.log_artifact(run_id, str(files / relpath), posixpath.dirname(relpath) or None)
+    With the run's ``artifact_uri`` (what ``create_run`` answered) the files go straight to
+    its artifact repository: no ``get_run`` per run, and no entry per run in MLflow's
+    process-wide cache of repositories, which would grow with every record of a long pass.
+    """
+    if artifact_uri is None:
+        def send(relpath: str) -> None:
+            client.log_artifact(run_id, str(files / relpath), posixpath.dirname(relpath) or None)
+        local = False
+    else:
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+        from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+
+        repo = get_artifact_repository(artifact_uri, tracking_uri=client.tracking_uri)
+        local = isinstance(repo, LocalArtifactRepository)  # a copy each: threads only cost
+
+        def send(relpath: str) -> None:
+            repo.log_artifact(str(files / relpath), posixpath.dirname(relpath) or None)
 
     # mutation-equivalent: where serial ends (< 2, <= 2, < 3) and the pool's size and thread
     # names: every file is logged once either way.
-    if len(relpaths) < 2:
+    if local or len(relpaths) < 2:
         for relpath in relpaths:
             send(relpath)
         return
@@ -241,6 +268,8 @@ def prepare(record: RunRecord, files: Path) -> PreparedRun:
         metrics = [Metric(k, v, ts, step) for k, v, ts, step in _metrics(record, warnings)]
         tags = [RunTag(k, v) for k, v in _user_tags(record, warnings).items()]
         datasets = dataset_inputs(record.datasets, record.notebook)
+        artifacts += dataset_limits.keep_full_schemas(
+            record.datasets, [dataset_schema(d) for d in record.datasets], files, warnings)
         system_tags = _system_tags(record, warnings)  # last: it carries the warnings
     except (ValueError, TypeError, KeyError, AttributeError) as e:
         raise RecordRejected(f"malformed record: {type(e).__name__}: {e}") from e
@@ -609,6 +638,10 @@ def dataset_inputs(datasets: Sequence[DataRecord], notebook: str) -> list[Datase
         source_type, source = dataset_source(data, notebook)
         tags = [InputTag(store.DATA_CONTEXT_TAG, contexts),
                 InputTag(store.DATA_KIND_TAG, data.kind)]
+        schema = dataset_schema(data)
+        if dataset_limits.too_wide(schema):  # a very wide frame: a summary, all as an artifact
+            schema, note = dataset_limits.summarise(str(schema), data)
+            tags.append(InputTag(store.DATA_SCHEMA_TAG, note))
         if digest != data.fingerprint:
             tags.append(InputTag(store.DATA_FINGERPRINT_TAG, _cut(data.fingerprint, 500)))
         dataset = Dataset(
@@ -616,7 +649,7 @@ def dataset_inputs(datasets: Sequence[DataRecord], notebook: str) -> list[Datase
             digest=digest,
             source_type=source_type,
             source=source,
-            schema=dataset_schema(data),
+            schema=schema,
             profile=dataset_profile(data),
         )
         inputs.append(DatasetInput(dataset, tags=tags))

@@ -536,7 +536,13 @@ def status(spool: SpoolLike) -> dict[str, Any]:
     if entries:
         oldest = round(entry_age(entries[0]), 3)
     state = spool.state()
-    running = is_running(spool)
+    unreadable = None
+    try:
+        running = is_running(spool)
+    except OSError as e:  # a read-only spool: its lock cannot be probed, the rest is read
+        running = False
+        unreadable = (f"cannot tell whether a sync process runs: the spool {spool.root} is not "
+                      f"writable ({e.strerror or e})")
     failed = len(spool.failed_entries())
     return {
         "spool": str(spool.root),
@@ -553,6 +559,7 @@ def status(spool: SpoolLike) -> dict[str, Any]:
         "failed": failed,
         "log": str(spool.log_file),
         "advice": advice(state.get("last_error")) if entries else None,
+        "unreadable": unreadable,
     }
 
 
@@ -605,6 +612,8 @@ def format_status(info: dict[str, Any]) -> str:
     """:func:`status` as a few lines of text for people."""
     age = info["oldest_pending_age_s"]
     running = f"running (pid {info['pid']})" if info["running"] else "not running"
+    if info.get("unreadable"):
+        running = "unknown"
     failed = info["failed"]
     lines = [
         f"spool:        {info['spool']}",
@@ -619,6 +628,8 @@ def format_status(info: dict[str, Any]) -> str:
         lines.append(f"              at {_ago(info['last_error_at'])}; log: {info['log']}")
     if info.get("advice"):
         lines.append(f"what to do:   {info['advice']}")
+    if info.get("unreadable"):
+        lines.append(f"note:         {info['unreadable']}")
     return "\n".join(lines)
 
 
