@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbmlops.track import capture
+from nbmlops.track.segments import Segments
 
 CLEAN, STALE, UNSURE = "clean", "stale", "unsure"
 
@@ -278,9 +279,10 @@ class History:
             self._runs_of.setdefault(cell_id, []).append(run)
         if tracked:
             self._runs_named.setdefault(tracked, []).append(run)
+        top = set(tree.body) if failed and stopped_at is not None else set()
         for node, source in _statements(tree, code):
             partly = failed
-            if failed and stopped_at is not None and node in tree.body:
+            if node in top:
                 if node.lineno > stopped_at:
                     continue  # never ran
                 partly = stopped_at <= (node.end_lineno or node.lineno)
@@ -652,8 +654,9 @@ class History:
 
 def _statements(tree: ast.Module, code: str) -> Iterable[tuple[ast.stmt, str]]:
     """Top-level statements with their source; the body of ``%%time``-like cell magics is
-    analysed as the plain code it is."""
-    lines = code.splitlines(keepends=True)
+    analysed as the plain code it is. The code is split into lines once: cutting each
+    statement from the whole code again would cost a long cell the square of its length."""
+    segments = Segments(code)
     for node in tree.body:
         body = _magic_body(node)
         if body is not None:
@@ -664,16 +667,7 @@ def _statements(tree: ast.Module, code: str) -> Iterable[tuple[ast.stmt, str]]:
             else:
                 yield from _statements(inner, body)
                 continue
-        yield node, _source(lines, code, node)
-
-
-def _source(lines: list[str], code: str, node: ast.stmt) -> str:
-    decorators = getattr(node, "decorator_list", None)
-    text = ast.get_source_segment(code, node) or ""
-    if decorators:
-        first = min(d.lineno for d in decorators)
-        text = "".join(lines[first - 1:node.lineno - 1]) + text
-    return text
+        yield node, segments.statement(node)
 
 
 def _ipython_call(node: ast.AST) -> tuple[str, list[ast.expr]] | None:
