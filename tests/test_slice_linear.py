@@ -83,9 +83,14 @@ def growth(run: Callable[[str], Any], short: int = 150) -> float:
 # -- the history alone ---------------------------------------------------------------------------
 
 
+def analysed(history: History, code: str, **how: Any) -> None:
+    history.add(code, **how)
+    assert history.statements  # reading the history analyses what ran since
+
+
 def test_the_history_of_a_cell_costs_linear_work() -> None:
     history = History()
-    ratio = growth(lambda code: history.add(code))
+    ratio = growth(lambda code: analysed(history, code))
     assert ratio < MOST, f"a cell 4x as long cost {ratio:.1f}x the calls"
 
 
@@ -129,8 +134,8 @@ def test_a_long_cell_is_cut_as_ast_cuts_it() -> None:
 
 def test_a_failed_long_cell_keeps_what_ran_in_linear_work() -> None:
     history = History()
-    ratio = growth(lambda code: history.add(
-        code, failed=True, stopped_at=code.count("\n") - 1))
+    ratio = growth(lambda code: analysed(
+        history, code, failed=True, stopped_at=code.count("\n") - 1))
     assert ratio < MOST, f"a failed cell 4x as long cost {ratio:.1f}x the calls"
 
 
@@ -144,9 +149,30 @@ def run(ip: InteractiveShell, code: str) -> None:
 
 
 def test_an_untracked_long_cell_costs_the_kernel_linear_work(ip: InteractiveShell) -> None:
-    ratio = growth(lambda code: run(ip, code))
+    history = ip.magics_manager.registry["TrackMagics"].tracker.history
+    # Its analysis included, whenever the history does it.
+    ratio = growth(lambda code: (run(ip, code), history.runs))
     assert ratio < MOST, f"an untracked cell 4x as long cost {ratio:.1f}x the calls"
-    assert len(ip.magics_manager.registry["TrackMagics"].tracker.history.runs) == 3
+    assert len(history.runs) == 3
+
+
+def test_an_untracked_cell_costs_what_it_costs_without_the_extension(project: Path) -> None:
+    # The same cell, in one shell, before and after %load_ext: what nbmlops adds to a cell
+    # it does not track is a few calls, whatever the cell's length.
+    InteractiveShell.clear_instance()
+    ip = InteractiveShell.instance()
+    try:
+        run(ip, long_cell(20, "warm"))
+        alone = calls(lambda: run(ip, long_cell(600, "alone")))
+        ip.run_line_magic("load_ext", "nbmlops")
+        run(ip, long_cell(20, "warm2"))
+        loaded = calls(lambda: run(ip, long_cell(600, "loaded")))
+        history = ip.magics_manager.registry["TrackMagics"].tracker.history
+        assert "totalloaded = 0" in history.runs[-1].code  # it is in the history
+    finally:
+        ip.history_manager.end_session()
+        InteractiveShell.clear_instance()
+    assert loaded / alone < 1.02, f"{loaded} calls with nbmlops loaded, {alone} without"
 
 
 def test_a_tracked_long_cell_costs_the_kernel_linear_work(ip: InteractiveShell) -> None:
