@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -104,9 +104,28 @@ def calls_in(stmt: ast.stmt, env: Mapping[str, str]) -> list[Access]:
     variable, a ``with ... as`` name or a comprehension's variable takes values no one knows
     before the code runs: inside that statement it names no known path."""
     varying = {n.id for node in ast.walk(stmt) for n in _targets(node)}
-    visitor = _Calls({k: v for k, v in env.items() if k not in varying} if varying else env)
+    visitor = _Calls(_Hiding(env, varying) if varying else env)
     visitor.visit(stmt)
     return visitor.found
+
+
+class _Hiding(Mapping[str, str]):
+    """``env`` without some names, read through (a copy for each statement would cost a
+    long cell the square of its paths)."""
+
+    def __init__(self, env: Mapping[str, str], hidden: set[str]) -> None:
+        self.env, self.hidden = env, hidden
+
+    def __getitem__(self, name: str) -> str:
+        if name in self.hidden:
+            raise KeyError(name)
+        return self.env[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in self.env if name not in self.hidden)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def _targets(node: ast.AST) -> list[ast.Name]:
