@@ -350,11 +350,12 @@ class History:
             _, direct = capture.names_of(head)
             late = tuple(n for n in reads if n not in direct)
             reads = direct
-        surely, maybe = _changes(node)
-        opaque = _is_opaque(node)
+        nodes = list(_walk(node))  # walked once for the three questions below
+        surely, maybe = _changes(node, nodes)
+        opaque = _is_opaque(nodes)
         self._statements.append(Statement(
             run, source, reads, late, tuple(surely),
-            isinstance(node, _DEFINITIONS) and not partial, _path_strings(node), partial,
+            isinstance(node, _DEFINITIONS) and not partial, _path_strings(nodes), partial,
             _resets(node),
         ))
         unsure = partial or isinstance(node, _CONDITIONAL)
@@ -736,8 +737,9 @@ def _magic_body(node: ast.stmt) -> str | None:
     return None
 
 
-def _is_opaque(node: ast.stmt) -> bool:
-    for sub in _walk(node):
+def _is_opaque(nodes: Iterable[ast.AST]) -> bool:
+    """Whether a statement (its nodes, :func:`_walk`) may bind any name."""
+    for sub in nodes:
         if isinstance(sub, ast.ImportFrom) and any(a.name == "*" for a in sub.names):
             return True
         if isinstance(sub, ast.Call):
@@ -782,12 +784,12 @@ def _receiver(node: ast.expr) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _changes(node: ast.stmt) -> tuple[list[str], list[str]]:
-    """Names the statement surely changes in place, and names it may change (a bare call:
-    its object and its arguments)."""
+def _changes(node: ast.stmt, nodes: Iterable[ast.AST]) -> tuple[list[str], list[str]]:
+    """Names the statement (its nodes, :func:`_walk`) surely changes in place, and names it
+    may change (a bare call: its object and its arguments)."""
     surely: list[str] = []
     maybe: list[str] = []
-    for sub in _walk(node):
+    for sub in nodes:
         targets: list[ast.expr] = []
         if isinstance(sub, ast.Assign):
             targets = sub.targets
@@ -861,10 +863,11 @@ def _first_resets(code: str) -> set[str]:
     return first
 
 
-def _path_strings(node: ast.stmt) -> tuple[str, ...]:
-    """String literals that look like file paths (a dot or a slash, one line, not long)."""
+def _path_strings(nodes: Iterable[ast.AST]) -> tuple[str, ...]:
+    """String literals among a statement's nodes that look like file paths (a dot or a
+    slash, one line, not long)."""
     return tuple(dict.fromkeys(
-        sub.value for sub in _walk(node)
+        sub.value for sub in nodes
         if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
         and 0 < len(sub.value) <= 1024 and "\n" not in sub.value
         and ("." in sub.value or "/" in sub.value)
