@@ -9,7 +9,8 @@ of bare calls), then one tracked cell many times, slicing on and off in turn
   the difference;
 - the slicing steps alone, timed where they run: cutting the slice before the cell runs,
   rendering and spooling ``code/slice.py`` and ``code/slice.ipynb`` after;
-- analysing one executed cell into the history (paid by every cell, tracked or not).
+- analysing one executed cell into the history (paid by the next tracked cell, for every
+  cell run since).
 
 Target (not a test): the added time <= 2 ms median.
 """
