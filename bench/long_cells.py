@@ -2,9 +2,10 @@
 
 Each size runs, in a real IPython shell, a cell of a notebook's usual statements (assignments,
 calls, a list changed in place, ``if`` blocks, decorated functions), every time with fresh names
-so no cache helps:
+so no cache helps, in turn:
 
-- without the extension (a plain IPython shell, its own interpreter): the anchor;
+- without the extension: the anchor (the shell with nbmlops' cell hooks out, so nothing of
+  nbmlops runs for the cell; measured between the others, under the same load);
 - with ``%load_ext nbmlops``, untracked: what every cell of a notebook pays;
 - with ``%load_ext nbmlops``, under ``%%track``: the run recorded and spooled.
 
@@ -19,6 +20,7 @@ Targets (not tests): untracked <= 1.05x the anchor; every time linear in the cel
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import statistics
@@ -30,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 SIZES = (1_000, 3_000, 10_000, 30_000)
-REPEATS = 3
+REPEATS = 5
 
 BLOCKS = (
     "a{i} = {n}",
@@ -54,18 +56,22 @@ def long_cell(lines: int, salt: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def measure(loaded: bool, sizes: tuple[int, ...]) -> dict[str, Any]:
-    """In this interpreter: each size's times, with the extension loaded or not."""
+def measure(sizes: tuple[int, ...]) -> dict[str, Any]:
+    """In this interpreter, each size's times: IPython alone and with nbmlops, interleaved.
+
+    The anchor is the same shell with nbmlops' cell hooks taken out (no callback, no input or
+    AST transformer of nbmlops runs for a cell: IPython alone), measured in turn with the
+    hooks in, so both see the same load on the machine."""
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
 
     ip = InteractiveShell.instance()
-    history = None
-    if loaded:
-        ip.run_line_magic("load_ext", "nbmlops")
-        history = ip.magics_manager.registry["TrackMagics"].tracker.history
+    ip.run_line_magic("load_ext", "nbmlops")
+    magics = ip.magics_manager.registry["TrackMagics"]
+    history = magics.tracker.history
 
     def timed(code: str) -> float:
+        gc.collect()  # each cell starts from the same collector state, whatever ran before
         with capture_output():
             start = time.perf_counter()
             result = ip.run_cell(code, store_history=True)
@@ -74,58 +80,60 @@ def measure(loaded: bool, sizes: tuple[int, ...]) -> dict[str, Any]:
             raise RuntimeError(f"the bench cell failed: {result.error_in_exec!r}")
         return took
 
+    def alone(code: str) -> float:
+        magics.hooks.unregister()
+        try:
+            return timed(code)
+        finally:
+            magics.hooks.register()
+
     def analysed() -> float:
         start = time.perf_counter()
-        if history is not None:
-            len(history.runs)  # the analysis of the cells run since it was last read
+        len(history.runs)  # the analysis of the cells run since it was last read
         return time.perf_counter() - start
 
-    timed(long_cell(100, "warm"))  # imports and first-use costs out of the way
-    if loaded:
-        timed("%%track warm\n" + long_cell(100, "warmt"))
+    alone(long_cell(100, "warma"))  # imports and first-use costs out of the way
+    timed(long_cell(100, "warm"))
+    timed("%%track warm\n" + long_cell(100, "warmt"))
     analysed()
     found: dict[str, Any] = {}
     for size in sizes:
-        untracked, later, tracked = [], [], []
+        anchor, untracked, later, tracked = [], [], [], []
         for k in range(REPEATS):
-            untracked.append(timed(long_cell(size, f"u{size}_{k}")))
+            if k % 2:  # in turn first, so neither always follows the other
+                untracked.append(timed(long_cell(size, f"u{size}_{k}")))
+                anchor.append(alone(long_cell(size, f"a{size}_{k}")))
+            else:
+                anchor.append(alone(long_cell(size, f"a{size}_{k}")))
+                untracked.append(timed(long_cell(size, f"u{size}_{k}")))
             later.append(analysed())
-            if loaded:
-                tracked.append(timed(f"%%track long{k}\n" + long_cell(size, f"t{size}_{k}")))
-                analysed()  # the tracked cell's own analysis waits for the next slice too
-        found[str(size)] = {"untracked": statistics.median(untracked),
-                            "later": statistics.median(later),
-                            "tracked": statistics.median(tracked) if tracked else None}
-        print(f"  measured {size} lines ({'loaded' if loaded else 'plain'})",
-              file=sys.stderr, flush=True)
+            tracked.append(timed(f"%%track long{k}\n" + long_cell(size, f"t{size}_{k}")))
+            analysed()  # the tracked cell's own analysis waits for the next slice too
+        found[str(size)] = {key: statistics.median(values) for key, values in (
+            ("anchor", anchor), ("untracked", untracked), ("later", later),
+            ("tracked", tracked))}
+        print(f"  measured {size} lines", file=sys.stderr, flush=True)
     return found
-
-
-def in_fresh_interpreter(loaded: bool, root: Path, sizes: tuple[int, ...]) -> dict[str, Any]:
-    env = {**os.environ, "NBMLOPS_SPOOL": str(root / "spool"), "NBMLOPS_AUTOSYNC": "0",
-           "NBMLOPS_NOTEBOOK": str(root / "bench.ipynb"), "NBMLOPS_DRIFT": "off"}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    out = subprocess.run(
-        [sys.executable, __file__, "--loaded" if loaded else "--plain", *map(str, sizes)],
-        cwd=root, env=env, capture_output=True, text=True, check=False,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr)
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def main(sizes: tuple[int, ...]) -> None:
     with tempfile.TemporaryDirectory(prefix="nbmlops-bench-long-") as tmp:
         root = Path(tmp)
         (root / "pyproject.toml").write_text("[project]\nname = 'bench'\n")
-        plain = in_fresh_interpreter(False, root, sizes)
-        loaded = in_fresh_interpreter(True, root, sizes)
+        env = {**os.environ, "NBMLOPS_SPOOL": str(root / "spool"), "NBMLOPS_AUTOSYNC": "0",
+               "NBMLOPS_NOTEBOOK": str(root / "bench.ipynb"), "NBMLOPS_DRIFT": "off"}
+        env.pop("MLFLOW_TRACKING_URI", None)
+        out = subprocess.run([sys.executable, __file__, "--measure", *map(str, sizes)],
+                             cwd=root, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr)
+    found = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"long cells, median of {REPEATS}: IPython alone (the anchor) against nbmlops loaded")
     print(f"  {'lines':>7} {'IPython':>9} {'untracked':>10} {'ratio':>6} {'%%track':>9} "
           f"{'ratio':>6} {'analysed later':>15}  {'ms per 1,000 lines (%%track)':>29}")
     for size in sizes:
-        anchor = plain[str(size)]["untracked"]
-        r = loaded[str(size)]
+        r = found[str(size)]
+        anchor = r["anchor"]
         print(f"  {size:>7,} {anchor:>8.2f}s {r['untracked']:>9.2f}s "
               f"{r['untracked'] / anchor:>5.2f}x {r['tracked']:>8.2f}s "
               f"{r['tracked'] / anchor:>5.2f}x {r['later']:>14.2f}s  "
@@ -134,9 +142,9 @@ def main(sizes: tuple[int, ...]) -> None:
 
 
 if __name__ == "__main__":
-    mode = sys.argv[1] if sys.argv[1:] and sys.argv[1].startswith("--") else None
-    given = tuple(int(a) for a in sys.argv[2 if mode else 1:]) or SIZES
-    if mode is None:
-        main(given)
+    measuring = sys.argv[1:2] == ["--measure"]
+    given = tuple(int(a) for a in sys.argv[2 if measuring else 1:]) or SIZES
+    if measuring:
+        print(json.dumps(measure(given)))
     else:
-        print(json.dumps(measure(mode == "--loaded", given)))
+        main(given)
