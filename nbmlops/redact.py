@@ -321,12 +321,15 @@ def redact_code(source: str) -> str:
     for line in lines:
         offsets.append(offsets[-1] + len(line))
     data = b"".join(lines)
-    for start_line, start_col, end_line, end_col, is_bytes in reversed(spans):
+    # Pieces joined once: splicing each span into the whole text would cost n² bytes.
+    pieces, done = [], 0
+    for start_line, start_col, end_line, end_col, is_bytes in spans:
         start = offsets[start_line - 1] + start_col
-        end = offsets[end_line - 1] + end_col
         literal = ('b"' if is_bytes else '"') + PLACEHOLDER + '"'
-        data = data[:start] + literal.encode() + data[end:]
-    return redact_value(data.decode("utf-8", "surrogatepass"))
+        pieces += [data[done:start], literal.encode()]
+        done = offsets[end_line - 1] + end_col
+    pieces.append(data[done:])
+    return redact_value(b"".join(pieces).decode("utf-8", "surrogatepass"))
 
 
 def typed_secret_lines(source: str) -> list[int]:

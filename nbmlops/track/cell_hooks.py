@@ -24,7 +24,9 @@ A strict cell (``--strict``) whose inputs are stale must fail before its code ru
 hands the cell's AST to its ``ast_transformers`` after ``pre_run_cell``, and one that raises
 ``InputRejected`` ends the cell before execution (``error_before_exec``: the kernel replies
 ``error``, papermill stops): that is how the refusal ``pre_run_cell`` prepared is raised, shown
-as one line.
+as one line. The transformer is registered for that cell only: while any is registered,
+IPython walks every cell's whole tree again (``ast.fix_missing_locations``), which would cost
+each cell, tracked or not, about what compiling it costs.
 
 ``post_run_cell`` also feeds every executed cell, tracked or not, to the tracker's history,
 from which the code slices are cut. A reset of the namespace (``%reset``) clears a hidden
@@ -71,8 +73,6 @@ class CellHooks:
     def register(self) -> None:
         if self.strip_track_line not in self.shell.input_transformers_cleanup:
             self.shell.input_transformers_cleanup.append(self.strip_track_line)
-        if self.refuse not in self.shell.ast_transformers:
-            self.shell.ast_transformers.append(self.refuse)
         self._mark()
         for event in ("pre_run_cell", "post_execute", "post_run_cell"):
             self.shell.events.register(event, getattr(self, event))
@@ -80,8 +80,7 @@ class CellHooks:
     def unregister(self) -> None:
         if self.strip_track_line in self.shell.input_transformers_cleanup:
             self.shell.input_transformers_cleanup.remove(self.strip_track_line)
-        if self.refuse in self.shell.ast_transformers:
-            self.shell.ast_transformers.remove(self.refuse)
+        self._refuse_next(False)
         for event in ("pre_run_cell", "post_execute", "post_run_cell"):
             self.shell.events.unregister(event, getattr(self, event))
 
@@ -104,8 +103,17 @@ class CellHooks:
     def _mark(self) -> None:
         self.shell.user_ns[MARKER] = self.shell.user_ns_hidden[MARKER] = True
 
+    def _refuse_next(self, on: bool) -> None:
+        """Have the cell about to be compiled refused (``_refused`` says why), or not."""
+        transformers = self.shell.ast_transformers
+        if on and self.refuse not in transformers:
+            transformers.append(self.refuse)
+        elif not on and self.refuse in transformers:
+            transformers.remove(self.refuse)
+
     def pre_run_cell(self, info: Any) -> None:
         self.current = self._started_line = self._refused = None
+        self._refuse_next(False)
         if MARKER not in self.shell.user_ns:
             self.tracker.history.reset()
             self._mark()
@@ -125,6 +133,7 @@ class CellHooks:
             )
         except exceptions.StaleStateError as e:
             self._refused = str(e)
+            self._refuse_next(True)
 
     def post_execute(self) -> None:
         if self.current is not None:
@@ -133,6 +142,7 @@ class CellHooks:
     def post_run_cell(self, result: Any) -> None:
         execution, self.current = self.current, None
         self._refused = None
+        self._refuse_next(False)
         if execution is not None:
             error = result.error_before_exec or result.error_in_exec
             failure = self.tracker.finish(execution, error)

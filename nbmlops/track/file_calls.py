@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import os
 import shlex
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -105,9 +105,28 @@ def calls_in(stmt: ast.stmt, env: Mapping[str, str]) -> list[Access]:
     variable, a ``with ... as`` name or a comprehension's variable takes values no one knows
     before the code runs: inside that statement it names no known path."""
     varying = {n.id for node in ast.walk(stmt) for n in _targets(node)}
-    visitor = _Calls({k: v for k, v in env.items() if k not in varying} if varying else env)
+    visitor = _Calls(_Hiding(env, varying) if varying else env)
     visitor.visit(stmt)
     return visitor.found
+
+
+class _Hiding(Mapping[str, str]):
+    """``env`` without some names, read through (a copy for each statement would cost a
+    long cell the square of its paths)."""
+
+    def __init__(self, env: Mapping[str, str], hidden: set[str]) -> None:
+        self.env, self.hidden = env, hidden
+
+    def __getitem__(self, name: str) -> str:
+        if name in self.hidden:
+            raise KeyError(name)
+        return self.env[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in self.env if name not in self.hidden)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def _targets(node: ast.AST) -> list[ast.Name]:
@@ -282,10 +301,3 @@ def scripts_run(tree: ast.AST) -> list[str]:
             if target:
                 found.append(target)
     return list(dict.fromkeys(found))
-
-
-def magic_arguments(tree: ast.AST) -> set[int]:
-    """The ids of the string constants that are line-magic arguments: ``%run helper.py`` runs
-    code and ``%cd ../data`` moves; neither names data the cell reads."""
-    return {id(node.args[1]) for node in ast.walk(tree) if line_magic(node) is not None
-            and isinstance(node, ast.Call)}

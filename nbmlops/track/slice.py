@@ -1,13 +1,14 @@
 """The code slice: the statements a tracked cell's inputs really came from.
 
 The kernel keeps a :class:`History` of every cell it executed, as executed (cells edited or
-deleted since included), analysed once, when the cell ran, statement by statement: the names a
-statement binds, may bind (inside ``if``/``for``/``try``, or in a cell that failed), changes in
-place (``df["x"] = ...``, ``df.dropna(inplace=True)``, ``model.fit(X, y)``,
+deleted since included), analysed once, statement by statement, in the order the cells ran:
+the names a statement binds, may bind (inside ``if``/``for``/``try``, or in a cell that failed),
+changes in place (``df["x"] = ...``, ``df.dropna(inplace=True)``, ``model.fit(X, y)``,
 ``np.random.seed(0)``) and reads. Per name, the positions of those events are kept in order,
 so a tracked cell's slice walks back from the names it reads to the last statement that bound
 each one, plus every change in place since, transitively; the cost is the slice's size, never
-the history's length.
+the history's length. A cell is analysed when the next slice needs it, not when it runs: a cell
+nobody tracks costs only its code kept, and any cell costs time linear in its length.
 
 Static analysis cannot see everything (aliases, ``exec``, ``%run``, ``from m import *``): where
 it cannot be sure it keeps the statement and says so (verdict ``unsure``). What it sees is
@@ -26,6 +27,7 @@ from __future__ import annotations
 import ast
 import bisect
 import builtins
+import contextlib
 import copy
 import hashlib
 import json
@@ -33,12 +35,13 @@ import os
 import re
 import shlex
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from nbmlops import regular_files
 from nbmlops.track import capture, file_calls
+from nbmlops.track.segments import Segments
 
 CLEAN, STALE, UNSURE = "clean", "stale", "unsure"
 
@@ -107,6 +110,19 @@ class Statement:
     strings: tuple[str, ...] = ()  # string literals that may name files it reads
     partial: bool = False  # in a cell that failed: it may have run part-way or not at all
     resets: tuple[str, ...] = ()  # names whose random state it sets (``np.random.seed(0)``)
+
+
+@dataclass(frozen=True)
+class _Executed:
+    """A cell as it ran, until the history analyses it."""
+
+    code: str
+    execution_count: int | None
+    cell_id: str | None
+    failed: bool
+    tracked: str | None
+    stopped_at: int | None
+    when: float
 
 
 @dataclass
@@ -235,8 +251,9 @@ class History:
         self.reset()
 
     def reset(self) -> None:
-        self.runs: list[Ran] = []
-        self.statements: list[Statement] = []
+        self._waiting: list[_Executed] = []  # cells run since the history was last read
+        self._runs: list[Ran] = []
+        self._statements: list[Statement] = []
         self._events: dict[str, list[tuple[int, int]]] = {}  # name -> [(position, kind)]
         self._opaque: list[int] = []
         # (position, name) of changes that are only maybe (a bare call's arguments): kept in
@@ -268,21 +285,50 @@ class History:
 
         A cell that ``failed`` ran up to line ``stopped_at`` of ``code`` when the error's
         traceback says so: what follows never ran, the statement there ran part-way.
-        Without it, every statement of a failed cell may or may not have run."""
+        Without it, every statement of a failed cell may or may not have run.
+
+        The cell is analysed when the history is next read (a tracked cell's slice), in the
+        order the cells ran, so the result is the same: a cell no slice needs yet costs the
+        kernel nothing but keeping its code."""
+        self._waiting.append(_Executed(code, execution_count, cell_id, failed, tracked,
+                                       stopped_at, time.time()))
+
+    @property
+    def runs(self) -> list[Ran]:
+        """Every executed cell, in order (analysed)."""
+        self._catch_up()
+        return self._runs
+
+    @property
+    def statements(self) -> list[Statement]:
+        """Every statement of the executed cells, in order (analysed)."""
+        self._catch_up()
+        return self._statements
+
+    def _catch_up(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for executed in waiting:
+            # A cell nbmlops cannot read is left out; the others still count.
+            with contextlib.suppress(Exception):
+                self._analyse(executed)
+
+    def _analyse(self, executed: _Executed) -> None:
+        code, failed, stopped_at = executed.code, executed.failed, executed.stopped_at
         try:
             tree = ast.parse(code)
         except (SyntaxError, ValueError, RecursionError):
             return  # none of it ran
-        run = len(self.runs)
-        self.runs.append(Ran(run + 1, execution_count, cell_id, code, failed,
-                             len(self.statements), tracked))
-        if cell_id:
-            self._runs_of.setdefault(cell_id, []).append(run)
-        if tracked:
-            self._runs_named.setdefault(tracked, []).append(run)
+        run = len(self._runs)
+        self._runs.append(Ran(run + 1, executed.execution_count, executed.cell_id, code, failed,
+                              len(self._statements), executed.tracked, executed.when))
+        if executed.cell_id:
+            self._runs_of.setdefault(executed.cell_id, []).append(run)
+        if executed.tracked:
+            self._runs_named.setdefault(executed.tracked, []).append(run)
+        top = set(tree.body)  # not the statements of a %%time body
         for node, source in _statements(tree, code):
             partly = failed
-            if failed and stopped_at is not None and node in tree.body:
+            if failed and stopped_at is not None and node in top:
                 if node.lineno > stopped_at:
                     continue  # never ran
                 partly = stopped_at <= (node.end_lineno or node.lineno)
@@ -297,7 +343,7 @@ class History:
                 self.add(code, execution_count=number)
 
     def _add_statement(self, run: int, node: ast.stmt, source: str, partial: bool) -> None:
-        position = len(self.statements)
+        position = len(self._statements)
         bound, reads = capture.names_of(node)
         late: tuple[str, ...] = ()
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -306,11 +352,12 @@ class History:
             _, direct = capture.names_of(head)
             late = tuple(n for n in reads if n not in direct)
             reads = direct
-        surely, maybe = _changes(node)
-        opaque = _is_opaque(node)
-        self.statements.append(Statement(
+        nodes = list(_walk(node))  # walked once for the three questions below
+        surely, maybe = _changes(node, nodes)
+        opaque = _is_opaque(nodes)
+        self._statements.append(Statement(
             run, source, reads, late, tuple(surely),
-            isinstance(node, _DEFINITIONS) and not partial, _path_strings(node), partial,
+            isinstance(node, _DEFINITIONS) and not partial, _path_strings(nodes), partial,
             _resets(node),
         ))
         unsure = partial or isinstance(node, _CONDITIONAL)
@@ -400,7 +447,7 @@ class History:
             position, kind = events[i]
             if (found and found[-1][0] == position) or (position, name) in self._loose:
                 continue
-            statement = self.statements[position]
+            statement = self._statements[position]
             if kind == _IMPORT:
                 imported = True
                 if statement.source in imports:
@@ -439,7 +486,7 @@ class History:
                 if position in kept:
                     continue
                 kept.add(position)
-                statement = self.statements[position]
+                statement = self._statements[position]
                 work += [(r, position, r in statement.resets) for r in statement.reads]
                 work += [(r, position, False) for r in statement.late_reads]
                 work += [(r, before, False) for r in statement.late_reads]
@@ -450,7 +497,7 @@ class History:
         code from inputs made by the same (or equivalent) statements."""
         if old == new:
             return True
-        was, now = self.statements[old], self.statements[new]
+        was, now = self._statements[old], self._statements[new]
         if was.source != now.source or now.partial or depth > 8:
             return False
         for name in now.reads:
@@ -475,7 +522,8 @@ class History:
         ``notebook_cells`` are the cell ids of the saved notebook in order (None when unknown),
         ``notebook_saved`` when it was saved: they tell deleted cells and cells below this one.
         """
-        end = len(self.statements)
+        self._catch_up()
+        end = len(self._statements)
         reads = capture.analyze(body).read
         needed: dict[int, str] = {}  # position -> the input of the tracked cell it serves
         unsure: dict[str, None] = {}
@@ -498,7 +546,7 @@ class History:
                 if position in needed:
                     continue
                 needed[position] = via
-                statement = self.statements[position]
+                statement = self._statements[position]
                 work += [(r, position, via) for r in statement.reads]
                 # A function reads its globals when called: as they were then, and as at the
                 # definition (kept either way, so nothing it might see is missing).
@@ -508,15 +556,15 @@ class History:
         result = Slice(run_name, self._cells(positions), body,
                        track_line(line, run_name, has_name))
         result.strings = list(dict.fromkeys(
-            s for p in positions for s in self.statements[p].strings
+            s for p in positions for s in self._statements[p].strings
         ))
-        result.scripts = [s for p in positions for s in _scripts(self.statements[p].source)]
+        result.scripts = [s for p in positions for s in _scripts(self._statements[p].source)]
         resets = _first_resets(body)
         trusted, edges = self._trusted(reads, resets, end)
         result.stale = self._stale(trusted, edges, needed, reads, resets, run_name, cell_id,
                                    notebook_cells, notebook_saved)
-        partial = dict.fromkeys(self.runs[self.statements[p].run].label for p in positions
-                                if self.statements[p].partial)
+        partial = dict.fromkeys(self._runs[self._statements[p].run].label for p in positions
+                                if self._statements[p].partial)
         result.unsure = [*unsure, *(f"cell {label} failed part-way: which of its statements "
                                     "ran is unsure" for label in partial)]
         return result
@@ -525,20 +573,20 @@ class History:
         return name in self.given or hasattr(builtins, name) or bool(_IPYTHON_CACHE.fullmatch(name))
 
     def _label(self, position: int) -> str:
-        return "cell " + self.runs[self.statements[position].run].label
+        return "cell " + self._runs[self._statements[position].run].label
 
     def _cells(self, positions: list[int]) -> list[tuple[str, str]]:
         cells: list[tuple[str, str]] = []
         last = -1
         imports: set[str] = set()
         for position in positions:
-            statement = self.statements[position]
+            statement = self._statements[position]
             if statement.definition and statement.source.startswith(("import ", "from ")):
                 if statement.source in imports:
                     continue  # the same import again binds the same module
                 imports.add(statement.source)
             if statement.run != last:
-                cells.append((self.runs[statement.run].label, ""))
+                cells.append((self._runs[statement.run].label, ""))
                 last = statement.run
             label, code = cells[-1]
             cells[-1] = (label, code + statement.source.rstrip("\n") + "\n")
@@ -554,7 +602,7 @@ class History:
         A cell run again in order is not stale: what a later statement redid (the same
         import, a seed set again, the same code from the same inputs) is not an input."""
         reasons: dict[str, None] = {}
-        runs, statements = self.runs, self.statements
+        runs, statements = self._runs, self._statements
         # Earlier runs of this cell: by its id, else (outside a notebook) by its run's name.
         this = set(self._runs_of.get(cell_id, ()) if cell_id else
                    self._runs_named.get(run_name, ()))
@@ -636,7 +684,7 @@ class History:
     ) -> bool:
         """Whether a statement of run ``later`` depends, through the trusted statements, on
         one of run ``earlier``."""
-        runs, statements = self.runs, self.statements
+        runs, statements = self._runs, self._statements
         end = runs[later + 1].first if later + 1 < len(runs) else len(statements)
         todo = [p for p in range(runs[later].first, end) if p in trusted]
         seen = set(todo)
@@ -655,8 +703,9 @@ class History:
 
 def _statements(tree: ast.Module, code: str) -> Iterable[tuple[ast.stmt, str]]:
     """Top-level statements with their source; the body of ``%%time``-like cell magics is
-    analysed as the plain code it is."""
-    lines = code.splitlines(keepends=True)
+    analysed as the plain code it is. The code is split into lines once: cutting each
+    statement from the whole code again would cost a long cell the square of its length."""
+    segments = Segments(code)
     for node in tree.body:
         body = _magic_body(node)
         if body is not None:
@@ -667,16 +716,7 @@ def _statements(tree: ast.Module, code: str) -> Iterable[tuple[ast.stmt, str]]:
             else:
                 yield from _statements(inner, body)
                 continue
-        yield node, _source(lines, code, node)
-
-
-def _source(lines: list[str], code: str, node: ast.stmt) -> str:
-    decorators = getattr(node, "decorator_list", None)
-    text = ast.get_source_segment(code, node) or ""
-    if decorators:
-        first = min(d.lineno for d in decorators)
-        text = "".join(lines[first - 1:node.lineno - 1]) + text
-    return text
+        yield node, segments.statement(node)
 
 
 def _ipython_call(node: ast.AST) -> tuple[str, list[ast.expr]] | None:
@@ -700,8 +740,9 @@ def _magic_body(node: ast.stmt) -> str | None:
     return None
 
 
-def _is_opaque(node: ast.stmt) -> bool:
-    for sub in _walk(node):
+def _is_opaque(nodes: Iterable[ast.AST]) -> bool:
+    """Whether a statement (its nodes, :func:`_walk`) may bind any name."""
+    for sub in nodes:
         if isinstance(sub, ast.ImportFrom) and any(a.name == "*" for a in sub.names):
             return True
         if isinstance(sub, ast.Call):
@@ -746,12 +787,12 @@ def _receiver(node: ast.expr) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _changes(node: ast.stmt) -> tuple[list[str], list[str]]:
-    """Names the statement surely changes in place, and names it may change (a bare call:
-    its object and its arguments)."""
+def _changes(node: ast.stmt, nodes: Iterable[ast.AST]) -> tuple[list[str], list[str]]:
+    """Names the statement (its nodes, :func:`_walk`) surely changes in place, and names it
+    may change (a bare call: its object and its arguments)."""
     surely: list[str] = []
     maybe: list[str] = []
-    for sub in _walk(node):
+    for sub in nodes:
         targets: list[ast.expr] = []
         if isinstance(sub, ast.Assign):
             targets = sub.targets
@@ -834,12 +875,14 @@ def _scripts(source: str) -> list[str]:
         return []
 
 
-def _path_strings(node: ast.stmt) -> tuple[str, ...]:
-    """String literals that look like file paths (a dot or a slash, one line, not long), not
-    the words of a line magic (``%run helper.py`` runs code, it reads no data)."""
-    magic = file_calls.magic_arguments(node)
+def _path_strings(nodes: Sequence[ast.AST]) -> tuple[str, ...]:
+    """String literals among a statement's nodes that look like file paths (a dot or a
+    slash, one line, not long), not the words of a line magic (``%run helper.py`` runs
+    code, it reads no data)."""
+    magic = {id(n.args[1]) for n in nodes
+             if isinstance(n, ast.Call) and file_calls.line_magic(n) is not None}
     return tuple(dict.fromkeys(
-        sub.value for sub in _walk(node)
+        sub.value for sub in nodes
         if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and id(sub) not in magic
         and 0 < len(sub.value) <= 1024 and "\n" not in sub.value
         and ("." in sub.value or "/" in sub.value)
