@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -335,7 +336,7 @@ def session(server: Server) -> Iterator[Any]:
         client = BlockingKernelClient()
         client.load_connection_file(str(server.runtime / f"kernel-{model['kernel']['id']}.json"))
         client.start_channels()
-        client.wait_for_ready(timeout=60)
+        wait_for_ready(server, model["kernel"]["id"], client)
         clients.append(client)
         return model, client
 
@@ -344,6 +345,31 @@ def session(server: Server) -> Iterator[Any]:
         client.stop_channels()
     for model in created:
         server.api("DELETE", f"sessions/{model['id']}")
+
+
+def wait_for_ready(server: Server, kernel_id: str, client: BlockingKernelClient) -> None:
+    """Wait until the kernel answers on shell and iopub.
+
+    ``client.wait_for_ready`` takes one missed heartbeat (1 s) for a dead kernel, which a busy
+    machine produces while the kernel starts; the server knows whether it really died.
+    """
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        client.kernel_info()
+        try:
+            reply = client.get_shell_msg(timeout=1)
+        except queue.Empty:
+            state = server.api("GET", f"kernels/{kernel_id}")["execution_state"]
+            assert state != "dead", "the kernel died while starting"
+            continue
+        if reply["msg_type"] != "kernel_info_reply":
+            continue
+        try:  # iopub answers too: its subscription is up, so no output is lost
+            client.get_iopub_msg(timeout=0.2)
+        except queue.Empty:
+            continue
+        return
+    raise AssertionError("the kernel did not answer within 90 s")
 
 
 def run(client: BlockingKernelClient, code: str, cell_id: str | None = None) -> str:
