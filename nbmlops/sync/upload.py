@@ -66,6 +66,7 @@ def upload(
     files: Path,
     client_for: ClientFactory,
     experiments: dict[tuple[str, str], str] | None = None,
+    first_try: bool = False,
 ) -> dict[str, Any]:
     """Turn one spooled record into one MLflow run; return the receipt.
 
@@ -74,8 +75,10 @@ def upload(
     ``client_for(uri)`` gives the ``MlflowClient`` for the record's tracking URI (the caller
     caches them). ``experiments`` caches experiment ids by (URI, name) across the records of
     one pass (a round trip less per record); an entry is dropped when its upload fails, so
-    the next try checks the experiment afresh. Raises :class:`RecordRejected` for a record
-    that no retry can fix; any other exception is worth retrying later.
+    the next try checks the experiment afresh. ``first_try``: the spool knows no upload of
+    this record was ever begun, so no run of it can exist and none is searched for.
+    Raises :class:`RecordRejected` for a record that no retry can fix; any other exception is
+    worth retrying later.
     """
     run = prepare(record, files)
     client = client_for(record.tracking_uri)
@@ -84,17 +87,18 @@ def upload(
     if key not in cache:
         cache[key] = ensure_experiment(client, record.experiment, record.tracking_uri)
     try:
-        return _upload_run(record, files, client, cache[key], run)
+        return _upload_run(record, files, client, cache[key], run, first_try)
     except Exception:
         cache.pop(key, None)  # deleted or renamed meanwhile: ensure_experiment will say
         raise
 
 
 def _upload_run(
-    record: RunRecord, files: Path, client: MlflowClient, experiment_id: str, run: PreparedRun
+    record: RunRecord, files: Path, client: MlflowClient, experiment_id: str, run: PreparedRun,
+    first_try: bool = False,
 ) -> dict[str, Any]:
     stale = []
-    for found in find_runs(client, experiment_id, record.record_id):
+    for found in [] if first_try else find_runs(client, experiment_id, record.record_id):
         if found.info.status in TERMINAL:
             return receipt(record, experiment_id, found.info.run_id)
         stale.append(found.info.run_id)
