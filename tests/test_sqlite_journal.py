@@ -160,7 +160,7 @@ def test_a_sync_killed_mid_upload_leaves_one_run_after_the_next_pass(
     os.kill(pid, signal.SIGKILL)
     wait_until(lambda: not worker.is_running(spool), 30, "the killed process's lock")
     [half] = leftover
-    assert half.info.status == "RUNNING"  # type: ignore[attr-defined]
+    assert half.info.status == "RUNNING"
     assert record_id in spool.state()["tried"]
 
     report = worker.drain(spool, timeout=240)
