@@ -8,8 +8,9 @@ reads and writes such a store unchanged (the mode is a flag in the file).
 
 WAL needs shared memory between the processes that open the file, which network file systems
 do not give: the mode is set only on file systems known to be local (``/proc/mounts``), and
-left as it is elsewhere. After a pass the writer folds the log back into the database file
-(:func:`checkpoint`), so a copy of ``mlflow.db`` alone holds every run.
+left as it is elsewhere. Only while a writer (the sync process, ``nbmlops run``) is at work:
+after a pass it folds the log back into the database file (:func:`checkpoint`), so a copy of
+``mlflow.db`` alone holds every run, and when it exits the store goes back to rollback mode.
 """
 
 from __future__ import annotations
@@ -67,12 +68,16 @@ def use_wal(db: Path) -> bool:
     _close_at_exit()
     with contextlib.suppress(sqlite3.Error, OSError), _connect(db) as connection:
         mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()
-        return bool(mode) and str(mode[0]).lower() == "wal"
+        if bool(mode) and str(mode[0]).lower() == "wal":
+            _switched.add(db)
+            return True
     return False
 
 
 #: MLflow's open sqlite connections in this process, by id: closed when the process exits.
 _open: dict[int, sqlite3.Connection] = {}
+#: Stores this process put in WAL mode: back in rollback mode when it exits.
+_switched: set[Path] = set()
 
 
 @lru_cache(maxsize=1)
@@ -100,10 +105,19 @@ def _close_at_exit() -> None:
 
 
 def close_all() -> None:
+    """Close MLflow's connections, then put the stores this process switched back in rollback
+    mode, so a store at rest is one file any reader opens: WAL needs write access to the
+    folder even to read (its ``-shm``), which a teammate or a read-only mount may not have.
+    A store another process still has open stays in WAL; the last writer to leave switches it.
+    """
     for connection in list(_open.values()):
         with contextlib.suppress(sqlite3.Error):
             connection.close()
     _open.clear()
+    for db in list(_switched):
+        with contextlib.suppress(sqlite3.Error, OSError), _connect(db) as connection:
+            connection.execute("PRAGMA journal_mode=DELETE")
+    _switched.clear()
 
 
 def checkpoint(db: Path) -> None:
