@@ -240,7 +240,7 @@ def _record(uri: str, run_id: str, result: Reproduction) -> None:
         tags[store.REPRODUCED_RUN_TAG] = result.reproduction_id
     differences = [*result.verdict.differences, *result.verdict.causes(result.changes),
                    *(f"package {p}" for p in result.packages)]
-    tags[store.REPRODUCED_DIFF_TAG] = "\n".join(differences)[:8000] or "none"
+    tags[store.REPRODUCED_DIFF_TAG] = "\n".join(differences)[:store.MAX_TAG_VALUE] or "none"
     with store.fail_fast():
         for key, value in tags.items():
             client.set_tag(run_id, key, value)
