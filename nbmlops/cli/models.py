@@ -24,7 +24,7 @@ def _uri_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _uri(args: argparse.Namespace) -> str:
-    return str(args.tracking_uri or config.tracking_uri(config.project_root()))
+    return config.store_uri(args.tracking_uri)
 
 
 def _configure_promote(parser: argparse.ArgumentParser) -> None:

@@ -179,7 +179,7 @@ def format_report(results: list[GateResult], candidate: str, champion: str | Non
     head = f"gates for {candidate} against " + (champion or "no champion (first promotion)")
     if not results:
         return f"{head}\n  no gates: nothing to check"
-    rows = [("gate", "candidate", "champion", "threshold", "result")]
+    rows = [("gate", "candidate", REFERENCE, "threshold", "result")]  # what the word stood for
     for r in results:
         verdict = "pass" if r.passed else "FAIL"
         rows.append((r.gate.text, _fmt(r.candidate), _fmt(r.champion), _fmt(r.threshold),

@@ -85,7 +85,7 @@ def reproduce(
     if not tolerance >= 0:
         raise ReproduceError(f"--tolerance must be a number >= 0 (got {tolerance})")
     current = config.project_root()  # where the user stands
-    uri = tracking_uri or config.tracking_uri(current)
+    uri = config.store_uri(tracking_uri, current)
     run_id = lineage.full_run_id(run_id, uri)  # the short id a status line shows
     original = query.get_run(uri, run_id, history=False, artifacts=False).run
     text = query.artifact_text(uri, original.run_id, store.SLICE_NOTEBOOK_ARTIFACT)
