@@ -108,6 +108,13 @@ def tracking_uri(root: Path) -> str:
     return f"sqlite:///{root / 'mlflow.db'}"
 
 
+def store_uri(uri: str | None = None, root: Path | None = None) -> str:
+    """Where runs go when no notebook says: ``uri`` as given (a ``--tracking-uri``, a job's
+    ``tracking_uri``), else :func:`tracking_uri` of ``root`` (None: the working directory's
+    project, looked for only then)."""
+    return uri or tracking_uri(project_root() if root is None else root)
+
+
 def _absolute_sqlite(uri: str, root: Path) -> str:
     # A relative sqlite path would resolve against whichever process syncs the record.
     prefix = "sqlite:///"
@@ -326,7 +333,7 @@ def destination(
     root = project_root(Path(path).parent if path else None)
     source = source_name(path, root)
     chosen = experiment or chosen_experiment(root) or source
-    store = _absolute_sqlite(uri, root) if uri else tracking_uri(root)
+    store = _absolute_sqlite(store_uri(uri, root), root)  # a job's relative sqlite: the project's
     return Destination(root=root, tracking_uri=store, experiment=chosen, source_name=source)
 
 

@@ -348,7 +348,8 @@ def _register_arguments() -> None:
 @argument("name", help="the registered model")
 @argument("--version", "-v", default=None,
           help="the version to promote (default: the challenger, else the newest)")
-@argument("--to", default="champion", help="the alias it is to take (default: champion)")
+@argument("--to", default=store.CHAMPION,
+          help=f"the alias it is to take (default: {store.CHAMPION})")
 @argument("--gate", "-g", action="append", default=[], metavar="GATE",
           help='"auc >= champion", "auc >= 0.80", "latency_ms <= champion * 1.1"; '
           "repeatable, added to [tool.nbmlops.gates]")
@@ -361,7 +362,8 @@ def _promote_arguments() -> None:
 @argument("name", help="the registered model")
 @argument("--to", default=None, metavar="VERSION",
           help="the version to return to (default: the previous holder)")
-@argument("--alias", default="champion", help="the alias to move back (default: champion)")
+@argument("--alias", default=store.CHAMPION,
+          help=f"the alias to move back (default: {store.CHAMPION})")
 def _rollback_arguments() -> None:
     """``%mlops rollback``: move the champion back to the version that held it before."""
 

@@ -44,6 +44,10 @@ RUN_NAME_TAG = "mlflow.runName"
 #: MLflow refuses longer experiment names (mlflow.utils.validation): a cell must be told
 #: before it runs, not its record refused later.
 MAX_EXPERIMENT_NAME = 500
+#: The longest tag value nbmlops writes, on a run or a model version: MLflow's limit for a run
+#: tag (``MAX_TAG_VAL_LENGTH``, the ``tags.value`` column). A model version's may hold more
+#: (100,000; a TEXT column in every MLflow 3 we support), so one cut fits both.
+MAX_TAG_VALUE = 8000
 
 # -- experiment tags --------------------------------------------------------------------------
 #: What an experiment holds; MLflow's UI reads it to choose between its GenAI and its

@@ -73,7 +73,7 @@ def _models_of(runs: list[Any], tracking_uri: str | None) -> dict[str, list[dict
 
     if not runs:
         return {}
-    client = store.client(tracking_uri or config.tracking_uri(config.project_root()))
+    client = store.client(config.store_uri(tracking_uri))
     found: dict[str, list[dict[str, Any]]] = {}
     for v in registry.versions_of_runs(client, [r.run_id for r in runs]):
         found.setdefault(str(v.run_id), []).append(

@@ -260,7 +260,7 @@ def _add_last_run(row: dict[str, Any], job: Any, folder: Path) -> None:
     from nbmlops.jobs.run import last_run
 
     try:
-        uri = job.tracking_uri or config.tracking_uri(config.project_root(folder))
+        uri = config.store_uri(job.tracking_uri, config.project_root(folder))
         row["last_run"] = last_run(uri, job.name)
     except Exception as e:  # an unreachable store must not hide the list
         row["last_run_error"] = f"{type(e).__name__}: {e}"[:200]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nbmlops import config
+from nbmlops import config, store
 from nbmlops.cli.command import Command
 from nbmlops.exceptions import GateFailed
 
@@ -24,15 +24,15 @@ def _uri_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _uri(args: argparse.Namespace) -> str:
-    return str(args.tracking_uri or config.tracking_uri(config.project_root()))
+    return config.store_uri(args.tracking_uri)
 
 
 def _configure_promote(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="the registered model")
     parser.add_argument("--version", "-v", default=None,
                         help="the version to promote (default: the challenger, else the newest)")
-    parser.add_argument("--to", default="champion",
-                        help="the alias it is to take (default: champion)")
+    parser.add_argument("--to", default=store.CHAMPION,
+                        help=f"the alias it is to take (default: {store.CHAMPION})")
     parser.add_argument("--gate", "-g", action="append", default=[], metavar="GATE",
                         help='"auc >= champion", "auc >= 0.80", "latency_ms <= champion * 1.1";'
                         " repeatable, added to [tool.nbmlops.gates]")
@@ -62,8 +62,8 @@ def _configure_rollback(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="the registered model")
     parser.add_argument("--to", default=None, metavar="VERSION",
                         help="the version to return to (default: the previous holder)")
-    parser.add_argument("--alias", default="champion",
-                        help="the alias to move back (default: champion)")
+    parser.add_argument("--alias", default=store.CHAMPION,
+                        help=f"the alias to move back (default: {store.CHAMPION})")
     _uri_arg(parser)
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import nbformat
 
 from nbmlops import config, regular_files
+from nbmlops.atomic_files import write_atomic
 from nbmlops.exceptions import JobError, LintError
 from nbmlops.jobs import lint, parameterize, schedule
 from nbmlops.jobs.run import RUNS_DIR
@@ -43,7 +44,6 @@ from nbmlops.jobs.spec import (
 from nbmlops.jobs.targets import ImageTarget, target, with_needs
 from nbmlops.jobs.targets.cron import CRON_LOG
 from nbmlops.jobs.uptodate import STATE_DIR
-from nbmlops.sync.spool import write_atomic
 from nbmlops.track import environment
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import nbformat
 
 from nbmlops import redact
-from nbmlops.sync.spool import Spool, write_atomic
+from nbmlops.atomic_files import write_atomic
+from nbmlops.sync.spool import Spool
 from nbmlops.track.status_line import METADATA_KEY, render
 
 

@@ -338,7 +338,8 @@ class ParentRun:
             self.client.set_tag(run_id, store.JOB_OUTPUT_TAG, f"{RUNS_DIR}/{result.output.name}")
         self.client.log_metric(run_id, "duration_s", result.duration_s)
         if result.failure:
-            self.client.set_tag(run_id, store.JOB_ERROR_TAG, str(result.failure)[:5000])
+            self.client.set_tag(run_id, store.JOB_ERROR_TAG,
+                                str(result.failure)[:store.MAX_TAG_VALUE])
         if upload_output and result.output and result.output.is_file():
             self.client.log_artifact(run_id, str(result.output), store.JOB_OUTPUT_FOLDER)
         self.client.set_terminated(run_id, result.status)

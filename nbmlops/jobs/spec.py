@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from nbmlops import regular_files
+from nbmlops import regular_files, store
 from nbmlops.exceptions import JobError
 
 JOB_FILE = "job.yaml"
@@ -50,7 +50,7 @@ class Promote:
     and the alias stays where it was. ``[tool.nbmlops.gates]`` applies too."""
 
     model: str
-    to: str = "champion"
+    to: str = store.CHAMPION
     gates: list[str] = field(default_factory=list)
 
     @classmethod
@@ -71,7 +71,7 @@ class Promote:
         from nbmlops.models.gates import parse_all
         from nbmlops.sync.aliases import check_alias
 
-        to = str(data.get("to") or "champion")
+        to = str(data.get("to") or store.CHAMPION)
         try:
             parse_all(gates)  # a typo fails the file, not a run at 3 am
             check_alias(to)

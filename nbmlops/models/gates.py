@@ -24,14 +24,17 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq, "!=": operator.ne,
 }
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+#: The gates' word for the version holding the alias a promotion is to take. It reads as the
+#: usual alias but is a word of the grammar, not the alias: a gate of ``--to staging`` compares
+#: with the holder of ``staging``.
+REFERENCE = "champion"
 _GATE = re.compile(
     rf"""^\s*(?P<metric>[A-Za-z_][\w./-]*)\s*
     (?P<op>>=|<=|==|!=|>|<)\s*
     (?:(?P<number>{_NUMBER})
-      |(?P<ref>champion)(?:\s*(?P<arith>[*+-])\s*(?P<factor>{_NUMBER}))?)\s*$""",
+      |(?P<ref>{REFERENCE})(?:\s*(?P<arith>[*+-])\s*(?P<factor>{_NUMBER}))?)\s*$""",
     re.VERBOSE,
 )
-REFERENCE = "champion"
 #: The gate ``reproduced``: the candidate's run was re-run by ``nbmlops reproduce`` and gave its
 #: results back (exactly or within tolerance). It reads the pseudo-metric of that name, 1 or 0.
 REPRODUCED = "reproduced"
@@ -176,7 +179,7 @@ def format_report(results: list[GateResult], candidate: str, champion: str | Non
     head = f"gates for {candidate} against " + (champion or "no champion (first promotion)")
     if not results:
         return f"{head}\n  no gates: nothing to check"
-    rows = [("gate", "candidate", "champion", "threshold", "result")]
+    rows = [("gate", "candidate", REFERENCE, "threshold", "result")]  # what the word stood for
     for r in results:
         verdict = "pass" if r.passed else "FAIL"
         rows.append((r.gate.text, _fmt(r.candidate), _fmt(r.champion), _fmt(r.threshold),

@@ -22,7 +22,6 @@ from nbmlops.exceptions import GateFailed, ModelError
 from nbmlops.models import gates as gate_rules
 from nbmlops.models.registry import ModelInfo, VersionInfo, get_model, version_metrics
 from nbmlops.sync import aliases
-from nbmlops.sync.register import MAX_TAG_VALUE
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -247,7 +246,7 @@ def _record_gates(
     if failed:
         summary += f"; failed: {'; '.join(failed)}"
     client.set_model_version_tag(candidate.name, candidate.version, store.MODEL_GATES_TAG,
-                                 summary[:MAX_TAG_VALUE])
+                                 summary[:store.MAX_TAG_VALUE])
     if not candidate.run_id:
         return
     path = store.evaluation_artifact(candidate.name, candidate.version)

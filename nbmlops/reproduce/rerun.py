@@ -85,7 +85,7 @@ def reproduce(
     if not tolerance >= 0:
         raise ReproduceError(f"--tolerance must be a number >= 0 (got {tolerance})")
     current = config.project_root()  # where the user stands
-    uri = tracking_uri or config.tracking_uri(current)
+    uri = config.store_uri(tracking_uri, current)
     run_id = lineage.full_run_id(run_id, uri)  # the short id a status line shows
     original = query.get_run(uri, run_id, history=False, artifacts=False).run
     text = query.artifact_text(uri, original.run_id, store.SLICE_NOTEBOOK_ARTIFACT)
@@ -240,7 +240,7 @@ def _record(uri: str, run_id: str, result: Reproduction) -> None:
         tags[store.REPRODUCED_RUN_TAG] = result.reproduction_id
     differences = [*result.verdict.differences, *result.verdict.causes(result.changes),
                    *(f"package {p}" for p in result.packages)]
-    tags[store.REPRODUCED_DIFF_TAG] = "\n".join(differences)[:8000] or "none"
+    tags[store.REPRODUCED_DIFF_TAG] = "\n".join(differences)[:store.MAX_TAG_VALUE] or "none"
     with store.fail_fast():
         for key, value in tags.items():
             client.set_tag(run_id, key, value)

@@ -92,7 +92,7 @@ def run_of_record(record_id: str, tracking_uri: str | None = None) -> RecordRun 
     """The run of a record (its id, or the first 8+ characters a status line shows); None
     when no run of the store came from such a record (yet)."""
     prefix = record_id.strip().lower()
-    uri = tracking_uri or config.tracking_uri(config.project_root())
+    uri = config.store_uri(tracking_uri)
     if not _HEX.match(prefix) or len(prefix) > 32 or not store.exists(uri):
         return None
     client = store.client(uri)
@@ -146,7 +146,7 @@ def runs_using(
     ``fingerprint``, oldest first. ``experiments`` (names or ids) narrows the search; by
     default every active experiment of the store is searched."""
     prefix = normalize(fingerprint)
-    uri = tracking_uri or config.tracking_uri(config.project_root())
+    uri = config.store_uri(tracking_uri)
     if not store.exists(uri):
         return []  # nothing was uploaded there yet
     client = store.client(uri)
@@ -168,7 +168,7 @@ def runs_using(
 
 def run_data(run_id: str, tracking_uri: str | None = None) -> list[DataVersion]:
     """The data versions (fingerprints) a run read and wrote."""
-    uri = tracking_uri or config.tracking_uri(config.project_root())
+    uri = config.store_uri(tracking_uri)
     if not store.exists(uri):
         raise RunNotFound(f"no run {run_id} in {strip_credentials(uri)}")
     try:

@@ -102,7 +102,7 @@ def resolve(server_root: str | Path, path: str | None) -> Where:
     its runs; its tracked cells when the file exists."""
     if not path:
         root = config.project_root(Path(server_root))
-        uri = config.tracking_uri(root)
+        uri = config.store_uri(root=root)
         experiment = config.chosen_experiment(root) or ""
         return Where(None, root, uri, experiment, config.ui_url(root, uri))
     notebook = inside(server_root, path)

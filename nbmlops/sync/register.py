@@ -48,7 +48,6 @@ FLAVOURS = {
     "statsmodels": "mlflow.statsmodels",
 }
 PYFUNC = "mlflow.pyfunc"
-MAX_TAG_VALUE = 5000
 
 
 def flavour_of(model: ModelRecord) -> str:
@@ -349,7 +348,7 @@ def _register(
         client.delete_model_version(model.name, old.version)
     tags = version_tags(record, model, run_id, author)
     if no_signature:
-        tags[store.MODEL_SIGNATURE_TAG] = no_signature[:MAX_TAG_VALUE]
+        tags[store.MODEL_SIGNATURE_TAG] = no_signature[:store.MAX_TAG_VALUE]
     version = client.create_model_version(
         model.name, source=info.model_uri, run_id=run_id, tags=tags,
         model_id=getattr(info, "model_id", None),
@@ -389,7 +388,7 @@ def version_tags(
         store.MODEL_DATA_TAG: "\n".join(dict.fromkeys(
             f"{d.name}={d.fingerprint}"
             for d in sorted(record.datasets, key=lambda d: d.context != "input")
-        ))[:MAX_TAG_VALUE],
+        ))[:store.MAX_TAG_VALUE],
     }
     for name, value in last_metrics(record).items():
         tags[f"{store.MODEL_METRIC_TAG_PREFIX}{name}"] = repr(value)

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
+from nbmlops.atomic_files import fsync_dir, write_atomic
 from nbmlops.exceptions import SpoolError
 from nbmlops.record import RunRecord
 
@@ -44,35 +45,6 @@ SUFFIX = ".zip"
 ERROR_SUFFIX = ".error.txt"  # beside a failed record: why MLflow refused it
 #: A file in ``tmp/`` untouched this long belongs to no record still being written.
 TMP_MAX_AGE = 24 * 3600
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_synced(path: Path, data: bytes | memoryview) -> None:
-    """Write and fsync ``path``; a write that fails (a full disk) leaves no part of it."""
-    try:
-        with open(path, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    _write_synced(tmp, data)
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 def entry_name(created_ns: int, record_id: str) -> str:
@@ -182,7 +154,7 @@ class Staging:
         if target is None:
             target = self.spool.pending / entry_name(time.time_ns(), self.record.record_id)
         os.rename(tmp, target)
-        _fsync_dir(self.spool.pending)
+        fsync_dir(self.spool.pending)
         return target
 
 

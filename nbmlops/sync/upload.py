@@ -30,6 +30,7 @@ from nbmlops import config, store
 from nbmlops.exceptions import ConfigError, RecordRejected
 from nbmlops.record import DataRecord, RunRecord
 from nbmlops.redact import strip_credentials
+from nbmlops.store import MAX_TAG_VALUE
 from nbmlops.sync import artifact_scheme, dataset_limits
 from nbmlops.sync.figures import make_files
 
@@ -43,7 +44,6 @@ TERMINAL = frozenset({"FINISHED", "FAILED", "KILLED"})
 # MLflow's limits (mlflow.utils.validation); repeated here so a value is cut with a visible
 # marker instead of MLflow's silent cut or an INVALID_PARAMETER_VALUE that loses the run.
 MAX_PARAM_VALUE = 6000
-MAX_TAG_VALUE = 8000
 MAX_KEY = 250
 MAX_RUN_NAME = 250  # runs.name is String(250)
 MAX_PER_BATCH = 1000

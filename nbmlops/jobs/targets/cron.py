@@ -43,7 +43,7 @@ def run_environment(job: Job, folder: Path) -> dict[str, str]:
     would use there (cron starts with an almost empty environment)."""
     root = config.project_root(folder)
     env = {
-        "MLFLOW_TRACKING_URI": strip_credentials(job.tracking_uri or config.tracking_uri(root)),
+        "MLFLOW_TRACKING_URI": strip_credentials(config.store_uri(job.tracking_uri, root)),
         config.ENV_SPOOL: str(config.spool_dir(root)),
         "PATH": os.pathsep.join(dict.fromkeys(
             [str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])),
