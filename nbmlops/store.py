@@ -261,8 +261,8 @@ def _create_sqlite(db: Path) -> None:
 
 
 def _build_aside(db: Path) -> None:
-    for stale in db.parent.glob(f".{db.name}.*.creating"):
-        stale.unlink(missing_ok=True)  # left by a process killed while building
+    for stale in db.parent.glob(f".{db.name}.*.creating*"):
+        stale.unlink(missing_ok=True)  # a killed builder's file, and its sqlite journal
     aside = db.with_name(f".{db.name}.{os.getpid()}.creating")
     try:
         from mlflow import MlflowClient

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -26,14 +27,16 @@ BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.kernel
 
 RAW = "x\n1\n2\n3\n4\n5\n6\n"
-# Two runs of this step at once: the second cannot take the marker and fails.
+# Two runs of this step at once: the second cannot take the marker and fails. The step holds
+# its marker until the test says go (the signal is named at run time: it is no data of it).
 LOAD = ("import os, time\n"
         "busy = os.open('data/load.busy', os.O_CREAT | os.O_EXCL | os.O_WRONLY)\n"
         "with open('data/raw.csv') as f, open('data/clean.csv', 'w') as out:\n"
-        "    for row in f:\n"
-        "        out.write(row)\n"
-        "        out.flush()\n"
-        "        time.sleep(0.6)\n"
+        "    out.write(f.read())\n"
+        "go = os.path.join('data', 'go')\n"
+        "deadline = time.time() + 120\n"
+        "while not os.path.exists(go) and time.time() < deadline:\n"
+        "    time.sleep(0.1)\n"
         "os.close(busy)\n"
         "os.unlink('data/load.busy')")
 FEATURES = "open('data/features.csv', 'w').write(open('data/clean.csv').read())"
@@ -67,15 +70,45 @@ def nbmlops_run(*args: str) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True)
 
 
-def test_a_whole_run_and_an_only_run_never_write_a_step_together(root: Path) -> None:
+def wait_for(what: str, seen: Callable[[], bool], *runs: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 180
+    while not seen():
+        for run in runs:
+            assert run.poll() is None, f"a run ended before {what}: {run.communicate()}"
+        assert time.monotonic() < deadline, f"never saw {what}"
+        time.sleep(0.1)
+
+
+def test_a_whole_run_and_an_only_run_never_write_a_step_together(root: Path,
+                                                                 tmp_path: Path) -> None:
     steps = [notebook(root / "load.ipynb", [LOAD]), notebook(root / "features.ipynb", [FEATURES])]
     folder = export_pipeline(steps, name="weekly").folder
     assert [s.name for s in load(folder).steps] == ["load", "features"]
-    whole = nbmlops_run(str(folder))
     only = nbmlops_run(str(folder), "--only", "load")
-    for proc in (whole, only):
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0 and "FAILED" not in out + err, out + err
+    whole_log = tmp_path / "whole.log"
+    whole: subprocess.Popen[str] | None = None
+    try:
+        # The whole run starts while the --only run is inside the step, and the step goes on
+        # until the whole run is seen to wait for it (or, unlocked, has run it and failed).
+        wait_for("the --only run in its step", (root / "data" / "load.busy").exists, only)
+        with open(whole_log, "w") as log:
+            whole = subprocess.Popen([str(BIN / "nbmlops"), "run", str(folder)], stdout=log,
+                                     stderr=subprocess.STDOUT, text=True)
+        waiting = "step load: another run of it is under way; waiting for it to end"
+        wait_for("the whole run wait for the step, or end",
+                 lambda: waiting in whole_log.read_text() or whole.poll() is not None, only)
+        (root / "data" / "go").touch()
+        out, err = only.communicate(timeout=300)
+        whole.wait(timeout=300)
+    finally:
+        for run in (only, whole):
+            if run is not None and run.poll() is None:
+                run.kill()
+                run.wait()
+    said = whole_log.read_text()
+    assert only.returncode == 0 and "FAILED" not in out + err, out + err
+    assert whole is not None and whole.returncode == 0 and "FAILED" not in said, said
+    assert waiting in said
     assert (root / "data" / "clean.csv").read_text() == RAW
     assert not (root / "data" / "load.busy").exists()
     result = run_pipeline(folder, load(folder), {})

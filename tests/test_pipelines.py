@@ -292,15 +292,26 @@ def side_by_side(folder: Path) -> Path:
     return folder
 
 
+# Each branch says it started, then waits for the other to have started: both finish only if
+# they run at the same time. Run one after the other, the first fails at its deadline.
+MEET = ("import pathlib, time\n"
+        "pathlib.Path('{me}.started').touch()\n"
+        "deadline = time.monotonic() + 60\n"
+        "while not pathlib.Path('{other}.started').exists():\n"
+        "    if time.monotonic() > deadline:\n"
+        "        raise TimeoutError('{other} did not start while {me} ran')\n"
+        "    time.sleep(0.05)\n"
+        "open('{me}.txt', 'w').write('{me}')")
+
+
 def test_independent_branches_run_side_by_side(tmp_path: Path, migrated_db: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     root = own_project(tmp_path, migrated_db, monkeypatch)
-    code = "import time\ntime.sleep(2)\nopen('{0}.txt', 'w').write('{0}')"
-    left = notebook(root / "left.ipynb", [code.format("left")])
-    right = notebook(root / "right.ipynb", [code.format("right")])
+    left = notebook(root / "left.ipynb", [MEET.format(me="left", other="right")])
+    right = notebook(root / "right.ipynb", [MEET.format(me="right", other="left")])
     folder = side_by_side(export_pipeline([left, right], name="branches").folder)
     result = run_pipeline(folder, load(folder), {})
-    assert result.status == FINISHED
+    assert result.status == FINISHED, result.report()
     client = MlflowClient()
     a, b = (client.get_run(result.steps[n].run_id).info for n in ("left", "right"))
     assert a.start_time < b.end_time and b.start_time < a.end_time  # the two overlapped

@@ -55,20 +55,58 @@ def test_processes_racing_to_make_one_store_all_use_it(tmp_path: Path) -> None:
     assert beside == {"mlflow.db"}
 
 
-@pytest.mark.parametrize("after", [0.3, 0.8, 1.5])
+def building(folder: Path) -> list[Path]:
+    """The database files being built in ``folder``: aside, or in place."""
+    return [p for p in folder.iterdir()
+            if p.name == "mlflow.db" or (p.name.startswith(".mlflow.db.")
+                                         and p.name.endswith(".creating"))]
+
+
+# Where the kill lands, as seen from outside: the lock taken (MLflow still importing), the
+# database file made (its first tables on the way), the migrations well under way (the file
+# holds more than its first tables; the whole store is about 1 MB).
+STAGES = {
+    "lock": lambda d: (d / ".mlflow.db.lock").exists(),
+    "file": lambda d: bool(building(d)),
+    "migrations": lambda d: any(p.stat().st_size >= 64 * 1024 for p in building(d)),
+}
+
+
+def kill_at(proc: subprocess.Popen[str], folder: Path, stage: str) -> None:
+    """SIGKILL ``proc`` as soon as its making of the store is seen to have reached ``stage``."""
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            reached = STAGES[stage](folder)
+        except FileNotFoundError:  # renamed or removed while looked at
+            reached = False
+        if reached:
+            break
+        if proc.poll() is not None:
+            pytest.fail(f"the process ended before its store reached {stage!r}: "
+                        f"{proc.communicate()[1][-2000:]}")
+        assert time.monotonic() < deadline, f"the store's making never reached {stage!r}"
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("stage", list(STAGES))
 def test_a_process_killed_while_making_the_store_leaves_none_broken(
-    tmp_path: Path, after: float
+    tmp_path: Path, stage: str
 ) -> None:
     db = tmp_path / "mlflow.db"
     uri = f"sqlite:///{db}"
-    proc = subprocess.Popen([sys.executable, "-c", FIRST_UPLOAD, uri, "killed"])
-    time.sleep(after)  # somewhere in MLflow's import or its migrations
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not db.exists() or healthy(db)
+    proc = subprocess.Popen([sys.executable, "-c", FIRST_UPLOAD, uri, "killed"],
+                            stderr=subprocess.PIPE, text=True)
+    kill_at(proc, tmp_path, stage)
+    # Killed half-way (each stage is seconds before the end), it left no store at all: not
+    # one half-built, which later calls would reject or, worse, take as whole.
+    assert not db.exists(), f"a store was left by a process killed half-way ({stage})"
     # The next one builds it (or finds it whole) and works.
     done = subprocess.run([sys.executable, "-c", FIRST_UPLOAD, uri, "next"],
                           capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stderr
     assert healthy(db)
-    assert not list(tmp_path.glob(".mlflow.db.*.creating"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlflow.db"]  # nothing left beside

@@ -107,17 +107,21 @@ async def test_open_in_mlflow_answers_starting_at_once_then_one_ui_for_the_store
 
 
 async def test_uis_starting_do_not_hold_up_the_other_requests(
-    jp_fetch: Fetch, tracked: TrackedProject, migrated_db: Path
+    jp_fetch: Fetch, tracked: TrackedProject, migrated_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Four projects open MLflow at once (more than the server's worker threads): the runs of
     a notebook are still listed while every UI is still coming up."""
     from nbmlops.server import mlflow_ui
 
+    monkeypatch.setenv("NBMLOPS_MAX_UIS", "4")  # none of the four is stopped for another
     projects = [a_project(tracked, migrated_db) for _ in range(4)]
     asks = [asyncio.ensure_future(call(jp_fetch, "mlflow-ui", {}, notebook=notebook))
             for notebook, _ in projects]
     try:
-        await asyncio.sleep(0.2)  # the asks reach the server first
+        deadline = time.monotonic() + START_S
+        while not all(uri in mlflow_ui._managed for _, uri in projects):  # the asks came first
+            assert time.monotonic() < deadline, "the asks never reached the server"
+            await asyncio.sleep(0.05)
         code, page = await call(jp_fetch, "runs", notebook=tracked.notebook)
         assert code == 200 and page["runs"]
         up = [uri for _, uri in projects
