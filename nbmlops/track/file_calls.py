@@ -245,9 +245,11 @@ class _Calls(ast.NodeVisitor):
             (k.value for k in node.keywords if k.arg == "mode"), None)
         mode = (mode_node.value if isinstance(mode_node, ast.Constant)
                 and isinstance(mode_node.value, str) else "r")
-        if any(c in mode for c in "wax"):
+        # "r+" updates the file in place: it is read and written
+        writes = any(c in mode for c in "wax+")
+        if writes:
             self._add(target, "write", f"open(mode={mode!r})")
-        if "r" in mode or not any(c in mode for c in "wax"):
+        if "r" in mode or not writes:
             self._add(target, "read", "open")
 
 
