@@ -133,6 +133,6 @@ def test_cells_are_numbered_among_all_cells_and_only_code_is_read() -> None:
 def test_a_cell_that_does_not_parse_hides_neither_the_cells_after_it_nor_its_names() -> None:
     assert accesses("p = 'a.csv'", "def broken(:", "df.to_csv(p)") == [
         ("a.csv", "write", "to_csv", 3)]
-    assert accesses("x = 1\0", "open('b.txt', 'a')") == [  # a NUL byte: ValueError
+    assert accesses("x = 1\0", "open('b.txt', 'a')") == [  # a NUL byte
         ("b.txt", "write", "open(mode='a')", 2)]
     assert dataflow.analyze([]) == []
