@@ -136,3 +136,56 @@ def test_a_cell_that_does_not_parse_hides_neither_the_cells_after_it_nor_its_nam
     assert accesses("x = 1\0", "open('b.txt', 'a')") == [  # a NUL byte
         ("b.txt", "write", "open(mode='a')", 2)]
     assert dataflow.analyze([]) == []
+
+
+@pytest.mark.parametrize("path", [
+    "Path('out.txt')", "PurePath('out.txt')", "PosixPath('out.txt')", "str(Path('out.txt'))",
+    "os.fspath(Path('out.txt'))", "os.path.abspath('out.txt')", "os.path.expanduser('out.txt')",
+    "os.path.join('out.txt')", "Path(OUT) / NAME", "Path(NAME)", "NAME + ''",
+])
+def test_a_path_built_from_known_parts_is_followed(path: str) -> None:
+    assert accesses("OUT = '.'\nNAME = 'out.txt'", f"df.to_csv({path})") == [
+        ("./out.txt" if "OUT" in path else "out.txt", "write", "to_csv", 2)]
+
+
+@pytest.mark.parametrize("source", [
+    "open(1, 'w')",  # a file descriptor, not a path
+    "df.to_csv(Path(folder_at_run_time()) / 'x.csv')",
+    "df.to_csv('data' / sub)",
+    "df.to_csv(os.path.join('data', sub))",
+    "df.to_csv(f'data/{sub}.csv')",
+    "model.save(path_at_run_time())",
+    "np.save(path_at_run_time(), arr)",
+    "open(**options)",
+    "df.to_csv()",
+    "joblib.dump(model)",
+])
+def test_a_path_known_only_at_run_time_is_not_guessed(source: str) -> None:
+    assert accesses(source) == []
+
+
+def test_what_a_with_or_a_loop_binds_is_not_a_known_path() -> None:
+    assert accesses("p = 'a.csv'", "with open('in.txt') as p:\n    df.to_csv(p)") == [
+        ("in.txt", "read", "open", 2)]
+    assert accesses("with open('log.txt', 'a'):\n    pass") == [
+        ("log.txt", "write", "open(mode='a')", 1)]
+
+
+@pytest.mark.parametrize("binds", [
+    "for p in files:\n    pass", "with load() as p:\n    pass", "del p", "p += '.bak'",
+    "(p := pick())", "import p", "import p.sub", "import os as p", "from m import p",
+    "from m import x as p", "def p():\n    pass", "async def p():\n    pass", "class p:\n    pass",
+])
+def test_a_name_bound_again_by_any_statement_no_longer_names_the_path(binds: str) -> None:
+    assert accesses("p = 'a.csv'", binds, "df.to_csv(p)") == []
+    assert accesses("p = 'a.csv'", "import q\ndef f():\n    pass", "df.to_csv(p)") == [
+        ("a.csv", "write", "to_csv", 3)]
+
+
+def test_a_name_bound_to_a_value_not_a_path_names_nothing() -> None:
+    assert accesses("model = fit(df)\nrows: int = 3", "joblib.dump(model, 'm.pkl')") == [
+        ("m.pkl", "write", "dump", 2)]
+    # an item or attribute given a path does not make its container one
+    assert accesses("paths = {}\npaths['model'] = 'm.pkl'\ncfg.out = 'o.csv'",
+                    "joblib.dump(m, paths)\ndf.to_csv(cfg)") == []
+    assert accesses("a, b = 'x.csv'", "df.to_csv(a)") == []

@@ -147,9 +147,13 @@ def bind(stmt: ast.stmt, env: MutableMapping[str, str]) -> None:
     elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
         targets, value = [stmt.target], stmt.value
     else:
-        for node in ast.walk(stmt):  # bound by a loop, a with, an import ...: not known
+        for node in ast.walk(stmt):  # bound by a loop, a with, an import, a def ...: not known
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
                 env.pop(node.id, None)
+            elif isinstance(node, ast.alias):  # ``import a.b`` binds ``a``
+                env.pop((node.asname or node.name).split(".")[0], None)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                env.pop(node.name, None)
         return
     text = resolve(value, env)
     for target in targets:
