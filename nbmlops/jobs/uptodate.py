@@ -96,7 +96,9 @@ def load_state(folder: Path, step: str) -> StepState | None:
 
 def save_state(folder: Path, step: str, state: StepState) -> None:
     path = state_path(folder, step)
+    # mutation-equivalent: parents=False; the job folder above it holds job.yaml.
     path.parent.mkdir(parents=True, exist_ok=True)
+    # mutation-equivalent: any indent; the state reads back the same (1 keeps it short).
     write_atomic(path, json.dumps(asdict(state), indent=1).encode())
 
 

@@ -105,6 +105,7 @@ def calls_in(stmt: ast.stmt, env: Mapping[str, str]) -> list[Access]:
     variable, a ``with ... as`` name or a comprehension's variable takes values no one knows
     before the code runs: inside that statement it names no known path."""
     varying = {n.id for node in ast.walk(stmt) for n in _targets(node)}
+    # mutation-equivalent: `_Hiding` always; hiding no name reads the same as ``env``.
     visitor = _Calls(_Hiding(env, varying) if varying else env)
     visitor.visit(stmt)
     return visitor.found
@@ -119,6 +120,7 @@ class _Hiding(Mapping[str, str]):
 
     def __getitem__(self, name: str) -> str:
         if name in self.hidden:
+            # mutation-equivalent: KeyError(None); Mapping.get and `in` catch it unread.
             raise KeyError(name)
         return self.env[name]
 
@@ -247,9 +249,11 @@ class _Calls(ast.NodeVisitor):
                 (k.value for k in node.keywords if k.arg == "file"), None)
         mode_node = args[0] if args else next(
             (k.value for k in node.keywords if k.arg == "mode"), None)
+        # mutation-equivalent: any default without w, a, x or +; "XXrXX" reads as "r".
         mode = (mode_node.value if isinstance(mode_node, ast.Constant)
                 and isinstance(mode_node.value, str) else "r")
         # "r+" updates the file in place: it is read and written
+        # mutation-equivalent: "XXwax+XX"; no mode of open() holds an upper-case X.
         writes = any(c in mode for c in "wax+")
         if writes:
             self._add(target, "write", f"open(mode={mode!r})")
