@@ -46,7 +46,7 @@ class _BytesPath(os.PathLike[bytes]):
 
 
 @pytest.mark.parametrize(("value", "text"), [
-    ("data/x.csv", "data/x.csv"), (Path("data") / "x.csv", "data/x.csv"),
+    ("data/x.csv", "data/x.csv"), (Path("data") / "x.csv", "data/x.csv"), ("x", "x"),
     ("a" * 1024, "a" * 1024), ("a" * 1025, None), ("", None), ("a\nb", None), (3, None),
     (None, None), (["x.csv"], None), (_Broken(), None), (_BytesPath(), None),
 ])
@@ -94,7 +94,8 @@ def test_what_ipython_makes_of_a_line_magic(source: str, magic: tuple[str, str] 
 
 
 @pytest.mark.parametrize(("line", "script"), [
-    ("helper.py", "helper.py"), ("-p -m mod", "mod"), ("-p x.py", None), ("-G a.py b.py", "b.py"),
+    ("helper.py", "helper.py"), ("-p -m mod", "mod"), ("-p x.py", None), ("-m mod x.py", None),
+    ("-G a.py b.py", "b.py"),
     ("-b 3 -d a.py", "a.py"), ("-e", None), ("", None),
 ])
 def test_the_options_of_percent_run_before_its_script(line: str, script: str | None) -> None:

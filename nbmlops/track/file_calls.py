@@ -65,6 +65,8 @@ def classify(source: str, namespace: Mapping[str, Any] | None = None) -> list[Ac
         return []
     tree, loaded = parsed
     env: dict[str, str] = {}
+    # mutation-equivalent: dropping either `if namespace`; an empty or absent namespace
+    # gives no text either way, and the loop runs only when there is one.
     for name in loaded if namespace else ():
         text = path_text(namespace.get(name)) if namespace else None
         if text is not None:
@@ -288,7 +290,7 @@ def run_target(line: str) -> str | None:
         words = shlex.split(line)
     except ValueError:
         return None
-    skip = False
+    skip = False  # mutation-equivalent: None, falsy as False (both `skip =` lines)
     for word in words:
         if skip:
             skip = False
