@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -96,7 +96,9 @@ def load_state(folder: Path, step: str) -> StepState | None:
 
 def save_state(folder: Path, step: str, state: StepState) -> None:
     path = state_path(folder, step)
+    # mutation-equivalent: parents=False; the job folder above it holds job.yaml.
     path.parent.mkdir(parents=True, exist_ok=True)
+    # mutation-equivalent: any indent; the state reads back the same (1 keeps it short).
     write_atomic(path, json.dumps(asdict(state), indent=1).encode())
 
 
@@ -111,17 +113,30 @@ def check(folder: Path, job: Job, step: Step, params: Mapping[str, Any]) -> Verd
     state = load_state(folder, step.name)
     if state is None:
         return Verdict(False, "no successful run recorded", None)
-    if state.code != code_digest(folder / step.notebook, job.kernel):
+    return compare(state, code_digest(folder / step.notebook, job.kernel),
+                   params_digest(params), step, lambda paths: fingerprints(folder, paths))
+
+
+def compare(state: StepState, code: str, params: str, step: Step,
+            seen: Callable[[list[str]], Mapping[str, str | None]]) -> Verdict:
+    """The rule, apart from the files: the step's last success (``state``) against its code
+    and parameters digests now and the fingerprints ``seen`` gives for paths now. Files are
+    asked for only once code and parameters agree (a changed notebook hashes nothing), and
+    both the paths the step names now and those its last run saw are compared, so a path
+    dropped from ``job.yaml`` still counts until the step runs again."""
+    if state.code != code:
         return Verdict(False, "its notebook changed", state)
-    if state.params != params_digest(params):
+    if state.params != params:
         return Verdict(False, "its parameters changed", state)
     inputs = sorted(set(step.inputs) | set(state.inputs))
-    for path, digest in fingerprints(folder, inputs).items():
-        if state.inputs.get(path) != digest:
+    now = seen(inputs)
+    for path in inputs:
+        if state.inputs.get(path) != now.get(path):
             return Verdict(False, f"input {path} changed", state)
     outputs = sorted(set(step.outputs) | set(state.outputs))
-    for path, digest in fingerprints(folder, outputs).items():
-        if state.outputs.get(path) != digest:
+    now = seen(outputs)
+    for path in outputs:
+        if state.outputs.get(path) != now.get(path):
             return Verdict(False, f"output {path} is not what its last run wrote", state)
     return Verdict(True, "up to date", state)
 

@@ -65,6 +65,8 @@ def classify(source: str, namespace: Mapping[str, Any] | None = None) -> list[Ac
         return []
     tree, loaded = parsed
     env: dict[str, str] = {}
+    # mutation-equivalent: dropping either `if namespace`; an empty or absent namespace
+    # gives no text either way, and the loop runs only when there is one.
     for name in loaded if namespace else ():
         text = path_text(namespace.get(name)) if namespace else None
         if text is not None:
@@ -105,6 +107,7 @@ def calls_in(stmt: ast.stmt, env: Mapping[str, str]) -> list[Access]:
     variable, a ``with ... as`` name or a comprehension's variable takes values no one knows
     before the code runs: inside that statement it names no known path."""
     varying = {n.id for node in ast.walk(stmt) for n in _targets(node)}
+    # mutation-equivalent: `_Hiding` always; hiding no name reads the same as ``env``.
     visitor = _Calls(_Hiding(env, varying) if varying else env)
     visitor.visit(stmt)
     return visitor.found
@@ -119,6 +122,7 @@ class _Hiding(Mapping[str, str]):
 
     def __getitem__(self, name: str) -> str:
         if name in self.hidden:
+            # mutation-equivalent: KeyError(None); Mapping.get and `in` catch it unread.
             raise KeyError(name)
         return self.env[name]
 
@@ -147,9 +151,13 @@ def bind(stmt: ast.stmt, env: MutableMapping[str, str]) -> None:
     elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
         targets, value = [stmt.target], stmt.value
     else:
-        for node in ast.walk(stmt):  # bound by a loop, a with, an import ...: not known
+        for node in ast.walk(stmt):  # bound by a loop, a with, an import, a def ...: not known
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
                 env.pop(node.id, None)
+            elif isinstance(node, ast.alias):  # ``import a.b`` binds ``a``
+                env.pop((node.asname or node.name).split(".")[0], None)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                env.pop(node.name, None)
         return
     text = resolve(value, env)
     for target in targets:
@@ -243,11 +251,15 @@ class _Calls(ast.NodeVisitor):
                 (k.value for k in node.keywords if k.arg == "file"), None)
         mode_node = args[0] if args else next(
             (k.value for k in node.keywords if k.arg == "mode"), None)
+        # mutation-equivalent: any default without w, a, x or +; "XXrXX" reads as "r".
         mode = (mode_node.value if isinstance(mode_node, ast.Constant)
                 and isinstance(mode_node.value, str) else "r")
-        if any(c in mode for c in "wax"):
+        # "r+" updates the file in place: it is read and written
+        # mutation-equivalent: "XXwax+XX"; no mode of open() holds an upper-case X.
+        writes = any(c in mode for c in "wax+")
+        if writes:
             self._add(target, "write", f"open(mode={mode!r})")
-        if "r" in mode or not any(c in mode for c in "wax"):
+        if "r" in mode or not writes:
             self._add(target, "read", "open")
 
 
@@ -278,7 +290,7 @@ def run_target(line: str) -> str | None:
         words = shlex.split(line)
     except ValueError:
         return None
-    skip = False
+    skip = False  # mutation-equivalent: None, falsy as False (both `skip =` lines)
     for word in words:
         if skip:
             skip = False
