@@ -114,6 +114,11 @@ def _model(ev: Evidence) -> ModelFacts:
     return ev.models[0]
 
 
+def _set_job(job: JobFacts, **values: object) -> JobFacts:
+    _set(job, **values)
+    return job
+
+
 def _older_version_without_data(ev: Evidence) -> None:
     _model(ev).versions.append(VersionFacts("1", run_id="r1", user="ada", code=True,
                                             data=False, metrics=2, report=True))
@@ -132,7 +137,8 @@ PAST: dict[str, tuple[Callable[[Evidence], None], str]] = {
     "feature-tests": (lambda ev: _set(ev.code, untested=["features.py:clean"]), NOT_MET),
     "ci": (lambda ev: _set(ev.code, ci_on_change=[]), PARTLY),
     "unattended-eval": (lambda ev: _set(ev.jobs[0].runs[0], metrics=0), PARTLY),
-    "gates": (lambda ev: _set(ev.jobs[0], promote=False) or _set(ev, gates=None), PARTLY),
+    "gates": (lambda ev: _set(ev, gates=None, jobs=[_set_job(ev.jobs[0], promote=False)]),
+              PARTLY),
     "eval-reports": (lambda ev: _set(_model(ev).versions[0], report=False), NOT_MET),
     "rollback": (lambda ev: _set(_model(ev).versions[0], rollback_tags=[]), NOT_MET),
     "drift-fails": (lambda ev: _set(ev, drift_mode="warn"), PARTLY),
