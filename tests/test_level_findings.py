@@ -84,7 +84,7 @@ def unread_as(ev: Evidence, how: str) -> None:
     unread(ev)
     ev.mlflow = how if how in ("offline", "timeout", "no uri") else "unreachable"
     if how != "offline":
-        ev.unchecked = ["the settings", "MLflow timed out"][how == "unsaid":]
+        ev.unchecked = ["the settings"] + ([] if how == "unsaid" else ["MLflow timed out"])
     ev.tracking_uri = {"no store uri": "", "secret uri": "http://ada:pw@host:5000"}.get(
         how, ev.tracking_uri)
 
@@ -135,6 +135,10 @@ CASES: dict[str, tuple[str, Callable[[Evidence], None]]] = {
     "scheduled of two": ("scheduled", lambda ev: ev.jobs.insert(0, JobFacts(
         "jobs/eval", "eval", cron="0 4 * * *", timezone="Europe/Paris", period_start=PERIOD,
         runs=[JobRun("e1", "FINISHED", PERIOD - 1)]))),
+    "scheduled started when": ("scheduled", lambda ev: job(ev, period_start=1, runs=[
+        JobRun("j1", "FINISHED", None)])),
+    "scheduled none in a folder": ("scheduled", both(no_jobs, lambda ev: setattr(
+        ev, "notebooks", [NotebookFacts("notebooks/my train.ipynb", tracked_cells=1)]))),
     "scheduled no start": ("scheduled", lambda ev: job(ev, period_start=None, runs=[
         JobRun("j1", "FINISHED", None)])),
     "registry met": ("registry", lambda ev: code(ev, model_files=["model.pkl"])),
@@ -763,7 +767,7 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                                     'MLFLOW_TRACKING_URI), then nbmlops assess')},
      'reproduced unsaid': {'status': 'unchecked',
                            'evidence': [],
-                           'missing': ['MLflow timed out'],
+                           'missing': ['MLflow could not be read'],
                            'step': ('Make the tracking store reachable, then assess again',
                                     'start the MLflow server at sqlite:///mlflow.db (or set '
                                     'MLFLOW_TRACKING_URI), then nbmlops assess')},
@@ -813,6 +817,13 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                         'step': ('Retrain on a schedule',
                                  "nbmlops export NOTEBOOK.ipynb --schedule '0 3 * * 1' && nbmlops "
                                  'schedule jobs/NOTEBOOK --install')},
+     'scheduled none in a folder': {'status': 'not_met',
+                                    'evidence': [],
+                                    'missing': ['no job has a schedule'],
+                                    'step': ('Retrain on a schedule',
+                                             "nbmlops export 'notebooks/my train.ipynb' "
+                                             "--schedule '0 3 * * 1' && nbmlops schedule "
+                                             'jobs/my-train --install')},
      'scheduled none named': {'status': 'not_met',
                               'evidence': [],
                               'missing': ['no job has a schedule'],
@@ -828,6 +839,13 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                                        'j1)'],
                           'missing': [],
                           'step': None},
+     'scheduled started when': {'status': 'partly',
+                                'evidence': ['job train: schedule 0 3 * * 1 UTC (installed: cron)',
+                                             'job train: last successful run never (run j1)'],
+                                'missing': ['no scheduled job ran successfully in its last period '
+                                            '(train: since 1970-01-01 00:00 UTC)'],
+                                'step': ('Make job train succeed, then watch it',
+                                         'nbmlops run jobs/train && nbmlops jobs')},
      'scheduled unread': {'status': 'unchecked',
                           'evidence': ['job train: schedule 0 3 * * 1 UTC (installed: cron)'],
                           'missing': ['MLflow at sqlite:///mlflow.db: connection refused'],

@@ -5,6 +5,7 @@ checked" are not met. Each criterion is then taken just past its threshold, alon
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -19,8 +20,10 @@ from nbmlops.assess.criteria import (
     PARTLY,
     UNCHECKED,
     Assessment,
+    Criterion,
     Finding,
     Step,
+    _ms_text,
     assess,
     criterion,
     next_steps,
@@ -238,5 +241,25 @@ def test_a_criterion_of_an_unknown_area_or_level_is_refused() -> None:
     with pytest.raises(ValueError, match="criterion x: unknown area 'gates' or level 5"):
         criterion("x", 5, "gates", "X")
     count = len(CRITERIA)
-    criterion("x", 4, "gates", "X")  # registers only once given its check
+    register = criterion("x", 4, "gates", "X")  # registers only once given its check
     assert len(CRITERIA) == count
+
+    def check(ev: Evidence, f: Finding) -> None:
+        f.status = MET
+
+    try:
+        assert register(check) is check
+        assert CRITERIA[count:] == [Criterion("x", 4, "gates", "X", check)]
+    finally:
+        del CRITERIA[count:]
+
+
+def test_times_are_said_in_utc_wherever_the_machine_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert _ms_text(PERIOD) == "1970-01-01 00:16 UTC"
+        assert (_ms_text(0), _ms_text(None)) == ("never", "never")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
