@@ -105,6 +105,13 @@ CASES: dict[str, tuple[str, Callable[[Evidence], None]]] = {
     "tracked no runs spooled": ("tracked-runs", both(notebooks, lambda ev: runs(ev, read=0))),
     "tracked no runs": ("tracked-runs", lambda ev: runs(ev, read=0)),
     "tracked no code": ("tracked-runs", lambda ev: runs(ev, tracked=0)),
+    "tracked no code most run": ("tracked-runs", lambda ev: (runs(
+        ev, tracked=0, notebooks={"gone.ipynb": 9, "b.ipynb": 5, "a.ipynb": 3}), setattr(
+        ev, "notebooks", [NotebookFacts("a.ipynb"), NotebookFacts("b.ipynb")]))),
+    "tracked no code most cells": ("tracked-runs", lambda ev: (runs(ev, tracked=0), setattr(
+        ev, "notebooks", [NotebookFacts("z.ipynb", tracked_cells=2),
+                          NotebookFacts("a.ipynb", tracked_cells=1),
+                          NotebookFacts("b.ipynb", tracked_cells=2)]))),
     "tracked no data": ("tracked-runs", lambda ev: runs(ev, with_data=0)),
     "job met": ("job", lambda ev: job(ev)),
     "job errors": ("job", lambda ev: job(ev, error="bad yaml")),
@@ -138,7 +145,7 @@ CASES: dict[str, tuple[str, Callable[[Evidence], None]]] = {
     "scheduled started when": ("scheduled", lambda ev: job(ev, period_start=1, runs=[
         JobRun("j1", "FINISHED", None)])),
     "scheduled none in a folder": ("scheduled", both(no_jobs, lambda ev: setattr(
-        ev, "notebooks", [NotebookFacts("notebooks/my train.ipynb", tracked_cells=1)]))),
+        ev, "notebooks", [NotebookFacts("notebooks/a/my train.ipynb", tracked_cells=1)]))),
     "scheduled no start": ("scheduled", lambda ev: job(ev, period_start=None, runs=[
         JobRun("j1", "FINISHED", None)])),
     "registry met": ("registry", lambda ev: code(ev, model_files=["model.pkl"])),
@@ -821,7 +828,7 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                                     'evidence': [],
                                     'missing': ['no job has a schedule'],
                                     'step': ('Retrain on a schedule',
-                                             "nbmlops export 'notebooks/my train.ipynb' "
+                                             "nbmlops export 'notebooks/a/my train.ipynb' "
                                              "--schedule '0 3 * * 1' && nbmlops schedule "
                                              'jobs/my-train --install')},
      'scheduled none named': {'status': 'not_met',
@@ -865,6 +872,21 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                          'step': ('Record the training cell of NOTEBOOK.ipynb as a run',
                                   'add `%load_ext nbmlops` and `%%track train` to the training '
                                   'cell of NOTEBOOK.ipynb')},
+     'tracked no code most cells': {'status': 'partly',
+                                    'evidence': ['%%track cells in z.ipynb, a.ipynb, b.ipynb',
+                                                 '0 of the 10 newest runs carry their code (tag '
+                                                 'nbmlops.code_sha), 10 their data fingerprints'],
+                                    'missing': ['runs are logged without the code that made them'],
+                                    'step': ('Record the training cell of b.ipynb as a run',
+                                             'add `%load_ext nbmlops` and `%%track train` to the '
+                                             'training cell of b.ipynb')},
+     'tracked no code most run': {'status': 'partly',
+                                  'evidence': ['0 of the 10 newest runs carry their code (tag '
+                                               'nbmlops.code_sha), 10 their data fingerprints'],
+                                  'missing': ['runs are logged without the code that made them'],
+                                  'step': ('Record the training cell of b.ipynb as a run',
+                                           'add `%load_ext nbmlops` and `%%track train` to the '
+                                           'training cell of b.ipynb')},
      'tracked no data': {'status': 'partly',
                          'evidence': ['10 of the 10 newest runs carry their code (tag '
                                       'nbmlops.code_sha), 0 their data fingerprints'],

@@ -27,6 +27,7 @@ from nbmlops.assess.criteria import (
     assess,
     criterion,
     next_steps,
+    red_flags,
 )
 from nbmlops.assess.evidence import (
     CodeFacts,
@@ -76,10 +77,14 @@ def not_met(a: Assessment) -> dict[str, str]:
 
 
 def test_a_project_meeting_every_criterion_is_level_4() -> None:
-    a = assess(everything())
+    ev = everything()
+    a = assess(ev)
     assert not_met(a) == {}
     assert a.level == 4 and a.level_name == LEVELS[4] == "continuous training"
     assert a.next_steps == []
+    assert [(f.id, f.level, f.area, f.title) for f in a.findings] == [
+        (c.id, c.level, c.area, c.title) for c in CRITERIA]
+    assert a.evidence is ev and a.red_flags == red_flags(ev) != []
     assert a.notes == ["level 4: nbmlops sees lineage and reproduction; online learning, "
                        "shadow evaluation and feature stores are outside what it can check"]
 
@@ -259,6 +264,7 @@ def test_times_are_said_in_utc_wherever_the_machine_is(monkeypatch: pytest.Monke
     time.tzset()
     try:
         assert _ms_text(PERIOD) == "1970-01-01 00:16 UTC"
+        assert _ms_text(1_700_000_000_000) == "2023-11-14 22:13 UTC"
         assert (_ms_text(0), _ms_text(None)) == ("never", "never")
     finally:
         monkeypatch.undo()

@@ -467,6 +467,7 @@ criterion("scheduled", 2, "automation",
 def _job_name(notebook: str) -> str:
     from nbmlops.jobs.spec import default_name
 
+    # mutation-equivalent: rsplit's maxsplit (none, or 2): the last part is the same.
     return default_name(notebook.rsplit("/", 1)[-1].removesuffix(".ipynb"))
 
 
