@@ -112,6 +112,8 @@ CASES: dict[str, tuple[str, Callable[[Evidence], None]]] = {
         ev, "notebooks", [NotebookFacts("z.ipynb", tracked_cells=2),
                           NotebookFacts("a.ipynb", tracked_cells=1),
                           NotebookFacts("b.ipynb", tracked_cells=2)]))),
+    "tracked no runs nowhere": ("tracked-runs", lambda ev: (runs(ev, read=0), setattr(
+        ev, "tracking_uri", ""))),
     "tracked no data": ("tracked-runs", lambda ev: runs(ev, with_data=0)),
     "job met": ("job", lambda ev: job(ev)),
     "job errors": ("job", lambda ev: job(ev, error="bad yaml")),
@@ -121,6 +123,9 @@ CASES: dict[str, tuple[str, Callable[[Evidence], None]]] = {
     "checks off": ("data-checks", lambda ev: setattr(ev, "drift_mode", "off")),
     "checks off unread": ("data-checks", both(lambda ev: setattr(ev, "drift_mode", "off"),
                                               unread)),
+    "checks one drift": ("data-checks", lambda ev: runs(ev, drift_checked=1)),
+    "checks off none": ("data-checks", lambda ev: (runs(ev, drift_checked=0), setattr(
+        ev, "drift_mode", "off"))),
     "checks no drift": ("data-checks", lambda ev: runs(ev, drift_checked=0)),
     "checks no schema": ("data-checks", lambda ev: runs(ev, expectations=0)),
     "checks none": ("data-checks", lambda ev: runs(ev, expectations=0, drift_checked=0)),
@@ -129,6 +134,8 @@ CASES: dict[str, tuple[str, Callable[[Evidence], None]]] = {
     "consistent no runs": ("tracking-consistent", lambda ev: runs(ev, read=0)),
     "consistent partly": ("tracking-consistent", both(notebooks, lambda ev: runs(
         ev, with_git=7, users={}))),
+    "consistent bare": ("tracking-consistent", lambda ev: (runs(ev, tracked=5), setattr(
+        ev, "notebooks", [NotebookFacts(f"n{i}.ipynb", code_cells=1) for i in range(3)]))),
     "consistent none": ("tracking-consistent", lambda ev: runs(ev, tracked=0)),
     "consistent parents": ("tracking-consistent", lambda ev: runs(
         ev, read=12, job_parents=1, candidates=1, tracked=9, with_git=9)),
@@ -332,6 +339,11 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                     'missing': ['drift checks are off ([tool.nbmlops] drift = "off")'],
                     'step': ('Turn the drift checks on',
                              'remove drift = "off" from [tool.nbmlops]')},
+     'checks off none': {'status': 'partly',
+                         'evidence': ['5 runs checked a declared schema (expectations)'],
+                         'missing': ['drift checks are off ([tool.nbmlops] drift = "off")'],
+                         'step': ('Turn the drift checks on',
+                                  'remove drift = "off" from [tool.nbmlops]')},
      'checks off unread': {'status': 'unchecked',
                            'evidence': [],
                            'missing': ['drift checks are off ([tool.nbmlops] drift = "off")',
@@ -339,6 +351,12 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                            'step': ('Make the tracking store reachable, then assess again',
                                     'start the MLflow server at sqlite:///mlflow.db (or set '
                                     'MLFLOW_TRACKING_URI), then nbmlops assess')},
+     'checks one drift': {'status': 'met',
+                          'evidence': ['1 of the 10 newest runs compared their data with the '
+                                       'previous run (drift)',
+                                       '5 runs checked a declared schema (expectations)'],
+                          'missing': [],
+                          'step': None},
      'ci met': {'status': 'met',
                 'evidence': ['CI: .github/workflows/train.yml',
                              'runs a job on each change: .github/workflows/train.yml'],
@@ -366,6 +384,16 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                                    "nbmlops export NOTEBOOK.ipynb --schedule '0 3 * * 1' --target "
                                    'github, copy its github-workflow.yml to .github/workflows/ '
                                    'and add `push:` to its `on:`')},
+     'consistent bare': {'status': 'partly',
+                         'evidence': ['50% of the 10 newest runs carry code and git commit; by '
+                                      'ada'],
+                         'missing': ['notebooks without a tracked cell: n0.ipynb, n1.ipynb, '
+                                     'n2.ipynb',
+                                     '5 of the newest runs lack their code or git commit (logged '
+                                     'by hand, or outside git)'],
+                         'step': ('Track the rest of the notebooks',
+                                  'add `%%track NAME` to the cells that train or evaluate in '
+                                  'n0.ipynb, n1.ipynb and 1 more')},
      'consistent met': {'status': 'met',
                         'evidence': ['100% of the 10 newest runs carry code and git commit; by '
                                      'ada'],
@@ -900,6 +928,12 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                          'step': ('Record the training cell of NOTEBOOK.ipynb as a run',
                                   'add `%load_ext nbmlops` and `%%track train` to the training '
                                   'cell of NOTEBOOK.ipynb')},
+     'tracked no runs nowhere': {'status': 'not_met',
+                                 'evidence': [],
+                                 'missing': ['no runs in the store'],
+                                 'step': ('Record the training cell of NOTEBOOK.ipynb as a run',
+                                          'add `%load_ext nbmlops` and `%%track train` to the '
+                                          'training cell of NOTEBOOK.ipynb')},
      'tracked no runs spooled': {'status': 'partly',
                                  'evidence': ['%%track cells in train.ipynb'],
                                  'missing': ['no runs in sqlite:///mlflow.db'],

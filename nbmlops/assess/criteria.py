@@ -339,6 +339,7 @@ def _job(ev: Evidence, f: Finding) -> None:
         f.evidence.append(f"job folders: {_some([j.folder for j in good])}")
     elif folders:
         f.status = PARTLY
+        # mutation-equivalent: `=` for `+=`; nothing is missing before this line.
         f.missing += [f"{j.folder}: {j.error}" for j in folders]
         f.step = export
     else:
@@ -400,7 +401,7 @@ def _consistent(ev: Evidence, f: Finding) -> None:
         f.missing.append("no runs")
         return
     cells = runs.cells
-    share = min(runs.tracked, runs.with_git) / cells if cells else 0.0
+    share = min(runs.tracked, runs.with_git) / cells
     people = f"; by {_some(sorted(runs.users))}" if runs.users else ""
     f.evidence.append(f"{share:.0%} of the {cells} newest runs carry code and git "
                       f"commit{people}")
