@@ -80,6 +80,10 @@ def unread(ev: Evidence) -> None:
     ev.unchecked = ["MLflow at sqlite:///mlflow.db: connection refused", "something else"]
 
 
+def six_models(ev: Evidence) -> None:
+    models(ev).extend(ModelFacts(f"m{i}", aliases={"challenger": "1"}) for i in range(5))
+
+
 def unread_as(ev: Evidence, how: str) -> None:
     unread(ev)
     ev.mlflow = how if how in ("offline", "timeout", "no uri") else "unreachable"
@@ -140,6 +144,8 @@ CASES: dict[str, tuple[str, Callable[[Evidence], None]]] = {
     "consistent parents": ("tracking-consistent", lambda ev: runs(
         ev, read=12, job_parents=1, candidates=1, tracked=9, with_git=9)),
     "scheduled met": ("scheduled", lambda ev: job(ev, installed=[])),
+    "scheduled twice installed": ("scheduled", lambda ev: job(
+        ev, installed=["cron", "github"], runs=[JobRun("0123456789ab", "FINISHED", PERIOD + 1)])),
     "scheduled none": ("scheduled", lambda ev: job(ev, cron=None)),
     "scheduled none named": ("scheduled", both(no_jobs, notebooks)),
     "scheduled unread": ("scheduled", unread),
@@ -164,6 +170,8 @@ CASES: dict[str, tuple[str, Callable[[Evidence], None]]] = {
     **{f"registry without {w}": ("registry", partial(without, what=w, value=v))
        for w, v in (("run_id", None), ("code", False), ("data", False), ("user", None),
                     ("metrics", 0))},
+    "registry six models": ("registry", six_models),
+    "promotion six models": ("promotion", six_models),
     "registry versionless": ("registry", lambda ev: setattr(ev, "models", [ModelFacts("m")])),
     "promotion met": ("promotion", lambda ev: models(ev)[0].aliases.update(challenger="3")),
     "promotion unread": ("promotion", unread),
@@ -644,6 +652,14 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                           'missing': ['no model has a champion alias'],
                           'step': ('Promote the best version to champion',
                                    'nbmlops promote model --to champion')},
+     'promotion six models': {'status': 'met',
+                              'evidence': ['model model: champion -> v2',
+                                           'model m0: challenger -> v1',
+                                           'model m1: challenger -> v1',
+                                           'model m2: challenger -> v1',
+                                           'model m3: challenger -> v1'],
+                              'missing': [],
+                              'step': None},
      'promotion unread': {'status': 'unchecked',
                           'evidence': [],
                           'missing': ['MLflow at sqlite:///mlflow.db: connection refused'],
@@ -673,6 +689,15 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                        'missing': ['no registered model'],
                        'step': ('Register the trained model with its run, code and data',
                                 '%%track train --model model=MODEL in NOTEBOOK.ipynb')},
+     'registry six models': {'status': 'met',
+                             'evidence': ['model model: 1 version; newest v2 names run, code, '
+                                          'data, author, metrics',
+                                          'model m0: no version',
+                                          'model m1: no version',
+                                          'model m2: no version',
+                                          'model m3: no version'],
+                             'missing': [],
+                             'step': None},
      'registry unread': {'status': 'unchecked',
                          'evidence': [],
                          'missing': ['MLflow at sqlite:///mlflow.db: connection refused'],
@@ -881,6 +906,13 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                                             '(train: since 1970-01-01 00:00 UTC)'],
                                 'step': ('Make job train succeed, then watch it',
                                          'nbmlops run jobs/train && nbmlops jobs')},
+     'scheduled twice installed': {'status': 'met',
+                                   'evidence': ['job train: schedule 0 3 * * 1 UTC (installed: '
+                                                'cron, github)',
+                                                'job train: last successful run 1970-01-01 00:16 '
+                                                'UTC (run 01234567)'],
+                                   'missing': [],
+                                   'step': None},
      'scheduled unread': {'status': 'unchecked',
                           'evidence': ['job train: schedule 0 3 * * 1 UTC (installed: cron)'],
                           'missing': ['MLflow at sqlite:///mlflow.db: connection refused'],
