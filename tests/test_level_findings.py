@@ -182,6 +182,7 @@ CASES: dict[str, tuple[str, Callable[[Evidence], None]]] = {
         ev, feature_functions=["a.py:clean", "train.ipynb:encode"],
         untested=["train.ipynb:encode"])),
     "features module": ("feature-tests", lambda ev: code(ev, untested=["features.py:clean"])),
+    "features odd name": ("feature-tests", lambda ev: code(ev, untested=["a:b.py:clean"])),
     "features no tests": ("feature-tests", lambda ev: code(ev, test_files=[])),
     "ci met": ("ci", lambda ev: job(ev)),
     "ci schedule only": ("ci", lambda ev: code(ev, ci_on_change=[])),
@@ -286,6 +287,7 @@ FLAG_CASES: dict[str, Callable[[Evidence], None]] = {
         lambda ev: newest(ev, rollback_tags=[]), lambda ev: setattr(models(ev)[0], "aliases", {})),
     "one version without rollback": lambda ev: newest(ev, rollback_tags=[]),
     "untested": lambda ev: code(ev, untested=[f"f{i}.py:clean{i}" for i in range(12)]),
+    "untested odd name": lambda ev: code(ev, untested=["a:b.py:clean"]),
     "out of order": lambda ev: setattr(ev, "notebooks", [
         NotebookFacts("a.ipynb", out_of_order=[3]), NotebookFacts("b.ipynb"),
         NotebookFacts("c.ipynb", out_of_order=[2, 5, 6, 7, 8, 9, 10])]),
@@ -495,6 +497,13 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                            'step': ('Test the feature transformations',
                                     'move encode() from train.ipynb into a module, test it in '
                                     'tests/test_features.py, run pytest')},
+     'features odd name': {'status': 'partly',
+                           'evidence': ['1 test file: tests/test_features.py',
+                                        'tested feature code: features.py:clean'],
+                           'missing': ['feature code no test names: a:b.py:clean'],
+                           'step': ('Test the feature transformations',
+                                    'test clean() of a:b.py in tests/test_features.py, run '
+                                    'pytest')},
      'gates by hand': {'status': 'partly',
                        'evidence': ['gate results recorded on model v2'],
                        'missing': ['gates were given by hand; none are agreed in [tool.nbmlops] '
@@ -1177,4 +1186,13 @@ FLAGS: dict[str, list[tuple[str, str, str, str]]] = {"a job's version": [],
                   ('untested-features',
                    'Feature code without tests',
                    'f9.py',
-                   'clean9() transforms features and no test names it')]}
+                   'clean9() transforms features and no test names it')],
+     'untested odd name': [('one-person',
+                            'Knowledge held by one person',
+                            'train.ipynb',
+                            'every version of model model was trained by ada from train.ipynb '
+                            '(not in git), never by a job'),
+                           ('untested-features',
+                            'Feature code without tests',
+                            'a:b.py',
+                            'clean() transforms features and no test names it')]}
