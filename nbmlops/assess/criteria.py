@@ -779,7 +779,7 @@ criterion("reproduced", 4, "tracking", "Runs are reproduced on demand")(_reprodu
 def red_flags(ev: Evidence) -> list[RedFlag]:
     """The warning signs, each with where it was found."""
     flags: list[RedFlag] = []
-    flags += _one_person(ev)
+    flags += _one_person(ev)  # mutation-equivalent: `=`; flags is empty before.
     flags += _manual_evaluation(ev)
     flags += _no_rollback(ev)
     if ev.code.untested:
