@@ -3,9 +3,10 @@ level reached, and the next three steps.
 
 Pure: :class:`~nbmlops.assess.evidence.Evidence` in, :class:`Assessment` out. A criterion is
 one function registered with :func:`criterion` in :data:`CRITERIA`, so adding one is one
-function. The level reached is the highest level whose criteria, and those of every level
-below, are all met: "partly" is not met, and a criterion that could not be checked (the
-tracking server down) keeps the level where the evidence proves it.
+function and the line that registers it. The level reached is the highest level whose
+criteria, and those of every level below, are all met: "partly" is not met, and a criterion
+that could not be checked (the tracking server down) keeps the level where the evidence
+proves it.
 
 The next steps come from the criteria not met, lowest level first, and within a level in the
 order the investment should go: versioning, data quality, tracking, automation, registry,
@@ -109,7 +110,9 @@ CRITERIA: list[Criterion] = []
 
 
 def criterion(id: str, level: int, area: str, title: str) -> Callable[[Check], Check]:
-    """Register a check: it gets the evidence and a Finding (status not met) to fill in."""
+    """Register a check: it gets the evidence and a Finding (status not met) to fill in.
+    Called after the check's definition, ``criterion(...)(check)``, rather than as its
+    decorator: mutation testing (``make mutate``) leaves decorated functions alone."""
     if area not in AREAS or level not in LEVELS:
         raise ValueError(f"criterion {id}: unknown area {area!r} or level {level}")
 
@@ -240,7 +243,6 @@ def _ms_text(ms: int | None) -> str:
 # -- level 1: scripted pipelines ------------------------------------------------------------
 
 
-@criterion("git", 1, "versioning", "Notebooks and code are in git")
 def _git(ev: Evidence, f: Finding) -> None:
     git = ev.git
     if git.corrupt:
@@ -285,7 +287,9 @@ def _git(ev: Evidence, f: Finding) -> None:
                          if git.uncommitted else ", nothing left to commit"))
 
 
-@criterion("tracked-runs", 1, "tracking", "Runs are recorded with their code and data")
+criterion("git", 1, "versioning", "Notebooks and code are in git")(_git)
+
+
 def _tracked_runs(ev: Evidence, f: Finding) -> None:
     tracked_nbs = [nb.path for nb in ev.notebooks if nb.tracked_cells]
     if tracked_nbs:
@@ -321,7 +325,10 @@ def _tracked_runs(ev: Evidence, f: Finding) -> None:
         f.status = MET
 
 
-@criterion("job", 1, "automation", "Training is a repeatable job")
+criterion("tracked-runs", 1, "tracking",
+          "Runs are recorded with their code and data")(_tracked_runs)
+
+
 def _job(ev: Evidence, f: Finding) -> None:
     folders = [j for j in ev.jobs if j.folder]
     good = [j for j in folders if not j.error]
@@ -332,6 +339,7 @@ def _job(ev: Evidence, f: Finding) -> None:
         f.evidence.append(f"job folders: {_some([j.folder for j in good])}")
     elif folders:
         f.status = PARTLY
+        # mutation-equivalent: `=` for `+=`; nothing is missing before this line.
         f.missing += [f"{j.folder}: {j.error}" for j in folders]
         f.step = export
     else:
@@ -339,10 +347,12 @@ def _job(ev: Evidence, f: Finding) -> None:
         f.step = export
 
 
+criterion("job", 1, "automation", "Training is a repeatable job")(_job)
+
+
 # -- level 2: automated training and experiment tracking ------------------------------------
 
 
-@criterion("data-checks", 2, "data quality", "Tracked inputs are checked: schema and drift")
 def _data_checks(ev: Evidence, f: Finding) -> None:
     nb = _main_notebook(ev)
     expect = Step("Declare the schema of the training data so a bad input stops the cell",
@@ -377,7 +387,10 @@ def _data_checks(ev: Evidence, f: Finding) -> None:
         f.step = expect
 
 
-@criterion("tracking-consistent", 2, "tracking", "Every run is tracked the same way")
+criterion("data-checks", 2, "data quality",
+          "Tracked inputs are checked: schema and drift")(_data_checks)
+
+
 def _consistent(ev: Evidence, f: Finding) -> None:
     bare = [nb.path for nb in ev.notebooks if nb.code_cells and not nb.tracked_cells]
     if _runs_unchecked(ev, f):
@@ -388,7 +401,7 @@ def _consistent(ev: Evidence, f: Finding) -> None:
         f.missing.append("no runs")
         return
     cells = runs.cells
-    share = min(runs.tracked, runs.with_git) / cells if cells else 0.0
+    share = min(runs.tracked, runs.with_git) / cells
     people = f"; by {_some(sorted(runs.users))}" if runs.users else ""
     f.evidence.append(f"{share:.0%} of the {cells} newest runs carry code and git "
                       f"commit{people}")
@@ -407,7 +420,9 @@ def _consistent(ev: Evidence, f: Finding) -> None:
         f.step = step
 
 
-@criterion("scheduled", 2, "automation", "Training runs on a schedule, and ran in its last period")
+criterion("tracking-consistent", 2, "tracking", "Every run is tracked the same way")(_consistent)
+
+
 def _scheduled_job(ev: Evidence, f: Finding) -> None:
     jobs = _scheduled(ev)
     if not jobs:
@@ -446,9 +461,14 @@ def _scheduled_job(ev: Evidence, f: Finding) -> None:
                       f"nbmlops run {_q(j.folder)} && nbmlops jobs")
 
 
+criterion("scheduled", 2, "automation",
+          "Training runs on a schedule, and ran in its last period")(_scheduled_job)
+
+
 def _job_name(notebook: str) -> str:
     from nbmlops.jobs.spec import default_name
 
+    # mutation-equivalent: rsplit's maxsplit (none, or 2): the last part is the same.
     return default_name(notebook.rsplit("/", 1)[-1].removesuffix(".ipynb"))
 
 
@@ -457,7 +477,6 @@ def _ran_in_period(job: JobFacts) -> bool:
     return any(r.status == "FINISHED" and (r.start_time or 0) >= since for r in job.runs)
 
 
-@criterion("registry", 2, "registry", "Models are registered with their metadata")
 def _registry(ev: Evidence, f: Finding) -> None:
     if ev.code.model_files:
         f.evidence.append(f"model files on disk: {_some(ev.code.model_files)}")
@@ -490,12 +509,14 @@ def _registry(ev: Evidence, f: Finding) -> None:
         f.step = register
 
 
+criterion("registry", 2, "registry", "Models are registered with their metadata")(_registry)
+
+
 def _complete(m: ModelFacts) -> bool:
     v = m.versions[0]
     return bool(v.run_id and v.code and v.data and v.user and v.metrics)
 
 
-@criterion("promotion", 2, "registry", "A defined promotion: challenger, then champion")
 def _promotion(ev: Evidence, f: Finding) -> None:
     if _models_unchecked(ev, f):
         return
@@ -518,10 +539,12 @@ def _promotion(ev: Evidence, f: Finding) -> None:
         f.step = promote
 
 
+criterion("promotion", 2, "registry", "A defined promotion: challenger, then champion")(_promotion)
+
+
 # -- level 3: CI/CD for ML ------------------------------------------------------------------
 
 
-@criterion("feature-tests", 3, "data quality", "Feature transformations are tested")
 def _feature_tests(ev: Evidence, f: Finding) -> None:
     code = ev.code
     if code.test_files:
@@ -551,7 +574,9 @@ def _feature_tests(ev: Evidence, f: Finding) -> None:
             f.evidence.append("no feature transformation found outside the tests")
 
 
-@criterion("ci", 3, "automation", "Training and evaluation run when the code changes")
+criterion("feature-tests", 3, "data quality", "Feature transformations are tested")(_feature_tests)
+
+
 def _ci(ev: Evidence, f: Finding) -> None:
     code = ev.code
     both = [c for c in code.ci_runs_jobs if c in code.ci_on_change]
@@ -577,7 +602,9 @@ def _ci(ev: Evidence, f: Finding) -> None:
     f.step = step
 
 
-@criterion("unattended-eval", 3, "automation", "Evaluation runs unattended")
+criterion("ci", 3, "automation", "Training and evaluation run when the code changes")(_ci)
+
+
 def _unattended(ev: Evidence, f: Finding) -> None:
     if _runs_unchecked(ev, f):
         return
@@ -598,7 +625,9 @@ def _unattended(ev: Evidence, f: Finding) -> None:
         f.step = step
 
 
-@criterion("gates", 3, "gates", "Evaluation gates block regressions")
+criterion("unattended-eval", 3, "automation", "Evaluation runs unattended")(_unattended)
+
+
 def _gates(ev: Evidence, f: Finding) -> None:
     configured = []
     if ev.gates:
@@ -633,7 +662,9 @@ def _gates(ev: Evidence, f: Finding) -> None:
         f.step = step
 
 
-@criterion("eval-reports", 3, "gates", "Every model version has an evaluation report")
+criterion("gates", 3, "gates", "Evaluation gates block regressions")(_gates)
+
+
 def _reports(ev: Evidence, f: Finding) -> None:
     if _models_unchecked(ev, f):
         return
@@ -657,7 +688,9 @@ def _reports(ev: Evidence, f: Finding) -> None:
         f.status = MET
 
 
-@criterion("rollback", 3, "registry", "Rollback has been exercised")
+criterion("eval-reports", 3, "gates", "Every model version has an evaluation report")(_reports)
+
+
 def _rollback(ev: Evidence, f: Finding) -> None:
     if _models_unchecked(ev, f):
         return
@@ -672,7 +705,9 @@ def _rollback(ev: Evidence, f: Finding) -> None:
     f.step = Step("Practise the rollback once", f"nbmlops rollback {_q(_model_name(ev))}")
 
 
-@criterion("drift-fails", 3, "monitoring", "A scheduled job stops when its data drifts")
+criterion("rollback", 3, "registry", "Rollback has been exercised")(_rollback)
+
+
 def _drift_fails(ev: Evidence, f: Finding) -> None:
     f.evidence.append(f"drift mode: {ev.drift_mode}")
     if ev.drift_mode == "fail":
@@ -685,10 +720,13 @@ def _drift_fails(ev: Evidence, f: Finding) -> None:
                   "pyproject.toml")
 
 
+criterion("drift-fails", 3, "monitoring",
+          "A scheduled job stops when its data drifts")(_drift_fails)
+
+
 # -- level 4 (the part nbmlops can see) -----------------------------------------------------
 
 
-@criterion("lineage", 4, "monitoring", "Model versions trace back to their data")
 def _lineage(ev: Evidence, f: Finding) -> None:
     if _models_unchecked(ev, f):
         return
@@ -709,7 +747,9 @@ def _lineage(ev: Evidence, f: Finding) -> None:
                   f"%%track train --model model={_model_name(ev)}")
 
 
-@criterion("reproduced", 4, "tracking", "Runs are reproduced on demand")
+criterion("lineage", 4, "monitoring", "Model versions trace back to their data")(_lineage)
+
+
 def _reproduced(ev: Evidence, f: Finding) -> None:
     if _runs_unchecked(ev, f):
         return
@@ -730,13 +770,16 @@ def _reproduced(ev: Evidence, f: Finding) -> None:
         f.step = step
 
 
+criterion("reproduced", 4, "tracking", "Runs are reproduced on demand")(_reproduced)
+
+
 # -- red flags ------------------------------------------------------------------------------
 
 
 def red_flags(ev: Evidence) -> list[RedFlag]:
     """The warning signs, each with where it was found."""
     flags: list[RedFlag] = []
-    flags += _one_person(ev)
+    flags += _one_person(ev)  # mutation-equivalent: `=`; flags is empty before.
     flags += _manual_evaluation(ev)
     flags += _no_rollback(ev)
     if ev.code.untested:
