@@ -212,19 +212,17 @@ def _rollback(
 
 
 def _previous_holder(model: ModelInfo, alias: str, current: str) -> tuple[VersionInfo, str]:
-    """The version whose reign under ``alias`` ended last, not by a rollback, other than the
-    current holder; ModelError when there is none."""
+    """The version whose reign under ``alias`` ended last, other than the current holder;
+    ModelError when there is none. A version whose latest reign ended by a rollback is
+    skipped, though it served well before: it was rolled back from."""
     best: tuple[str, int, VersionInfo, str] | None = None
     for v in model.versions:
-        if v.version == current:
+        ended = [r for r in v.history.get(alias, []) if r.get("until")]  # oldest first
+        if v.version == current or not ended or ended[-1].get("ended") == ROLLED_BACK:
             continue
-        for reign in v.history.get(alias, []):
-            until = reign.get("until")
-            if not until or reign.get("ended") == ROLLED_BACK:
-                continue
-            key = (str(until), int(v.version), v, str(reign.get("since")))
-            if best is None or key[:2] > best[:2]:
-                best = key
+        key = (str(ended[-1]["until"]), int(v.version), v, str(ended[-1].get("since")))
+        if best is None or key[:2] > best[:2]:
+            best = key
     if best is None:
         held = model.version(current)
         reigns = held.history.get(alias, []) if held is not None else []
