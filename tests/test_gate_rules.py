@@ -418,3 +418,122 @@ def client(tmp_path: Path, migrated_db: Path) -> Any:
 
     shutil.copy(migrated_db, tmp_path / "mlflow.db")
     return MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+
+
+def register(client: Any, name: str, aucs: list[float], *, run: bool = True) -> None:
+    """``name`` with one version per AUC (v1 first), each from a run of its own (or none)."""
+    experiment = client.create_experiment(
+        f"{name}.ipynb", artifact_location=(Path(client.tracking_uri[len("sqlite:///"):]).parent
+                                            / "mlruns").as_uri())
+    client.create_registered_model(name)
+    for auc in aucs:
+        run_id = None
+        if run:
+            run_id = client.create_run(experiment).info.run_id
+            client.log_metric(run_id, "auc", auc)
+            client.set_terminated(run_id)
+        client.create_model_version(name, f"runs:/{run_id}/model", run_id=run_id,
+                                    tags={f"{store.MODEL_METRIC_TAG_PREFIX}auc": repr(auc)})
+
+
+def aliases_of(client: Any, name: str) -> dict[str, str]:
+    return {k: str(v) for k, v in client.get_registered_model(name).aliases.items()}
+
+
+def report_of(client: Any, name: str, number: str) -> dict[str, Any]:
+    import json
+    import tempfile
+
+    run_id = client.get_model_version(name, number).run_id
+    with tempfile.TemporaryDirectory() as folder:
+        local = client.download_artifacts(run_id, store.evaluation_artifact(name, number), folder)
+        return dict(json.loads(Path(local).read_text()))
+
+
+def test_promotion_through_the_gates_on_a_store(client: Any, tmp_path: Path) -> None:
+    from nbmlops.exceptions import GateFailed
+
+    register(client, "churn", [0.75, 0.875, 0.8125])
+    client.set_registered_model_alias("churn", store.CHALLENGER, "3")
+    (tmp_path / "pyproject.toml").write_text('[tool.nbmlops.gates]\nchurn = ["auc >= 0.5"]\n')
+    first = promotion.promote(client, "churn", "1", gates=["auc >= champion"], root=tmp_path,
+                              by="ada")
+    assert (first.version, first.previous, first.moved, first.passed) == ("1", None, True, True)
+    assert [r.gate.text for r in first.results] == ["auc >= 0.5", "auc >= champion"]
+    assert first.report.startswith("gates for churn v1 against no champion")
+    tag = client.get_model_version("churn", "1").tags[store.MODEL_GATES_TAG]
+    assert tag.startswith("2/2 passed for champion against no champion at ") and ";" not in tag
+    second = promotion.promote(client, "churn", "2", gates=["auc >= champion"])
+    assert (second.previous, second.moved) == ("1", True)
+    assert second.report.startswith("gates for churn v2 against champion v1")
+    # The challenger (v3) is worse than the champion: refused, and said so everywhere.
+    for _ in range(2):
+        with pytest.raises(GateFailed) as raised:
+            promotion.promote(client, "churn", gates=["auc >= champion", "auc >= 0.5"])
+        assert str(raised.value) == ("churn v3 not promoted to champion: failed gate(s) "
+                                     "auc >= champion (champion stays v2)")
+        assert "1 of 2 passed; failed: auc >= champion" in raised.value.report
+    v3 = client.get_model_version("churn", "3")
+    assert v3.tags[store.MODEL_GATES_TAG].startswith("1/2 passed for champion against v2 at ")
+    assert v3.tags[store.MODEL_GATES_TAG].endswith("; failed: auc >= champion")
+    report = report_of(client, "churn", "3")
+    assert (report["model"], report["version"], report["run_id"]) == ("churn", "3", v3.run_id)
+    assert report["metrics"] == {"auc": 0.8125}
+    assert [(g["alias"], g["against"], g["passed"]) for g in report["gates"]] == [
+        ("champion", "2", False)] * 2  # the second attempt appended to the first
+    assert report["gates"][0]["results"][0] == {
+        "gate": "auc >= champion", "candidate": 0.8125, "champion": 0.875,
+        "threshold": 0.875, "passed": False, "note": ""}
+    assert aliases_of(client, "churn") == {"champion": "2", "challenger": "3"}
+    # Promoted to any alias, the challenger is no longer one; another version's stays.
+    promotion.promote(client, "churn", to="staging")
+    assert aliases_of(client, "churn") == {"champion": "2", "staging": "3"}
+    again = promotion.promote(client, "churn", "2")
+    assert (again.moved, again.previous, again.results) == (False, "2", [])
+    client.set_registered_model_alias("churn", store.CHALLENGER, "1")
+    promotion.promote(client, "churn", "3")
+    assert aliases_of(client, "churn") == {"champion": "3", "staging": "3", "challenger": "1"}
+    assert [r.get("by") for r in promotion.aliases.history(
+        client.get_model_version("churn", "1"), store.CHAMPION)] == ["ada"]
+
+
+def test_a_version_without_a_run_keeps_its_gates_in_a_tag(client: Any) -> None:
+    register(client, "prices", [0.5], run=False)
+    promoted = promotion.promote(client, "prices", gates=["auc >= 0.25"])
+    assert promoted.moved
+    tag = client.get_model_version("prices", "1").tags[store.MODEL_GATES_TAG]
+    assert tag.startswith("1/1 passed for champion against no champion at ")
+
+
+def test_rollback_on_a_store(client: Any) -> None:
+    register(client, "churn", [0.5, 0.625, 0.75, 0.875])
+    with pytest.raises(ModelError, match="^churn has no champion to roll back$"):
+        promotion.rollback(client, "churn")
+    for number in "1234":
+        promotion.aliases.move_alias(client, "churn", store.CHAMPION, number, how="promoted",
+                                     by=None)
+    sinces = {str(v.version): promotion.aliases.history(v, store.CHAMPION)[0]["since"]
+              for v in client.search_model_versions("name = 'churn'")}
+    back = [promotion.rollback(client, "churn", by="ada") for _ in range(3)]
+    assert [(b.from_version, b.to_version, b.since) for b in back] == [
+        ("4", "3", sinces["3"]), ("3", "2", sinces["2"]), ("2", "1", sinces["1"])]
+    v4 = promotion.aliases.history(client.get_model_version("churn", "4"), store.CHAMPION)
+    assert v4[-1]["ended"] == promotion.ROLLED_BACK
+    v1 = promotion.aliases.history(client.get_model_version("churn", "1"), store.CHAMPION)
+    assert (v1[-1]["how"], v1[-1]["by"], v1[-1]["until"]) == ("rollback", "ada", None)
+    with pytest.raises(ModelError, match="from v1: v1 is the first champion"):
+        promotion.rollback(client, "churn")
+    with pytest.raises(ModelError, match=r"^churn has no version 9 \(versions: 4, 3, 2, 1\)$"):
+        promotion.rollback(client, "churn", "9")
+    with pytest.raises(ModelError, match="^churn v1 already holds champion$"):
+        promotion.rollback(client, "churn", "v1")
+    explicit = promotion.rollback(client, "churn", "v3")
+    assert (explicit.from_version, explicit.to_version) == ("1", "3")
+    v3 = promotion.aliases.history(client.get_model_version("churn", "3"), store.CHAMPION)
+    assert explicit.since == v3[-2]["since"] != sinces["3"]  # its latest reign before
+    never = promotion.rollback(client, "churn", "4")
+    assert (never.to_version, never.since is not None) == ("4", True)
+    client.set_registered_model_alias("churn", "staging", "2")
+    to_new = promotion.rollback(client, "churn", "1", alias="staging")
+    assert (to_new.to_version, to_new.since) == ("1", None)  # never held staging before
+    assert aliases_of(client, "churn") == {"champion": "4", "staging": "1"}
