@@ -324,6 +324,16 @@ def test_a_version_promoted_again_after_a_rollback_can_be_returned_to() -> None:
         line.previous()
 
 
+def test_nothing_to_return_to_when_the_earlier_ones_were_rolled_back() -> None:
+    line = Line(3)
+    line.move("1")
+    line.move("2", ended=promotion.ROLLED_BACK)  # v1 rolled back (rollback --to 2)
+    with pytest.raises(ModelError) as raised:
+        line.previous()
+    assert str(raised.value) == ("no previous champion of churn to roll back to from v2: "
+                                 "the earlier ones were rolled back (give --to VERSION)")
+
+
 def test_reigns_that_ended_together_go_to_the_newer_version() -> None:
     """Two reigns ending at the same instant (written by hand, or clocks at one second):
     the newer version is the later holder, whatever the order versions are listed in."""
@@ -489,7 +499,8 @@ def test_promotion_through_the_gates_on_a_store(client: Any, tmp_path: Path) -> 
     promotion.promote(client, "churn", to="staging")
     assert aliases_of(client, "churn") == {"champion": "2", "staging": "3"}
     again = promotion.promote(client, "churn", "2")
-    assert (again.moved, again.previous, again.results) == (False, "2", [])
+    assert (again.name, again.version, again.alias, again.previous, again.moved,
+            again.results) == ("churn", "2", "champion", "2", False, [])
     client.set_registered_model_alias("churn", store.CHALLENGER, "1")
     promotion.promote(client, "churn", "3")
     assert aliases_of(client, "churn") == {"champion": "3", "staging": "3", "challenger": "1"}
@@ -515,6 +526,7 @@ def test_rollback_on_a_store(client: Any) -> None:
     sinces = {str(v.version): promotion.aliases.history(v, store.CHAMPION)[0]["since"]
               for v in client.search_model_versions("name = 'churn'")}
     back = [promotion.rollback(client, "churn", by="ada") for _ in range(3)]
+    assert {(b.name, b.alias) for b in back} == {("churn", "champion")}
     assert [(b.from_version, b.to_version, b.since) for b in back] == [
         ("4", "3", sinces["3"]), ("3", "2", sinces["2"]), ("2", "1", sinces["1"])]
     v4 = promotion.aliases.history(client.get_model_version("churn", "4"), store.CHAMPION)
@@ -537,3 +549,79 @@ def test_rollback_on_a_store(client: Any) -> None:
     to_new = promotion.rollback(client, "churn", "1", alias="staging")
     assert (to_new.to_version, to_new.since) == ("1", None)  # never held staging before
     assert aliases_of(client, "churn") == {"champion": "4", "staging": "1"}
+
+
+def test_an_evaluation_report_that_is_not_one_is_replaced(client: Any) -> None:
+    register(client, "churn", [0.5])
+    run_id = client.get_model_version("churn", "1").run_id
+    client.log_text(run_id, "[1, 2]", store.evaluation_artifact("churn", "1"))
+    promotion.promote(client, "churn", gates=["auc >= 0.25"])
+    report = report_of(client, "churn", "1")
+    assert (report["version"], len(report["gates"])) == ("1", 1)
+
+
+class Meddling:
+    """The store as another machine's promotions see it: each time this process reads a run
+    (the gates' metrics) or the alias's holder, the next move in ``moves`` lands (None:
+    none). A subclass of MlflowClient, built lazily so mlflow is imported by the test."""
+
+    @staticmethod
+    def client(uri: str, name: str, alias: str, moves: list[str | None],
+               reads: tuple[str, ...]) -> Any:
+        from mlflow import MlflowClient
+
+        other = MlflowClient(uri)
+
+        def meddle() -> None:
+            if moves:
+                to = moves.pop(0)
+                if to is not None:
+                    other.set_registered_model_alias(name, alias, to)
+
+        class Client(MlflowClient):  # type: ignore[misc]
+            def get_run(self, run_id: str) -> Any:
+                if "get_run" in reads:
+                    meddle()
+                return super().get_run(run_id)
+
+            def get_model_version_by_alias(self, name: str, alias: str) -> Any:
+                if "get_model_version_by_alias" in reads:
+                    meddle()
+                return super().get_model_version_by_alias(name, alias)
+
+        return Client(uri)
+
+
+def test_a_holder_that_moves_while_the_gates_are_judged(client: Any) -> None:
+    """Another machine makes v2 champion while v3 is judged against v1: v3 is judged again,
+    against v2, and refused; an alias that keeps moving is given up after a few attempts."""
+    from nbmlops.exceptions import GateFailed
+
+    register(client, "churn", [0.5, 0.75, 0.625])
+    client.set_registered_model_alias("churn", store.CHAMPION, "1")
+    uri = client.tracking_uri
+    meddling = Meddling.client(uri, "churn", store.CHAMPION, ["2"], ("get_run",))
+    with pytest.raises(GateFailed) as raised:
+        promotion.promote(meddling, "churn", "3", gates=["auc >= champion"])
+    assert str(raised.value) == ("churn v3 not promoted to champion: failed gate(s) "
+                                 "auc >= champion (champion stays v2)")
+    moves: list[str | None] = ["1", None, "2", None] * promotion.ATTEMPTS
+    meddling = Meddling.client(uri, "churn", store.CHAMPION, moves, ("get_run",))
+    with pytest.raises(ModelError) as raised:
+        promotion.promote(meddling, "churn", "3", gates=["auc >= 0.5"])
+    assert str(raised.value) == ("champion of churn kept moving while the gates were "
+                                 "evaluated; try again")
+
+
+def test_a_rollback_does_not_undo_a_move_it_did_not_see(client: Any) -> None:
+    from nbmlops.sync.aliases import AliasMoved
+
+    register(client, "churn", [0.5, 0.75, 0.625])
+    for number in "12":
+        promotion.aliases.move_alias(client, "churn", store.CHAMPION, number, how="promoted",
+                                     by=None)
+    meddling = Meddling.client(client.tracking_uri, "churn", store.CHAMPION, ["3"],
+                               ("get_model_version_by_alias",))
+    with pytest.raises(AliasMoved):
+        promotion.rollback(meddling, "churn")
+    assert aliases_of(client, "churn")["champion"] == "3"

@@ -194,7 +194,7 @@ def _rollback(
     current = model.aliases.get(alias)
     if current is None:
         raise ModelError(f"{name} has no {alias} to roll back")
-    since = None
+    since: str | None
     if to_version is not None:
         target = model.version(str(to_version).lstrip("v"))
         if target is None:
@@ -215,22 +215,20 @@ def _previous_holder(model: ModelInfo, alias: str, current: str) -> tuple[Versio
     """The version whose reign under ``alias`` ended last, other than the current holder;
     ModelError when there is none. A version whose latest reign ended by a rollback is
     skipped, though it served well before: it was rolled back from."""
-    best: tuple[str, int, VersionInfo, str] | None = None
+    eligible = []
     for v in model.versions:
         ended = [r for r in v.history.get(alias, []) if r.get("until")]  # oldest first
-        if v.version == current or not ended or ended[-1].get("ended") == ROLLED_BACK:
-            continue
-        key = (str(ended[-1]["until"]), int(v.version), v, str(ended[-1].get("since")))
-        if best is None or key[:2] > best[:2]:
-            best = key
-    if best is None:
-        held = model.version(current)
-        reigns = held.history.get(alias, []) if held is not None else []
-        first = not reigns or reigns[0].get("previous") is None
-        why = f"v{current} is the first {alias}" if first else "the earlier ones were rolled back"
-        raise ModelError(f"no previous {alias} of {model.name} to roll back to from "
-                         f"v{current}: {why} (give --to VERSION)")
-    return best[2], best[3]
+        if v.version != current and ended and ended[-1].get("ended") != ROLLED_BACK:
+            eligible.append((v, ended[-1]))
+    if eligible:  # the last to end; at the same instant, the newer version (numerically)
+        target, reign = max(eligible, key=lambda vr: (str(vr[1]["until"]), int(vr[0].version)))
+        return target, str(reign.get("since"))
+    held = model.version(current)
+    reigns = held.history.get(alias, []) if held is not None else []
+    first = not reigns or reigns[0].get("previous") is None
+    why = f"v{current} is the first {alias}" if first else "the earlier ones were rolled back"
+    raise ModelError(f"no previous {alias} of {model.name} to roll back to from "
+                     f"v{current}: {why} (give --to VERSION)")
 
 
 def _record_gates(
