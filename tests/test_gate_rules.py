@@ -518,7 +518,7 @@ def test_a_version_without_a_run_keeps_its_gates_in_a_tag(client: Any) -> None:
 
 def test_rollback_on_a_store(client: Any) -> None:
     register(client, "churn", [0.5, 0.625, 0.75, 0.875])
-    with pytest.raises(ModelError, match="^churn has no champion to roll back$"):
+    with pytest.raises(ModelError, match=r"^churn has no champion to roll back$"):
         promotion.rollback(client, "churn")
     for number in "1234":
         promotion.aliases.move_alias(client, "churn", store.CHAMPION, number, how="promoted",
@@ -537,7 +537,7 @@ def test_rollback_on_a_store(client: Any) -> None:
         promotion.rollback(client, "churn")
     with pytest.raises(ModelError, match=r"^churn has no version 9 \(versions: 4, 3, 2, 1\)$"):
         promotion.rollback(client, "churn", "9")
-    with pytest.raises(ModelError, match="^churn v1 already holds champion$"):
+    with pytest.raises(ModelError, match=r"^churn v1 already holds champion$"):
         promotion.rollback(client, "churn", "v1")
     explicit = promotion.rollback(client, "churn", "v3")
     assert (explicit.from_version, explicit.to_version) == ("1", "3")
