@@ -192,11 +192,11 @@ def test_the_reproduced_gate() -> None:
 
 
 def test_every_gate_is_evaluated_in_order() -> None:
-    results = evaluate(parse_all(["b >= 2", "a >= champion", "reproduced"]),
+    results = evaluate(parse_all(["reproduced", "b >= 2", "a >= champion"]),
                        {"a": 1.0, "b": 2.0}, {"a": 2.0})
     assert [(r.gate.text, r.passed) for r in results] == [
-        ("b >= 2", True), ("a >= champion", False), ("reproduced", False)]
-    assert results[0].to_dict() == {"gate": "b >= 2", "candidate": 2.0, "champion": None,
+        ("reproduced", False), ("b >= 2", True), ("a >= champion", False)]
+    assert results[1].to_dict() == {"gate": "b >= 2", "candidate": 2.0, "champion": None,
                                     "threshold": 2.0, "passed": True, "note": ""}
 
 
@@ -441,6 +441,7 @@ def register(client: Any, name: str, aucs: list[float], *, run: bool = True) -> 
         if run:
             run_id = client.create_run(experiment).info.run_id
             client.log_metric(run_id, "auc", auc)
+            client.log_metric(run_id, "n", auc * 8)  # only in the run, not in the tags
             client.set_terminated(run_id)
         client.create_model_version(name, f"runs:/{run_id}/model", run_id=run_id,
                                     tags={f"{store.MODEL_METRIC_TAG_PREFIX}auc": repr(auc)})
@@ -464,16 +465,18 @@ def test_promotion_through_the_gates_on_a_store(client: Any, tmp_path: Path) -> 
     from nbmlops.exceptions import GateFailed
 
     register(client, "churn", [0.75, 0.875, 0.8125])
-    client.set_registered_model_alias("churn", store.CHALLENGER, "3")
+    promotion.aliases.move_alias(client, "churn", store.CHALLENGER, "3", how="new", by=None)
     (tmp_path / "pyproject.toml").write_text('[tool.nbmlops.gates]\nchurn = ["auc >= 0.5"]\n')
     first = promotion.promote(client, "churn", "1", gates=["auc >= champion"], root=tmp_path,
                               by="ada")
-    assert (first.version, first.previous, first.moved, first.passed) == ("1", None, True, True)
+    assert (first.name, first.version, first.alias, first.previous, first.moved,
+            first.passed) == ("churn", "1", "champion", None, True, True)
     assert [r.gate.text for r in first.results] == ["auc >= 0.5", "auc >= champion"]
     assert first.report.startswith("gates for churn v1 against no champion")
     tag = client.get_model_version("churn", "1").tags[store.MODEL_GATES_TAG]
     assert tag.startswith("2/2 passed for champion against no champion at ") and ";" not in tag
-    second = promotion.promote(client, "churn", "2", gates=["auc >= champion"])
+    second = promotion.promote(client, "churn", "2", gates=["auc >= champion", "n > champion"])
+    assert [r.threshold for r in second.results] == [0.75, 6.0]  # n: the run's metric
     assert (second.previous, second.moved) == ("1", True)
     assert second.report.startswith("gates for churn v2 against champion v1")
     # The challenger (v3) is worse than the champion: refused, and said so everywhere.
@@ -487,6 +490,8 @@ def test_promotion_through_the_gates_on_a_store(client: Any, tmp_path: Path) -> 
     assert v3.tags[store.MODEL_GATES_TAG].startswith("1/2 passed for champion against v2 at ")
     assert v3.tags[store.MODEL_GATES_TAG].endswith("; failed: auc >= champion")
     report = report_of(client, "churn", "3")
+    assert set(report) == {"model", "version", "run_id", "metrics", "gates"}
+    assert set(report["gates"][0]) == {"at", "alias", "against", "passed", "results"}
     assert (report["model"], report["version"], report["run_id"]) == ("churn", "3", v3.run_id)
     assert report["metrics"] == {"auc": 0.8125}
     assert [(g["alias"], g["against"], g["passed"]) for g in report["gates"]] == [
@@ -495,17 +500,26 @@ def test_promotion_through_the_gates_on_a_store(client: Any, tmp_path: Path) -> 
         "gate": "auc >= champion", "candidate": 0.8125, "champion": 0.875,
         "threshold": 0.875, "passed": False, "note": ""}
     assert aliases_of(client, "churn") == {"champion": "2", "challenger": "3"}
+    with pytest.raises(GateFailed) as raised:
+        promotion.promote(client, "churn", gates=["auc >= champion", "auc >= 0.9"])
+    assert str(raised.value) == ("churn v3 not promoted to champion: failed gate(s) "
+                                 "auc >= champion; auc >= 0.9 (champion stays v2)")
+    v3 = client.get_model_version("churn", "3")
+    assert v3.tags[store.MODEL_GATES_TAG].endswith("; failed: auc >= champion; auc >= 0.9")
     # Promoted to any alias, the challenger is no longer one; another version's stays.
     promotion.promote(client, "churn", to="staging")
     assert aliases_of(client, "churn") == {"champion": "2", "staging": "3"}
+    challenger = promotion.aliases.history(client.get_model_version("churn", "3"),
+                                           store.CHALLENGER)
+    assert challenger[-1]["ended"] == "promoted to staging"
     again = promotion.promote(client, "churn", "2")
     assert (again.name, again.version, again.alias, again.previous, again.moved,
             again.results) == ("churn", "2", "champion", "2", False, [])
     client.set_registered_model_alias("churn", store.CHALLENGER, "1")
     promotion.promote(client, "churn", "3")
     assert aliases_of(client, "churn") == {"champion": "3", "staging": "3", "challenger": "1"}
-    assert [r.get("by") for r in promotion.aliases.history(
-        client.get_model_version("churn", "1"), store.CHAMPION)] == ["ada"]
+    assert [(r["by"], r["how"]) for r in promotion.aliases.history(
+        client.get_model_version("churn", "1"), store.CHAMPION)] == [("ada", "promoted")]
 
 
 def test_a_version_without_a_run_keeps_its_gates_in_a_tag(client: Any) -> None:
@@ -558,6 +572,29 @@ def test_an_evaluation_report_that_is_not_one_is_replaced(client: Any) -> None:
     promotion.promote(client, "churn", gates=["auc >= 0.25"])
     report = report_of(client, "churn", "1")
     assert (report["version"], len(report["gates"])) == ("1", 1)
+    # a report written without gates (by hand, or an older nbmlops) gets them added
+    client.log_text(run_id, '{"note": "kept"}', store.evaluation_artifact("churn", "1"))
+    promotion.promote(client, "churn", to="staging")
+    report = report_of(client, "churn", "1")
+    assert (report["note"], len(report["gates"])) == ("kept", 1)
+
+
+def test_a_metric_missing_from_a_promotion_names_the_version(client: Any) -> None:
+    from nbmlops.exceptions import GateFailed
+
+    register(client, "prices", [0.5, 0.75], run=False)
+    client.set_model_version_tag("prices", "2", f"{store.MODEL_METRIC_TAG_PREFIX}n", "3")
+    with pytest.raises(GateFailed) as raised:
+        promotion.promote(client, "prices", "1", gates=["auc >= 0.9"])
+    assert str(raised.value) == "prices v1 not promoted to champion: failed gate(s) auc >= 0.9"
+    promotion.promote(client, "prices", "1")
+    with pytest.raises(GateError) as missing:
+        promotion.promote(client, "prices", "2", gates=["f1 >= 1"])
+    assert str(missing.value) == "gate 'f1 >= 1': prices v2 has no metric 'f1' (it has auc, n)"
+    with pytest.raises(GateError) as missing:
+        promotion.promote(client, "prices", "2", gates=["n >= champion"])
+    assert str(missing.value) == ("gate 'n >= champion': champion prices v1 has no metric 'n' "
+                                  "(it has auc)")
 
 
 class Meddling:
@@ -611,6 +648,12 @@ def test_a_holder_that_moves_while_the_gates_are_judged(client: Any) -> None:
         promotion.promote(meddling, "churn", "3", gates=["auc >= 0.5"])
     assert str(raised.value) == ("champion of churn kept moving while the gates were "
                                  "evaluated; try again")
+    # between the last look and the move: judged again (v3 against v2 this time, and refused)
+    client.set_registered_model_alias("churn", store.CHAMPION, "1")
+    meddling = Meddling.client(uri, "churn", store.CHAMPION, [None, "2"],
+                               ("get_model_version_by_alias",))
+    with pytest.raises(GateFailed, match=r"\(champion stays v2\)$"):
+        promotion.promote(meddling, "churn", "3", gates=["auc >= champion"])
 
 
 def test_a_rollback_does_not_undo_a_move_it_did_not_see(client: Any) -> None:

