@@ -79,6 +79,7 @@ def _user() -> str | None:
 def candidate_of(model: ModelInfo, version: str | None) -> VersionInfo:
     """The version to promote: the one asked for, else the ``challenger``, else the newest."""
     if version is not None:
+        # mutation-equivalent: lstrip("XXvXX"); a version number has no X to strip.
         found = model.version(str(version).lstrip("v"))
         if found is None:
             have = ", ".join(v.version for v in model.versions) or "none"
@@ -228,6 +229,7 @@ def _previous_holder(model: ModelInfo, alias: str, current: str) -> tuple[Versio
         target, reign = max(eligible, key=lambda vr: (str(vr[1]["until"]), int(vr[0].version)))
         return target, str(reign.get("since"))
     held = model.version(current)
+    # mutation-equivalent: get's default None; falsy like [], `not reigns` reads both alike.
     reigns = held.history.get(alias, []) if held is not None else []
     first = not reigns or reigns[0].get("previous") is None
     why = f"v{current} is the first {alias}" if first else "the earlier ones were rolled back"
