@@ -187,6 +187,7 @@ def format_report(results: list[GateResult], candidate: str, champion: str | Non
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [head]
     for row in rows:
+        # mutation-equivalent: zip's strict (row[:4] and widths both have 4 items).
         cells = "  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True))
         lines.append(f"  {cells}  {row[4]}")
     failed = [r for r in results if not r.passed]

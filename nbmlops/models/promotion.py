@@ -78,6 +78,7 @@ def _user() -> str | None:
 def candidate_of(model: ModelInfo, version: str | None) -> VersionInfo:
     """The version to promote: the one asked for, else the ``challenger``, else the newest."""
     if version is not None:
+        # mutation-equivalent: lstrip("XXvXX"); a version number has no X to strip.
         found = model.version(str(version).lstrip("v"))
         if found is None:
             have = ", ".join(v.version for v in model.versions) or "none"
@@ -135,6 +136,7 @@ def _promote(
     holder_version = model.aliases.get(to)
     if holder_version == candidate.version:
         return Promotion(name, candidate.version, to, holder_version)
+    # mutation-equivalent: `or True`; model.version(None) finds no version, None either way.
     holder = model.version(holder_version) if holder_version else None
     champion_metrics = version_metrics(client, holder) if holder is not None else None
     results = gate_rules.evaluate(
@@ -144,9 +146,11 @@ def _promote(
     )
     against = f"{to} v{holder.version}" if holder is not None else None
     report = gate_rules.format_report(results, f"{name} v{candidate.version}", against)
+    # mutation-equivalent: previous=None; move_alias's answer replaces it before it is seen.
     promotion = Promotion(name, candidate.version, to, holder_version, results, report)
     if _holder(client, name, to) != holder_version:
-        raise aliases.AliasMoved(f"{to} of {name} moved")  # judged against a former holder
+        # judged against a former holder. mutation-equivalent: the message (caught, retried)
+        raise aliases.AliasMoved(f"{to} of {name} moved")
     _record_gates(client, candidate, to, holder_version, results)
     failed = [r.gate.text for r in results if not r.passed]
     if failed:
@@ -193,15 +197,16 @@ def _rollback(
     current = model.aliases.get(alias)
     if current is None:
         raise ModelError(f"{name} has no {alias} to roll back")
-    since = None
+    since: str | None
     if to_version is not None:
+        # mutation-equivalent: lstrip("XXvXX"); a version number has no X to strip.
         target = model.version(str(to_version).lstrip("v"))
         if target is None:
             have = ", ".join(v.version for v in model.versions)
             raise ModelError(f"{name} has no version {to_version} (versions: {have})")
         if target.version == current:
             raise ModelError(f"{name} v{current} already holds {alias}")
-        reigns = target.history.get(alias, [])
+        reigns = target.history.get(alias)
         since = str(reigns[-1].get("since")) if reigns else None
     else:
         target, since = _previous_holder(model, alias, current)
@@ -211,27 +216,24 @@ def _rollback(
 
 
 def _previous_holder(model: ModelInfo, alias: str, current: str) -> tuple[VersionInfo, str]:
-    """The version whose reign under ``alias`` ended last, not by a rollback, other than the
-    current holder; ModelError when there is none."""
-    best: tuple[str, int, VersionInfo, str] | None = None
+    """The version whose reign under ``alias`` ended last, other than the current holder;
+    ModelError when there is none. A version whose latest reign ended by a rollback is
+    skipped, though it served well before: it was rolled back from."""
+    eligible = []
     for v in model.versions:
-        if v.version == current:
-            continue
-        for reign in v.history.get(alias, []):
-            until = reign.get("until")
-            if not until or reign.get("ended") == ROLLED_BACK:
-                continue
-            key = (str(until), int(v.version), v, str(reign.get("since")))
-            if best is None or key[:2] > best[:2]:
-                best = key
-    if best is None:
-        held = model.version(current)
-        reigns = held.history.get(alias, []) if held is not None else []
-        first = not reigns or reigns[0].get("previous") is None
-        why = f"v{current} is the first {alias}" if first else "the earlier ones were rolled back"
-        raise ModelError(f"no previous {alias} of {model.name} to roll back to from "
-                         f"v{current}: {why} (give --to VERSION)")
-    return best[2], best[3]
+        ended = [r for r in v.history.get(alias, []) if r.get("until")]  # oldest first
+        if v.version != current and ended and ended[-1].get("ended") != ROLLED_BACK:
+            eligible.append((v, ended[-1]))
+    if eligible:  # the last to end; at the same instant, the newer version (numerically)
+        target, reign = max(eligible, key=lambda vr: (str(vr[1]["until"]), int(vr[0].version)))
+        return target, str(reign.get("since"))
+    held = model.version(current)
+    # mutation-equivalent: get's default None; falsy like [], `not reigns` reads both alike.
+    reigns = held.history.get(alias, []) if held is not None else []
+    first = not reigns or reigns[0].get("previous") is None
+    why = f"v{current} is the first {alias}" if first else "the earlier ones were rolled back"
+    raise ModelError(f"no previous {alias} of {model.name} to roll back to from "
+                     f"v{current}: {why} (give --to VERSION)")
 
 
 def _record_gates(
@@ -262,10 +264,12 @@ def _record_gates(
 
 
 def _read_report(client: MlflowClient, run_id: str, path: str) -> dict[str, Any] | None:
+    # mutation-equivalent: the folder's prefix; download_artifacts without it (a folder of
+    # MLflow's own) and the encoding: the report is JSON, ASCII as json.dumps writes it.
     with tempfile.TemporaryDirectory(prefix="nbmlops-") as folder:
         try:
-            local = client.download_artifacts(run_id, path, folder)
-            with open(local, encoding="utf-8") as f:
+            local = client.download_artifacts(run_id, path, folder)  # mutation-equivalent
+            with open(local, encoding="utf-8") as f:  # mutation-equivalent: ASCII JSON
                 value = json.load(f)
         except Exception:  # missing or unreadable: a fresh report replaces it
             return None
