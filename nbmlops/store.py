@@ -23,7 +23,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nbmlops import sqlite_journal
 from nbmlops.exceptions import QueryError, StoreNotFound
 from nbmlops.redact import strip_credentials
 
@@ -230,8 +229,6 @@ def client(tracking_uri: str, *, create: bool = False) -> MlflowClient:
         if not create or db is None:
             raise StoreNotFound(f"no MLflow store at {db}: nothing has been uploaded there yet")
         _create_sqlite(db)
-    if create and (db := sqlite_path(tracking_uri)) is not None:
-        sqlite_journal.use_wal(db)  # writers: commits and concurrent reads cost less
     try:
         return _client(tracking_uri)
     except Exception as e:  # an unknown scheme, a malformed URI: MLflow's own long message

@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "nbmlops"
 STAGES = ["data", "sync", "track", "runs", "models", "jobs", "reproduce", "assess", "panel",
           "server", "cli"]
 BASE = {"config", "store", "record", "redact", "exceptions", "lean_imports", "papermill_cli",
-        "regular_files", "atomic_files", "sqlite_journal"}
+        "regular_files", "atomic_files"}
 
 
 def module_name(path: Path) -> str:

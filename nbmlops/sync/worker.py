@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import filelock
 
-from nbmlops import config, sqlite_journal, store
+from nbmlops import config, store
 from nbmlops.exceptions import NbmlopsError, RecordRejected, SpoolError
 from nbmlops.sync.spool import Spool, entry_age, record_id_of
 
@@ -195,7 +195,6 @@ class _Uploader:
         # commit of the store costs).
         self.unnoted: list[tuple[str, str | None]] = []
         self.noted_at = time.monotonic()
-        self.written: set[str] = set()  # tracking URIs uploaded to since the last fold
 
     def _note_tries(self, entries: list[Path]) -> set[str] | None:
         """Note in the spool's state, before a pass begins, every record it may try; return
@@ -219,14 +218,6 @@ class _Uploader:
             log.warning("could not note the records of this pass: %s", _one_line(e))
             return None
         return earlier if known else None
-
-    def _fold_logs(self) -> None:
-        """Fold the write-ahead logs of the sqlite stores written into their files, so a copy
-        of ``mlflow.db`` alone holds every run (:mod:`nbmlops.sqlite_journal`)."""
-        for uri in self.written:
-            if (db := store.sqlite_path(uri)) is not None:
-                sqlite_journal.checkpoint(db)
-        self.written.clear()
 
     def client_for(self, uri: str) -> MlflowClient:
         return store.client(uri, create=True)  # the first record bound for a store creates it
@@ -256,8 +247,6 @@ class _Uploader:
                     uploaded += 1
         finally:
             self._note_uploads()
-            if uploaded:
-                self._fold_logs()
         if not failing and self.spool.state().get("failing"):
             self.spool.set_state(failing=False)
         return uploaded, errors, failing
@@ -317,7 +306,6 @@ class _Uploader:
             (time.perf_counter() - started) * 1000,
         )
         self.unnoted.append((record_id_of(entry), receipt.get("url")))
-        self.written.add(record.tracking_uri)
         # mutation-equivalent: timing (counted now or at the end of the pass).
         if time.monotonic() - self.noted_at >= STATE_INTERVAL:
             self._note_uploads()
