@@ -201,7 +201,7 @@ class _Uploader:
         the records an earlier pass may have begun (None when the state predates the list).
 
         A record no pass ever began has no run in MLflow, so its upload skips the search
-        for one (a query per record, about a sixth of a small record's upload). One write
+        for one (a query per record: a round trip to a server). One write
         per pass, not per record. Ids leave the list when their upload is counted, or when
         their entry is neither pending nor failed any more.
         """
