@@ -175,7 +175,7 @@ class RunSummary:
 class RunPage:
     """One page of an experiment's runs; ``next_page_token`` is None on the last page."""
 
-    experiment: Experiment
+    experiment: Experiment | None  # None: a notebook without runs yet (the sidebar's page)
     runs: list[RunSummary]
     next_page_token: str | None
     order_by: list[str]

@@ -12,7 +12,7 @@ import html
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,7 +37,8 @@ from nbmlops.exceptions import (
     StoreNotFound,
 )
 from nbmlops.redact import strip_credentials
-from nbmlops.server import notebook
+from nbmlops.runs.entities import RunPage
+from nbmlops.server import answers, notebook
 from nbmlops.server.jsonable import jsonable
 from nbmlops.server.shared import InFlight
 
@@ -121,7 +122,7 @@ class NbmlopsHandler(APIHandler):
         self.set_status(status_of(error))
         self.set_header("Content-Type", "application/json")
         message = notebook.without_server_paths(str(error), self.server_root)
-        self.finish(json.dumps({"message": message, "error": type(error).__name__}))
+        self.finish(json.dumps(jsonable(answers.ErrorAnswer(message, type(error).__name__))))
 
     def json_body(self) -> dict[str, Any]:
         try:
@@ -205,13 +206,13 @@ class RunHandler(NbmlopsHandler):
         from nbmlops import config
         from nbmlops.runs import query
 
-        def details() -> dict[str, Any]:
+        def details() -> answers.RunAnswer:
             where = self.where()
             found = query.get_run(where.tracking_uri, run_id)
             query.attach_candidates(where.tracking_uri, [found.run])
-            out: dict[str, Any] = jsonable(found)
-            out["url"] = config.run_url(where.ui_url, found.run.experiment_id, run_id)
-            return out
+            return answers.RunAnswer(
+                **{f.name: getattr(found, f.name) for f in fields(found)},
+                url=config.run_url(where.ui_url, found.run.experiment_id, run_id))
 
         await self.reply(details)
 
@@ -271,12 +272,12 @@ class ModelsHandler(NbmlopsHandler):
 
         every = self.get_argument("all", "") in ("1", "true", "yes")
 
-        def found() -> dict[str, Any]:
+        def found() -> answers.NotebookModels:
             where = self.where()
             source = (config.source_name(str(self.server_root / where.path), where.project_root)
                       if where.path else None)
             if not store.exists(where.tracking_uri):
-                return {"notebook": source, "models": [], "champion_runs": {}}
+                return answers.NotebookModels(source, [], {}, store.CHAMPION)
             with store.fail_fast():
                 client = store.client(where.tracking_uri)
                 models = registry.list_models(client, None if every else source)
@@ -286,8 +287,8 @@ class ModelsHandler(NbmlopsHandler):
                 version = m.version(held) if held else None
                 if version is not None and version.run_id:
                     champions[m.name] = version.run_id
-            return {"notebook": source, "models": [m.to_dict() for m in models],
-                    "champion_runs": champions}
+            return answers.NotebookModels(source, [answers.registered_model(m) for m in models],
+                                          champions, store.CHAMPION)
 
         await self.reply(found)
 
@@ -300,10 +301,11 @@ class SpoolHandler(NbmlopsHandler):
         from nbmlops import config
         from nbmlops.sync import worker
 
-        def status() -> dict[str, Any]:
+        def status() -> answers.SpoolStatus:
             info = worker.status(config.spool_dir(self.where().project_root))
-            return {**info, "spool": notebook.shown(info["spool"], self.server_root),
-                    "log": notebook.shown(info["log"], self.server_root)}
+            return answers.SpoolStatus(**{
+                **info, "spool": notebook.shown(info["spool"], self.server_root),
+                "log": notebook.shown(info["log"], self.server_root)})
 
         await self.reply(status)
 
@@ -346,7 +348,7 @@ class MlflowUiHandler(NbmlopsHandler):
             return
         if answer.state == mlflow_ui.STARTING:
             self.set_status(202)
-        self.finish(json.dumps({"state": answer.state, "url": answer.url}))
+        self.finish(json.dumps(jsonable(answer)))
 
 
 class MlflowLinkHandler(NbmlopsHandler):
@@ -443,17 +445,19 @@ def notebook_page(server_root: Path, where: notebook.Where, filter_: str, cell: 
         where.tracking_uri, places, experiment=own, filter=filter_, cell=cell,
         order_by=order_by, max_results=size, page_token=token) if places else None
     if page is None:
-        return {"experiment": None, "runs": [], "next_page_token": None,
-                "order_by": list(order_by or query.DEFAULT_ORDER), "filter": filter_}
+        return RunPage(None, [], None, list(order_by or query.DEFAULT_ORDER), filter_)
     return page
 
 
-def export_notebook(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
-    """Check the request ``body`` and write the job folder; what the sidebar shows of it."""
-    from nbmlops.jobs import schedule
+def export_notebook(server_root: Path, body: dict[str, Any]) -> answers.ExportResult:
+    """Write the job folder the request ``body`` asks for; what the sidebar shows of it.
+
+    The name, schedule, timezone and targets are checked by the export itself, as for
+    ``nbmlops export``: a job.yaml's schedule stays when none is sent, a target that needs
+    no schedule (the image) needs none here either.
+    """
     from nbmlops.jobs.folder import export_job
     from nbmlops.jobs.spec import check_name, default_name
-    from nbmlops.jobs.targets import target
 
     path = _text(body, "notebook")
     if not path:
@@ -464,41 +468,34 @@ def export_notebook(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
     if not nb_path.is_file():
         raise NotebookNotFound(f"no notebook {path!r}")
     asked = _text(body, "name")
-    name = check_name(asked) if asked else default_name(nb_path.stem)
-    cron = _text(body, "schedule")
-    if cron:
-        cron = schedule.check_cron(cron)
     targets = body.get("targets") or []
     if isinstance(targets, str):
         targets = [targets]
     if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
         raise ConfigError("targets must be a list of names")
-    for t in targets:
-        target(t)
-    if targets and not cron:
-        raise ConfigError("a target needs a schedule (a cron expression)")
     root = Path(server_root).resolve()
-    # The folder the writer would use, checked the same way: a `jobs` symlink leaving the
-    # root is refused before anything is written.
+    # The folder the export would use (its name checked by the export's rule), checked to be
+    # inside the root: a `jobs` symlink leaving it is refused before anything is written.
+    name = check_name(asked) if asked else default_name(nb_path.stem)
     folder = notebook.inside(root, (nb_path.parent / "jobs" / name).relative_to(root).as_posix())
     # mutation-equivalent: out=None; export_job picks the same folder, checked above.
     result = export_job(
-        nb_path, out=folder, name=name, cron=cron or None,
+        nb_path, out=folder, name=name, cron=_text(body, "schedule") or None,
         timezone=_text(body, "timezone") or None, targets=targets,
         force=_flag(body, "force"),
     )
-    return {
-        "name": result.job.name,
-        "folder": result.folder.relative_to(root).as_posix(),
-        "files": result.files,
-        "created": result.created,
-        "schedule": {"cron": result.job.schedule.cron, "timezone": result.job.schedule.timezone,
-                     "targets": list(result.job.schedule.targets)},
-        "parameters": [p.name for p in result.job.parameters],
-        "warnings": [str(f) for f in result.findings if f.severity != "error"],
-        "notes": result.notes,
-        "changes": result.changes,
-    }
+    schedule = result.job.schedule
+    return answers.ExportResult(
+        name=result.job.name,
+        folder=result.folder.relative_to(root).as_posix(),
+        files=result.files,
+        created=result.created,
+        schedule=answers.ExportSchedule(schedule.cron, schedule.timezone, list(schedule.targets)),
+        parameters=[p.name for p in result.job.parameters],
+        warnings=[str(f) for f in result.findings if f.severity != "error"],
+        notes=result.notes,
+        changes=result.changes,
+    )
 
 
 def _shown_location(location: str, server_root: Path) -> str:

@@ -8,19 +8,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from nbmlops.exceptions import ConfigError, JobError
 from nbmlops.jobs import overview as jobs_overview
-from nbmlops.server import notebook
+from nbmlops.server import answers, notebook
 
 #: Runs started here, by job folder: shown as running until they end.
 _started: dict[Path, subprocess.Popen[bytes]] = {}
 RUN_NOW_LOG = "runs/run-now.log"
 
 
-def jobs_of(server_root: Path, notebook_path: str) -> list[dict[str, Any]]:
+def jobs_of(server_root: Path, notebook_path: str) -> list[answers.JobInfo]:
     """Every job exported from the notebook, for the view."""
     from nbmlops.jobs.run import is_running
 
@@ -30,24 +31,22 @@ def jobs_of(server_root: Path, notebook_path: str) -> list[dict[str, Any]]:
     for job in jobs_overview.overviews(_folders(server_root, nb)):
         folder = job.folder
         process = _started.get(folder)
-        out.append({
-            "name": job.name,
-            "folder": folder.relative_to(root).as_posix(),
-            "schedule": {"cron": job.cron, "timezone": job.timezone, "words": job.words,
-                         "targets": job.targets},
-            "installed": job.installed,
-            "files": job.files,
-            "next_run": job.next_run,
-            "running": is_running(folder) or (process is not None and process.poll() is None),
-            "parameters": [{"name": p.name, "type": p.type, "default": p.default,
-                            "help": p.help} for p in job.parameters],
-            "runs": [{**run.__dict__, "output": _output(folder, root, run.output),
-                      "steps": [{**step.__dict__, "output": _output(folder, root, step.output)}
-                                for step in run.steps]}
-                     for run in job.runs],
-            "runs_error": job.runs_error,
-            "steps": [step.__dict__ for step in job.steps],
-        })
+        out.append(answers.JobInfo(
+            name=job.name,
+            folder=folder.relative_to(root).as_posix(),
+            schedule=answers.JobSchedule(job.cron, job.timezone, job.words, job.targets),
+            installed=job.installed,
+            files=job.files,
+            next_run=job.next_run,
+            running=is_running(folder) or (process is not None and process.poll() is None),
+            parameters=job.parameters,
+            runs=[replace(run, output=_output(folder, root, run.output),
+                          steps=[replace(step, output=_output(folder, root, step.output))
+                                 for step in run.steps])
+                  for run in job.runs],
+            runs_error=job.runs_error,
+            steps=job.steps,
+        ))
     return out
 
 
@@ -58,7 +57,7 @@ def _output(folder: Path, root: Path, output: str | None) -> str | None:
     return (folder / output).relative_to(root).as_posix()
 
 
-def run_now(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
+def run_now(server_root: Path, body: dict[str, Any]) -> answers.JobStarted:
     """Start ``nbmlops run`` on the job in the background, with the parameters given."""
     from nbmlops.jobs.run import is_running
     from nbmlops.jobs.spec import load, passable, resolve_params
@@ -79,7 +78,7 @@ def run_now(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
         _started[folder] = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, cwd=folder,
                                             start_new_session=True)
-    return {"started": True, "job": folder.name}
+    return answers.JobStarted(started=True, job=folder.name)
 
 
 def run_argv(folder: Path, params: dict[str, Any]) -> list[str]:
@@ -91,7 +90,7 @@ def run_argv(folder: Path, params: dict[str, Any]) -> list[str]:
     return argv
 
 
-def set_schedule(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
+def set_schedule(server_root: Path, body: dict[str, Any]) -> answers.Message:
     """Install or remove the job's cron entry."""
     from nbmlops.jobs import targets
     from nbmlops.jobs.spec import load
@@ -105,7 +104,7 @@ def set_schedule(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
     if install and not job.schedule.cron:
         raise JobError(f"job {job.name} has no schedule: export it again with one")
     message = cron.install(job, folder) if install else cron.remove(job, folder)
-    return {"message": message}
+    return answers.Message(message)
 
 
 def _notebook(server_root: Path, path: str) -> Path:

@@ -1,8 +1,9 @@
 """The query module's dataclasses as JSON for the browser.
 
 ``dataclasses.asdict`` plus what the sidebar shows but the dataclasses compute (a run's
-duration and code sha, a dataset's short fingerprint), and no NaN or infinity, which JSON
-does not have (a metric can be NaN: it becomes null).
+duration and code sha, a dataset's short fingerprint: the answers' sent properties,
+:data:`nbmlops.server.answers.SENT_PROPERTIES`), and no NaN or infinity, which JSON does not
+have (a metric can be NaN: it becomes null).
 """
 
 from __future__ import annotations
@@ -13,18 +14,7 @@ from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any
 
-# Properties worth sending, by dataclass name (duck-typed: no import of the query module).
-# The sidebar reads nbmlops' tags through these, never by their names.
-_PROPERTIES = {
-    "RunSummary": ("duration_s", "code_sha", "python", "git_commit", "git_dirty", "error",
-                   "parent_run_id", "job", "group", "injected_params",
-                   "slice_verdict", "slice_reasons", "reproduced", "reproduces", "step",
-                   "candidate_rank", "candidate_of"),
-    "RunDetails": ("images", "figure_pages"),
-    "Dataset": ("short",),
-    "MetricRow": ("differs",),
-    "DriftAlert": ("line",),
-}
+from nbmlops.server.answers import sent_properties
 
 
 def jsonable(value: Any) -> Any:
@@ -35,7 +25,7 @@ def jsonable(value: Any) -> Any:
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        for name in _PROPERTIES.get(type(value).__name__, ()):
+        for name in sent_properties(type(value)):
             out[name] = jsonable(getattr(value, name))
         return out
     if isinstance(value, Mapping):

@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final, Literal
 
 from nbmlops import config, store
 from nbmlops.exceptions import QueryError, StoreNotFound
@@ -31,8 +32,8 @@ from nbmlops.redact import strip_credentials
 
 START_TIMEOUT_S = 90.0
 
-STARTING = "starting"
-READY = "ready"
+STARTING: Final = "starting"
+READY: Final = "ready"
 
 
 @dataclass
@@ -57,7 +58,7 @@ class Answer:
     """What "Open in MLflow" gets at once: the UI's address, or that it is still starting
     (ask again)."""
 
-    state: str  # READY or STARTING
+    state: Literal["ready", "starting"]  # READY or STARTING
     url: str | None = None
 
 

@@ -37,6 +37,17 @@ class TrackedCell:
 
 
 @dataclass
+class NotebookInfo:
+    """``GET notebook``: where the notebook's runs go, as the browser may see it."""
+
+    path: str | None  # relative to the server's root
+    experiment: str
+    tracking_uri: str  # no credentials; a sqlite store's file relative to the server's root
+    ui_url: str | None
+    cells: list[TrackedCell]
+
+
+@dataclass
 class Where:
     """Where a notebook's runs go."""
 
@@ -48,17 +59,12 @@ class Where:
     cells: list[TrackedCell] = field(default_factory=list)
     source_name: str | None = None  # the notebook as its runs name it (``mlflow.source.name``)
 
-    def public(self, server_root: Path) -> dict[str, Any]:
+    def public(self, server_root: Path) -> NotebookInfo:
         """What the browser may see: no credentials in URIs, no absolute server paths."""
         db = store.sqlite_path(self.tracking_uri)
         uri = f"sqlite:///{shown(db, server_root)}" if db else self.tracking_uri
-        return {
-            "path": self.path,
-            "experiment": self.experiment,
-            "tracking_uri": strip_credentials(uri),
-            "ui_url": self.ui_url,
-            "cells": [c.__dict__ for c in self.cells],
-        }
+        return NotebookInfo(self.path, self.experiment, strip_credentials(uri), self.ui_url,
+                            self.cells)
 
 
 def shown(path: str | Path, server_root: Path) -> str:
