@@ -13,44 +13,10 @@
 const { execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
+const { pythons } = require('./pythons');
 
 const PROBE =
   'import os, jupyterlab; print(os.path.join(os.path.dirname(jupyterlab.__file__), "staging"))';
-
-function which(name) {
-  for (const dir of (process.env.PATH || '').split(path.delimiter)) {
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      /* not here */
-    }
-  }
-  return null;
-}
-
-function shebangPython(script) {
-  try {
-    const first = fs.readFileSync(script, 'utf8').split('\n', 1)[0];
-    const match = /^#!\s*(\S+python[\d.]*)\s*$/.exec(first);
-    return match ? match[1] : null;
-  } catch {
-    return null;
-  }
-}
-
-function pythons() {
-  const found = [];
-  for (const tool of ['jlpm', 'jupyter']) {
-    const script = which(tool);
-    const python = script && shebangPython(script);
-    if (python) {
-      found.push(python);
-    }
-  }
-  return [...found, 'python3', 'python'];
-}
 
 /** The yarn.js running this script: yarn puts a shim naming it at npm_execpath. */
 function runningYarnJs() {

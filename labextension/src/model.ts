@@ -201,9 +201,10 @@ export class SidebarModel {
   /** The models whose champion version a run trained (`name vN`). */
   championOf(runId: string): string[] {
     const found: string[] = [];
+    const champion = this.models?.champion ?? '';
     for (const m of this.models?.models ?? []) {
       if (this.models?.champion_runs[m.name] === runId) {
-        found.push(`${m.name} v${m.aliases['champion'] ?? '?'}`);
+        found.push(`${m.name} v${m.aliases[champion] ?? '?'}`);
       }
     }
     return found;

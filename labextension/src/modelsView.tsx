@@ -6,9 +6,10 @@ import { ago, metricValue } from './format';
 import type { SidebarModel } from './model';
 import type { ModelVersion, RegisteredModel } from './types';
 
-function Version(props: { model: SidebarModel; version: ModelVersion }): JSX.Element {
+/** `champion` is the alias naming the model in use, as the server sends it. */
+function Version(props: { model: SidebarModel; version: ModelVersion; champion: string }): JSX.Element {
   const { model, version } = props;
-  const champion = version.aliases.includes('champion');
+  const champion = version.aliases.includes(props.champion);
   const metrics = Object.entries(version.metrics).sort(([a], [b]) => a.localeCompare(b));
   const reigns = Object.entries(version.history).flatMap(([alias, list]) =>
     list.map(r => `${alias}: ${r.how ?? ''}${r.by ? ` by ${r.by}` : ''}${r.until ? ', ended' : ''}`)
@@ -22,7 +23,7 @@ function Version(props: { model: SidebarModel; version: ModelVersion }): JSX.Ele
         <b>v{version.version}</b>
         {version.aliases.map(alias => (
           <span key={alias} className={`jp-nbmlops-alias jp-mod-${alias}`}>
-            {alias === 'champion' ? '★ ' : ''}
+            {alias === props.champion ? '★ ' : ''}
             {alias}
           </span>
         ))}
@@ -56,20 +57,21 @@ function Version(props: { model: SidebarModel; version: ModelVersion }): JSX.Ele
   );
 }
 
-function Model(props: { model: SidebarModel; registered: RegisteredModel }): JSX.Element {
-  const { model, registered } = props;
+function Model(props: { model: SidebarModel; registered: RegisteredModel; champion: string }): JSX.Element {
+  const { model, registered, champion } = props;
+  const held = registered.aliases[champion];
   return (
     <li className="jp-nbmlops-registered" aria-label={`Model ${registered.name}`}>
       <div className="jp-nbmlops-job-head">
         <b>{registered.name}</b>{' '}
         <span className="jp-nbmlops-context">
           {registered.versions.length} version{registered.versions.length === 1 ? '' : 's'}
-          {registered.aliases['champion'] ? ` · champion v${registered.aliases['champion']}` : ' · no champion yet'}
+          {held ? ` · ${champion} v${held}` : ` · no ${champion} yet`}
         </span>
       </div>
       <ul className="jp-nbmlops-version-list">
         {registered.versions.map(v => (
-          <Version key={v.version} model={model} version={v} />
+          <Version key={v.version} model={model} version={v} champion={champion} />
         ))}
       </ul>
     </li>
@@ -79,6 +81,7 @@ function Model(props: { model: SidebarModel; registered: RegisteredModel }): JSX
 export function ModelsView(props: { model: SidebarModel }): JSX.Element {
   const { model } = props;
   const models = model.models?.models ?? [];
+  const champion = model.models?.champion ?? '';
   return (
     <div className="jp-nbmlops-models">
       <div className="jp-nbmlops-toolbar">
@@ -89,12 +92,12 @@ export function ModelsView(props: { model: SidebarModel }): JSX.Element {
       {models.length === 0 && !model.loading ? (
         <p className="jp-nbmlops-empty">
           No model registered from this notebook yet: <code>%%track NAME --model VAR</code> registers
-          the model a cell fits; <code>%mlops promote</code> makes it champion through its gates.
+          the model a cell fits; <code>%mlops promote</code> makes it {champion || 'the model in use'} through its gates.
         </p>
       ) : null}
       <ul className="jp-nbmlops-job-list" aria-label="Models of this notebook">
         {models.map(m => (
-          <Model key={m.name} model={model} registered={m} />
+          <Model key={m.name} model={model} registered={m} champion={champion} />
         ))}
       </ul>
     </div>

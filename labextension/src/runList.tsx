@@ -118,6 +118,7 @@ function RunRow(props: {
 function RunBadges(props: { model: SidebarModel; run: RunSummary }): JSX.Element | null {
   const { model, run } = props;
   const champion = model.championOf(run.run_id);
+  const alias = model.models?.champion ?? '';
   const stale = run.slice_verdict === 'stale';
   if (!champion.length && !stale && !run.reproduced) {
     return null;
@@ -125,8 +126,8 @@ function RunBadges(props: { model: SidebarModel; run: RunSummary }): JSX.Element
   return (
     <span className="jp-nbmlops-badges">
       {champion.map(name => (
-        <span key={name} className="jp-nbmlops-alias jp-mod-champion" title="This run trained the champion">
-          ★ champion {name}
+        <span key={name} className={`jp-nbmlops-alias jp-mod-${alias}`} title={`This run trained the ${alias}`}>
+          ★ {alias} {name}
         </span>
       ))}
       {stale ? (

@@ -25,6 +25,18 @@ function run(id: string, fields: Partial<RunSummary> = {}): RunSummary {
     git_commit: null,
     git_dirty: false,
     error: null,
+    candidates: [],
+    parent_run_id: null,
+    job: null,
+    group: null,
+    injected_params: [],
+    slice_verdict: null,
+    slice_reasons: [],
+    reproduced: null,
+    reproduces: null,
+    step: null,
+    candidate_rank: null,
+    candidate_of: null,
     ...fields
   };
 }

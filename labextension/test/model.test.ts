@@ -21,8 +21,10 @@ function fakeApi(pages: Record<string, unknown>[]): { api: NbmlopsApi; urls: str
     } else if (path === '/nbmlops/api/models') {
       body = {
         notebook: 'nb.ipynb',
-        models: [{ name: 'iris', aliases: { champion: '1' }, versions: [] }],
-        champion_runs: { iris: 'b' }
+        // the alias naming the model in use comes from the server, whatever it is named
+        models: [{ name: 'iris', aliases: { production: '1', champion: '2' }, versions: [] }],
+        champion_runs: { iris: 'b' },
+        champion: 'production'
       };
     } else if (path === '/nbmlops/api/diff') {
       body = { runs: [], params: [], metrics: [], data: [], packages: [], code: [] };
@@ -84,8 +86,9 @@ describe('SidebarModel', () => {
     expect(model.spoolPollDelay(1e6 + 5000)).toBe(1000);
     expect(model.spoolPollDelay(1e6 + 61000)).toBe(10000);
     model.spool = {
-      spool: '', pending: 2, oldest_pending_age_s: 1, running: true, failing: false,
-      last_error: null, last_error_at: null, last_success_at: null, failed: 0
+      spool: '', pending: 2, oldest_pending_age_s: 1, running: true, pid: 1, failing: false,
+      last_error: null, last_error_at: null, last_success_at: null, last_run_url: null,
+      uploaded_total: 0, failed: 0, log: '', advice: null, unreadable: null
     };
     expect(model.spoolPollDelay(1e6 + 61000)).toBe(1000);
   });
@@ -134,10 +137,10 @@ describe('SidebarModel', () => {
     model.jobMessage = 'weekly: started';
     model.jobs = [{
       name: 'weekly', folder: 'jobs/weekly', installed: false, files: [], next_run: null,
-      running: false, parameters: [], runs_error: null,
+      running: false, parameters: [], runs_error: null, steps: [],
       schedule: { cron: null, timezone: 'UTC', words: null, targets: [] },
       runs: [{ run_id: 'r1', status: 'FINISHED', start_time: 1, duration_s: 20.6, output: null,
-               error: null }]
+               error: null, metrics: {}, steps: [] }]
     }];
     model.jobEnded('weekly');
     expect(model.jobMessage).toBe('weekly: finished in 20.6 s');
