@@ -15,6 +15,7 @@ import pytest
 from nbmlops import exceptions as ex
 from nbmlops.runs import artifacts
 from nbmlops.server import handlers, notebook, routes
+from nbmlops.server.jsonable import jsonable
 
 
 @pytest.fixture
@@ -56,13 +57,13 @@ def test_a_server_path_is_shown_relative_home_or_by_its_name(
 def test_what_the_browser_sees_of_where_runs_go(root: Path) -> None:
     where = notebook.Where("nb.ipynb", root, f"sqlite:///{root}/sub/mlflow.db", "nb.ipynb",
                            None)
-    assert where.public(root) == {"path": "nb.ipynb", "experiment": "nb.ipynb",
-                                  "tracking_uri": "sqlite:///sub/mlflow.db", "ui_url": None,
-                                  "cells": []}
+    assert where.public(root) == notebook.NotebookInfo(
+        path="nb.ipynb", experiment="nb.ipynb", tracking_uri="sqlite:///sub/mlflow.db",
+        ui_url=None, cells=[])
     remote = notebook.Where(None, root, "https://user:secret@mlflow.example/", "e", "http://ui")
     shown = remote.public(root)
-    assert "secret" not in shown["tracking_uri"] and "mlflow.example" in shown["tracking_uri"]
-    assert shown["ui_url"] == "http://ui"
+    assert "secret" not in shown.tracking_uri and "mlflow.example" in shown.tracking_uri
+    assert shown.ui_url == "http://ui"
 
 
 @pytest.mark.parametrize("path", ["figures/a.png", "code/cell.py", "a", "data/x.json",
@@ -127,10 +128,15 @@ def _notebook(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+def _export(root: Path, body: dict[str, Any]) -> Any:
+    """What ``POST export`` answers, as JSON."""
+    return jsonable(handlers.export_notebook(root, body))
+
+
 def test_export_writes_the_job_and_says_what_it_wrote(root: Path) -> None:
     _notebook(root / "sub" / "train.ipynb")
-    out = handlers.export_notebook(root, {"notebook": "sub/train.ipynb", "schedule": "0 3 * * 1",
-                                          "targets": "github", "timezone": " Europe/Paris "})
+    out = _export(root, {"notebook": "sub/train.ipynb", "schedule": "0 3 * * 1",
+                         "targets": "github", "timezone": " Europe/Paris "})
     assert (out["name"], out["folder"], out["created"]) == ("train", "sub/jobs/train", True)
     assert out["schedule"] == {"cron": "0 3 * * 1", "timezone": "Europe/Paris",
                                "targets": ["github"]}
@@ -138,7 +144,7 @@ def test_export_writes_the_job_and_says_what_it_wrote(root: Path) -> None:
     assert (root / "sub" / "jobs" / "train" / "job.yaml").is_file()
     assert out["warnings"] == [] and out["changes"] == []
     assert out["notes"] == ["no %%track cell: runs record only the job's parent run"]
-    again = handlers.export_notebook(root, {"notebook": "sub/train.ipynb", "name": "nightly"})
+    again = _export(root, {"notebook": "sub/train.ipynb", "name": "nightly"})
     assert (again["name"], again["folder"]) == ("nightly", "sub/jobs/nightly")
     assert again["schedule"]["targets"] == [] and again["created"] is True
     assert (root / "sub" / "jobs" / "nightly" / "job.yaml").is_file()
@@ -152,13 +158,13 @@ def test_export_with_lint_errors_needs_force_and_says_what_changed(root: Path) -
     with pytest.raises(ex.LintError, match=r"^1 lint error\(s\), nothing exported"):
         handlers.export_notebook(root, {"notebook": "ask.ipynb", "force": False})
     assert not (root / "jobs").exists()
-    out = handlers.export_notebook(root, {"notebook": "ask.ipynb", "force": True})
+    out = _export(root, {"notebook": "ask.ipynb", "force": True})
     assert out["created"] is True
     [warning] = out["warnings"]  # the error was forced through; the warning is told
     assert warning.startswith("cell 2: warning: installs packages at run time")
     nb.cells[0].source = "lr = 0.1\nepochs = 3"
     nbformat.write(nb, root / "ask.ipynb")
-    again = handlers.export_notebook(root, {"notebook": "ask.ipynb", "force": True})
+    again = _export(root, {"notebook": "ask.ipynb", "force": True})
     assert again["created"] is False and any("epochs" in c for c in again["changes"])
 
 
@@ -169,7 +175,7 @@ def test_export_with_lint_errors_needs_force_and_says_what_changed(root: Path) -
     ({"notebook": "sub/none.ipynb"}, ex.NotebookNotFound, "no notebook 'sub/none.ipynb'"),
     ({"notebook": "../outside/x.ipynb"}, ex.OutsideRoot,
      "'../outside/x.ipynb' is outside the server's root"),
-    ({"targets": ["cron"]}, ex.ConfigError, "a target needs a schedule (a cron expression)"),
+    ({"targets": ["cron"]}, ex.JobError, "schedule targets need a schedule"),
     ({"schedule": "0 3 * * *", "targets": [3]}, ex.ConfigError, "targets must be a list of names"),
     ({"schedule": "0 3 * * *", "targets": 3}, ex.ConfigError, "targets must be a list of names"),
     ({"schedule": "0 3 * * *", "targets": ["nope"]}, ex.ScheduleError,
@@ -186,6 +192,35 @@ def test_export_refuses_a_bad_request_and_writes_nothing(
         handlers.export_notebook(root, {"notebook": "sub/train.ipynb", **body})
     assert str(raised.value).startswith(message), str(raised.value)
     assert not (root / "sub" / "jobs").exists()
+
+
+@pytest.mark.parametrize("exports", [
+    # an untimed target (the image) needs no schedule: the endpoint used to refuse it
+    [{"targets": ["image"]}],
+    # a schedule in job.yaml stays when none is sent: the endpoint used to refuse the target
+    [{"schedule": "0 3 * * 1"}, {"targets": ["github"]}],
+    [{"schedule": "0 3 * * 1", "timezone": "Europe/Paris"}, {}],
+], ids=["untimed-target", "kept-schedule", "kept-timezone"])
+def test_export_agrees_with_the_command_line(root: Path, exports: list[dict[str, Any]]) -> None:
+    from nbmlops.cli import main
+    from nbmlops.jobs.spec import load
+
+    _notebook(root / "api.ipynb")
+    _notebook(root / "cli.ipynb")
+    for body in exports:
+        out = _export(root, {"notebook": "api.ipynb", **body})
+        argv = ["export", str(root / "cli.ipynb")]
+        argv += ["--schedule", body["schedule"]] if "schedule" in body else []
+        argv += ["--timezone", body["timezone"]] if "timezone" in body else []
+        argv += [word for t in body.get("targets", []) for word in ("--target", t)]
+        assert main(argv) == 0
+    by_api, by_cli = load(root / "jobs" / "api"), load(root / "jobs" / "cli")
+    assert by_api.schedule == by_cli.schedule
+    assert out["schedule"] == {"cron": by_cli.schedule.cron,
+                               "timezone": by_cli.schedule.timezone,
+                               "targets": by_cli.schedule.targets}
+    assert sorted(f for f in out["files"] if f != "api.ipynb") == sorted(
+        p.name for p in (root / "jobs" / "cli").iterdir() if p.is_file() and p.name != "cli.ipynb")
 
 
 def test_export_refuses_a_jobs_folder_leaving_the_root(root: Path) -> None:
