@@ -5,7 +5,6 @@ names its answer, and what the server sends of an answer is what its type lists.
 from __future__ import annotations
 
 import dataclasses
-import typing
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
@@ -100,7 +99,7 @@ def test_python_types_become_typescript_types() -> None:
 def test_two_types_of_one_typescript_name_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(answers.TS_NAMES, "Sample", "Reigned")
     with pytest.raises(TypeError, match="both be Reigned"):
-        typescript.Writer().type_of(dict[str, typing.Union[Sample, Reigned]])
+        typescript.Writer().type_of(dict[str, Sample | Reigned])
 
 
 def test_a_type_with_no_typescript_twin_is_refused() -> None:

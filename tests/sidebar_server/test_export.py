@@ -55,6 +55,22 @@ async def test_export_writes_the_job_folder(
     assert out["created"] is True and "lr" in out["parameters"]
 
 
+async def test_the_export_rules_decide_as_for_the_command_line(
+    jp_fetch: Fetch, folder: Path
+) -> None:
+    """An untimed target needs no schedule, and a later export keeps job.yaml's schedule."""
+    relative = f"{folder.name}/train.ipynb"
+    code, out = await post(jp_fetch, {"notebook": relative, "targets": ["image"]})
+    assert code == 200, out
+    assert out["schedule"]["targets"] == ["image"] and "Dockerfile" in out["files"]
+    code, out = await post(jp_fetch, {"notebook": relative, "schedule": "0 3 * * 1"})
+    assert code == 200, out
+    code, out = await post(jp_fetch, {"notebook": relative, "targets": ["github"]})
+    assert code == 200, out
+    assert out["schedule"]["cron"] == "0 3 * * 1"
+    assert out["schedule"]["targets"] == ["image", "github"]
+
+
 @pytest.mark.parametrize(
     ("body", "error", "needle"),
     [
@@ -69,8 +85,8 @@ async def test_export_writes_the_job_folder(
         ({"schedule": "0 3 * * *", "targets": [1]}, "ConfigError", "targets must be a list"),
         ({"schedule": "0 3 * * *", "targets": {"cron": 1}}, "ConfigError",
          "targets must be a list"),
-        ({"targets": ["cron"]}, "ConfigError", "a target needs a schedule"),
-        ({"targets": "cron"}, "ConfigError", "a target needs a schedule"),
+        ({"targets": ["cron"]}, "JobError", "schedule targets need a schedule"),
+        ({"targets": "cron"}, "JobError", "schedule targets need a schedule"),
         ({"schedule": "0 3 * * *", "timezone": "Mars/Olympus"}, "JobError",
          "unknown timezone 'Mars/Olympus'"),
     ],

@@ -7,6 +7,8 @@ import nbformat
 import pytest
 from tracked_project import TrackedProject, run_and_upload
 
+from nbmlops import store
+
 from .test_api import Fetch, get, refused
 
 MODEL_NOTEBOOK = "notebooks/iris.ipynb"
@@ -51,6 +53,7 @@ async def test_a_notebooks_models_versions_aliases_and_champion_run(
     assert v1["report"] == "evaluation/iris-v1.json"
     assert set(v1["data"]) == {"X", "y"}
     assert found["champion_runs"] == {"iris": v1["run_id"]}
+    assert found["champion"] == store.CHAMPION  # the sidebar's name for the model in use
 
 
 async def test_other_notebooks_see_their_own_models_only(
@@ -58,6 +61,7 @@ async def test_other_notebooks_see_their_own_models_only(
 ) -> None:
     mine = await get(jp_fetch, "models", notebook=tracked.notebook)
     assert mine["models"] == [] and mine["champion_runs"] == {}
+    assert mine["champion"] == store.CHAMPION
     every = await get(jp_fetch, "models", notebook=tracked.notebook, all="1")
     assert "iris" in [m["name"] for m in every["models"]]
 
