@@ -53,7 +53,8 @@ mutate:
 # The JupyterLab sidebar. `pip install` builds it once (hatch-jupyter-builder); this rebuilds
 # it when its sources change, and points the venv's JupyterLab at the build in the tree.
 LABEXT     = nbmlops/labextension/package.json
-LABEXT_SRC = $(wildcard labextension/src/*) $(wildcard labextension/style/*) \
+LABEXT_SRC = $(wildcard labextension/src/*) $(wildcard labextension/src/generated/*) \
+             $(wildcard labextension/style/*) nbmlops/server/answers.py \
              labextension/schema/plugin.json labextension/package.json labextension/yarn.lock
 LABEXT_DIR = $(VENV)/share/jupyter/labextensions/nbmlops
 
