@@ -153,7 +153,7 @@ CANDIDATE_RANK_TAG = "nbmlops.candidate.rank"  # a search's candidate run: its r
 CANDIDATE_OF_TAG = "nbmlops.candidate.of"  # ... and the search's variable
 
 
-# -- models (nbmlops.sync.register writes them, nbmlops.models reads and moves them) ---------
+# -- models (nbmlops.models.register writes them, the rest of nbmlops.models reads them) -----
 CHAMPION = "champion"  # the alias of the model in service
 CHALLENGER = "challenger"  # the alias of the version whose run ended last
 #: Where a record keeps a ``%%track --model`` object in the spool: never uploaded as a plain

@@ -659,7 +659,7 @@ def test_a_holder_that_moves_while_the_gates_are_judged(client: Any) -> None:
 
 
 def test_a_rollback_does_not_undo_a_move_it_did_not_see(client: Any) -> None:
-    from nbmlops.sync.aliases import AliasMoved
+    from nbmlops.models.aliases import AliasMoved
 
     register(client, "churn", [0.5, 0.75, 0.625])
     for number in "12":

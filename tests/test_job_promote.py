@@ -81,7 +81,7 @@ def test_a_job_promotes_through_its_gates_or_fails(project: Path, sqlite_uri: st
     import mlflow
     from sklearn.datasets import load_breast_cancer
 
-    from nbmlops.sync.register import _tracking_uri as tracking_uri
+    from nbmlops.models.register import _tracking_uri as tracking_uri
 
     with tracking_uri(sqlite_uri):
         served = mlflow.pyfunc.load_model("models:/cancer-job@champion")

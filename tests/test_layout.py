@@ -16,10 +16,13 @@ from nbmlops import config
 PACKAGE = Path(__file__).resolve().parent.parent / "nbmlops"
 
 #: The stages of the flows, each building on those before it: a module may import its own
-#: stage and earlier ones only. The kernel writes records into the spool that sync owns, so
-#: sync comes before track. Modules at the top of the package (config, store, record,
-#: redact, exceptions) come before every stage; the server and the CLI after all of them.
-STAGES = ["data", "sync", "track", "runs", "models", "jobs", "reproduce", "assess", "panel",
+#: stage and earlier ones only. The registry's rules (registering a version, aliases and their
+#: history, gates, promotion) need only MLflow and the record, and the sync process registers
+#: versions with them, so models comes before sync. The kernel writes records into the spool
+#: that sync owns, so sync comes before track. Modules at the top of the package (config,
+#: store, record, redact, exceptions) come before every stage; the server and the CLI after
+#: all of them.
+STAGES = ["data", "models", "sync", "track", "runs", "jobs", "reproduce", "assess", "panel",
           "server", "cli"]
 BASE = {"config", "store", "record", "redact", "exceptions", "lean_imports", "papermill_cli",
         "regular_files", "atomic_files"}

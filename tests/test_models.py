@@ -22,9 +22,9 @@ from sklearn.tree import DecisionTreeClassifier
 from nbmlops import store
 from nbmlops.cli import main
 from nbmlops.models import registry
+from nbmlops.models.register import _tracking_uri as tracking_uri
 from nbmlops.record import ModelRecord, RunRecord
 from nbmlops.sync import artifact_scheme, worker
-from nbmlops.sync.register import _tracking_uri as tracking_uri
 from nbmlops.sync.spool import Spool
 
 SETUP = """\
@@ -247,6 +247,16 @@ def test_a_model_without_a_flavour_is_a_pyfunc_around_its_pickle(
     assert list(served.predict(rows)) == list(ip.user_ns["rule"].predict(rows))
 
 
+def test_a_pyfunc_version_registered_under_the_wrappers_first_path_still_loads() -> None:
+    # MLflow pickles the wrapper by reference: a version registered before it moved to
+    # nbmlops.models names nbmlops.sync.pickled_model, and must find the class there.
+    import pickle
+
+    from nbmlops.models.pickled_model import PickledModel
+
+    assert pickle.loads(b"cnbmlops.sync.pickled_model\nPickledModel\n.") is PickledModel
+
+
 def test_a_model_that_cannot_be_pickled_is_one_warning_and_the_run_is_kept(
     ip: InteractiveShell, project: Path
 ) -> None:
@@ -350,7 +360,7 @@ def test_the_command_line_with_the_projects_gates(
 
 
 def test_a_retried_upload_registers_the_model_once(ip: InteractiveShell, project: Path) -> None:
-    from nbmlops.sync.register import register_models
+    from nbmlops.models.register import register_models
     from nbmlops.sync.upload import ensure_experiment
 
     uri = f"sqlite:///{project / 'mlflow.db'}"

@@ -78,7 +78,7 @@ def together(step):
 
 def reigns(client: MlflowClient, name: str, alias: str) -> list[tuple[str, dict[str, Any]]]:
     """Every reign of ``alias`` over the versions of ``name``, oldest first."""
-    from nbmlops.sync.aliases import history
+    from nbmlops.models.aliases import history
 
     found = [(str(v.version), r) for v in client.search_model_versions(f"name = '{name}'")
              for r in history(v, alias)]
@@ -152,7 +152,7 @@ def race(uri: str, tmp_path: Path) -> None:
 CLAIM = """\
 from mlflow import MlflowClient
 from nbmlops import store
-from nbmlops.sync.register import claim_challenger
+from nbmlops.models.register import claim_challenger
 uri, rounds = sys.argv[4], int(sys.argv[5])
 client = MlflowClient(uri)
 client.search_registered_models()
@@ -218,7 +218,7 @@ def test_the_model_commands_with_the_server_away_say_so_in_one_line(
 
 def test_the_alias_rule(uri: str) -> None:
     from nbmlops.exceptions import ModelError
-    from nbmlops.sync.aliases import check_alias
+    from nbmlops.models.aliases import check_alias
 
     for good in ("champion", "challenger", "prod-2", "staging_eu", "x" * 255):
         assert check_alias(good) == good

@@ -31,8 +31,8 @@ from test_sync import log_text, wait_until
 
 from nbmlops import store
 from nbmlops.cli import main
+from nbmlops.models.register import _tracking_uri as tracking_uri
 from nbmlops.sync import worker
-from nbmlops.sync.register import _tracking_uri as tracking_uri
 from nbmlops.sync.spool import Spool
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres]

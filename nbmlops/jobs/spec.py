@@ -68,8 +68,8 @@ class Promote:
             raise JobError(f"{where}: promote: gates must be a list of gates such as "
                            "'auc >= champion'")
         from nbmlops.exceptions import ModelError
+        from nbmlops.models.aliases import check_alias
         from nbmlops.models.gates import parse_all
-        from nbmlops.sync.aliases import check_alias
 
         to = str(data.get("to") or store.CHAMPION)
         try:

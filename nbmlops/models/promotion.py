@@ -4,7 +4,7 @@
 candidate's metrics and the current holder's, writes the result into the candidate's
 evaluation report (an artifact of its run) and a tag, and moves the alias only when all pass;
 otherwise it raises :class:`GateFailed`, whose ``report`` is the readable table. Each move is
-recorded on the versions (``nbmlops.sync.aliases.move_alias``), so :func:`rollback` knows
+recorded on the versions (:func:`nbmlops.models.aliases.move_alias`), so :func:`rollback` knows
 who held the alias before, and since when.
 """
 
@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from nbmlops import config, store
 from nbmlops.exceptions import GateFailed, ModelError
+from nbmlops.models import aliases
 from nbmlops.models import gates as gate_rules
 from nbmlops.models.registry import ModelInfo, VersionInfo, get_model, version_metrics
-from nbmlops.sync import aliases
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

@@ -1,7 +1,7 @@
 """Reading the model registry: registered models, their versions, aliases and the aliases'
 history, and the versions trained on a given data version.
 
-Every version a ``%%track --model`` cell registered carries tags (``nbmlops.sync.register``):
+Every version a ``%%track --model`` cell registered carries tags (:mod:`nbmlops.models.register`):
 its run, the notebook, the cell's code sha, the data it was trained on, the author, its
 metrics, and per alias the JSON list of its reigns. mlflow is imported inside the functions.
 """
@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 from nbmlops import store
 from nbmlops.exceptions import ModelError, NbmlopsError, QueryError, StoreNotFound
 from nbmlops.models import gates
+from nbmlops.models.aliases import history as reigns_of
+from nbmlops.models.aliases import quote, search_versions
 from nbmlops.redact import strip_credentials
-from nbmlops.sync.aliases import history as reigns_of
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -162,22 +163,8 @@ def _version(v: Any, aliases: dict[str, str] | None = None) -> VersionInfo:
 
 
 def _versions(client: MlflowClient, name: str, aliases: dict[str, str]) -> list[VersionInfo]:
-    found = [_version(v, aliases) for v in _search_versions(client, f"name = '{_quote(name)}'")]
+    found = [_version(v, aliases) for v in search_versions(client, f"name = '{quote(name)}'")]
     return sorted(found, key=lambda v: int(v.version), reverse=True)
-
-
-def _search_versions(client: MlflowClient, flt: str) -> Iterator[Any]:
-    token = None
-    while True:
-        page = client.search_model_versions(flt, max_results=_PAGE, page_token=token)
-        yield from page
-        token = page.token
-        if not token:
-            return
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "\\'")
 
 
 def get_model(client: MlflowClient, name: str) -> ModelInfo:
@@ -243,8 +230,8 @@ def version_metrics(client: MlflowClient, version: VersionInfo) -> dict[str, flo
 
 def version_of_job_run(client: MlflowClient, name: str, job_run_id: str) -> VersionInfo | None:
     """The newest version of ``name`` registered by a cell of the job run ``job_run_id``."""
-    flt = f"name = '{_quote(name)}' and tags.`{store.MODEL_JOB_RUN_TAG}` = '{job_run_id}'"
-    found = sorted(_search_versions(client, flt), key=lambda v: int(v.version))
+    flt = f"name = '{quote(name)}' and tags.`{store.MODEL_JOB_RUN_TAG}` = '{job_run_id}'"
+    found = sorted(search_versions(client, flt), key=lambda v: int(v.version))
     return _version(found[-1]) if found else None
 
 
@@ -272,7 +259,7 @@ def versions_of_runs(client: MlflowClient, run_ids: Iterable[str]) -> list[Versi
     found: list[VersionInfo] = []
     aliases: dict[str, dict[str, str]] = {}
     for run_id in dict.fromkeys(run_ids):
-        for v in _search_versions(client, f"run_id = '{run_id}'"):
+        for v in search_versions(client, f"run_id = '{run_id}'"):
             if v.name not in aliases:
                 held = client.get_registered_model(v.name).aliases or {}
                 aliases[v.name] = {str(a): str(n) for a, n in held.items()}

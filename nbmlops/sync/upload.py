@@ -106,7 +106,7 @@ def _upload_run(
         if record.children:
             delete_children(client, experiment_id, run_id)
         if record.models:
-            from nbmlops.sync.register import discard_logged_models
+            from nbmlops.models.register import discard_logged_models
 
             discard_logged_models(client, experiment_id, run_id)
         client.delete_run(run_id)
@@ -134,7 +134,7 @@ def _upload_run(
         log_artifacts(client, run_id, files, run.artifacts, created.info.artifact_uri)
         upload_children(client, experiment_id, run_id, record, run.system_tags)
         if record.models:
-            from nbmlops.sync.register import register_models
+            from nbmlops.models.register import register_models
 
             problems: list[str] = []
             models = register_models(client, record, run_id, experiment_id, files,
@@ -264,7 +264,7 @@ def prepare(record: RunRecord, files: Path) -> PreparedRun:
 
     warnings = [str(w) for w in record.warnings]
     try:
-        # A model's pickle becomes an MLflow model (nbmlops.sync.register), not an artifact.
+        # A model's pickle becomes an MLflow model (nbmlops.models.register), not an artifact.
         artifacts = _artifact_files(files, [
             a for a in record.artifacts if not a.startswith(store.MODEL_SPOOL_FOLDER + "/")
         ], warnings)

@@ -1,9 +1,10 @@
 """A ``%%track --model`` record's models -> logged MLflow models and registered versions.
 
-Runs in the sync process, inside :func:`nbmlops.sync.upload.upload`, after the run's
-artifacts and before the run is marked finished, so a crash half-way leaves a RUNNING run that
-the next attempt deletes and uploads afresh; a version registered from such a run carries the
-record id and is deleted then too, so a retry never registers a model twice.
+How a version enters the registry; the sync process calls it from
+:func:`nbmlops.sync.upload.upload`, after the run's artifacts and before the run is marked
+finished, so a crash half-way leaves a RUNNING run that the next attempt deletes and uploads
+afresh; a version registered from such a run carries the record id and is deleted then too,
+so a retry never registers a model twice.
 
 The model is logged with MLflow's own flavour where one fits its class (scikit-learn, XGBoost,
 LightGBM, PyTorch, CatBoost, statsmodels), else as a pyfunc wrapper around the pickle; the
@@ -30,8 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbmlops import store
+from nbmlops.models.aliases import ended_later, move_alias, now_iso, quote, serialised
 from nbmlops.record import ModelRecord, RunRecord
-from nbmlops.sync.aliases import ended_later, move_alias, now_iso, serialised
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -251,7 +252,7 @@ def _log_model(
         kwargs["signature"], no_signature = signature_of(obj, example)
     module = importlib.import_module(flavour)
     if flavour == PYFUNC:
-        from nbmlops.sync.pickled_model import PickledModel
+        from nbmlops.models.pickled_model import PickledModel
 
         kwargs["python_model"] = PickledModel()
         kwargs["artifacts"] = {"model": str(files / model.file)}
@@ -340,7 +341,7 @@ def _register(
 
     with contextlib.suppress(MlflowException):  # it exists already: the usual case
         client.create_registered_model(model.name)
-    flt = f"name = '{_quote(model.name)}' and tags.`{store.RECORD_ID_TAG}` = '{record.record_id}'"
+    flt = f"name = '{quote(model.name)}' and tags.`{store.RECORD_ID_TAG}` = '{record.record_id}'"
     for old in client.search_model_versions(flt):
         if old.run_id == run_id:
             return str(old.version)  # registered before the sync process stopped
@@ -354,10 +355,6 @@ def _register(
         model_id=getattr(info, "model_id", None),
     )
     return str(version.version)
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "\\'")
 
 
 def last_metrics(record: RunRecord) -> dict[str, float]:

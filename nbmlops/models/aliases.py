@@ -4,8 +4,8 @@ Each version keeps, per alias, the JSON list of its reigns in the tag
 ``nbmlops.alias_history.<alias>``: since, until, by whom, how it began (registered, promoted,
 rollback) and how it ended (replaced, rolled back, promoted to ...). MLflow keeps only the
 current holder; with these, "who was champion before, and when" is always answerable, and
-``nbmlops rollback`` knows where to go. The sync process moves ``challenger`` when it
-registers a version; :mod:`nbmlops.models` moves the rest.
+``nbmlops rollback`` knows where to go. Registering a version (:mod:`.register`, called by
+the sync process) moves ``challenger``; :mod:`.promotion` moves the rest.
 
 MLflow has no compare-and-set on an alias, so every move of a store's aliases (a promotion
 from its gates to its write, a rollback, the sync process's challenger) happens inside
@@ -177,12 +177,12 @@ def _end_reigns(client: MlflowClient, name: str, alias: str, at: str, ended: str
     writer on another machine left open."""
     from mlflow.exceptions import MlflowException
 
-    model = f"name = '{_quote(name)}'"
+    model = f"name = '{quote(name)}'"
     column = f"tags.`{store.alias_history_tag(alias)}`"
     try:
-        found = list(_search(client, f"{model} and {column} LIKE '%\"until\": null%'"))
+        found = list(search_versions(client, f"{model} and {column} LIKE '%\"until\": null%'"))
     except MlflowException:  # a registry that cannot search tags so: read every version
-        found = list(_search(client, model))
+        found = list(search_versions(client, model))
     for version in found:
         if str(version.version) == keep:
             continue
@@ -193,7 +193,8 @@ def _end_reigns(client: MlflowClient, name: str, alias: str, at: str, ended: str
         _write_history(client, name, version, alias, reigns)
 
 
-def _search(client: MlflowClient, flt: str) -> Iterator[Any]:
+def search_versions(client: MlflowClient, flt: str) -> Iterator[Any]:
+    """Every model version the search filter ``flt`` finds, page by page."""
     token = None
     while True:
         page = client.search_model_versions(flt, max_results=200, page_token=token)
@@ -203,7 +204,8 @@ def _search(client: MlflowClient, flt: str) -> Iterator[Any]:
             return
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
+    """``text`` inside a search filter's single quotes."""
     return text.replace("'", "\\'")
 
 
@@ -221,18 +223,10 @@ def ended_later(client: MlflowClient, name: str, version: str, ended: int) -> st
     ``version``); None when ``version``'s is the newest. Uploads arrive in any order (two
     kernels, two spools, one retried): ``challenger`` follows when the runs ended instead."""
     newest: tuple[int, int] | None = None
-    token = None
-    while True:
-        quoted = name.replace("'", "\\'")
-        page = client.search_model_versions(f"name = '{quoted}'", max_results=200,
-                                            page_token=token)
-        for v in page:
-            if str(v.version) == str(version):
-                continue
-            key = (ended_ms(v), int(v.version))
-            if key > (ended, int(version)) and (newest is None or key > newest):
-                newest = key
-        token = page.token
-        if not token:
-            break
+    for v in search_versions(client, f"name = '{quote(name)}'"):
+        if str(v.version) == str(version):
+            continue
+        key = (ended_ms(v), int(v.version))
+        if key > (ended, int(version)) and (newest is None or key > newest):
+            newest = key
     return None if newest is None else str(newest[1])
