@@ -20,7 +20,6 @@ import xxhash
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from nbmlops.data import fingerprints as fpmod
 from nbmlops.data.fingerprints import (
     FingerprintError,
     clear_file_cache,
@@ -30,6 +29,8 @@ from nbmlops.data.fingerprints import (
     fingerprint_file,
     is_data,
 )
+from nbmlops.data.fingerprints import files as fpfiles
+from nbmlops.data.fingerprints import stream as fpstream
 from nbmlops.exceptions import NbmlopsError
 
 # NBMLOPS_HYPOTHESIS_EXAMPLES=2000 for a long search; the default keeps the suite fast.
@@ -388,7 +389,7 @@ def _old(path: Path) -> None:
 
 def test_file_fingerprint_is_xxh3_128_of_the_bytes(tmp_path: Path) -> None:
     path = tmp_path / "data.csv"
-    payload = os.urandom(3 * fpmod._FILE_CHUNK + 17)
+    payload = os.urandom(3 * fpfiles._FILE_CHUNK + 17)
     path.write_bytes(payload)
     assert fingerprint_file(path) == xxhash.xxh3_128(payload).hexdigest()
     assert fingerprint(path) == fingerprint_file(str(path))
@@ -407,7 +408,7 @@ def test_unchanged_files_are_not_read_again(
         reads.append(str(file))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(fpmod, "open", counting_open, raising=False)
+    monkeypatch.setattr(fpfiles, "open", counting_open, raising=False)
     path = tmp_path / "data.bin"
     path.write_bytes(b"one")
     _old(path)
@@ -488,8 +489,8 @@ def test_batches_and_chunks_do_not_change_the_result(monkeypatch: pytest.MonkeyP
     ranged = pd.RangeIndex(2, 40, 3)
     before = [fingerprint(x) for x in (objects, mixed, arrow, ranged)]
     assert fingerprint(chunked) == before[2]
-    monkeypatch.setattr(fpmod, "_BATCH", 3)
-    monkeypatch.setattr(fpmod, "_NUMERIC_BLOCK", 16)
+    monkeypatch.setattr(fpstream, "_BATCH", 3)
+    monkeypatch.setattr(fpstream, "_NUMERIC_BLOCK", 16)
     assert [fingerprint(x) for x in (objects, mixed, arrow, ranged)] == before
     floats = np.array([1.0, -np.nan, 2.0, np.nan, 3.0])
     assert fingerprint(floats) == fingerprint(np.array([1.0, np.nan, 2.0, np.nan, 3.0]))
@@ -597,7 +598,7 @@ def test_unchanged_big_files_are_read_once_for_all_processes(
 ) -> None:
     monkeypatch.setenv("NBMLOPS_CACHE", str(tmp_path / "cache"))
     path = tmp_path / "big.parquet"
-    path.write_bytes(os.urandom(fpmod._DISK_CACHE_MIN + 10))
+    path.write_bytes(os.urandom(fpfiles._DISK_CACHE_MIN + 10))
     _old(path)
     code = (
         "import sys\nfrom nbmlops.data.fingerprints import fingerprint_file\n"
@@ -615,7 +616,7 @@ def test_unchanged_big_files_are_read_once_for_all_processes(
         reads.append(str(file))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(fpmod, "open", counting_open, raising=False)
+    monkeypatch.setattr(fpfiles, "open", counting_open, raising=False)
     assert fingerprint_file(path) == first and reads == []
 
     # rewritten with the same size and mtime: the ctime tells, the file is read again
@@ -638,7 +639,7 @@ def test_an_unusable_disk_cache_only_means_reading_again(
     blocker.write_text("")
     monkeypatch.setenv("NBMLOPS_CACHE", str(blocker / "cache"))
     path = tmp_path / "big.bin"
-    path.write_bytes(b"x" * (fpmod._DISK_CACHE_MIN + 1))
+    path.write_bytes(b"x" * (fpfiles._DISK_CACHE_MIN + 1))
     _old(path)
     clear_file_cache()
     assert fingerprint_file(path) == xxhash.xxh3_128(path.read_bytes()).hexdigest()
