@@ -655,6 +655,21 @@ def test_the_public_function() -> None:
     assert "32 hex characters" in (nbmlops.fingerprint.__doc__ or "")
 
 
+def test_the_package_imports_no_data_library_itself(tmp_path: Path) -> None:
+    # It runs in the user's kernel on every tracked cell: only what the user imported is looked at.
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"a\n1\n")
+    code = (
+        "import sys\nimport nbmlops.data.fingerprints as f\n"
+        "f.fingerprint_file(sys.argv[1]); f.is_data(1)\n"
+        "print([m for m in ('numpy', 'pandas', 'pyarrow', 'polars', 'mlflow') "
+        "if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
+
+
 # -- pinned: a changed digest makes every recorded run look changed -----------------------------
 
 
