@@ -20,7 +20,6 @@ import xxhash
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from nbmlops.data import fingerprints as fpmod
 from nbmlops.data.fingerprints import (
     FingerprintError,
     clear_file_cache,
@@ -30,6 +29,8 @@ from nbmlops.data.fingerprints import (
     fingerprint_file,
     is_data,
 )
+from nbmlops.data.fingerprints import files as fpfiles
+from nbmlops.data.fingerprints import stream as fpstream
 from nbmlops.exceptions import NbmlopsError
 
 # NBMLOPS_HYPOTHESIS_EXAMPLES=2000 for a long search; the default keeps the suite fast.
@@ -388,7 +389,7 @@ def _old(path: Path) -> None:
 
 def test_file_fingerprint_is_xxh3_128_of_the_bytes(tmp_path: Path) -> None:
     path = tmp_path / "data.csv"
-    payload = os.urandom(3 * fpmod._FILE_CHUNK + 17)
+    payload = os.urandom(3 * fpfiles._FILE_CHUNK + 17)
     path.write_bytes(payload)
     assert fingerprint_file(path) == xxhash.xxh3_128(payload).hexdigest()
     assert fingerprint(path) == fingerprint_file(str(path))
@@ -407,7 +408,7 @@ def test_unchanged_files_are_not_read_again(
         reads.append(str(file))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(fpmod, "open", counting_open, raising=False)
+    monkeypatch.setattr(fpfiles, "open", counting_open, raising=False)
     path = tmp_path / "data.bin"
     path.write_bytes(b"one")
     _old(path)
@@ -488,8 +489,8 @@ def test_batches_and_chunks_do_not_change_the_result(monkeypatch: pytest.MonkeyP
     ranged = pd.RangeIndex(2, 40, 3)
     before = [fingerprint(x) for x in (objects, mixed, arrow, ranged)]
     assert fingerprint(chunked) == before[2]
-    monkeypatch.setattr(fpmod, "_BATCH", 3)
-    monkeypatch.setattr(fpmod, "_NUMERIC_BLOCK", 16)
+    monkeypatch.setattr(fpstream, "_BATCH", 3)
+    monkeypatch.setattr(fpstream, "_NUMERIC_BLOCK", 16)
     assert [fingerprint(x) for x in (objects, mixed, arrow, ranged)] == before
     floats = np.array([1.0, -np.nan, 2.0, np.nan, 3.0])
     assert fingerprint(floats) == fingerprint(np.array([1.0, np.nan, 2.0, np.nan, 3.0]))
@@ -597,7 +598,7 @@ def test_unchanged_big_files_are_read_once_for_all_processes(
 ) -> None:
     monkeypatch.setenv("NBMLOPS_CACHE", str(tmp_path / "cache"))
     path = tmp_path / "big.parquet"
-    path.write_bytes(os.urandom(fpmod._DISK_CACHE_MIN + 10))
+    path.write_bytes(os.urandom(fpfiles._DISK_CACHE_MIN + 10))
     _old(path)
     code = (
         "import sys\nfrom nbmlops.data.fingerprints import fingerprint_file\n"
@@ -615,7 +616,7 @@ def test_unchanged_big_files_are_read_once_for_all_processes(
         reads.append(str(file))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(fpmod, "open", counting_open, raising=False)
+    monkeypatch.setattr(fpfiles, "open", counting_open, raising=False)
     assert fingerprint_file(path) == first and reads == []
 
     # rewritten with the same size and mtime: the ctime tells, the file is read again
@@ -638,7 +639,7 @@ def test_an_unusable_disk_cache_only_means_reading_again(
     blocker.write_text("")
     monkeypatch.setenv("NBMLOPS_CACHE", str(blocker / "cache"))
     path = tmp_path / "big.bin"
-    path.write_bytes(b"x" * (fpmod._DISK_CACHE_MIN + 1))
+    path.write_bytes(b"x" * (fpfiles._DISK_CACHE_MIN + 1))
     _old(path)
     clear_file_cache()
     assert fingerprint_file(path) == xxhash.xxh3_128(path.read_bytes()).hexdigest()
@@ -652,3 +653,152 @@ def test_the_public_function() -> None:
     assert callable(nbmlops.fingerprint)  # the submodule is "fingerprints": no shadowing
     assert nbmlops.fingerprint(df) == nbmlops.data.fingerprints.fingerprint(df) == fingerprint(df)
     assert "32 hex characters" in (nbmlops.fingerprint.__doc__ or "")
+
+
+def test_the_package_imports_no_data_library_itself(tmp_path: Path) -> None:
+    # It runs in the user's kernel on every tracked cell: only what the user imported is looked at.
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"a\n1\n")
+    code = (
+        "import sys\nimport nbmlops.data.fingerprints as f\n"
+        "f.fingerprint_file(sys.argv[1]); f.is_data(1)\n"
+        "print([m for m in ('numpy', 'pandas', 'pyarrow', 'polars', 'mlflow') "
+        "if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
+
+
+# -- pinned: a changed digest makes every recorded run look changed -----------------------------
+
+
+def _known_inputs() -> dict[str, Any]:
+    """Small inputs that reach every kind of column and value the canonical stream has."""
+    import decimal
+
+    import pyarrow as pa
+
+    nested = pd.DataFrame({"x": [1]})
+    values = [None, math.nan, pd.NA, pd.NaT, "nan", "s", b"b", 1, 2.5, -0.0, 1 + 2j, True,
+              (1, "a"), [2, [3]], {"k": {1, 2}}, frozenset({"z"}), decimal.Decimal("1.10"),
+              dt.date(2020, 1, 2), dt.time(3, 4), dt.datetime(2020, 1, 2, 3, 4, 5, 6),
+              dt.timedelta(days=1, microseconds=7), pd.Timestamp("2020-01-02 00:00:00.000000001"),
+              pd.Timedelta(1, "ns"), np.int64(4), np.float32(0.5), np.bool_(False),
+              np.datetime64("2020-01-01", "D"), np.timedelta64(3, "s"), np.uint8(9),
+              np.array([1, 2]), nested, pd.Period("2020-01", "M"), pd.Interval(0, 1, "left"),
+              np.str_("x")]
+    rows = pd.Index(["r1", "r2", "r3"], dtype=object, name="row")
+    frame = pd.DataFrame(
+        {
+            "i": np.array([1, -2, 3], dtype="int64"),
+            "f": np.array([0.5, np.nan, -0.0], dtype="float64"),
+            "b": np.array([True, False, True]),
+            "o": pd.Series(["a", None, math.nan], dtype=object, index=rows),
+            "u": pd.Series(["é", "b", "c"], dtype=object, index=rows),
+            "c": pd.Categorical(["x", "y", "x"], categories=pd.Index(["y", "x"], dtype=object),
+                                ordered=True),
+            "t": pd.DatetimeIndex(["2020-01-01", None, "2020-01-03"],
+                                  dtype="datetime64[ns]").tz_localize("UTC"),
+            "d": np.array([1, 2, 3], dtype="timedelta64[ns]"),
+            "n": pd.array([1, None, 3], dtype="Int64"),
+            "N": pd.array([1, 2, 3], dtype="Int64"),
+            "g": pd.array([0.5, None, 1.5], dtype="Float64"),
+            "l": pd.array([True, None, False], dtype="boolean"),
+            "sp": pd.array(["a", None, "c"], dtype="string[python]"),
+            "sa": pd.array(["a", None, "ç"], dtype="string[pyarrow]"),
+            "p": pd.period_range("2020-01", periods=3, freq="M"),
+            "v": pd.arrays.IntervalArray.from_breaks([0, 1, 2, 3]),
+            "ai": pd.array([1, None, 3], dtype="int64[pyarrow]"),
+            "as": pd.array(["a", None, "c"], dtype=pd.ArrowDtype(pa.large_string())),
+        },
+        index=rows,
+    )
+    table = pa.table({
+        "i": pa.array([1, None, 3], pa.int64()),
+        "f": pa.array([1.0, float("nan"), None], pa.float64()),
+        "h": pa.array([1.5, None, 2.5], pa.float32()),
+        "b": pa.array([True, None, False]),
+        "s": pa.array(["a", None, "c"], pa.string()),
+        "sv": pa.array(["a", "b", None], pa.string_view()),
+        "L": pa.array(["a", "b", None], pa.large_string()),
+        "y": pa.array([b"a", None, b"c"], pa.binary()),
+        "d": pa.array(["x", "y", "x"]).dictionary_encode(),
+        "n": pa.array([[1], None, []], pa.list_(pa.int64())),
+        "r": pa.array([{"a": 1}, None, {"a": 2}]),
+        "t": pa.array([0, 1, None], pa.timestamp("us", tz="UTC")),
+        "m": pa.array([decimal.Decimal("1.5"), None, decimal.Decimal("2.25")],
+                      pa.decimal128(5, 2)),
+        "z": pa.array([b"ab", b"cd", None], pa.binary(2)),
+    })
+    inputs: dict[str, Any] = {
+        "frame": frame,
+        "series": pd.Series([1.5, 2.5], index=pd.RangeIndex(2, 6, 2), name=("a", 1)),
+        "index": pd.Index([3, 1, 2], name="k"),
+        "multiindex": pd.MultiIndex.from_arrays([["a", "b"], [dt.date(2020, 1, 1), None]],
+                                                names=["x", None]),
+        "objects": pd.Series(values, dtype=object),
+        "ndarray": np.arange(12, dtype="float32").reshape(3, 4)[:, ::2],
+        "complex": np.array([1 + 1j, complex(math.nan, 0)]),
+        "nans": np.array([1.0, np.nan, -np.nan, np.inf - np.inf], dtype="float32"),
+        "infinities": np.array([np.inf, -np.inf, 0.0]),
+        "object_missing": pd.Series(["a", None, math.nan, pd.NA, pd.NaT, "nan",
+                                     np.datetime64("NaT")], dtype=object),
+        "fixed": np.array(["ab", "c"], dtype="U2"),
+        "bytes": np.array([b"ab", b"c"], dtype="S2"),
+        "datetime64": np.array(["2020-01-01", "NaT"], dtype="datetime64[s]"),
+        "masked": np.ma.masked_array([1, 2, 3], mask=[False, True, False]),
+        "structured": np.array([(1, 2.0), (3, 4.0)], dtype=[("a", "i1"), ("b", "f8")]),
+        "object_ndarray": np.array(["x", None, (1, "y"), np.array([1.0])], dtype=object),
+        "arrow_table": table,
+        "arrow_batch": table.select(["i", "s"]).combine_chunks().to_batches()[0],
+        "arrow_chunked": pa.chunked_array([pa.array([1, 2]), pa.array([None, 4])]),
+        "arrow_array": pa.array(["x", None]),
+    }
+    pl = pytest.importorskip("polars")
+    inputs["polars_frame"] = pl.DataFrame({"i": [1, None], "s": ["a", None],
+                                           "c": pl.Series(["u", "v"], dtype=pl.Categorical)})
+    inputs["polars_series"] = pl.Series("f", [0.5, None, float("nan")])
+    return inputs
+
+
+#: Every run recorded so far holds digests like these: a change here is a new scheme (``_SCHEME``
+#: in the stream), never a side effect of rearranging the code. The same on every machine (the
+#: stream is little-endian and never uses Python's salted hash); the dtypes are spelled out where
+#: pandas would infer one, since a dtype's name is part of the stream.
+PINNED: dict[str, str] = {
+    "frame": "c7f739afcdb0ceb22308ebc21888eb04",
+    "series": "cde81169a25091b1a9bd196d4e0918c1",
+    "index": "c965739ef1ef90c928bb3101125200db",
+    "multiindex": "855845ce5162ff7de17f7bdef5caf708",
+    "objects": "820d88a629884b35549ba067a11abb80",
+    "ndarray": "11403dfdd64036864b7c38185744c836",
+    "complex": "cd043e42d07e5631fc8454402c867bb3",
+    "nans": "f67c45253b887bf0d1ee184433839453",
+    "infinities": "882b5eed26cb01775b53cbd8ba8dbb0d",
+    "object_missing": "a280b197533e6b0884c1012392918234",
+    "fixed": "8c1bc1e25c3a5d9a65d63c2c855d355a",
+    "bytes": "e6f0f56822722b53aa57c61d25e7fb4d",
+    "datetime64": "5bf0f64b49ae756bd404373266795831",
+    "masked": "52650cc23ec3fa227ac09f5172efa667",
+    "structured": "56d3e9fddf0854e9e4d0eb1de3513e37",
+    "object_ndarray": "0bfd8f4f9831e0e8e7d13faffcd2fa8f",
+    "arrow_table": "648312e8d1552ba370291203790fc193",
+    "arrow_batch": "9a6251c6c2e26e90a51d3b4839af6699",
+    "arrow_chunked": "7f2f5fb4383a0cfc3c2adaaa96e08c0f",
+    "arrow_array": "0ef07319d77f6189061ace4b66fdc6d9",
+    "polars_frame": "e251b366e06aff57b4aced7b36f944ff",
+    "polars_series": "fc1eba9685250198be422810670266e4",
+    "file": "92fcd34ad9355cf42d2c2a90515d6184",
+    "folder": "d43f9bfaccc91bfdd134fbc4b5fdd27b",
+}
+
+
+def test_known_inputs_keep_their_digests(tmp_path: Path) -> None:
+    found = {name: fingerprint(obj) for name, obj in _known_inputs().items()}
+    (tmp_path / "folder" / "sub").mkdir(parents=True)
+    (tmp_path / "folder" / "a.csv").write_bytes(b"x,y\n1,2\n")
+    (tmp_path / "folder" / "sub" / "b.bin").write_bytes(bytes(range(256)))
+    found["file"] = fingerprint_file(tmp_path / "folder" / "a.csv")
+    found["folder"] = fingerprint_file(tmp_path / "folder")
+    assert found == PINNED
