@@ -3,7 +3,9 @@ level reached, and the next three steps.
 
 Pure: :class:`~nbmlops.assess.evidence.Evidence` in, :class:`Assessment` out. A criterion is
 one function registered with :func:`criterion` in :data:`CRITERIA`, so adding one is one
-function and the line that registers it. The level reached is the highest level whose
+function and the line that registers it; most checks write their evidence and end in
+:func:`_grade` (met, partly or not met, with what is missing and the step to take). The red
+flags come from :mod:`~nbmlops.assess.red_flags`. The level reached is the highest level whose
 criteria, and those of every level below, are all met: "partly" is not met, and a criterion
 that could not be checked (the tracking server down) keeps the level where the evidence
 proves it.
@@ -184,26 +186,16 @@ def _model_name(ev: Evidence) -> str:
     return ev.models[0].name if ev.models else "MODEL"
 
 
-def _runs_unchecked(ev: Evidence, f: Finding) -> bool:
-    """Mark ``f`` unchecked when MLflow could not be read; True then."""
-    if ev.runs is None:
-        _mark_unchecked(ev, f)
-        return True
-    return False
-
-
-def _models_unchecked(ev: Evidence, f: Finding) -> bool:
-    if ev.models is None:
-        _mark_unchecked(ev, f)
-        return True
-    return False
-
-
-def _mark_unchecked(ev: Evidence, f: Finding) -> None:
+def _unread(ev: Evidence, f: Finding, facts: object) -> bool:
+    """Mark ``f`` unchecked when the MLflow ``facts`` it needs (the runs or the models) could
+    not be read, that is are None; True then."""
+    if facts is not None:
+        return False
     f.status = UNCHECKED
     f.missing += [u for u in ev.unchecked if u.startswith("MLflow")] or [
         "MLflow could not be read"]
     f.step = _read_mlflow(ev)
+    return True
 
 
 def _read_mlflow(ev: Evidence) -> Step:
@@ -283,7 +275,7 @@ def _tracked_runs(ev: Evidence, f: Finding) -> None:
     nb = _main_notebook(ev)
     add_track = Step(f"Record the training cell of {nb} as a run",
                      f"add `%load_ext nbmlops` and `%%track train` to the training cell of {nb}")
-    if _runs_unchecked(ev, f):
+    if _unread(ev, f, ev.runs):
         return
     assert ev.runs is not None
     runs = ev.runs
@@ -333,7 +325,7 @@ def _data_checks(ev: Evidence, f: Finding) -> None:
         f.evidence.append(f"%%track --expect in {some(declared)}")
     if ev.drift_mode == "off":
         f.missing.append("drift checks are off ([tool.nbmlops] drift = \"off\")")
-    if _runs_unchecked(ev, f):
+    if _unread(ev, f, ev.runs):
         return
     assert ev.runs is not None
     runs = ev.runs
@@ -360,7 +352,7 @@ criterion("data-checks", 2, "data quality",
 
 def _consistent(ev: Evidence, f: Finding) -> None:
     bare = [nb.path for nb in ev.notebooks if nb.code_cells and not nb.tracked_cells]
-    if _runs_unchecked(ev, f):
+    if _unread(ev, f, ev.runs):
         return
     assert ev.runs is not None
     runs = ev.runs
@@ -396,8 +388,7 @@ def _scheduled_job(ev: Evidence, f: Finding) -> None:
     for j in jobs:
         where = f" (installed: {', '.join(j.installed)})" if j.installed else ""
         f.evidence.append(f"job {j.name}: schedule {j.cron} {j.timezone}{where}")
-    if ev.runs is None:
-        _runs_unchecked(ev, f)
+    if _unread(ev, f, ev.runs):
         return
     ok = [j for j in jobs if _ran_in_period(j)]
     for j in jobs:
@@ -437,7 +428,7 @@ def _registry(ev: Evidence, f: Finding) -> None:
         f.evidence.append(f"model files on disk: {some(ev.code.model_files)}")
     register = Step("Register the trained model with its run, code and data",
                     f"%%track train --model model={_model_name(ev)} in {_main_notebook(ev)}")
-    if _models_unchecked(ev, f):
+    if _unread(ev, f, ev.models):
         return
     assert ev.models is not None
     for m in ev.models[:5]:
@@ -464,7 +455,7 @@ def _complete(m: ModelFacts) -> bool:
 
 
 def _promotion(ev: Evidence, f: Finding) -> None:
-    if _models_unchecked(ev, f):
+    if _unread(ev, f, ev.models):
         return
     assert ev.models is not None
     promote = Step("Promote the best version to champion",
@@ -532,7 +523,7 @@ criterion("ci", 3, "automation", "Training and evaluation run when the code chan
 
 
 def _unattended(ev: Evidence, f: Finding) -> None:
-    if _runs_unchecked(ev, f):
+    if _unread(ev, f, ev.runs):
         return
     runs = [r for j in ev.jobs for r in j.runs if r.status == "FINISHED"]
     with_metrics = [r for r in runs if r.metrics]
@@ -557,7 +548,7 @@ def _gates(ev: Evidence, f: Finding) -> None:
     step = Step("Agree on the gates a champion must pass",
                 f"nbmlops promote {_q(_model_name(ev))} --gate 'auc >= champion', then write "
                 "the gates into [tool.nbmlops] gates")
-    if _models_unchecked(ev, f):
+    if _unread(ev, f, ev.models):
         if not configured:
             f.step = step
         return
@@ -577,7 +568,7 @@ criterion("gates", 3, "gates", "Evaluation gates block regressions")(_gates)
 
 
 def _reports(ev: Evidence, f: Finding) -> None:
-    if _models_unchecked(ev, f):
+    if _unread(ev, f, ev.models):
         return
     assert ev.models is not None
     looked = [(m, v) for m in ev.models for v in m.versions if v.report is not None]
@@ -597,7 +588,7 @@ criterion("eval-reports", 3, "gates", "Every model version has an evaluation rep
 
 
 def _rollback(ev: Evidence, f: Finding) -> None:
-    if _models_unchecked(ev, f):
+    if _unread(ev, f, ev.models):
         return
     assert ev.models is not None
     done = [f"{m.name} v{v.version} ({', '.join(v.rollback_tags)})"
@@ -628,7 +619,7 @@ criterion("drift-fails", 3, "monitoring",
 
 
 def _lineage(ev: Evidence, f: Finding) -> None:
-    if _models_unchecked(ev, f):
+    if _unread(ev, f, ev.models):
         return
     assert ev.models is not None
     versions = [(m, v) for m in ev.models for v in m.versions]
@@ -648,7 +639,7 @@ criterion("lineage", 4, "monitoring", "Model versions trace back to their data")
 
 
 def _reproduced(ev: Evidence, f: Finding) -> None:
-    if _runs_unchecked(ev, f):
+    if _unread(ev, f, ev.runs):
         return
     assert ev.runs is not None
     runs = ev.runs
