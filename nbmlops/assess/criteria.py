@@ -280,6 +280,7 @@ def _tracked_runs(ev: Evidence, f: Finding) -> None:
     assert ev.runs is not None
     runs = ev.runs
     if runs.cells == 0:
+        # mutation-equivalent: None for False: neither is met.
         _grade(f, False, tracked_nbs,
                f"no runs in {strip_credentials(ev.tracking_uri) or 'the store'}",
                Step("Upload the records waiting in the spool", "nbmlops sync") if tracked_nbs
@@ -595,6 +596,7 @@ def _rollback(ev: Evidence, f: Finding) -> None:
             for m in ev.models for v in m.versions if v.rollback_tags]
     if done:
         f.evidence.append(f"rollbacks recorded: {some(done)}")
+    # mutation-equivalent: None for False: neither is partly.
     _grade(f, done, False, "no rollback recorded on any model version",
            Step("Practise the rollback once", f"nbmlops rollback {_q(_model_name(ev))}"))
 
