@@ -1,8 +1,9 @@
 """``nbmlops assess``: where a project stands on the maturity levels, and what to do next.
 
 :mod:`~nbmlops.assess.evidence` gathers facts from disk and MLflow,
-:mod:`~nbmlops.assess.criteria` judges them, :mod:`~nbmlops.assess.report` renders the
-judgement (terminal, markdown, html, json).
+:mod:`~nbmlops.assess.criteria` judges them (with the warning signs of
+:mod:`~nbmlops.assess.red_flags`), :mod:`~nbmlops.assess.report` renders the judgement
+(terminal, markdown, html, json).
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@ level reached, and the next three steps.
 
 Pure: :class:`~nbmlops.assess.evidence.Evidence` in, :class:`Assessment` out. A criterion is
 one function registered with :func:`criterion` in :data:`CRITERIA`, so adding one is one
-function and the line that registers it. The level reached is the highest level whose
+function and the line that registers it; most checks write their evidence and end in
+:func:`_grade` (met, partly or not met, with what is missing and the step to take). The red
+flags come from :mod:`~nbmlops.assess.red_flags`. The level reached is the highest level whose
 criteria, and those of every level below, are all met: "partly" is not met, and a criterion
 that could not be checked (the tracking server down) keeps the level where the evidence
 proves it.
@@ -21,13 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from nbmlops import store
-from nbmlops.assess.evidence import (
-    SLICE_STALE,
-    Evidence,
-    JobFacts,
-    ModelFacts,
-    NotebookFacts,
-)
+from nbmlops.assess.evidence import Evidence, JobFacts, ModelFacts
+from nbmlops.assess.red_flags import RedFlag, red_flags
+from nbmlops.assess.wording import plural, some
 from nbmlops.redact import strip_credentials
 
 MET, PARTLY, NOT_MET, UNCHECKED = "met", "partly", "not_met", "unchecked"
@@ -69,14 +67,6 @@ class Finding:
     evidence: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     step: Step | None = None
-
-
-@dataclass
-class RedFlag:
-    id: str
-    title: str
-    where: str
-    detail: str
 
 
 @dataclass
@@ -168,13 +158,17 @@ def _q(text: str) -> str:
     return shlex.quote(text)
 
 
-def _some(items: list[str], n: int = 3) -> str:
-    shown = ", ".join(items[:n])
-    return shown + (f" and {len(items) - n} more" if len(items) > n else "")
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def _grade(f: Finding, met: object, partly: object, missing: str | list[str],
+           step: Step | None) -> None:
+    """How most checks end: met when ``met`` holds; otherwise partly when ``partly`` holds
+    (not met if not), with what is ``missing`` and the ``step`` that would help. The check
+    writes its evidence itself."""
+    if met:
+        f.status = MET
+        return
+    f.status = PARTLY if partly else NOT_MET
+    f.missing += [missing] if isinstance(missing, str) else missing
+    f.step = step
 
 
 def _main_notebook(ev: Evidence) -> str:
@@ -192,26 +186,16 @@ def _model_name(ev: Evidence) -> str:
     return ev.models[0].name if ev.models else "MODEL"
 
 
-def _runs_unchecked(ev: Evidence, f: Finding) -> bool:
-    """Mark ``f`` unchecked when MLflow could not be read; True then."""
-    if ev.runs is None:
-        _mark_unchecked(ev, f)
-        return True
-    return False
-
-
-def _models_unchecked(ev: Evidence, f: Finding) -> bool:
-    if ev.models is None:
-        _mark_unchecked(ev, f)
-        return True
-    return False
-
-
-def _mark_unchecked(ev: Evidence, f: Finding) -> None:
+def _unread(ev: Evidence, f: Finding, facts: object) -> bool:
+    """Mark ``f`` unchecked when the MLflow ``facts`` it needs (the runs or the models) could
+    not be read, that is are None; True then."""
+    if facts is not None:
+        return False
     f.status = UNCHECKED
     f.missing += [u for u in ev.unchecked if u.startswith("MLflow")] or [
         "MLflow could not be read"]
     f.step = _read_mlflow(ev)
+    return True
 
 
 def _read_mlflow(ev: Evidence) -> Step:
@@ -263,28 +247,22 @@ def _git(ev: Evidence, f: Finding) -> None:
         f.step = Step("Version the notebooks and code in git",
                       "git init && git add . && git commit -m 'Version the project'")
         return
-    f.evidence.append(f"git repository {git.repository}: {_plural(git.commits, 'commit')}"
+    f.evidence.append(f"git repository {git.repository}: {plural(git.commits, 'commit')}"
                       + (f", head {git.head[:8]}" if git.head else ""))
     if ev.outputs:  # what papermill wrote is an output of a notebook, not one to commit
-        f.evidence.append(f"output notebooks, not sources: {_some(ev.outputs)}")
-    if git.error or not git.head:
-        f.status = PARTLY
-        f.missing.append("no commit yet")
-        f.step = Step("Commit the notebooks and code", "git add . && git commit -m 'Version "
-                      "the project'")
-        return
-    if git.not_in_git:
-        f.status = PARTLY
-        f.missing.append(f"not in git: {_some(git.not_in_git)}")
-        f.step = Step("Commit the files git does not have",
-                      f"git add {' '.join(_q(p) for p in git.not_in_git[:5])} && "
-                      "git commit -m 'Version the notebooks'")
-        return
-    f.status = MET
-    # In git, not necessarily committed as they stand: say both without contradiction.
-    f.evidence.append(f"{_plural(len(ev.notebooks), 'notebook')} and the code, all in git"
-                      + (f"; {_plural(git.uncommitted, 'file')} with uncommitted changes"
-                         if git.uncommitted else ", nothing left to commit"))
+        f.evidence.append(f"output notebooks, not sources: {some(ev.outputs)}")
+    no_commit = git.error or not git.head
+    in_git = not no_commit and not git.not_in_git
+    if in_git:  # not necessarily committed as they stand: say both without contradiction
+        f.evidence.append(f"{plural(len(ev.notebooks), 'notebook')} and the code, all in git"
+                          + (f"; {plural(git.uncommitted, 'file')} with uncommitted changes"
+                             if git.uncommitted else ", nothing left to commit"))
+    _grade(f, in_git, True, "no commit yet" if no_commit else f"not in git: {some(git.not_in_git)}",
+           Step("Commit the notebooks and code",
+                "git add . && git commit -m 'Version the project'") if no_commit else
+           Step("Commit the files git does not have",
+                f"git add {' '.join(_q(p) for p in git.not_in_git[:5])} && "
+                "git commit -m 'Version the notebooks'"))
 
 
 criterion("git", 1, "versioning", "Notebooks and code are in git")(_git)
@@ -293,36 +271,29 @@ criterion("git", 1, "versioning", "Notebooks and code are in git")(_git)
 def _tracked_runs(ev: Evidence, f: Finding) -> None:
     tracked_nbs = [nb.path for nb in ev.notebooks if nb.tracked_cells]
     if tracked_nbs:
-        f.evidence.append(f"%%track cells in {_some(tracked_nbs)}")
+        f.evidence.append(f"%%track cells in {some(tracked_nbs)}")
     nb = _main_notebook(ev)
     add_track = Step(f"Record the training cell of {nb} as a run",
                      f"add `%load_ext nbmlops` and `%%track train` to the training cell of {nb}")
-    if _runs_unchecked(ev, f):
+    if _unread(ev, f, ev.runs):
         return
     assert ev.runs is not None
     runs = ev.runs
     if runs.cells == 0:
-        f.missing.append(f"no runs in {strip_credentials(ev.tracking_uri) or 'the store'}")
-        if tracked_nbs:
-            f.status = PARTLY
-            f.step = Step("Upload the records waiting in the spool", "nbmlops sync")
-        else:
-            f.step = add_track
+        # mutation-equivalent: None for False: neither is met.
+        _grade(f, False, tracked_nbs,
+               f"no runs in {strip_credentials(ev.tracking_uri) or 'the store'}",
+               Step("Upload the records waiting in the spool", "nbmlops sync") if tracked_nbs
+               else add_track)
         return
     f.evidence.append(f"{runs.tracked} of the {runs.cells} newest runs "
                       "carry their code "
                       f"(tag {store.CODE_SHA_TAG}), {runs.with_data} their data fingerprints")
-    if runs.tracked == 0:
-        f.status = PARTLY
-        f.missing.append("runs are logged without the code that made them")
-        f.step = add_track
-    elif runs.with_data == 0:
-        f.status = PARTLY
-        f.missing.append("no run names the data it read")
-        f.step = Step(f"Let the training cell of {nb} read its data where %%track sees it",
-                      f"%%track train --data PATH_OR_VARIABLE in {nb}")
-    else:
-        f.status = MET
+    _grade(f, runs.tracked and runs.with_data, True,
+           "no run names the data it read" if runs.tracked else
+           "runs are logged without the code that made them",
+           Step(f"Let the training cell of {nb} read its data where %%track sees it",
+                f"%%track train --data PATH_OR_VARIABLE in {nb}") if runs.tracked else add_track)
 
 
 criterion("tracked-runs", 1, "tracking",
@@ -335,16 +306,9 @@ def _job(ev: Evidence, f: Finding) -> None:
     export = Step("Turn the training notebook into a parameterized job",
                   f"nbmlops export {_q(_main_notebook(ev))}")
     if good:
-        f.status = MET
-        f.evidence.append(f"job folders: {_some([j.folder for j in good])}")
-    elif folders:
-        f.status = PARTLY
-        # mutation-equivalent: `=` for `+=`; nothing is missing before this line.
-        f.missing += [f"{j.folder}: {j.error}" for j in folders]
-        f.step = export
-    else:
-        f.missing.append("no job folder (jobs/*/job.yaml)")
-        f.step = export
+        f.evidence.append(f"job folders: {some([j.folder for j in good])}")
+    _grade(f, good, folders, [f"{j.folder}: {j.error}" for j in folders] if folders else
+           "no job folder (jobs/*/job.yaml)", export)
 
 
 criterion("job", 1, "automation", "Training is a repeatable job")(_job)
@@ -359,10 +323,10 @@ def _data_checks(ev: Evidence, f: Finding) -> None:
                   f"%%track load --expect raw=expectations/raw.json in {nb}")
     declared = [nb.path for nb in ev.notebooks if nb.expect_cells]
     if declared:
-        f.evidence.append(f"%%track --expect in {_some(declared)}")
+        f.evidence.append(f"%%track --expect in {some(declared)}")
     if ev.drift_mode == "off":
         f.missing.append("drift checks are off ([tool.nbmlops] drift = \"off\")")
-    if _runs_unchecked(ev, f):
+    if _unread(ev, f, ev.runs):
         return
     assert ev.runs is not None
     runs = ev.runs
@@ -377,14 +341,10 @@ def _data_checks(ev: Evidence, f: Finding) -> None:
         f.evidence.append(f"{runs.expectations} runs checked a declared schema (expectations)")
     else:
         f.missing.append("no declared schema (expectations) is checked")
-    if drift and runs.expectations:
-        f.status = MET
-    elif drift or runs.expectations:
-        f.status = PARTLY
-        f.step = expect if drift else Step("Turn the drift checks on",
-                                           'remove drift = "off" from [tool.nbmlops]')
-    else:
-        f.step = expect
+    # What is missing is said above; the step turns drift on when only it is lacking.
+    _grade(f, drift and runs.expectations, drift or runs.expectations, [],
+           expect if drift or not runs.expectations else
+           Step("Turn the drift checks on", 'remove drift = "off" from [tool.nbmlops]'))
 
 
 criterion("data-checks", 2, "data quality",
@@ -393,7 +353,7 @@ criterion("data-checks", 2, "data quality",
 
 def _consistent(ev: Evidence, f: Finding) -> None:
     bare = [nb.path for nb in ev.notebooks if nb.code_cells and not nb.tracked_cells]
-    if _runs_unchecked(ev, f):
+    if _unread(ev, f, ev.runs):
         return
     assert ev.runs is not None
     runs = ev.runs
@@ -402,22 +362,16 @@ def _consistent(ev: Evidence, f: Finding) -> None:
         return
     cells = runs.cells
     share = min(runs.tracked, runs.with_git) / cells
-    people = f"; by {_some(sorted(runs.users))}" if runs.users else ""
+    people = f"; by {some(sorted(runs.users))}" if runs.users else ""
     f.evidence.append(f"{share:.0%} of the {cells} newest runs carry code and git "
                       f"commit{people}")
     if bare:
-        f.missing.append(f"notebooks without a tracked cell: {_some(bare)}")
+        f.missing.append(f"notebooks without a tracked cell: {some(bare)}")
     step = Step("Track the rest of the notebooks", f"add `%%track NAME` to the cells that "
-                f"train or evaluate in {_some(bare or [_main_notebook(ev)], 2)}")
-    if share >= MOST:
-        f.status = MET
-    elif runs.tracked:
-        f.status = PARTLY
-        f.missing.append(f"{cells - min(runs.tracked, runs.with_git)} of the newest runs "
-                         "lack their code or git commit (logged by hand, or outside git)")
-        f.step = step
-    else:
-        f.step = step
+                f"train or evaluate in {some(bare or [_main_notebook(ev)], 2)}")
+    _grade(f, share >= MOST, runs.tracked,
+           f"{cells - min(runs.tracked, runs.with_git)} of the newest runs lack their code or "
+           "git commit (logged by hand, or outside git)" if runs.tracked else [], step)
 
 
 criterion("tracking-consistent", 2, "tracking", "Every run is tracked the same way")(_consistent)
@@ -435,8 +389,7 @@ def _scheduled_job(ev: Evidence, f: Finding) -> None:
     for j in jobs:
         where = f" (installed: {', '.join(j.installed)})" if j.installed else ""
         f.evidence.append(f"job {j.name}: schedule {j.cron} {j.timezone}{where}")
-    if ev.runs is None:
-        _runs_unchecked(ev, f)
+    if _unread(ev, f, ev.runs):
         return
     ok = [j for j in jobs if _ran_in_period(j)]
     for j in jobs:
@@ -446,19 +399,13 @@ def _scheduled_job(ev: Evidence, f: Finding) -> None:
                           f"{_ms_text(last.start_time if last else None)}"
                           + (f" (run {last.run_id[:8]})" if last else "")
                           + (f", latest {latest.status}" if latest and latest is not last else ""))
-    if ok:
-        f.status = MET
-        return
-    f.status = PARTLY
-    f.missing.append(f"no scheduled job ran successfully in its last period ({jobs[0].name}: "
-                     f"since {_ms_text(jobs[0].period_start)})")
     j = jobs[0]
-    if not j.installed:
-        f.step = Step(f"Install the schedule of job {j.name}",
-                      f"nbmlops schedule {_q(j.folder)} --install")
-    else:
-        f.step = Step(f"Make job {j.name} succeed, then watch it",
-                      f"nbmlops run {_q(j.folder)} && nbmlops jobs")
+    _grade(f, ok, True, f"no scheduled job ran successfully in its last period ({j.name}: "
+           f"since {_ms_text(j.period_start)})",
+           Step(f"Make job {j.name} succeed, then watch it",
+                f"nbmlops run {_q(j.folder)} && nbmlops jobs") if j.installed else
+           Step(f"Install the schedule of job {j.name}",
+                f"nbmlops schedule {_q(j.folder)} --install"))
 
 
 criterion("scheduled", 2, "automation",
@@ -479,16 +426,12 @@ def _ran_in_period(job: JobFacts) -> bool:
 
 def _registry(ev: Evidence, f: Finding) -> None:
     if ev.code.model_files:
-        f.evidence.append(f"model files on disk: {_some(ev.code.model_files)}")
+        f.evidence.append(f"model files on disk: {some(ev.code.model_files)}")
     register = Step("Register the trained model with its run, code and data",
                     f"%%track train --model model={_model_name(ev)} in {_main_notebook(ev)}")
-    if _models_unchecked(ev, f):
+    if _unread(ev, f, ev.models):
         return
     assert ev.models is not None
-    if not ev.models:
-        f.missing.append("no registered model")
-        f.step = register
-        return
     for m in ev.models[:5]:
         newest = m.versions[0] if m.versions else None
         if newest is None:
@@ -497,16 +440,11 @@ def _registry(ev: Evidence, f: Finding) -> None:
         has = [w for w, ok in (("run", newest.run_id), ("code", newest.code),
                                ("data", newest.data), ("author", newest.user),
                                ("metrics", newest.metrics)) if ok]
-        f.evidence.append(f"model {m.name}: {_plural(len(m.versions), 'version')}; newest "
+        f.evidence.append(f"model {m.name}: {plural(len(m.versions), 'version')}; newest "
                           f"v{newest.version} names {', '.join(has) or 'nothing'}")
     complete = [m for m in ev.models if m.versions and _complete(m)]
-    if complete:
-        f.status = MET
-    else:
-        f.status = PARTLY
-        f.missing.append("no model's newest version names its run, code, data, author and "
-                         "metrics")
-        f.step = register
+    _grade(f, complete, ev.models, "no model's newest version names its run, code, data, "
+           "author and metrics" if ev.models else "no registered model", register)
 
 
 criterion("registry", 2, "registry", "Models are registered with their metadata")(_registry)
@@ -518,7 +456,7 @@ def _complete(m: ModelFacts) -> bool:
 
 
 def _promotion(ev: Evidence, f: Finding) -> None:
-    if _models_unchecked(ev, f):
+    if _unread(ev, f, ev.models):
         return
     assert ev.models is not None
     promote = Step("Promote the best version to champion",
@@ -528,15 +466,8 @@ def _promotion(ev: Evidence, f: Finding) -> None:
         if m.aliases:
             f.evidence.append(f"model {m.name}: " + ", ".join(
                 f"{a} -> v{v}" for a, v in sorted(m.aliases.items())))
-    if with_champion:
-        f.status = MET
-    elif ev.models:
-        f.status = PARTLY
-        f.missing.append(f"no model has a {store.CHAMPION} alias")
-        f.step = promote
-    else:
-        f.missing.append("no registered model")
-        f.step = promote
+    _grade(f, with_champion, ev.models, f"no model has a {store.CHAMPION} alias" if ev.models
+           else "no registered model", promote)
 
 
 criterion("promotion", 2, "registry", "A defined promotion: challenger, then champion")(_promotion)
@@ -548,11 +479,11 @@ criterion("promotion", 2, "registry", "A defined promotion: challenger, then cha
 def _feature_tests(ev: Evidence, f: Finding) -> None:
     code = ev.code
     if code.test_files:
-        f.evidence.append(f"{_plural(len(code.test_files), 'test file')}: "
-                          f"{_some(code.test_files)}")
+        f.evidence.append(f"{plural(len(code.test_files), 'test file')}: "
+                          f"{some(code.test_files)}")
     tested = [x for x in code.feature_functions if x not in code.untested]
     if tested:
-        f.evidence.append(f"tested feature code: {_some(tested)}")
+        f.evidence.append(f"tested feature code: {some(tested)}")
     if code.untested:
         where, _, name = code.untested[0].rpartition(":")
         command = (f"move {name}() from {where} into a module, test it in "
@@ -560,18 +491,12 @@ def _feature_tests(ev: Evidence, f: Finding) -> None:
                    f"test {name}() of {where} in tests/test_features.py, run pytest")
     else:
         command = "add tests/test_features.py for the feature transformations, run pytest"
-    step = Step("Test the feature transformations", command)
-    if code.untested:
-        f.missing.append(f"feature code no test names: {_some(code.untested)}")
-        f.status = PARTLY if tested else NOT_MET
-        f.step = step
-    elif not code.test_files:
-        f.missing.append("no tests")
-        f.step = step
-    else:
-        f.status = MET
-        if not code.feature_functions:
-            f.evidence.append("no feature transformation found outside the tests")
+    met = not code.untested and code.test_files
+    if met and not code.feature_functions:
+        f.evidence.append("no feature transformation found outside the tests")
+    _grade(f, met, code.untested and tested, f"feature code no test names: "
+           f"{some(code.untested)}" if code.untested else "no tests",
+           Step("Test the feature transformations", command))
 
 
 criterion("feature-tests", 3, "data quality", "Feature transformations are tested")(_feature_tests)
@@ -586,27 +511,20 @@ def _ci(ev: Evidence, f: Finding) -> None:
                 f"nbmlops export {_q(step_nb)} --schedule {_q(cron)} --target github, copy its "
                 "github-workflow.yml to .github/workflows/ and add `push:` to its `on:`")
     if code.ci_files:
-        f.evidence.append(f"CI: {_some(code.ci_files)}")
+        f.evidence.append(f"CI: {some(code.ci_files)}")
     if both:
-        f.status = MET
-        f.evidence.append(f"runs a job on each change: {_some(both)}")
-        return
-    if code.ci_runs_jobs:
-        f.status = PARTLY
-        f.missing.append("CI runs the job on a schedule only, not when the code changes")
-    elif code.ci_files:
-        f.status = PARTLY
-        f.missing.append("CI does not run training or evaluation (`nbmlops run`)")
-    else:
-        f.missing.append("no CI configuration (.github/workflows, .gitlab-ci.yml, ...)")
-    f.step = step
+        f.evidence.append(f"runs a job on each change: {some(both)}")
+    _grade(f, both, code.ci_runs_jobs or code.ci_files,
+           "CI runs the job on a schedule only, not when the code changes" if code.ci_runs_jobs
+           else "CI does not run training or evaluation (`nbmlops run`)" if code.ci_files
+           else "no CI configuration (.github/workflows, .gitlab-ci.yml, ...)", step)
 
 
 criterion("ci", 3, "automation", "Training and evaluation run when the code changes")(_ci)
 
 
 def _unattended(ev: Evidence, f: Finding) -> None:
-    if _runs_unchecked(ev, f):
+    if _unread(ev, f, ev.runs):
         return
     runs = [r for j in ev.jobs for r in j.runs if r.status == "FINISHED"]
     with_metrics = [r for r in runs if r.metrics]
@@ -614,15 +532,9 @@ def _unattended(ev: Evidence, f: Finding) -> None:
                 f"add a `%%track evaluate` cell computing the metrics to {_main_notebook(ev)}, "
                 "then nbmlops export it again")
     if with_metrics:
-        f.status = MET
-        f.evidence.append(f"{_plural(len(with_metrics), 'successful job run')} logged metrics")
-    elif runs:
-        f.status = PARTLY
-        f.missing.append(f"{_plural(len(runs), 'successful job run')}, none logged a metric")
-        f.step = step
-    else:
-        f.missing.append("no job has run successfully")
-        f.step = step
+        f.evidence.append(f"{plural(len(with_metrics), 'successful job run')} logged metrics")
+    _grade(f, with_metrics, runs, f"{plural(len(runs), 'successful job run')}, none logged a "
+           "metric" if runs else "no job has run successfully", step)
 
 
 criterion("unattended-eval", 3, "automation", "Evaluation runs unattended")(_unattended)
@@ -631,42 +543,33 @@ criterion("unattended-eval", 3, "automation", "Evaluation runs unattended")(_una
 def _gates(ev: Evidence, f: Finding) -> None:
     configured = []
     if ev.gates:
-        configured.append(f"[tool.nbmlops] gates: {_some(ev.gates)}")
+        configured.append(f"[tool.nbmlops] gates: {some(ev.gates)}")
     configured += [f"job {j.name} promotes through gates" for j in ev.jobs if j.promote]
     f.evidence += configured
     step = Step("Agree on the gates a champion must pass",
                 f"nbmlops promote {_q(_model_name(ev))} --gate 'auc >= champion', then write "
                 "the gates into [tool.nbmlops] gates")
-    if _models_unchecked(ev, f):
+    if _unread(ev, f, ev.models):
         if not configured:
             f.step = step
         return
     assert ev.models is not None
     enforced = [f"{m.name} v{v.version}" for m in ev.models for v in m.versions if v.gate_tags]
     if enforced:
-        f.evidence.append(f"gate results recorded on {_some(enforced)}")
-    if configured and enforced:
-        f.status = MET
-        return
-    if configured:
-        f.status = PARTLY
-        f.missing.append("no model version records a gate result yet")
-        f.step = Step("Promote through the gates", f"nbmlops promote {_q(_model_name(ev))} "
-                      f"--to {store.CHAMPION}")
-    elif enforced:
-        f.status = PARTLY
-        f.missing.append("gates were given by hand; none are agreed in [tool.nbmlops] gates")
-        f.step = step
-    else:
-        f.missing.append("no evaluation gate is configured or has been applied")
-        f.step = step
+        f.evidence.append(f"gate results recorded on {some(enforced)}")
+    _grade(f, configured and enforced, configured or enforced,
+           "no model version records a gate result yet" if configured else
+           "gates were given by hand; none are agreed in [tool.nbmlops] gates" if enforced else
+           "no evaluation gate is configured or has been applied",
+           Step("Promote through the gates", f"nbmlops promote {_q(_model_name(ev))} "
+                f"--to {store.CHAMPION}") if configured else step)
 
 
 criterion("gates", 3, "gates", "Evaluation gates block regressions")(_gates)
 
 
 def _reports(ev: Evidence, f: Finding) -> None:
-    if _models_unchecked(ev, f):
+    if _unread(ev, f, ev.models):
         return
     assert ev.models is not None
     looked = [(m, v) for m in ev.models for v in m.versions if v.report is not None]
@@ -675,34 +578,27 @@ def _reports(ev: Evidence, f: Finding) -> None:
     step = Step("Register versions through a promotion that writes the evaluation report",
                 f"nbmlops promote {_q(_model_name(ev))} --to {store.CHALLENGER}")
     if with_report:
-        f.evidence.append(f"evaluation reports: {_some(with_report)}")
-    if not looked:
-        f.missing.append("no model version to report on" if not any(
-            m.versions for m in ev.models) else "no version's run could be looked at")
-        f.step = step
-    elif without:
-        f.status = PARTLY if with_report else NOT_MET
-        f.missing.append(f"no evaluation report: {_some(without)}")
-        f.step = step
-    else:
-        f.status = MET
+        f.evidence.append(f"evaluation reports: {some(with_report)}")
+    _grade(f, looked and not without, with_report,
+           f"no evaluation report: {some(without)}" if looked else
+           "no version's run could be looked at" if any(m.versions for m in ev.models) else
+           "no model version to report on", step)
 
 
 criterion("eval-reports", 3, "gates", "Every model version has an evaluation report")(_reports)
 
 
 def _rollback(ev: Evidence, f: Finding) -> None:
-    if _models_unchecked(ev, f):
+    if _unread(ev, f, ev.models):
         return
     assert ev.models is not None
     done = [f"{m.name} v{v.version} ({', '.join(v.rollback_tags)})"
             for m in ev.models for v in m.versions if v.rollback_tags]
     if done:
-        f.status = MET
-        f.evidence.append(f"rollbacks recorded: {_some(done)}")
-        return
-    f.missing.append("no rollback recorded on any model version")
-    f.step = Step("Practise the rollback once", f"nbmlops rollback {_q(_model_name(ev))}")
+        f.evidence.append(f"rollbacks recorded: {some(done)}")
+    # mutation-equivalent: None for False: neither is partly.
+    _grade(f, done, False, "no rollback recorded on any model version",
+           Step("Practise the rollback once", f"nbmlops rollback {_q(_model_name(ev))}"))
 
 
 criterion("rollback", 3, "registry", "Rollback has been exercised")(_rollback)
@@ -710,14 +606,11 @@ criterion("rollback", 3, "registry", "Rollback has been exercised")(_rollback)
 
 def _drift_fails(ev: Evidence, f: Finding) -> None:
     f.evidence.append(f"drift mode: {ev.drift_mode}")
-    if ev.drift_mode == "fail":
-        f.status = MET
-        return
-    f.status = PARTLY if ev.drift_mode == "warn" else NOT_MET
-    f.missing.append("drift is reported, not enforced: a job keeps training on drifted data"
-                     if ev.drift_mode == "warn" else "drift checks are off")
-    f.step = Step("Make drift stop a scheduled job", 'drift = "fail" in [tool.nbmlops] of '
-                  "pyproject.toml")
+    warn = ev.drift_mode == "warn"
+    _grade(f, ev.drift_mode == "fail", warn, "drift is reported, not enforced: a job keeps "
+           "training on drifted data" if warn else "drift checks are off",
+           Step("Make drift stop a scheduled job", 'drift = "fail" in [tool.nbmlops] of '
+                "pyproject.toml"))
 
 
 criterion("drift-fails", 3, "monitoring",
@@ -728,133 +621,38 @@ criterion("drift-fails", 3, "monitoring",
 
 
 def _lineage(ev: Evidence, f: Finding) -> None:
-    if _models_unchecked(ev, f):
+    if _unread(ev, f, ev.models):
         return
     assert ev.models is not None
     versions = [(m, v) for m in ev.models for v in m.versions]
     traced = [(m, v) for m, v in versions if v.data and v.run_id]
     if versions:
-        f.evidence.append(f"{len(traced)} of {_plural(len(versions), 'version')} name the data "
+        f.evidence.append(f"{len(traced)} of {plural(len(versions), 'version')} name the data "
                           "they were trained on")
-    if versions and len(traced) == len(versions):
-        f.status = MET
-        return
-    f.status = PARTLY if traced else NOT_MET
-    f.missing.append("versions without their data: " + _some(
-        [f"{m.name} v{v.version}" for m, v in versions if (m, v) not in traced]) if versions
-        else "no registered model version")
-    f.step = Step("Register models from tracked cells that read their data",
-                  f"%%track train --model model={_model_name(ev)}")
+    _grade(f, versions and len(traced) == len(versions), traced,
+           "versions without their data: " + some(
+               [f"{m.name} v{v.version}" for m, v in versions if (m, v) not in traced])
+           if versions else "no registered model version",
+           Step("Register models from tracked cells that read their data",
+                f"%%track train --model model={_model_name(ev)}"))
 
 
 criterion("lineage", 4, "monitoring", "Model versions trace back to their data")(_lineage)
 
 
 def _reproduced(ev: Evidence, f: Finding) -> None:
-    if _runs_unchecked(ev, f):
+    if _unread(ev, f, ev.runs):
         return
     assert ev.runs is not None
     runs = ev.runs
     step = Step("Reproduce the champion's run", "nbmlops reproduce RUN_ID")
-    if runs.reproduced:
-        f.status = MET
-        f.evidence.append(f"{_plural(runs.reproduced, 'run')} reproduced")
+    if runs.reproduced:  # met, and what did not reproduce is still said
+        f.evidence.append(f"{plural(runs.reproduced, 'run')} reproduced")
         if runs.not_reproduced:
-            f.missing.append(f"{_plural(runs.not_reproduced, 'run')} did not reproduce")
-    elif runs.not_reproduced:
-        f.status = PARTLY
-        f.missing.append(f"{_plural(runs.not_reproduced, 'reproduction')}, none gave the run back")
-        f.step = step
-    else:
-        f.missing.append("no run has been reproduced")
-        f.step = step
+            f.missing.append(f"{plural(runs.not_reproduced, 'run')} did not reproduce")
+    _grade(f, runs.reproduced, runs.not_reproduced, f"{plural(runs.not_reproduced, 'reproduction')}"
+           ", none gave the run back" if runs.not_reproduced else "no run has been reproduced",
+           step)
 
 
 criterion("reproduced", 4, "tracking", "Runs are reproduced on demand")(_reproduced)
-
-
-# -- red flags ------------------------------------------------------------------------------
-
-
-def red_flags(ev: Evidence) -> list[RedFlag]:
-    """The warning signs, each with where it was found."""
-    flags: list[RedFlag] = []
-    flags += _one_person(ev)  # mutation-equivalent: `=`; flags is empty before.
-    flags += _manual_evaluation(ev)
-    flags += _no_rollback(ev)
-    if ev.code.untested:
-        for item in ev.code.untested[:10]:
-            path, _, name = item.rpartition(":")
-            flags.append(RedFlag("untested-features", "Feature code without tests", path,
-                                 f"{name}() transforms features and no test names it"))
-    flags += _out_of_order(ev.notebooks)
-    if ev.runs and ev.runs.stale:
-        for source in ev.runs.stale[:10]:
-            flags.append(RedFlag("out-of-order", "Notebook state out of order", source,
-                                 f"a run's inputs came from edited or out-of-order cells "
-                                 f"(tag {store.SLICE_TAG} = {SLICE_STALE})"))
-    return flags
-
-
-def _one_person(ev: Evidence) -> list[RedFlag]:
-    flags = []
-    git_has = {nb.path for nb in ev.notebooks if nb.in_git}
-    for m in ev.models or []:
-        runs = [v for v in m.versions if v.run_id]
-        users = {v.user for v in runs if v.user}
-        notebooks = {v.notebook for v in runs if v.notebook}
-        if runs and len(users) <= 1 and not any(v.from_job for v in runs):
-            who = next(iter(users), "one person")
-            if len(notebooks) == 1:
-                nb = next(iter(notebooks))
-                where, source = nb, f" from {nb}" + ("" if nb in git_has else " (not in git)")
-            else:
-                where, source = f"model {m.name}", ""
-            flags.append(RedFlag(
-                "one-person", "Knowledge held by one person", where,
-                f"every version of model {m.name} was trained by {who}{source}, never by a job"))
-    if not ev.models and ev.runs and ev.runs.read and len(ev.runs.users) == 1 \
-            and not ev.runs.from_jobs:
-        who = next(iter(ev.runs.users))
-        nbs = sorted(ev.runs.notebooks)
-        outside = [nb for nb in nbs if nb not in git_has]
-        flags.append(RedFlag(
-            "one-person", "Knowledge held by one person", _some(nbs) or ev.root,
-            f"all {ev.runs.cells} newest runs are {who}'s, none from a job"
-            + (f"; not in git: {_some(outside)}" if outside else "")))
-    return flags
-
-
-def _manual_evaluation(ev: Evidence) -> list[RedFlag]:
-    if not ev.runs or not ev.runs.with_metrics:
-        return []
-    if any(r.metrics for j in ev.jobs for r in j.runs if r.status == "FINISHED"):
-        return []
-    counts = ev.runs.metric_notebooks
-    where = sorted(counts, key=lambda k: -counts[k])
-    return [RedFlag("manual-evaluation", "Evaluation a human must remember to run",
-                    _some(where) or ev.root,
-                    f"{ev.runs.with_metrics} runs logged metrics, and no job run ever did")]
-
-
-def _no_rollback(ev: Evidence) -> list[RedFlag]:
-    flags = []
-    for m in ev.models or []:
-        if len(m.versions) >= 2 and not any(v.rollback_tags for v in m.versions):
-            champion = m.aliases.get(store.CHAMPION)
-            flags.append(RedFlag(
-                "no-rollback", "Model versions without a tested rollback", f"model {m.name}",
-                f"{_plural(len(m.versions), 'version')}"
-                + (f", champion v{champion}" if champion else "")
-                + "; a rollback has never been exercised"))
-    return flags
-
-
-def _out_of_order(notebooks: list[NotebookFacts]) -> list[RedFlag]:
-    return [
-        RedFlag("out-of-order", "Notebook executed out of order", nb.path,
-                f"cell{'s' if len(nb.out_of_order) > 1 else ''} "
-                f"{_some([str(i) for i in nb.out_of_order], 5)} ran before a cell above "
-                "(execution counts go back)")
-        for nb in notebooks if nb.out_of_order
-    ]
