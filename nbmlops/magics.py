@@ -11,7 +11,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Bool, List, Unicode, observe
 
-from nbmlops import cli, config, store
+from nbmlops import config, store
+from nbmlops.cli import catalog as cli
 from nbmlops.cli.command import Place, parse_line
 from nbmlops.exceptions import NbmlopsError, StaleStateError
 from nbmlops.track import line as track_line

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import shell_project
 from IPython.core.error import UsageError
 
-from conftest import shell_project
 from nbmlops import cli
 from nbmlops.cli.command import DEPRECATED, VOCABULARY, Command, magic_parser, parse_line
 from nbmlops.track import line as track_line
@@ -191,8 +191,8 @@ def test_mlops_help_lists_the_commands_and_those_of_the_command_line(
 def test_mlops_errors_and_help_never_exit_the_kernel(
     ip: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(UsageError, match="^%mlops promote: the following arguments are "
-                       "required: name$"):
+    with pytest.raises(UsageError, match=r"^%mlops promote: the following arguments are "
+                       r"required: name$"):
         ip.run_line_magic("mlops", "promote")
     with pytest.raises(UsageError, match="%mlops sync: unrecognized arguments: --bogus"):
         ip.run_line_magic("mlops", "sync --bogus")

@@ -19,6 +19,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "nbmlops"
 #: stage and earlier ones only. The kernel writes records into the spool that sync owns, so
 #: sync comes before track. Modules at the top of the package (config, store, record,
 #: redact, exceptions) come before every stage; the server and the CLI after all of them.
+#: cli/ defines every command once; magics.py, the notebook's face of them, stands outside
+#: the stages (as the package's __init__ does) and reads those definitions from there.
 STAGES = ["data", "sync", "track", "runs", "models", "jobs", "reproduce", "assess", "panel",
           "server", "cli"]
 BASE = {"config", "store", "record", "redact", "exceptions", "lean_imports", "papermill_cli",

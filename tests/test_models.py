@@ -326,11 +326,12 @@ def test_the_command_line_with_the_projects_gates(
     assert holder(MlflowClient(f"sqlite:///{project / 'mlflow.db'}"), "cancer", "champion") == "1"
 
     # An explicit rollback target needs no gates; rolling back then returns to v1.
-    status, out, err = cli(capsys, "rollback", "cancer", "--to", "2")
+    status, out, err = cli(capsys, "rollback", "cancer", "--version", "2")
     assert status == 0 and not err and "champion moved from v1 to v2" in out
     # v1 was rolled back: a plain rollback does not return to it, an explicit one does.
     status, _, err = cli(capsys, "rollback", "cancer")
-    assert status == 2 and "from v2: the earlier ones were rolled back (give --to" in err
+    assert status == 2 and "from v2: the earlier ones were rolled back (give --version" in err
+    # --to, the old spelling of --version, still works.
     status, out, _ = cli(capsys, "rollback", "cancer", "--to", "1")
     assert status == 0 and "champion moved from v2 to v1, champion again as it was from" in out
     status, out, _ = cli(capsys, "models", "--json")

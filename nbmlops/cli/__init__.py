@@ -3,7 +3,7 @@
 notebook.
 
 Each module of this package holds one group of commands and lists them in its ``COMMANDS``;
-:data:`ALL` joins those lists, in the order ``nbmlops --help`` and ``%mlops help`` show them.
+:mod:`~nbmlops.cli.catalog` joins those lists and says which face has which.
 On the command line any :class:`NbmlopsError` becomes one line ``nbmlops: error: ...`` on
 stderr and exit status 2; a promotion refused by its gates exits with 1.
 """
@@ -16,42 +16,11 @@ import sys
 from collections.abc import Sequence
 
 from nbmlops import __version__, lean_imports, store
-from nbmlops.cli import assess, data, jobs, models, notebook, reproduce, sync
-from nbmlops.cli.command import Command
+from nbmlops.cli.catalog import ALL, COMMANDS, MAGIC, NOTEBOOK_ONLY, SHELL_ONLY, overview
 from nbmlops.exceptions import GateFailed, NbmlopsError
 
 __all__ = ["ALL", "COMMANDS", "MAGIC", "NOTEBOOK_ONLY", "SHELL_ONLY", "build_parser", "main",
            "overview"]
-
-#: Every command, by name.
-ALL: dict[str, Command] = {
-    c.name: c for c in (*sync.COMMANDS, *data.COMMANDS, *jobs.COMMANDS, *models.COMMANDS,
-                        *reproduce.COMMANDS, *assess.COMMANDS, *notebook.COMMANDS)
-}
-
-#: The commands of the command line (``nbmlops NAME``).
-COMMANDS: dict[str, Command] = {n: c for n, c in ALL.items() if c.run is not None}
-
-#: Commands the notebook runs with the working directory's place would surprise (they write
-#: job folders, start kernels, run papermill): the command line only.
-SHELL_ONLY = ("export", "run", "schedule", "image", "lineage", "reproduce")
-
-#: Commands of the notebook only: they read the kernel (its variables, its tracked cells)
-#: or show a widget.
-NOTEBOOK_ONLY = ("register", "compare", "slice")
-
-#: The commands of the notebook (``%mlops NAME``).
-MAGIC: dict[str, Command] = {n: c for n, c in ALL.items() if n not in SHELL_ONLY}
-
-
-def overview() -> str:
-    """The commands of ``%mlops``, one a line, and those of the command line only."""
-    width = max(map(len, MAGIC))
-    lines = ["%mlops COMMAND [options]   (%mlops COMMAND -h: its options; default: status)"]
-    lines += [f"  {name:{width}}  {cmd.help}" for name, cmd in MAGIC.items()]
-    lines.append("On the command line only (nbmlops COMMAND -h): " + ", ".join(SHELL_ONLY))
-    return "\n".join(lines)
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
