@@ -223,7 +223,17 @@ def test_jobs_takes_a_notebook_or_a_folder(
     (project / "train.ipynb").write_text("{}")
     assert cli.main(["jobs", "train.ipynb"]) == 0
     assert "No jobs exported from this notebook yet" in capsys.readouterr().out
+    assert cli.main(["jobs", "train.ipynb", "--json"]) == 0
+    assert capsys.readouterr().out.strip() == "[]"
     assert cli.main(["jobs", str(project)]) == 0
     assert cli.main(["jobs", "missing"]) == 2
     assert "not a notebook or folder: missing" in capsys.readouterr().err
     assert "installed or not" in cli.COMMANDS["jobs"].help
+
+
+def test_models_of_this_notebook_needs_a_path_on_the_command_line(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # In %mlops, --notebook alone means the notebook the magic runs in.
+    assert cli.main(["models", "--notebook"]) == 2
+    assert "--notebook needs the notebook's PATH here" in capsys.readouterr().err
