@@ -168,6 +168,9 @@ def test_register_promote_refuse_roll_back_and_serve(ip: InteractiveShell, proje
     listing = magic(ip, "models cancer")
     assert "champion: v1" in listing and "challenger: v3" in listing
     assert "champion: v2 from" in listing and "(rolled back)" in listing
+    # --notebook alone: the versions this notebook registered; another notebook has none.
+    assert magic(ip, "models --notebook") == listing
+    assert magic(ip, "models --notebook elsewhere.ipynb").strip() == "no registered models"
     # A second rollback has no earlier champion than v1 to go to.
     with pytest.raises(UsageError, match="no previous champion of cancer to roll back to from "
                        "v1: v1 is the first champion"):
