@@ -309,7 +309,7 @@ def test_each_rollback_goes_one_holder_further_back() -> None:
     with pytest.raises(ModelError) as raised:
         line.previous()
     assert str(raised.value) == ("no previous champion of churn to roll back to from v1: "
-                                 "v1 is the first champion (give --to VERSION)")
+                                 "v1 is the first champion (give --version VERSION)")
 
 
 def test_a_version_promoted_again_after_a_rollback_can_be_returned_to() -> None:
@@ -327,11 +327,11 @@ def test_a_version_promoted_again_after_a_rollback_can_be_returned_to() -> None:
 def test_nothing_to_return_to_when_the_earlier_ones_were_rolled_back() -> None:
     line = Line(3)
     line.move("1")
-    line.move("2", ended=promotion.ROLLED_BACK)  # v1 rolled back (rollback --to 2)
+    line.move("2", ended=promotion.ROLLED_BACK)  # v1 rolled back (rollback --version 2)
     with pytest.raises(ModelError) as raised:
         line.previous()
     assert str(raised.value) == ("no previous champion of churn to roll back to from v2: "
-                                 "the earlier ones were rolled back (give --to VERSION)")
+                                 "the earlier ones were rolled back (give --version VERSION)")
 
 
 def test_reigns_that_ended_together_go_to_the_newer_version() -> None:
@@ -359,7 +359,7 @@ def test_only_the_reigns_of_that_alias_count() -> None:
     with pytest.raises(ModelError) as raised:
         promotion._previous_holder(model(v1, v2), store.CHAMPION, "2")
     assert str(raised.value) == ("no previous champion of churn to roll back to from v2: "
-                                 "v2 is the first champion (give --to VERSION)")
+                                 "v2 is the first champion (give --version VERSION)")
 
 
 def test_the_first_holder_has_no_previous() -> None:

@@ -21,7 +21,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "nbmlops"
 #: versions with them, so models comes before sync. The kernel writes records into the spool
 #: that sync owns, so sync comes before track. Modules at the top of the package (config,
 #: store, record, redact, exceptions) come before every stage; the server and the CLI after
-#: all of them.
+#: all of them. cli/ defines every command once; magics.py, the notebook's face of them,
+#: stands outside the stages (as the package's __init__ does) and reads those definitions
+#: from there.
 STAGES = ["data", "models", "sync", "track", "runs", "jobs", "reproduce", "assess", "panel",
           "server", "cli"]
 BASE = {"config", "store", "record", "redact", "exceptions", "lean_imports", "papermill_cli",

@@ -168,6 +168,9 @@ def test_register_promote_refuse_roll_back_and_serve(ip: InteractiveShell, proje
     listing = magic(ip, "models cancer")
     assert "champion: v1" in listing and "challenger: v3" in listing
     assert "champion: v2 from" in listing and "(rolled back)" in listing
+    # --notebook alone: the versions this notebook registered; another notebook has none.
+    assert magic(ip, "models --notebook") == listing
+    assert magic(ip, "models --notebook elsewhere.ipynb").strip() == "no registered models"
     # A second rollback has no earlier champion than v1 to go to.
     with pytest.raises(UsageError, match="no previous champion of cancer to roll back to from "
                        "v1: v1 is the first champion"):
@@ -336,11 +339,12 @@ def test_the_command_line_with_the_projects_gates(
     assert holder(MlflowClient(f"sqlite:///{project / 'mlflow.db'}"), "cancer", "champion") == "1"
 
     # An explicit rollback target needs no gates; rolling back then returns to v1.
-    status, out, err = cli(capsys, "rollback", "cancer", "--to", "2")
+    status, out, err = cli(capsys, "rollback", "cancer", "--version", "2")
     assert status == 0 and not err and "champion moved from v1 to v2" in out
     # v1 was rolled back: a plain rollback does not return to it, an explicit one does.
     status, _, err = cli(capsys, "rollback", "cancer")
-    assert status == 2 and "from v2: the earlier ones were rolled back (give --to" in err
+    assert status == 2 and "from v2: the earlier ones were rolled back (give --version" in err
+    # --to, the old spelling of --version, still works.
     status, out, _ = cli(capsys, "rollback", "cancer", "--to", "1")
     assert status == 0 and "champion moved from v2 to v1, champion again as it was from" in out
     status, out, _ = cli(capsys, "models", "--json")

@@ -160,7 +160,7 @@ def test_cell_last_filter_and_metric_options(ip: InteractiveShell) -> None:
     assert table(last)["metrics.acc"] == ["0.9", "0.86", "0.5"]
     filtered = compare(ip, '--filter "metrics.acc > 0.85" --cell train')
     assert table(filtered)["metrics.acc"] == ["0.9", "0.86"]
-    assert compare(ip, '-f "params.depth = \'5\'"').runs[0].params["lr"] == "0.05"
+    assert compare(ip, '--filter "params.depth = \'5\'"').runs[0].params["lr"] == "0.05"
 
 
 # --- selecting runs: the side-by-side diff -------------------------------------------------

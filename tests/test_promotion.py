@@ -192,8 +192,8 @@ def test_a_bad_alias_is_refused_before_anything_is_written(
     uri: str, capsys: pytest.CaptureFixture[str], alias: str
 ) -> None:
     client = seed(uri, "churn", [0.8, 0.9])
-    status, out, err = cli(capsys, "promote", "churn", "--to", alias, "--gate", "auc >= champion",
-                           "--tracking-uri", uri)
+    status, out, err = cli(capsys, "promote", "churn", "--alias", alias,
+                           "--gate", "auc >= champion", "--tracking-uri", uri)
     assert status == 2 and not out, out
     assert err.startswith(f"nbmlops: error: bad alias '{alias[:20]}") and err.count("\n") == 1, err
     v2 = client.get_model_version("churn", "2")

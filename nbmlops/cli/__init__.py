@@ -1,9 +1,11 @@
-"""The ``nbmlops`` command: parses arguments and delegates.
+"""The commands, each defined once (:class:`~nbmlops.cli.command.Command`), and the
+``nbmlops`` command line over them; ``%mlops`` (:mod:`nbmlops.magics`) is their face in the
+notebook.
 
-Each module of this package holds one group of subcommands and lists them in its
-``COMMANDS``; :data:`COMMANDS` below joins those lists, in the order ``nbmlops --help`` shows
-them. Any :class:`NbmlopsError` becomes one line ``nbmlops: error: ...`` on stderr and exit
-status 2.
+Each module of this package holds one group of commands and lists them in its ``COMMANDS``;
+:mod:`~nbmlops.cli.catalog` joins those lists and says which face has which.
+On the command line any :class:`NbmlopsError` becomes one line ``nbmlops: error: ...`` on
+stderr and exit status 2; a promotion refused by its gates exits with 1.
 """
 
 from __future__ import annotations
@@ -14,18 +16,11 @@ import sys
 from collections.abc import Sequence
 
 from nbmlops import __version__, lean_imports, store
-from nbmlops.cli import assess, data, jobs, models, reproduce, sync
-from nbmlops.cli.command import Command
-from nbmlops.exceptions import NbmlopsError
+from nbmlops.cli.catalog import ALL, COMMANDS, MAGIC, NOTEBOOK_ONLY, SHELL_ONLY, overview
+from nbmlops.exceptions import GateFailed, NbmlopsError
 
-__all__ = ["COMMANDS", "build_parser", "main"]
-
-#: Every subcommand, by name.
-COMMANDS: dict[str, Command] = {
-    c.name: c for c in (*sync.COMMANDS, *data.COMMANDS, *jobs.COMMANDS, *models.COMMANDS,
-                        *reproduce.COMMANDS, *assess.COMMANDS)
-}
-
+__all__ = ["ALL", "COMMANDS", "MAGIC", "NOTEBOOK_ONLY", "SHELL_ONLY", "build_parser", "main",
+           "overview"]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -42,12 +37,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     lean_imports.skip_slow_optional_imports()  # before anything reads a notebook
     parser = build_parser()
     args = parser.parse_args(argv)
+    run = COMMANDS[args.command].run
+    assert run is not None
     try:
         # A user at a prompt: an unreachable server is said in seconds, not minutes.
         with store.fail_fast():
-            status = COMMANDS[args.command].run(args)
+            status = run(args)
         sys.stdout.flush()  # a reader that left shows here, inside the try
         return status
+    except GateFailed as e:  # the gates did their job: the report is printed above
+        print(f"nbmlops: promotion refused: {' '.join(str(e).split())}", file=sys.stderr)
+        return 1
     except NbmlopsError as e:
         print(f"nbmlops: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2

@@ -8,7 +8,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from nbmlops.cli.command import Command
+from nbmlops.cli.command import Command, tracking_uri_arg
 
 
 def _configure_lineage(parser: argparse.ArgumentParser) -> None:
@@ -18,13 +18,10 @@ def _configure_lineage(parser: argparse.ArgumentParser) -> None:
         "them), or the path of a file or folder (fingerprinted as it is now); or the record "
         "id a status line shows while it waits to sync: the run it became",
     )
-    parser.add_argument(
-        "--tracking-uri", default=None,
-        help="the MLflow store (default: MLFLOW_TRACKING_URI, [tool.nbmlops] tracking_uri, "
-        "or sqlite:///<project>/mlflow.db)",
-    )
+    tracking_uri_arg(parser)
     parser.add_argument("--experiment", "-e", action="append", default=None,
-                        help="only this experiment (name or id), repeatable")
+                        help="the MLflow experiment to search (name or id; default: all), "
+                        "repeatable")
     parser.add_argument("--json", action="store_true", help="print the runs as JSON")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbmlops import config, redact
-from nbmlops.cli.command import Command
+from nbmlops.cli.command import Command, place_of
 from nbmlops.exceptions import JobError
 
 if TYPE_CHECKING:
@@ -25,20 +25,23 @@ def _configure_export(parser: argparse.ArgumentParser) -> None:
                         help="the notebook to export; several make one pipeline, each a step "
                         "that needs the steps whose data it reads")
     parser.add_argument("--out", type=Path, default=None,
-                        help="the job folder (default: jobs/NAME beside the notebook)")
-    parser.add_argument("--name", default=None, help="the job's name (default: notebook name)")
+                        help="the folder to write the job into (default: jobs/NAME beside the "
+                        "notebook)")
+    parser.add_argument("--name", default=None, help="the name of the job (default: the "
+                        "notebook's)")
     parser.add_argument("--schedule", default=None, metavar="CRON",
                         help="a five-field cron expression, e.g. '0 3 * * 1'")
     parser.add_argument("--timezone", default=None, help="the schedule's timezone (UTC)")
     parser.add_argument("--target", action="append", default=[],
-                        help="cron (default with --schedule), airflow, kubernetes, github, "
-                        "image; repeatable")
+                        help="the schedule target: cron (default with --schedule), airflow, "
+                        "kubernetes, github, image; repeatable")
     parser.add_argument("--airflow-operator", choices=("bash", "kubernetes"), default=None,
                         help="the Airflow task: bash on the worker (default), or kubernetes: "
                         "a pod running the job's image")
     parser.add_argument("--param", action="append", default=[], metavar="NAME",
-                        help="make NAME a parameter (narrows or extends the inferred ones)")
-    parser.add_argument("--force", action="store_true", help="export despite lint errors")
+                        help="a parameter: make NAME one (narrows or extends the inferred "
+                        "ones); repeatable")
+    parser.add_argument("--force", action="store_true", help="go ahead despite lint errors")
 
 
 def export_command(args: argparse.Namespace) -> int:
@@ -104,8 +107,8 @@ def _export_pipeline(args: argparse.Namespace) -> int:
 def _configure_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("job", type=Path, help="the job folder (or its job.yaml)")
     parser.add_argument("-p", "--param", nargs="+", action=_ParamAction, default=[],
-                        metavar="NAME=VALUE", help="override a parameter (NAME=VALUE, or NAME "
-                        "VALUE); repeatable")
+                        metavar="NAME=VALUE", help="a parameter's value, overriding its default "
+                        "(NAME=VALUE, or NAME VALUE); repeatable")
     parser.add_argument("-f", "--params-file", type=Path, default=None,
                         help="a YAML file of parameter values")
     parser.add_argument("--params-json", default=None, help="parameter values as a JSON object")
@@ -118,8 +121,8 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="start", default=None, metavar="STEP",
                         help="a pipeline: run this step and every step that needs it")
     parser.add_argument("--force", action="append", nargs="?", const="*", default=[],
-                        metavar="STEP", help="a pipeline: run STEP (every step without one) "
-                        "even when up to date; repeatable")
+                        metavar="STEP", help="go ahead and run STEP (every step without one) "
+                        "of a pipeline even when up to date; repeatable")
 
 
 class _ParamAction(argparse.Action):
@@ -189,7 +192,8 @@ def _configure_schedule(parser: argparse.ArgumentParser) -> None:
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--install", action="store_true", help="install the schedule")
     action.add_argument("--remove", action="store_true", help="remove the schedule")
-    parser.add_argument("--target", default="cron", help="the target to install (cron)")
+    parser.add_argument("--target", default="cron",
+                        help="the schedule target to install (cron)")
 
 
 def schedule_command(args: argparse.Namespace) -> int:
@@ -204,7 +208,18 @@ def schedule_command(args: argparse.Namespace) -> int:
 
 
 def _configure_jobs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", nargs="?", type=Path, default=None,
+                        help="a notebook (the jobs exported from it; in %%mlops: this "
+                        "notebook), or the project or a folder inside it (default: here)")
     parser.add_argument("--json", action="store_true", help="print the list as JSON")
+
+
+def jobs_in_notebook(args: argparse.Namespace, notebook: Any) -> None:
+    if args.path is None:
+        args.path = place_of(args).notebook
+        if args.path is None:
+            raise JobError("%mlops jobs: the notebook's path is unknown (set NBMLOPS_NOTEBOOK)")
+    jobs_command(args)
 
 
 def jobs_command(args: argparse.Namespace) -> int:
@@ -212,9 +227,13 @@ def jobs_command(args: argparse.Namespace) -> int:
     from nbmlops.jobs.spec import load
     from nbmlops.jobs.targets.cron import cron_entries
 
+    if args.path is not None and args.path.is_file():
+        return _notebook_jobs(args.path, args.json)
+    if args.path is not None and not args.path.is_dir():
+        raise JobError(f"not a notebook or folder: {args.path}")
     rows = []
     installed = list(cron_entries())
-    project_rows = _not_installed(config.project_root(), installed)
+    project_rows = _not_installed(config.project_root(args.path), installed)
     claimed = {Path(f) for row in project_rows for f in row.get("moved_from", [])}
     for entry in installed:
         if entry.folder in claimed:
@@ -251,6 +270,19 @@ def jobs_command(args: argparse.Namespace) -> int:
             continue
         name, next_run = row.get("name", "?"), str(row.get("next_run", "?"))[:16]
         print(f"{name:20} {row['schedule']:15} next {next_run}  last {status}  {row['folder']}")
+    return 0
+
+
+def _notebook_jobs(notebook: Path, as_json: bool) -> int:
+    from dataclasses import asdict
+
+    from nbmlops.jobs import overview
+
+    jobs = overview.overviews(overview.job_folders(notebook))
+    if as_json:
+        print(json.dumps([asdict(job) for job in jobs], default=str))
+    else:
+        print(overview.describe_jobs(jobs, config.project_root(notebook)))
     return 0
 
 
@@ -295,8 +327,8 @@ def _not_installed(root: Path, entries: list[CronEntry]) -> list[dict[str, Any]]
 
 def _configure_image(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("job", type=Path, help="the job folder")
-    parser.add_argument("--tag", default=None, help="the image's name (default: job.yaml's "
-                        "image, else NAME:latest)")
+    parser.add_argument("--tag", default=None, help="a tag naming the image (default: "
+                        "job.yaml's image, else NAME:latest)")
     parser.add_argument("--print", action="store_true", dest="print_only",
                         help="print the build command even where an engine could run it")
 
@@ -330,6 +362,6 @@ COMMANDS = [
             _configure_schedule, schedule_command),
     Command("image", "print or run the build of a job's container image (its Dockerfile)",
             _configure_image, image_command),
-    Command("jobs", "list scheduled jobs: schedule, next run, last run's status",
-            _configure_jobs, jobs_command),
+    Command("jobs", "list the jobs, installed or not: schedule, next run, last run's status",
+            _configure_jobs, jobs_command, jobs_in_notebook),
 ]

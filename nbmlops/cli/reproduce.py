@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from nbmlops import store
-from nbmlops.cli.command import Command
+from nbmlops.cli.command import Command, tracking_uri_arg
 
 
 def _configure_reproduce(parser: argparse.ArgumentParser) -> None:
@@ -22,12 +22,8 @@ def _configure_reproduce(parser: argparse.ArgumentParser) -> None:
                        help="keep the executed slice beside the notebook (default: a new "
                        "temporary folder)")
     where.add_argument("--out", type=Path, default=None, metavar="DIR",
-                       help="keep the executed slice in DIR")
-    parser.add_argument(
-        "--tracking-uri", default=None,
-        help="the MLflow store (default: MLFLOW_TRACKING_URI, [tool.nbmlops] tracking_uri, "
-        "or sqlite:///<project>/mlflow.db)",
-    )
+                       help="the folder DIR to keep the executed slice in")
+    tracking_uri_arg(parser)
 
 
 def reproduce_command(args: argparse.Namespace) -> int:

@@ -25,7 +25,7 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
 }
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 #: The gates' word for the version holding the alias a promotion is to take. It reads as the
-#: usual alias but is a word of the grammar, not the alias: a gate of ``--to staging`` compares
+#: usual alias but is a word of the grammar, not the alias: a gate of ``--alias staging`` compares
 #: with the holder of ``staging``.
 REFERENCE = "champion"
 _GATE = re.compile(

@@ -233,7 +233,7 @@ def _previous_holder(model: ModelInfo, alias: str, current: str) -> tuple[Versio
     first = not reigns or reigns[0].get("previous") is None
     why = f"v{current} is the first {alias}" if first else "the earlier ones were rolled back"
     raise ModelError(f"no previous {alias} of {model.name} to roll back to from "
-                     f"v{current}: {why} (give --to VERSION)")
+                     f"v{current}: {why} (give --version VERSION)")
 
 
 def _record_gates(

@@ -160,19 +160,21 @@ class _Parser(argparse.ArgumentParser):
 
 @lru_cache(maxsize=1)
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PREFIX, add_help=False, usage="%%track [NAME] [options]")
+    # argparse %-formats a usage it is given: through %(prog)s, "%%track" stays whole.
+    parser = _Parser(prog=PREFIX, add_help=False, usage="%(prog)s [NAME] [options]")
     parser.add_argument("name", nargs="?", help="Run name (default: cell-<cell id>).")
     parser.add_argument("--experiment", "-e",
-                        help="MLflow experiment (default: the notebook's path).")
+                        help="The MLflow experiment (default: the notebook's path).")
     parser.add_argument("--param", "-p", action="append", default=[], metavar="K=V",
-                        help="Extra parameter, repeatable.")
+                        help="A parameter of the run besides those of the code; repeatable.")
     parser.add_argument("--metric", "-m", action="append", default=[], metavar="NAME",
-                        help="Variable to record as a metric even if its name matches no "
-                        "pattern.")
+                        help="The metric NAME to record: a variable whose name matches no "
+                        "pattern; repeatable.")
     parser.add_argument("--data", "-d", action="append", default=[], metavar="PATH",
-                        help="File (or DataFrame variable) the cell reads, repeatable.")
+                        help="The data the cell reads: a file or a DataFrame variable; "
+                        "repeatable.")
     parser.add_argument("--tag", "-t", action="append", default=[], metavar="K=V",
-                        help="Run tag, repeatable.")
+                        help="A tag of the run; repeatable.")
     parser.add_argument("--no-data", action="store_true", help="Do not fingerprint any data.")
     parser.add_argument("--drift", choices=DRIFT_MODES,
                         help="Compare the data with the cell's last successful run: off, warn "
