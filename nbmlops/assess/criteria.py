@@ -460,7 +460,7 @@ def _promotion(ev: Evidence, f: Finding) -> None:
         return
     assert ev.models is not None
     promote = Step("Promote the best version to champion",
-                   f"nbmlops promote {_q(_model_name(ev))} --to {store.CHAMPION}")
+                   f"nbmlops promote {_q(_model_name(ev))} --alias {store.CHAMPION}")
     with_champion = [m for m in ev.models if store.CHAMPION in m.aliases]
     for m in ev.models[:5]:
         if m.aliases:
@@ -562,7 +562,7 @@ def _gates(ev: Evidence, f: Finding) -> None:
            "gates were given by hand; none are agreed in [tool.nbmlops] gates" if enforced else
            "no evaluation gate is configured or has been applied",
            Step("Promote through the gates", f"nbmlops promote {_q(_model_name(ev))} "
-                f"--to {store.CHAMPION}") if configured else step)
+                f"--alias {store.CHAMPION}") if configured else step)
 
 
 criterion("gates", 3, "gates", "Evaluation gates block regressions")(_gates)
@@ -576,7 +576,7 @@ def _reports(ev: Evidence, f: Finding) -> None:
     with_report = [f"{m.name} v{v.version}" for m, v in looked if v.report]
     without = [f"{m.name} v{v.version}" for m, v in looked if not v.report]
     step = Step("Register versions through a promotion that writes the evaluation report",
-                f"nbmlops promote {_q(_model_name(ev))} --to {store.CHALLENGER}")
+                f"nbmlops promote {_q(_model_name(ev))} --alias {store.CHALLENGER}")
     if with_report:
         f.evidence.append(f"evaluation reports: {some(with_report)}")
     _grade(f, looked and not without, with_report,
