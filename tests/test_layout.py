@@ -19,8 +19,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "nbmlops"
 #: stage and earlier ones only. The kernel writes records into the spool that sync owns, so
 #: sync comes before track. Modules at the top of the package (config, store, record,
 #: redact, exceptions) come before every stage; the server and the CLI after all of them.
-STAGES = ["data", "sync", "track", "runs", "models", "jobs", "reproduce", "assess", "panel",
-          "server", "cli"]
+#: Monitoring compares scored data with a registered model's training data, and the jobs
+#: that score call it.
+STAGES = ["data", "sync", "track", "runs", "models", "monitor", "jobs", "reproduce", "assess",
+          "panel", "server", "cli"]
 BASE = {"config", "store", "record", "redact", "exceptions", "lean_imports", "papermill_cli",
         "regular_files", "atomic_files"}
 
