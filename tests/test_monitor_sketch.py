@@ -240,3 +240,48 @@ def test_shifts_of_a_fifth_sigma_are_caught_and_clean_columns_are_not(
     assert not found["amount"].drifted and not found["visits"].drifted
     clean = drift.compare(layout, ref, sketch.sketch(_frame(8, rows), layout), band)
     assert not any(d.drifted for d in clean)
+
+
+# -- the report ----------------------------------------------------------------------------------
+
+
+def test_a_batch_is_described_from_its_sketch(
+    reference: pd.DataFrame, layout: sketch.Layout
+) -> None:
+    from nbmlops.monitor import report
+
+    x = report.describe(layout.columns["x"], sketch.sketch(reference, layout).columns["x"])
+    assert x["count"] == 50_000
+    assert x["mean"] == pytest.approx(reference["x"].mean(), abs=1e-9)
+    assert x["std"] == pytest.approx(reference["x"].std(ddof=0), rel=1e-5)  # 6 digits kept
+    exact = reference["x"].quantile(list(report.QUANTILES)).to_list()
+    # Read off bins of half a percentile: within that much of the reference's mass.
+    for q, value in zip(report.QUANTILES, exact, strict=True):
+        got = x["quantiles"][f"{q:g}"]
+        assert abs((reference["x"] <= got).mean() - q) <= 0.006
+        assert got == pytest.approx(value, abs=0.05)
+    plan = report.describe(layout.columns["plan"],
+                           sketch.sketch(pd.DataFrame({**_frame(9, 4), "plan": [
+                               "pro", "pro", "free", "gold"]}), layout).columns["plan"])
+    assert plan == {"count": 4, "shares": {"pro": 0.5, "free": 0.25, sketch.UNSEEN: 0.25}}
+
+
+def test_the_report_says_what_drifted_since_when_in_json_and_html(
+    reference: pd.DataFrame, layout: sketch.Layout
+) -> None:
+    from nbmlops.monitor import report
+
+    ref = sketch.sketch(reference, layout)
+    batch = sketch.sketch(_frame(10, 20_000, shift=0.5, share=0.5), layout)
+    found = drift.compare(layout, ref, batch, bands.calibrate(reference, layout))
+    data = report.report(layout, ref, batch, found, since={"x": "run-3", "plan": "run-1"},
+                         about={"model": "churn@champion", "job": "score", "run": "r9"})
+    assert json.loads(json.dumps(data)) == data
+    assert (data["drifted"], data["drifted_columns"]) == (True, ["x"])
+    by_name = {c["column"]: c for c in data["columns"]}
+    assert by_name["x"]["since"] == "run-3" and by_name["plan"]["since"] is None
+    assert by_name["x"]["batch"]["mean"] > by_name["x"]["reference"]["mean"] + 0.4
+    page = report.html(data, layout, ref, batch)
+    assert page.startswith("<!doctype html>") and "<script" not in page
+    assert "1 of 4 columns drifted" in page and "churn@champion · score · r9" in page
+    assert page.count("<svg") == 4 and page.count("<rect") > 4 * 2 * 2
