@@ -285,3 +285,21 @@ def test_the_report_says_what_drifted_since_when_in_json_and_html(
     assert page.startswith("<!doctype html>") and "<script" not in page
     assert "1 of 4 columns drifted" in page and "churn@champion · score · r9" in page
     assert page.count("<svg") == 4 and page.count("<rect") > 4 * 2 * 2
+
+
+def test_a_report_in_a_few_numbers() -> None:
+    from nbmlops.monitor import report
+
+    columns = [
+        {"column": "a", "statistic": "wasserstein", "value": 0.3, "psi": 0.2, "outside": 0.01,
+         "null_rate": [0.0, 0.1], "figures": {"ks": 0.12}},
+        {"column": "b", "statistic": "wasserstein", "value": 0.1, "psi": 0.4, "outside": 0.0,
+         "null_rate": [0.0, float("nan")], "figures": {"ks": 0.2}},
+        {"column": "c", "statistic": "jensen_shannon", "value": 0.07, "psi": 0.05,
+         "outside": 0.3, "null_rate": [0.0, 0.0], "figures": {}},
+    ]
+    assert report.figures({"columns": columns, "drifted_columns": ["a", "c"]}) == {
+        "drifted_columns": 2.0, "drift_share": 2 / 3, "wasserstein": 0.3, "psi": 0.4,
+        "outside": 0.3, "null_rate": 0.1, "ks": 0.2, "jensen_shannon": 0.07}
+    assert report.figures({"columns": [], "drifted_columns": []}) == {
+        "drifted_columns": 0.0, "drift_share": 0.0}

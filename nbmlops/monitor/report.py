@@ -16,7 +16,7 @@ from typing import Any
 from nbmlops.monitor.drift import ColumnDrift, Policy
 from nbmlops.monitor.sketch import UNSEEN, ColumnLayout, ColumnSketch, Layout, Sketch
 
-__all__ = ["QUANTILES", "describe", "html", "report"]
+__all__ = ["QUANTILES", "describe", "figures", "html", "report"]
 
 VERSION = 1
 #: Quantiles reported of numeric columns (of predictions above all).
@@ -95,6 +95,25 @@ def report(
         "drifted_columns": [d.column for d in findings if d.drifted],
         "columns": columns,
     }
+
+
+def figures(data: Mapping[str, Any]) -> dict[str, float]:
+    """A report in a few numbers, the scoring run's metrics and what a retraining policy
+    reads: the count and share of drifted columns and the largest of each figure over the
+    columns (``wasserstein``, ``jensen_shannon``, ``psi``, ``ks``, ``null_rate``,
+    ``outside``)."""
+    columns = data["columns"]
+    out: dict[str, float] = {
+        "drifted_columns": float(len(data["drifted_columns"])),
+        "drift_share": len(data["drifted_columns"]) / len(columns) if columns else 0.0,
+    }
+    for c in columns:
+        candidates = {c["statistic"]: c["value"], "psi": c["psi"], "outside": c["outside"],
+                      "null_rate": c["null_rate"][1], **c.get("figures", {})}
+        for name, value in candidates.items():
+            if value is not None and value == value:  # NaN: an empty batch's shares
+                out[name] = max(out.get(name, value), value)
+    return out
 
 
 # -- HTML ----------------------------------------------------------------------------------------
