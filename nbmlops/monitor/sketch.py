@@ -23,7 +23,9 @@ Pure apart from numpy and pandas; JSON-ready through :meth:`Layout.to_json` and
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +51,8 @@ CATEGORIES = 200
 #: A numeric column with at most this many distinct values is compared value by value (a
 #: code, a rating, a class label), as :mod:`nbmlops.data.profiles` does.
 DISCRETE_MAX = 20
+#: Frames of at least this many rows are counted a column per core.
+PARALLEL_ROWS = 100_000
 #: Bucket label of values the reference did not have.
 UNSEEN = "(unseen)"
 
@@ -161,9 +165,14 @@ def sketch(frame: pd.DataFrame, layout: Layout) -> Sketch:
     missing = [n for n in layout.columns if n not in frame.columns]
     if missing:
         raise KeyError(f"the batch has no column {missing[0]!r}")
-    return Sketch(len(frame), {
-        name: _count(frame[name], col) for name, col in layout.columns.items()
-    })
+    names = list(layout.columns)
+    if len(frame) < PARALLEL_ROWS or len(names) < 2:
+        counted = [_count(frame[n], layout.columns[n]) for n in names]
+    else:
+        # numpy's sort and pandas' hashing release the GIL: columns count side by side.
+        with ThreadPoolExecutor(min(len(names), os.cpu_count() or 1)) as pool:
+            counted = list(pool.map(lambda n: _count(frame[n], layout.columns[n]), names))
+    return Sketch(len(frame), dict(zip(names, counted, strict=True)))
 
 
 def merge(sketches: Iterable[Sketch]) -> Sketch:
