@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -303,3 +304,22 @@ def test_a_report_in_a_few_numbers() -> None:
         "outside": 0.3, "null_rate": 0.1, "ks": 0.2, "jensen_shannon": 0.07}
     assert report.figures({"columns": [], "drifted_columns": []}) == {
         "drifted_columns": 0.0, "drift_share": 0.0}
+
+
+def test_a_reference_is_one_small_file_that_reads_back_whole(
+    tmp_path: Path, reference: pd.DataFrame
+) -> None:
+    from nbmlops.monitor import reference as ref_module
+
+    built = ref_module.build(reference, ["x", "plan"])
+    path = tmp_path / "monitor" / "reference.json"
+    path.parent.mkdir()
+    ref_module.save(built, path)
+    assert path.stat().st_size < 20_000
+    back = ref_module.load(path)
+    assert back == built and set(back.bands) == {"x", "plan"}
+    batch = sketch.sketch(_frame(11, 5000, shift=0.3), back.layout)
+    assert [d.column for d in drift.compare(back.layout, back.sketch, batch, back.bands)
+            if d.drifted] == ["x"]
+    with pytest.raises(ValueError, match="unknown reference version 9"):
+        ref_module.Reference.from_json({**built.to_json(), "version": 9})
