@@ -323,3 +323,21 @@ def test_a_reference_is_one_small_file_that_reads_back_whole(
             if d.drifted] == ["x"]
     with pytest.raises(ValueError, match="unknown reference version 9"):
         ref_module.Reference.from_json({**built.to_json(), "version": 9})
+
+
+def test_identifiers_free_text_and_secrets_leave_no_value_in_the_layout() -> None:
+    rows = 500
+    frame = pd.DataFrame({
+        "email": [f"user{i}@example.com" for i in range(rows)],
+        "api_token": ["tok-a", "tok-b"] * (rows // 2),
+        "region": ["north", "south", "east", "west"] * (rows // 4),
+        "store_id": np.arange(rows) % 120,  # a numeric code: counted value by value
+    })
+    layout = sketch.layout_of(frame)
+    kinds = {n: c.kind for n, c in layout.columns.items()}
+    assert kinds == {"email": "other", "api_token": "other", "region": "categorical",
+                     "store_id": "numeric"}
+    text = json.dumps(layout.to_json())
+    assert "example.com" not in text and "tok-" not in text
+    nulls = sketch.sketch(frame.assign(email=None), layout).columns["email"]
+    assert (nulls.nulls, nulls.counts) == (rows, [])

@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nbmlops import redact
+
 __all__ = [
     "CATEGORIES",
     "EDGES",
@@ -46,8 +48,10 @@ __all__ = [
 
 #: Quantile edges kept per numeric column: bins of half a percentile of the reference.
 EDGES = 200
-#: Values kept per categorical column; any other value counts as unseen.
-CATEGORIES = 200
+#: Values kept per categorical column; any other value counts as unseen. A text column with
+#: more distinct values holds identifiers, e-mails or free text: it is watched for nulls only,
+#: and none of its values is kept (as :mod:`nbmlops.data.profiles` keeps none).
+CATEGORIES = 50
 #: A numeric column with at most this many distinct values is compared value by value (a
 #: code, a rating, a class label), as :mod:`nbmlops.data.profiles` does.
 DISCRETE_MAX = 20
@@ -195,6 +199,8 @@ def merge(sketches: Iterable[Sketch]) -> Sketch:
 
 
 def _column_layout(series: pd.Series) -> ColumnLayout:
+    if redact.is_secret_name(str(series.name)):
+        return ColumnLayout("other")  # its values never leave the data
     if _is_numeric(series):
         values = series.dropna().to_numpy(dtype="float64")
         values = values[np.isfinite(values)]
@@ -211,6 +217,8 @@ def _column_layout(series: pd.Series) -> ColumnLayout:
         for value, n in zip(uniques, per_value, strict=True):
             label = _label(value)
             counts[label] = counts.get(label, 0) + int(n)
+        if len(counts) > CATEGORIES and not _is_numeric(series):
+            return ColumnLayout("other")
         # Most frequent first, ties by label, so the same data always gives the same layout.
         ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         return ColumnLayout("categorical",
