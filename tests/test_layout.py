@@ -18,14 +18,16 @@ PACKAGE = Path(__file__).resolve().parent.parent / "nbmlops"
 #: The stages of the flows, each building on those before it: a module may import its own
 #: stage and earlier ones only. The registry's rules (registering a version, aliases and their
 #: history, gates, promotion) need only MLflow and the record, and the sync process registers
-#: versions with them, so models comes before sync. The kernel writes records into the spool
+#: versions with them, so models comes before sync. Monitoring's summaries and rules need only
+#: data and the gates' grammar, and the kernel will summarise a model's training data when it
+#: is registered, so monitor comes before track too. The kernel writes records into the spool
 #: that sync owns, so sync comes before track. Modules at the top of the package (config,
 #: store, record, redact, exceptions) come before every stage; the server and the CLI after
 #: all of them. cli/ defines every command once; magics.py, the notebook's face of them,
 #: stands outside the stages (as the package's __init__ does) and reads those definitions
 #: from there.
-STAGES = ["data", "models", "sync", "track", "runs", "jobs", "reproduce", "assess", "panel",
-          "server", "cli"]
+STAGES = ["data", "models", "monitor", "sync", "track", "runs", "jobs", "reproduce", "assess",
+          "panel", "server", "cli"]
 BASE = {"config", "store", "record", "redact", "exceptions", "lean_imports", "papermill_cli",
         "regular_files", "atomic_files"}
 

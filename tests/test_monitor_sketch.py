@@ -1,0 +1,343 @@
+"""Monitoring's summaries: counted into the reference's bins, merged exactly, compared by rule."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as scipy_stats
+
+from nbmlops.monitor import bands, drift, sketch
+from nbmlops.monitor import statistics as st
+
+
+def _frame(seed: int, rows: int, shift: float = 0.0, share: float = 0.5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "x": rng.normal(shift, 1.0, rows),
+        "amount": rng.lognormal(0.0, 0.5, rows),
+        "visits": rng.poisson(3, rows),  # few distinct values: counted value by value
+        "plan": np.where(rng.random(rows) < share, "pro", "free"),
+        "when": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 99, rows), "D"),
+    })
+
+
+@pytest.fixture(scope="module")
+def reference() -> pd.DataFrame:
+    return _frame(0, 50_000)
+
+
+@pytest.fixture(scope="module")
+def layout(reference: pd.DataFrame) -> sketch.Layout:
+    return sketch.layout_of(reference)
+
+
+def test_each_column_gets_the_layout_its_values_call_for(layout: sketch.Layout) -> None:
+    kinds = {name: col.kind for name, col in layout.columns.items()}
+    assert kinds == {"x": "numeric", "amount": "numeric", "visits": "categorical",
+                     "plan": "categorical", "when": "other"}
+    x = layout.columns["x"]
+    assert len(x.edges) == sketch.EDGES and x.edges[0] == x.low and x.edges[-1] == x.high
+    assert list(x.edges) == sorted(set(x.edges))
+    assert layout.columns["plan"].categories in (("free", "pro"), ("pro", "free"))
+
+
+def test_a_batch_split_ten_ways_merges_into_the_whole(
+    reference: pd.DataFrame, layout: sketch.Layout
+) -> None:
+    batch = _frame(1, 30_001, shift=0.2, share=0.6)
+    batch.loc[::7, "x"] = np.nan
+    batch.loc[::11, "plan"] = None
+    whole = sketch.sketch(batch, layout)
+    pieces = [sketch.sketch(batch.iloc[rows], layout)
+              for rows in np.array_split(np.arange(len(batch)), 10)]
+    merged = sketch.merge(pieces)
+    assert merged.rows == whole.rows == 30_001
+    for name, col in whole.columns.items():
+        got = merged.columns[name]
+        assert (got.counts, got.nulls, got.outside) == (col.counts, col.nulls, col.outside)
+        assert got.total == pytest.approx(col.total, rel=1e-12, abs=1e-9)
+        assert got.squares == pytest.approx(col.squares, rel=1e-12)
+    ref = sketch.sketch(reference, layout)
+    # Every figure comes from counts: the verdicts are the same to the last bit.
+    assert [d.to_json() for d in drift.compare(layout, ref, merged)] == [
+        d.to_json() for d in drift.compare(layout, ref, whole)]
+
+
+def test_sketches_of_other_layouts_do_not_merge(layout: sketch.Layout) -> None:
+    a = sketch.sketch(_frame(2, 100), layout)
+    narrow = _frame(3, 100)[["x", "plan"]]
+    b = sketch.sketch(narrow, sketch.layout_of(narrow))
+    with pytest.raises(ValueError, match="different layouts"):
+        sketch.merge([a, b])
+    with pytest.raises(ValueError, match="nothing"):
+        sketch.merge([])
+
+
+def test_edges_nulls_infinities_and_unseen_values_are_counted_where_they_belong() -> None:
+    ref = pd.DataFrame({"v": np.arange(100, dtype=float), "c": ["a", "b"] * 50})
+    layout = sketch.layout_of(ref)
+    col = layout.columns["v"]
+    edge = col.edges[5]
+    batch = pd.DataFrame({
+        "v": [edge, np.nan, -np.inf, np.inf, 1000.0, -5.0],
+        "c": ["a", None, "z", "z", "b", "a"],
+    })
+    s = sketch.sketch(batch, layout)
+    v = s.columns["v"]
+    assert v.counts[5] == 1  # an edge's value is in the bin the edge closes
+    assert v.counts[0] == 2 and v.counts[-1] == 2  # -inf, -5 below; inf, 1000 above
+    assert (v.nulls, v.outside, v.values) == (1, 4, 5)
+    assert v.total == pytest.approx(edge + 1000.0 - 5.0)  # the infinities stay out of sums
+    c = s.columns["c"]
+    assert (c.nulls, c.outside, c.counts[-1], c.values) == (1, 2, 2, 5)
+
+
+def test_one_and_one_point_oh_are_the_same_class() -> None:
+    layout = sketch.layout_of(pd.DataFrame({"y": [0, 1, 1, 0]}))
+    s = sketch.sketch(pd.DataFrame({"y": [1.0, 0.0, 1.0, 2.0]}), layout)
+    assert layout.columns["y"].categories == ("0", "1")
+    assert s.columns["y"].counts == [1, 2, 1]
+
+
+def test_a_batch_missing_or_retyping_a_watched_column_is_refused(layout: sketch.Layout) -> None:
+    batch = _frame(4, 10)
+    with pytest.raises(KeyError, match="'x'"):
+        sketch.sketch(batch.drop(columns="x"), layout)
+    with pytest.raises(TypeError, match="no longer numeric"):
+        sketch.sketch(batch.assign(x=batch["x"].astype(str)), layout)
+    with pytest.raises(KeyError, match="'nope'"):
+        sketch.layout_of(batch, ["nope"])
+
+
+def test_layouts_and_sketches_survive_json(
+    reference: pd.DataFrame, layout: sketch.Layout
+) -> None:
+    s = sketch.sketch(reference, layout)
+    layout_back = sketch.Layout.from_json(json.loads(json.dumps(layout.to_json())))
+    sketch_back = sketch.Sketch.from_json(json.loads(json.dumps(s.to_json())))
+    assert layout_back == layout
+    assert sketch_back == s
+    band = bands.calibrate(reference, layout)
+    assert {n: bands.Band.from_json(json.loads(json.dumps(b.to_json())))
+            for n, b in band.items()} == band
+
+
+# -- statistics against their textbook values ----------------------------------------------------
+
+
+def test_binned_ks_is_scipys_within_the_bin_width(
+    reference: pd.DataFrame, layout: sketch.Layout
+) -> None:
+    batch = _frame(5, 20_000, shift=0.1)
+    ref, cur = (sketch.sketch(f, layout).columns["x"].counts for f in (reference, batch))
+    exact = scipy_stats.ks_2samp(reference["x"], batch["x"])
+    binned = st.ks_distance(ref, cur)
+    assert exact.statistic - 0.01 <= binned <= exact.statistic + 1e-12
+    p = st.ks_pvalue(exact.statistic, len(reference), len(batch))
+    assert p == pytest.approx(
+        scipy_stats.ks_2samp(reference["x"], batch["x"], method="asymp").pvalue, rel=0.05)
+
+
+def test_wasserstein_reads_a_mean_shift_in_standard_deviations(
+    reference: pd.DataFrame, layout: sketch.Layout
+) -> None:
+    col = layout.columns["x"]
+    ref = sketch.sketch(reference, layout).columns["x"].counts
+    for shift in (0.2, 0.5):
+        cur = sketch.sketch(_frame(6, 50_000, shift=shift), layout).columns["x"].counts
+        assert st.wasserstein(col, ref, cur) == pytest.approx(shift, abs=0.03)
+    assert st.wasserstein(sketch.ColumnLayout("numeric", (0.0, 1.0), std=0.0), [1, 1, 1],
+                          [3, 0, 0]) == 0.0
+
+
+def test_jensen_shannon_and_chi_square_match_their_definitions() -> None:
+    # 50/50 against 60/40, natural log: sqrt of half the two Kullback-Leibler divergences
+    # to the mixture (55/45).
+    kl = lambda p, q: sum(a * math.log(a / b) for a, b in zip(p, q, strict=True))  # noqa: E731
+    expected = math.sqrt((kl([.5, .5], [.55, .45]) + kl([.6, .4], [.55, .45])) / 2)
+    assert st.jensen_shannon([500, 500], [600, 400]) == pytest.approx(expected, rel=1e-12)
+    assert st.jensen_shannon([1, 0], [0, 1]) == pytest.approx(math.sqrt(math.log(2)))
+    table = np.array([[500, 300, 200], [560, 280, 160]])
+    chi2 = scipy_stats.chi2_contingency(table, correction=False)
+    assert st.chi_square_pvalue(*table.tolist()) == pytest.approx(chi2.pvalue, rel=1e-9)
+    assert st.chi_square_pvalue([5, 0], [7, 0]) == 1.0  # one bucket: nothing to test
+    assert st.chi_square_pvalue([0, 0], [1, 2]) == 1.0
+    assert st.ks_pvalue(0.5, 0, 10) == 1.0
+
+
+def test_psi_pools_fine_bins_into_the_references_deciles() -> None:
+    col = sketch.ColumnLayout("numeric", tuple(float(e) for e in range(99)), 0.0, 98.0, 1.0)
+    ref = [10] * 100
+    assert st.psi(col, ref, ref) == 0.0
+    moved = [0] * 50 + [20] * 50  # the lower half emptied into the upper half
+    assert st._deciles(ref, moved) == ([100] * 10, [0] * 5 + [200] * 5)
+    assert st.psi(col, ref, moved) > 1
+
+
+# -- the rule --------------------------------------------------------------------------------
+
+
+def test_the_rule_needs_both_the_effect_and_the_test() -> None:
+    layout = sketch.Layout({"c": sketch.ColumnLayout("categorical", categories=("a", "b"))})
+    ref = sketch.Sketch(2000, {"c": sketch.ColumnSketch([1000, 1000, 0])})
+
+    def verdict(a: int, b: int, policy: drift.Policy) -> drift.ColumnDrift:
+        cur = sketch.Sketch(a + b, {"c": sketch.ColumnSketch([a, b, 0])})
+        return drift.compare(layout, ref, cur, None, policy)[0]
+
+    big = verdict(650, 350, drift.Policy())
+    assert big.drifted and big.limit == drift.Policy().fallback and big.p_value < 1e-6
+    # At the limit exactly: not drifted.
+    assert not verdict(650, 350, drift.Policy(threshold=big.value)).drifted
+    assert verdict(650, 350, drift.Policy(threshold=big.value * 0.999)).drifted
+    # A large effect on too few rows: the test holds it back.
+    small = verdict(7, 3, drift.Policy(threshold=0.0))
+    assert small.value > 0.1 and small.p_value > 0.001 and not small.drifted
+    assert not verdict(650, 350, drift.Policy(alpha=big.p_value)).drifted
+
+
+def test_the_limit_is_the_band_above_the_floor_unless_fixed() -> None:
+    band = bands.Band(mean=0.02, std=0.01, chunk_rows=1000, reference_rows=10_000)
+    # At a chunk's size against the whole reference: a little under the chunk's own band.
+    scale = math.sqrt((1 / 1000 + 1 / 10_000) / (1 / 1000 + 1 / 9000))
+    assert band.upper(1000) == pytest.approx(0.05 * scale)
+    assert band.upper(4000, sigmas=2) == pytest.approx(
+        0.04 * math.sqrt((1 / 4000 + 1 / 10_000) / (1 / 1000 + 1 / 9000)))
+    policy = drift.Policy(floor=0.02)
+    assert drift.limit_of(band, 1000, policy) == band.upper(1000)
+    # However large the batch, the reference's own sampling noise remains: 0.015 here.
+    noise = math.sqrt((1e-9 + 1e-4) / (1 / 1000 + 1 / 9000))
+    assert band.upper(10**9) == pytest.approx(0.05 * noise)
+    assert drift.limit_of(band, 10**9, policy) == 0.02  # the floor
+    assert drift.limit_of(band, 1000, drift.Policy(threshold=0.3)) == 0.3
+    assert drift.limit_of(None, 1000, drift.Policy()) == 0.1
+
+
+def test_bands_come_from_reference_chunks(reference: pd.DataFrame, layout: sketch.Layout) -> None:
+    found = bands.calibrate(reference, layout)
+    assert set(found) == {"x", "amount", "visits", "plan"}
+    x = found["x"]
+    assert (x.chunk_rows, x.reference_rows) == (5000, 50_000)
+    # Chance Wasserstein between 5,000 rows and 45,000 of one normal: about 0.015 sigma.
+    assert 0.005 < x.mean < 0.03 and 0 < x.std < x.mean
+    assert bands.calibrate(reference.head(499), layout) == {}
+    assert bands.calibrate(reference, layout, chunks=1) == {}
+
+
+@pytest.mark.parametrize("rows", [10_000, 200_000])
+def test_shifts_of_a_fifth_sigma_are_caught_and_clean_columns_are_not(
+    reference: pd.DataFrame, layout: sketch.Layout, rows: int
+) -> None:
+    ref = sketch.sketch(reference, layout)
+    band = bands.calibrate(reference, layout)
+    batch = _frame(7, rows, shift=0.2, share=0.6)
+    found = {d.column: d for d in drift.compare(layout, ref, sketch.sketch(batch, layout), band)}
+    assert found["x"].drifted and found["plan"].drifted
+    assert not found["amount"].drifted and not found["visits"].drifted
+    clean = drift.compare(layout, ref, sketch.sketch(_frame(8, rows), layout), band)
+    assert not any(d.drifted for d in clean)
+
+
+# -- the report ----------------------------------------------------------------------------------
+
+
+def test_a_batch_is_described_from_its_sketch(
+    reference: pd.DataFrame, layout: sketch.Layout
+) -> None:
+    from nbmlops.monitor import report
+
+    x = report.describe(layout.columns["x"], sketch.sketch(reference, layout).columns["x"])
+    assert x["count"] == 50_000
+    assert x["mean"] == pytest.approx(reference["x"].mean(), abs=1e-9)
+    assert x["std"] == pytest.approx(reference["x"].std(ddof=0), rel=1e-5)  # 6 digits kept
+    exact = reference["x"].quantile(list(report.QUANTILES)).to_list()
+    # Read off bins of half a percentile: within that much of the reference's mass.
+    for q, value in zip(report.QUANTILES, exact, strict=True):
+        got = x["quantiles"][f"{q:g}"]
+        assert abs((reference["x"] <= got).mean() - q) <= 0.006
+        assert got == pytest.approx(value, abs=0.05)
+    plan = report.describe(layout.columns["plan"],
+                           sketch.sketch(pd.DataFrame({**_frame(9, 4), "plan": [
+                               "pro", "pro", "free", "gold"]}), layout).columns["plan"])
+    assert plan == {"count": 4, "shares": {"pro": 0.5, "free": 0.25, sketch.UNSEEN: 0.25}}
+
+
+def test_the_report_says_what_drifted_since_when_in_json_and_html(
+    reference: pd.DataFrame, layout: sketch.Layout
+) -> None:
+    from nbmlops.monitor import report
+
+    ref = sketch.sketch(reference, layout)
+    batch = sketch.sketch(_frame(10, 20_000, shift=0.5, share=0.5), layout)
+    found = drift.compare(layout, ref, batch, bands.calibrate(reference, layout))
+    data = report.report(layout, ref, batch, found, since={"x": "run-3", "plan": "run-1"},
+                         about={"model": "churn@champion", "job": "score", "run": "r9"})
+    assert json.loads(json.dumps(data)) == data
+    assert (data["drifted"], data["drifted_columns"]) == (True, ["x"])
+    by_name = {c["column"]: c for c in data["columns"]}
+    assert by_name["x"]["since"] == "run-3" and by_name["plan"]["since"] is None
+    assert by_name["x"]["batch"]["mean"] > by_name["x"]["reference"]["mean"] + 0.4
+    page = report.html(data, layout, ref, batch)
+    assert page.startswith("<!doctype html>") and "<script" not in page
+    assert "1 of 4 columns drifted" in page and "churn@champion · score · r9" in page
+    assert page.count("<svg") == 4 and page.count("<rect") > 4 * 2 * 2
+
+
+def test_a_report_in_a_few_numbers() -> None:
+    from nbmlops.monitor import report
+
+    columns = [
+        {"column": "a", "statistic": "wasserstein", "value": 0.3, "psi": 0.2, "outside": 0.01,
+         "null_rate": [0.0, 0.1], "figures": {"ks": 0.12}},
+        {"column": "b", "statistic": "wasserstein", "value": 0.1, "psi": 0.4, "outside": 0.0,
+         "null_rate": [0.0, float("nan")], "figures": {"ks": 0.2}},
+        {"column": "c", "statistic": "jensen_shannon", "value": 0.07, "psi": 0.05,
+         "outside": 0.3, "null_rate": [0.0, 0.0], "figures": {}},
+    ]
+    assert report.figures({"columns": columns, "drifted_columns": ["a", "c"]}) == {
+        "drifted_columns": 2.0, "drift_share": 2 / 3, "wasserstein": 0.3, "psi": 0.4,
+        "outside": 0.3, "null_rate": 0.1, "ks": 0.2, "jensen_shannon": 0.07}
+    assert report.figures({"columns": [], "drifted_columns": []}) == {
+        "drifted_columns": 0.0, "drift_share": 0.0}
+
+
+def test_a_reference_is_one_small_file_that_reads_back_whole(
+    tmp_path: Path, reference: pd.DataFrame
+) -> None:
+    from nbmlops.monitor import reference as ref_module
+
+    built = ref_module.build(reference, ["x", "plan"])
+    path = tmp_path / "monitor" / "reference.json"
+    path.parent.mkdir()
+    ref_module.save(built, path)
+    assert path.stat().st_size < 20_000
+    back = ref_module.load(path)
+    assert back == built and set(back.bands) == {"x", "plan"}
+    batch = sketch.sketch(_frame(11, 5000, shift=0.3), back.layout)
+    assert [d.column for d in drift.compare(back.layout, back.sketch, batch, back.bands)
+            if d.drifted] == ["x"]
+    with pytest.raises(ValueError, match="unknown reference version 9"):
+        ref_module.Reference.from_json({**built.to_json(), "version": 9})
+
+
+def test_identifiers_free_text_and_secrets_leave_no_value_in_the_layout() -> None:
+    rows = 500
+    frame = pd.DataFrame({
+        "email": [f"user{i}@example.com" for i in range(rows)],
+        "api_token": ["tok-a", "tok-b"] * (rows // 2),
+        "region": ["north", "south", "east", "west"] * (rows // 4),
+        "store_id": np.arange(rows) % 120,  # a numeric code: counted value by value
+    })
+    layout = sketch.layout_of(frame)
+    kinds = {n: c.kind for n, c in layout.columns.items()}
+    assert kinds == {"email": "other", "api_token": "other", "region": "categorical",
+                     "store_id": "numeric"}
+    text = json.dumps(layout.to_json())
+    assert "example.com" not in text and "tok-" not in text
+    nulls = sketch.sketch(frame.assign(email=None), layout).columns["email"]
+    assert (nulls.nulls, nulls.counts) == (rows, [])
