@@ -57,6 +57,7 @@ class ModelRecord:
     class_name: str
     example: str | None = None  # path of a pickled input example (a few training rows)
     example_of: str | None = None  # the variable the example was cut from
+    reference: str | None = None  # path of its training data's monitoring reference (JSON)
 
 
 @dataclass

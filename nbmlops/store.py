@@ -182,6 +182,12 @@ def alias_history_tag(alias: str) -> str:
     return f"{ALIAS_HISTORY_TAG_PREFIX}{alias}"
 
 
+def monitoring_reference_artifact(name: str) -> str:
+    """The training data's summary that scoring runs of model ``name`` are watched against,
+    in the artifacts of the run that registered it (one version of a model per run)."""
+    return f"monitor/{name}/reference.json"
+
+
 def evaluation_artifact(name: str, version: str | int) -> str:
     """The evaluation report of one registered version, in its run's artifacts."""
     return f"{EVALUATION_FOLDER}/{name}-v{version}.json"

@@ -118,6 +118,14 @@ def test_register_promote_refuse_roll_back_and_serve(ip: InteractiveShell, proje
     assert "sklearn" in info.flavors
     assert info.signature is not None
     assert "mean radius" in info.signature.inputs.input_names()
+    # Its training data, summarised for monitoring: every feature, none of the values.
+    from nbmlops.monitor import reference
+
+    ref = reference.load(Path(client.download_artifacts(
+        v1.run_id, store.monitoring_reference_artifact("cancer"), str(project.parent))))
+    assert list(ref.layout.columns) == list(info.signature.inputs.input_names())
+    assert ref.sketch.rows == 398 and set(ref.bands) == set(ref.layout.columns)
+    assert ref.bands["mean radius"].chunk_rows == 56  # 398 rows: 7 chunks
     # The pickle went into a model, not into the run's plain artifacts.
     assert store.MODEL_SPOOL_FOLDER not in {a.path for a in client.list_artifacts(v1.run_id)}
     report = evaluation_report(client, v1, project.parent / "v1")

@@ -225,8 +225,11 @@ def test_bands_come_from_reference_chunks(reference: pd.DataFrame, layout: sketc
     assert (x.chunk_rows, x.reference_rows) == (5000, 50_000)
     # Chance Wasserstein between 5,000 rows and 45,000 of one normal: about 0.015 sigma.
     assert 0.005 < x.mean < 0.03 and 0 < x.std < x.mean
-    assert bands.calibrate(reference.head(499), layout) == {}
-    assert bands.calibrate(reference, layout, chunks=1) == {}
+    # A small reference is cut into fewer chunks of 50 rows or more; under 5, no band.
+    small = bands.calibrate(reference.head(499), layout)["x"]
+    assert (small.chunk_rows, small.reference_rows) == (55, 499)
+    assert bands.calibrate(reference.head(249), layout) == {}
+    assert bands.calibrate(reference, layout, chunks=4) == {}
 
 
 @pytest.mark.parametrize("rows", [10_000, 200_000])

@@ -27,7 +27,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from nbmlops import store
@@ -160,6 +160,10 @@ def _register_all(
         report["captions"] = _captions(files)
         client.log_text(run_id, json.dumps(report, indent=1), store.evaluation_artifact(
             model.name, version))
+        if model.reference and (files / model.reference).is_file():
+            client.log_artifact(run_id, str(files / model.reference),
+                                str(PurePosixPath(store.monitoring_reference_artifact(
+                                    model.name)).parent))
     return done
 
 

@@ -26,12 +26,15 @@ import pandas as pd
 from nbmlops.monitor import statistics as stats
 from nbmlops.monitor.sketch import Layout, sketch
 
-__all__ = ["CHUNKS", "MIN_CHUNK", "Band", "calibrate"]
+__all__ = ["CHUNKS", "MIN_CHUNK", "MIN_CHUNKS", "Band", "calibrate"]
 
-#: Chunks the reference is cut into.
+#: Chunks the reference is cut into, at most.
 CHUNKS = 10
-#: Fewer rows per chunk than this give no band: the column falls back to its fixed limit.
+#: Rows a chunk has at least: a smaller reference is cut into fewer chunks ...
 MIN_CHUNK = 50
+#: ... and with fewer chunks than this, it gets no band: its columns fall back to a fixed
+#: limit (a spread measured on four values says little).
+MIN_CHUNKS = 5
 _SEED = 20240601
 
 
@@ -65,9 +68,10 @@ def calibrate(frame: pd.DataFrame, layout: Layout, chunks: int = CHUNKS) -> dict
     """The band of each numeric and categorical column of ``layout`` on the reference
     ``frame`` (none when the reference is too small to cut into chunks)."""
     rows = len(frame)
-    size = rows // chunks
-    if chunks < 2 or size < MIN_CHUNK:
+    chunks = min(chunks, rows // MIN_CHUNK)
+    if chunks < MIN_CHUNKS:
         return {}
+    size = rows // chunks
     order = np.random.default_rng(_SEED).permutation(rows)
     whole = sketch(frame, layout)
     parts = [sketch(frame.iloc[order[i * size:(i + 1) * size]], layout) for i in range(chunks)]

@@ -8,6 +8,7 @@ the example and registers the version. The kernel never imports mlflow.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any, BinaryIO
 
@@ -18,6 +19,9 @@ from nbmlops.sync.spool import Staging
 #: Rows of the training data kept as the input example: enough for a signature, small enough
 #: to cost nothing.
 EXAMPLE_ROWS = 5
+#: Rows of the training data summarised as the monitoring reference; a larger frame is
+#: sampled (a million rows pin every bin of the reference within a tenth of a percent).
+REFERENCE_ROWS = 1_000_000
 
 
 def _dumps(value: Any) -> bytes:
@@ -72,15 +76,16 @@ def capture(
             problems.append(f"--model {variable}: cannot serialise {type(model).__name__}: "
                             f"{type(e).__name__}: {e}")
             continue
-        example = input_example(model, namespace, candidates)
-        if example is not None:
-            source, rows = example
+        data = training_data(model, namespace, candidates)
+        if data is not None:
+            source, rows = data
             try:
                 record.example = store.model_spool_path(variable, "input_example.pkl")
-                staging.write_bytes(record.example, _dumps(redacted_example(rows)))
+                staging.write_bytes(record.example, _dumps(redacted_example(_head(rows))))
                 record.example_of = source
             except Exception:  # a model without an example still gets registered
                 record.example = None
+            record.reference = monitoring_reference(rows, variable, staging)
         found.append(record)
     return found
 
@@ -88,10 +93,27 @@ def capture(
 def input_example(
     model: Any, namespace: Mapping[str, Any], candidates: Iterable[str]
 ) -> tuple[str, Any] | None:
-    """``(variable, first rows)`` of the data the model was most likely fitted on: a 2-D
-    frame or array of the cell whose width is the model's ``n_features_in_`` (a frame must
-    hold its ``feature_names_in_``); names with ``train`` in them first. None when none fits:
-    the model is then registered without a signature."""
+    """``(variable, first rows)`` of the data the model was most likely fitted on (see
+    :func:`training_data`). None when none fits: the model is then registered without a
+    signature."""
+    found = training_data(model, namespace, candidates)
+    if found is None:
+        return None
+    name, data = found
+    return name, _head(data)
+
+
+def _head(data: Any) -> Any:
+    return (data.head(EXAMPLE_ROWS) if hasattr(data, "iloc") else data[:EXAMPLE_ROWS]).copy()
+
+
+def training_data(
+    model: Any, namespace: Mapping[str, Any], candidates: Iterable[str]
+) -> tuple[str, Any] | None:
+    """``(variable, data)``: the data the model was most likely fitted on, a 2-D frame or
+    array of the cell whose width is the model's ``n_features_in_`` (a frame must hold its
+    ``feature_names_in_``, and only those columns are kept); names with ``train`` in them
+    first."""
     width = getattr(model, "n_features_in_", None)
     if not isinstance(width, int):
         return None
@@ -109,12 +131,30 @@ def input_example(
                 wanted = [str(c) for c in columns]
                 if not set(wanted) <= {str(c) for c in value.columns}:
                     continue
-                return name, value[list(columns)].head(EXAMPLE_ROWS).copy()
+                return name, value[list(columns)]
             if shape[1] == width:
-                return name, value.head(EXAMPLE_ROWS).copy()
+                return name, value
         elif shape[1] == width and columns is None and hasattr(value, "dtype"):
-            return name, value[:EXAMPLE_ROWS].copy()
+            return name, value
     return None
+
+
+def monitoring_reference(data: Any, variable: str, staging: Staging) -> str | None:
+    """What scoring runs will watch the model against: its training frame summarised
+    (:mod:`nbmlops.monitor.reference`) into the entry; None for arrays and on any failure
+    (the model is registered all the same, unmonitored)."""
+    if not (hasattr(data, "iloc") and hasattr(data, "columns")):
+        return None
+    try:
+        from nbmlops.monitor import reference
+
+        path = store.model_spool_path(variable, "reference.json")
+        built = reference.build(data.sample(n=REFERENCE_ROWS, random_state=0)
+                                if len(data) > REFERENCE_ROWS else data)
+        staging.write_bytes(path, json.dumps(built.to_json(), separators=(",", ":")).encode())
+        return path
+    except Exception:
+        return None
 
 
 def redacted_example(rows: Any) -> Any:
