@@ -10,7 +10,7 @@ from typing import Any
 __version__ = "0.1.0"
 __all__ = [
     "__version__", "compare", "expect", "fingerprint", "lineage", "load_ipython_extension",
-    "log_metric", "profile",
+    "load_model", "log_metric", "profile",
 ]
 
 
@@ -55,6 +55,22 @@ def log_metric(name: str, value: Any, step: int | None = None) -> None:
     from nbmlops.track.tracker import log_metric as _log_metric
 
     _log_metric(name, value, step)
+
+
+def load_model(reference: str, *, tracking_uri: str | None = None) -> Any:
+    """The registered model ``reference`` names (``"churn@champion"``, ``"churn/3"``), from
+    the project's store, as the object it was fitted as (an estimator with ``predict``).
+
+    In a ``%%track`` cell the run names the version it loaded, so its predictions trace back
+    to the model's training run and data. Raises :class:`nbmlops.exceptions.ModelError` when
+    no version matches.
+    """
+    from nbmlops.models.loading import load
+    from nbmlops.track.tracker import note_tags
+
+    model, version = load(reference, tracking_uri)
+    note_tags(version.tags())
+    return model
 
 
 def compare(

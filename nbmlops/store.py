@@ -166,6 +166,11 @@ MODEL_VARIABLE_TAG = "nbmlops.variable"
 MODEL_DATA_TAG = "nbmlops.data"  # "name=fingerprint" per line: what it was trained on
 MODEL_JOB_RUN_TAG = "nbmlops.job_run_id"  # the job run whose cell registered it
 MODEL_AUTHOR_TAG = "nbmlops.author"
+# run tags: the registered version a run scored with (nbmlops.load_model in a tracked cell)
+SCORED_WITH_MODEL_TAG = "nbmlops.scored_with.model"
+SCORED_WITH_VERSION_TAG = "nbmlops.scored_with.version"
+SCORED_WITH_ALIAS_TAG = "nbmlops.scored_with.alias"
+SCORED_WITH_RUN_TAG = "nbmlops.scored_with.run_id"
 MODEL_METRIC_TAG_PREFIX = "nbmlops.metric."
 MODEL_GATES_TAG = "nbmlops.gates"  # the last gate report's one-line summary
 MODEL_RUN_ENDED_TAG = "nbmlops.run_ended"  # ms: which version is newest, whatever the sync order

@@ -202,6 +202,27 @@ def test_register_promote_refuse_roll_back_and_serve(ip: InteractiveShell, proje
     stump = DecisionTreeClassifier(max_depth=1, random_state=0).fit(ns["X_train"], ns["y_train"])
     assert list(served.predict(rows)) == list(stump.predict(rows))
 
+    # A scoring cell loads the champion by name, with no tracking URI set, as the estimator
+    # it was; its run names the version it scored with and the run that trained it.
+    track(ip, "score", "import nbmlops\nchamp = nbmlops.load_model('cancer@champion')\n"
+          "scores = champ.predict_proba(X_test)[:, 1]\n")
+    assert isinstance(ns["champ"], DecisionTreeClassifier)
+    (scored,) = sync(project)
+    tags = client.get_run(scored["run_id"]).data.tags
+    assert (tags[store.SCORED_WITH_MODEL_TAG], tags[store.SCORED_WITH_VERSION_TAG],
+            tags[store.SCORED_WITH_ALIAS_TAG], tags[store.SCORED_WITH_RUN_TAG]) == (
+        "cancer", "1", "champion", first["run_id"])
+    import nbmlops
+    from nbmlops.exceptions import ModelError
+
+    assert type(nbmlops.load_model("models:/cancer/2")).__name__ == "Pipeline"
+    with pytest.raises(ModelError, match="no version of cancer holds nightly in sqlite:"):
+        nbmlops.load_model("cancer@nightly")
+    with pytest.raises(ModelError, match="cancer has no version 9 in"):
+        nbmlops.load_model("cancer/9")
+    with pytest.raises(ModelError, match="bad model reference 'cancer@'"):
+        nbmlops.load_model("cancer@")
+
 
 def evaluation_report(client: MlflowClient, version: Any, dest: Path) -> dict[str, Any]:
     path = client.download_artifacts(
@@ -256,6 +277,11 @@ def test_a_model_without_a_flavour_is_a_pyfunc_around_its_pickle(
     assert served.metadata.flavors.keys() == {"python_function"}
     rows = ip.user_ns["X_test"].head(30)
     assert list(served.predict(rows)) == list(ip.user_ns["rule"].predict(rows))
+    # nbmlops.load_model hands back the object the notebook pickled, not the wrapper.
+    import nbmlops
+
+    rule = nbmlops.load_model("radius-rule@challenger")
+    assert type(rule).__name__ == "Threshold" and rule.cut == 14.0
 
 
 def test_a_pyfunc_version_registered_under_the_wrappers_first_path_still_loads() -> None:

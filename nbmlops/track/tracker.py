@@ -44,10 +44,13 @@ class TrackingWarning(UserWarning):
 
 
 class _MetricLog:
-    """Points logged with :func:`nbmlops.log_metric` while a tracked cell runs."""
+    """Points logged with :func:`nbmlops.log_metric` while a tracked cell runs, and the tags
+    nbmlops' own functions note on the way (the model version :func:`nbmlops.load_model`
+    loaded)."""
 
     def __init__(self) -> None:
         self.points: list[MetricPoint] = []
+        self.tags: dict[str, str] = {}
         self._next_step: dict[str, int] = {}
 
     def add(self, name: str, value: float, step: int | None) -> None:
@@ -73,6 +76,12 @@ def log_metric(name: str, value: Any, step: int | None = None) -> None:
         )
         return
     _active_logs[-1].add(name, number, step)
+
+
+def note_tags(tags: dict[str, str]) -> None:
+    """Tags for the tracked cell that is running; nothing outside one."""
+    if _active_logs:
+        _active_logs[-1].tags.update(tags)
 
 
 class _Notes:
@@ -408,6 +417,7 @@ class CellTracker:
                 *(MetricPoint(n, v, 0, now) for n, v in scalars.items() if n not in logged),
             ]
             record.tags.update(metric_direction.tags(execution.transformed, scalars))
+            record.tags.update(metric_log.tags)
             missing = [m for m in options.metrics if m not in scalars and m not in logged]
             if missing:
                 notes.problems.append(f"--metric {', '.join(missing)}: no numeric value found")
