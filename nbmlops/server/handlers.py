@@ -311,7 +311,7 @@ class SpoolHandler(NbmlopsHandler):
 class ExportHandler(NbmlopsHandler):
     """``POST export`` with ``{"notebook": PATH, "name"?, "schedule"?: CRON, "timezone"?,
     "targets"?: [...], "force"?: bool}``: the notebook exported as a job folder
-    (``jobs/NAME/`` beside it, see :func:`nbmlops.jobs.folder.export_job`).
+    (``jobs/NAME/`` beside it, see :func:`nbmlops.jobs.export.export_job`).
 
     The notebook and the folder written must both be inside the server's root (403 else);
     an invalid cron expression, target or name, or lint errors without ``force``, are a 400
@@ -451,7 +451,7 @@ def notebook_page(server_root: Path, where: notebook.Where, filter_: str, cell: 
 def export_notebook(server_root: Path, body: dict[str, Any]) -> dict[str, Any]:
     """Check the request ``body`` and write the job folder; what the sidebar shows of it."""
     from nbmlops.jobs import schedule
-    from nbmlops.jobs.folder import export_job
+    from nbmlops.jobs.export import export_job
     from nbmlops.jobs.spec import check_name, default_name
     from nbmlops.jobs.targets import target
 
