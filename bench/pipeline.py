@@ -75,7 +75,7 @@ def run(base: Path) -> None:
         notebook(root / f"step_{i}.ipynb", i)
     time.sleep(2.1)  # past the fingerprint cache's racy window: the inputs are cacheable
 
-    from nbmlops.jobs.pipeline_export import export_pipeline
+    from nbmlops.jobs.export.pipeline import export_pipeline
     from nbmlops.jobs.spec import load
 
     folder = export_pipeline([root / f"step_{i}.ipynb" for i in range(STEPS)],
@@ -116,7 +116,7 @@ def run(base: Path) -> None:
     between = (running - executing - once) / STEPS
 
     from nbmlops.data import fingerprints
-    from nbmlops.jobs import uptodate
+    from nbmlops.jobs.run import uptodate
 
     def check_all() -> float:
         t = time.perf_counter()
@@ -154,7 +154,7 @@ def inner(folder: str) -> None:
     """``nbmlops run FOLDER --force`` in this process, printing how long its papermill
     processes took in all."""
     from nbmlops.cli import main as cli
-    from nbmlops.jobs import pipeline_run
+    from nbmlops.jobs.run import pipeline as pipeline_run
 
     spent, first, last = [0.0], [0.0], [0.0]
     execute = pipeline_run._execute

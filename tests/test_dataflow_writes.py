@@ -1,4 +1,4 @@
-"""The files a notebook writes and reads, as :mod:`nbmlops.jobs.dataflow` finds them in its
+"""The files a notebook writes and reads, as :mod:`nbmlops.jobs.export.dataflow` finds them in its
 code: every way of writing a file, reads never taken for writes, paths held in names from
 cell to cell (pure: source text in, paths out; nothing runs)."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from nbmlops.jobs import dataflow
-from nbmlops.jobs.dataflow import Found
+from nbmlops.jobs.export import dataflow
+from nbmlops.jobs.export.dataflow import Found
 
 
 def accesses(*sources: str) -> list[tuple[str, str, str, int]]:

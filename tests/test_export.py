@@ -20,8 +20,9 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from nbmlops import cli, config
 from nbmlops.exceptions import JobError, ScheduleError
-from nbmlops.jobs import lint, parameterize, schedule, targets
-from nbmlops.jobs.folder import export_job
+from nbmlops.jobs import schedule, targets
+from nbmlops.jobs.export import lint, parameterize
+from nbmlops.jobs.export.folder import export_job
 from nbmlops.jobs.spec import Job, ParamSpec, coerce, load, resolve_params
 from nbmlops.track import capture
 

@@ -200,7 +200,7 @@ def test_a_pipeline_step_writing_through_a_parameter_is_the_writer(
     from test_pipelines import FINISHED, notebook, own_project
     from test_pipelines import run as run_steps
 
-    from nbmlops.jobs.pipeline_export import export_pipeline
+    from nbmlops.jobs.export.pipeline import export_pipeline
     from nbmlops.jobs.spec import load
 
     root = own_project(tmp_path, migrated_db, monkeypatch)

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nbmlops.exceptions import NbmlopsError
-from nbmlops.jobs import lint, parameterize
+from nbmlops.jobs.export import lint, parameterize
 from nbmlops.jobs.spec import ParamSpec, coerce
 from nbmlops.track import line as track_line
 

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from nbmlops.exceptions import ScheduleError
-from nbmlops.jobs.folder import export_job
+from nbmlops.jobs.export.folder import export_job
 from nbmlops.jobs.targets import cron
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"

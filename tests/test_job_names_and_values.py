@@ -16,7 +16,7 @@ import yaml
 
 from nbmlops import cli
 from nbmlops.exceptions import JobError
-from nbmlops.jobs.pipeline_export import export_pipeline
+from nbmlops.jobs.export.pipeline import export_pipeline
 from nbmlops.jobs.spec import Job, ParamSpec, load, resolve_params
 
 GITHUB_JOB_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")

@@ -13,7 +13,7 @@ import yaml
 from mlflow import MlflowClient
 
 from nbmlops.exceptions import JobError
-from nbmlops.jobs.folder import export_job
+from nbmlops.jobs.export.folder import export_job
 from nbmlops.jobs.spec import Job
 from nbmlops.sync import artifact_scheme
 

@@ -17,8 +17,8 @@ import yaml
 from mlflow import MlflowClient
 from mlflow_server import free_port
 
-from nbmlops.jobs.folder import export_job
-from nbmlops.jobs.run import LOCK_FILE
+from nbmlops.jobs.export.folder import export_job
+from nbmlops.jobs.run.job import LOCK_FILE
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 BIN = Path(sys.executable).parent

@@ -11,8 +11,8 @@ import pytest
 from conftest import shell_project
 
 from nbmlops.jobs import overview
-from nbmlops.jobs.folder import export_job
-from nbmlops.jobs.run import run_job
+from nbmlops.jobs.export.folder import export_job
+from nbmlops.jobs.run.job import run_job
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 
@@ -88,7 +88,7 @@ def test_nbmlops_jobs_shows_the_last_run_of_a_job_cron_does_not_run(
     import sys
 
     from nbmlops import config
-    from nbmlops.jobs.run import ParentRun, RunResult
+    from nbmlops.jobs.run.job import ParentRun, RunResult
     from nbmlops.jobs.spec import load
 
     shutil.copy(migrated_db, project / "mlflow.db")

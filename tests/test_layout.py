@@ -25,7 +25,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "nbmlops"
 #: store, record, redact, exceptions) come before every stage; the server and the CLI after
 #: all of them. cli/ defines every command once; magics.py, the notebook's face of them,
 #: stands outside the stages (as the package's __init__ does) and reads those definitions
-#: from there.
+#: from there. jobs is one stage in two halves, export and run, that never meet (JOB_HALVES
+#: below).
 STAGES = ["data", "models", "monitor", "sync", "track", "runs", "jobs", "reproduce", "assess",
           "panel", "server", "cli"]
 BASE = {"config", "store", "record", "redact", "exceptions", "lean_imports", "papermill_cli",
@@ -117,6 +118,48 @@ def test_no_stage_imports_a_later_one() -> None:
             if there is not None and there > here:
                 wrong.append(f"{module} -> {other}")
     assert wrong == []
+
+
+#: The two halves of the jobs stage. Exporting writes a job folder and running runs one: only
+#: the folder on disk passes between them, so each imports the shared modules of
+#: ``nbmlops.jobs`` (spec, schedule, pipeline graph, targets, overview) and never the other half,
+#: and the shared modules import neither half.
+JOB_HALVES = ("nbmlops.jobs.export", "nbmlops.jobs.run")
+
+
+def half_of(module: str) -> str | None:
+    return next((h for h in JOB_HALVES if module == h or module.startswith(h + ".")), None)
+
+
+def crossings(edges: dict[str, set[str]]) -> list[str]:
+    """The imports inside ``nbmlops.jobs`` that reach into a half other than their own."""
+    wrong = []
+    for module, imported in edges.items():
+        if not (module == "nbmlops.jobs" or module.startswith("nbmlops.jobs.")):
+            continue
+        here = half_of(module)
+        wrong += [f"{module} -> {other}" for other in sorted(imported)
+                  if half_of(other) not in (None, here)]
+    return sorted(wrong)
+
+
+def test_the_crossing_finder_finds_each_kind() -> None:
+    edges = {
+        "nbmlops.jobs.export.folder": {"nbmlops.jobs.spec", "nbmlops.jobs.run.job"},
+        "nbmlops.jobs.run.pipeline": {"nbmlops.jobs.run.job", "nbmlops.jobs.export"},
+        "nbmlops.jobs.overview": {"nbmlops.jobs.run.uptodate"},
+        "nbmlops.cli.jobs": {"nbmlops.jobs.export", "nbmlops.jobs.run"},
+    }
+    assert crossings(edges) == [
+        "nbmlops.jobs.export.folder -> nbmlops.jobs.run.job",
+        "nbmlops.jobs.overview -> nbmlops.jobs.run.uptodate",
+        "nbmlops.jobs.run.pipeline -> nbmlops.jobs.export",
+    ]
+
+
+def test_export_and_run_import_only_the_shared_jobs_modules() -> None:
+    assert {half_of(m) for m in graph()} >= {None, *JOB_HALVES}
+    assert crossings(graph()) == []
 
 
 def test_the_kernel_side_never_imports_mlflow_at_module_level() -> None:

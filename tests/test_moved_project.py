@@ -125,7 +125,7 @@ def lines_for(*folders: Path) -> dict[Path, str]:
 def test_a_moved_jobs_cron_line_is_listed_replaced_and_removed(tmp_path: Path) -> None:
     if not shutil.which("crontab"):
         pytest.skip("Debian's crontab (apt-get install cron)")
-    from nbmlops.jobs.folder import export_job
+    from nbmlops.jobs.export.folder import export_job
     from nbmlops.jobs.spec import load
     from nbmlops.jobs.targets.cron import CronTarget
 

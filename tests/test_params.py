@@ -273,7 +273,7 @@ def test_papermill_values_reach_the_run_and_its_diff(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from nbmlops.cli import main as cli_main
-    from nbmlops.jobs.output import name_runs
+    from nbmlops.jobs.run.output import name_runs
     from nbmlops.runs import query
     from nbmlops.runs.lineage import run_of_record
     from nbmlops.sync import worker

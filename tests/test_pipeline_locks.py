@@ -18,9 +18,9 @@ import psutil
 import pytest
 from mlflow import MlflowClient
 
-from nbmlops.jobs import uptodate
-from nbmlops.jobs.pipeline_export import export_pipeline
-from nbmlops.jobs.pipeline_run import FINISHED, SKIPPED, run_pipeline
+from nbmlops.jobs.export.pipeline import export_pipeline
+from nbmlops.jobs.run import uptodate
+from nbmlops.jobs.run.pipeline import FINISHED, SKIPPED, run_pipeline
 from nbmlops.jobs.spec import load
 
 BIN = Path(sys.executable).parent
@@ -167,7 +167,7 @@ SLEEP = "import pathlib, time\npathlib.Path('started').touch()\ntime.sleep(120)"
 def started_run(root: Path, kind: str) -> tuple[Path, subprocess.Popen[str]]:
     """``nbmlops run`` of a job (one notebook) or a pipeline (two steps) whose notebook
     sleeps, once its cell has begun."""
-    from nbmlops.jobs.folder import export_job
+    from nbmlops.jobs.export.folder import export_job
 
     nb = notebook(root / "long.ipynb", [SLEEP])
     if kind == "job":
@@ -195,7 +195,7 @@ def kill_all(run: subprocess.Popen[str], below: list[psutil.Process]) -> None:
 
 @pytest.mark.parametrize("kind", ["job", "pipeline"])
 def test_sigterm_stops_the_notebook_and_ends_the_run_killed(root: Path, kind: str) -> None:
-    from nbmlops.jobs.run import is_running
+    from nbmlops.jobs.run.job import is_running
 
     folder, run = started_run(root, kind)
     below = psutil.Process(run.pid).children(recursive=True)

@@ -22,9 +22,10 @@ import yaml
 from mlflow import MlflowClient
 
 from nbmlops.exceptions import PipelineError
-from nbmlops.jobs import dataflow, pipeline
-from nbmlops.jobs.pipeline_export import export_pipeline
-from nbmlops.jobs.pipeline_run import FINISHED, SKIPPED, run_pipeline
+from nbmlops.jobs import pipeline
+from nbmlops.jobs.export import dataflow
+from nbmlops.jobs.export.pipeline import export_pipeline
+from nbmlops.jobs.run.pipeline import FINISHED, SKIPPED, run_pipeline
 from nbmlops.jobs.spec import load
 
 BIN = Path(sys.executable).parent
@@ -344,7 +345,7 @@ def test_jobs_view_draws_the_steps_with_their_last_status(project: Path) -> None
 def test_dry_run_says_what_would_run_and_a_held_lock_skips_the_run(project: Path) -> None:
     import filelock
 
-    from nbmlops.jobs.run import LOCK_FILE
+    from nbmlops.jobs.run.job import LOCK_FILE
 
     folder = project / "jobs" / "weekly"
     (project / "data" / "raw.csv").write_text("x\n9\n")
@@ -362,7 +363,7 @@ def test_dry_run_says_what_would_run_and_a_held_lock_skips_the_run(project: Path
 
 
 def test_parameters_shared_by_steps() -> None:
-    from nbmlops.jobs.pipeline_export import merge_parameters
+    from nbmlops.jobs.export.pipeline import merge_parameters
     from nbmlops.jobs.spec import ParamSpec
 
     merged, notes = merge_parameters([

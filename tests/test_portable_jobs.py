@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from nbmlops.exceptions import ScheduleError
-from nbmlops.jobs.folder import export_job
+from nbmlops.jobs.export.folder import export_job
 from nbmlops.jobs.targets import image, kubernetes, target
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"

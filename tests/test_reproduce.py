@@ -188,7 +188,7 @@ def test_the_panel_shows_the_verdicts_beside_the_run() -> None:
 
 
 def test_the_failing_line_is_the_cell_s_even_when_a_library_chained_exceptions() -> None:
-    from nbmlops.jobs.run import _error_line
+    from nbmlops.jobs.run.job import _error_line
 
     chained = (  # pandas' KeyError, as IPython prints it under a cell
         "KeyError                                  Traceback (most recent call last)\n"
@@ -231,8 +231,8 @@ def test_a_job_notebook_runs_where_its_job_yaml_says_and_follows_a_moved_project
 
     import nbformat
 
-    from nbmlops.jobs.folder import export_job
-    from nbmlops.jobs.pipeline_export import export_pipeline
+    from nbmlops.jobs.export.folder import export_job
+    from nbmlops.jobs.export.pipeline import export_pipeline
     from nbmlops.jobs.spec import workdir_of
 
     root = tmp_path / "project"

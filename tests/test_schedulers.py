@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from nbmlops.jobs.folder import export_job
+from nbmlops.jobs.export.folder import export_job
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 BIN = Path(sys.executable).parent

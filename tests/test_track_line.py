@@ -17,7 +17,7 @@ from IPython.utils.capture import capture_output
 
 from nbmlops.assess import evidence
 from nbmlops.exceptions import ReproduceError, TrackLineError
-from nbmlops.jobs import lint, parameterize
+from nbmlops.jobs.export import lint, parameterize
 from nbmlops.reproduce.rerun import tagged
 from nbmlops.server import notebook as server_notebook
 from nbmlops.sync.spool import Spool

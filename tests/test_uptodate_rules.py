@@ -1,5 +1,5 @@
 """When a pipeline step is up to date, and the reason it is not: the rule of
-:mod:`nbmlops.jobs.uptodate` given a hand-built state and each kind of change in turn (pure),
+:mod:`nbmlops.jobs.run.uptodate` given a hand-built state and each kind of change in turn (pure),
 then the same changes made to real files in a job folder (no kernel, no papermill)."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from nbmlops.data.fingerprints import fingerprint_file
-from nbmlops.jobs import uptodate
+from nbmlops.jobs.run import uptodate
+from nbmlops.jobs.run.uptodate import StepState
 from nbmlops.jobs.spec import Job, Step
-from nbmlops.jobs.uptodate import StepState
 
 STEP = Step(name="prep", notebook="prep.ipynb", inputs=["raw.csv", "ref.csv"],
             outputs=["clean.csv", "model.pkl"])

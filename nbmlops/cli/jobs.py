@@ -45,7 +45,7 @@ def _configure_export(parser: argparse.ArgumentParser) -> None:
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from nbmlops.jobs.folder import export_job
+    from nbmlops.jobs.export import export_job
 
     if len(args.notebook) > 1:
         return _export_pipeline(args)
@@ -75,7 +75,7 @@ def _shown_default(p: ParamSpec) -> str:
 
 
 def _export_pipeline(args: argparse.Namespace) -> int:
-    from nbmlops.jobs.pipeline_export import export_pipeline
+    from nbmlops.jobs.export import export_pipeline
 
     if args.param:
         raise JobError("--param works with one notebook; a pipeline's parameters are those of "
@@ -170,7 +170,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _run_pipeline(args: argparse.Namespace, folder: Path, given: dict[str, Any]) -> int:
-    from nbmlops.jobs.pipeline_run import run_pipeline
+    from nbmlops.jobs.run import run_pipeline
     from nbmlops.jobs.spec import load
 
     result = run_pipeline(folder, load(folder), given, only=args.only, start=args.start,
@@ -334,7 +334,7 @@ def _configure_image(parser: argparse.ArgumentParser) -> None:
 
 
 def image_command(args: argparse.Namespace) -> int:
-    from nbmlops.jobs.folder import ensure_image
+    from nbmlops.jobs.export import ensure_image
     from nbmlops.jobs.spec import folder_of, load
     from nbmlops.jobs.targets import image
 

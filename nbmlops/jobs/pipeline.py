@@ -2,8 +2,8 @@
 
 Pure: steps come in as the files they read and write (absolute paths, with fingerprints when
 a tracked run recorded them), edges go out with the reason each exists. No notebook, no
-MLflow, no file system: :mod:`nbmlops.jobs.dataflow` and :mod:`nbmlops.jobs.folder` gather
-the facts, :mod:`nbmlops.jobs.steps` runs the steps.
+MLflow, no file system: exporting gathers the facts (:mod:`nbmlops.jobs.export.dataflow`,
+:mod:`nbmlops.jobs.export.pipeline`), :mod:`nbmlops.jobs.run.pipeline` runs the steps.
 
 A step needs another when it reads a path the other writes, a file inside a folder the other
 writes, or a folder holding a file the other writes; or when it read content (a fingerprint)

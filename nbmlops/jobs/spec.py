@@ -20,6 +20,10 @@ from nbmlops import regular_files, store
 from nbmlops.exceptions import JobError
 
 JOB_FILE = "job.yaml"
+#: What running a job leaves in its folder: the output notebooks, and a pipeline's steps'
+#: last successes. Named here since exporting (the folder's .gitignore) knows them too.
+RUNS_DIR = "runs"
+STATE_DIR = ".nbmlops-state"
 #: Parameter types job.yaml knows; ``any`` accepts every value (a ``None`` default).
 TYPES = ("int", "float", "str", "bool", "list", "dict", "any")
 OVERLAP = ("skip", "wait")

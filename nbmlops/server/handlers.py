@@ -313,7 +313,7 @@ class SpoolHandler(NbmlopsHandler):
 class ExportHandler(NbmlopsHandler):
     """``POST export`` with ``{"notebook": PATH, "name"?, "schedule"?: CRON, "timezone"?,
     "targets"?: [...], "force"?: bool}``: the notebook exported as a job folder
-    (``jobs/NAME/`` beside it, see :func:`nbmlops.jobs.folder.export_job`).
+    (``jobs/NAME/`` beside it, see :func:`nbmlops.jobs.export.export_job`).
 
     The notebook and the folder written must both be inside the server's root (403 else);
     an invalid cron expression, target or name, or lint errors without ``force``, are a 400
@@ -456,7 +456,7 @@ def export_notebook(server_root: Path, body: dict[str, Any]) -> answers.ExportRe
     ``nbmlops export``: a job.yaml's schedule stays when none is sent, a target that needs
     no schedule (the image) needs none here either.
     """
-    from nbmlops.jobs.folder import export_job
+    from nbmlops.jobs.export import export_job
     from nbmlops.jobs.spec import check_name, default_name
 
     path = _text(body, "notebook")

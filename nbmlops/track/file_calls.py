@@ -1,6 +1,6 @@
 """Which calls read a file and which write one, and the path each is given: one rule for
 the tracked cell (:mod:`nbmlops.track.tracker`) and the export's view of a whole notebook
-(:mod:`nbmlops.jobs.dataflow`).
+(:mod:`nbmlops.jobs.export.dataflow`).
 
 It knows the usual ways data reaches disk: pandas ``read_*`` / ``DataFrame.to_*``, NumPy
 ``load``/``save``/``savez``/``loadtxt``/``savetxt``, pyarrow ``read_table``/``write_table``/

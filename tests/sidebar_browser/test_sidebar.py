@@ -394,7 +394,7 @@ def test_jobs_view_runs_a_job_and_mlflow_opens_at_one_click(
 ) -> None:
     import shutil
 
-    from nbmlops.jobs.folder import export_job
+    from nbmlops.jobs.export.folder import export_job
 
     notebook = lab.project.root / "notebooks" / "daily.ipynb"
     shutil.copy(lab.project.root / lab.project.notebook, notebook)
@@ -483,7 +483,7 @@ def test_jobs_view_draws_a_pipeline_with_each_steps_last_status(
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from nbmlops.jobs.pipeline_export import export_pipeline
+    from nbmlops.jobs.export.pipeline import export_pipeline
 
     folder = lab.project.root / "pipeline"
     folder.mkdir()

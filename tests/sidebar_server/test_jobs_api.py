@@ -16,7 +16,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 from tracked_project import TrackedProject
 
-from nbmlops.jobs.folder import export_job
+from nbmlops.jobs.export.folder import export_job
 from nbmlops.server.routes import PREFIX
 
 Fetch = Callable[..., Awaitable[Any]]

@@ -2,13 +2,13 @@
 
 Steps start as soon as the steps they need have finished, side by side up to
 ``max_parallel`` (the core count by default). Each step is papermill in its own process
-group, as for a one-notebook job (:mod:`nbmlops.jobs.run` does the executing, the failure
+group, as for a one-notebook job (:mod:`nbmlops.jobs.run.job` does the executing, the failure
 report, the secrets of the output notebook and the naming of its runs).
 
 In MLflow: one run for the pipeline (tagged ``nbmlops.job``, as a job's), one child run per
 step (tagged ``nbmlops.step`` and ``nbmlops.pipeline``), and each step's tracked cells nested
 under its step's run. A step whose code, parameters and inputs are those of its last success,
-and whose outputs are still what that run wrote (:mod:`nbmlops.jobs.uptodate`), does not run:
+and whose outputs are still what that run wrote (:mod:`nbmlops.jobs.run.uptodate`), does not run:
 its run says "skipped: up to date" and names the run it reuses.
 
 A failed step stops the steps that need it, directly or not; the others finish. ``--from
@@ -35,8 +35,9 @@ import filelock
 
 from nbmlops import config, store
 from nbmlops.exceptions import JobError
-from nbmlops.jobs import pipeline, uptodate
-from nbmlops.jobs.run import (
+from nbmlops.jobs import pipeline
+from nbmlops.jobs.run import uptodate
+from nbmlops.jobs.run.job import (
     LOCK_FILE,
     RUNS_DIR,
     Failure,
@@ -195,7 +196,7 @@ def step_lock_file(step: str) -> str:
 
 def _import_output() -> None:
     with contextlib.suppress(Exception):
-        import nbmlops.jobs.output  # noqa: F401
+        import nbmlops.jobs.run.output  # noqa: F401
 
 
 class _Runner:

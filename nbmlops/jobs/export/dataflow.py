@@ -15,7 +15,7 @@ import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from nbmlops.jobs.parameterize import cell_body
+from nbmlops.jobs.export.parameterize import cell_body
 from nbmlops.track import file_calls
 
 

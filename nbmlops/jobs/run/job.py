@@ -35,14 +35,13 @@ import filelock
 
 from nbmlops import config, papermill_cli, redact, regular_files, store
 from nbmlops.exceptions import GateFailed, JobError, NbmlopsError
-from nbmlops.jobs.spec import Job, Promote, folder_of, load, resolve_params
+from nbmlops.jobs.spec import RUNS_DIR, Job, Promote, folder_of, load, resolve_params
 from nbmlops.sync.spool import Spool
 from nbmlops.track import capture
 
 LOCK_FILE = ".nbmlops-run.lock"
 #: How long `nbmlops run` waits for its cells' records to upload before it ends.
 SYNC_WAIT_SECONDS = 60.0
-RUNS_DIR = "runs"
 JOB_TAG = store.JOB_TAG
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -363,7 +362,7 @@ def run_job(
     job = load(folder)
     if job.is_pipeline:
         raise JobError(f"job {job.name} is a pipeline: run it with `nbmlops run {folder}` "
-                       "(nbmlops.jobs.pipeline_run.run_pipeline)")
+                       "(nbmlops.jobs.run.pipeline.run_pipeline)")
     params = resolve_params(job, given)  # before any kernel: a typo costs nothing
     notebook = folder / job.notebook
     if not notebook.is_file():
@@ -473,7 +472,7 @@ def _redact_output(output: Path | None, say: Say) -> bool:
     when that failed (the notebook is then not uploaded)."""
     if output is None or not output.is_file():
         return False
-    from nbmlops.jobs.output import redact_parameters
+    from nbmlops.jobs.run.output import redact_parameters
 
     try:
         redact_parameters(output)
@@ -489,7 +488,7 @@ def _name_runs(output: Path | None, spool_dir: Path, say: Say) -> None:
     lines their runs; say what still waits and why."""
     if output is None or not output.is_file():
         return
-    from nbmlops.jobs.output import name_runs
+    from nbmlops.jobs.run.output import name_runs
     from nbmlops.sync import worker
 
     spool = Spool(spool_dir)

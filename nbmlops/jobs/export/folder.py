@@ -29,10 +29,12 @@ import nbformat
 from nbmlops import config, regular_files
 from nbmlops.atomic_files import write_atomic
 from nbmlops.exceptions import JobError, LintError
-from nbmlops.jobs import lint, parameterize, schedule
-from nbmlops.jobs.run import RUNS_DIR
+from nbmlops.jobs import schedule
+from nbmlops.jobs.export import lint, parameterize
 from nbmlops.jobs.spec import (
     JOB_FILE,
+    RUNS_DIR,
+    STATE_DIR,
     Job,
     Schedule,
     check_name,
@@ -43,7 +45,6 @@ from nbmlops.jobs.spec import (
 )
 from nbmlops.jobs.targets import ImageTarget, target, with_needs
 from nbmlops.jobs.targets.cron import CRON_LOG
-from nbmlops.jobs.uptodate import STATE_DIR
 from nbmlops.track import environment
 
 

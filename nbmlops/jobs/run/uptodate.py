@@ -30,10 +30,8 @@ import xxhash
 from nbmlops import regular_files
 from nbmlops.atomic_files import write_atomic
 from nbmlops.data.fingerprints import FingerprintError, fingerprint_file
-from nbmlops.jobs.spec import Job, Step
+from nbmlops.jobs.spec import STATE_DIR, Job, Step
 from nbmlops.track import cells as notebook_cells
-
-STATE_DIR = ".nbmlops-state"
 
 
 @dataclass

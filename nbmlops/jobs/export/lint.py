@@ -18,7 +18,7 @@ import nbformat
 
 from nbmlops import redact
 from nbmlops.exceptions import TrackLineError
-from nbmlops.jobs.parameterize import (
+from nbmlops.jobs.export.parameterize import (
     _assignments,
     is_track_cell,
     parameters_cell_index,

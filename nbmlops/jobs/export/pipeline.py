@@ -10,7 +10,7 @@
 The edges come from the data the notebooks share: the files their tracked runs read and
 wrote (MLflow dataset inputs, by path and fingerprint) and, for what those runs did not see
 (or notebooks never tracked), the files their code reads and writes
-(:mod:`nbmlops.jobs.dataflow`). The graph itself is :mod:`nbmlops.jobs.pipeline`.
+(:mod:`nbmlops.jobs.export.dataflow`). The graph itself is :mod:`nbmlops.jobs.pipeline`.
 
 Exporting again keeps the settings of job.yaml and the needs written there by hand; a cycle,
 two steps writing one path, or one parameter declared with two types stops the export before
@@ -29,8 +29,9 @@ import nbformat
 
 from nbmlops import config
 from nbmlops.exceptions import JobError, LintError, PipelineError
-from nbmlops.jobs import dataflow, lint, parameterize, pipeline, schedule
-from nbmlops.jobs.folder import (
+from nbmlops.jobs import pipeline, schedule
+from nbmlops.jobs.export import dataflow, lint, parameterize
+from nbmlops.jobs.export.folder import (
     _shown,
     _write_folder,
     merged_schedule,
