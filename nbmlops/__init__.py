@@ -62,14 +62,23 @@ def load_model(reference: str, *, tracking_uri: str | None = None) -> Any:
     the project's store, as the object it was fitted as (an estimator with ``predict``).
 
     In a ``%%track`` cell the run names the version it loaded, so its predictions trace back
-    to the model's training run and data. Raises :class:`nbmlops.exceptions.ModelError` when
+    to the model's training run and data, and the frame the cell scores is compared with the
+    data the model was trained on (``monitor/NAME/report.html`` and ``monitor.NAME.*``
+    metrics). Raises :class:`nbmlops.exceptions.ModelError` when
     no version matches.
     """
     from nbmlops.models.loading import load
-    from nbmlops.track.tracker import note_tags
+    from nbmlops.track import tracker
 
     model, version = load(reference, tracking_uri)
-    note_tags(version.tags())
+    tracker.note_tags(version.tags())
+    if tracker.tracking() and version.run_id:
+        from nbmlops.monitor.reference import fetch
+        from nbmlops.track.scoring import Watched
+
+        summary = fetch(version.tracking_uri, version.run_id, version.name)
+        if summary is not None:
+            tracker.note_scoring(Watched(version.name, version.version, summary))
     return model
 
 

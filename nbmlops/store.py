@@ -193,6 +193,16 @@ def monitoring_reference_artifact(name: str) -> str:
     return f"monitor/{name}/reference.json"
 
 
+def monitor_drifted_tag(name: str) -> str:
+    """Run tag: whether the batch a run scored with model ``name`` drifted (yes / no)."""
+    return f"nbmlops.monitor.{name}.drifted"
+
+
+def monitor_columns_tag(name: str) -> str:
+    """Run tag: the columns of that batch that drifted."""
+    return f"nbmlops.monitor.{name}.drifted_columns"
+
+
 def evaluation_artifact(name: str, version: str | int) -> str:
     """The evaluation report of one registered version, in its run's artifacts."""
     return f"{EVALUATION_FOLDER}/{name}-v{version}.json"

@@ -212,6 +212,25 @@ def test_register_promote_refuse_roll_back_and_serve(ip: InteractiveShell, proje
     assert (tags[store.SCORED_WITH_MODEL_TAG], tags[store.SCORED_WITH_VERSION_TAG],
             tags[store.SCORED_WITH_ALIAS_TAG], tags[store.SCORED_WITH_RUN_TAG]) == (
         "cancer", "1", "champion", first["run_id"])
+    # The batch it scored was compared with the champion's training data: held-out rows of
+    # the same data have not drifted.
+    scored_run = client.get_run(scored["run_id"])
+    assert tags[store.monitor_drifted_tag("cancer")] == "no", scored_run.data.metrics
+    assert scored_run.data.metrics["monitor.cancer.drifted_columns"] == 0
+    assert "monitor.cancer.mean radius.wasserstein" in scored_run.data.metrics
+    # A batch whose radii grew by half has.
+    track(ip, "shifted", "champ = nbmlops.load_model('cancer@champion')\n"
+          "batch = X_test.assign(**{'mean radius': X_test['mean radius'] * 1.5})\n"
+          "scores = champ.predict_proba(batch)[:, 1]\n")
+    (shifted,) = sync(project)
+    shifted_run = client.get_run(shifted["run_id"])
+    assert shifted_run.data.tags[store.monitor_drifted_tag("cancer")] == "yes"
+    assert "mean radius" in shifted_run.data.tags[store.monitor_columns_tag("cancer")]
+    assert shifted_run.data.metrics["monitor.cancer.drifted_columns"] >= 1
+    page = Path(client.download_artifacts(shifted["run_id"], "monitor/cancer/report.html",
+                                          str(project.parent / "report")))
+    text = page.read_text()
+    assert "Monitoring: cancer v1 · shifted" in text and "171 rows of <code>batch</code>" in text
     import nbmlops
     from nbmlops.exceptions import ModelError
 

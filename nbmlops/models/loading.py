@@ -28,6 +28,7 @@ class LoadedVersion:
     version: str
     alias: str | None
     run_id: str | None  # the run that trained and registered it
+    tracking_uri: str = ""  # the store it came from
 
     def tags(self) -> dict[str, str]:
         """What a run that scored with this version records of it."""
@@ -76,4 +77,4 @@ def load(reference: str, tracking_uri: str | None = None) -> tuple[Any, LoadedVe
         raw = model.unwrap_python_model()  # a pyfunc class: ours holds the notebook's object
     if isinstance(raw, PickledModel):
         raw = raw.model
-    return raw, LoadedVersion(name, str(found.version), alias, found.run_id)
+    return raw, LoadedVersion(name, str(found.version), alias, found.run_id, uri)

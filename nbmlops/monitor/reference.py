@@ -2,9 +2,9 @@
 
 When a model is registered, the frame it was fitted on is counted into its own layout and its
 alert bands are calibrated (:func:`build`); the result is one JSON document,
-``monitor/reference.json`` beside the model, a few hundred kilobytes whatever the data's
-size. Every later scoring run compares its batch with it, so no scoring job needs the
-training data itself.
+``monitor/NAME/reference.json`` among the artifacts of the run that registered it, tens of
+kilobytes whatever the data's size. Every later scoring run compares its batch with it, so no
+scoring job needs the training data itself.
 """
 
 from __future__ import annotations
@@ -21,10 +21,8 @@ from nbmlops.atomic_files import write_atomic
 from nbmlops.monitor.bands import Band, calibrate
 from nbmlops.monitor.sketch import Layout, Sketch, layout_of, sketch
 
-__all__ = ["ARTIFACT", "Reference", "build", "load", "save"]
+__all__ = ["Reference", "build", "fetch", "load", "save"]
 
-#: Where a registered model's reference lives among its run's artifacts.
-ARTIFACT = "monitor/reference.json"
 VERSION = 1
 
 
@@ -59,3 +57,22 @@ def save(reference: Reference, path: Path) -> None:
 
 def load(path: Path) -> Reference:
     return Reference.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+def fetch(tracking_uri: str, run_id: str, name: str) -> Reference | None:
+    """The reference model ``name`` was registered with by run ``run_id``; None when the run
+    has none (a model registered before monitoring, or fitted on an array)."""
+    import tempfile
+
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from nbmlops import store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = MlflowClient(tracking_uri).download_artifacts(
+                run_id, store.monitoring_reference_artifact(name), tmp)
+        except (MlflowException, OSError):
+            return None
+        return load(Path(path))

@@ -139,11 +139,12 @@ def html(data: Mapping[str, Any], layout: Layout, reference: Sketch, batch: Sket
     headline = (f"{len(drifted)} of {len(data['columns'])} columns drifted"
                 if drifted else "no drift")
     when = f" · {e(str(about['when']))}" if about.get("when") else ""
+    of = f" of <code>{e(str(about['batch']))}</code>" if about.get("batch") else ""
     out = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title or 'monitor')}"
            f"</title><style>{_CSS}</style></head><body>",
            f"<h1>Monitoring{': ' + e(title) if title else ''}</h1>",
            f"<p class='{'drifted' if drifted else 'ok'}'>{e(headline)}</p>",
-           f"<p class='meta'>{data['rows']['batch']:,} rows against a reference of "
+           f"<p class='meta'>{data['rows']['batch']:,} rows{of} against a reference of "
            f"{data['rows']['reference']:,}{when}"
            "</p><p class='legend'>"
            f"<span style='background:{_REFERENCE}'></span>reference"

@@ -30,7 +30,16 @@ from nbmlops.exceptions import StaleStateError
 from nbmlops.record import DataRecord, MetricPoint, Outcome, RunRecord
 from nbmlops.sync import worker
 from nbmlops.sync.spool import Spool, Staging
-from nbmlops.track import capture, datachecks, environment, figures, location, models, params
+from nbmlops.track import (
+    capture,
+    datachecks,
+    environment,
+    figures,
+    location,
+    models,
+    params,
+    scoring,
+)
 from nbmlops.track import direction as metric_direction
 from nbmlops.track import fitted as fitting
 from nbmlops.track.file_calls import classify as classify_file_calls
@@ -44,13 +53,14 @@ class TrackingWarning(UserWarning):
 
 
 class _MetricLog:
-    """Points logged with :func:`nbmlops.log_metric` while a tracked cell runs, and the tags
-    nbmlops' own functions note on the way (the model version :func:`nbmlops.load_model`
-    loaded)."""
+    """Points logged with :func:`nbmlops.log_metric` while a tracked cell runs, and what
+    nbmlops' own functions note on the way: tags, and the registered models
+    :func:`nbmlops.load_model` loaded with the references they are watched against."""
 
     def __init__(self) -> None:
         self.points: list[MetricPoint] = []
         self.tags: dict[str, str] = {}
+        self.scored_with: list[scoring.Watched] = []
         self._next_step: dict[str, int] = {}
 
     def add(self, name: str, value: float, step: int | None) -> None:
@@ -82,6 +92,17 @@ def note_tags(tags: dict[str, str]) -> None:
     """Tags for the tracked cell that is running; nothing outside one."""
     if _active_logs:
         _active_logs[-1].tags.update(tags)
+
+
+def tracking() -> bool:
+    """Whether a tracked cell is running."""
+    return bool(_active_logs)
+
+
+def note_scoring(watched: scoring.Watched) -> None:
+    """A registered model the running tracked cell loaded, to watch its input against."""
+    if _active_logs:
+        _active_logs[-1].scored_with.append(watched)
 
 
 class _Notes:
@@ -463,6 +484,10 @@ class CellTracker:
                 spool_root=execution.ctx.spool.root, stable_name=_stable_name(execution),
                 code_failed=record.outcome.status != "FINISHED",
             )
+        if metric_log.scored_with and record.outcome.status == "FINISHED":
+            with notes.guard("monitoring"):
+                scoring.add_to(record, staging, self.shell.user_ns, self._bound(execution),
+                               analysis.read, metric_log.scored_with)
         # After the data checks: a model fitted on data that failed them is not registered.
         if options.models:
             with notes.guard("models"):
