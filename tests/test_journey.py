@@ -14,7 +14,8 @@ with the sidebar's server extension and Chromium.
   3. Run All twice in one shell, as a user re-runs a notebook;
   4. ``nbmlops export`` of both notebooks as a scheduled pipeline and of ``train`` as a job;
      ``nbmlops run`` of each, the pipeline twice (the second time every step is up to date);
-  5. the registry: promotion through gates;
+  5. the registry: promotion through gates; scoring with the champion, monitored against
+     its training data and traced back to it;
   6. ``nbmlops reproduce`` of a notebook run, a job run and a pipeline step's run; a gate
      that asks for a reproduced run;
   7. ``nbmlops lineage data/clean.csv``;
@@ -45,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pandas as pd
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
@@ -470,6 +472,50 @@ def test_09_the_registry_promotes_through_gates(
     assert code == 1, out + err
     assert "failed gate(s) rmse <= champion * 0.5" in err
     assert client.get_model_version_by_alias(MODEL, store.CHAMPION).version == version.version
+
+
+def test_09b_scoring_with_the_champion_is_monitored_and_traces_to_its_training_data(
+    project: Journey, ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Level 4's chain: a prediction's run names the model version it scored with, the
+    version its training run, the training run its data; and the batch scored is compared
+    with the data the champion was trained on."""
+    monkeypatch.setenv("NBMLOPS_NOTEBOOK", str(project.root / "train.ipynb"))
+    location.clear_cache()
+    clean = pd.read_csv(project.root / "data" / "clean.csv")
+    features = [c for c in clean.columns if c not in ("target", "split")]
+    # Two batches from an earlier cell: today's rows, and rows whose bmi was measured in
+    # other units upstream.
+    ip.user_ns["today"] = clean[clean.split == "test"][features]
+    ip.user_ns["moved"] = ip.user_ns["today"].assign(bmi=ip.user_ns["today"]["bmi"] * 3)
+    for name, batch in (("score-today", "today"), ("score-moved", "moved")):
+        with capture_output():
+            result = ip.run_cell(f"%%track {name}\nimport nbmlops\n"
+                                 f"champion = nbmlops.load_model('{MODEL}@champion')\n"
+                                 f"predictions = champion.predict({batch})")
+        assert result.success, result.error_in_exec
+    location.clear_cache()
+    code, out, err = cli(capsys, "sync")
+    assert code == 0, out + err
+    client = project.client
+    champion = client.get_model_version_by_alias(MODEL, store.CHAMPION)
+    scored = {r.info.run_name: r for r in experiment_runs(project, "train.ipynb")
+              if r.data.tags.get(store.SCORED_WITH_MODEL_TAG) == MODEL}
+    assert set(scored) == {"score-today", "score-moved"}
+    today = scored["score-today"]
+    # prediction -> scoring run -> model version -> training run -> data
+    assert today.data.tags[store.SCORED_WITH_VERSION_TAG] == str(champion.version)
+    training = client.get_run(today.data.tags[store.SCORED_WITH_RUN_TAG])
+    assert training.info.run_id == champion.run_id
+    assert "data/clean.csv" in files(training, "input")
+    # Drift against the training data: none today, bmi after the upstream change.
+    seen = {name: (r.data.tags.get(store.monitor_drifted_tag(MODEL)),
+                   r.data.tags.get(store.monitor_columns_tag(MODEL)))
+            for name, r in scored.items()}
+    assert seen == {"score-today": ("no", None), "score-moved": ("yes", "bmi")}, {
+        name: {k: v for k, v in r.data.metrics.items() if k.endswith(".wasserstein")}
+        for name, r in scored.items()}
 
 
 # -- 6. reproduce ---------------------------------------------------------------------------
