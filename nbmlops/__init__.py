@@ -68,17 +68,19 @@ def load_model(reference: str, *, tracking_uri: str | None = None) -> Any:
     no version matches.
     """
     from nbmlops.models.loading import load
+    from nbmlops.store import quiet_downloads
     from nbmlops.track import tracker
 
-    model, version = load(reference, tracking_uri)
-    tracker.note_tags(version.tags())
-    if tracker.tracking() and version.run_id:
-        from nbmlops.monitor.reference import fetch
-        from nbmlops.track.scoring import Watched
+    with quiet_downloads():
+        model, version = load(reference, tracking_uri)
+        tracker.note_tags(version.tags())
+        if tracker.tracking() and version.run_id:
+            from nbmlops.monitor.reference import fetch
+            from nbmlops.track.scoring import Watched
 
-        summary = fetch(version.tracking_uri, version.run_id, version.name)
-        if summary is not None:
-            tracker.note_scoring(Watched(version.name, version.version, summary))
+            summary = fetch(version.tracking_uri, version.run_id, version.name)
+            if summary is not None:
+                tracker.note_scoring(Watched(version.name, version.version, summary))
     return model
 
 

@@ -298,6 +298,21 @@ def _client(tracking_uri: str) -> MlflowClient:
     return MlflowClient(tracking_uri=tracking_uri)
 
 
+@contextlib.contextmanager
+def quiet_downloads() -> Iterator[None]:
+    """No MLflow download progress bars while nbmlops fetches for a notebook cell (only the
+    status line speaks in a cell), unless the user asked for them."""
+    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    if key in os.environ:
+        yield
+        return
+    os.environ[key] = "false"
+    try:
+        yield
+    finally:
+        os.environ.pop(key, None)
+
+
 _env_lock = threading.Lock()
 _env_users = 0
 _env_added: list[str] = []

@@ -288,7 +288,19 @@ def test_the_report_says_what_drifted_since_when_in_json_and_html(
     page = report.html(data, layout, ref, batch)
     assert page.startswith("<!doctype html>") and "<script" not in page
     assert "1 of 4 columns drifted" in page and "churn@champion · score · r9" in page
-    assert page.count("<svg") == 4 and page.count("<rect") > 4 * 2 * 2
+    assert page.count("<svg") == 4 and page.count("<path fill=") == 4 * 2
+    assert page.index("<h2 id='x'>") < page.index("<h2 id='amount'>")  # drifted first
+    # A wide frame: every column in the table, the drifted ones charted, a page MLflow's
+    # artifact view still previews.
+    wide = pd.DataFrame({f"c{i}": np.random.default_rng(i).normal(size=2000) for i in range(90)})
+    wide_layout = sketch.layout_of(wide)
+    shifted = wide.assign(c89=wide["c89"] + 1)
+    wide_ref, wide_batch = sketch.sketch(wide, wide_layout), sketch.sketch(shifted, wide_layout)
+    found = drift.compare(wide_layout, wide_ref, wide_batch)
+    wide_page = report.html(report.report(wide_layout, wide_ref, wide_batch, found),
+                            wide_layout, wide_ref, wide_batch)
+    assert wide_page.count("<svg") == report.CHARTS and "<h2 id='c89'>" in wide_page
+    assert "50 more columns, none drifted" in wide_page and len(wide_page) < 100_000
 
 
 def test_a_report_in_a_few_numbers() -> None:
