@@ -37,6 +37,10 @@ class Reference:
                 "sketch": self.sketch.to_json(),
                 "bands": {name: band.to_json() for name, band in self.bands.items()}}
 
+    def encoded(self) -> bytes:
+        """The document as it is stored: compact JSON."""
+        return json.dumps(self.to_json(), separators=(",", ":")).encode()
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Reference:
         if data.get("version") != VERSION:
@@ -52,7 +56,7 @@ def build(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> Referenc
 
 
 def save(reference: Reference, path: Path) -> None:
-    write_atomic(path, json.dumps(reference.to_json(), separators=(",", ":")).encode())
+    write_atomic(path, reference.encoded())
 
 
 def load(path: Path) -> Reference:

@@ -8,7 +8,6 @@ the example and registers the version. The kernel never imports mlflow.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any, BinaryIO
 
@@ -151,7 +150,7 @@ def monitoring_reference(data: Any, variable: str, staging: Staging) -> str | No
         path = store.model_spool_path(variable, "reference.json")
         built = reference.build(data.sample(n=REFERENCE_ROWS, random_state=0)
                                 if len(data) > REFERENCE_ROWS else data)
-        staging.write_bytes(path, json.dumps(built.to_json(), separators=(",", ":")).encode())
+        staging.write_bytes(path, built.encoded())
         return path
     except Exception:
         return None
