@@ -356,3 +356,29 @@ def test_identifiers_free_text_and_secrets_leave_no_value_in_the_layout() -> Non
     assert "example.com" not in text and "tok-" not in text
     nulls = sketch.sketch(frame.assign(email=None), layout).columns["email"]
     assert (nulls.nulls, nulls.counts) == (rows, [])
+
+
+def test_a_missing_or_unreadable_reference_is_none_never_an_error(
+    tmp_path: Path, reference: pd.DataFrame
+) -> None:
+    from mlflow import MlflowClient
+
+    from nbmlops import store
+    from nbmlops.monitor import reference as ref_module
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    run = client.create_run(client.create_experiment("e", str(tmp_path / "art")))
+    run_id = run.info.run_id
+    assert ref_module.fetch(uri, run_id, "churn") is None  # registered before monitoring
+    folder = tmp_path / "churn"
+    folder.mkdir()
+    (folder / "reference.json").write_text('{"version": 9}')
+    client.log_artifact(run_id, str(folder / "reference.json"),
+                        str(Path(store.monitoring_reference_artifact("churn")).parent))
+    assert ref_module.fetch(uri, run_id, "churn") is None  # written by a later nbmlops
+    built = ref_module.build(reference.head(600), ["x"])
+    (folder / "reference.json").write_bytes(built.encoded())
+    client.log_artifact(run_id, str(folder / "reference.json"),
+                        str(Path(store.monitoring_reference_artifact("churn")).parent))
+    assert ref_module.fetch(uri, run_id, "churn") == built

@@ -65,7 +65,8 @@ def load(path: Path) -> Reference:
 
 def fetch(tracking_uri: str, run_id: str, name: str) -> Reference | None:
     """The reference model ``name`` was registered with by run ``run_id``; None when the run
-    has none (a model registered before monitoring, or fitted on an array)."""
+    has none (a model registered before monitoring, or fitted on an array) or it cannot be
+    read: loading the model for scoring never fails for its monitoring."""
     import tempfile
 
     from mlflow import MlflowClient
@@ -77,6 +78,6 @@ def fetch(tracking_uri: str, run_id: str, name: str) -> Reference | None:
         try:
             path = MlflowClient(tracking_uri).download_artifacts(
                 run_id, store.monitoring_reference_artifact(name), tmp)
-        except (MlflowException, OSError):
+            return load(Path(path))
+        except (MlflowException, OSError, ValueError, KeyError, TypeError):
             return None
-        return load(Path(path))
