@@ -204,8 +204,10 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 def papermill(root: Path, name: str, output: str, params: dict[str, Any]) -> subprocess.Popen[str]:
     """The plain papermill command, as a user types it in the project (started)."""
+    # Three kernels start at once beside the other test worker: papermill's 60 s default
+    # for a kernel's first answer is too short on a busy two-core machine.
     command = [str(BIN / "papermill"), f"{name}.ipynb", output, "--log-level", "WARNING",
-               "--no-progress-bar"]
+               "--no-progress-bar", "--start-timeout", "240"]
     for key, value in params.items():
         command += ["-p", key, str(value)]
     return subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
