@@ -203,6 +203,18 @@ def monitor_columns_tag(name: str) -> str:
     return f"nbmlops.monitor.{name}.drifted_columns"
 
 
+# A scoring job's own run (the parent of its tracked cells' runs): what monitoring did.
+#: JSON list of the alerts the run raised: kind, title, and each target's delivery.
+ALERTS_TAG = "nbmlops.alerts"
+RETRAIN_DECISION_TAG = "nbmlops.retrain.decision"  # "retrain" or "hold"
+RETRAIN_REASON_TAG = "nbmlops.retrain.reason"  # why, in one line
+RETRAIN_RUN_TAG = "nbmlops.retrain.run_id"  # the training job's run it started
+RETRAIN_OUTCOME_TAG = "nbmlops.retrain.outcome"  # "promoted NAME vN", "refused: ...", "failed: ..."
+#: On the training job's run: the scoring job's run whose drift started it.
+RETRAINED_FOR_TAG = "nbmlops.retrain.triggered_by"
+ROLLBACK_TAG = "nbmlops.rollback"  # on the scoring job's run: what the rollback rule did
+
+
 def evaluation_artifact(name: str, version: str | int) -> str:
     """The evaluation report of one registered version, in its run's artifacts."""
     return f"{EVALUATION_FOLDER}/{name}-v{version}.json"

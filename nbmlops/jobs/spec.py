@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from nbmlops import regular_files, store
-from nbmlops.exceptions import JobError
+from nbmlops.exceptions import ConfigError, JobError
+from nbmlops.monitor import settings
+from nbmlops.monitor.settings import SECTIONS as WATCH_SECTIONS
+from nbmlops.monitor.settings import Watch
 
 JOB_FILE = "job.yaml"
 #: What running a job leaves in its folder: the output notebooks, and a pipeline's steps'
@@ -154,6 +157,11 @@ class Job:
     promote: Promote | None = None  # register-and-promote after a successful run
     steps: list[Step] = field(default_factory=list)
     max_parallel: int | None = None  # steps run side by side at most; None: the core count
+    # A scoring job's monitoring, as written (nbmlops.monitor.settings reads them).
+    monitor: dict[str, Any] | None = None
+    alerts: list[Any] | None = None
+    retrain: dict[str, Any] | None = None
+    rollback: str | None = None
 
     @property
     def is_pipeline(self) -> bool:
@@ -175,8 +183,9 @@ class Job:
             p.name: {k: v for k, v in asdict(p).items() if k != "name" and (k != "help" or v)}
             for p in self.parameters
         }
-        if self.promote is None:
-            del data["promote"]  # job.yaml shows the section only when it is used
+        for key in ("promote", *WATCH_SECTIONS):
+            if data[key] is None:
+                del data[key]  # job.yaml shows a section only when it is used
         if self.steps:
             for key in ("notebook", "source", "cwd"):
                 del data[key]  # each step has its own
@@ -224,7 +233,15 @@ class Job:
             raise JobError(f"{where}: max_parallel must be a whole number >= 1")
         if job.overlap not in OVERLAP:
             raise JobError(f"{where}: overlap must be one of {', '.join(OVERLAP)}")
+        job.watch()  # a monitoring typo fails here, before any kernel starts
         return job
+
+    def watch(self) -> Watch:
+        """The job's ``monitor:``, ``alerts:``, ``retrain:`` and ``rollback:``, parsed."""
+        try:
+            return settings.parse({k: getattr(self, k) for k in WATCH_SECTIONS})
+        except ConfigError as e:
+            raise JobError(f"job {self.name}: {e}") from None
 
 
 #: A job's name: it becomes the folder ``jobs/NAME/``, so no separators and no dot first.
