@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbmlops.exceptions import ConfigError
@@ -34,7 +35,7 @@ from nbmlops.monitor.policy import RetrainPolicy, parse_retrain
 if TYPE_CHECKING:  # labels brings pandas: read only when a job has labels:
     from nbmlops.monitor.labels import LabelSource
 
-__all__ = ["SECTIONS", "Watch", "parse"]
+__all__ = ["SECTIONS", "Watch", "of_job_notebook", "parse"]
 
 #: The job.yaml keys this module reads.
 SECTIONS = ("monitor", "alerts", "retrain", "rollback")
@@ -110,3 +111,22 @@ def parse(tables: Mapping[str, Any]) -> Watch:
         rollback=rollback.strip() if isinstance(rollback, str) else None,
         raw=raw,
     )
+
+
+def of_job_notebook(notebook: str | Path, job: str) -> Watch | None:
+    """In a job's kernel: the settings of job ``job`` whose ``notebook`` runs (its job.yaml is
+    in the notebook's folder or one above it); None when there is none or it does not read
+    (``nbmlops run`` checked it before the kernel started)."""
+    import yaml
+
+    for folder in list(Path(notebook).resolve().parents)[:3]:
+        path = folder / "job.yaml"
+        if not path.is_file():
+            continue
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            if isinstance(data, Mapping) and data.get("name") == job:
+                return parse(data)
+        except (OSError, ValueError, yaml.YAMLError, ConfigError):
+            return None
+    return None

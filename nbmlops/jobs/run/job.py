@@ -35,6 +35,7 @@ import filelock
 
 from nbmlops import config, papermill_cli, redact, regular_files, store
 from nbmlops.exceptions import GateFailed, JobError, NbmlopsError
+from nbmlops.jobs.run import monitoring
 from nbmlops.jobs.spec import RUNS_DIR, Job, Promote, folder_of, load, resolve_params
 from nbmlops.sync.spool import Spool
 from nbmlops.track import capture
@@ -426,6 +427,7 @@ def _run_locked(job: Job, folder: Path, params: dict[str, Any], verbose: bool,
     _name_runs(result.output, config.spool_dir(config.project_root(folder)), say)
     if result.status == "FINISHED" and job.promote is not None:
         _promote(job.promote, result, where, say)
+    monitoring.after_run(job, folder, result.parent_run_id, result.status, where, say)
     # Uploads the output notebook, its status lines naming their runs, its secrets blanked.
     parent.end(result, upload_output=safe)
     if result.failure and job.on_failure:
