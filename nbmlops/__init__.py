@@ -75,12 +75,15 @@ def load_model(reference: str, *, tracking_uri: str | None = None) -> Any:
         model, version = load(reference, tracking_uri)
         tracker.note_tags(version.tags())
         if tracker.tracking() and version.run_id:
+            from nbmlops.monitor.predictions import fetch as fetch_predictions
             from nbmlops.monitor.reference import fetch
             from nbmlops.track.scoring import Watched
 
             summary = fetch(version.tracking_uri, version.run_id, version.name)
             if summary is not None:
-                tracker.note_scoring(Watched(version.name, version.version, summary))
+                tracker.note_scoring(Watched(version.name, version.version, summary,
+                                             fetch_predictions(version.tracking_uri,
+                                                               version.run_id, version.name)))
     return model
 
 

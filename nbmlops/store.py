@@ -193,6 +193,17 @@ def monitoring_reference_artifact(name: str) -> str:
     return f"monitor/{name}/reference.json"
 
 
+def monitoring_predictions_artifact(name: str) -> str:
+    """The model's predictions on its evaluation data, summarised beside its reference."""
+    return f"monitor/{name}/predictions.json"
+
+
+def monitor_prediction_drifted_tag(name: str) -> str:
+    """Run tag: whether the predictions a run made with model ``name`` drifted from the
+    model's predictions on its evaluation data (yes / no)."""
+    return f"nbmlops.monitor.{name}.prediction_drifted"
+
+
 def monitor_drifted_tag(name: str) -> str:
     """Run tag: whether the batch a run scored with model ``name`` drifted (yes / no)."""
     return f"nbmlops.monitor.{name}.drifted"

@@ -164,6 +164,11 @@ def _register_all(
             client.log_artifact(run_id, str(files / model.reference),
                                 str(PurePosixPath(store.monitoring_reference_artifact(
                                     model.name)).parent))
+            # Its predictions on its evaluation data, when the cell had some, go beside it.
+            predicted = files / store.model_spool_path(model.variable, "predictions.json")
+            if predicted.is_file():
+                client.log_artifact(run_id, str(predicted), str(PurePosixPath(
+                    store.monitoring_predictions_artifact(model.name)).parent))
     return done
 
 

@@ -85,6 +85,8 @@ def capture(
             except Exception:  # a model without an example still gets registered
                 record.example = None
             record.reference = monitoring_reference(rows, variable, staging)
+            if record.reference:
+                evaluation_predictions(model, namespace, candidates, source, staging, variable)
         found.append(record)
     return found
 
@@ -150,6 +152,27 @@ def monitoring_reference(data: Any, variable: str, staging: Staging) -> str | No
         path = store.model_spool_path(variable, "reference.json")
         built = reference.build(data.sample(n=REFERENCE_ROWS, random_state=0)
                                 if len(data) > REFERENCE_ROWS else data)
+        staging.write_bytes(path, built.encoded())
+        return path
+    except Exception:
+        return None
+
+
+def evaluation_predictions(model: Any, namespace: Mapping[str, Any], candidates: Iterable[str],
+                           training: str, staging: Staging, variable: str) -> str | None:
+    """What scoring runs will watch the model's predictions against: its predictions on its
+    evaluation data (:mod:`nbmlops.monitor.predictions`), beside the reference; None when the
+    cell has no evaluation frame, and on any failure (the model is registered all the same)."""
+    try:
+        from nbmlops.monitor import predictions
+
+        found = predictions.evaluation_data(model, namespace, candidates, training)
+        if found is None:
+            return None
+        built = predictions.build(model, found[1], found[0])
+        if built is None:
+            return None
+        path = store.model_spool_path(variable, "predictions.json")
         staging.write_bytes(path, built.encoded())
         return path
     except Exception:

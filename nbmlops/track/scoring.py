@@ -38,6 +38,7 @@ class Watched:
     name: str
     version: str
     reference: Any  # nbmlops.monitor.reference.Reference
+    predictions: Any = None  # nbmlops.monitor.predictions.PredictionsReference
 
 
 def batch_of(namespace: Mapping[str, Any], bound: Iterable[str], read: Iterable[str],
@@ -68,20 +69,21 @@ def add_to(
     bound: Iterable[str],
     read: Iterable[str],
     scored_with: Iterable[Watched],
+    code: str = "",
 ) -> None:
     """Compare each scored batch with its model's reference; what cannot be compared is
     said in the record's warnings."""
     from nbmlops.monitor import drift, report, sketch
+    from nbmlops.track import scored
 
     bound, read = list(bound), list(read)
     now = int(time.time() * 1000)
+    watch = scored.job_watch()
     for watched in scored_with:
         ref = watched.reference
-        found = batch_of(namespace, bound, read, ref.layout.columns)
-        if found is None:
-            record.warnings.append(
-                f"monitor {watched.name}: no frame the cell read or made has the model's "
-                f"{len(ref.layout.columns)} columns; nothing compared")
+        found = scored.batch(namespace, bound, read, ref.layout.columns, watch)
+        if isinstance(found, str):
+            record.warnings.append(f"monitor {watched.name}: {found}")
             continue
         variable, frame = found
         batch = sketch.sketch(frame, ref.layout)
@@ -90,15 +92,19 @@ def add_to(
                  "run": record.run_name,
                  "when": time.strftime("%Y-%m-%d %H:%M", time.localtime(now / 1000))}
         data = report.report(ref.layout, ref.sketch, batch, findings, about=about)
+        extra = scored.extend(data, watched, ref.layout, batch, frame, namespace, code, watch)
         folder = f"monitor/{watched.name}"
         staging.write_text(f"{folder}/report.json", json.dumps(data, indent=1))
-        staging.write_text(f"{folder}/report.html",
-                           report.html(data, ref.layout, ref.sketch, batch))
+        staging.write_text(f"{folder}/report.html", scored.with_section(
+            report.html(data, ref.layout, ref.sketch, batch), extra.html))
         staging.write_text(f"{folder}/batch.json", json.dumps(batch.to_json()))
         prefix = f"monitor.{_metric_part(watched.name)}"
         figures = {f"{prefix}.{k}": v for k, v in report.figures(data).items()}
         figures.update({f"{prefix}.{_metric_part(d.column)}.{d.statistic}": d.value
                         for d in findings})
+        figures.update({f"{prefix}.{_metric_part(k)}": v for k, v in extra.figures.items()})
+        record.tags.update(extra.tags)
+        record.warnings.extend(extra.warnings)
         record.metrics.extend(MetricPoint(k, float(v), 0, now) for k, v in figures.items())
         drifted = data["drifted_columns"]
         record.tags[store.monitor_drifted_tag(watched.name)] = "yes" if drifted else "no"

@@ -487,7 +487,7 @@ class CellTracker:
         if metric_log.scored_with and record.outcome.status == "FINISHED":
             with notes.guard("monitoring"):
                 scoring.add_to(record, staging, self.shell.user_ns, self._bound(execution),
-                               analysis.read, metric_log.scored_with)
+                               analysis.read, metric_log.scored_with, execution.transformed)
         # After the data checks: a model fitted on data that failed them is not registered.
         if options.models:
             with notes.guard("models"):
