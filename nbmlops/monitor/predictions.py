@@ -269,7 +269,7 @@ def find(namespace: Mapping[str, Any], code: str, rows: int | None,
                 return Found(f"{variable}[{column!r}]", method, frame[named])
         return None
     for variable, column, method in reversed(calls):
-        value = namespace.get(variable)
+        value: Any = namespace.get(variable)
         if column is not None:
             if not (isinstance(value, pd.DataFrame) and column in value.columns):
                 continue

@@ -52,7 +52,7 @@ def batch(namespace: Mapping[str, Any], bound: Iterable[str], read: Iterable[str
     columns = list(columns)
     named = getattr(watch, "input", None)
     if named:
-        value = namespace.get(named)
+        value: Any = namespace.get(named)
         if not (hasattr(value, "columns") and hasattr(value, "iloc")):
             return f"monitor.input names {named!r}, which is not a frame after the cell ran"
         missing = [c for c in columns if c not in {str(n) for n in value.columns}]
