@@ -204,6 +204,17 @@ def monitor_prediction_drifted_tag(name: str) -> str:
     return f"nbmlops.monitor.{name}.prediction_drifted"
 
 
+def monitor_rows_tag(name: str) -> str:
+    """Run tag: the batch's row count against the previous windows' (low / high / usual)."""
+    return f"nbmlops.monitor.{name}.rows"
+
+
+#: On the run that draws a scoring job's figures over time: ``JOB/MODEL``.
+MONITOR_SERIES_TAG = "nbmlops.monitor.series"
+#: ... and the index of the last scoring run logged on it.
+MONITOR_SERIES_STEP_TAG = "nbmlops.monitor.series.last_step"
+
+
 def monitor_drifted_tag(name: str) -> str:
     """Run tag: whether the batch a run scored with model ``name`` drifted (yes / no)."""
     return f"nbmlops.monitor.{name}.drifted"
