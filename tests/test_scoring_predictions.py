@@ -62,12 +62,12 @@ def test_predictions_become_named_columns_with_the_class_balance() -> None:
     three = predictions.frame_of(np.array([[0.1, 0.2, 0.7]]), "predict_proba", [0, 1, 2])
     assert list(three.columns) == ["p(0)", "p(1)", "p(2)", "class"]  # type: ignore[union-attr]
     assert list(three["class"]) == [2]  # type: ignore[index]
-    assert list(predictions.frame_of(np.array([1, 0]), "predict", [0, 1]).columns) == [
-        "class"]  # type: ignore[union-attr]
-    assert list(predictions.frame_of(np.array([1.5, 2.0]), "predict").columns) == [
-        "score"]  # type: ignore[union-attr]
+    classes = predictions.frame_of(np.array([1, 0]), "predict", [0, 1])
+    assert classes is not None and list(classes.columns) == ["class"]
+    values = predictions.frame_of(np.array([1.5, 2.0]), "predict")
+    assert values is not None and list(values.columns) == ["score"]
     assert predictions.frame_of("text", "predict") is None
-    described = predictions.summary(frame)  # type: ignore[arg-type]
+    described = predictions.summary(frame)
     assert described["class"]["shares"] == {"yes": pytest.approx(2 / 3),
                                             "no": pytest.approx(1 / 3)}
     assert described["score"]["mean"] == pytest.approx(0.5)

@@ -4,7 +4,7 @@ predictions against the model's evaluation predictions (:mod:`nbmlops.monitor.pr
 
 In a job, ``monitor.input`` and ``monitor.predictions`` of its job.yaml name the scored frame
 and the predictions instead of the automatic choice (read here through the variables
-``nbmlops run`` gives the kernel). :mod:`nbmlops.track.scoring` calls :func:`batch` and
+``nbmlops run`` gives the kernel). :mod:`nbmlops.track.scoring` calls :func:`named_batch` and
 :func:`extend`; numpy and pandas come with the model.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from nbmlops import config, store
 
-__all__ = ["Extra", "batch", "extend", "job_watch"]
+__all__ = ["Extra", "extend", "job_watch", "named_batch", "with_section"]
 
 
 @dataclass
@@ -42,29 +42,20 @@ def job_watch() -> Any:
     return of_job_notebook(notebook, job)
 
 
-def batch(namespace: Mapping[str, Any], bound: Iterable[str], read: Iterable[str],
-          columns: Iterable[str], watch: Any) -> tuple[str, Any] | str:
-    """``(variable, frame)`` the cell scored: the frame ``monitor.input`` names, else the
-    automatic choice (:func:`nbmlops.track.scoring.batch_of`); a sentence saying why there is
-    none otherwise."""
-    from nbmlops.track.scoring import batch_of
-
-    columns = list(columns)
+def named_batch(namespace: Mapping[str, Any], columns: Iterable[str], watch: Any
+                ) -> tuple[str, Any] | str | None:
+    """``(variable, frame)`` of the frame ``monitor.input`` names; a sentence saying what is
+    wrong with it; None when the job names none (the cell's batch is then found)."""
     named = getattr(watch, "input", None)
-    if named:
-        value: Any = namespace.get(named)
-        if not (hasattr(value, "columns") and hasattr(value, "iloc")):
-            return f"monitor.input names {named!r}, which is not a frame after the cell ran"
-        missing = [c for c in columns if c not in {str(n) for n in value.columns}]
-        if missing:
-            return (f"monitor.input {named!r} lacks the model's column {missing[0]!r}; "
-                    "nothing compared")
-        return named, value
-    found = batch_of(namespace, bound, read, columns)
-    if found is None:
-        return (f"no frame the cell read or made has the model's {len(columns)} columns; "
-                "nothing compared")
-    return found
+    if not named:
+        return None
+    value: Any = namespace.get(named)
+    if not (hasattr(value, "columns") and hasattr(value, "iloc")):
+        return f"monitor.input names {named!r}, which is not a frame after the cell ran"
+    missing = [c for c in columns if c not in {str(n) for n in value.columns}]
+    if missing:
+        return f"monitor.input {named!r} lacks the model's column {missing[0]!r}; nothing compared"
+    return named, value
 
 
 def extend(data: dict[str, Any], watched: Any, layout: Any, counted: Any, frame: Any,

@@ -81,9 +81,12 @@ def add_to(
     watch = scored.job_watch()
     for watched in scored_with:
         ref = watched.reference
-        found = scored.batch(namespace, bound, read, ref.layout.columns, watch)
-        if isinstance(found, str):
-            record.warnings.append(f"monitor {watched.name}: {found}")
+        found = (scored.named_batch(namespace, ref.layout.columns, watch)
+                 or batch_of(namespace, bound, read, ref.layout.columns))
+        if not isinstance(found, tuple):
+            record.warnings.append(f"monitor {watched.name}: " + (found or (
+                f"no frame the cell read or made has the model's "
+                f"{len(ref.layout.columns)} columns; nothing compared")))
             continue
         variable, frame = found
         batch = sketch.sketch(frame, ref.layout)

@@ -29,7 +29,7 @@ import nbformat
 from nbmlops import config, regular_files
 from nbmlops.atomic_files import write_atomic
 from nbmlops.exceptions import JobError, LintError
-from nbmlops.jobs import schedule
+from nbmlops.jobs import monitored, schedule
 from nbmlops.jobs.export import lint, parameterize
 from nbmlops.jobs.spec import (
     JOB_FILE,
@@ -121,6 +121,7 @@ def export_job(
         schedule=merged_schedule(base.schedule, cron, timezone, targets, airflow_operator),
     )
 
+    monitored.check(job, [(c.cell_type, c.source) for c in job_nb.cells], notebook.name)
     files = {
         nb_name: nbformat.writes(job_nb).encode(),
         "requirements.txt": requirements(job_nb).encode(),

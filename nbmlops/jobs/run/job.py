@@ -35,6 +35,7 @@ import filelock
 
 from nbmlops import config, papermill_cli, redact, regular_files, store
 from nbmlops.exceptions import GateFailed, JobError, NbmlopsError
+from nbmlops.jobs import monitored
 from nbmlops.jobs.run import monitoring
 from nbmlops.jobs.spec import RUNS_DIR, Job, Promote, folder_of, load, resolve_params
 from nbmlops.sync.spool import Spool
@@ -368,6 +369,7 @@ def run_job(
     notebook = folder / job.notebook
     if not notebook.is_file():
         raise JobError(f"job {job.name}: its notebook {notebook} is missing")
+    monitored.check_notebook(job, notebook)
     if dry_run:
         output = folder / RUNS_DIR / f"{job.name}-DRYRUN.ipynb"
         say(" ".join(papermill_command(job, folder, output, params)))

@@ -24,15 +24,12 @@ import html
 import json
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nbmlops import store
 from nbmlops.monitor import history
 from nbmlops.monitor.history import ScoringRun
 from nbmlops.monitor.windows import rows_verdict
-
-if TYPE_CHECKING:  # monitoring.py lists this step
-    from nbmlops.jobs.run.monitoring import After
 
 __all__ = ["series_name", "windows"]
 
@@ -43,8 +40,9 @@ def series_name(job: str, model: str) -> str:
     return f"monitor: {job}/{model}"
 
 
-def windows(after: After) -> None:
-    """The step: every model this run scored with, against its previous windows."""
+def windows(after: Any) -> None:
+    """The step (given a :class:`nbmlops.jobs.run.monitoring.After`, which lists it): every
+    model this run scored with, against its previous windows."""
     client = after.client
     experiment = client.get_run(after.job_run_id).info.experiment_id
     runs = history.scoring_runs(client, after.job.name, experiment_ids=[experiment])
@@ -57,7 +55,7 @@ def windows(after: After) -> None:
         _log_series(client, experiment, after.job.name, model, series, added)
 
 
-def _window(after: After, model: str, run: ScoringRun, previous: list[ScoringRun]
+def _window(after: Any, model: str, run: ScoringRun, previous: list[ScoringRun]
             ) -> dict[str, float]:
     """Row count and drift against the previous window, logged on ``run``; its new figures."""
     from mlflow.entities import Metric
