@@ -1,0 +1,111 @@
+"""A scoring job end to end, through ``nbmlops run`` with real kernels and a real sqlite store:
+job.yaml's ``monitor.input`` and ``monitor.predictions`` name what the scoring cell scored,
+its predictions are watched against the champion's evaluation predictions, and each run is
+compared with the previous window and drawn on the job's series run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from mlflow import MlflowClient
+
+from nbmlops import store
+from nbmlops.jobs.export.folder import export_job
+
+NOTEBOOKS = Path(__file__).parent / "notebooks"
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.kernel
+
+SCORE = [
+    "%load_ext nbmlops",
+    "day = 0  # the day scored",
+    "from sklearn.datasets import load_breast_cancer\n"
+    "X, _ = load_breast_cancer(return_X_y=True, as_frame=True)\n"
+    "wide = X.assign(extra=1.0)  # larger, with every column: not the batch",
+    "%%track score\n"
+    "import nbmlops\n"
+    "model = nbmlops.load_model('cancer-job@champion')\n"
+    "batch = X.sample(n=200, random_state=day)\n"
+    "preds = model.predict(batch)\n"
+    "probs = model.predict_proba(batch)[:, 1]\n",
+]
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_uri: str) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[project]\nname = 'jobs'\n")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
+    monkeypatch.setenv("NBMLOPS_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")
+    monkeypatch.delenv("NBMLOPS_NOTEBOOK", raising=False)
+    monkeypatch.chdir(root)
+    return root
+
+
+def run(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "nbmlops"), "run", str(folder), *args],
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_a_scoring_job_watches_what_its_job_yaml_names_window_after_window(
+        project: Path, sqlite_uri: str) -> None:
+    shutil.copy(NOTEBOOKS / "job_model.ipynb", project / "train.ipynb")
+    train = export_job(project / "train.ipynb").folder
+    data = yaml.safe_load((train / "job.yaml").read_text())
+    data["promote"] = {"model": "cancer-job", "gates": []}
+    (train / "job.yaml").write_text(yaml.safe_dump(data))
+    trained = run(train)
+    assert trained.returncode == 0, trained.stderr
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in SCORE])
+    nb.metadata = nbformat.read(str(NOTEBOOKS / "job_model.ipynb"), as_version=4).metadata
+    nb.cells[1].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, str(project / "score.ipynb"))
+    score = export_job(project / "score.ipynb").folder
+    data = yaml.safe_load((score / "job.yaml").read_text())
+    data["monitor"] = {"input": "batch", "predictions": "preds"}
+    (score / "job.yaml").write_text(yaml.safe_dump(data))
+    for day in (1, 2):
+        done = run(score, "-p", "day", str(day))
+        assert done.returncode == 0, done.stderr
+        assert "monitoring step" not in done.stderr, done.stderr
+
+    client = MlflowClient(sqlite_uri)
+    experiment = client.get_experiment_by_name("score.ipynb").experiment_id
+    first, second = client.search_runs([experiment], "tags.`mlflow.runName` = 'score'",
+                                       order_by=["attributes.start_time ASC"])
+    metrics = second.data.metrics
+    # The batch job.yaml names, not the larger frame with the model's columns.
+    assert metrics["monitor.cancer-job.rows"] == 200
+    # The predictions job.yaml names: predict's classes, not predict_proba's scores.
+    assert "monitor.cancer-job.prediction.class.share.1" in metrics
+    assert "monitor.cancer-job.prediction.score.mean" not in metrics
+    assert second.data.tags[store.monitor_prediction_drifted_tag("cancer-job")] == "no"
+    # Against the previous window: day 1's batch.
+    assert metrics["monitor.cancer-job.previous.drifted_columns"] == 0
+    assert "monitor.cancer-job.previous.mean radius.wasserstein" in metrics
+    assert "monitor.cancer-job.previous.drifted_columns" not in first.data.metrics
+    folder = Path(client.download_artifacts(second.info.run_id, "monitor/cancer-job",
+                                            str(project.parent / "report")))
+    report = json.loads((folder / "report.json").read_text())
+    assert report["about"]["batch"] == "batch"
+    assert report["predictions"]["about"]["predictions"] == "preds"
+    assert report["predictions"]["about"]["reference"] == "predictions on X_test"
+    assert report["windows"]["previous"]["run"] == first.info.run_id
+    # One series run for the job and model, a step per scoring run.
+    (series,) = client.search_runs([experiment], (
+        f"tags.`{store.MONITOR_SERIES_TAG}` = 'score/cancer-job'"))
+    assert series.info.run_name == "monitor: score/cancer-job"
+    steps = client.get_metric_history(series.info.run_id, "drift_share")
+    assert sorted(m.step for m in steps) == [0, 1]
+    assert [m.step for m in client.get_metric_history(series.info.run_id,
+                                                      "previous.drift_share")] == [1]
