@@ -3,14 +3,17 @@
 :func:`nbmlops.load_model` in a ``%%track`` cell notes the version it loaded and the reference
 that version was registered with. When the cell has run, the frame it scored (the largest
 frame holding every column of the reference that the cell made, else that it read) is
-counted into the reference's bins and compared column by column (:mod:`nbmlops.monitor`).
+counted into the reference's bins and compared column by column (:mod:`nbmlops.monitor`);
+in a job, ``monitor.input`` of its job.yaml names that frame instead.
 The run gets, per model:
 
 - metrics ``monitor.NAME.drifted_columns``, ``monitor.NAME.drift_share``, the largest of
   each figure over the columns, and ``monitor.NAME.COLUMN.STATISTIC`` per column;
 - tags ``nbmlops.monitor.NAME.drifted`` (``yes``/``no``) and the drifted columns;
 - artifacts ``monitor/NAME/report.json``, ``report.html`` (distributions side by side) and
-  ``batch.json`` (the batch's counts, which merge with other batches').
+  ``batch.json`` (the batch's counts, which merge with other batches');
+- per column its null rate, out-of-range and unseen shares, the batch's row count, and its
+  predictions against the model's evaluation predictions (:mod:`nbmlops.track.scored`).
 
 Nothing here is imported when the extension loads: numpy and pandas come with the model.
 """
