@@ -27,12 +27,12 @@ SCORE = [
     "%load_ext nbmlops",
     "day = 0  # the day scored",
     "from sklearn.datasets import load_breast_cancer\n"
-    "X, _ = load_breast_cancer(return_X_y=True, as_frame=True)\n"
-    "wide = X.assign(extra=1.0)  # larger, with every column: not the batch",
+    "X, _ = load_breast_cancer(return_X_y=True, as_frame=True)",
     "%%track score\n"
     "import nbmlops\n"
     "model = nbmlops.load_model('cancer-job@champion')\n"
     "batch = X.sample(n=200, random_state=day)\n"
+    "seen = X.assign(extra=1.0)  # larger, with every column: not the batch\n"
     "preds = model.predict(batch)\n"
     "probs = model.predict_proba(batch)[:, 1]\n",
 ]
@@ -84,9 +84,10 @@ def test_a_scoring_job_watches_what_its_job_yaml_names_window_after_window(
     first, second = client.search_runs([experiment], "tags.`mlflow.runName` = 'score'",
                                        order_by=["attributes.start_time ASC"])
     metrics = second.data.metrics
-    # The batch job.yaml names, not the larger frame with the model's columns.
+    # The batch job.yaml names, not the larger frame of the model's columns the cell made.
     assert metrics["monitor.cancer-job.rows"] == 200
-    # The predictions job.yaml names: predict's classes, not predict_proba's scores.
+    # The predictions job.yaml names: predict's classes, not the later predict_proba's
+    # scores.
     assert "monitor.cancer-job.prediction.class.share.1" in metrics
     assert "monitor.cancer-job.prediction.score.mean" not in metrics
     assert second.data.tags[store.monitor_prediction_drifted_tag("cancer-job")] == "no"

@@ -101,6 +101,37 @@ def test_evaluation_data_is_a_held_out_frame_of_the_models_columns() -> None:
     assert predictions.evaluation_data(Model(), {"X_train": big}, ["X_train"], "X_train") is None
 
 
+def test_a_jobs_monitor_input_names_the_batch_in_its_kernel(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nbmlops import config
+    from nbmlops.track import scored
+
+    (tmp_path / "job.yaml").write_text("name: nightly\nnotebook: score.ipynb\n"
+                                       "monitor: {input: batch, predictions: preds}\n")
+    monkeypatch.setenv(config.ENV_NOTEBOOK, str(tmp_path / "score.ipynb"))
+    monkeypatch.delenv(config.ENV_JOB, raising=False)
+    assert scored.job_watch() is None  # not in a job
+    monkeypatch.setenv(config.ENV_JOB, "nightly")
+    watch = scored.job_watch()
+    assert (watch.input, watch.predictions) == ("batch", "preds")
+    frame = pd.DataFrame({"a": [1.0], "b": [2.0]})
+    ns = {"batch": frame, "narrow": frame[["a"]], "n": 3}
+    assert scored.named_batch(ns, ["a", "b"], watch) == ("batch", frame)
+    assert scored.named_batch(ns, ["a", "b"], None) is None  # the automatic choice then
+    monkeypatch.setenv(config.ENV_JOB, "other")
+    assert scored.job_watch() is None
+    assert scored.named_batch(ns, ["a", "b"], predictions_watch("narrow")) == (
+        "monitor.input 'narrow' lacks the model's column 'b'; nothing compared")
+    assert scored.named_batch(ns, ["a", "b"], predictions_watch("n")) == (
+        "monitor.input names 'n', which is not a frame after the cell ran")
+
+
+def predictions_watch(input_name: str) -> Any:
+    from nbmlops.monitor.settings import Watch
+
+    return Watch(input=input_name)
+
+
 # -- end to end --------------------------------------------------------------------------------
 
 SETUP = """\
