@@ -47,7 +47,9 @@ def test_the_predictions_are_the_last_predicted_value_of_the_batchs_length() -> 
     assert list(found.value) == list(np.linspace(0, 1, 5))
     # Named in job.yaml: a variable, or a column the cell added to a frame.
     assert predictions.find(ns, code, 5, "p").where == "p"  # type: ignore[union-attr]
-    assert predictions.find(ns, code, 5, "s").where == "batch['s']"  # type: ignore[union-attr]
+    column = predictions.find(ns, code, 5, "s")
+    assert column is not None and (column.where, column.method) == ("batch['s']",
+                                                                    "predict_proba")
     assert predictions.find(ns, code, 5, "nowhere") is None
     assert predictions.find(ns, "q = m.predict(x)", 5) is None
 
@@ -86,6 +88,12 @@ def test_each_column_says_its_nulls_out_of_range_numbers_and_unseen_values() -> 
                              "unseen_values": {"c": 2, "d": 1}}
     assert quality.figures(found) == {"x.null_rate": 0.2, "x.out_of_range": 0.5,
                                       "plan.null_rate": 0.2, "plan.unseen": 0.75}
+    # The most frequent unseen values are named, ten at most.
+    many = pd.DataFrame({"x": np.zeros(40), "plan": [f"v{i // 2:02d}" for i in range(38)]
+                         + ["v00", "a"]})
+    named = quality.columns(layout, sketch.sketch(many, layout), many)["plan"]
+    assert len(named["unseen_values"]) == quality.UNSEEN_SHOWN
+    assert list(named["unseen_values"].items())[0] == ("v00", 3)
 
 
 def test_evaluation_data_is_a_held_out_frame_of_the_models_columns() -> None:
