@@ -93,7 +93,7 @@ def test_each_column_says_its_nulls_out_of_range_numbers_and_unseen_values() -> 
                          + ["v00", "a"]})
     named = quality.columns(layout, sketch.sketch(many, layout), many)["plan"]
     assert len(named["unseen_values"]) == quality.UNSEEN_SHOWN
-    assert list(named["unseen_values"].items())[0] == ("v00", 3)
+    assert next(iter(named["unseen_values"].items())) == ("v00", 3)
 
 
 def test_evaluation_data_is_a_held_out_frame_of_the_models_columns() -> None:

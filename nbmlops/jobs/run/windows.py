@@ -148,9 +148,10 @@ def _section_html(section: dict[str, Any]) -> str:
     lines = ["<h2 id='windows'>Against the previous windows</h2>"]
     rows = section.get("rows")
     if rows:
+        ratio = "" if rows["ratio"] is None else f"{rows['ratio']:.2f}x "
         lines.append(f"<p class='{'ok' if rows['flag'] == 'usual' else 'drifted'}'>"
-                     f"{rows['rows']:,} rows: {rows['flag']} ({rows['ratio'] or 0:.2f}x the "
-                     f"median {rows['median']:,.0f} of the last {rows['windows']} windows; "
+                     f"{rows['rows']:,} rows: {rows['flag']} ({ratio}the median "
+                     f"{rows['median']:,.0f} of the last {rows['windows']} windows; "
                      f"flagged {html.escape(rows['rule'])})</p>")
     previous = section.get("previous")
     if previous:
