@@ -214,13 +214,14 @@ def test_a_scoring_run_watches_its_predictions_against_the_evaluation_prediction
     folder = Path(client.download_artifacts(scored["run_id"], "monitor/cancer",
                                             str(project.parent / "scored")))
     data = json.loads((folder / "report.json").read_text())
-    assert data["predictions"]["about"] == {"predictions": "batch['p']",
+    assert data["predictions"]["about"] == {"predictions": "batch['p']", "batch": "batch['p']",
                                             "method": "predict_proba",
                                             "reference": "predictions on X_test"}
     assert data["predictions"]["summary"]["batch"]["score"]["mean"] == pytest.approx(mean,
                                                                                     rel=1e-5)
-    assert "Predictions, against the model's predictions on X_test" in (
-        folder / "report.html").read_text()
+    page = (folder / "report.html").read_text()
+    assert "Predictions, against the model's predictions on X_test" in page
+    assert f"<code>score</code> values: mean {mean:.4g}" in page
 
     # Every measure grown by half: the model calls far more tumours malignant (class 0).
     _track(ip, "shifted", "champ = nbmlops.load_model('cancer@champion')\n"

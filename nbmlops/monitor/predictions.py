@@ -311,7 +311,8 @@ def compare(found: Found, watched: PredictionsReference) -> Compared | None:
     findings = drift.compare(layout, ref_sketch, batch, reference.bands)
     described = summary(frame[common])
     section = report.report(layout, ref_sketch, batch, findings,
-                            about={"predictions": found.where, "method": method,
+                            about={"predictions": found.where, "batch": found.where,
+                                   "method": method,
                                    "reference": f"predictions on {watched.of}"})
     section["summary"] = {"batch": described,
                           "reference": {c: watched.summaries.get(method, {}).get(c)

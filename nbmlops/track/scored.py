@@ -112,5 +112,31 @@ def _section(compared: Any) -> str:
     page = report.html(compared.section, compared.layout, compared.reference, compared.batch)
     body = page.split("<body>", 1)[1].rsplit("</body>", 1)[0]
     of = html_lib.escape(compared.section["about"]["reference"])
+    body = body.replace("<p class='legend'>", _summary_html(compared.section["summary"])
+                        + "<p class='legend'>", 1)
     return body.replace("<h1>Monitoring</h1>",
                         f"<h1 id='predictions'>Predictions, against the model's {of}</h1>", 1)
+
+
+def _summary_html(summary: Mapping[str, Any]) -> str:
+    """One line per column: mean and median, or class balance, beside the evaluation's."""
+    lines = []
+    for column, now in summary["batch"].items():
+        then = summary["reference"].get(column) or {}
+        if "shares" in now:
+            text = ", ".join(
+                f"{label} {share:.0%}" + (f" ({then['shares'][label]:.0%})"
+                                          if (then.get("shares") or {}).get(label) is not None
+                                          else "")
+                for label, share in sorted(now["shares"].items()) if share is not None)
+            what = "class balance"
+        elif now.get("mean") is not None:
+            text = f"mean {now['mean']:.4g}, median {now['quantiles']['0.5']:.4g}"
+            if then.get("mean") is not None:
+                text += f" (evaluation: {then['mean']:.4g}, {then['quantiles']['0.5']:.4g})"
+            what = "values"
+        else:
+            continue
+        lines.append(f"<p><code>{html_lib.escape(column)}</code> {what}: "
+                     f"{html_lib.escape(text)}</p>")
+    return "".join(lines)
