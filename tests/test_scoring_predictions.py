@@ -140,6 +140,41 @@ def predictions_watch(input_name: str) -> Any:
     return Watch(input=input_name)
 
 
+def test_a_regressor_is_watched_on_its_values_and_an_old_version_on_figures_only() -> None:
+    from sklearn.linear_model import LinearRegression
+
+    from nbmlops.monitor import reference
+    from nbmlops.track import scored
+    from nbmlops.track.scoring import Watched
+
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"a": rng.normal(0, 1, 600), "b": rng.normal(0, 1, 600)})
+    model = LinearRegression().fit(X[:400], (X.a * 3 + X.b)[:400])
+    built = predictions.build(model, X[400:], "X_valid")
+    assert built is not None and set(built.methods) == {"predict"}  # no predict_proba
+    assert list(built.methods["predict"].layout.columns) == ["score"]
+    assert built.summaries["predict"]["score"]["mean"] == pytest.approx(
+        float(model.predict(X[400:]).mean()), rel=1e-5)
+    assert predictions.PredictionsReference.from_json(
+        json.loads(built.encoded())).summaries == built.summaries
+    batch = X[400:].assign(a=X.a[400:] + 2)
+    found = predictions.Found("y", "predict_proba", model.predict(batch))  # as if mislabelled
+    compared = predictions.compare(found, built)
+    assert compared is not None and compared.section["about"]["method"] == "predict"
+    assert compared.drifted and compared.figures["score.mean"] > 5
+
+    ref = reference.build(X[:400])
+    counted = sketch.sketch(batch, ref.layout)
+    data: dict[str, Any] = {"columns": []}
+    old = Watched("m", "1", ref)  # registered before its predictions were kept
+    extra = scored.extend(data, old, ref.layout, counted, batch, {"y": model.predict(batch)},
+                          "y = m.predict(batch)", None)
+    assert extra.figures["prediction.score.mean"] == pytest.approx(
+        float(model.predict(batch).mean()), rel=1e-5)
+    assert extra.tags == {} and "prediction.drifted_columns" not in extra.figures
+    assert data["predictions"]["about"] == {"predictions": "y", "method": "predict"}
+
+
 # -- end to end --------------------------------------------------------------------------------
 
 SETUP = """\
