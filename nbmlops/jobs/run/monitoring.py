@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nbmlops import config, store
+from nbmlops.jobs.run import live
 from nbmlops.jobs.spec import Job
 from nbmlops.monitor.settings import Watch
 
@@ -38,6 +39,7 @@ class After:
 
 #: The steps, in order: each takes an :class:`After`.
 STEPS: list[Callable[[After], None]] = []
+STEPS.append(live.judge_live)  # delayed labels: the model judged live
 
 
 def after_run(job: Job, folder: Path, job_run_id: str | None, status: str,
