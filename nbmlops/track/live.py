@@ -32,7 +32,6 @@ from nbmlops.sync.spool import Staging
 
 if TYPE_CHECKING:
     from nbmlops.monitor.settings import Watch
-    from nbmlops.track.scoring import Watched
 
 __all__ = ["add_to", "key_frame", "predictions_of", "watch_of_job"]
 
@@ -54,8 +53,9 @@ def watch_of_job() -> Watch | None:
 
 
 def add_to(record: RunRecord, staging: Staging, namespace: Mapping[str, Any],
-           bound: Iterable[str], read: Iterable[str], watched: Watched, batch: Any) -> None:
-    """Keep the predictions of ``batch`` (and score it in shadow) when the job asks; never
+           bound: Iterable[str], read: Iterable[str], watched: Any, batch: Any) -> None:
+    """Keep the predictions of ``batch`` (and score it in shadow) when the job asks
+    (``watched``: the :class:`nbmlops.track.scoring.Watched` it was scored with); never
     raises: what cannot be done is said in the record's warnings."""
     watch = watch_of_job()
     if watch is None or (watch.model and watch.model != watched.name):
@@ -70,7 +70,7 @@ def add_to(record: RunRecord, staging: Staging, namespace: Mapping[str, Any],
 
 
 def _keep(record: RunRecord, staging: Staging, namespace: Mapping[str, Any], bound: list[str],
-          read: list[str], watched: Watched, batch: Any, watch: Watch) -> None:
+          read: list[str], watched: Any, batch: Any, watch: Watch) -> None:
     import pandas as pd
 
     from nbmlops.track import shadow

@@ -24,14 +24,11 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nbmlops import store
 from nbmlops.record import MetricPoint, RunRecord
 from nbmlops.sync.spool import Staging
-
-if TYPE_CHECKING:
-    from nbmlops.track.scoring import Watched
 
 __all__ = ["Shadowed", "score"]
 
@@ -43,9 +40,10 @@ class Shadowed:
     score: Any | None
 
 
-def score(record: RunRecord, staging: Staging, watched: Watched, batch: Any, alias: str,
+def score(record: RunRecord, staging: Staging, watched: Any, batch: Any, alias: str,
           served: Any, served_score: Any | None) -> Shadowed | None:
-    """Score ``batch`` with ``NAME@alias`` and record how it compares with ``served``; None
+    """Score ``batch`` (``watched``: the :class:`nbmlops.track.scoring.Watched` it was
+    scored with) with ``NAME@alias`` and record how it compares with ``served``; None
     (and a warning) when no other version holds the alias or it cannot predict the batch."""
     from nbmlops.exceptions import ModelError
     from nbmlops.models.loading import load
