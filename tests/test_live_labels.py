@@ -90,6 +90,8 @@ def test_labels_two_days_late_judge_the_champion_and_its_shadow(
     assert first.figures["shadow.disagreement"] == pytest.approx(
         float((day1_kept.prediction != day1_kept.shadow_prediction).mean()))
     assert first.figures["shadow.served.share.1"] == pytest.approx(day1_kept.prediction.mean())
+    assert first.figures["shadow.candidate.share.1"] == pytest.approx(
+        day1_kept.shadow_prediction.mean())
 
     # Two days after day 1 was scored, the truth of 100 of its 120 customers arrives.
     _, truth = load_breast_cancer(return_X_y=True, as_frame=True)
