@@ -4,7 +4,8 @@ After each run of a job with ``monitor.labels:``, the labels that have arrived (
 ``labels.path`` names, relative to the folder the job's notebook runs in, as its own paths
 are: job.yaml's ``cwd``) are joined to the predictions its scoring runs kept
 (``monitor/NAME/predictions.parquet``, :mod:`nbmlops.track.live`) for the version served now
-and the one served before it. The job's run gets, for the version served now:
+and the one served before it (the last :data:`WINDOW` scoring runs of each). The job's run
+gets, for the version served now:
 
 - metrics ``live_accuracy``, ``live_auc`` (or ``live_rmse``, ``live_mae``), per segment
   ``live_auc.COLUMN.VALUE`` and ``live_count.COLUMN.VALUE``; ``live_labelled`` and
@@ -48,6 +49,9 @@ __all__ = ["judge_live", "labels_folder"]
 
 #: Served versions whose predictions are read: the one served now and the one before it.
 VERSIONS = 2
+#: Scoring runs read per version, newest first: live metrics describe the recent past (a
+#: quarter of daily runs), and a job's run never reads a year of files.
+WINDOW = 90
 
 
 @dataclass
@@ -89,7 +93,8 @@ def judge_live(after: Any) -> None:
         if run.version not in served:
             served.append(run.version)
     served = served[:VERSIONS]
-    kept = _predictions(after.client, name, [r for r in runs if r.version in served])
+    recent = [r for v in served for r in [r for r in runs if r.version == v][-WINDOW:]]
+    kept = _predictions(after.client, name, recent)
     if kept is None:
         after.say(f"nbmlops: live {name}: no scoring run kept its predictions yet")
         return
