@@ -48,22 +48,25 @@ def test_the_predictions_are_found_by_shape_kind_and_name() -> None:
     proba = np.column_stack([np.linspace(0.9, 0.1, 6), np.linspace(0.1, 0.9, 6)])
     ns = {"batch": batch, "proba": proba, "labels": np.array([1, 0, 1, 0, 1, 0]),
           "preds": np.array([0, 0, 0, 1, 1, 1]), "other": np.zeros(5)}
-    prediction, score = predictions_of(ns, ["proba", "labels", "preds", "other"], ["batch"], 6)
-    assert list(prediction) == [0, 0, 0, 1, 1, 1]  # the one named pred first
-    assert list(score) == pytest.approx(list(np.linspace(0.1, 0.9, 6)))
+    found = predictions_of(ns, ["proba", "labels", "preds", "other"], ["batch"], 6)
+    assert found is not None and found[1] is not None
+    assert list(found[0]) == [0, 0, 0, 1, 1, 1]  # the one named pred first
+    assert list(found[1]) == pytest.approx(list(np.linspace(0.1, 0.9, 6)))
     only_score = predictions_of(ns, ["proba"], [], 6)
     assert only_score is not None and list(only_score[0]) == [0, 0, 0, 1, 1, 1]
     declared = predictions_of(ns, ["preds"], [], 6, declared="labels")
     assert declared is not None and list(declared[0]) == [1, 0, 1, 0, 1, 0]
     assert predictions_of(ns, ["other"], [], 6) is None
     in_frame = batch.assign(predicted_churn=[1, 1, 0, 0, 1, 1])
-    found = predictions_of({}, [], [], 6, frame=in_frame)
-    assert found is not None and list(found[0]) == [1, 1, 0, 0, 1, 1]
+    framed = predictions_of({}, [], [], 6, frame=in_frame)
+    assert framed is not None and list(framed[0]) == [1, 1, 0, 0, 1, 1]
 
 
 def test_the_key_frame_has_the_key_the_rows_and_the_segments_first() -> None:
     batch, narrow = _batch(), _batch()[["a", "id"]]
     ns = {"narrow": narrow, "batch": batch, "short": _batch(4), "X": batch[["a"]]}
-    assert key_frame(ns, ["narrow", "X"], ["batch", "short"], 6, "id", ["plan"])[0] == "batch"
-    assert key_frame(ns, ["narrow", "X"], ["short"], 6, "id", ["plan"])[0] == "narrow"
+    best = key_frame(ns, ["narrow", "X"], ["batch", "short"], 6, "id", ["plan"])
+    assert best is not None and best[0] == "batch"
+    some = key_frame(ns, ["narrow", "X"], ["short"], 6, "id", ["plan"])
+    assert some is not None and some[0] == "narrow"
     assert key_frame(ns, ["X", "short"], [], 6, "id") is None
