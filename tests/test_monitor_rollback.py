@@ -19,7 +19,7 @@ from nbmlops.jobs.run import monitoring
 from nbmlops.jobs.spec import Job
 from nbmlops.models import aliases
 from nbmlops.monitor import history
-from nbmlops.monitor.rollback import MIN_LABELLED, judge, parse_rule
+from nbmlops.monitor.rollback import MIN_LABELLED, Verdict, judge, parse_rule
 
 
 @pytest.mark.parametrize(("text", "metric", "op", "number", "arith", "factor"), [
@@ -45,12 +45,22 @@ def test_a_rule_reads_as_a_gate_on_the_previous_champion(
     "live_auc < previous_champion * x",
     "live_auc < previous_champion * 1e999",
     "live_auc",
+    0.9,
 ])
-def test_a_bad_rule_is_one_line_when_the_job_loads(text: str) -> None:
+def test_a_bad_rule_is_one_line_when_the_job_loads(text: object) -> None:
     with pytest.raises(ConfigError, match="rollback: bad rule"):
         parse_rule(text)
-    with pytest.raises(JobError, match=r"^job score: rollback: bad rule "):
+    with pytest.raises(JobError, match=r"^job score: rollback: "):
         Job.from_dict({"name": "score", "notebook": "s.ipynb", "rollback": text})
+
+
+def test_a_bad_rule_says_how_to_write_one() -> None:
+    with pytest.raises(ConfigError) as bad:
+        parse_rule("live_auc < champion")
+    assert str(bad.value) == (
+        "rollback: bad rule 'live_auc < champion': write LIVE_METRIC OP previous_champion "
+        "[* + -] NUMBER or LIVE_METRIC OP NUMBER, OP one of < <= > >= "
+        "(e.g. 'live_auc < previous_champion * 0.9')")
 
 
 def _live(auc: float, labelled: int = 100) -> dict[str, float]:
@@ -61,14 +71,17 @@ def test_the_verdict_waits_for_labels_then_rolls_back_below_the_bound() -> None:
     rule = parse_rule("live_auc < previous_champion * 0.9")
     assert judge(rule, "2", _live(0.70), "1", _live(0.80)).rollback  # 0.70 < 0.72
     kept = judge(rule, "2", _live(0.73), "1", _live(0.80))
-    assert not kept.rollback and kept.reason.startswith("live_auc holds: live_auc 0.73 of v2")
+    assert kept.rollback is False and kept.reason.startswith("live_auc holds: live_auc 0.73 of v2")
     few = judge(rule, "2", _live(0.1, MIN_LABELLED - 1), "1", _live(0.80))
-    assert not few.rollback and few.reason == (
+    assert few.rollback is False and few.reason == (
         f"waiting for labels: v2 has {MIN_LABELLED - 1} labelled served predictions with "
         f"live_auc (needs {MIN_LABELLED})")
     assert not judge(rule, "2", _live(0.1), "1", {}).rollback  # v1 never measured served
     assert judge(rule, "2", _live(0.1, MIN_LABELLED), "1", _live(0.8, MIN_LABELLED)).rollback
-    assert not judge(rule, "2", _live(0.1), None, None).rollback
+    assert judge(rule, "2", _live(0.1), None, None) == Verdict(
+        False, "v2 has no previous champion to go back to")
+    assert judge(rule, "2", {"live_auc": 0.1}, "1", _live(0.8)).reason.startswith(
+        "waiting for labels: v2 has 0 labelled")
     absolute = parse_rule("live_auc < 0.7")
     assert judge(absolute, "2", _live(0.69), "1", None).rollback
     assert not judge(absolute, "2", _live(0.70), "1", None).rollback

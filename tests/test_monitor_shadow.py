@@ -70,3 +70,22 @@ def test_the_key_frame_has_the_key_the_rows_and_the_segments_first() -> None:
     some = key_frame(ns, ["narrow", "X"], ["short"], 6, "id", ["plan"])
     assert some is not None and some[0] == "narrow"
     assert key_frame(ns, ["X", "short"], [], 6, "id") is None
+
+
+def test_the_edges_of_classes_scores_and_names() -> None:
+    assert shadow.is_score(np.array([0.0, 0.5]))
+    assert not shadow.is_score(np.array([[0.2, 0.3]]))  # one column per class
+    assert not shadow.is_score(np.array([], dtype=float))
+    assert shadow.to_classes(np.array([0.2, 0.7])).dtype.kind == "i"
+    assert "share.19" in shadow.distribution(np.arange(20))  # 20 classes at most
+    assert "mean" in shadow.distribution(np.arange(21))
+    assert "mean" in shadow.distribution(np.array([0.5, 1.5, 0.5, 1.5]))  # numbers, few
+    assert shadow.distribution(np.array([f"c{i}" for i in range(30)])) == {}
+    named = shadow.distribution(np.array(["e:f", "x" * 70, "e:f", "e:f"]))
+    assert named == {"share.e_f": 0.75, f"share.{'x' * 60}": 0.25}
+    assert shadow.distribution(np.array([1.0, 2.0, 2.0, 2.0])) == {"share.1": 0.25,
+                                                                   "share.2": 0.75}
+    mixed = shadow.disagreement(np.array([0, 1]), np.array([0.25, 0.5]), np.array([0.1, 0.9]))
+    assert mixed == {"mean_abs_diff": 0.375}  # one side numbers; one side without a score
+    text = shadow.disagreement(np.array(["a", "b"]), np.array(["a", "a"]))
+    assert text == {"disagreement": 0.5}

@@ -50,7 +50,7 @@ class Verdict:
 
 def parse_rule(text: object) -> gates.Gate:
     """``rollback:``'s rule; ConfigError with the expected form otherwise."""
-    match = _RULE.match(str(text)) if isinstance(text, str) else None
+    match = _RULE.match(text) if isinstance(text, str) else None
     if match is None:
         raise ConfigError(
             f"rollback: bad rule {text!r}: write LIVE_METRIC OP previous_champion [* + -] "

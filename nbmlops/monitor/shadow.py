@@ -28,7 +28,7 @@ _QUANTILES = {"p05": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95}
 def is_score(values: Any) -> bool:
     """A probability: floats within [0, 1] that are not all whole numbers."""
     array = np.asarray(values)
-    if array.ndim != 1 or array.dtype.kind != "f" or not len(array):
+    if array.ndim != 1 or array.dtype.kind != "f":
         return False
     finite = array[np.isfinite(array)]
     return bool(len(finite) and finite.min() >= 0.0 and finite.max() <= 1.0
@@ -37,7 +37,7 @@ def is_score(values: Any) -> bool:
 
 def to_classes(score: Any, threshold: float = 0.5) -> np.ndarray:
     """The positive class (1) where the score reaches ``threshold``, else 0."""
-    return (np.asarray(score, dtype=float) >= threshold).astype(int)
+    return (np.asarray(score) >= threshold).astype(int)
 
 
 def distribution(prediction: Any, score: Any | None = None) -> dict[str, float]:
@@ -47,12 +47,12 @@ def distribution(prediction: Any, score: Any | None = None) -> dict[str, float]:
     out: dict[str, float] = {}
     values = pd.Series(np.asarray(prediction))
     if _is_classes(values):
-        shares = pd.Series(_as_text(values)).value_counts(normalize=True, sort=False)
+        shares = pd.Series(_as_text(values)).value_counts(normalize=True)
         out.update({f"share.{_part(str(k))}": float(v) for k, v in sorted(shares.items())})
     else:
         out.update(_summary(values, ""))
     if score is not None:
-        out.update(_summary(pd.Series(np.asarray(score, dtype=float)), "score_"))
+        out.update(_summary(pd.Series(np.asarray(score)), "score_"))
     return out
 
 
@@ -68,9 +68,10 @@ def disagreement(served: Any, shadow: Any, served_score: Any | None = None,
     if _is_classes(a) and _is_classes(b):
         out["disagreement"] = float((_as_text(a) != _as_text(b)).mean())
     else:
+        # mutation-equivalent: to_numpy's dtype (numbers either way).
         out["mean_abs_diff"] = float(np.nanmean(np.abs(a.to_numpy(float) - b.to_numpy(float))))
     if served_score is not None and shadow_score is not None:
-        diff = np.asarray(served_score, dtype=float) - np.asarray(shadow_score, dtype=float)
+        diff = np.asarray(served_score) - np.asarray(shadow_score)
         out["score_mean_abs_diff"] = float(np.nanmean(np.abs(diff)))
     return out
 
@@ -80,18 +81,15 @@ def _is_classes(values: pd.Series) -> bool:
         finite = values[np.isfinite(values)]
         if not np.all(finite == np.round(finite)):
             return False
-    return bool(values.nunique(dropna=True) <= MAX_CLASSES)
+    return bool(values.nunique() <= MAX_CLASSES)
 
 
 def _as_text(values: pd.Series) -> np.ndarray:
     # 1, 1.0 and "1" are one class: a shadow model may answer floats where the served one
     # answers integers.
     numbers = pd.to_numeric(values, errors="coerce")
-    if numbers.notna().sum() == values.notna().sum():
-        array = numbers.to_numpy(dtype=float)
-        if np.isfinite(array).all() and np.all(array == np.round(array)):
-            return array.astype(np.int64).astype(str)
-        return array.astype(str)
+    if numbers.notna().all():  # whole numbers: _is_classes saw to it
+        return numbers.astype("int64").astype(str).to_numpy()
     return values.astype(str).to_numpy()
 
 
