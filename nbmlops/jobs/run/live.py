@@ -77,7 +77,8 @@ def labels_folder(after: Any) -> Path:
 
 
 def judge_live(after: Any) -> None:
-    """Join the labels that arrived to the kept predictions, and log the live metrics."""
+    """Join the labels that arrived to the kept predictions, and log the live metrics
+    (``after``: the job run's :class:`nbmlops.jobs.run.monitoring.After`)."""
     from nbmlops.monitor.labels import read_labels
 
     source = after.watch.labels
@@ -211,7 +212,8 @@ def _log(after: Any, name: str, current: Judged | None, shadows: Sequence[Judged
         on_job.update(figures(current))
         on_job.update(segment_figures(current))
         on_scoring.update(figures(current))
-    for judged_shadow in shadows[-1:]:  # the newest shadow version, by number
+    newest = sorted(shadows, key=lambda j: int(j.version) if j.version.isdigit() else 0)
+    for judged_shadow in newest[-1:]:  # the newest version in shadow
         on_job.update(figures(judged_shadow, "shadow_live_"))
         on_scoring.update(figures(judged_shadow, "shadow_live_"))
     if on_job:
@@ -244,7 +246,7 @@ def _summary(name: str, current: Judged | None, shadows: Sequence[Judged]) -> st
     for s in shadows:
         parts.append(f"shadow v{s.version} " + ", ".join(
             f"{k} {v:.4g}" for k, v in sorted(s.live.metrics.items())))
-    return " ".join(parts).replace(": ,", ":")
+    return " ".join(parts)
 
 
 def _tag_version(after: Any, name: str, judged: Judged) -> None:
