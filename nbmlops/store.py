@@ -235,6 +235,22 @@ RETRAIN_OUTCOME_TAG = "nbmlops.retrain.outcome"  # "promoted NAME vN", "refused:
 #: On the training job's run: the scoring job's run whose drift started it.
 RETRAINED_FOR_TAG = "nbmlops.retrain.triggered_by"
 ROLLBACK_TAG = "nbmlops.rollback"  # on the scoring job's run: what the rollback rule did
+#: On the scoring job's run: the served version's live metrics in one line (labels joined).
+LIVE_TAG = "nbmlops.live"
+LIVE_ARTIFACT = "monitor/live.json"  # ... and all of them, per version and segment
+#: On a version: its metrics measured live (served, or in shadow), as gates read them.
+LIVE_METRIC_TAG_PREFIX = "nbmlops.live_metric."
+LIVE_MEASURED_TAG = "nbmlops.live_measured"  # ... how, on how many labels, and when
+# On a scoring run that also scored its batch with another version, never served.
+SHADOW_MODEL_TAG = "nbmlops.shadow.model"
+SHADOW_VERSION_TAG = "nbmlops.shadow.version"
+SHADOW_ALIAS_TAG = "nbmlops.shadow.alias"
+
+
+def predictions_artifact(name: str) -> str:
+    """A scoring run's predictions of model ``name`` with their join key, segments and time
+    (kept when its job waits for labels)."""
+    return f"monitor/{name}/predictions.parquet"
 
 
 def evaluation_artifact(name: str, version: str | int) -> str:

@@ -127,3 +127,16 @@ def test_named_classes_and_integer_classes_read_alike() -> None:
     live = labels.live_metrics(named, got, SOURCE, score="score")
     assert live.metrics["accuracy"] == pytest.approx(accuracy_score(truth, frame.prediction))
     assert live.metrics["auc"] == pytest.approx(roc_auc_score(truth, frame.score))
+
+
+def test_keys_join_whatever_type_each_side_read_them_as() -> None:
+    # Predictions kept as parquet (integers), labels read from csv as text or floats.
+    predictions = pd.DataFrame({"customer_id": [7, 8, 9], "prediction": [1, 0, 1]})
+    for keys in (["7", "8"], [7.0, 8.0]):
+        got = pd.DataFrame({"customer_id": keys, "churned": [1, 1]})
+        live = labels.live_metrics(predictions, got, SOURCE)
+        assert (live.labelled, live.pending, live.metrics) == (2, 1, {"accuracy": 0.5})
+    text = pd.DataFrame({"customer_id": ["C-7", "C-8"], "prediction": [1, 0]})
+    live = labels.live_metrics(text, pd.DataFrame({"customer_id": ["C-8"], "churned": [0]}),
+                               SOURCE)
+    assert (live.labelled, live.metrics) == (1, {"accuracy": 1.0})

@@ -69,6 +69,12 @@ class VersionInfo:
         return found
 
     @property
+    def live(self) -> dict[str, float]:
+        """Its metrics measured live, served or in shadow (``live_auc``, ...: the scoring
+        job's labels joined to its predictions, :mod:`nbmlops.jobs.run.live`)."""
+        return _numbers(self.tags, store.LIVE_METRIC_TAG_PREFIX)
+
+    @property
     def data(self) -> dict[str, str]:
         """The data it was trained on: name -> fingerprint."""
         pairs = (line.partition("=") for line in self.tags.get(store.MODEL_DATA_TAG, "")
@@ -225,7 +231,19 @@ def version_metrics(client: MlflowClient, version: VersionInfo) -> dict[str, flo
             if verdict:  # what the gate `reproduced` reads: 1 when the results came back
                 metrics[gates.REPRODUCED] = float(
                     verdict in (store.REPRODUCED_YES, store.REPRODUCED_WITHIN))
+    metrics.update(version.live)  # `live_auc >= champion`: measured since, it is newest
     return metrics
+
+
+def _numbers(tags: dict[str, str], prefix: str) -> dict[str, float]:
+    found = {}
+    for key, value in tags.items():
+        if key.startswith(prefix):
+            try:
+                found[key[len(prefix):]] = float(value)
+            except ValueError:
+                continue
+    return found
 
 
 def version_of_job_run(client: MlflowClient, name: str, job_run_id: str) -> VersionInfo | None:

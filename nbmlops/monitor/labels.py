@@ -102,6 +102,9 @@ def live_metrics(
     segments: Sequence[str] = (),
 ) -> LiveMetrics:
     """Join ``labels`` to ``predictions`` on the key and measure the labelled ones."""
+    # A key read from csv on one side and parquet on the other: 7, 7.0 and "7" are one key.
+    predictions = predictions.assign(**{source.key: _key_text(predictions[source.key])})
+    labels = labels.assign(**{source.key: _key_text(labels[source.key])})
     joined = predictions.merge(labels, on=source.key, how="left", suffixes=("", "_label"))
     truth = source.label if source.label != prediction else f"{source.label}_label"
     labelled = joined[joined[truth].notna()]
@@ -142,6 +145,13 @@ def _classes(values: pd.Series) -> np.ndarray:
     if numbers.notna().sum() == values.notna().sum():
         return numbers.to_numpy(dtype=float).astype(str)
     return values.astype(str).to_numpy()
+
+
+def _key_text(values: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce")
+    if len(values) and numbers.notna().all() and bool((numbers == numbers.round()).all()):
+        return numbers.astype("int64").astype(str)
+    return values.astype(str)
 
 
 def _is_regression(y: pd.Series) -> bool:

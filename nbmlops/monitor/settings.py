@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from nbmlops.exceptions import ConfigError
 from nbmlops.monitor.alerts import Target, parse_targets
 from nbmlops.monitor.policy import RetrainPolicy, parse_retrain
+from nbmlops.monitor.rollback import parse_rule
 
 if TYPE_CHECKING:  # labels brings pandas: read only when a job has labels:
     from nbmlops.monitor.labels import LabelSource
@@ -94,6 +95,8 @@ def parse(tables: Mapping[str, Any]) -> Watch:
     if rollback is not None and not (isinstance(rollback, str) and rollback.strip()):
         raise ConfigError("rollback: must be a rule such as "
                           "'live_auc < previous_champion * 0.9'")
+    if rollback is not None:
+        parse_rule(rollback)  # a bad rule fails the export or the run's start
     source = None
     if table.get("labels"):
         from nbmlops.monitor.labels import parse_labels

@@ -77,7 +77,7 @@ def add_to(
     """Compare each scored batch with its model's reference; what cannot be compared is
     said in the record's warnings."""
     from nbmlops.monitor import drift, report, sketch
-    from nbmlops.track import scored
+    from nbmlops.track import live, scored
 
     bound, read = list(bound), list(read)
     now = int(time.time() * 1000)
@@ -92,6 +92,8 @@ def add_to(
                 f"{len(ref.layout.columns)} columns; nothing compared")))
             continue
         variable, frame = found
+        live.add_to(record, staging, namespace, bound, read, watched, frame, watch,
+                    code)  # labels, shadow
         batch = sketch.sketch(frame, ref.layout)
         findings = drift.compare(ref.layout, ref.sketch, batch, ref.bands)
         about = {"model": f"{watched.name} v{watched.version}", "batch": variable,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nbmlops import config, store
+from nbmlops.jobs.run import live, rollback
 from nbmlops.jobs.run.windows import windows
 from nbmlops.jobs.spec import Job
 from nbmlops.monitor.settings import Watch
@@ -40,6 +41,8 @@ class After:
 #: The steps, in order: each takes an :class:`After`.
 STEPS: list[Callable[[After], None]] = []
 STEPS.append(windows)  # first: the later steps read the windows' figures and tags
+STEPS.append(live.judge_live)  # delayed labels: the model judged live
+STEPS.append(rollback.roll_back)  # after live: it reads what live measured
 
 
 def after_run(job: Job, folder: Path, job_run_id: str | None, status: str,
