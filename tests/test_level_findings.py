@@ -271,12 +271,20 @@ CASES: dict[str, tuple[str, Callable[[Evidence], None]]] = {
     "monitoring not compared": ("monitoring", lambda ev: scored(ev, compared=False,
                                                                 drifted=False)),
     "monitoring none": ("monitoring", no_scoring),
+    "monitoring alerts to come": ("monitoring", both(
+        lambda ev: scored(ev, compared=False, drifted=False),
+        lambda ev: scoring_run(ev, alerts=0))),
     "retrain met": ("retrain-on-drift", lambda ev: job(ev)),
     "retrain unread": ("retrain-on-drift", unread),
     "retrain held": ("retrain-on-drift", lambda ev: scoring_job(ev, runs=[
         JobRun("s2", "FINISHED", PERIOD + 3, decision="hold"),
         JobRun("s1", "FINISHED", PERIOD + 2, decision="retrain", retrain_run="t1"),
         JobRun("s0", "FINISHED", PERIOD + 1, decision="hold")])),
+    "retrain mostly retrain": ("retrain-on-drift", lambda ev: scoring_job(ev, runs=[
+        JobRun("s2", "FINISHED", PERIOD + 3, decision="retrain", retrain_run="t2"),
+        JobRun("s1", "FINISHED", PERIOD + 2, decision="hold"),
+        JobRun("s0", "FINISHED", PERIOD + 1, decision="retrain", retrain_run="t1",
+               outcome="refused: auc 0.7 < champion 0.8")])),
     "retrain no decision": ("retrain-on-drift", lambda ev: scoring_run(ev, decision=None)),
     "retrain not configured": ("retrain-on-drift", lambda ev: scoring_job(ev, retrain=None)),
     "retrain not configured elsewhere": ("retrain-on-drift", lambda ev: scoring_job(
@@ -734,6 +742,16 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                                                   '1 alert sent by score'],
                                      'missing': [],
                                      'step': None},
+     'monitoring alerts to come': {'status': 'partly',
+                                   'evidence': ['alerts: in the job.yaml of score'],
+                                   'missing': ['no scoring run compared its batch with a '
+                                               'reference'],
+                                   'step': ('Score through nbmlops.load_model in a tracked cell, '
+                                            "so each batch is compared with the model's training "
+                                            'data',
+                                            "model = nbmlops.load_model('model@champion') in the "
+                                            '%%track cell that predicts, then nbmlops export the '
+                                            'scoring notebook')},
      'monitoring met': {'status': 'met',
                         'evidence': ['alerts: in the job.yaml of score',
                                      "scoring runs that compared their batch with the model's "
@@ -1046,6 +1064,14 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                                   'retraining runs started: j1abcdef (promoted model v2)'],
                      'missing': [],
                      'step': None},
+     'retrain mostly retrain': {'status': 'met',
+                                'evidence': ['job score retrains jobs/train when its policy says '
+                                             'so',
+                                             '3 scoring job runs decided: 2 retrain, 1 hold',
+                                             'retraining runs started: t2 (no outcome yet), t1 '
+                                             '(refused: auc 0.7 < champion 0.8)'],
+                                'missing': [],
+                                'step': None},
      'retrain no decision': {'status': 'partly',
                              'evidence': ['job score retrains jobs/train when its policy says so'],
                              'missing': ['no run of score decided about retraining yet'],

@@ -289,3 +289,11 @@ def test_times_are_said_in_utc_wherever_the_machine_is(monkeypatch: pytest.Monke
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_tally_says_the_most_frequent_first_then_by_name() -> None:
+    from nbmlops.assess.wording import tally
+
+    assert tally(["retrain", "hold", "retrain"]) == "2 retrain, 1 hold"
+    assert tally(["retrain", "hold"]) == "1 hold, 1 retrain"
+    assert tally([]) == ""

@@ -708,7 +708,7 @@ def _retrain(ev: Evidence, f: Finding) -> None:
     decided = [(j, r) for j in ev.jobs for r in j.runs if r.decision]
     if decided:
         f.evidence.append(f"{plural(len(decided), 'scoring job run')} decided: "
-                          f"{tally([r.decision or '' for _, r in decided])}")
+                          f"{tally([str(r.decision) for _, r in decided])}")
     started = [f"{r.retrain_run[:8]} ({r.outcome or 'no outcome yet'})"
                for _, r in decided if r.retrain_run]
     if started:
