@@ -294,6 +294,7 @@ CASES: dict[str, tuple[str, Callable[[Evidence], None]]] = {
     "shadow unread": ("shadow", unread),
     "shadow never ran": ("shadow", lambda ev: scoring_run(ev, status="FAILED")),
     "shadow none": ("shadow", no_scoring),
+    "shadow not configured": ("shadow", lambda ev: scoring_job(ev, shadow=None)),
     "shadow none elsewhere": ("shadow", lambda ev: scoring_job(ev, shadow=None, monitor=False)),
     "prediction met": ("prediction-lineage", lambda ev: job(ev)),
     "prediction unread": ("prediction-lineage", unread),
@@ -304,6 +305,9 @@ CASES: dict[str, tuple[str, Callable[[Evidence], None]]] = {
     "prediction unknown model": ("prediction-lineage", lambda ev: scored(ev, model="other")),
     "prediction unnamed": ("prediction-lineage", lambda ev: scored(ev, version="")),
     "prediction none": ("prediction-lineage", no_scoring),
+    "prediction long ids": ("prediction-lineage", both(
+        lambda ev: scored(ev, run_id="0123456789abcdef"),
+        lambda ev: newest(ev, run_id="fedcba9876543210"))),
 }
 
 
@@ -798,6 +802,13 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                            'step': ('Make the tracking store reachable, then assess again',
                                     'start the MLflow server at sqlite:///mlflow.db (or set '
                                     'MLFLOW_TRACKING_URI), then nbmlops assess')},
+     'prediction long ids': {'status': 'met',
+                             'evidence': ['scoring run 01234567 -> model v2 -> training run '
+                                          'fedcba98 -> its data',
+                                          'scoring runs that trace to the data their model was '
+                                          'trained on: 1 of the newest 1'],
+                             'missing': [],
+                             'step': None},
      'prediction met': {'status': 'met',
                         'evidence': ['scoring run p1 -> model v2 -> training run r2 -> its data',
                                      'scoring runs that trace to the data their model was trained '
@@ -1211,15 +1222,22 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                      'evidence': [],
                      'missing': ['no scoring job scores a challenger beside the champion'],
                      'step': ('Score the challenger in the shadow of the champion',
-                              "add `monitor: {shadow: challenger}` to the scoring job's "
+                              "add `shadow: challenger` under `monitor:` in the scoring job's "
                               'job.yaml')},
      'shadow none elsewhere': {'status': 'not_met',
                                'evidence': [],
                                'missing': ['no scoring job scores a challenger beside the '
                                            'champion'],
                                'step': ('Score the challenger in the shadow of the champion',
-                                        "add `monitor: {shadow: challenger}` to the scoring job's "
-                                        'job.yaml')},
+                                        'add `shadow: challenger` under `monitor:` in the scoring '
+                                        "job's job.yaml")},
+     'shadow not configured': {'status': 'not_met',
+                               'evidence': [],
+                               'missing': ['no scoring job scores a challenger beside the '
+                                           'champion'],
+                               'step': ('Score the challenger in the shadow of the champion',
+                                        'add `shadow: challenger` under `monitor:` in '
+                                        'jobs/score/job.yaml')},
      'shadow unread': {'status': 'unchecked',
                        'evidence': ['job score also scores with @challenger, never served '
                                     '(shadow)'],

@@ -742,7 +742,7 @@ def _shadow(ev: Evidence, f: Finding) -> None:
            Step(f"Run the scoring job {configured[0].name}",
                 f"nbmlops run {_q(configured[0].folder)}") if configured else
            Step("Score the challenger in the shadow of the champion",
-                f"add `monitor: {{shadow: {store.CHALLENGER}}}` to "
+                f"add `shadow: {store.CHALLENGER}` under `monitor:` in "
                 + (f"{scoring.folder}/job.yaml" if scoring else "the scoring job's job.yaml")))
 
 
@@ -753,22 +753,24 @@ criterion("shadow", 4, "monitoring",
 def _prediction_lineage(ev: Evidence, f: Finding) -> None:
     if _unread(ev, f, ev.scoring) or _unread(ev, f, ev.models):
         return
+    # mutation-equivalent: `or` for `and`: _unread returned when either is None.
     assert ev.scoring is not None and ev.models is not None
     versions = {(m.name, v.version): v for m in ev.models for v in m.versions}
     named = [s for s in ev.scoring if s.version]
-    traced = []
+    traced = []  # (the scoring run, its version) where the version names its run and data
     for s in named:
         v = versions.get((s.model, s.version))
         if v is not None and v.run_id and v.data:
-            traced.append(s)
+            traced.append((s, v))
     if traced:
-        s = traced[0]
+        s, v = traced[0]
         f.evidence.append(f"scoring run {s.run_id[:8]} -> {s.model} v{s.version} -> training "
-                          f"run {(versions[(s.model, s.version)].run_id or '')[:8]} -> its data")
+                          f"run {str(v.run_id)[:8]} -> its data")
     if named:
         f.evidence.append("scoring runs that trace to the data their model was trained on: "
                           f"{len(traced)} of the newest {len(named)}")
-    lost = sorted({f"{s.model} v{s.version}" for s in named if s not in traced})
+    found = [s for s, _ in traced]
+    lost = sorted({f"{s.model} v{s.version}" for s in named if s not in found})
     _grade(f, named and not lost, named,
            f"scored versions without their training data: {some(lost)}" if named else
            "no scoring run names the model version it used",
