@@ -12,6 +12,12 @@ Two operators, chosen by ``schedule.airflow_operator`` in job.yaml (``--airflow-
   the job's requirements and nbmlops on its PATH.
 - ``kubernetes``: a KubernetesPodOperator starting the job's image (its Dockerfile), for
   Airflow workers that are not set up for the job.
+
+A scoring job with ``retrain:`` (bash operator) gets two tasks after its run: the run only
+records its retraining decision (``NBMLOPS_RETRAIN=defer``), ``nbmlops retrain-decision``
+reads it back (its hold status skips what follows), and a TriggerDagRunOperator starts the
+training job's own DAG, so Airflow shows the retraining as a run of that DAG
+(:mod:`nbmlops.jobs.trigger`).
 """
 
 from __future__ import annotations
