@@ -129,6 +129,37 @@ def checked_runs(uri: str, tmp_path: Path, n: int = 2) -> list[str]:
     return [upload_run(uri, tmp_path, parent=parent, tags=checks) for _ in range(n)]
 
 
+def scoring_job(root: Path, *, alerts: bool = True, retrain: bool = True,
+                shadow: bool = True) -> None:
+    """A scoring job folder: job.yaml watching model churn, as a team writes it."""
+    job = Job(name="score", notebook="score.ipynb", source="../../score.ipynb",
+              monitor={"model": "churn", **({"shadow": store.CHALLENGER} if shadow else {})},
+              alerts=[{"webhook": "${ALERT_WEBHOOK}"}] if alerts else None,
+              retrain={"job": "jobs/train", "on": "drift"} if retrain else None)
+    (root / "jobs" / "score").mkdir(parents=True, exist_ok=True)
+    (root / "jobs" / "score" / "job.yaml").write_text(dump(job, "jobs/score"))
+
+
+def scored(uri: str, tmp_path: Path, trained_by: str, *, version: str = "1",
+           drifted: str = "yes", decision: str | None = "retrain") -> str:
+    """A run of the scoring job: its tracked cell scored churn ``version`` (as
+    nbmlops.load_model tags it, and the batch compared with that version's training data);
+    the job's run raised an alert and decided about retraining, as its monitoring steps
+    record it. The job run's id."""
+    client = store.client(uri)
+    parent = job_run(uri, "score")
+    if decision:
+        client.set_tag(parent, store.RETRAIN_DECISION_TAG, decision)
+        client.set_tag(parent, store.ALERTS_TAG, json.dumps([
+            {"kind": "drift", "title": "churn: 2 columns drifted", "deliveries": []}]))
+    if decision == "retrain":
+        client.set_tag(parent, store.RETRAIN_RUN_TAG, trained_by)
+    upload_run(uri, tmp_path, parent=parent, tags={
+        store.SCORED_WITH_MODEL_TAG: "churn", store.SCORED_WITH_VERSION_TAG: version,
+        store.SCORED_WITH_RUN_TAG: trained_by, store.monitor_drifted_tag("churn"): drifted})
+    return parent
+
+
 def by_id(a: Assessment) -> dict[str, Any]:
     return {f.id: f for f in a.findings}
 
@@ -298,6 +329,11 @@ def test_gates_and_an_exercised_rollback_make_level_3(tmp_path: Path, sqlite_uri
     reign = {"since": "2026-11-30T03:00:00Z", "by": "ada"}
     store.client(sqlite_uri).set_model_version_tag("churn", "1", "nbmlops.alias_history.champion",
                                                    json.dumps([{**reign, "how": "rollback"}]))
+    # a scoring job watching the champion, alerting, retraining and scoring the challenger
+    scoring_job(root)
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "Watch the scoring")
+    scored(sqlite_uri, tmp_path, runs[0])
 
     a = assess_project(root)
     found = by_id(a)
@@ -311,6 +347,7 @@ def test_gates_and_an_exercised_rollback_make_level_3(tmp_path: Path, sqlite_uri
     assert found["rollback"].evidence == [
         "rollbacks recorded: churn v1 (nbmlops.alias_history.champion)"]
     assert found["drift-fails"].status == MET
+    assert found["monitoring"].status == MET
     assert found["lineage"].status == MET
     assert found["reproduced"].status == NOT_MET
     assert a.red_flags == []
@@ -320,9 +357,78 @@ def test_gates_and_an_exercised_rollback_make_level_3(tmp_path: Path, sqlite_uri
     # nbmlops can see it.
     store.client(sqlite_uri).set_tag(runs[0], store.REPRODUCED_TAG, "yes")
     a = assess_project(root)
-    assert a.level == 4
+    assert a.level == 4, [(f.id, f.status, f.missing) for f in a.findings if f.status != MET]
     assert by_id(a)["reproduced"].evidence == ["1 run reproduced"]
     assert a.next_steps == []
+
+
+def test_monitoring_retraining_shadow_and_prediction_lineage_read_from_a_real_project(
+    tmp_path: Path, sqlite_uri: str
+) -> None:
+    root = base_project(tmp_path, sqlite_uri, schedule="0 3 * * 1")
+    commit(root)
+    trained = checked_runs(sqlite_uri, tmp_path)
+    register(sqlite_uri, trained)
+    watched = ("monitoring", "retrain-on-drift", "shadow", "prediction-lineage")
+
+    def told(criterion: str) -> Any:
+        return by_id(assess_project(root))[criterion]
+
+    # nothing watched yet
+    a = assess_project(root)
+    assert {c: by_id(a)[c].status for c in watched} == dict.fromkeys(watched, NOT_MET)
+    assert by_id(a)["monitoring"].missing == [
+        "no scoring run compared its batch with a reference",
+        "no scoring job sends alerts (alerts: in its job.yaml)"]
+    assert by_id(a)["prediction-lineage"].step is not None
+    assert "nbmlops.load_model('churn@champion')" in by_id(a)["prediction-lineage"].step.command
+
+    # the scoring job's job.yaml, before its first run: what it says it will do
+    scoring_job(root)
+    a = assess_project(root)
+    assert {c: by_id(a)[c].status for c in watched} == {
+        "monitoring": PARTLY, "retrain-on-drift": PARTLY, "shadow": PARTLY,
+        "prediction-lineage": NOT_MET}
+    assert by_id(a)["monitoring"].evidence == ["alerts: in the job.yaml of score"]
+    assert by_id(a)["retrain-on-drift"].evidence == [
+        "job score retrains jobs/train when its policy says so"]
+    assert by_id(a)["retrain-on-drift"].step is not None
+    assert by_id(a)["retrain-on-drift"].step.command == "nbmlops run jobs/score"
+    assert by_id(a)["shadow"].missing == ["no successful run of score yet"]
+
+    # one run: it scored v1 of churn, its batch drifted, it alerted and decided to retrain
+    scored(sqlite_uri, tmp_path, trained[0])
+    a = assess_project(root)
+    assert {c: by_id(a)[c].status for c in watched} == dict.fromkeys(watched, MET)
+    assert by_id(a)["monitoring"].evidence == [
+        "alerts: in the job.yaml of score",
+        "scoring runs that compared their batch with the model's training data: 1 of the "
+        "newest 1, 1 drifted",
+        "1 alert sent by score"]
+    assert by_id(a)["retrain-on-drift"].evidence[1:] == [
+        "1 scoring job run decided: 1 retrain",
+        f"retraining runs started: {trained[0][:8]} (no outcome yet)"]
+    [scoring] = [s for s in a.evidence.scoring or []]
+    assert by_id(a)["prediction-lineage"].evidence == [
+        f"scoring run {scoring.run_id[:8]} -> churn v1 -> training run {trained[0][:8]} -> "
+        "its data",
+        "scoring runs that trace to the data their model was trained on: 1 of the newest 1"]
+
+    # a scoring run of a version the registry does not have: the trace breaks there
+    scored(sqlite_uri, tmp_path, trained[0], version="9", drifted="no", decision="hold")
+    assert told("prediction-lineage").status == PARTLY
+    assert told("prediction-lineage").missing == [
+        "scored versions without their training data: churn v9"]
+    assert told("retrain-on-drift").evidence[1] == "2 scoring job runs decided: 1 hold, 1 retrain"
+    assert told("monitoring").evidence[1].endswith(": 2 of the newest 2, 1 drifted")
+
+    # the job.yaml without alerts: the alerts sent still show the job alerts
+    scoring_job(root, alerts=False, retrain=False, shadow=False)
+    a = assess_project(root)
+    assert by_id(a)["monitoring"].status == MET
+    assert by_id(a)["monitoring"].evidence[-1] == "2 alerts sent by score"
+    assert by_id(a)["retrain-on-drift"].status == PARTLY  # decided, no longer configured
+    assert by_id(a)["shadow"].status == NOT_MET
 
 
 # -- the tracking server down; bad input ----------------------------------------------------

@@ -59,6 +59,32 @@ def job(ev: Evidence, **values: Any) -> None:
         setattr(ev.jobs[0], name, value)
 
 
+def every_job(ev: Evidence, **values: Any) -> None:
+    for facts in ev.jobs:
+        for name, value in values.items():
+            setattr(facts, name, value)
+
+
+def scoring_job(ev: Evidence, **values: Any) -> None:
+    for name, value in values.items():
+        setattr(ev.jobs[1], name, value)
+
+
+def scoring_run(ev: Evidence, **values: Any) -> None:
+    for name, value in values.items():
+        setattr(ev.jobs[1].runs[0], name, value)
+
+
+def scored(ev: Evidence, **values: Any) -> None:
+    assert ev.scoring is not None
+    for name, value in values.items():
+        setattr(ev.scoring[0], name, value)
+
+
+def no_scoring(ev: Evidence) -> None:
+    ev.jobs, ev.scoring = ev.jobs[:1], []
+
+
 def notebooks(ev: Evidence) -> None:
     ev.notebooks = [NotebookFacts("train.ipynb", code_cells=3, tracked_cells=2, expect_cells=1),
                     NotebookFacts("explore.ipynb", code_cells=4)]
@@ -121,9 +147,9 @@ CASES: dict[str, tuple[str, Callable[[Evidence], None]]] = {
         ev, "tracking_uri", ""))),
     "tracked no data": ("tracked-runs", lambda ev: runs(ev, with_data=0)),
     "job met": ("job", lambda ev: job(ev)),
-    "job errors": ("job", lambda ev: job(ev, error="bad yaml")),
+    "job errors": ("job", lambda ev: every_job(ev, error="bad yaml")),
     "job none": ("job", no_jobs),
-    "job no folder": ("job", lambda ev: job(ev, folder="")),
+    "job no folder": ("job", lambda ev: every_job(ev, folder="")),
     "checks met": ("data-checks", notebooks),
     "checks off": ("data-checks", lambda ev: setattr(ev, "drift_mode", "off")),
     "checks off unread": ("data-checks", both(lambda ev: setattr(ev, "drift_mode", "off"),
@@ -191,9 +217,9 @@ CASES: dict[str, tuple[str, Callable[[Evidence], None]]] = {
     "ci none": ("ci", lambda ev: code(ev, ci_files=[], ci_runs_jobs=[], ci_on_change=[])),
     "eval met": ("unattended-eval", lambda ev: job(ev)),
     "eval unread": ("unattended-eval", unread),
-    "eval no metrics": ("unattended-eval", lambda ev: job(ev, runs=[
+    "eval no metrics": ("unattended-eval", lambda ev: every_job(ev, runs=[
         JobRun("j1", "FINISHED", 1, metrics=0), JobRun("j0", "FAILED", 0, metrics=3)])),
-    "eval no runs": ("unattended-eval", lambda ev: job(ev, runs=[
+    "eval no runs": ("unattended-eval", lambda ev: every_job(ev, runs=[
         JobRun("j0", "FAILED", 0, metrics=3)])),
     "gates met": ("gates", lambda ev: job(ev)),
     "gates unread": ("gates", unread),
@@ -233,6 +259,55 @@ CASES: dict[str, tuple[str, Callable[[Evidence], None]]] = {
     "reproduced none": ("reproduced", lambda ev: runs(ev, reproduced=0)),
     **{f"reproduced {how}": ("reproduced", partial(unread_as, how=how))
        for how in ("offline", "timeout", "no uri", "unsaid", "no store uri", "secret uri")},
+    "monitoring met": ("monitoring", lambda ev: job(ev)),
+    "monitoring unread": ("monitoring", both(unread, lambda ev: setattr(ev, "scoring", None))),
+    "monitoring alerts configured only": ("monitoring", lambda ev: scoring_run(ev, alerts=0)),
+    "monitoring alerts sent only": ("monitoring", lambda ev: scoring_job(ev, alerts=False)),
+    "monitoring no alerts": ("monitoring", both(lambda ev: scoring_job(ev, alerts=False),
+                                                lambda ev: scoring_run(ev, alerts=0))),
+    "monitoring no alerts elsewhere": ("monitoring", both(
+        lambda ev: scoring_job(ev, alerts=False, monitor=False),
+        lambda ev: scoring_run(ev, alerts=0))),
+    "monitoring not compared": ("monitoring", lambda ev: scored(ev, compared=False,
+                                                                drifted=False)),
+    "monitoring none": ("monitoring", no_scoring),
+    "monitoring alerts to come": ("monitoring", both(
+        lambda ev: scored(ev, compared=False, drifted=False),
+        lambda ev: scoring_run(ev, alerts=0))),
+    "retrain met": ("retrain-on-drift", lambda ev: job(ev)),
+    "retrain unread": ("retrain-on-drift", unread),
+    "retrain held": ("retrain-on-drift", lambda ev: scoring_job(ev, runs=[
+        JobRun("s2", "FINISHED", PERIOD + 3, decision="hold"),
+        JobRun("s1", "FINISHED", PERIOD + 2, decision="retrain", retrain_run="t1"),
+        JobRun("s0", "FINISHED", PERIOD + 1, decision="hold")])),
+    "retrain mostly retrain": ("retrain-on-drift", lambda ev: scoring_job(ev, runs=[
+        JobRun("s2", "FINISHED", PERIOD + 3, decision="retrain", retrain_run="t2"),
+        JobRun("s1", "FINISHED", PERIOD + 2, decision="hold"),
+        JobRun("s0", "FINISHED", PERIOD + 1, decision="retrain", retrain_run="t1",
+               outcome="refused: auc 0.7 < champion 0.8")])),
+    "retrain no decision": ("retrain-on-drift", lambda ev: scoring_run(ev, decision=None)),
+    "retrain not configured": ("retrain-on-drift", lambda ev: scoring_job(ev, retrain=None)),
+    "retrain not configured elsewhere": ("retrain-on-drift", lambda ev: scoring_job(
+        ev, retrain=None, monitor=False)),
+    "retrain none": ("retrain-on-drift", no_scoring),
+    "shadow met": ("shadow", lambda ev: job(ev)),
+    "shadow unread": ("shadow", unread),
+    "shadow never ran": ("shadow", lambda ev: scoring_run(ev, status="FAILED")),
+    "shadow none": ("shadow", no_scoring),
+    "shadow not configured": ("shadow", lambda ev: scoring_job(ev, shadow=None)),
+    "shadow none elsewhere": ("shadow", lambda ev: scoring_job(ev, shadow=None, monitor=False)),
+    "prediction met": ("prediction-lineage", lambda ev: job(ev)),
+    "prediction unread": ("prediction-lineage", unread),
+    "prediction models unread": ("prediction-lineage", lambda ev: setattr(ev, "models", None)),
+    "prediction no data": ("prediction-lineage", lambda ev: newest(ev, data=False)),
+    "prediction no run": ("prediction-lineage", lambda ev: newest(ev, run_id=None)),
+    "prediction unknown version": ("prediction-lineage", lambda ev: scored(ev, version="9")),
+    "prediction unknown model": ("prediction-lineage", lambda ev: scored(ev, model="other")),
+    "prediction unnamed": ("prediction-lineage", lambda ev: scored(ev, version="")),
+    "prediction none": ("prediction-lineage", no_scoring),
+    "prediction long ids": ("prediction-lineage", both(
+        lambda ev: scored(ev, run_id="0123456789abcdef"),
+        lambda ev: newest(ev, run_id="fedcba9876543210"))),
 }
 
 
@@ -461,7 +536,7 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                   'step': None},
      'eval no metrics': {'status': 'partly',
                          'evidence': [],
-                         'missing': ['1 successful job run, none logged a metric'],
+                         'missing': ['2 successful job runs, none logged a metric'],
                          'step': ('Compute the evaluation metrics inside the scheduled job',
                                   'add a `%%track evaluate` cell computing the metrics to '
                                   'NOTEBOOK.ipynb, then nbmlops export it again')},
@@ -610,11 +685,11 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                                        "notebooks'")},
      'job errors': {'status': 'partly',
                     'evidence': [],
-                    'missing': ['jobs/train: bad yaml'],
+                    'missing': ['jobs/train: bad yaml', 'jobs/score: bad yaml'],
                     'step': ('Turn the training notebook into a parameterized job',
                              'nbmlops export NOTEBOOK.ipynb')},
      'job met': {'status': 'met',
-                 'evidence': ['job folders: jobs/train'],
+                 'evidence': ['job folders: jobs/train, jobs/score'],
                  'missing': [],
                  'step': None},
      'job no folder': {'status': 'not_met',
@@ -657,6 +732,144 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                         'step': ('Make the tracking store reachable, then assess again',
                                  'start the MLflow server at sqlite:///mlflow.db (or set '
                                  'MLFLOW_TRACKING_URI), then nbmlops assess')},
+     'monitoring alerts configured only': {'status': 'met',
+                                           'evidence': ['alerts: in the job.yaml of score',
+                                                        'scoring runs that compared their batch '
+                                                        "with the model's training data: 1 of the "
+                                                        'newest 1, 1 drifted'],
+                                           'missing': [],
+                                           'step': None},
+     'monitoring alerts sent only': {'status': 'met',
+                                     'evidence': ['scoring runs that compared their batch with '
+                                                  "the model's training data: 1 of the newest 1, "
+                                                  '1 drifted',
+                                                  '1 alert sent by score'],
+                                     'missing': [],
+                                     'step': None},
+     'monitoring alerts to come': {'status': 'partly',
+                                   'evidence': ['alerts: in the job.yaml of score'],
+                                   'missing': ['no scoring run compared its batch with a '
+                                               'reference'],
+                                   'step': ('Score through nbmlops.load_model in a tracked cell, '
+                                            "so each batch is compared with the model's training "
+                                            'data',
+                                            "model = nbmlops.load_model('model@champion') in the "
+                                            '%%track cell that predicts, then nbmlops export the '
+                                            'scoring notebook')},
+     'monitoring met': {'status': 'met',
+                        'evidence': ['alerts: in the job.yaml of score',
+                                     "scoring runs that compared their batch with the model's "
+                                     'training data: 1 of the newest 1, 1 drifted',
+                                     '1 alert sent by score'],
+                        'missing': [],
+                        'step': None},
+     'monitoring no alerts': {'status': 'partly',
+                              'evidence': ['scoring runs that compared their batch with the '
+                                           "model's training data: 1 of the newest 1, 1 drifted"],
+                              'missing': ['no scoring job sends alerts (alerts: in its job.yaml)'],
+                              'step': ('Send an alert when a batch drifts',
+                                       'add `alerts: [{webhook: ${ALERT_WEBHOOK}}]` to '
+                                       'jobs/score/job.yaml')},
+     'monitoring no alerts elsewhere': {'status': 'partly',
+                                        'evidence': ['scoring runs that compared their batch with '
+                                                     "the model's training data: 1 of the newest "
+                                                     '1, 1 drifted'],
+                                        'missing': ['no scoring job sends alerts (alerts: in its '
+                                                    'job.yaml)'],
+                                        'step': ('Send an alert when a batch drifts',
+                                                 'add `alerts: [{webhook: ${ALERT_WEBHOOK}}]` to '
+                                                 "the scoring job's job.yaml")},
+     'monitoring none': {'status': 'not_met',
+                         'evidence': [],
+                         'missing': ['no scoring run compared its batch with a reference',
+                                     'no scoring job sends alerts (alerts: in its job.yaml)'],
+                         'step': ('Score through nbmlops.load_model in a tracked cell, so each '
+                                  "batch is compared with the model's training data",
+                                  "model = nbmlops.load_model('model@champion') in the %%track "
+                                  'cell that predicts, then nbmlops export the scoring notebook')},
+     'monitoring not compared': {'status': 'partly',
+                                 'evidence': ['alerts: in the job.yaml of score',
+                                              '1 alert sent by score'],
+                                 'missing': ['no scoring run compared its batch with a reference'],
+                                 'step': ('Score through nbmlops.load_model in a tracked cell, so '
+                                          "each batch is compared with the model's training data",
+                                          "model = nbmlops.load_model('model@champion') in the "
+                                          '%%track cell that predicts, then nbmlops export the '
+                                          'scoring notebook')},
+     'monitoring unread': {'status': 'unchecked',
+                           'evidence': ['alerts: in the job.yaml of score'],
+                           'missing': ['MLflow at sqlite:///mlflow.db: connection refused'],
+                           'step': ('Make the tracking store reachable, then assess again',
+                                    'start the MLflow server at sqlite:///mlflow.db (or set '
+                                    'MLFLOW_TRACKING_URI), then nbmlops assess')},
+     'prediction long ids': {'status': 'met',
+                             'evidence': ['scoring run 01234567 -> model v2 -> training run '
+                                          'fedcba98 -> its data',
+                                          'scoring runs that trace to the data their model was '
+                                          'trained on: 1 of the newest 1'],
+                             'missing': [],
+                             'step': None},
+     'prediction met': {'status': 'met',
+                        'evidence': ['scoring run p1 -> model v2 -> training run r2 -> its data',
+                                     'scoring runs that trace to the data their model was trained '
+                                     'on: 1 of the newest 1'],
+                        'missing': [],
+                        'step': None},
+     'prediction models unread': {'status': 'unchecked',
+                                  'evidence': [],
+                                  'missing': ['MLflow could not be read'],
+                                  'step': ('Make the tracking store reachable, then assess again',
+                                           'start the MLflow server at sqlite:///mlflow.db (or '
+                                           'set MLFLOW_TRACKING_URI), then nbmlops assess')},
+     'prediction no data': {'status': 'partly',
+                            'evidence': ['scoring runs that trace to the data their model was '
+                                         'trained on: 0 of the newest 1'],
+                            'missing': ['scored versions without their training data: model v2'],
+                            'step': ('Register models from tracked cells that read their data',
+                                     '%%track train --model model=model')},
+     'prediction no run': {'status': 'partly',
+                           'evidence': ['scoring runs that trace to the data their model was '
+                                        'trained on: 0 of the newest 1'],
+                           'missing': ['scored versions without their training data: model v2'],
+                           'step': ('Register models from tracked cells that read their data',
+                                    '%%track train --model model=model')},
+     'prediction none': {'status': 'not_met',
+                         'evidence': [],
+                         'missing': ['no scoring run names the model version it used'],
+                         'step': ('Score through nbmlops.load_model in a tracked cell, so each '
+                                  "batch is compared with the model's training data",
+                                  "model = nbmlops.load_model('model@champion') in the %%track "
+                                  'cell that predicts, then nbmlops export the scoring notebook')},
+     'prediction unknown model': {'status': 'partly',
+                                  'evidence': ['scoring runs that trace to the data their model '
+                                               'was trained on: 0 of the newest 1'],
+                                  'missing': ['scored versions without their training data: other '
+                                              'v2'],
+                                  'step': ('Register models from tracked cells that read their '
+                                           'data',
+                                           '%%track train --model model=model')},
+     'prediction unknown version': {'status': 'partly',
+                                    'evidence': ['scoring runs that trace to the data their model '
+                                                 'was trained on: 0 of the newest 1'],
+                                    'missing': ['scored versions without their training data: '
+                                                'model v9'],
+                                    'step': ('Register models from tracked cells that read their '
+                                             'data',
+                                             '%%track train --model model=model')},
+     'prediction unnamed': {'status': 'not_met',
+                            'evidence': [],
+                            'missing': ['no scoring run names the model version it used'],
+                            'step': ('Score through nbmlops.load_model in a tracked cell, so each '
+                                     "batch is compared with the model's training data",
+                                     "model = nbmlops.load_model('model@champion') in the %%track "
+                                     'cell that predicts, then nbmlops export the scoring '
+                                     'notebook')},
+     'prediction unread': {'status': 'unchecked',
+                           'evidence': [],
+                           'missing': ['MLflow at sqlite:///mlflow.db: connection refused'],
+                           'step': ('Make the tracking store reachable, then assess again',
+                                    'start the MLflow server at sqlite:///mlflow.db (or set '
+                                    'MLFLOW_TRACKING_URI), then nbmlops assess')},
      'promotion met': {'status': 'met',
                        'evidence': ['model model: challenger -> v3, champion -> v2'],
                        'missing': [],
@@ -850,6 +1063,60 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                            'step': ('Make the tracking store reachable, then assess again',
                                     'start the MLflow server at sqlite:///mlflow.db (or set '
                                     'MLFLOW_TRACKING_URI), then nbmlops assess')},
+     'retrain held': {'status': 'met',
+                      'evidence': ['job score retrains jobs/train when its policy says so',
+                                   '3 scoring job runs decided: 2 hold, 1 retrain',
+                                   'retraining runs started: t1 (no outcome yet)'],
+                      'missing': [],
+                      'step': None},
+     'retrain met': {'status': 'met',
+                     'evidence': ['job score retrains jobs/train when its policy says so',
+                                  '1 scoring job run decided: 1 retrain',
+                                  'retraining runs started: j1abcdef (promoted model v2)'],
+                     'missing': [],
+                     'step': None},
+     'retrain mostly retrain': {'status': 'met',
+                                'evidence': ['job score retrains jobs/train when its policy says '
+                                             'so',
+                                             '3 scoring job runs decided: 2 retrain, 1 hold',
+                                             'retraining runs started: t2 (no outcome yet), t1 '
+                                             '(refused: auc 0.7 < champion 0.8)'],
+                                'missing': [],
+                                'step': None},
+     'retrain no decision': {'status': 'partly',
+                             'evidence': ['job score retrains jobs/train when its policy says so'],
+                             'missing': ['no run of score decided about retraining yet'],
+                             'step': ('Run the scoring job score', 'nbmlops run jobs/score')},
+     'retrain none': {'status': 'not_met',
+                      'evidence': [],
+                      'missing': ['no scoring job has retrain: in its job.yaml'],
+                      'step': ('Let drift retrain the model',
+                               'add `retrain: {job: jobs/TRAINING_JOB, on: drift, cooldown: 7d}` '
+                               "to the scoring job's job.yaml")},
+     'retrain not configured': {'status': 'partly',
+                                'evidence': ['1 scoring job run decided: 1 retrain',
+                                             'retraining runs started: j1abcdef (promoted model '
+                                             'v2)'],
+                                'missing': ['no scoring job has retrain: in its job.yaml'],
+                                'step': ('Let drift retrain the model',
+                                         'add `retrain: {job: jobs/TRAINING_JOB, on: drift, '
+                                         'cooldown: 7d}` to jobs/score/job.yaml')},
+     'retrain not configured elsewhere': {'status': 'partly',
+                                          'evidence': ['1 scoring job run decided: 1 retrain',
+                                                       'retraining runs started: j1abcdef '
+                                                       '(promoted model v2)'],
+                                          'missing': ['no scoring job has retrain: in its '
+                                                      'job.yaml'],
+                                          'step': ('Let drift retrain the model',
+                                                   'add `retrain: {job: jobs/TRAINING_JOB, on: '
+                                                   "drift, cooldown: 7d}` to the scoring job's "
+                                                   'job.yaml')},
+     'retrain unread': {'status': 'unchecked',
+                        'evidence': ['job score retrains jobs/train when its policy says so'],
+                        'missing': ['MLflow at sqlite:///mlflow.db: connection refused'],
+                        'step': ('Make the tracking store reachable, then assess again',
+                                 'start the MLflow server at sqlite:///mlflow.db (or set '
+                                 'MLFLOW_TRACKING_URI), then nbmlops assess')},
      'rollback met': {'status': 'met',
                       'evidence': ['rollbacks recorded: model v2 (rolled back from v3)'],
                       'missing': [],
@@ -942,6 +1209,42 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                           'step': ('Make the tracking store reachable, then assess again',
                                    'start the MLflow server at sqlite:///mlflow.db (or set '
                                    'MLFLOW_TRACKING_URI), then nbmlops assess')},
+     'shadow met': {'status': 'met',
+                    'evidence': ['job score also scores with @challenger, never served (shadow)'],
+                    'missing': [],
+                    'step': None},
+     'shadow never ran': {'status': 'partly',
+                          'evidence': ['job score also scores with @challenger, never served '
+                                       '(shadow)'],
+                          'missing': ['no successful run of score yet'],
+                          'step': ('Run the scoring job score', 'nbmlops run jobs/score')},
+     'shadow none': {'status': 'not_met',
+                     'evidence': [],
+                     'missing': ['no scoring job scores a challenger beside the champion'],
+                     'step': ('Score the challenger in the shadow of the champion',
+                              "add `shadow: challenger` under `monitor:` in the scoring job's "
+                              'job.yaml')},
+     'shadow none elsewhere': {'status': 'not_met',
+                               'evidence': [],
+                               'missing': ['no scoring job scores a challenger beside the '
+                                           'champion'],
+                               'step': ('Score the challenger in the shadow of the champion',
+                                        'add `shadow: challenger` under `monitor:` in the scoring '
+                                        "job's job.yaml")},
+     'shadow not configured': {'status': 'not_met',
+                               'evidence': [],
+                               'missing': ['no scoring job scores a challenger beside the '
+                                           'champion'],
+                               'step': ('Score the challenger in the shadow of the champion',
+                                        'add `shadow: challenger` under `monitor:` in '
+                                        'jobs/score/job.yaml')},
+     'shadow unread': {'status': 'unchecked',
+                       'evidence': ['job score also scores with @challenger, never served '
+                                    '(shadow)'],
+                       'missing': ['MLflow at sqlite:///mlflow.db: connection refused'],
+                       'step': ('Make the tracking store reachable, then assess again',
+                                'start the MLflow server at sqlite:///mlflow.db (or set '
+                                'MLFLOW_TRACKING_URI), then nbmlops assess')},
      'tracked met': {'status': 'met',
                      'evidence': ['%%track cells in train.ipynb',
                                   '10 of the 10 newest runs carry their code (tag '

@@ -37,6 +37,7 @@ from nbmlops.assess.evidence import (
     JobRun,
     ModelFacts,
     RunFacts,
+    ScoringFacts,
     VersionFacts,
 )
 
@@ -51,11 +52,17 @@ def everything() -> Evidence:
     job = JobFacts("jobs/train", "train", notebook="train.ipynb", cron="0 3 * * 1",
                    installed=["cron"], promote=True, period_start=PERIOD,
                    runs=[JobRun("j1", "FINISHED", PERIOD + 1, metrics=2)])
+    # a scoring job: watched against the training data, alerting, retraining, shadowing
+    scoring = JobFacts("jobs/score", "score", notebook="score.ipynb", monitor=True,
+                       alerts=True, retrain="jobs/train", shadow=store.CHALLENGER,
+                       runs=[JobRun("s1", "FINISHED", PERIOD + 2, alerts=1,
+                                     decision="retrain", retrain_run="j1abcdef99",
+                                     outcome="promoted model v2")])
     return Evidence(
         root="/p", generated_at="", tracking_uri="sqlite:///mlflow.db", drift_mode="fail",
         gates=["auc >= champion"],
         git=GitFacts(repository="/p", commits=3, head="0123456789abcdef"),
-        jobs=[job],
+        jobs=[job, scoring],
         code=CodeFacts(test_files=["tests/test_features.py"],
                        feature_functions=["features.py:clean"],
                        ci_files=[".github/workflows/train.yml"],
@@ -65,6 +72,8 @@ def everything() -> Evidence:
                       with_metrics=10, drift_checked=5, expectations=5, users={"ada": 10},
                       reproduced=1),
         models=[ModelFacts("model", aliases={store.CHAMPION: "2"}, versions=[version])],
+        scoring=[ScoringFacts("p1", "model", "2", training_run="r2", compared=True,
+                              drifted=True)],
     )
 
 
@@ -85,8 +94,9 @@ def test_a_project_meeting_every_criterion_is_level_4() -> None:
     assert [(f.id, f.level, f.area, f.title) for f in a.findings] == [
         (c.id, c.level, c.area, c.title) for c in CRITERIA]
     assert a.evidence is ev and a.red_flags == red_flags(ev) != []
-    assert a.notes == ["level 4: nbmlops sees lineage and reproduction; online learning, "
-                       "shadow evaluation and feature stores are outside what it can check"]
+    assert a.notes == ["level 4: nbmlops sees lineage, reproduction, drift-triggered "
+                       "retraining and shadow scoring; online learning and feature stores are "
+                       "outside what it can check"]
 
 
 def test_level_3_met_without_level_2_is_level_1() -> None:
@@ -127,6 +137,11 @@ def _set_job(job: JobFacts, **values: object) -> JobFacts:
     return job
 
 
+def _scoring(ev: Evidence) -> ScoringFacts:
+    assert ev.scoring is not None
+    return ev.scoring[0]
+
+
 def _older_version_without_data(ev: Evidence) -> None:
     _model(ev).versions.append(VersionFacts("1", run_id="r1", user="ada", code=True,
                                             data=False, metrics=2, report=True))
@@ -136,7 +151,7 @@ def _older_version_without_data(ev: Evidence) -> None:
 PAST: dict[str, tuple[Callable[[Evidence], None], str]] = {
     "git": (lambda ev: _set(ev.git, not_in_git=["train.ipynb"]), PARTLY),
     "tracked-runs": (lambda ev: _set(_runs(ev), with_data=0), PARTLY),
-    "job": (lambda ev: _set(ev.jobs[0], error="job.yaml: not a mapping"), PARTLY),
+    "job": (lambda ev: [_set(j, error="job.yaml: not a mapping") for j in ev.jobs], PARTLY),
     "data-checks": (lambda ev: _set(_runs(ev), expectations=0), PARTLY),
     "tracking-consistent": (lambda ev: _set(_runs(ev), with_git=8), PARTLY),
     "scheduled": (lambda ev: _set(ev.jobs[0].runs[0], start_time=PERIOD - 1), PARTLY),
@@ -145,13 +160,17 @@ PAST: dict[str, tuple[Callable[[Evidence], None], str]] = {
     "feature-tests": (lambda ev: _set(ev.code, untested=["features.py:clean"]), NOT_MET),
     "ci": (lambda ev: _set(ev.code, ci_on_change=[]), PARTLY),
     "unattended-eval": (lambda ev: _set(ev.jobs[0].runs[0], metrics=0), PARTLY),
-    "gates": (lambda ev: _set(ev, gates=None, jobs=[_set_job(ev.jobs[0], promote=False)]),
-              PARTLY),
+    "gates": (lambda ev: _set(ev, gates=None, jobs=[_set_job(ev.jobs[0], promote=False),
+                                                     *ev.jobs[1:]]), PARTLY),
     "eval-reports": (lambda ev: _set(_model(ev).versions[0], report=False), NOT_MET),
     "rollback": (lambda ev: _set(_model(ev).versions[0], rollback_tags=[]), NOT_MET),
     "drift-fails": (lambda ev: _set(ev, drift_mode="warn"), PARTLY),
     "lineage": (_older_version_without_data, PARTLY),
     "reproduced": (lambda ev: _set(_runs(ev), reproduced=0, not_reproduced=1), PARTLY),
+    "monitoring": (lambda ev: _set(_scoring(ev), compared=False), PARTLY),
+    "retrain-on-drift": (lambda ev: _set(ev.jobs[1].runs[0], decision=None), PARTLY),
+    "shadow": (lambda ev: _set(ev.jobs[1].runs[0], status="FAILED"), PARTLY),
+    "prediction-lineage": (lambda ev: _set(_scoring(ev), version="7"), PARTLY),
 }
 
 
@@ -201,7 +220,8 @@ def test_a_criterion_that_could_not_be_checked_is_not_met_and_said() -> None:
     ev.mlflow = "timeout"
     a = assess(ev)
     assert not_met(a) == {c: UNCHECKED for c in (
-        "registry", "promotion", "gates", "eval-reports", "rollback", "lineage")}
+        "registry", "promotion", "gates", "eval-reports", "rollback", "lineage",
+        "prediction-lineage")}
     assert a.level == 1
     assert a.notes[0] == ("some criteria could not be checked (see \"Not checked\"): the "
                           "level may be higher")
@@ -215,7 +235,7 @@ def test_runs_that_could_not_be_read_leave_the_level_to_the_disk() -> None:
     a = assess(ev)
     assert {c for c, s in not_met(a).items()} == {
         "tracked-runs", "data-checks", "tracking-consistent", "scheduled",
-        "unattended-eval", "reproduced"}
+        "unattended-eval", "reproduced", "retrain-on-drift", "shadow"}
     assert set(not_met(a).values()) == {UNCHECKED}
     assert a.level == 0
 
@@ -269,3 +289,11 @@ def test_times_are_said_in_utc_wherever_the_machine_is(monkeypatch: pytest.Monke
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_tally_says_the_most_frequent_first_then_by_name() -> None:
+    from nbmlops.assess.wording import tally
+
+    assert tally(["retrain", "hold", "retrain"]) == "2 retrain, 1 hold"
+    assert tally(["retrain", "hold"]) == "1 hold, 1 retrain"
+    assert tally([]) == ""

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
+from nbmlops import store
 from nbmlops.jobs.export.folder import export_job
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
@@ -204,13 +205,84 @@ def airflow(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Airf
     af.project.mkdir()
     (af.project / "pyproject.toml").write_text("[project]\nname = 'team'\n")
     for source, name in (("job_inferred.ipynb", "fit.ipynb"),
-                         ("tracked_failure.ipynb", "broken.ipynb")):
+                         ("tracked_failure.ipynb", "broken.ipynb"),
+                         ("job_inferred.ipynb", "train.ipynb")):
         shutil.copy(NOTEBOOKS / source, af.project / name)
         export_job(af.project / name, cron="0 3 * * 1", targets=["airflow"])
+    _scoring_job(af.project)
     for step in (("db", "migrate"), ("dags", "reserialize")):
         done = af.airflow(*step)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return af
+
+
+def _scoring_job(project: Path) -> None:
+    """A scoring job whose ``retrain:`` names the training job ``jobs/train``, exported as a
+    user does: once, then again after adding ``retrain:`` to its job.yaml.
+
+    Its notebook STANDS IN for the retraining step (built separately, not yet on this branch):
+    it writes the decision given as the job's parameter ``decision`` on the job's run, as
+    that step does under ``NBMLOPS_RETRAIN=defer``, and records what NBMLOPS_RETRAIN it saw.
+    Once the real step is in, it decides from real drift (and would overwrite this tag): make
+    the scoring data drift, or not, instead of passing ``decision``."""
+    import nbformat
+    import yaml
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('decision = "hold"  # what the run decides about retraining'),
+        nbformat.v4.new_code_cell(
+            "import os\n"
+            "from mlflow import MlflowClient\n"
+            "run_id = os.environ['NBMLOPS_PARENT_RUN_ID']\n"
+            f"MlflowClient().set_tag(run_id, {store.RETRAIN_DECISION_TAG!r}, decision)\n"
+            "MlflowClient().set_tag(run_id, 'test.retrain_env', "
+            "os.environ.get('NBMLOPS_RETRAIN', ''))\n"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, project / "score.ipynb")
+    folder = export_job(project / "score.ipynb", cron="0 4 * * *", targets=["airflow"]).folder
+    spec = yaml.safe_load((folder / "job.yaml").read_text())
+    spec["retrain"] = {"job": "jobs/train", "on": "drift"}
+    (folder / "job.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    export_job(project / "score.ipynb")
+
+
+def _dag_runs(airflow: Airflow, dag_id: str) -> list[dict[str, str]]:
+    done = airflow.airflow("dags", "list-runs", dag_id, "-o", "json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    last = done.stdout.strip().splitlines()[-1]  # after Airflow's own warnings
+    runs = json.loads(last)
+    assert isinstance(runs, list), done.stdout[-2000:]
+    return runs
+
+
+@pytest.mark.airflow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("decision", ["retrain", "hold"])
+def test_the_scoring_dag_triggers_the_training_dag_when_its_run_says_retrain(
+        airflow: Airflow, decision: str) -> None:
+    dag = (airflow.project / "jobs" / "score" / "airflow_dag.py").read_text()
+    assert str(airflow.root) not in dag  # portable: nothing of the exporting machine
+    before = len(_dag_runs(airflow, "nbmlops_train"))
+    done = airflow.airflow("dags", "test", "nbmlops_score", "--conf",
+                           json.dumps({"decision": decision}))
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-3000:]
+
+    client = MlflowClient(airflow.env["MLFLOW_TRACKING_URI"])
+    experiment = client.get_experiment_by_name("score.ipynb")
+    [newest, *_] = client.search_runs([experiment.experiment_id], "tags.`nbmlops.job` = 'score'",
+                                      order_by=["attributes.start_time DESC"])
+    assert newest.data.tags[store.RETRAIN_DECISION_TAG] == decision
+    assert newest.data.tags["test.retrain_env"] == "defer"  # the run only decides
+    after = _dag_runs(airflow, "nbmlops_train")
+    if decision == "retrain":
+        assert len(after) == before + 1, log[-3000:]  # fired, left for the scheduler to run
+        assert max(r["run_id"] for r in after).startswith("manual__")
+    else:
+        assert len(after) == before, log[-3000:]
+        assert "Bash command returned exit code 3. Skipping." in log  # held, said so
 
 
 @pytest.mark.airflow

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from nbmlops import store
 from nbmlops.assess.evidence import Evidence, JobFacts, ModelFacts
 from nbmlops.assess.red_flags import RedFlag, red_flags
-from nbmlops.assess.wording import plural, some
+from nbmlops.assess.wording import plural, some, tally
 from nbmlops.redact import strip_credentials
 
 MET, PARTLY, NOT_MET, UNCHECKED = "met", "partly", "not_met", "unchecked"
@@ -132,8 +132,9 @@ def assess(ev: Evidence) -> Assessment:
     if any(f.status == UNCHECKED for f in findings):
         notes.append("some criteria could not be checked (see \"Not checked\"): the level "
                      "may be higher")
-    notes.append("level 4: nbmlops sees lineage and reproduction; online learning, shadow "
-                 "evaluation and feature stores are outside what it can check")
+    notes.append("level 4: nbmlops sees lineage, reproduction, drift-triggered retraining and "
+                 "shadow scoring; online learning and feature stores are outside what it can "
+                 "check")
     return Assessment(ev, level, findings, red_flags(ev), next_steps(findings), notes)
 
 
@@ -617,6 +618,46 @@ criterion("drift-fails", 3, "monitoring",
           "A scheduled job stops when its data drifts")(_drift_fails)
 
 
+def _score_step(ev: Evidence) -> Step:
+    """What makes a tracked cell a monitored scoring cell."""
+    return Step("Score through nbmlops.load_model in a tracked cell, so each batch is compared "
+                "with the model's training data",
+                f"model = nbmlops.load_model('{_model_name(ev)}@{store.CHAMPION}') in the "
+                "%%track cell that predicts, then nbmlops export the scoring notebook")
+
+
+def _monitoring(ev: Evidence, f: Finding) -> None:
+    alerting = [j.name for j in ev.jobs if j.alerts]
+    if alerting:
+        f.evidence.append(f"alerts: in the job.yaml of {some(alerting)}")
+    if _unread(ev, f, ev.scoring):
+        return
+    assert ev.scoring is not None
+    compared = [s for s in ev.scoring if s.compared]
+    if compared:
+        f.evidence.append("scoring runs that compared their batch with the model's training "
+                          f"data: {len(compared)} of the newest {len(ev.scoring)}, "
+                          f"{sum(s.drifted for s in compared)} drifted")
+    sent = [(j.name, r.alerts) for j in ev.jobs for r in j.runs if r.alerts]
+    if sent:
+        f.evidence.append(f"{plural(sum(n for _, n in sent), 'alert')} sent by "
+                          f"{some(sorted({name for name, _ in sent}))}")
+    scoring_job = next((j for j in ev.jobs if j.monitor and j.folder), None)
+    where = f"{scoring_job.folder}/job.yaml" if scoring_job else "the scoring job's job.yaml"
+    _grade(f, compared and (alerting or sent), compared or alerting or sent,
+           [m for m, lacking in (
+               ("no scoring run compared its batch with a reference", not compared),
+               ("no scoring job sends alerts (alerts: in its job.yaml)", not (alerting or sent)))
+            if lacking],
+           _score_step(ev) if not compared else
+           Step("Send an alert when a batch drifts",
+                f"add `alerts: [{{webhook: ${{ALERT_WEBHOOK}}}}]` to {where}"))
+
+
+criterion("monitoring", 3, "monitoring",
+          "Scoring is compared with the training data, and alerts go out")(_monitoring)
+
+
 # -- level 4 (the part nbmlops can see) -----------------------------------------------------
 
 
@@ -656,3 +697,86 @@ def _reproduced(ev: Evidence, f: Finding) -> None:
 
 
 criterion("reproduced", 4, "tracking", "Runs are reproduced on demand")(_reproduced)
+
+
+def _retrain(ev: Evidence, f: Finding) -> None:
+    configured = [j for j in ev.jobs if j.retrain]
+    for j in configured:
+        f.evidence.append(f"job {j.name} retrains {j.retrain} when its policy says so")
+    if _unread(ev, f, ev.runs):
+        return
+    decided = [(j, r) for j in ev.jobs for r in j.runs if r.decision]
+    if decided:
+        f.evidence.append(f"{plural(len(decided), 'scoring job run')} decided: "
+                          f"{tally([str(r.decision) for _, r in decided])}")
+    started = [f"{r.retrain_run[:8]} ({r.outcome or 'no outcome yet'})"
+               for _, r in decided if r.retrain_run]
+    if started:
+        f.evidence.append(f"retraining runs started: {some(started)}")
+    quiet = [j for j in configured if not any(r.decision for r in j.runs)]
+    scoring = next((j for j in ev.jobs if j.monitor and j.folder), None)
+    _grade(f, configured and not quiet, configured or decided,
+           f"no run of {some([j.name for j in quiet])} decided about retraining yet"
+           if configured else "no scoring job has retrain: in its job.yaml",
+           Step(f"Run the scoring job {quiet[0].name}", f"nbmlops run {_q(quiet[0].folder)}")
+           if quiet else
+           Step("Let drift retrain the model",
+                "add `retrain: {job: jobs/TRAINING_JOB, on: drift, cooldown: 7d}` to "
+                + (f"{scoring.folder}/job.yaml" if scoring else "the scoring job's job.yaml")))
+
+
+criterion("retrain-on-drift", 4, "monitoring", "Drift retrains the model")(_retrain)
+
+
+def _shadow(ev: Evidence, f: Finding) -> None:
+    configured = [j for j in ev.jobs if j.shadow]
+    for j in configured:
+        f.evidence.append(f"job {j.name} also scores with @{j.shadow}, never served (shadow)")
+    if _unread(ev, f, ev.runs):
+        return
+    ran = [j for j in configured if any(r.status == "FINISHED" for r in j.runs)]
+    scoring = next((j for j in ev.jobs if j.monitor and j.folder), None)
+    _grade(f, ran, configured,
+           f"no successful run of {some([j.name for j in configured])} yet" if configured else
+           "no scoring job scores a challenger beside the champion",
+           Step(f"Run the scoring job {configured[0].name}",
+                f"nbmlops run {_q(configured[0].folder)}") if configured else
+           Step("Score the challenger in the shadow of the champion",
+                f"add `shadow: {store.CHALLENGER}` under `monitor:` in "
+                + (f"{scoring.folder}/job.yaml" if scoring else "the scoring job's job.yaml")))
+
+
+criterion("shadow", 4, "monitoring",
+          "A challenger is scored in the shadow of the champion")(_shadow)
+
+
+def _prediction_lineage(ev: Evidence, f: Finding) -> None:
+    if _unread(ev, f, ev.scoring) or _unread(ev, f, ev.models):
+        return
+    # mutation-equivalent: `or` for `and`: _unread returned when either is None.
+    assert ev.scoring is not None and ev.models is not None
+    versions = {(m.name, v.version): v for m in ev.models for v in m.versions}
+    named = [s for s in ev.scoring if s.version]
+    traced = []  # (the scoring run, its version) where the version names its run and data
+    for s in named:
+        v = versions.get((s.model, s.version))
+        if v is not None and v.run_id and v.data:
+            traced.append((s, v))
+    if traced:
+        s, v = traced[0]
+        f.evidence.append(f"scoring run {s.run_id[:8]} -> {s.model} v{s.version} -> training "
+                          f"run {str(v.run_id)[:8]} -> its data")
+    if named:
+        f.evidence.append("scoring runs that trace to the data their model was trained on: "
+                          f"{len(traced)} of the newest {len(named)}")
+    found = [s for s, _ in traced]
+    lost = sorted({f"{s.model} v{s.version}" for s in named if s not in found})
+    _grade(f, named and not lost, named,
+           f"scored versions without their training data: {some(lost)}" if named else
+           "no scoring run names the model version it used",
+           Step("Register models from tracked cells that read their data",
+                f"%%track train --model model={_model_name(ev)}") if named else _score_step(ev))
+
+
+criterion("prediction-lineage", 4, "monitoring",
+          "A prediction traces back to the data that trained its model")(_prediction_lineage)

@@ -42,6 +42,7 @@ MAX_MODELS = 50
 MAX_VERSIONS = 100  # per model, newest first
 MAX_REPORT_CHECKS = 20  # versions whose run artifacts are listed for an evaluation report
 MAX_NESTED_CHECKS = 3  # successful runs per job whose nested runs are searched for metrics
+MAX_SCORING = 200  # the newest scoring runs read (a tracked cell that scored a batch)
 DEFAULT_TIMEOUT = 20.0
 
 #: Names of functions and modules that transform features (tests should cover them).
@@ -88,6 +89,11 @@ class JobRun:
     status: str
     start_time: int | None  # ms since the epoch
     metrics: int = 0  # metrics logged by the job's run and its nested runs
+    # What a scoring job's run did after its cells (nbmlops.monitor.history reads the same):
+    alerts: int = 0  # alerts it raised
+    decision: str | None = None  # about retraining: "retrain" | "hold"
+    retrain_run: str | None = None  # the training job's run it started
+    outcome: str | None = None  # what became of that retraining
 
 
 @dataclass
@@ -100,6 +106,11 @@ class JobFacts:
     targets: list[str] = field(default_factory=list)
     installed: list[str] = field(default_factory=list)  # "cron", "github" where nbmlops sees it
     promote: bool = False  # job.yaml holds a promote: section (gated promotion after training)
+    # A scoring job's job.yaml, as written (nbmlops.monitor.settings):
+    monitor: bool = False  # monitor: is set
+    alerts: bool = False  # alerts: names where alerts go
+    retrain: str | None = None  # retrain: job: the training job drift runs
+    shadow: str | None = None  # monitor: shadow: the alias also scored, never served
     error: str | None = None
     runs: list[JobRun] = field(default_factory=list)  # newest first
     period_start: int | None = None  # ms: the start of the schedule's last full period
@@ -148,6 +159,18 @@ class RunFacts:
 
 
 @dataclass
+class ScoringFacts:
+    """A scoring run: a tracked cell that loaded a registered version and predicted."""
+
+    run_id: str
+    model: str
+    version: str  # "" when the run did not say
+    training_run: str | None = None  # the run that trained that version, as the run names it
+    compared: bool = False  # its batch was compared with the version's training data
+    drifted: bool = False
+
+
+@dataclass
 class VersionFacts:
     version: str
     run_id: str | None = None
@@ -186,6 +209,7 @@ class Evidence:
     code: CodeFacts = field(default_factory=CodeFacts)
     runs: RunFacts | None = None  # None: MLflow could not be read
     models: list[ModelFacts] | None = None  # None: the registry could not be read
+    scoring: list[ScoringFacts] | None = None  # newest first; None: MLflow could not be read
     more_models: bool = False
     unchecked: list[str] = field(default_factory=list)  # what could not be checked, and why
     #: read | no store (nothing uploaded yet) | offline | timeout | unreachable | no uri
@@ -438,6 +462,7 @@ def _job(root: Path, folder: Path, crontab: set[Path]) -> JobFacts:
     try:
         raw = yaml.safe_load(regular_files.read_text(folder / spec.JOB_FILE))
         facts.promote = isinstance(raw, dict) and bool(raw.get("promote"))
+        _watched(facts, raw)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         raw = None
     try:
@@ -456,6 +481,21 @@ def _job(root: Path, folder: Path, crontab: set[Path]) -> JobFacts:
         ["github"] if _in_github(root, folder, job.name) else [])
     facts.period_start = _period_start(facts.cron, facts.timezone)
     return facts
+
+
+def _watched(facts: JobFacts, raw: Any) -> None:
+    """What a job.yaml says about watching its scoring: read as written, so a section this
+    version refuses still shows what the team set up."""
+    if not isinstance(raw, dict):
+        return
+    monitor = raw.get("monitor")
+    retrain = raw.get("retrain")
+    facts.monitor = bool(monitor)
+    facts.alerts = bool(raw.get("alerts"))
+    job = retrain.get("job") if isinstance(retrain, dict) else None
+    facts.retrain = str(job) if job else None
+    shadow = monitor.get("shadow") if isinstance(monitor, dict) else None
+    facts.shadow = str(shadow) if shadow else None
 
 
 def _cron_folders() -> set[Path]:
@@ -523,7 +563,7 @@ def _mlflow(ev: Evidence, deadline: Deadline, max_runs: int) -> None:
     uri = ev.tracking_uri
     where = strip_credentials(uri)
     if not store.exists(uri):
-        ev.runs, ev.models = RunFacts(), []  # no store yet: nothing was ever uploaded
+        ev.runs, ev.models, ev.scoring = RunFacts(), [], []  # no store: nothing uploaded yet
         ev.mlflow = "no store"
         return
     try:
@@ -533,6 +573,7 @@ def _mlflow(ev: Evidence, deadline: Deadline, max_runs: int) -> None:
             ids = [e.experiment_id for e in found]
             ev.runs = _runs(client, ids, ev, deadline, max_runs)
             ev.models = _registry(client, ids, ev, deadline)
+            ev.scoring = _scoring(client, ids, deadline)
     except _OutOfTime:
         ev.mlflow = "timeout"
         ev.unchecked.append(f"MLflow at {where}: the time limit of {deadline.seconds:g} s ran "
@@ -626,8 +667,12 @@ def _job_runs(client: Any, ev: Evidence, ids: list[str], deadline: Deadline) -> 
         name = run.data.tags.get(store.JOB_TAG, "")
         runs = by_name.setdefault(name, [])
         if len(runs) < 20:
+            tags = run.data.tags
             runs.append(JobRun(run.info.run_id, run.info.status, run.info.start_time or None,
-                               len(run.data.metrics)))
+                               len(run.data.metrics), _alerts(tags.get(store.ALERTS_TAG)),
+                               tags.get(store.RETRAIN_DECISION_TAG),
+                               tags.get(store.RETRAIN_RUN_TAG),
+                               tags.get(store.RETRAIN_OUTCOME_TAG)))
     # MLflow's filters have no IN for tags: one small query per job's newest successful runs.
     for runs in by_name.values():
         for r in [r for r in runs if r.status == "FINISHED"][:MAX_NESTED_CHECKS]:
@@ -642,6 +687,37 @@ def _job_runs(client: Any, ev: Evidence, ids: list[str], deadline: Deadline) -> 
         if name not in known:
             ev.jobs.append(JobFacts(folder="", name=name, runs=runs,
                                     error="no job folder in this project"))
+
+
+def _alerts(text: str | None) -> int:
+    """How many alerts a job run's :data:`~nbmlops.store.ALERTS_TAG` lists."""
+    import json
+
+    try:
+        found = json.loads(text or "[]")
+    except ValueError:
+        return 0
+    return len(found) if isinstance(found, list) else 0
+
+
+def _scoring(client: Any, ids: list[str], deadline: Deadline) -> list[ScoringFacts]:
+    """The newest scoring runs: what each scored with, and whether its batch was compared
+    with that version's training data."""
+    if not ids:
+        return []
+    found = _timed(deadline, lambda: client.search_runs(
+        ids, filter_string=f"tags.`{store.SCORED_WITH_MODEL_TAG}` LIKE '%'",
+        max_results=MAX_SCORING, order_by=["attributes.start_time DESC"]))
+    facts = []
+    for run in found:
+        tags = run.data.tags
+        name = tags[store.SCORED_WITH_MODEL_TAG]
+        drifted = tags.get(store.monitor_drifted_tag(name))
+        facts.append(ScoringFacts(run.info.run_id, name,
+                                  tags.get(store.SCORED_WITH_VERSION_TAG, ""),
+                                  tags.get(store.SCORED_WITH_RUN_TAG), drifted is not None,
+                                  drifted == "yes"))
+    return facts
 
 
 def _registry(

@@ -12,3 +12,12 @@ def some(items: list[str], n: int = 3) -> str:
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def tally(items: list[str]) -> str:
+    """How often each value occurs, most frequent first: ``"3 hold, 1 retrain"``."""
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item] = counts.get(item, 0) + 1
+    return ", ".join(f"{n} {item}" for item, n in sorted(counts.items(),
+                                                          key=lambda kv: (-kv[1], kv[0])))

@@ -16,8 +16,10 @@ ALL: dict[str, Command] = {
 COMMANDS: dict[str, Command] = {n: c for n, c in ALL.items() if c.run is not None}
 
 #: Commands of the command line only: they write job folders, start kernels or builds,
-#: follow data across experiments; a terminal beside the notebook runs them.
-SHELL_ONLY = ("export", "run", "schedule", "image", "lineage", "reproduce")
+#: follow data across experiments, answer an orchestrator; a terminal beside the notebook
+#: (or a scheduler's task) runs them.
+SHELL_ONLY = ("export", "run", "schedule", "image", "lineage", "reproduce",
+              "retrain-decision")
 
 #: Commands of the notebook only: they read the kernel (its variables, its tracked cells)
 #: or show a widget.

@@ -353,6 +353,21 @@ def image_command(args: argparse.Namespace) -> int:
     return image.build(plan)
 
 
+def _configure_retrain_decision(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("job", type=Path, help="the scoring job's folder")
+
+
+def retrain_decision_command(args: argparse.Namespace) -> int:
+    """What an orchestrator's task after the scoring task asks: 0 when the job's newest run
+    decided to retrain, :data:`~nbmlops.jobs.trigger.HOLD_EXIT` otherwise."""
+    from nbmlops.jobs.spec import folder_of
+    from nbmlops.jobs.trigger import HOLD_EXIT, RETRAIN, decision
+
+    verdict, reason = decision(folder_of(args.job))
+    print(f"{verdict or 'no decision'}: {reason or 'no reason recorded'}")
+    return 0 if verdict == RETRAIN else HOLD_EXIT
+
+
 COMMANDS = [
     Command("export", "turn a notebook into a parameterized, schedulable job folder",
             _configure_export, export_command),
@@ -364,4 +379,7 @@ COMMANDS = [
             _configure_image, image_command),
     Command("jobs", "list the jobs, installed or not: schedule, next run, last run's status",
             _configure_jobs, jobs_command, jobs_in_notebook),
+    Command("retrain-decision", "exit 0 when a scoring job's newest run decided to retrain "
+            "(an orchestrator then starts the training job), 3 when it held",
+            _configure_retrain_decision, retrain_decision_command),
 ]

@@ -12,6 +12,12 @@ Two operators, chosen by ``schedule.airflow_operator`` in job.yaml (``--airflow-
   the job's requirements and nbmlops on its PATH.
 - ``kubernetes``: a KubernetesPodOperator starting the job's image (its Dockerfile), for
   Airflow workers that are not set up for the job.
+
+A scoring job with ``retrain:`` (bash operator) gets two tasks after its run: the run only
+records its retraining decision (``NBMLOPS_RETRAIN=defer``), ``nbmlops retrain-decision``
+reads it back (its hold status skips what follows), and a TriggerDagRunOperator starts the
+training job's own DAG, so Airflow shows the retraining as a run of that DAG
+(:mod:`nbmlops.jobs.trigger`).
 """
 
 from __future__ import annotations
@@ -22,12 +28,13 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from nbmlops.exceptions import ScheduleError
+from nbmlops.exceptions import NbmlopsError, ScheduleError
 from nbmlops.jobs.schedule import RUN_DATE_PARAM, cron_of
 from nbmlops.jobs.spec import Job, Schedule
 from nbmlops.jobs.targets import kubernetes
 from nbmlops.jobs.targets.base import Target, task_id, tracking_uri
 from nbmlops.jobs.targets.image import dns_name
+from nbmlops.jobs.trigger import DEFER, HOLD_EXIT, RETRAIN_ENV, training_job
 
 OPERATORS = ("bash", "kubernetes")
 
@@ -69,13 +76,14 @@ class AirflowTarget(Target):
             raise ScheduleError(f"unknown Airflow operator {operator!r} "
                                 f"(known: {', '.join(OPERATORS)})")
         timeout = f"timedelta(seconds={job.run_timeout!r})" if job.run_timeout else "None"
+        retrain = _retrain_dag_id(job, folder)
         head = _HEAD.format(
             name=job.name, dag_id=dag_id(job.name), cron=cron_of(job),
             tz=job.schedule.timezone, retries=job.retries, retry_delay=job.retry_delay,
             params=repr({p.name: p.default for p in job.parameters}),
-            imports=_IMPORTS[operator],
+            imports=_IMPORTS[operator] + (_TRIGGER_IMPORT if retrain else ""),
             path_import="from pathlib import Path\n" if operator == "bash" else "",
-            tasks="\ntasks = {}\n" if job.steps else "",
+            tasks="\ntasks = {}\n" if job.steps or retrain else "",
         )
         # One task, or one per step of a pipeline with the steps' needs: Airflow draws the
         # graph. (task id, its needs, what `nbmlops run` gets besides the job folder)
@@ -89,12 +97,16 @@ class AirflowTarget(Target):
             env = {"NBMLOPS_PARAMS": params_template(job)}
             if tracking_uri(job):
                 env["MLFLOW_TRACKING_URI"] = jinja_raw(tracking_uri(job) or "")
+            if retrain:
+                env[RETRAIN_ENV] = DEFER  # the run records its decision; the DAG acts on it
             body = _BASH_ENV.format(env="".join(f"    {k!r}: {v!r},\n" for k, v in env.items()))
             for tid, _, only in tasks:
                 command = " ".join(['nbmlops run "$NBMLOPS_JOB"', *map(shlex.quote, only),
                                     '--params-json "$NBMLOPS_PARAMS"'])
-                body += _BASH_TASK.format(task=_task_target(job, tid), task_id=tid,
+                body += _BASH_TASK.format(task=_task_target(job, tid, retrain), task_id=tid,
                                           command=jinja_raw(command), timeout=timeout)
+            if retrain:
+                body += _RETRAIN_TASKS.format(hold=HOLD_EXIT, dag_id=retrain)
         else:
             pod = {"apiVersion": "v1", "kind": "Pod",
                    "metadata": {"labels": kubernetes.labels(job)},
@@ -103,10 +115,12 @@ class AirflowTarget(Target):
             for tid, _, only in tasks:
                 name = dns_name("-".join(["nbmlops", job.name, *only[1:]]))
                 arguments = [*map(jinja_raw, only), "--params-json", params_template(job)]
-                body += _POD_TASK.format(task=_task_target(job, tid), task_id=tid, name=name,
+                body += _POD_TASK.format(task=_task_target(job, tid, None), task_id=tid, name=name,
                                          arguments=arguments, timeout=timeout)
         edges = [f"tasks[{need!r}] >> tasks[{tid!r}]\n" for tid, needs, _ in tasks
                  for need in needs]
+        if retrain:
+            edges.append("tasks['run'] >> tasks['retrain_decision'] >> tasks['retrain']\n")
         return head + body + ("\n" + "".join(edges) if edges else "")
 
     def check(self, text: str) -> None:
@@ -117,6 +131,20 @@ class AirflowTarget(Target):
         pod = _pod_of(text)
         if pod is not None:
             kubernetes.validate(pod, "Pod of the Airflow DAG")
+
+
+def _retrain_dag_id(job: Job, folder: Path) -> str | None:
+    """The DAG id of the training job a scoring job's ``retrain:`` names (None without
+    one): the id that job's own export gives its DAG."""
+    if job.watch().retrain is None:
+        return None
+    if job.steps or job.schedule.airflow_operator != "bash":
+        raise ScheduleError(f"job {job.name}: retrain: under Airflow needs a one-notebook job "
+                            "and the bash operator")
+    try:
+        return dag_id(training_job(job, folder).name)
+    except NbmlopsError as e:
+        raise ScheduleError(str(e)) from None
 
 
 def _jinja_safe(value: Any) -> str:
@@ -192,6 +220,28 @@ _BASH_TASK = '''
 )
 '''
 
+_TRIGGER_IMPORT = ("from airflow.providers.standard.operators.trigger_dagrun import "
+                   "TriggerDagRunOperator\n")
+
+# After the scoring run: its retraining decision read back by nbmlops (exit 0: retrain; the
+# hold status skips the task, and the trigger after it), then the training job's DAG started.
+_RETRAIN_TASKS = '''
+tasks["retrain_decision"] = BashOperator(
+    dag=dag,
+    task_id="retrain_decision",
+    bash_command='nbmlops retrain-decision "$NBMLOPS_JOB"',
+    env=env,
+    append_env=True,
+    skip_on_exit_code={hold!r},
+)
+
+tasks["retrain"] = TriggerDagRunOperator(
+    dag=dag,
+    task_id="retrain",
+    trigger_dag_id={dag_id!r},
+)
+'''
+
 _POD = '''
 # The Pod a task starts: the job's image (built from its Dockerfile), the job folder in it,
 # the tracking server, the same as the CronJob of the kubernetes target.
@@ -213,6 +263,7 @@ _POD_TASK = '''
 '''
 
 
-def _task_target(job: Job, tid: str) -> str:
-    """How the DAG keeps a task: a pipeline's, by id, to wire the steps' needs."""
-    return f"tasks[{tid!r}] = " if job.steps else ""
+def _task_target(job: Job, tid: str, retrain: str | None) -> str:
+    """How the DAG keeps a task: a pipeline's, by id, to wire the steps' needs; a scoring
+    job's run, to run the retraining tasks after it."""
+    return f"tasks[{tid!r}] = " if job.steps or retrain else ""
