@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nbmlops import config, store
+from nbmlops.jobs.run import retraining
 from nbmlops.jobs.spec import Job
 from nbmlops.monitor.settings import Watch
 
@@ -34,6 +35,7 @@ class After:
     client: Any  # an MlflowClient of where.tracking_uri
     now: datetime
     say: Callable[[str], None]
+    run_job: Callable[..., Any] | None = None  # nbmlops.jobs.run.run_job: a step may run a job
 
 
 #: The steps, in order: each takes an :class:`After`.
@@ -41,17 +43,21 @@ STEPS: list[Callable[[After], None]] = []
 
 
 def after_run(job: Job, folder: Path, job_run_id: str | None, status: str,
-              where: config.Destination, say: Callable[[str], None]) -> None:
+              where: config.Destination, say: Callable[[str], None],
+              run_job: Callable[..., Any] | None = None) -> None:
     """Run :data:`STEPS` for a finished run of a job that monitors; nothing otherwise."""
     watch = job.watch()
     if not watch.configured or status != "FINISHED" or not job_run_id:
         return
     with store.fail_fast():
         after = After(job, folder, watch, where, job_run_id, store.client(where.tracking_uri),
-                      datetime.now(timezone.utc), say)
+                      datetime.now(timezone.utc), say, run_job)
         for step in STEPS:
             try:
                 step(after)
             except Exception as e:  # the next step, and the job's result, stand
                 say(f"nbmlops: warning: monitoring step {step.__name__} failed: "
                     f"{type(e).__name__}: {e}")
+
+
+STEPS.append(retraining.alert_and_retrain)  # last: alerts on drift, retraining through gates
