@@ -208,7 +208,8 @@ def drift_alert(
     for current in drifted:
         first = streak(runs, current)[0]
         columns = details.get(current.run_id, {})
-        of = f" of {len(columns)}" if columns else ""
+        # "of N" from a whole report only (one that lacks a drifted column is not one)
+        of = f" of {len(columns)}" if set(current.drifted_columns) <= set(columns) else ""
         titles.append(f"{current.model} v{current.version}: {len(current.drifted_columns)}"
                       f"{of} columns drifted ({', '.join(current.drifted_columns[:3])}"
                       f"{', ...' if len(current.drifted_columns) > 3 else ''})")
