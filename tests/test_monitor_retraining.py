@@ -195,6 +195,8 @@ def test_an_alert_target_that_does_not_answer_fails_the_start_and_writes_nothing
      "alerts: command no-such-notifier: no-such-notifier is not an executable on PATH"),
     ({"alerts": [{"webhook": "${NO_SUCH_HOOK}"}]},
      "alerts: webhook: the environment has no NO_SUCH_HOOK"),
+    ({"alerts": [{"webhook": "http://127.0.0.1:99999/x"}]},
+     "alerts: webhook 127.0.0.1: Port out of range 0-65535"),
     ({"retrain": {"job": "jobs/gone"}}, "retrain: job jobs/gone: no job.yaml in"),
     ({"retrain": {"job": "jobs/score"}}, "retrain: job jobs/score is this scoring job itself"),
 ])

@@ -6,7 +6,8 @@ model is worse: the champion stays and an alert says why.
 Days are a job parameter: the stream is generated (scikit-learn's ``make_classification``,
 500 rows a day, the same every time) and ``x0`` moves by two from day 4 on. The training job
 trains on the labelled rows of the day it is given, so a retraining on day 4 learns the moved
-data and its reference is the moved data.
+data and its reference is the moved data. Eleven job runs in all, each a real kernel: about
+7.5 minutes on a busy 2-core machine (4.2 and 2.8).
 """
 
 from __future__ import annotations

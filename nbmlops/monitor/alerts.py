@@ -233,7 +233,7 @@ def unreachable(target: Target, timeout: float = PROBE_TIMEOUT) -> str | None:
         else:
             host, port = _expand(target.settings["host"]), int(target.settings["port"])
             shown = "${" not in str(target.settings["host"])
-    except ConfigError as e:
+    except (ConfigError, ValueError) as e:  # an unset variable, a port out of range
         return f"{target.describe()}: {e}"
     where = f" at {host}:{port}" if shown else ""
     try:
