@@ -48,6 +48,7 @@ ENV_JOB_PARAMS = "NBMLOPS_JOB_PARAMS"  # names of the parameters injected into t
 ENV_PARENT_RUN_ID = "NBMLOPS_PARENT_RUN_ID"  # the job's run: tracked cells nest under it
 ENV_SOURCE_NOTEBOOK = "NBMLOPS_SOURCE_NOTEBOOK"  # the notebook the job was exported from
 ENV_SPOOL = "NBMLOPS_SPOOL"  # the spool folder (also what a scheduled job is handed)
+ENV_RETRAIN = "NBMLOPS_RETRAIN"  # "defer": a scoring job decides, its scheduler retrains
 
 KNOWN_KEYS = {
     "tracking_uri", "experiment", "ui_url", "metric_patterns", "spool", "autosync",
@@ -56,6 +57,8 @@ KNOWN_KEYS = {
     "gates",
     # data checks (nbmlops.track.datachecks)
     "drift", "drift_psi", "drift_rows", "drift_nulls", "drift_alpha",
+    # where a scoring job's alerts go when its job.yaml has no alerts: (nbmlops.monitor)
+    "alerts",
 }
 
 
@@ -297,6 +300,32 @@ def drift_thresholds(root: Path) -> dict[str, float]:
             raise ConfigError(f"[tool.nbmlops] {key} must be a number >= 0 (got {value!r})")
         out[name] = float(value)
     return out
+
+
+def alert_entries(root: Path) -> list[Any]:
+    """``[tool.nbmlops.alerts]``: the alert targets of every scoring job whose job.yaml names
+    none, as job.yaml's ``alerts:`` list (``nbmlops.monitor.alerts`` reads them). A table
+    (``webhook = "..."``, ``email = {...}``) is one target per kind; ``[[tool.nbmlops.alerts]]``
+    a list of them."""
+    entries = project_config(root).get("alerts")
+    if entries is None:
+        return []
+    if isinstance(entries, dict):
+        return [{kind: value} for kind, value in entries.items()]
+    if not isinstance(entries, list):
+        raise ConfigError("[tool.nbmlops] alerts must be a table of webhook, email and "
+                          "command, or a list of such tables")
+    return entries
+
+
+def retrain_mode() -> str:
+    """``NBMLOPS_RETRAIN``: ``run`` (the default: a scoring job whose policy fires runs the
+    training job itself) or ``defer`` (it records the decision; an orchestrator's DAG starts
+    the training)."""
+    mode = os.environ.get(ENV_RETRAIN, "").strip().lower() or "run"
+    if mode not in ("run", "defer"):
+        raise ConfigError(f"{ENV_RETRAIN} must be run or defer (got {mode!r})")
+    return mode
 
 
 # -- where a notebook's runs go ---------------------------------------------------------------

@@ -15,7 +15,8 @@ import pytest
 from mlflow import MlflowClient
 
 from nbmlops import store
-from nbmlops.jobs.run.monitoring import STEPS, After
+from nbmlops.jobs.run.after import After
+from nbmlops.jobs.run.monitoring import STEPS
 from nbmlops.jobs.run.windows import series_name, windows
 from nbmlops.jobs.spec import Job
 from nbmlops.monitor import reference, report

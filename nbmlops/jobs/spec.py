@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from nbmlops import regular_files, store
+from nbmlops import config, regular_files, store
 from nbmlops.exceptions import ConfigError, JobError
 from nbmlops.monitor import settings
 from nbmlops.monitor.settings import SECTIONS as WATCH_SECTIONS
@@ -173,6 +173,12 @@ class Job:
             raise JobError(f"job {self.name} has no step {name!r} (steps: "
                            f"{', '.join(s.name for s in self.steps) or 'none'})")
         return found
+
+    def destination(self, folder: Path) -> config.Destination:
+        """Where the runs of the job in ``folder`` go: to the notebook it was exported from
+        (its experiment, unless job.yaml names one)."""
+        source = folder / self.source if self.source else folder / self.notebook
+        return config.destination(source, self.experiment, uri=self.tracking_uri)
 
     def param(self, name: str) -> ParamSpec | None:
         return next((p for p in self.parameters if p.name == name), None)

@@ -26,7 +26,9 @@ import json
 import os
 import re
 import shlex
+import shutil
 import smtplib
+import socket
 import subprocess
 import time
 import urllib.request
@@ -38,7 +40,8 @@ from urllib.parse import urlsplit
 
 from nbmlops.exceptions import ConfigError
 
-__all__ = ["ATTEMPTS", "Alert", "Delivery", "Target", "parse_targets", "send"]
+__all__ = ["ATTEMPTS", "Alert", "Delivery", "Target", "parse_targets", "send",
+           "unreachable"]
 
 ATTEMPTS = 3
 TIMEOUT = 10.0  # seconds per attempt
@@ -206,3 +209,38 @@ def _command(alert: Alert, settings: Mapping[str, Any]) -> None:
 
 
 _SENDERS = {"webhook": _webhook, "email": _email, "command": _command}
+
+#: Seconds a target gets to accept a connection when a job starts.
+PROBE_TIMEOUT = 3.0
+_PORTS = {"http": 80, "https": 443}
+
+
+def unreachable(target: Target, timeout: float = PROBE_TIMEOUT) -> str | None:
+    """Why ``target`` cannot be sent to now, in one line without its secrets; None when it
+    can: a webhook's or mail host's port accepts a TCP connection within ``timeout``, a
+    command's program is on PATH. Checked when a scoring job starts, so a typo in a host or
+    a program fails the run at once rather than the first alert, weeks later."""
+    try:
+        if target.kind == "command":
+            program = _expand(shlex.split(str(target.settings["command"]))[0])
+            if shutil.which(program) is None:
+                return f"{target.describe()}: {program} is not an executable on PATH"
+            return None
+        if target.kind == "webhook":
+            url = urlsplit(_expand(target.settings["url"]))
+            host, port = url.hostname or "", url.port or _PORTS.get(url.scheme, 80)
+            shown = "${" not in str(target.settings["url"]).split("//")[-1].split("/")[0]
+        else:
+            host, port = _expand(target.settings["host"]), int(target.settings["port"])
+            shown = "${" not in str(target.settings["host"])
+    except (ConfigError, ValueError) as e:  # an unset variable, a port out of range
+        return f"{target.describe()}: {e}"
+    where = f" at {host}:{port}" if shown else ""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except TimeoutError:
+        why = f"no answer within {timeout:g} s"
+    except OSError as e:
+        why = e.strerror or type(e).__name__
+    return f"{target.describe()} cannot be reached{where}: {why.lower()}"

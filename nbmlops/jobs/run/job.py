@@ -36,7 +36,7 @@ import filelock
 from nbmlops import config, papermill_cli, redact, regular_files, store
 from nbmlops.exceptions import GateFailed, JobError, NbmlopsError
 from nbmlops.jobs import monitored
-from nbmlops.jobs.run import monitoring
+from nbmlops.jobs.run import monitoring, retraining
 from nbmlops.jobs.spec import RUNS_DIR, Job, Promote, folder_of, load, resolve_params
 from nbmlops.sync.spool import Spool
 from nbmlops.track import capture
@@ -358,8 +358,10 @@ def run_job(
     verbose: bool = False,
     progress: bool = False,
     say: Say = lambda s: print(s, file=sys.stderr),
+    tags: Mapping[str, str] | None = None,
 ) -> RunResult:
-    """Run the job in ``job_path`` once (plus its retries) with ``given`` parameters."""
+    """Run the job in ``job_path`` once (plus its retries) with ``given`` parameters;
+    ``tags`` go on its run beside the job's own (a retraining names the run it is for)."""
     folder = folder_of(job_path)
     job = load(folder)
     if job.is_pipeline:
@@ -369,7 +371,8 @@ def run_job(
     notebook = folder / job.notebook
     if not notebook.is_file():
         raise JobError(f"job {job.name}: its notebook {notebook} is missing")
-    monitored.check_notebook(job, notebook)
+    monitored.check_notebook(job, notebook)  # monitor: names the cells never make
+    retraining.check_at_start(job, folder)  # an alert target or training job that is not there
     if dry_run:
         output = folder / RUNS_DIR / f"{job.name}-DRYRUN.ipynb"
         say(" ".join(papermill_command(job, folder, output, params)))
@@ -380,20 +383,18 @@ def run_job(
             say(f"nbmlops: job {job.name} is already running: this run is skipped "
                 "(overlap: skip in job.yaml)")
             return RunResult("SKIPPED", params)
-        return _run_locked(job, folder, params, verbose, progress, say)
+        return _run_locked(job, folder, params, verbose, progress, say, tags)
 
 
 def _run_locked(job: Job, folder: Path, params: dict[str, Any], verbose: bool,
-                progress: bool, say: Say) -> RunResult:
+                progress: bool, say: Say, tags: Mapping[str, str] | None = None) -> RunResult:
     notebook = folder / job.notebook
-    # The job's runs belong to the notebook it was exported from: its experiment, unless
-    # job.yaml names one.
     source = folder / job.source if job.source else notebook
-    where = config.destination(source, job.experiment, uri=job.tracking_uri)
+    where = job.destination(folder)
     parent = ParentRun(where.tracking_uri, where.experiment, say)
     origin = config.source_name(str(source), where.root) if job.source else None
     parent_id = parent.start(job, config.source_name(str(notebook), where.root), params,
-                             origin=origin)
+                             tags={JOB_TAG: job.name, **tags} if tags else None, origin=origin)
     env = config.job_kernel_env(dict(os.environ), where, notebook, job.name, params, parent_id,
                                 origin)
 
@@ -429,7 +430,8 @@ def _run_locked(job: Job, folder: Path, params: dict[str, Any], verbose: bool,
     _name_runs(result.output, config.spool_dir(config.project_root(folder)), say)
     if result.status == "FINISHED" and job.promote is not None:
         _promote(job.promote, result, where, say)
-    monitoring.after_run(job, folder, result.parent_run_id, result.status, where, say)
+    monitoring.after_run(job, folder, result.parent_run_id, result.status, where, say,
+                         run_job=run_job)  # a retraining runs its training job
     # Uploads the output notebook, its status lines naming their runs, its secrets blanked.
     parent.end(result, upload_output=safe)
     if result.failure and job.on_failure:

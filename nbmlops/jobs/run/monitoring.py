@@ -10,32 +10,17 @@ the next one still runs: monitoring never fails a scoring job that scored.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from nbmlops import config, store
-from nbmlops.jobs.run import live, rollback
+from nbmlops.jobs.run import live, retraining, rollback
+from nbmlops.jobs.run.after import After
 from nbmlops.jobs.run.windows import windows
 from nbmlops.jobs.spec import Job
-from nbmlops.monitor.settings import Watch
 
-__all__ = ["STEPS", "After", "after_run"]
-
-
-@dataclass
-class After:
-    """What each step is handed: the job, its run, and where its records are."""
-
-    job: Job
-    folder: Path
-    watch: Watch
-    where: config.Destination
-    job_run_id: str
-    client: Any  # an MlflowClient of where.tracking_uri
-    now: datetime
-    say: Callable[[str], None]
+__all__ = ["STEPS", "after_run"]
 
 
 #: The steps, in order: each takes an :class:`After`.
@@ -43,17 +28,19 @@ STEPS: list[Callable[[After], None]] = []
 STEPS.append(windows)  # first: the later steps read the windows' figures and tags
 STEPS.append(live.judge_live)  # delayed labels: the model judged live
 STEPS.append(rollback.roll_back)  # after live: it reads what live measured
+STEPS.append(retraining.alert_and_retrain)  # last: alerts on drift, retraining through gates
 
 
 def after_run(job: Job, folder: Path, job_run_id: str | None, status: str,
-              where: config.Destination, say: Callable[[str], None]) -> None:
+              where: config.Destination, say: Callable[[str], None],
+              run_job: Callable[..., Any] | None = None) -> None:
     """Run :data:`STEPS` for a finished run of a job that monitors; nothing otherwise."""
     watch = job.watch()
     if not watch.configured or status != "FINISHED" or not job_run_id:
         return
     with store.fail_fast():
         after = After(job, folder, watch, where, job_run_id, store.client(where.tracking_uri),
-                      datetime.now(timezone.utc), say)
+                      datetime.now(timezone.utc), say, run_job)
         for step in STEPS:
             try:
                 step(after)

@@ -7,26 +7,28 @@ before (its reign's ``previous`` in the alias history, :mod:`nbmlops.models.alia
 on its live metrics measured while served. When it holds, the alias moves back with
 ``nbmlops rollback``'s own move (:func:`nbmlops.models.promotion.rollback`), the job's run
 is tagged ``nbmlops.rollback`` with what happened, and an alert of kind ``rollback`` goes
-to the job's ``alerts:`` targets. Otherwise the tag says why nothing moved.
+to the job's alert targets (:mod:`nbmlops.jobs.run.alerting`). Otherwise the tag says why
+nothing moved.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
 from typing import Any
 
 from nbmlops import config, store
+from nbmlops.exceptions import ConfigError
+from nbmlops.jobs.run import alerting
+from nbmlops.jobs.run.after import After
 from nbmlops.monitor import alerts, history
 from nbmlops.monitor.rollback import Verdict, judge, parse_rule
 
-__all__ = ["record_alert", "roll_back"]
+__all__ = ["roll_back"]
 
 HELD = "held: "
 
 
-def roll_back(after: Any) -> None:
-    """``after``: the :class:`nbmlops.jobs.run.monitoring.After` of the job's run."""
+def roll_back(after: After) -> None:
+    """The rule judged after the job's run, and the alias moved back when it holds."""
     from nbmlops.models import promotion
     from nbmlops.models.registry import get_model
 
@@ -74,12 +76,12 @@ def _served(version: Any) -> dict[str, float]:
     return dict(version.live)
 
 
-def _held(after: Any, reason: str) -> None:
+def _held(after: After, reason: str) -> None:
     after.client.set_tag(after.job_run_id, store.ROLLBACK_TAG,
                          (HELD + reason)[:store.MAX_TAG_VALUE])
 
 
-def _alert(after: Any, name: str, alias: str, from_version: str, to_version: str,
+def _alert(after: After, name: str, alias: str, from_version: str, to_version: str,
            verdict: Verdict) -> None:
     run = after.client.get_run(after.job_run_id)
     alert = alerts.Alert(
@@ -89,24 +91,9 @@ def _alert(after: Any, name: str, alias: str, from_version: str, to_version: str
         kind="rollback",
         facts={"model": name, "alias": alias, "from": from_version, "to": to_version},
     )
-    deliveries = alerts.send(alert, after.watch.alerts)
-    record_alert(after.client, after.job_run_id, alert, deliveries)
-    for d in deliveries:
-        if not d.delivered:
-            after.say(f"nbmlops: warning: rollback alert to {d.target} not delivered after "
-                      f"{d.attempts} attempt(s): {d.error}")
-
-
-def record_alert(client: Any, run_id: str, alert: alerts.Alert,
-                 deliveries: list[alerts.Delivery]) -> None:
-    """Add ``alert`` to the run's :data:`store.ALERTS_TAG` list (other steps' alerts kept)."""
     try:
-        found = json.loads(client.get_run(run_id).data.tags.get(store.ALERTS_TAG, "[]"))
-    except ValueError:
-        found = []
-    entries = found if isinstance(found, list) else []
-    entries.append({"kind": alert.kind, "title": alert.title,
-                    "deliveries": [asdict(d) for d in deliveries]})
-    while len(json.dumps(entries)) > store.MAX_TAG_VALUE and len(entries) > 1:
-        entries.pop(0)  # the tag must stay JSON: the oldest go first
-    client.set_tag(run_id, store.ALERTS_TAG, json.dumps(entries))
+        targets = alerting.targets(after.watch, config.project_root(after.folder))
+    except ConfigError as e:  # changed since the start: the rollback is recorded all the same
+        after.say(f"nbmlops: warning: alerts go nowhere: {e}")
+        targets = []
+    alerting.send(after, alert, targets)
