@@ -246,34 +246,155 @@ def _label(value: Any) -> str:
 
 # -- counting ------------------------------------------------------------------------------------
 
+#: Values counted at a time: the temporaries of a block stay in the processor's cache, which
+#: makes counting twice as fast as on whole columns.
+BLOCK = 65_536
+#: Cells of the counting grid, at most, and edges one cell may hold before counting falls
+#: back to sorting (a heavy tail packs the reference's quantiles into a few cells).
+GRID_CELLS = 16_384
+GRID_DEPTH = 3
+
 
 def _count(series: pd.Series, col: ColumnLayout) -> ColumnSketch:
     if col.kind == "numeric":
         if not _is_numeric(series):
             raise TypeError(f"column {series.name!r} is no longer numeric ({series.dtype})")
-        # Sorting once and cutting at the edges is four times faster than searching every
-        # value's bin, and leaves the infinities at the ends for the sums.
-        ordered = np.sort(series.to_numpy(dtype="float64", na_value=np.nan))  # NaN last
-        nulls = int(np.count_nonzero(np.isnan(ordered)))
-        ordered = ordered[:ordered.size - nulls]
-        # A value equal to an edge falls in the bin that edge closes: (e_i-1, e_i].
-        closed = np.searchsorted(ordered, np.asarray(col.edges), side="right")
-        counts = np.diff(np.concatenate(([0], closed, [ordered.size])))
-        below = int(np.searchsorted(ordered, col.low, side="left"))
-        above = ordered.size - int(np.searchsorted(ordered, col.high, side="right"))
-        finite = ordered[int(np.searchsorted(ordered, -np.inf, side="right")):
-                         int(np.searchsorted(ordered, np.inf, side="left"))]
-        return ColumnSketch([int(n) for n in counts], nulls, below + above,
-                            float(finite.sum()), float(finite @ finite))
-    nulls = int(series.isna().sum())
+        return _count_numbers(series.to_numpy(dtype="float64", na_value=np.nan), col)
     if col.kind == "categorical":
-        codes, uniques = pd.factorize(series)
-        position = {label: i for i, label in enumerate(col.categories)}
-        unseen = len(col.categories)
-        bucket = np.array([position.get(_label(v), unseen) for v in uniques], dtype=np.int64)
-        counts = np.bincount(bucket[codes[codes >= 0]], minlength=col.bins)
+        counts, nulls = _count_values(series, col)
         return ColumnSketch([int(n) for n in counts], nulls, int(counts[-1]))
-    return ColumnSketch([], nulls)
+    return ColumnSketch([], int(series.isna().sum()))
+
+
+def _count_numbers(values: np.ndarray, col: ColumnLayout) -> ColumnSketch:
+    edges = np.asarray(col.edges, dtype="float64")
+    nulls = 0
+    total = float(values.sum())
+    if math.isfinite(total):  # no null, no infinity: one pass told both
+        squares = float(values @ values)
+    else:
+        missing = np.isnan(values)
+        nulls = int(np.count_nonzero(missing))
+        if nulls:
+            values = values[~missing]
+        finite = values[np.isfinite(values)]
+        total, squares = float(finite.sum()), float(finite @ finite)
+    grid = _Grid.of(edges)
+    counts = np.zeros(edges.size + 1, dtype=np.int64)
+    if grid is None:
+        # A value equal to an edge falls in the bin that edge closes: (e_i-1, e_i].
+        closed = np.searchsorted(np.sort(values), edges, side="right")
+        counts += np.diff(np.concatenate(([0], closed, [values.size])))
+    else:
+        for start in range(0, values.size, BLOCK):
+            counts += grid.count(values[start:start + BLOCK])
+    outside = int(np.count_nonzero(values < col.low)) + int(np.count_nonzero(values > col.high))
+    return ColumnSketch([int(n) for n in counts], nulls, outside, total, squares)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Even cells over the edges' range, so a value's bin is found by arithmetic, not by
+    search: its cell's first bin, plus one for each edge inside the cell it exceeds.
+
+    Exact: rounding is monotone, so a value's cell is never below the cell of an edge it
+    exceeds nor above the cell of an edge it does not exceed; only the edges in its own
+    cell need comparing, and they are compared as they are.
+    """
+
+    origin: float
+    scale: float
+    first: np.ndarray  # per cell: the edges in cells below it
+    inside: tuple[np.ndarray, ...]  # per cell: its j-th edge, or +inf
+    bins: int
+
+    @classmethod
+    def of(cls, edges: np.ndarray) -> _Grid | None:
+        if edges.size < 2:
+            return None
+        width = float(edges[-1] - edges[0])
+        if not 0 < width < math.inf or not math.isfinite(256 / width * GRID_CELLS):
+            return None
+        cells = 256
+        while True:
+            scale = cells / width
+            where = _cells(edges, float(edges[0]), scale, cells)
+            depth = int(np.bincount(where, minlength=cells).max())
+            if depth == 1 or cells >= GRID_CELLS:
+                break
+            cells *= 4
+        if depth > GRID_DEPTH:
+            return None
+        first = np.searchsorted(where, np.arange(cells), side="left")
+        inside = []
+        for j in range(depth):
+            nth = np.full(cells, np.inf)
+            at = first + j
+            has = (at < edges.size) & (where[np.minimum(at, edges.size - 1)] == np.arange(cells))
+            nth[has] = edges[at[has]]
+            inside.append(nth)
+        return cls(float(edges[0]), scale, first, tuple(inside), edges.size + 1)
+
+    def count(self, values: np.ndarray) -> np.ndarray:
+        """Per bin, the (non-null) ``values`` in it."""
+        cell = _cells(values, self.origin, self.scale, self.first.size)
+        found = self.first[cell]
+        for nth in self.inside:
+            found += values > nth[cell]
+        return np.bincount(found, minlength=self.bins)
+
+
+def _cells(values: np.ndarray, origin: float, scale: float, cells: int) -> np.ndarray:
+    # The same operations for edges and values: equal inputs land in equal cells.
+    offset = np.subtract(values, origin)
+    np.multiply(offset, scale, out=offset)
+    np.clip(offset, 0, cells - 1, out=offset)
+    return offset.astype(np.intp)
+
+
+def _count_values(series: pd.Series, col: ColumnLayout) -> tuple[np.ndarray, int]:
+    """Per category of ``col`` (then unseen values), the values of ``series``; its nulls."""
+    unseen = len(col.categories)
+    arrow = _arrow_strings(series)
+    if arrow is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # Arrow looks the strings up in its own hash table: twice as fast as factorizing.
+        found = pc.index_in(arrow, value_set=pa.array(col.categories, type=arrow.type))
+        nulls = arrow.null_count
+        counts = np.bincount(found.fill_null(unseen).to_numpy(), minlength=col.bins)
+        counts[unseen] -= nulls
+        return counts, nulls
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()
+        per_value = np.bincount(codes.astype(np.intp) + 1,
+                                minlength=len(series.cat.categories) + 1)
+        nulls, per_value, uniques = int(per_value[0]), per_value[1:], series.cat.categories
+    else:
+        nulls = int(series.isna().sum())
+        codes, uniques = pd.factorize(series)
+        per_value = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    position = {label: i for i, label in enumerate(col.categories)}
+    bucket = np.array([position.get(_label(v), unseen) for v in uniques], dtype=np.intp)
+    counts = np.zeros(col.bins, dtype=np.int64)
+    np.add.at(counts, bucket, per_value)
+    return counts, nulls
+
+
+def _arrow_strings(series: pd.Series) -> Any:
+    """The column's Arrow strings when pandas keeps them in Arrow (pandas 3's ``str``)."""
+    array = series.array
+    if not isinstance(array, pd.arrays.ArrowStringArray | pd.arrays.ArrowExtensionArray):
+        return None
+    import pyarrow as pa
+
+    chunked = array.__arrow_array__()
+    if not isinstance(chunked, pa.ChunkedArray):
+        chunked = pa.chunked_array([chunked])
+    if not (pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type)):
+        return None
+    return chunked
 
 
 def _finite_or_none(value: float) -> float | None:
