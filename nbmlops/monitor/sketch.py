@@ -22,6 +22,7 @@ Pure apart from numpy and pandas; JSON-ready through :meth:`Layout.to_json` and
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Iterable, Mapping
@@ -268,28 +269,59 @@ def _count(series: pd.Series, col: ColumnLayout) -> ColumnSketch:
 
 def _count_numbers(values: np.ndarray, col: ColumnLayout) -> ColumnSketch:
     edges = np.asarray(col.edges, dtype="float64")
-    nulls = 0
-    total = float(values.sum())
-    if math.isfinite(total):  # no null, no infinity: one pass told both
-        squares = float(values @ values)
-    else:
-        missing = np.isnan(values)
-        nulls = int(np.count_nonzero(missing))
-        if nulls:
-            values = values[~missing]
-        finite = values[np.isfinite(values)]
-        total, squares = float(finite.sum()), float(finite @ finite)
-    grid = _Grid.of(edges)
-    counts = np.zeros(edges.size + 1, dtype=np.int64)
-    if grid is None:
-        # A value equal to an edge falls in the bin that edge closes: (e_i-1, e_i].
-        closed = np.searchsorted(np.sort(values), edges, side="right")
-        counts += np.diff(np.concatenate(([0], closed, [values.size])))
-    else:
-        for start in range(0, values.size, BLOCK):
-            counts += grid.count(values[start:start + BLOCK])
-    outside = int(np.count_nonzero(values < col.low)) + int(np.count_nonzero(values > col.high))
+    grid = _grid_of(col.edges)
+    # A block is read while it is in the processor's cache: nulls, sums, range and bins.
+    step = BLOCK if grid is not None else max(values.size, 1)
+    found = np.zeros(edges.size + 1 if grid is None else grid.keys, dtype=np.int64)
+    scratch = _Scratch(min(step, values.size)) if grid is not None else None
+    nulls = outside = 0
+    total = squares = 0.0
+    for start in range(0, values.size, step):
+        block = values[start:start + step]
+        part = float(block.sum())
+        finite = block
+        if not math.isfinite(part):  # a null or an infinity: look closer
+            missing = np.isnan(block)
+            nulls += int(np.count_nonzero(missing))
+            block = block[~missing]
+            finite = block[np.isfinite(block)]
+            part = float(finite.sum())
+        total += part
+        squares += _squares(finite)
+        outside += int(np.count_nonzero(block < col.low))
+        outside += int(np.count_nonzero(block > col.high))
+        if scratch is not None:
+            found += grid.count(block, scratch)
+        else:
+            # A value equal to an edge falls in the bin that edge closes: (e_i-1, e_i].
+            closed = np.searchsorted(np.sort(block), edges, side="right")
+            found += np.diff(np.concatenate(([0], closed, [block.size])))
+    counts = found if grid is None else grid.to_bins(found)
     return ColumnSketch([int(n) for n in counts], nulls, outside, total, squares)
+
+
+@functools.lru_cache(maxsize=256)
+def _grid_of(edges: tuple[float, ...]) -> _Grid | None:
+    # Made once per layout column: a scoring job sketches batch after batch against it.
+    return _Grid.of(np.asarray(edges, dtype="float64"))
+
+
+class _Scratch:
+    """Arrays a block is worked in, made once per column: fresh arrays for every block
+    would cost the allocator's page faults, more than the arithmetic."""
+
+    def __init__(self, size: int) -> None:
+        self.offset = np.empty(size)
+        self.cell = np.empty(size, dtype=np.intp)
+        self.key = np.empty(size, dtype=np.intp)
+        self.edge = np.empty(size)
+        self.above = np.empty(size, dtype=bool)
+
+
+def _squares(values: np.ndarray) -> float:
+    # Not ``values @ values``: BLAS wakes its threads, which then spin and cost ten times
+    # the arithmetic in CPU time.
+    return float(np.einsum("i,i->", values, values))
 
 
 @dataclass(frozen=True)
@@ -297,59 +329,108 @@ class _Grid:
     """Even cells over the edges' range, so a value's bin is found by arithmetic, not by
     search: its cell's first bin, plus one for each edge inside the cell it exceeds.
 
-    Exact: rounding is monotone, so a value's cell is never below the cell of an edge it
-    exceeds nor above the cell of an edge it does not exceed; only the edges in its own
-    cell need comparing, and they are compared as they are.
+    Cells are even in the numbers themselves, or, for skewed data of one sign (amounts,
+    durations), even in their bit patterns, whose order is the numbers' order and whose
+    spacing is about logarithmic. Exact either way: the cell of a value is a monotone
+    function of it, computed for values and edges alike, so a value's cell is never below
+    the cell of an edge it exceeds nor above the cell of an edge it does not exceed; only
+    the edges in its own cell are compared, as they are.
     """
 
-    origin: float
-    scale: float
-    first: np.ndarray  # per cell: the edges in cells below it
+    in_bits: bool
+    origin: float  # the first edge (its bit pattern, an int, when in_bits)
+    scale: float  # cells per unit (when in_bits: a shift, the bits one cell spans)
     inside: tuple[np.ndarray, ...]  # per cell: its j-th edge, or +inf
+    bin_of_key: np.ndarray  # key (cell, edges of it exceeded) -> bin
     bins: int
 
     @classmethod
     def of(cls, edges: np.ndarray) -> _Grid | None:
         if edges.size < 2:
             return None
-        width = float(edges[-1] - edges[0])
-        if not 0 < width < math.inf or not math.isfinite(256 / width * GRID_CELLS):
+        # Nonnegative edges: negative values have negative bit patterns, below the first.
+        choices = [False, True] if not np.signbit(edges[0]) else [False]
+        best: tuple[int, int, _Grid, np.ndarray] | None = None
+        for in_bits in choices:
+            for cells in (256, 1024, 4096, GRID_CELLS):
+                grid = cls._even(edges, in_bits, cells)
+                if grid is None:
+                    break
+                where = grid.cells(edges)
+                depth = int(np.bincount(where).max())
+                size = grid.inside[0].size
+                if best is None or (depth, size) < best[:2]:
+                    best = (depth, size, grid, where)
+                if depth == 1:
+                    break
+        if best is None or best[0] > GRID_DEPTH:
             return None
-        cells = 256
-        while True:
-            scale = cells / width
-            where = _cells(edges, float(edges[0]), scale, cells)
-            depth = int(np.bincount(where, minlength=cells).max())
-            if depth == 1 or cells >= GRID_CELLS:
-                break
-            cells *= 4
-        if depth > GRID_DEPTH:
-            return None
-        first = np.searchsorted(where, np.arange(cells), side="left")
+        depth, cells, grid, where = best
+        every = np.arange(cells)
+        first = np.searchsorted(where, every, side="left")
         inside = []
         for j in range(depth):
             nth = np.full(cells, np.inf)
-            at = first + j
-            has = (at < edges.size) & (where[np.minimum(at, edges.size - 1)] == np.arange(cells))
+            at = np.minimum(first + j, edges.size - 1)
+            has = (first + j < edges.size) & (where[at] == every)
             nth[has] = edges[at[has]]
             inside.append(nth)
-        return cls(float(edges[0]), scale, first, tuple(inside), edges.size + 1)
+        bin_of_key = np.minimum(first[:, None] + np.arange(depth + 1), edges.size).ravel()
+        return cls(grid.in_bits, grid.origin, grid.scale, tuple(inside), bin_of_key,
+                   edges.size + 1)
 
-    def count(self, values: np.ndarray) -> np.ndarray:
-        """Per bin, the (non-null) ``values`` in it."""
-        cell = _cells(values, self.origin, self.scale, self.first.size)
-        found = self.first[cell]
+    @classmethod
+    def _even(cls, edges: np.ndarray, in_bits: bool, cells: int) -> _Grid | None:
+        """About ``cells`` even cells over the edges, not yet filled."""
+        if in_bits:
+            low, high = (int(k) for k in edges[[0, -1]].view(np.int64))
+            shift = max(0, (high - low).bit_length() - cells.bit_length() + 1)
+            return cls(True, low, shift, (np.empty(((high - low) >> shift) + 1),),
+                       np.zeros(0, dtype=np.intp), 0)
+        width = float(edges[-1] - edges[0])
+        scale = cells / width if 0 < width < math.inf else math.inf
+        if not math.isfinite(scale):
+            return None
+        return cls(False, float(edges[0]), scale, (np.empty(cells),), np.zeros(0, dtype=np.intp), 0)
+
+    @property
+    def keys(self) -> int:
+        return self.bin_of_key.size
+
+    def cells(self, values: np.ndarray, scratch: _Scratch | None = None) -> np.ndarray:
+        """The cell of each (non-null) value."""
+        scratch = scratch or _Scratch(values.size)
+        last = self.inside[0].size - 1
+        cell = scratch.cell[:values.size]
+        if self.in_bits:
+            origin, shift = int(self.origin), int(self.scale)
+            np.clip(values.view(np.int64), origin, origin + (last << shift), out=cell)
+            np.subtract(cell, origin, out=cell)
+            np.right_shift(cell, shift, out=cell)
+            return cell
+        offset = scratch.offset[:values.size]
+        np.subtract(values, self.origin, out=offset)
+        np.multiply(offset, self.scale, out=offset)
+        np.clip(offset, 0, last, out=offset)
+        np.copyto(cell, offset, casting="unsafe")  # within 0..last: truncation is floor
+        return cell
+
+    def count(self, values: np.ndarray, scratch: _Scratch) -> np.ndarray:
+        """Per key (a cell, how many of its edges are exceeded), the non-null ``values``."""
+        size = values.size
+        cell = self.cells(values, scratch)
+        key, edge, above = scratch.key[:size], scratch.edge[:size], scratch.above[:size]
+        np.multiply(cell, len(self.inside) + 1, out=key)
         for nth in self.inside:
-            found += values > nth[cell]
-        return np.bincount(found, minlength=self.bins)
+            np.take(nth, cell, out=edge, mode="clip")  # in range: "clip" only skips a copy
+            np.greater(values, edge, out=above)
+            np.add(key, above, out=key)
+        return np.bincount(key, minlength=self.keys)
 
-
-def _cells(values: np.ndarray, origin: float, scale: float, cells: int) -> np.ndarray:
-    # The same operations for edges and values: equal inputs land in equal cells.
-    offset = np.subtract(values, origin)
-    np.multiply(offset, scale, out=offset)
-    np.clip(offset, 0, cells - 1, out=offset)
-    return offset.astype(np.intp)
+    def to_bins(self, per_key: np.ndarray) -> np.ndarray:
+        counts = np.zeros(self.bins, dtype=np.int64)
+        np.add.at(counts, self.bin_of_key, per_key)
+        return counts
 
 
 def _count_values(series: pd.Series, col: ColumnLayout) -> tuple[np.ndarray, int]:
