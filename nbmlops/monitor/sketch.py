@@ -260,7 +260,9 @@ def _count(series: pd.Series, col: ColumnLayout) -> ColumnSketch:
     if col.kind == "numeric":
         if not _is_numeric(series):
             raise TypeError(f"column {series.name!r} is no longer numeric ({series.dtype})")
-        return _count_numbers(series.to_numpy(dtype="float64", na_value=np.nan), col)
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(over="ignore", invalid="ignore"):  # sums of 1e308s: inf, no warning
+            return _count_numbers(values, col)
     if col.kind == "categorical":
         counts, nulls = _count_values(series, col)
         return ColumnSketch([int(n) for n in counts], nulls, int(counts[-1]))
@@ -271,9 +273,11 @@ def _count_numbers(values: np.ndarray, col: ColumnLayout) -> ColumnSketch:
     edges = np.asarray(col.edges, dtype="float64")
     grid = _grid_of(col.edges)
     # A block is read while it is in the processor's cache: nulls, sums, range and bins.
-    step = BLOCK if grid is not None else max(values.size, 1)
+    step = BLOCK if grid is not None else max(values.size, 1)  # sorting: all at once
     found = np.zeros(edges.size + 1 if grid is None else grid.keys, dtype=np.int64)
-    scratch = _Scratch(min(step, values.size)) if grid is not None else None
+    scratch = _Scratch(min(step, values.size) if grid is not None else 0)
+    # The last bin, (e_last, inf), holds the values above the range when it ends there.
+    above_in_last_bin = bool(col.edges) and col.high == col.edges[-1]
     nulls = outside = 0
     total = squares = 0.0
     for start in range(0, values.size, step):
@@ -289,18 +293,21 @@ def _count_numbers(values: np.ndarray, col: ColumnLayout) -> ColumnSketch:
         total += part
         squares += _squares(finite)
         outside += int(np.count_nonzero(block < col.low))
-        outside += int(np.count_nonzero(block > col.high))
-        if scratch is not None:
+        if not above_in_last_bin:
+            outside += int(np.count_nonzero(block > col.high))
+        if grid is not None:
             found += grid.count(block, scratch)
         else:
             # A value equal to an edge falls in the bin that edge closes: (e_i-1, e_i].
             closed = np.searchsorted(np.sort(block), edges, side="right")
             found += np.diff(np.concatenate(([0], closed, [block.size])))
     counts = found if grid is None else grid.to_bins(found)
+    if above_in_last_bin:
+        outside += int(counts[-1])
     return ColumnSketch([int(n) for n in counts], nulls, outside, total, squares)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)
 def _grid_of(edges: tuple[float, ...]) -> _Grid | None:
     # Made once per layout column: a scoring job sketches batch after batch against it.
     return _Grid.of(np.asarray(edges, dtype="float64"))
@@ -340,7 +347,7 @@ class _Grid:
     in_bits: bool
     origin: float  # the first edge (its bit pattern, an int, when in_bits)
     scale: float  # cells per unit (when in_bits: a shift, the bits one cell spans)
-    inside: tuple[np.ndarray, ...]  # per cell: its j-th edge, or +inf
+    inside: tuple[np.ndarray, ...]  # per cell: the j-th edge from its first
     bin_of_key: np.ndarray  # key (cell, edges of it exceeded) -> bin
     bins: int
 
@@ -366,15 +373,11 @@ class _Grid:
         if best is None or best[0] > GRID_DEPTH:
             return None
         depth, cells, grid, where = best
-        every = np.arange(cells)
-        first = np.searchsorted(where, every, side="left")
-        inside = []
-        for j in range(depth):
-            nth = np.full(cells, np.inf)
-            at = np.minimum(first + j, edges.size - 1)
-            has = (first + j < edges.size) & (where[at] == every)
-            nth[has] = edges[at[has]]
-            inside.append(nth)
+        first = np.searchsorted(where, np.arange(cells), side="left")
+        # The j-th edge from a cell's first may lie in a later cell: no value of this cell
+        # exceeds it, so it adds nothing, as +inf would.
+        padded = np.append(edges, np.inf)
+        inside = [padded[np.minimum(first + j, edges.size)] for j in range(depth)]
         bin_of_key = np.minimum(first[:, None] + np.arange(depth + 1), edges.size).ravel()
         return cls(grid.in_bits, grid.origin, grid.scale, tuple(inside), bin_of_key,
                    edges.size + 1)
