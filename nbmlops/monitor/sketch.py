@@ -378,7 +378,12 @@ class _Grid:
         # exceeds it, so it adds nothing, as +inf would.
         padded = np.append(edges, np.inf)
         inside = [padded[np.minimum(first + j, edges.size)] for j in range(depth)]
-        bin_of_key = np.minimum(first[:, None] + np.arange(depth + 1), edges.size).ravel()
+        if depth == 1:
+            # One edge a cell at most: "cell c, above its edge" and "cell c + 1, below its
+            # edge" are the same bin, so a key needs no room for both.
+            bin_of_key = np.append(first, edges.size)
+        else:
+            bin_of_key = np.minimum(first[:, None] + np.arange(depth + 1), edges.size).ravel()
         return cls(grid.in_bits, grid.origin, grid.scale, tuple(inside), bin_of_key,
                    edges.size + 1)
 
@@ -422,8 +427,10 @@ class _Grid:
         """Per key (a cell, how many of its edges are exceeded), the non-null ``values``."""
         size = values.size
         cell = self.cells(values, scratch)
-        key, edge, above = scratch.key[:size], scratch.edge[:size], scratch.above[:size]
-        np.multiply(cell, len(self.inside) + 1, out=key)
+        edge, above = scratch.edge[:size], scratch.above[:size]
+        # With one edge a cell, the key is the cell itself, added to after its only lookup.
+        key = cell if len(self.inside) == 1 else np.multiply(
+            cell, len(self.inside) + 1, out=scratch.key[:size])
         for nth in self.inside:
             np.take(nth, cell, out=edge, mode="clip")  # in range: "clip" only skips a copy
             np.greater(values, edge, out=above)
