@@ -161,7 +161,9 @@ def _by_definition(series: pd.Series, col: sketch.ColumnLayout) -> tuple[list[in
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_counts_are_the_layouts_bins_exactly_for_every_shape_and_dtype(seed: int) -> None:
+def test_counts_are_the_layouts_bins_exactly_for_every_shape_and_dtype(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rng = np.random.default_rng(seed)
     reference = pd.DataFrame(_shapes(rng, 20_000))
     words = np.array(["north", "south", "east", "west", "a", "naïve", ""])
@@ -204,6 +206,16 @@ def test_counts_are_the_layouts_bins_exactly_for_every_shape_and_dtype(seed: int
     ways = {name: sketch._grid_of(layout.columns[name].edges) for name in _shapes(rng, 1)}
     assert {"linear" if g and not g.in_bits else "bits" if g else "sorted"
             for g in ways.values()} == {"linear", "bits", "sorted"}
+    # Counted a column per thread, as a large batch on an idle machine is: the same.
+    monkeypatch.setattr(sketch, "PARALLEL_ROWS", 0)
+    monkeypatch.setattr(sketch, "_idle_cores", lambda: 2)
+    threaded = sketch.sketch(whole, layout)
+    for name, counted in got.columns.items():
+        other = threaded.columns[name]
+        assert (other.counts, other.nulls, other.outside) == (
+            counted.counts, counted.nulls, counted.outside)
+        assert np.array_equal([other.total, other.squares], [counted.total, counted.squares],
+                              equal_nan=True)  # overflowing sums are nan either way
     x = got.columns["normal"]
     finite = batch["normal"][np.isfinite(batch["normal"])]
     assert x.total == pytest.approx(finite.sum(), rel=1e-9)
