@@ -12,6 +12,10 @@ registered, and are timed apart). Anchors in the same run:
     Python with Evidently 0.7 installed (it does not import with pandas 3, so it lives in a
     virtual environment of its own).
 
+The step is also timed in parts (numeric columns, text columns, drift from the counts) next
+to one read of the numeric columns (a sum each): counting takes about ten such passes over
+the data, hashing a text column in Arrow about as long as counting two numeric ones.
+
 Targets (not tests): <= 0.1x predicting the batch, <= 0.005x Evidently.
 """
 
