@@ -13,7 +13,7 @@ registered, and are timed apart). Anchors in the same run:
     virtual environment of its own).
 
 The step is also timed in parts (numeric columns, text columns, drift from the counts) next
-to one read of the numeric columns (a sum each): counting takes about ten such passes over
+to one read of the numeric columns (a sum each): counting takes about a dozen such passes over
 the data, hashing a text column in Arrow about as long as counting two numeric ones.
 
 Targets (not tests): <= 0.1x predicting the batch, <= 0.005x Evidently.
