@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +126,100 @@ def test_layouts_and_sketches_survive_json(
     band = bands.calibrate(reference, layout)
     assert {n: bands.Band.from_json(json.loads(json.dumps(b.to_json())))
             for n, b in band.items()} == band
+
+
+def _shapes(rng: np.random.Generator, rows: int) -> dict[str, np.ndarray]:
+    """Numbers of the shapes counting takes different ways: even, skewed, heavy-tailed."""
+    return {
+        "normal": rng.normal(3.0, 2.0, rows),
+        "integers": rng.integers(-500, 500, rows).astype(float),
+        "zeros_and_normal": np.where(rng.random(rows) < 0.6, 0.0, rng.normal(size=rows)),
+        "tiny": rng.normal(size=rows) * 1e-300,
+        "exponential": rng.exponential(40.0, rows),
+        "lognormal": rng.lognormal(0.0, 2.5, rows),
+        "pareto": rng.pareto(1.0, rows),
+        "cauchy": rng.standard_cauchy(rows),
+        "outliers": np.where(rng.random(rows) < 0.02, 1e6, rng.normal(size=rows)),
+    }
+
+
+def _by_definition(series: pd.Series, col: sketch.ColumnLayout) -> tuple[list[int], int, int]:
+    """Counts, nulls and outside of one column, the slow way the layout defines them."""
+    if col.kind == "numeric":
+        x = series.to_numpy(dtype="float64", na_value=np.nan)
+        x = x[~np.isnan(x)]
+        # Bin i is (e_i-1, e_i]: a value's bin is the number of edges below it.
+        below = np.searchsorted(np.asarray(col.edges), x, side="left")
+        counts = np.bincount(below, minlength=col.bins).tolist()
+        outside = int(np.count_nonzero(x < col.low) + np.count_nonzero(x > col.high))
+        return counts, int(series.isna().sum()), outside
+    labels = Counter(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+                     for v in series.astype(object) if not pd.isna(v))
+    counts = [labels[c] for c in col.categories]
+    unseen = labels.total() - sum(counts)
+    return [*counts, unseen], len(series) - labels.total(), unseen
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_counts_are_the_layouts_bins_exactly_for_every_shape_and_dtype(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(seed)
+    reference = pd.DataFrame(_shapes(rng, 20_000))
+    words = np.array(["north", "south", "east", "west", "a", "naïve", ""])
+    reference["region"] = rng.choice(words[:5], 20_000)
+    reference["grade"] = rng.integers(0, 6, 20_000).astype(float)
+    layout = sketch.layout_of(reference)
+    # A batch over two blocks (the second one short), with what a batch brings that the
+    # reference did not: nulls, infinities, values on the edges and a hair beside them.
+    rows = sketch.BLOCK + 4_465
+    batch = pd.DataFrame(_shapes(rng, rows))
+    for name in batch:
+        x = batch[name].to_numpy().copy()
+        edges = np.asarray(layout.columns[name].edges)
+        picked = rng.integers(0, rows, (5, 2_000))
+        x[picked[0]] = rng.choice(edges, 2_000)
+        x[picked[1]] = np.nextafter(rng.choice(edges, 2_000), np.inf)
+        x[picked[2]] = np.nextafter(rng.choice(edges, 2_000), -np.inf)
+        extremes = [np.inf, -np.inf, -0.0] + ([1e308, -1e308] if name != "normal" else [])
+        x[picked[3, :50]] = rng.choice(extremes, 50)
+        x[picked[4]] = np.nan
+        batch[name] = x
+    text = pd.Series(rng.choice(words, rows), dtype=object)
+    text[rng.random(rows) < 0.05] = None
+    grade = pd.Series(rng.integers(0, 8, rows).astype(float))  # 6 and 7 unseen
+    grade[rng.random(rows) < 0.05] = np.nan
+    batch = batch.assign(region=text, grade=grade)
+    columns = {"region": ["object", "str", "string[python]", "string[pyarrow]", "category"],
+               "grade": ["float64", "Int64", "category"]}
+    for name, dtypes in columns.items():
+        values = text if name == "region" else grade
+        for dtype in dtypes:
+            whole = batch.assign(**{name: values.astype(dtype)})
+            got = sketch.sketch(whole, layout)
+            for column, col in layout.columns.items():
+                counted = got.columns[column]
+                assert (counted.counts, counted.nulls, counted.outside) == _by_definition(
+                    whole[column], col), (column, dtype)
+    # Every way of counting numbers was taken: even cells, cells even in the bit
+    # patterns (skewed positive numbers) and sorting (heavy tails of both signs).
+    ways = {name: sketch._grid_of(layout.columns[name].edges) for name in _shapes(rng, 1)}
+    assert {"linear" if g and not g.in_bits else "bits" if g else "sorted"
+            for g in ways.values()} == {"linear", "bits", "sorted"}
+    # Counted a column per thread, as a large batch on an idle machine is: the same.
+    monkeypatch.setattr(sketch, "PARALLEL_ROWS", 0)
+    monkeypatch.setattr(sketch, "_idle_cores", lambda: 2)
+    threaded = sketch.sketch(whole, layout)
+    for name, counted in got.columns.items():
+        other = threaded.columns[name]
+        assert (other.counts, other.nulls, other.outside) == (
+            counted.counts, counted.nulls, counted.outside)
+        assert np.array_equal([other.total, other.squares], [counted.total, counted.squares],
+                              equal_nan=True)  # overflowing sums are nan either way
+    x = got.columns["normal"]
+    finite = batch["normal"][np.isfinite(batch["normal"])]
+    assert x.total == pytest.approx(finite.sum(), rel=1e-9)
+    assert x.squares == pytest.approx((finite ** 2).sum(), rel=1e-9)
 
 
 # -- statistics against their textbook values ----------------------------------------------------
