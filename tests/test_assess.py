@@ -141,7 +141,8 @@ def scoring_job(root: Path, *, alerts: bool = True, retrain: bool = True,
 
 
 def scored(uri: str, tmp_path: Path, trained_by: str, *, version: str = "1",
-           drifted: str = "yes", decision: str | None = "retrain") -> str:
+           drifted: str = "yes", decision: str | None = "retrain",
+           shadow: str | None = "challenger") -> str:
     """A run of the scoring job: its tracked cell scored churn ``version`` (as
     nbmlops.load_model tags it, and the batch compared with that version's training data);
     the job's run raised an alert and decided about retraining, as its monitoring steps
@@ -154,9 +155,11 @@ def scored(uri: str, tmp_path: Path, trained_by: str, *, version: str = "1",
             {"kind": "drift", "title": "churn: 2 columns drifted", "deliveries": []}]))
     if decision == "retrain":
         client.set_tag(parent, store.RETRAIN_RUN_TAG, trained_by)
-    upload_run(uri, tmp_path, parent=parent, tags={
-        store.SCORED_WITH_MODEL_TAG: "churn", store.SCORED_WITH_VERSION_TAG: version,
-        store.SCORED_WITH_RUN_TAG: trained_by, store.monitor_drifted_tag("churn"): drifted})
+    tags = {store.SCORED_WITH_MODEL_TAG: "churn", store.SCORED_WITH_VERSION_TAG: version,
+            store.SCORED_WITH_RUN_TAG: trained_by, store.monitor_drifted_tag("churn"): drifted}
+    if shadow:
+        tags[store.SHADOW_ALIAS_TAG] = shadow  # the challenger scored beside it
+    upload_run(uri, tmp_path, parent=parent, tags=tags)
     return parent
 
 
@@ -394,7 +397,7 @@ def test_monitoring_retraining_shadow_and_prediction_lineage_read_from_a_real_pr
         "job score retrains jobs/train when its policy says so"]
     assert by_id(a)["retrain-on-drift"].step is not None
     assert by_id(a)["retrain-on-drift"].step.command == "nbmlops run jobs/score"
-    assert by_id(a)["shadow"].missing == ["no successful run of score yet"]
+    assert by_id(a)["shadow"].missing == ["no run of score has scored in shadow yet"]
 
     # one run: it scored v1 of churn, its batch drifted, it alerted and decided to retrain
     scored(sqlite_uri, tmp_path, trained[0])

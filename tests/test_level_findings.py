@@ -102,7 +102,7 @@ def both(*changes: Callable[[Evidence], None]) -> Callable[[Evidence], None]:
 
 
 def unread(ev: Evidence) -> None:
-    ev.runs, ev.models, ev.mlflow = None, None, "unreachable"
+    ev.runs, ev.models, ev.scoring, ev.mlflow = None, None, None, "unreachable"
     ev.unchecked = ["MLflow at sqlite:///mlflow.db: connection refused", "something else"]
 
 
@@ -292,10 +292,14 @@ CASES: dict[str, tuple[str, Callable[[Evidence], None]]] = {
     "retrain none": ("retrain-on-drift", no_scoring),
     "shadow met": ("shadow", lambda ev: job(ev)),
     "shadow unread": ("shadow", unread),
-    "shadow never ran": ("shadow", lambda ev: scoring_run(ev, status="FAILED")),
+    "shadow never ran": ("shadow", lambda ev: scored(ev, shadow=None)),
     "shadow none": ("shadow", no_scoring),
-    "shadow not configured": ("shadow", lambda ev: scoring_job(ev, shadow=None)),
-    "shadow none elsewhere": ("shadow", lambda ev: scoring_job(ev, shadow=None, monitor=False)),
+    "shadow not configured": ("shadow", both(lambda ev: scoring_job(ev, shadow=None),
+                                             lambda ev: scored(ev, shadow=None))),
+    "shadow by hand": ("shadow", lambda ev: scoring_job(ev, shadow=None)),
+    "shadow none elsewhere": ("shadow", both(
+        lambda ev: scoring_job(ev, shadow=None, monitor=False),
+        lambda ev: scored(ev, shadow=None))),
     "prediction met": ("prediction-lineage", lambda ev: job(ev)),
     "prediction unread": ("prediction-lineage", unread),
     "prediction models unread": ("prediction-lineage", lambda ev: setattr(ev, "models", None)),
@@ -1209,14 +1213,19 @@ TOLD: dict[str, dict[str, Any]] = {'checks met': {'status': 'met',
                           'step': ('Make the tracking store reachable, then assess again',
                                    'start the MLflow server at sqlite:///mlflow.db (or set '
                                    'MLFLOW_TRACKING_URI), then nbmlops assess')},
+     'shadow by hand': {'status': 'met',
+                        'evidence': ['run p1 scored model v2 and, in its shadow, @challenger'],
+                        'missing': [],
+                        'step': None},
      'shadow met': {'status': 'met',
-                    'evidence': ['job score also scores with @challenger, never served (shadow)'],
+                    'evidence': ['job score also scores with @challenger, never served (shadow)',
+                                 'run p1 scored model v2 and, in its shadow, @challenger'],
                     'missing': [],
                     'step': None},
      'shadow never ran': {'status': 'partly',
                           'evidence': ['job score also scores with @challenger, never served '
                                        '(shadow)'],
-                          'missing': ['no successful run of score yet'],
+                          'missing': ['no run of score has scored in shadow yet'],
                           'step': ('Run the scoring job score', 'nbmlops run jobs/score')},
      'shadow none': {'status': 'not_met',
                      'evidence': [],

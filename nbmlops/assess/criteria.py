@@ -732,12 +732,16 @@ def _shadow(ev: Evidence, f: Finding) -> None:
     configured = [j for j in ev.jobs if j.shadow]
     for j in configured:
         f.evidence.append(f"job {j.name} also scores with @{j.shadow}, never served (shadow)")
-    if _unread(ev, f, ev.runs):
+    if _unread(ev, f, ev.scoring):
         return
-    ran = [j for j in configured if any(r.status == "FINISHED" for r in j.runs)]
+    shadowed = [s for s in ev.scoring or [] if s.shadow]
+    for s in shadowed[:3]:
+        f.evidence.append(f"run {s.run_id[:8]} scored {s.model} v{s.version or '?'} and, in "
+                          f"its shadow, @{s.shadow}")
     scoring = next((j for j in ev.jobs if j.monitor and j.folder), None)
-    _grade(f, ran, configured,
-           f"no successful run of {some([j.name for j in configured])} yet" if configured else
+    _grade(f, shadowed, configured,
+           f"no run of {some([j.name for j in configured])} has scored in shadow yet"
+           if configured else
            "no scoring job scores a challenger beside the champion",
            Step(f"Run the scoring job {configured[0].name}",
                 f"nbmlops run {_q(configured[0].folder)}") if configured else

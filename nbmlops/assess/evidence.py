@@ -168,6 +168,7 @@ class ScoringFacts:
     training_run: str | None = None  # the run that trained that version, as the run names it
     compared: bool = False  # its batch was compared with the version's training data
     drifted: bool = False
+    shadow: str | None = None  # the alias it also scored with, never served
 
 
 @dataclass
@@ -716,7 +717,7 @@ def _scoring(client: Any, ids: list[str], deadline: Deadline) -> list[ScoringFac
         facts.append(ScoringFacts(run.info.run_id, name,
                                   tags.get(store.SCORED_WITH_VERSION_TAG, ""),
                                   tags.get(store.SCORED_WITH_RUN_TAG), drifted is not None,
-                                  drifted == "yes"))
+                                  drifted == "yes", tags.get(store.SHADOW_ALIAS_TAG)))
     return facts
 
 
