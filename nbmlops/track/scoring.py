@@ -6,8 +6,9 @@ frame holding every column of the reference that the cell made, else that it rea
 counted into the reference's bins and compared column by column (:mod:`nbmlops.monitor`).
 The run gets, per model:
 
-- metrics ``monitor.NAME.drifted_columns``, ``monitor.NAME.drift_share``, the largest of
-  each figure over the columns, and ``monitor.NAME.COLUMN.STATISTIC`` per column;
+- metrics ``monitor.NAME.drifted_columns``, ``monitor.NAME.drift_share``, ``monitor.NAME.rows``,
+  the largest of each figure over the columns, and ``monitor.NAME.COLUMN.STATISTIC`` per
+  column;
 - tags ``nbmlops.monitor.NAME.drifted`` (``yes``/``no``) and the drifted columns;
 - artifacts ``monitor/NAME/report.json``, ``report.html`` (distributions side by side) and
   ``batch.json`` (the batch's counts, which merge with other batches').
@@ -97,6 +98,7 @@ def add_to(
         staging.write_text(f"{folder}/batch.json", json.dumps(batch.to_json()))
         prefix = f"monitor.{_metric_part(watched.name)}"
         figures = {f"{prefix}.{k}": v for k, v in report.figures(data).items()}
+        figures[f"{prefix}.rows"] = float(batch.rows)  # the batch's size, for the history
         figures.update({f"{prefix}.{_metric_part(d.column)}.{d.statistic}": d.value
                         for d in findings})
         record.metrics.extend(MetricPoint(k, float(v), 0, now) for k, v in figures.items())
