@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from conftest import shell_project
 from mlflow import MlflowClient
@@ -17,7 +18,9 @@ from mlflow import MlflowClient
 from nbmlops import config, store
 from nbmlops.cli import main
 from nbmlops.jobs import monitor_overview
+from nbmlops.monitor import reference
 from nbmlops.panel import monitor as monitor_html
+from nbmlops.track.scoring import metric_part
 
 _clock = iter(range(1_700_000_000_000, 1_800_000_000_000, 86_400_000))  # a day apart
 
@@ -40,6 +43,10 @@ class Scoring:
         self.experiment = self.client.create_experiment(where.experiment)
         train = self.client.create_run(self.experiment, start_time=next(_clock))
         self.training_run = train.info.run_id
+        # The training data's summary, logged as registering the model logs it.
+        frame = pd.DataFrame({"age": range(200), "rate (%)": [i % 7 for i in range(200)]})
+        self.client.log_text(self.training_run, reference.build(frame).encoded().decode(),
+                             store.monitoring_reference_artifact("churn"))
         self.client.create_registered_model("churn")
         for _ in range(2):
             self.client.create_model_version("churn", "file:///model", run_id=self.training_run)
@@ -59,9 +66,11 @@ class Scoring:
             store.monitor_drifted_tag("churn"): "yes" if drifted else "no",
             **({store.monitor_columns_tag("churn"): ", ".join(drifted)} if drifted else {})})
         cid = cell.info.run_id
-        statistic = {"age": "wasserstein", "plan": "jensen_shannon", "a.b": "wasserstein"}
+        statistic = {"plan": "jensen_shannon"}
         for column, value in drift.items():
-            self.client.log_metric(cid, f"monitor.churn.{column}.{statistic[column]}", value)
+            # The kernel names a column's metric with its odd characters replaced.
+            self.client.log_metric(cid, f"monitor.churn.{metric_part(column)}."
+                                   f"{statistic.get(column, 'wasserstein')}", value)
         self.client.log_metric(cid, "monitor.churn.drift_share", len(drifted) / len(drift))
         self.client.log_metric(cid, "monitor.churn.wasserstein", max(drift.values()))
         self.client.log_metric(cid, "monitor.churn.rows", 500.0)
@@ -96,8 +105,8 @@ ALERT: dict[str, Any] = {"kind": "drift", "title": "churn: age drifted", "delive
 def test_a_drifting_job_its_runs_columns_alerts_and_retraining(
     scoring: Scoring, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    scoring.day({"age": 0.01, "plan": 0.02, "a.b": 0.0}, [])
-    scoring.day({"age": 0.02, "plan": 0.01, "a.b": 0.0}, [])
+    scoring.day({"age": 0.01, "plan": 0.02, "a.b": 0.0, "rate (%)": 0.0}, [])
+    scoring.day({"age": 0.02, "plan": 0.01, "a.b": 0.0, "rate (%)": 0.0}, [])
     _, drifted = scoring.day({"age": 0.4, "plan": 0.02, "a.b": 0.0}, ["age"], alerts=[ALERT])
     job_run, last = scoring.day(
         {"age": 0.5, "plan": 0.03, "a.b": 0.0}, ["age"], alerts=[ALERT], **{
@@ -120,6 +129,8 @@ def test_a_drifting_job_its_runs_columns_alerts_and_retraining(
     assert columns["age"]["drifted"] == [False, False, True, True]
     assert columns["plan"]["statistic"] == "jensen_shannon"
     assert "a.b" in columns  # a column whose name has a dot
+    # Named as the champion's training data names it, though it never drifted.
+    assert columns["rate (%)"]["values"] == [0.0, 0.0, None, None]
     [alert] = found["alerts"]
     assert alert["title"] == "churn: age drifted" and alert["job_run_id"] == job_run
     assert alert["deliveries"] == ["webhook 127.0.0.1: delivered",
@@ -203,3 +214,20 @@ def test_the_notebook_draws_a_line_per_column_with_its_drifted_runs(
     assert page.count("<polyline") == 2 and page.count("<circle") == 1  # age drifted once
     assert 'aria-label="age: wasserstein over 2 runs, newest 0.4, drifted"' in page
     assert monitor_html.points([0.0, 1.0], top=1.0) == [(2.0, 32.0, 0), (218.0, 2.0, 1)]
+
+
+def test_a_column_with_odd_characters_keeps_its_name_once_it_drifted() -> None:
+    from datetime import datetime, timezone
+
+    from nbmlops.monitor.history import ScoringRun
+
+    def run(value: float, drifted: tuple[str, ...]) -> ScoringRun:
+        # The kernel names a column's metric with its odd characters replaced.
+        return ScoringRun("r", "j", datetime.now(timezone.utc), "FINISHED", "churn", "1",
+                          "champion", bool(drifted), drifted,
+                          {"petal length _cm_.wasserstein": value, "age.wasserstein": 0.0})
+
+    [petal, age] = monitor_overview.series([run(0.0, ()), run(0.9, ("petal length (cm)",))])
+    assert (petal.column, petal.values, petal.drifted) == (
+        "petal length (cm)", [0.0, 0.9], [False, True])
+    assert (age.column, age.drifted) == ("age", [False, False])

@@ -141,7 +141,8 @@ def monitor_job(folder: Path, *, root: Path | None = None,
         return empty
     try:
         with store.fail_fast():
-            return _read(store.client(where.tracking_uri), job, where.experiment, empty)
+            return _read(store.client(where.tracking_uri), where.tracking_uri, job,
+                         where.experiment, empty)
     except Exception as e:  # the view shows the job even when MLflow is away
         empty.error = " ".join(f"{type(e).__name__}: {e}".split())[:300]
         return empty
@@ -152,7 +153,7 @@ def _destination(job: Job, folder: Path, tracking_uri: str | None) -> config.Des
     return config.destination(source, job.experiment, uri=tracking_uri or job.tracking_uri)
 
 
-def _read(client: Any, job: Job, experiment: str, empty: JobMonitor) -> JobMonitor:
+def _read(client: Any, uri: str, job: Job, experiment: str, empty: JobMonitor) -> JobMonitor:
     from nbmlops.monitor import history
 
     found = client.get_experiment_by_name(experiment)
@@ -163,8 +164,9 @@ def _read(client: Any, job: Job, experiment: str, empty: JobMonitor) -> JobMonit
     model = empty.model or (scoring[-1].model if scoring else None)
     scoring = [r for r in scoring if r.model == model]
     champion = _champion(client, model) if model else None
+    names = _columns(uri, champion[1], model) if model and champion and champion[1] else ()
     return build(job.name, empty.folder, model, scoring, history.job_runs(client, job.name, ids),
-                 champion, found.experiment_id)
+                 champion, found.experiment_id, names)
 
 
 def _champion(client: Any, model: str) -> tuple[str, str | None] | None:
@@ -179,21 +181,30 @@ def _champion(client: Any, model: str) -> tuple[str, str | None] | None:
     return (version.version, version.run_id) if version else None
 
 
+def _columns(uri: str, run_id: str, model: str) -> list[str]:
+    """The columns the champion watches, by their own names (its reference's)."""
+    from nbmlops.monitor import reference
+
+    found = reference.fetch(uri, run_id, model)
+    return list(found.layout.columns) if found else []
+
+
 # -- building -------------------------------------------------------------------------------
 
 
 def build(job: str, folder: str, model: str | None, scoring: Sequence[ScoringRun],
           job_runs: Sequence[JobRun], champion: tuple[str, str | None] | None,
-          experiment_id: str | None) -> JobMonitor:
+          experiment_id: str | None, columns: Sequence[str] = ()) -> JobMonitor:
     """The overview from what was read: ``scoring`` and ``job_runs`` oldest first,
-    ``champion`` (version, its training run)."""
+    ``champion`` (version, its training run), ``columns`` the names of the columns it
+    watches."""
     runs = [_scored(r, experiment_id) for r in scoring]
     alerts = open_alerts(job_runs)
     return JobMonitor(
         job=job, folder=folder, model=model,
         champion=champion[0] if champion else None,
         champion_run_id=champion[1] if champion else None,
-        experiment_id=experiment_id, runs=runs, columns=series(scoring),
+        experiment_id=experiment_id, runs=runs, columns=series(scoring, columns),
         alerts=alerts, retraining=last_retraining(job_runs),
         attention=bool(alerts) or bool(runs and runs[-1].drifted),
     )
@@ -222,16 +233,23 @@ def column_figures(figures: Mapping[str, float]) -> dict[tuple[str, str], float]
     return out
 
 
-def series(scoring: Sequence[ScoringRun]) -> list[ColumnSeries]:
+def series(scoring: Sequence[ScoringRun], columns: Sequence[str] = ()) -> list[ColumnSeries]:
     """Each column's statistic over the runs, oldest first; the columns in their first
-    appearance's order."""
+    appearance's order. A metric's name has a column's odd characters replaced
+    (:func:`~nbmlops.track.scoring.metric_part`): a column is shown by its own name, found
+    in ``columns`` (the reference's) or in a run's drifted columns."""
+    from nbmlops.track.scoring import metric_part
+
     per_run = [column_figures(r.figures) for r in scoring]
     keys: dict[tuple[str, str], None] = {}
     for found in per_run:
         keys.update(dict.fromkeys(found))
-    return [ColumnSeries(column, statistic,
+    named = {metric_part(c): c for c in [*columns, *(c for r in scoring
+                                                     for c in r.drifted_columns)]}
+    drifted = [{metric_part(c) for c in r.drifted_columns} for r in scoring]
+    return [ColumnSeries(named.get(column, column), statistic,
                          [found.get((column, statistic)) for found in per_run],
-                         [column in r.drifted_columns for r in scoring])
+                         [column in these for these in drifted])
             for column, statistic in keys]
 
 

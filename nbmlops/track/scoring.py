@@ -29,7 +29,7 @@ from nbmlops import store
 from nbmlops.record import MetricPoint, RunRecord
 from nbmlops.sync.spool import Staging
 
-__all__ = ["Watched", "add_to", "batch_of"]
+__all__ = ["Watched", "add_to", "batch_of", "metric_part"]
 
 
 @dataclass(frozen=True)
@@ -96,10 +96,10 @@ def add_to(
         staging.write_text(f"{folder}/report.html",
                            report.html(data, ref.layout, ref.sketch, batch))
         staging.write_text(f"{folder}/batch.json", json.dumps(batch.to_json()))
-        prefix = f"monitor.{_metric_part(watched.name)}"
+        prefix = f"monitor.{metric_part(watched.name)}"
         figures = {f"{prefix}.{k}": v for k, v in report.figures(data).items()}
         figures[f"{prefix}.rows"] = float(batch.rows)  # the batch's size, for the history
-        figures.update({f"{prefix}.{_metric_part(d.column)}.{d.statistic}": d.value
+        figures.update({f"{prefix}.{metric_part(d.column)}.{d.statistic}": d.value
                         for d in findings})
         record.metrics.extend(MetricPoint(k, float(v), 0, now) for k, v in figures.items())
         drifted = data["drifted_columns"]
@@ -108,6 +108,6 @@ def add_to(
             record.tags[store.monitor_columns_tag(watched.name)] = ", ".join(drifted)[:500]
 
 
-def _metric_part(text: str) -> str:
+def metric_part(text: str) -> str:
     # MLflow takes letters, digits, _ - . / and spaces in a metric's name.
     return re.sub(r"[^\w\-. ]", "_", text)
