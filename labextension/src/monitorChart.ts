@@ -12,6 +12,8 @@ export interface DriftLine {
   drifted: { x: number; y: number }[];
   /** For screen readers and the tooltip. */
   label: string;
+  /** The newest measured value. */
+  last: number | null;
 }
 
 /** The largest value of every column of a job: the lines share one scale, so the column that
@@ -46,7 +48,8 @@ export function driftLine(series: ColumnSeries, top: number, size = CHART): Drif
   return {
     points: spots.map(s => `${s.x},${s.y}`).join(' '),
     drifted: spots.filter(s => s.drifted).map(({ x, y }) => ({ x, y })),
-    label: `${series.column}: ${series.statistic} over ${n} run${n === 1 ? '' : 's'}, newest ${metricValue(last)}${now}`
+    label: `${series.column}: ${series.statistic} over ${n} run${n === 1 ? '' : 's'}, newest ${metricValue(last)}${now}`,
+    last
   };
 }
 

@@ -3,7 +3,7 @@
  * alerts still open, the last retraining, and each scoring run with its link to MLflow. */
 import * as React from 'react';
 
-import { ago, mlflowRunUrl } from './format';
+import { ago, metricValue, mlflowRunUrl } from './format';
 import type { SidebarModel } from './model';
 import { CHART, driftLine, driftTop, jobState, verdict } from './monitorChart';
 import { openInMlflow } from './runDetails';
@@ -34,6 +34,9 @@ function DriftRow(props: { series: ColumnSeries; top: number }): JSX.Element {
             <circle key={i} cx={p.x} cy={p.y} r={2.5} />
           ))}
         </svg>
+      </td>
+      <td className="jp-nbmlops-drift-value" title={series.statistic}>
+        {metricValue(line.last)}
       </td>
     </tr>
   );

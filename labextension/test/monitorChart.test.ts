@@ -33,6 +33,7 @@ describe('the Monitor view drawing', () => {
     expect(line.points).toBe(`${pad},${height - pad} ${width / 2},${height / 2} ${width - pad},${pad}`);
     expect(line.drifted).toEqual([{ x: width - pad, y: pad }]);
     expect(line.label).toBe('age: wasserstein over 3 runs, newest 0.5, drifted in the newest run');
+    expect(driftLine(series('plan', [0.1, 0.3, null], [false, false, false]), top).last).toBe(0.3);
     // A run that did not measure the column leaves a gap, not a zero.
     expect(driftLine(plan, top).points.split(' ')).toHaveLength(2);
     expect(driftLine(series('x', [0.2], [false]), 0.4).points).toBe(`${width / 2},${height / 2}`);
