@@ -213,6 +213,8 @@ def test_the_notebook_draws_a_line_per_column_with_its_drifted_runs(
     assert "open alerts (1)" in page
     assert page.count("<polyline") == 2 and page.count("<circle") == 1  # age drifted once
     assert 'aria-label="age: wasserstein over 2 runs, newest 0.4, drifted"' in page
+    assert 'color:#cf222e">age</th>' in page and 'left">plan</th>' in page
+    assert "▁ none" not in page  # drawn as lines, not as bars too
     assert monitor_html.points([0.0, 1.0], top=1.0) == [(2.0, 32.0, 0), (218.0, 2.0, 1)]
 
 

@@ -84,7 +84,7 @@ def monitor_in_notebook(args: argparse.Namespace, notebook: Notebook) -> Any:
         print("No job of this notebook or project monitors yet: export a notebook whose "
               "tracked cell scores with nbmlops.load_model('NAME@champion') as a job.")
         return None
-    return HTML(html(found, text="\n\n".join(describe(f) for f in found)))
+    return HTML(html(found, text="\n\n".join(describe(f, chart=False) for f in found)))
 
 
 COMMANDS = [

@@ -305,8 +305,9 @@ def sparkline(values: Sequence[float | None], top: float | None = None) -> str:
     return "".join(out)
 
 
-def describe(found: JobMonitor) -> str:
-    """The overview as text for a terminal."""
+def describe(found: JobMonitor, chart: bool = True) -> str:
+    """The overview as text for a terminal (``chart``: with a line of bars per column; the
+    notebook draws them instead)."""
     lines = [f"{found.job}  {found.folder}"]
     if found.model is None:
         lines.append("  no scoring run yet: a tracked cell that calls "
@@ -326,7 +327,7 @@ def describe(found: JobMonitor) -> str:
             lines.append("    " + _run_line(run))
     elif found.model is not None:
         lines.append("  no scoring run yet")
-    if found.columns:
+    if found.columns and chart:
         width = max(len(s.column) for s in found.columns)
         lines.append("  drift per column over the runs (▁ none … █ the largest; * drifted "
                      "in the newest run):")

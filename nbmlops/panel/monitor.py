@@ -55,8 +55,8 @@ def job_html(found: Any) -> str:
         shown = f"{last:.3g}" if last is not None else "-"
         label = (f"{s.column}: {s.statistic} over {len(s.values)} runs, newest {shown}"
                  + (", drifted" if s.drifted and s.drifted[-1] else ""))
-        mark = ' style="color:#cf222e;font-weight:600"' if s.drifted and s.drifted[-1] else ""
-        rows.append(f"<tr><th{mark}>{html_.escape(s.column)}</th>"
+        colour = f";color:{_DRIFTED}" if s.drifted and s.drifted[-1] else ""
+        rows.append(f'<tr><th style="text-align:left{colour}">{html_.escape(s.column)}</th>'
                     f"<td>{column_svg(s.values, s.drifted, top, label)}</td>"
                     f"<td>{html_.escape(s.statistic)} {shown}</td></tr>")
     return (f'<div class="nbmlops-monitor-job"><b>{html_.escape(found.job)}</b>: drift per '
