@@ -164,7 +164,7 @@ export function MonitorView(props: { model: SidebarModel }): JSX.Element {
           <code>nbmlops.load_model('NAME@{champion}')</code> is monitored: <code>nbmlops monitor JOB</code> in a terminal.
         </p>
       ) : null}
-      <ul className="jp-nbmlops-job-list" aria-label="Monitoring of this notebook's jobs">
+      <ul className="jp-nbmlops-job-list" aria-label="Scoring jobs of this notebook">
         {jobs.map(j => (
           <Job key={j.folder} model={model} job={j} champion={champion} />
         ))}
