@@ -10,6 +10,7 @@ import type {
   MlflowUi,
   NotebookModels,
   NotebookInfo,
+  NotebookMonitor,
   RunDetails,
   RunDiff,
   RunPage,
@@ -173,6 +174,12 @@ export class NbmlopsApi {
 
   jobs(notebook: string): Promise<JobInfo[]> {
     return this.get<JobInfo[]>('jobs', { notebook });
+  }
+
+  /** The monitoring of the jobs exported from the notebook: champion, scoring runs, drift
+   * per column over time, open alerts, last retraining. */
+  monitor(notebook: string): Promise<NotebookMonitor> {
+    return this.get<NotebookMonitor>('monitor', { notebook });
   }
 
   /** Start `nbmlops run` on the job in the background. */

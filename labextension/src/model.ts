@@ -11,13 +11,14 @@ import type {
   JobInfo,
   NotebookInfo,
   NotebookModels,
+  NotebookMonitor,
   RunDetails,
   RunDiff,
   RunSummary,
   SpoolStatus
 } from './types';
 
-export type View = 'runs' | 'run' | 'diff' | 'jobs' | 'models';
+export type View = 'runs' | 'run' | 'diff' | 'jobs' | 'models' | 'monitor';
 
 export const DEFAULT_PAGE_SIZE = 20;
 /** At most this many runs side by side; one more selection drops the oldest. */
@@ -48,6 +49,8 @@ export class SidebarModel {
   jobs: JobInfo[] = [];
   /** The notebook's registered models; their champions' runs are marked in the list. */
   models: NotebookModels | null = null;
+  /** The monitoring of the notebook's scoring jobs (the Monitor view). */
+  monitor: NotebookMonitor | null = null;
   /** What the last job action said ("installed in the crontab…", "started"). */
   jobMessage: string | null = null;
   /** The experiment the listed runs are in, when it is not the notebook's own (a job's
@@ -214,6 +217,17 @@ export class SidebarModel {
   async showModels(): Promise<void> {
     await this.show('models', async () => {
       this.models = await this.api.models(this.notebook);
+    });
+  }
+
+  /** Show the monitoring of the jobs exported from the notebook. */
+  async showMonitor(): Promise<void> {
+    const notebook = this.notebook;
+    if (notebook === null) {
+      return;
+    }
+    await this.show('monitor', async () => {
+      this.monitor = await this.api.monitor(notebook);
     });
   }
 

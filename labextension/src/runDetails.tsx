@@ -52,7 +52,7 @@ function KeyValues(props: {
 
 /** Open the run's MLflow page once the server has an MLflow UI for the store. The tab is
  * opened at the click, so the browser does not take it for a pop-up. */
-async function openInMlflow(model: SidebarModel, experimentId: string, runId: string) {
+export async function openInMlflow(model: SidebarModel, experimentId: string, runId: string) {
   const tab = window.open('', '_blank');
   try {
     const url = await model.mlflowRunUrl(experimentId, runId);

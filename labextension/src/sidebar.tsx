@@ -6,6 +6,7 @@ import * as React from 'react';
 import { DiffView } from './diffView';
 import { JobsView } from './jobsView';
 import { ModelsView } from './modelsView';
+import { MonitorView } from './monitorView';
 import type { SidebarModel } from './model';
 import { RunDetailsView } from './runDetails';
 import { CellFilter, RunList } from './runList';
@@ -31,6 +32,8 @@ function Body(props: { model: SidebarModel; actions: SidebarActions }): JSX.Elem
     main = <DiffView model={model} diff={model.diff} />;
   } else if (model.view === 'models') {
     main = <ModelsView model={model} />;
+  } else if (model.view === 'monitor') {
+    main = <MonitorView model={model} />;
   } else if (model.view === 'jobs') {
     main = <JobsView model={model} openOutput={openFile} />;
   } else if (model.view === 'runs') {
@@ -81,6 +84,15 @@ function Body(props: { model: SidebarModel; actions: SidebarActions }): JSX.Elem
             onClick={() => void (model.view === 'models' ? model.showRuns() : model.showModels())}
           >
             Models
+          </button>
+          <button
+            className="jp-mod-styled"
+            aria-label="Monitoring of this notebook's jobs"
+            title="The scoring jobs of this notebook: champion, drift per column over time, open alerts, last retraining"
+            aria-pressed={model.view === 'monitor'}
+            onClick={() => void (model.view === 'monitor' ? model.showRuns() : model.showMonitor())}
+          >
+            Monitor
           </button>
         </div>
       </header>

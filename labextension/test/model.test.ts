@@ -179,4 +179,27 @@ describe('SidebarModel', () => {
     expect(seen).toEqual([true, false]); // "Starting MLflow…", then the button again
     expect(model.mlflowStarting).toBe(false);
   });
+
+  it("shows the monitoring of the notebook's jobs, and a refused request as a message", async () => {
+    const asked: string[] = [];
+    let refuse = false;
+    const api = new NbmlopsApi('/', async (url): Promise<ResponseLike> => {
+      asked.push(url);
+      if (refuse) {
+        return { ok: false, status: 404, text: async () => '{"message": "no notebook", "error": "NotebookNotFound"}' };
+      }
+      const body = { notebook: 'nb.ipynb', champion: 'champion', jobs: [{ job: 'score', runs: [], alerts: [] }] };
+      return { ok: true, status: 200, text: async () => JSON.stringify(body) };
+    });
+    const model = new SidebarModel(api);
+    model.notebook = 'nb.ipynb';
+    await model.showMonitor();
+    expect(asked).toEqual(['/nbmlops/api/monitor?notebook=nb.ipynb']);
+    expect(model.view).toBe('monitor');
+    expect(model.monitor?.jobs.map(j => j.job)).toEqual(['score']);
+    expect(model.loading).toBe(false);
+    refuse = true;
+    await model.showMonitor();
+    expect(model.error).toBe('no notebook');
+  });
 });

@@ -20,8 +20,8 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", nargs="?", type=Path, default=None,
                         help="the project, or a folder inside it (default: here)")
     parser.add_argument("--format", choices=FORMATS, default="terminal",
-                        help="terminal (default), markdown, html or json (schema in the docs); "
-                        "%%mlops shows html")
+                        help="the format: terminal (default), markdown, html or json (schema in "
+                        "the docs); %%mlops shows html")
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                         help="seconds allowed for reading MLflow (default 20)")
     parser.add_argument("--max-runs", type=int, default=None, metavar="N",

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from nbmlops.cli import assess, data, jobs, models, notebook, reproduce, sync
+from nbmlops.cli import assess, data, jobs, models, monitor, notebook, reproduce, sync
 from nbmlops.cli.command import Command
 
 #: Every command, by name.
 ALL: dict[str, Command] = {
     c.name: c for c in (*sync.COMMANDS, *data.COMMANDS, *jobs.COMMANDS, *models.COMMANDS,
-                        *reproduce.COMMANDS, *assess.COMMANDS, *notebook.COMMANDS)
+                        *reproduce.COMMANDS, *assess.COMMANDS, *monitor.COMMANDS,
+                        *notebook.COMMANDS)
 }
 
 #: The commands of the command line (``nbmlops NAME``).

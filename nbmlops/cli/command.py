@@ -135,6 +135,7 @@ VOCABULARY: dict[str, str] = {
     "--force": "go ahead",
     "--target": "the schedule target",
     "--tag": "a tag",
+    "--format": "the format",
 }
 
 #: Old spellings kept working, hidden from the help: {command: {old: new}}.

@@ -21,6 +21,7 @@ from nbmlops.server import mlflow_ui
 from nbmlops.server.notebook import NotebookInfo, TrackedCell
 
 if TYPE_CHECKING:  # the jobs' code costs the server's start a fifth of a second
+    from nbmlops.jobs import monitor_overview
     from nbmlops.jobs import overview as jobs_overview
 
 __all__ = ["ANSWERS", "ERROR", "SENT_PROPERTIES", "TS_NAMES", "sent_properties"]
@@ -165,6 +166,16 @@ class Message:
 
 
 @dataclass
+class NotebookMonitor:
+    """``GET monitor?notebook=PATH``: the monitoring of each job exported from the notebook
+    (:mod:`nbmlops.jobs.monitor_overview`), its folder relative to the server's root."""
+
+    notebook: str
+    jobs: list[monitor_overview.JobMonitor]
+    champion: str  # the alias of the model in use (store.CHAMPION)
+
+
+@dataclass
 class ErrorAnswer:
     """Any refused request (4xx): the message for people and the error's class name."""
 
@@ -193,6 +204,7 @@ ANSWERS: dict[str, Any] = {
     "jobs": list[JobInfo],
     "jobs/run": JobStarted,
     "jobs/schedule": Message,
+    "monitor": NotebookMonitor,
 }
 
 #: What every refused request answers.
@@ -228,8 +240,10 @@ def sent_properties(cls: type) -> tuple[str, ...]:
 
 def known() -> dict[str, Any]:
     """Names the answers' annotations use that their modules import only for type checks."""
+    from nbmlops.jobs import monitor_overview
     from nbmlops.jobs import overview as jobs_overview
 
-    return {"jobs_overview": jobs_overview, **{t.__name__: t for t in (
+    modules = {"jobs_overview": jobs_overview, "monitor_overview": monitor_overview}
+    return {**modules, **{t.__name__: t for t in (
         TrackedCell, RunSummary, RunDetails, RunPage, Dataset, DriftAlert, Experiment,
         MetricPoint, ParamRow, MetricRow, DataRow, PackageRow, CodeDiff, ImageRow, RunDiff)}}

@@ -431,6 +431,18 @@ class JobScheduleHandler(NbmlopsHandler):
         await self.reply(lambda: jobs.set_schedule(self.server_root, body))
 
 
+class MonitorHandler(NbmlopsHandler):
+    """``GET monitor?notebook=PATH``: the monitoring of the jobs exported from the notebook:
+    champion, scoring runs, drift per column over time, open alerts, last retraining."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        from nbmlops.server import jobs
+
+        path = self.get_argument("notebook", "")
+        await self.reply(lambda: jobs.monitors_of(self.server_root, path))
+
+
 def notebook_page(server_root: Path, where: notebook.Where, filter_: str, cell: str | None,
                   order_by: list[str] | None, size: int, token: str | None) -> Any:
     """One page of every run of the notebook: its experiment's, its jobs' and pipeline

@@ -132,3 +132,15 @@ def _folders(server_root: Path, nb: Path) -> list[Path]:
     # A `jobs` symlink leading out of the root hides its jobs rather than reach them.
     root = Path(server_root).resolve()
     return [f for f in jobs_overview.job_folders(nb) if f.resolve().is_relative_to(root)]
+
+
+def monitors_of(server_root: Path, notebook_path: str) -> answers.NotebookMonitor:
+    """The monitoring of every job exported from the notebook, for the Monitor view."""
+    from nbmlops import store
+    from nbmlops.jobs import monitor_overview
+
+    nb = _notebook(server_root, notebook_path)
+    root = Path(server_root).resolve()
+    found = [monitor_overview.monitor_job(folder, root=root)
+             for folder in _folders(server_root, nb)]
+    return answers.NotebookMonitor(notebook_path, found, store.CHAMPION)

@@ -26,6 +26,7 @@ ROUTES: list[tuple[str, type[handlers.NbmlopsHandler]]] = [
     ("jobs", handlers.JobsHandler),
     ("jobs/run", handlers.JobRunHandler),
     ("jobs/schedule", handlers.JobScheduleHandler),
+    ("monitor", handlers.MonitorHandler),
 ]
 
 

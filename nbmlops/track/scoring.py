@@ -7,8 +7,9 @@ counted into the reference's bins and compared column by column (:mod:`nbmlops.m
 in a job, ``monitor.input`` of its job.yaml names that frame instead.
 The run gets, per model:
 
-- metrics ``monitor.NAME.drifted_columns``, ``monitor.NAME.drift_share``, the largest of
-  each figure over the columns, and ``monitor.NAME.COLUMN.STATISTIC`` per column;
+- metrics ``monitor.NAME.drifted_columns``, ``monitor.NAME.drift_share``, ``monitor.NAME.rows``,
+  the largest of each figure over the columns, and ``monitor.NAME.COLUMN.STATISTIC`` per
+  column;
 - tags ``nbmlops.monitor.NAME.drifted`` (``yes``/``no``) and the drifted columns;
 - artifacts ``monitor/NAME/report.json``, ``report.html`` (distributions side by side) and
   ``batch.json`` (the batch's counts, which merge with other batches');
@@ -31,7 +32,7 @@ from nbmlops import store
 from nbmlops.record import MetricPoint, RunRecord
 from nbmlops.sync.spool import Staging
 
-__all__ = ["Watched", "add_to", "batch_of"]
+__all__ = ["Watched", "add_to", "batch_of", "metric_part"]
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,10 @@ def add_to(
         staging.write_text(f"{folder}/report.html", scored.with_section(
             report.html(data, ref.layout, ref.sketch, batch), extra.html))
         staging.write_text(f"{folder}/batch.json", json.dumps(batch.to_json()))
-        prefix = f"monitor.{_metric_part(watched.name)}"
+        prefix = f"monitor.{metric_part(watched.name)}"
         figures = {f"{prefix}.{k}": v for k, v in report.figures(data).items()}
-        figures.update({f"{prefix}.{_metric_part(d.column)}.{d.statistic}": d.value
+        figures[f"{prefix}.rows"] = float(batch.rows)  # the batch's size, for the history
+        figures.update({f"{prefix}.{metric_part(d.column)}.{d.statistic}": d.value
                         for d in findings})
         figures.update({f"{prefix}.{_metric_part(k)}": v for k, v in extra.figures.items()})
         record.tags.update(extra.tags)
@@ -120,6 +122,6 @@ def add_to(
             record.tags[store.monitor_columns_tag(watched.name)] = ", ".join(drifted)[:500]
 
 
-def _metric_part(text: str) -> str:
+def metric_part(text: str) -> str:
     # MLflow takes letters, digits, _ - . / and spaces in a metric's name.
     return re.sub(r"[^\w\-. ]", "_", text)

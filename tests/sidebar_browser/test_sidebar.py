@@ -770,3 +770,113 @@ def test_a_searchs_candidates_fold_under_the_run_that_made_them(
     page.screenshot(path=str(screenshots / "search-candidates-details.png"))
     shown.nth(1).locator("button").click()
     details.locator("h2", has_text="search rank 2").wait_for()
+
+
+SCORE = """%%track score
+import nbmlops
+from sklearn.datasets import load_iris
+batch = load_iris(as_frame=True).frame.drop(columns="target").sample(120, random_state=1)
+batch["petal length (cm)"] = batch["petal length (cm)"] + shift
+champion = nbmlops.load_model("flowers@champion")
+predictions = champion.predict(batch)"""
+
+
+def test_monitor_view_shows_a_scoring_jobs_drift_alerts_and_retraining(
+    page: Any, lab: Lab, screenshots: Path
+) -> None:
+    """A model trained and promoted in a notebook, a scoring job exported from another and run
+    twice by ``nbmlops run`` (real kernels), the second batch shifted: the Monitor view shows
+    the champion, each column's drift over the two runs, the alert and the retraining its
+    job run carries, and opens a scoring run in MLflow."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import nbformat
+    from tracked_project import run_and_upload
+
+    from nbmlops.jobs.export.folder import export_job
+    from nbmlops.models import promotion
+
+    root = lab.project.root
+    fit = ("%%track fit --model clf=flowers\nfrom sklearn.datasets import load_iris\n"
+           "from sklearn.linear_model import LogisticRegression\n"
+           "X, y = load_iris(return_X_y=True, as_frame=True)\n"
+           "clf = LogisticRegression(max_iter=500).fit(X, y)\naccuracy = clf.score(X, y)")
+    assert run_and_upload(root, root / "notebooks" / "flowers.ipynb", lab.project.spool,
+                          [(fit, {})]) == 1
+    client = store.client(lab.project.tracking_uri)
+    promotion.promote(client, "flowers", "1")
+
+    cell = nbformat.v4.new_code_cell
+    parameters = cell("shift = 0.0")
+    parameters.metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [cell("%load_ext nbmlops"), parameters, cell(SCORE)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    notebook = root / "notebooks" / "score_flowers.ipynb"
+    nbformat.write(nb, notebook)
+    folder = export_job(notebook, name="score-flowers", force=True).folder
+    with open(folder / "job.yaml", "a") as spec:
+        spec.write("monitor:\n  model: flowers\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "NBMLOPS_SPOOL")}
+    for shift in ("0.0", "3.0"):
+        done = subprocess.run([str(Path(sys.executable).with_name("nbmlops")), "run", str(folder),
+                               "-p", "shift", shift], cwd=root, env=env, capture_output=True,
+                              text=True, timeout=600, check=False)
+        assert done.returncode == 0, done.stderr[-3000:]
+    monitored = subprocess.run([str(Path(sys.executable).with_name("nbmlops")), "monitor",
+                                str(folder), "--format", "json"], cwd=root, env=env,
+                               capture_output=True, text=True, timeout=300, check=False)
+    assert monitored.returncode == 1, monitored.stderr  # the newest batch drifted
+    found = json.loads(monitored.stdout)
+    assert [r["drifted"] for r in found["runs"]] == [False, True]
+    assert found["runs"][1]["drifted_columns"] == ["petal length (cm)"]
+    # What the job's monitoring steps write on its run when drift alerts and retrains.
+    job_run = found["runs"][1]["job_run_id"]
+    client.set_tag(job_run, store.ALERTS_TAG, json.dumps([{
+        "kind": "drift", "title": "flowers: petal length (cm) drifted", "deliveries": []}]))
+    client.set_tag(job_run, store.RETRAIN_DECISION_TAG, "retrain")
+    client.set_tag(job_run, store.RETRAIN_REASON_TAG, "drift on the last run")
+    client.set_tag(job_run, store.RETRAIN_OUTCOME_TAG, "promoted flowers v2")
+
+    page.goto(f"{lab.url}/lab/tree/notebooks/score_flowers.ipynb?token={lab.token}&reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible", timeout=60_000)
+    page.click('li.lm-TabBar-tab[data-id="nbmlops-sidebar"]')
+    widen_left_panel(page, 430)
+    sidebar = page.locator("#nbmlops-sidebar")
+    page.wait_for_function("() => document.querySelector('#nbmlops-sidebar .jp-nbmlops-experiment')"
+                           "?.textContent.includes('score_flowers.ipynb')", timeout=120_000)
+    sidebar.get_by_label("Monitoring of this notebook's jobs").click()
+    job = sidebar.get_by_label("Monitoring of score-flowers")
+    job.wait_for(timeout=60_000)
+    assert "2 scoring runs · newest drifted · 1 open alert" in job.inner_text()
+    assert job.locator(".jp-nbmlops-alias").inner_text() == "★ champion v1"
+    alerts = job.get_by_label("Open alerts of score-flowers")
+    assert "flowers: petal length (cm) drifted" in alerts.inner_text()
+    retraining = job.get_by_label("Last retraining of score-flowers").inner_text()
+    assert "drift on the last run" in retraining and "promoted flowers v2" in retraining
+    # A line per column of the model's training data, the shifted one red where it drifted.
+    drift = job.get_by_label("Drift per column of score-flowers")
+    assert drift.locator("svg.jp-nbmlops-drift-line").count() == 4
+    shifted = drift.locator("tr.jp-mod-drifted")
+    assert shifted.locator("th").inner_text() == "petal length (cm)"
+    assert shifted.locator("circle").count() == 1  # drifted in the second run only
+    assert drift.locator("circle").count() == 1
+    label = shifted.locator("svg").get_attribute("aria-label") or ""
+    assert label.startswith("petal length (cm): wasserstein over 2 runs")
+    runs = job.get_by_label("Scoring runs of score-flowers").locator("li")
+    assert runs.count() == 2
+    assert "drifted: petal length (cm)" in runs.first.inner_text()  # newest first
+    assert "no drift" in runs.nth(1).inner_text() and "120 rows" in runs.nth(1).inner_text()
+    page.screenshot(path=str(screenshots / "monitor.png"))
+
+    # A scoring run opens in MLflow's UI, as a run of the Runs view does.
+    newest = found["runs"][1]["run_id"]
+    with page.context.expect_page(timeout=180_000) as opened:
+        job.get_by_label(f"Open scoring run {newest[:8]} of score-flowers in the MLflow UI").click()
+    mlflow = opened.value
+    mlflow.wait_for_url(f"**/runs/{newest}**", timeout=180_000)
+    mlflow.close()

@@ -162,3 +162,46 @@ async def test_run_now_passes_any_value_and_refuses_what_cannot_run(
     assert code == 200, answer
     assert jobs._started[folder].wait(timeout=300) == 0, (folder / jobs.RUN_NOW_LOG).read_text()
     assert (folder.parent.parent / "label.txt").read_text() == "--help"
+
+
+async def test_the_monitoring_of_a_notebooks_jobs(
+    jp_fetch: Fetch, tracked: TrackedProject, exported: tuple[str, Path]
+) -> None:
+    from mlflow import MlflowClient
+
+    from nbmlops import config, store
+
+    notebook, folder = exported
+    code, answer = await call(jp_fetch, "monitor", notebook=notebook)
+    assert code == 200 and answer["champion"] == store.CHAMPION
+    [job] = answer["jobs"]
+    assert (job["job"], job["model"], job["runs"], job["attention"]) == ("weekly", None, [], False)
+    # A run of the job whose scoring cell drifted, tagged as the kernel and the job tag them.
+    client = MlflowClient(tracked.tracking_uri)
+    experiment = client.get_experiment_by_name(
+        config.destination(tracked.root / notebook).experiment)
+    ids = experiment.experiment_id if experiment else client.create_experiment(
+        config.destination(tracked.root / notebook).experiment)
+    parent = client.create_run(ids, tags={store.JOB_TAG: "weekly"}).info.run_id
+    cell = client.create_run(ids, tags={
+        store.PARENT_RUN_TAG: parent, store.SCORED_WITH_MODEL_TAG: "churn",
+        store.SCORED_WITH_VERSION_TAG: "4", store.monitor_drifted_tag("churn"): "yes",
+        store.monitor_columns_tag("churn"): "age"}).info.run_id
+    client.log_metric(cell, "monitor.churn.age.wasserstein", 0.7)
+    for run in (cell, parent):
+        client.set_terminated(run)
+    code, answer = await call(jp_fetch, "monitor", notebook=notebook)
+    [job] = answer["jobs"]
+    assert job["folder"] == folder.relative_to(tracked.root).as_posix()
+    assert job["model"] == "churn" and job["champion"] is None  # not registered here
+    assert [(r["run_id"], r["drifted"], r["drifted_columns"], r["experiment_id"])
+            for r in job["runs"]] == [(cell, True, ["age"], ids)]
+    assert job["columns"] == [{"column": "age", "statistic": "wasserstein", "values": [0.7],
+                               "drifted": [True]}]
+    assert job["attention"] is True
+    # Another notebook has no such job; a notebook outside the root is refused.
+    assert (await call(jp_fetch, "monitor", notebook=tracked.notebook))[1]["jobs"] == []
+    code, refused = await call(jp_fetch, "monitor", notebook="../outside.ipynb")
+    assert (code, refused["error"]) == (403, "OutsideRoot")
+    code, refused = await call(jp_fetch, "monitor")
+    assert (code, refused["error"]) == (400, "ConfigError")

@@ -326,6 +326,71 @@ export interface Message {
   message: string;
 }
 
+/** `GET monitor?notebook=PATH`: the monitoring of each job exported from the notebook (:mod:`nbmlops.jobs.monitor_overview`), its folder relative to the server's root. */
+export interface NotebookMonitor {
+  notebook: string;
+  jobs: JobMonitor[];
+  champion: string;
+}
+
+/** A scoring job's monitoring overview. */
+export interface JobMonitor {
+  job: string;
+  folder: string;
+  model: string | null;
+  champion: string | null;
+  champion_run_id: string | null;
+  experiment_id: string | null;
+  runs: ScoredRun[];
+  columns: ColumnSeries[];
+  alerts: MonitorAlert[];
+  retraining: Retraining | null;
+  error: string | null;
+  attention: boolean;
+}
+
+/** One scoring run: the version it scored with and what drifted. */
+export interface ScoredRun {
+  run_id: string;
+  experiment_id: string;
+  when: string;
+  status: string;
+  version: string;
+  compared: boolean;
+  drifted: boolean;
+  drifted_columns: string[];
+  drift_share: number | null;
+  rows: number | null;
+  job_run_id: string | null;
+}
+
+/** One column's drift statistic over the scoring runs, oldest first (None: not measured in that run). */
+export interface ColumnSeries {
+  column: string;
+  statistic: string;
+  values: (number | null)[];
+  drifted: boolean[];
+}
+
+/** An alert of the newest run of the job: open until a later run raises none. */
+export interface MonitorAlert {
+  kind: string;
+  title: string;
+  job_run_id: string;
+  when: string;
+  deliveries: string[];
+}
+
+/** The last time drift started the training job, and what became of it. */
+export interface Retraining {
+  job_run_id: string;
+  when: string;
+  decision: string;
+  reason: string | null;
+  training_run_id: string | null;
+  outcome: string | null;
+}
+
 /** Any refused request (4xx): the message for people and the error's class name. */
 export interface ErrorAnswer {
   message: string;
@@ -367,6 +432,9 @@ export type JobsRunAnswer = JobStarted;
 
 /** `jobs/schedule` */
 export type JobsScheduleAnswer = Message;
+
+/** `monitor` */
+export type MonitorAnswer = NotebookMonitor;
 
 /** Any refused request. */
 export type ErrorBody = ErrorAnswer;
