@@ -109,10 +109,9 @@ def add_to(
         staging.write_text(f"{folder}/batch.json", json.dumps(batch.to_json()))
         prefix = f"monitor.{metric_part(watched.name)}"
         figures = {f"{prefix}.{k}": v for k, v in report.figures(data).items()}
-        figures[f"{prefix}.rows"] = float(batch.rows)  # the batch's size, for the history
         figures.update({f"{prefix}.{metric_part(d.column)}.{d.statistic}": d.value
                         for d in findings})
-        figures.update({f"{prefix}.{_metric_part(k)}": v for k, v in extra.figures.items()})
+        figures.update({f"{prefix}.{metric_part(k)}": v for k, v in extra.figures.items()})
         record.tags.update(extra.tags)
         record.warnings.extend(extra.warnings)
         record.metrics.extend(MetricPoint(k, float(v), 0, now) for k, v in figures.items())
