@@ -18,16 +18,21 @@ with the sidebar's server extension and Chromium.
      its training data and traced back to it;
   6. ``nbmlops reproduce`` of a notebook run, a job run and a pipeline step's run; a gate
      that asks for a reproduced run;
-  7. ``nbmlops lineage data/clean.csv``;
-  8. the sidebar: the server's REST answers for each notebook, then the sidebar in Chromium;
-  9. ``nbmlops assess`` of the finished project.
+  7. monitoring: ``score.ipynb`` exported as a job that watches the champion, alerts a
+     webhook and retrains through the training job's gates; a clean batch, then a drifted
+     one; ``nbmlops monitor``;
+  8. ``nbmlops lineage data/clean.csv``, reached from the scoring runs too;
+  9. the sidebar: the server's REST answers for each notebook, then the sidebar in Chromium,
+     its Monitor view included;
+ 10. ``nbmlops assess`` of the finished project.
 
 Between them, the invariants that join them: every run of an execution carries every value
 injected into it as a param; a file a step writes is an output of its run and an input of
 the next step's run under one project-relative name; every job, pipeline and reproduction run
 is visible from its notebook's sidebar; reproduce succeeds on notebook, job and pipeline runs;
-Run All twice is not stale; assess reaches the level the evidence supports and never asks to
-commit generated notebooks.
+Run All twice is not stale; a scoring run traces to the model version it used, its training
+run and its data; assess reaches the level the evidence supports and never asks to commit
+generated notebooks.
 """
 
 from __future__ import annotations
@@ -38,16 +43,19 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pandas as pd
 import pytest
+import yaml
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from mlflow import MlflowClient
@@ -57,6 +65,7 @@ from tracked_project import TrackedProject
 
 from nbmlops import store
 from nbmlops.cli import main
+from nbmlops.monitor import history
 from nbmlops.track import location
 
 pytestmark = [pytest.mark.kernel, pytest.mark.browser]
@@ -114,6 +123,20 @@ TRAIN_P = [{"clean_path": "data/clean.csv", "alpha": 0.1, "max_depth": 3},
 PIPELINE_P = {"test_size": 0.25, "alpha": 0.2, "max_depth": 5}
 JOB_P = {"alpha": 0.3, "max_depth": 5}
 
+# The scoring notebook, written once the model serves: each day's batch in, predictions out.
+SCORE_PARAMETERS = 'day = "2026-12-01"'
+SCORE_IMPORTS = "import pandas as pd"
+SCORE = f"""%%track score
+import nbmlops
+batch = pd.read_csv(f"data/batches/{{day}}.csv")
+champion = nbmlops.load_model("{MODEL}@champion")
+predictions = pd.DataFrame({{"progression": champion.predict(batch)}})
+predictions.to_csv(f"data/batches/{{day}}.scored.csv", index=False)"""
+# The training job's gates, which a retrained model passes before it serves.
+TRAIN_GATES = ["r2 >= 0.2", "rmse <= champion * 1.2"]
+# A clean day, then a day whose bmi came in other units from upstream.
+DAYS = {"2026-12-01": 1.0, "2026-12-02": 3.0}
+
 
 @dataclass
 class Journey:
@@ -128,6 +151,7 @@ class Journey:
     job: str = ""  # the job's parent run
     job_cell: str = ""  # the job's tracked cell's run
     reproductions: dict[str, str] = field(default_factory=dict)  # original -> reproduction
+    scoring: list[str] = field(default_factory=list)  # the scoring job's runs, by day
 
     @property
     def client(self) -> MlflowClient:
@@ -552,7 +576,127 @@ def test_11_a_gate_asks_for_a_reproduced_run(
     assert client.get_model_version_by_alias(MODEL, store.CHAMPION).version == version.version
 
 
-# -- 7. lineage -----------------------------------------------------------------------------
+# -- 7. monitoring --------------------------------------------------------------------------
+
+
+class _Webhook(BaseHTTPRequestHandler):
+    """The team's chat webhook: every alert posted is kept."""
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append(json.loads(body))  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[ThreadingHTTPServer]:
+    """A real HTTP server on this machine that the scoring job's alerts go to."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Webhook)
+    server.received = []  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
+def edit_job(folder: Path, **sections: Any) -> None:
+    """Sections added to a job's job.yaml, as a user edits it."""
+    path = folder / "job.yaml"
+    data = yaml.safe_load(path.read_text())
+    data.update(sections)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_11b_the_scoring_notebook_becomes_a_monitored_job_that_retrains(
+    project: Journey, webhook: ThreadingHTTPServer, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The champion serves: a scoring notebook, exported as a job that watches the champion,
+    alerts the team's webhook and retrains through the training job, whose gates a retrained
+    model must pass before it serves."""
+    notebook(project.root / "score.ipynb", SCORE_PARAMETERS, [SCORE_IMPORTS, SCORE])
+    code, out, err = cli(capsys, "export", "score.ipynb")
+    assert code == 0, out + err
+    jobs = project.root / "jobs"
+    edit_job(jobs / "train", promote={"model": MODEL, "gates": TRAIN_GATES})
+    edit_job(jobs / "score", monitor={"model": MODEL},
+             alerts=[{"webhook": f"http://127.0.0.1:{webhook.server_address[1]}/hooks/ml"}],
+             retrain={"job": "jobs/train", "on": "drift", "cooldown": "7d"})
+    with open(project.root / ".gitignore", "a") as ignored:
+        ignored.write("data/batches/\n")  # the batches arrive from upstream, day by day
+    git(project.root, "add", ".gitignore", "score.ipynb", "jobs")
+    git(project.root, "commit", "-q", "-m", "Score each day's batch with the champion")
+    assert git(project.root, "status", "--porcelain", "--", "jobs", "score.ipynb") == ""
+
+
+def test_11c_a_clean_batch_holds_a_drifted_one_alerts_and_retrains_through_the_gates(
+    project: Journey, webhook: ThreadingHTTPServer, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Day one scores rows like the training data: no drift, no alert, retraining holds. Day
+    two's bmi came in other units: drift on bmi, one alert to the webhook naming it, and the
+    training job retrains, its model promoted through its gates; every step is linked."""
+    client = project.client
+    served = client.get_model_version_by_alias(MODEL, store.CHAMPION)
+    clean = pd.read_csv(project.root / "data" / "clean.csv")
+    features = [c for c in clean.columns if c not in ("target", "split")]
+    (project.root / "data" / "batches").mkdir()
+    said = {}
+    for day, bmi_units in DAYS.items():
+        batch = clean[clean.split == "test"][features]
+        batch.assign(bmi=batch["bmi"] * bmi_units).to_csv(
+            project.root / "data" / "batches" / f"{day}.csv", index=False)
+        code, out, err = cli(capsys, "run", str(project.root / "jobs" / "score"), "-p", "day",
+                             day)
+        assert code == 0, out + err
+        said[day] = err
+    runs = history.job_runs(client, "score")
+    project.scoring = [r.run_id for r in runs]
+    scored = history.scoring_runs(client, "score")
+    assert [(r.job_run_id, r.version, r.drifted, r.drifted_columns) for r in scored] == [
+        (project.scoring[0], str(served.version), False, ()),
+        (project.scoring[1], str(served.version), True, ("bmi",))], said
+
+    # One alert, for the drift, received by the webhook with the column that drifted.
+    [posted] = webhook.received  # type: ignore[attr-defined]
+    assert posted["nbmlops"]["kind"] == "drift"
+    [drifted] = posted["nbmlops"]["facts"]["models"]
+    assert (drifted["model"], drifted["drifted_columns"], drifted["run_id"]) == (
+        MODEL, ["bmi"], scored[1].run_id)
+    assert "bmi" in posted["text"]
+
+    # Retraining: held on the clean day, run on the drifted one, promoted through the gates.
+    assert [(r.decision, r.outcome) for r in runs] == [
+        ("hold", None), ("retrain", f"promoted {MODEL} v{int(served.version) + 1}")], said
+    assert store.ALERTS_TAG not in runs[0].tags
+    assert [a["kind"] for a in json.loads(runs[1].tags[store.ALERTS_TAG])] == ["drift"]
+    training = client.get_run(runs[1].retrain_run_id or "")
+    assert (training.data.tags[store.JOB_TAG], training.data.tags[store.RETRAINED_FOR_TAG]) == (
+        "train", runs[1].run_id)
+    champion = client.get_model_version_by_alias(MODEL, store.CHAMPION)
+    assert champion.version == str(int(served.version) + 1)
+    assert champion.tags[store.MODEL_JOB_RUN_TAG] == training.info.run_id
+    assert f"{len(TRAIN_GATES)}/{len(TRAIN_GATES)} passed" in champion.tags[
+        store.MODEL_GATES_TAG]
+
+
+def test_11d_nbmlops_monitor_lists_the_days_oldest_first_and_says_the_drift(
+    project: Journey, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The contract scripts use: the scoring runs oldest first, each drifted or not and on
+    which columns; exit 1 once the newest batch drifted."""
+    code, out, err = cli(capsys, "monitor", "jobs/score", "--format", "json")
+    assert code == 1, out + err
+    found = json.loads(out)
+    assert (found["job"], found["model"]) == ("score", MODEL)
+    assert [(r["drifted"], r["drifted_columns"]) for r in found["runs"]] == [
+        (False, []), (True, ["bmi"])]
+    scored = history.scoring_runs(project.client, "score")
+    assert [r["run_id"] for r in found["runs"]] == [r.run_id for r in scored]
+
+
+# -- 8. lineage -----------------------------------------------------------------------------
 
 
 def test_12_lineage_names_the_writers_and_the_readers_of_clean_csv(
@@ -568,7 +712,27 @@ def test_12_lineage_names_the_writers_and_the_readers_of_clean_csv(
     assert {project.papermill["prep"][0], project.cells["prep"]} <= writers, out
 
 
-# -- 8. the sidebar -------------------------------------------------------------------------
+def test_12b_lineage_reaches_from_each_scoring_run_to_the_data_that_trained_its_model(
+    project: Journey, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Level 4's chain from the scoring job: its run names the version it scored with, that
+    version's training run read data/clean.csv, and lineage of that file names the version."""
+    code, out, err = cli(capsys, "lineage", "data/clean.csv", "--json")
+    assert code == 0, out + err
+    trained = {r["run_id"]: [m["model"] for m in r["models"]]
+               for r in json.loads(out) if "input" in r["contexts"]}
+    client = project.client
+    chains = {}
+    for scored in history.scoring_runs(client, "score"):
+        tags = client.get_run(scored.run_id).data.tags
+        training = tags[store.SCORED_WITH_RUN_TAG]
+        version = client.get_model_version(MODEL, tags[store.SCORED_WITH_VERSION_TAG])
+        chains[scored.run_id] = (version.run_id == training,
+                                 f"{MODEL}/{version.version}" in trained.get(training, []))
+    assert list(chains.values()) == [(True, True)] * len(DAYS), (chains, trained)
+
+
+# -- 9. the sidebar -------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -667,27 +831,63 @@ def test_15_the_sidebar_in_the_browser(
         context.close()
 
 
-# -- 9. assess ------------------------------------------------------------------------------
+def test_15b_the_sidebar_monitors_the_scoring_notebooks_job(
+    project: Journey, lab: Any, chromium: Any,  # noqa: F811  (the imported fixture)
+) -> None:
+    """The Monitor view of score.ipynb: its job's two days, the drift on bmi in the second,
+    and the retraining it started."""
+    champion = project.client.get_model_version_by_alias(MODEL, store.CHAMPION)
+    context = chromium.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{lab.url}/lab/tree/score.ipynb?token={lab.token}&reset")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible")
+        page.click('li.lm-TabBar-tab[data-id="nbmlops-sidebar"]')
+        sidebar = page.locator("#nbmlops-sidebar")
+        page.wait_for_function("() => document.querySelector('#nbmlops-sidebar "
+                               ".jp-nbmlops-experiment')?.textContent.includes('score.ipynb')")
+        sidebar.get_by_label("Monitoring of this notebook's jobs").click()
+        job = sidebar.get_by_label("Monitoring of score")
+        job.wait_for()
+        assert "2 scoring runs · newest drifted" in job.inner_text()
+        assert job.locator(".jp-nbmlops-alias").inner_text() == f"★ champion v{champion.version}"
+        drifted = job.get_by_label("Drift per column of score").locator("tr.jp-mod-drifted")
+        assert drifted.locator("th").all_inner_texts() == ["bmi"]
+        retraining = job.get_by_label("Last retraining of score").inner_text()
+        assert f"promoted {MODEL} v{champion.version}" in retraining
+    finally:
+        context.close()
+
+
+# -- 10. assess -----------------------------------------------------------------------------
 
 
 def test_16_assess_the_finished_project(project: Journey,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     """Finding 10: output notebooks are outputs, not files missing from git. The project has
     level 2's evidence: in git, tracked with code and data, a job, drift and schema checks,
-    a schedule that ran in its period, a registered model promoted to champion."""
+    a schedule that ran in its period, a registered model promoted to champion. Beyond it, the
+    scoring job: its batches compared with the training data and its alerts (level 3), drift
+    that retrained, predictions traced to their model's data (level 4)."""
     code, out, err = cli(capsys, "assess", "--format", "json")
     assert code == 0, err
     report = json.loads(out)
     commands = [s["command"] for s in report["next_steps"]] + [
         c["step"]["command"] for c in report["criteria"] if c["step"]]
     criteria = {c["id"]: c["status"] for c in report["criteria"] if c["level"] <= 2}
+    monitoring = {c["id"]: c["status"] for c in report["criteria"]
+                  if c["id"] in ("monitoring", "retrain-on-drift", "prediction-lineage")}
     seen = {
         "git add of generated notebooks": [
             c for c in commands if "git add" in c and ("out/" in c or "/runs/" in c)],
         "out of order": [f["where"] for f in report["red_flags"] if f["id"] == "out-of-order"],
         "level": report["level"],
         "criteria": criteria,
+        "monitoring": monitoring,
     }
     assert seen == {"git add of generated notebooks": [], "out of order": [], "level": 2,
-                    "criteria": {k: "met" for k in criteria}}, [
+                    "criteria": {k: "met" for k in criteria},
+                    "monitoring": {"monitoring": "met", "retrain-on-drift": "met",
+                                   "prediction-lineage": "met"}}, [
         (c["id"], c["missing"]) for c in report["criteria"] if c["status"] != "met"]
