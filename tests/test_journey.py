@@ -675,7 +675,7 @@ def test_11c_a_clean_batch_holds_a_drifted_one_alerts_and_retrains_through_the_g
     assert (training.data.tags[store.JOB_TAG], training.data.tags[store.RETRAINED_FOR_TAG]) == (
         "train", runs[1].run_id)
     champion = client.get_model_version_by_alias(MODEL, store.CHAMPION)
-    assert champion.version == str(int(served.version) + 1)
+    assert str(champion.version) == str(int(served.version) + 1)
     assert champion.tags[store.MODEL_JOB_RUN_TAG] == training.info.run_id
     assert f"{len(TRAIN_GATES)}/{len(TRAIN_GATES)} passed" in champion.tags[
         store.MODEL_GATES_TAG]
