@@ -21,8 +21,8 @@ def _names(action: argparse.Action) -> str:
         return f"`{action.metavar or action.dest}`"
     shown = ", ".join(action.option_strings)
     if action.nargs != 0:
-        metavar = action.metavar or (
-            "{" + ",".join(map(str, action.choices)) + "}" if action.choices else action.dest.upper())
+        choices = "{" + ",".join(map(str, action.choices)) + "}" if action.choices else None
+        metavar = action.metavar or choices or action.dest.upper()
         shown += f" {metavar}"
     return f"`{shown}`"
 
@@ -77,7 +77,8 @@ def magics_page() -> str:
     out = ["# Magics: `%%track` and `%mlops`\n",
            "Generated from the parsers the magics use: `%%track?` and `%mlops COMMAND -h` show",
            "the same. The line is split into words as a shell splits them.\n",
-           "## `%%track`\n", "Turns the cell into an MLflow run (see [tracking](../tracking.md)).\n",
+           "## `%%track`\n",
+           "Turns the cell into an MLflow run (see [tracking](../tracking.md)).\n",
            usage(track), arguments(track),
            "## `%mlops`\n", "`%mlops` alone shows the status; `%mlops help` lists the commands.",
            "Commands of the command line only: "

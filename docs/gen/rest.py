@@ -33,7 +33,8 @@ def page() -> str:
     for pattern, handler in routes.ROUTES:
         answer = answers.ANSWERS.get(pattern)
         shown = typescript.Writer().type_of(answer) if answer is not None else "a file or a page"
-        out.append(f"| `{routes.PREFIX}/{_route(pattern)}` | {cell(_doc(handler))} | {cell(f'`{shown}`')} |")
+        route = f"{routes.PREFIX}/{_route(pattern)}"
+        out.append(f"| `{route}` | {cell(_doc(handler))} | {cell(f'`{shown}`')} |")
     out += ["", "## Answer types\n",
             "The same declarations the sidebar is compiled against (`nbmlops/server/typescript.py`",
             "writes them from the answers' dataclasses):\n",

@@ -28,7 +28,8 @@ class Reader:
 
 def _doc(node: ast.FunctionDef) -> str:
     text = ast.get_docstring(node) or ""
-    return " ".join(text.split("\n\n")[0].split()).replace(":func:", "").replace(":data:", "").replace("``", "`")
+    text = re.sub(r":(func|data|mod|class):", "", text)  # Sphinx roles read as plain code
+    return " ".join(text.split("\n\n")[0].split()).replace("``", "`")
 
 
 def _constants(tree: ast.Module) -> dict[str, str]:
