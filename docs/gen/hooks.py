@@ -30,16 +30,25 @@ PAGES = {
 }
 
 
-def example_notebooks() -> list[Path]:
-    """The examples in their order, each the executed copy when there is one."""
-    executed = Path(os.environ.get("NBMLOPS_EXECUTED_EXAMPLES", ROOT / "build" / "examples"))
-    return [executed / nb.name if (executed / nb.name).is_file() else nb
-            for nb in sorted(EXAMPLES.glob("*.ipynb"))]
+def executed_copy(notebook: Path) -> Path | None:
+    """The newest executed copy of ``notebook``: in ``NBMLOPS_EXECUTED_EXAMPLES`` (default
+    build/examples/) or where ``make demo`` left its copies, named as the notebook or with the
+    demo's step number before it (``01-01_tracked.ipynb``)."""
+    folders = [Path(os.environ.get("NBMLOPS_EXECUTED_EXAMPLES", ROOT / "build" / "examples")),
+               ROOT / "demo-output" / "project" / "outputs"]
+    found = [copy for folder in folders for pattern in (notebook.name, f"*-{notebook.name}")
+             for copy in folder.glob(pattern) if copy.is_file()]
+    return max(found, key=lambda copy: copy.stat().st_mtime, default=None)
+
+
+def example_notebooks() -> dict[str, Path]:
+    """The examples in their order, by name: each the executed copy when there is one."""
+    return {nb.name: executed_copy(nb) or nb for nb in sorted(EXAMPLES.glob("*.ipynb"))}
 
 
 def on_config(config: Any) -> Any:
     # The nav's "Examples" entry lists the notebooks that exist when the manual is built.
-    pages = [f"examples/{nb.name}" for nb in example_notebooks()]
+    pages = [f"examples/{name}" for name in example_notebooks()]
     for i, item in enumerate(config["nav"] or []):
         if isinstance(item, dict) and "Examples" in item:
             config["nav"][i] = {"Examples": ["examples.md", *pages]}
@@ -50,9 +59,8 @@ def on_config(config: Any) -> Any:
 def on_files(files: Files, config: Any) -> Files:
     for path, make in PAGES.items():
         files.append(File.generated(config, path, content=make()))
-    for notebook in example_notebooks():
-        files.append(File.generated(config, f"examples/{notebook.name}",
-                                    abs_src_path=str(notebook)))
+    for name, notebook in example_notebooks().items():
+        files.append(File.generated(config, f"examples/{name}", abs_src_path=str(notebook)))
     return files
 
 
