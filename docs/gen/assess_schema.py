@@ -49,7 +49,7 @@ def page() -> str:
         "# `assess` JSON schema\n",
         f"Generated from `nbmlops/assess/schema.json` ({schema.get('title', '')}, id",
         f"`{schema.get('$id', '')}`). What each criterion looks at is in",
-        "[the criteria](../assess-criteria.md).\n",
+        "[the criteria](../assess.md#criteria).\n",
         "| field | type | required | meaning |", "|---|---|---|---|",
         *_rows(schema, ""), "", "## The schema\n", "```json", json.dumps(schema, indent=2),
         "```", ""])
