@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: setup demo test cover mutate lint bench clean labextension jstest
+.PHONY: setup demo test cover mutate lint bench clean labextension jstest docs screenshots
 
 setup: $(STAMP)
 
@@ -18,7 +18,7 @@ demo: setup
 	$(PY) example_notebooks/run_demo.py
 
 lint: setup
-	$(VENV)/bin/ruff check nbmlops tests bench example_notebooks
+	$(VENV)/bin/ruff check nbmlops tests bench example_notebooks docs
 	$(VENV)/bin/mypy
 
 # The suite, measured: below the coverage floor of pyproject.toml it fails (as CI does).
@@ -69,9 +69,34 @@ $(LABEXT): $(STAMP) $(LABEXT_SRC)
 jstest: labextension
 	cd labextension && ../$(VENV)/bin/jlpm test
 
+# The manual (mkdocs.yml), in strict mode: a broken link or anchor, or a page left out of the
+# nav, fails the build. The reference pages are generated from the code (docs/gen/); the
+# example notebooks are rendered from EXECUTED_EXAMPLES, where their CI step leaves executed
+# copies, else as they are in example_notebooks/. The site is written to build/site/.
+DOCS_STAMP        = $(VENV)/.docs-stamp
+EXECUTED_EXAMPLES ?= $(CURDIR)/build/examples
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[docs]'
+	touch $@
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 NBMLOPS_EXECUTED_EXAMPLES=$(EXECUTED_EXAMPLES) \
+	  $(VENV)/bin/mkdocs build --strict
+
+# The manual's pictures, re-made from the real runs that show them: the sidebar, Jobs and
+# Monitor views from the browser tests (which write docs/screenshots/), the compare panel and
+# the status line from docs/make_screenshots.py and docs/make_track_screenshot.py.
+screenshots: $(DOCS_STAMP) labextension
+	rm -rf docs/screenshots
+	$(PY) -m pytest -q -p no:cacheprovider -n 0 tests/sidebar_browser/test_sidebar.py \
+	  -k 'shows_runs_details_and_diff or jobs_view_runs_a_job or monitor_view_shows'
+	cp docs/screenshots/run-details.png docs/sidebar.png
+	cp docs/screenshots/jobs.png docs/screenshots/monitor.png docs/
+	$(PY) docs/make_screenshots.py && $(PY) docs/make_track_screenshot.py
+
 # Every bench/*.py script (helpers start with an underscore), one after the other.
 bench: setup
 	@set -e; for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script; done
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* mutants
+	rm -rf $(VENV) demo-output build .cache .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* mutants

@@ -192,6 +192,8 @@ def experiment_url(ui: str | None, experiment_id: str) -> str | None:
 
 
 def metric_patterns(root: Path) -> tuple[str, ...]:
+    """Which variable names a tracked cell records as metrics: ``metric_patterns`` in
+    ``[tool.nbmlops]`` (globs), else :data:`DEFAULT_METRIC_PATTERNS`."""
     patterns = project_config(root).get("metric_patterns")
     if patterns is None:
         return DEFAULT_METRIC_PATTERNS

@@ -178,9 +178,9 @@ def test_the_default_psi_threshold_is_documented_and_decides() -> None:
 
 
 def test_drift_defaults_have_one_home(tmp_path: Path) -> None:
-    """The README's `[tool.nbmlops]` example shows the defaults; config reads them from
-    ``Thresholds``, so a project without settings gets exactly those."""
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    """The manual's `[tool.nbmlops]` example (docs/configuration.md) shows the defaults;
+    config reads them from ``Thresholds``, so a project without settings gets exactly those."""
+    readme = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
     documented = {
         config.DRIFT_THRESHOLDS[key][0]: float(value)
         for key, value in re.findall(r"^(drift_\w+) = ([\d.]+)", readme, re.MULTILINE)
