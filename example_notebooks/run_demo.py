@@ -26,7 +26,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BIN = Path(sys.executable).parent
-SKIP = {"run_demo.py", "wine_classifier.ipynb"}  # the runner itself and the one-notebook tour
+SKIP = {"run_demo.py"}  # the runner itself
 
 
 @dataclass
