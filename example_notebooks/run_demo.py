@@ -158,7 +158,7 @@ def summary(project: Path, env: dict[str, str], before: str, after: str, seconds
         if "champion" not in model.aliases:
             continue
         version = client.get_model_version_by_alias(model.name, "champion")
-        print(f"champion {model.name} v{version.version} (run {version.run_id[:8]}, "
+        print(f"champion {model.name} v{version.version} (run {(version.run_id or '')[:8]}, "
               f"{len(client.search_model_versions(f'name = {model.name!r}'))} versions)")
         gates = version.tags.get(store.MODEL_GATES_TAG)
         if gates:
