@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The example notebooks' story, with papermill, in a fresh project (demo-output/project: its own
+# store and spool, never your runs); a line per notebook, then a summary.
 demo: setup
 	$(PY) example_notebooks/run_demo.py
 
