@@ -233,3 +233,21 @@ def test_a_column_with_odd_characters_keeps_its_name_once_it_drifted() -> None:
     assert (petal.column, petal.values, petal.drifted) == (
         "petal length (cm)", [0.0, 0.9], [False, True])
     assert (age.column, age.drifted) == ("age", [False, False])
+
+
+def test_the_windows_predictions_and_shadow_figures_are_no_columns() -> None:
+    from datetime import datetime, timezone
+
+    from nbmlops.monitor.history import ScoringRun
+
+    figures = {"age.wasserstein": 0.1, "previous.age.wasserstein": 0.2,
+               "prediction.score.wasserstein": 0.3, "shadow.served.score.wasserstein": 0.4}
+    runs = [ScoringRun("r", "j", datetime.now(timezone.utc), "FINISHED", "churn", "1",
+                       "champion", False, (), figures)]
+    assert [s.column for s in monitor_overview.series(runs)] == ["age"]
+    # the reference's columns, when known, decide: a column may be named "previous"
+    named = dict(figures, **{"previous.jensen_shannon": 0.5})
+    runs = [ScoringRun("r", "j", datetime.now(timezone.utc), "FINISHED", "churn", "1",
+                       "champion", False, (), named)]
+    assert [s.column for s in monitor_overview.series(runs, ["age", "previous"])] == [
+        "age", "previous"]

@@ -222,6 +222,11 @@ def _scored(run: ScoringRun, experiment_id: str | None) -> ScoredRun:
     )
 
 
+#: Figures of the same shape that are not a column's: the batch against the previous window,
+#: the predictions, the shadow's (unless the reference has a column of that name).
+_NOT_COLUMNS = ("previous.", "prediction.", "shadow.")
+
+
 def column_figures(figures: Mapping[str, float]) -> dict[tuple[str, str], float]:
     """``{(column, statistic): value}`` of a run's figures (``COLUMN.STATISTIC``; a column's
     name may hold dots, the statistic never does)."""
@@ -240,7 +245,10 @@ def series(scoring: Sequence[ScoringRun], columns: Sequence[str] = ()) -> list[C
     in ``columns`` (the reference's) or in a run's drifted columns."""
     from nbmlops.track.scoring import metric_part
 
-    per_run = [column_figures(r.figures) for r in scoring]
+    watched = {metric_part(c) for c in columns}
+    per_run = [{k: v for k, v in column_figures(r.figures).items()
+                if k[0] in watched or not k[0].startswith(_NOT_COLUMNS)}
+               for r in scoring]
     keys: dict[tuple[str, str], None] = {}
     for found in per_run:
         keys.update(dict.fromkeys(found))
