@@ -305,6 +305,7 @@ def _conf(airflow: Airflow, dag_id: str, run_id: str) -> dict[str, Any]:
 
 def _newest_run(client: MlflowClient, experiment: str, job: str) -> Any:
     found = client.get_experiment_by_name(experiment)
+    assert found is not None
     [newest, *_] = client.search_runs([found.experiment_id], f"tags.`nbmlops.job` = '{job}'",
                                       order_by=["attributes.start_time DESC"])
     return newest
