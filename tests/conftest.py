@@ -154,6 +154,22 @@ def sqlite_uri(tmp_path: Path, migrated_db: Path) -> str:
     return f"sqlite:///{db}"
 
 
+@pytest.fixture
+def nbmlops_run(capsys: pytest.CaptureFixture[str]) -> Callable[..., str]:
+    """``nbmlops run FOLDER ARGS...`` by the command's own ``main`` in the test's process (each
+    run's papermill and kernel are real processes all the same), so a test of many runs
+    imports MLflow once, not once per run; asserts it exits 0 and returns its stderr."""
+    from nbmlops.cli import main
+
+    def run(folder: Path, *args: str) -> str:
+        code = main(["run", str(folder), *args])
+        out, err = capsys.readouterr()
+        assert code == 0, out + err
+        return err
+
+    return run
+
+
 def stop_sync_process(spool: Spool) -> None:
     """Stop the sync process serving ``spool`` (its pid is in the spool's state)."""
     from nbmlops.sync import worker

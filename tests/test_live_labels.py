@@ -5,9 +5,8 @@ same labels, and a gate reads what it measured."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from nbmlops.models import promotion
 from nbmlops.monitor import history, policy
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
-BIN = Path(sys.executable).parent
 MODEL = "cancer-live"
 pytestmark = pytest.mark.kernel
 
@@ -42,13 +40,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_uri: str) ->
     monkeypatch.delenv("NBMLOPS_NOTEBOOK", raising=False)
     monkeypatch.chdir(root)
     return root
-
-
-def run(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([str(BIN / "nbmlops"), "run", str(folder), *args],
-                          capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr
-    return done
 
 
 def job(project: Path, notebook: str, **sections: Any) -> Path:
@@ -67,18 +58,18 @@ def kept(client: MlflowClient, run_id: str) -> pd.DataFrame:
 
 
 def test_labels_two_days_late_judge_the_champion_and_its_shadow(
-    project: Path, sqlite_uri: str,
+    project: Path, sqlite_uri: str, nbmlops_run: Callable[..., str],
 ) -> None:
     client = MlflowClient(sqlite_uri)
-    run(job(project, "job_train_two.ipynb"))
+    nbmlops_run(job(project, "job_train_two.ipynb"))
     promotion.promote(client, MODEL, "1")  # the tree serves; the stump stays challenger
     labels = {"path": "outcomes/*.csv", "key": "customer_id", "label": "benign",
               "at": "resolved_at"}
     scoring = job(project, "job_score_live.ipynb", monitor={
         "model": MODEL, "labels": labels, "segments": ["plan"], "shadow": "challenger"})
 
-    day1 = run(scoring, "-p", "day", "1")
-    assert f"live {MODEL} v1: on 0 labelled, 120 pending" in day1.stderr
+    day1 = nbmlops_run(scoring, "-p", "day", "1")
+    assert f"live {MODEL} v1: on 0 labelled, 120 pending" in day1
     [first] = history.scoring_runs(client, "job_score_live")
     tags = client.get_run(first.run_id).data.tags
     assert (tags[store.SHADOW_MODEL_TAG], tags[store.SHADOW_VERSION_TAG],
@@ -100,7 +91,7 @@ def test_labels_two_days_late_judge_the_champion_and_its_shadow(
     pd.DataFrame({"customer_id": arrived.customer_id, "benign": truth.iloc[:100].to_numpy(),
                   "resolved_at": arrived.predicted_at + pd.Timedelta(days=2)}).to_csv(
         project / "outcomes" / "day3.csv", index=False)
-    run(scoring, "-p", "day", "2")
+    nbmlops_run(scoring, "-p", "day", "2")
 
     job_run = history.last_job_run(client, "job_score_live")
     assert job_run is not None

@@ -9,12 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from nbmlops import store
+from nbmlops import redact, store
 from nbmlops.cli import main
-from nbmlops.exceptions import ScheduleError
-from nbmlops.jobs.spec import Job, Schedule, dump
+from nbmlops.exceptions import JobError, ScheduleError
+from nbmlops.jobs.spec import Job, ParamSpec, Schedule, dump
 from nbmlops.jobs.targets.airflow import AirflowTarget
-from nbmlops.jobs.trigger import HOLD_EXIT, training_folder
+from nbmlops.jobs.trigger import (
+    HOLD_EXIT,
+    RETRAINED_FOR_CONF,
+    RETRAINED_FOR_ENV,
+    retrained_for_tags,
+    training_conf,
+    training_folder,
+)
 
 
 def write_job(folder: Path, job: Job) -> Path:
@@ -74,7 +81,7 @@ def test_a_retraining_the_dag_cannot_start_fails_the_export(
         AirflowTarget().render(job, project / "jobs" / "score")
 
 
-def job_run(uri: str, decision: str | None) -> str:
+def job_run(uri: str, decision: str | None, params: dict[str, str] | None = None) -> str:
     """A run of job ``score`` as ``nbmlops run`` makes it, with the decision its retraining
     step recorded."""
     client = store.client(uri)
@@ -84,6 +91,8 @@ def job_run(uri: str, decision: str | None) -> str:
     if decision:
         tags |= {store.RETRAIN_DECISION_TAG: decision, store.RETRAIN_REASON_TAG: "psi 0.4"}
     run_id = client.create_run(experiment, tags=tags).info.run_id
+    for key, value in (params or {}).items():
+        client.log_param(run_id, key, value)
     client.set_terminated(run_id, "FINISHED")
     return str(run_id)
 
@@ -99,12 +108,73 @@ def test_retrain_decision_says_the_newest_run_s_decision_by_its_exit_status(
     job_run(sqlite_uri, None)
     assert main(["retrain-decision", str(folder)]) == HOLD_EXIT
     assert "recorded no retraining decision" in capsys.readouterr().out
-    job_run(sqlite_uri, "retrain")
+    retrain = job_run(sqlite_uri, "retrain")
     assert main(["retrain-decision", str(folder)]) == 0
-    assert capsys.readouterr().out == "retrain: psi 0.4\n"
+    # the last line: the training DAG run's conf (the trigger's XCom)
+    assert capsys.readouterr().out == (
+        f'retrain: psi 0.4\n{{"nbmlops_retrained_for": "{retrain}"}}\n')
     job_run(sqlite_uri, "hold")  # only the newest run counts
     assert main(["retrain-decision", str(folder)]) == HOLD_EXIT
     assert capsys.readouterr().out == "hold: psi 0.4\n"
 
     assert main(["retrain-decision", str(project / "nowhere")]) == 2
     assert "no job at" in capsys.readouterr().err
+
+
+def test_the_training_run_s_conf_has_the_shared_parameters_typed_and_the_run_it_is_for(
+        project: Path, sqlite_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
+    write_job(project / "jobs" / "weekly-train", Job(
+        name="weekly-train", notebook="train.ipynb",
+        parameters=[ParamSpec("day", "int", 0), ParamSpec("region", "str", "eu"),
+                    ParamSpec("token", "str", "")]))
+    folder = write_job(project / "jobs" / "score", scoring())
+    with pytest.raises(JobError, match="job score has no run"):
+        training_conf(folder)
+    # day and token are shared (token redacted: left to its default); batch is not
+    run_id = job_run(sqlite_uri, "retrain",
+                     {"day": "4", "batch": "200", "token": redact.PLACEHOLDER})
+    assert training_conf(folder) == {"day": 4, RETRAINED_FOR_CONF: run_id}
+
+    job_run(sqlite_uri, "retrain", {"day": "four"})  # the training job could not take it
+    with pytest.raises(JobError, match="parameter day: expected int, got 'four'"):
+        training_conf(folder)
+
+
+def test_the_dag_of_a_job_with_promote_tags_its_run_with_the_scoring_run_it_retrains_for(
+        project: Path) -> None:
+    from nbmlops.jobs.spec import Promote
+
+    train = Job(name="weekly-train", notebook="train.ipynb",
+                schedule=Schedule(cron="0 3 * * 1", targets=["airflow"]),
+                promote=Promote(model="churn", gates=["auc >= 0.8"]))
+    text = AirflowTarget().render(train, project / "jobs" / "weekly-train")
+    AirflowTarget().check(text)
+    assert ("'NBMLOPS_RETRAINED_FOR': \"{{ (dag_run.conf or {}).get('nbmlops_retrained_for', "
+            "'') }}\"") in text
+    plain = AirflowTarget().render(Job(name="fit", notebook="fit.ipynb", schedule=train.schedule),
+                                   project / "jobs" / "fit")
+    assert "RETRAINED_FOR" not in plain
+    scoring_dag = AirflowTarget().render(scoring(), project / "jobs" / "score")
+    assert "conf=\"{{ ti.xcom_pull(task_ids='retrain_decision') }}\"," in scoring_dag
+
+
+@pytest.mark.parametrize(("value", "tags"), [
+    ("", {}),
+    ("  ", {}),
+    ("0123456789abcdef0123456789abcdef", {store.RETRAINED_FOR_TAG:
+                                          "0123456789abcdef0123456789abcdef"}),
+])
+def test_the_retrained_for_variable_gives_the_training_run_its_tag(
+        value: str, tags: dict[str, str]) -> None:
+    assert retrained_for_tags({RETRAINED_FOR_ENV: value}) == tags
+    assert retrained_for_tags({}) == {}
+
+
+def test_a_retrained_for_value_that_is_no_run_id_stops_the_run_before_it_starts(
+        project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = write_job(project / "jobs" / "fit", Job(name="fit", notebook="fit.ipynb"))
+    monkeypatch.setenv(RETRAINED_FOR_ENV, "{{ oops }}")
+    assert main(["run", str(folder), "--dry-run"]) == 2
+    assert f"{RETRAINED_FOR_ENV} must be the MLflow run id" in capsys.readouterr().err

@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mlflow import MlflowClient
@@ -195,9 +196,10 @@ class Airflow:
 
 @pytest.fixture(scope="module")
 def airflow(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Airflow:
-    """Two exported jobs (one fits, one fails) in a project Airflow reads its DAGs from; its
-    database migrated and the DAGs serialized once for the module; the worker's MLflow store
-    made already, as a team's would be."""
+    """Two exported jobs (one fits, one fails) and a training job with a scoring job that
+    retrains through it, in a project Airflow reads its DAGs from; its database migrated and
+    the DAGs serialized once for the module; the worker's MLflow store made already, as a
+    team's would be."""
     if not (AIRFLOW_VENV / "bin" / "airflow").exists():
         missing(f"an Airflow virtual environment at {AIRFLOW_VENV} (bash .ci/airflow-venv)")
     af = Airflow(tmp_path_factory.mktemp("airflow"))
@@ -205,47 +207,70 @@ def airflow(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Airf
     af.project.mkdir()
     (af.project / "pyproject.toml").write_text("[project]\nname = 'team'\n")
     for source, name in (("job_inferred.ipynb", "fit.ipynb"),
-                         ("tracked_failure.ipynb", "broken.ipynb"),
-                         ("job_inferred.ipynb", "train.ipynb")):
+                         ("tracked_failure.ipynb", "broken.ipynb")):
         shutil.copy(NOTEBOOKS / source, af.project / name)
         export_job(af.project / name, cron="0 3 * * 1", targets=["airflow"])
-    _scoring_job(af.project)
+    _retraining_jobs(af.project)
     for step in (("db", "migrate"), ("dags", "reserialize")):
         done = af.airflow(*step)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return af
 
 
-def _scoring_job(project: Path) -> None:
-    """A scoring job whose ``retrain:`` names the training job ``jobs/train``, exported as a
-    user does: once, then again after adding ``retrain:`` to its job.yaml.
+#: The chain's data: 200 rows a day, the same every time; ``x0`` moved by two from day 4 on.
+DAYS = """
+import pandas as pd
+from sklearn.datasets import make_classification
 
-    Its notebook STANDS IN for the retraining step (built separately, not yet on this branch):
-    it writes the decision given as the job's parameter ``decision`` on the job's run, as
-    that step does under ``NBMLOPS_RETRAIN=defer``, and records what NBMLOPS_RETRAIN it saw.
-    Once the real step is in, it decides from real drift (and would overwrite this tag): make
-    the scoring data drift, or not, instead of passing ``decision``."""
+
+def day(number):
+    X, y = make_classification(n_samples=200 * 6, n_features=3, n_informative=3,
+                               n_redundant=0, class_sep=2.0, random_state=0)
+    rows = slice(number * 200, (number + 1) * 200)
+    frame = pd.DataFrame(X[rows], columns=["x0", "x1", "x2"])
+    if number >= 4:
+        frame["x0"] += 2.0
+    return frame, pd.Series(y[rows], name="label")
+"""
+
+
+def _retraining_jobs(project: Path) -> None:
+    """A training job that registers model ``days`` through a gate, trained on the day it is
+    given, and a scoring job of a day's batch with the champion, whose ``retrain:`` names the
+    training job; each exported as a user does: once, then again after adding its section to
+    job.yaml."""
     import nbformat
     import yaml
 
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell('decision = "hold"  # what the run decides about retraining'),
-        nbformat.v4.new_code_cell(
-            "import os\n"
-            "from mlflow import MlflowClient\n"
-            "run_id = os.environ['NBMLOPS_PARENT_RUN_ID']\n"
-            f"MlflowClient().set_tag(run_id, {store.RETRAIN_DECISION_TAG!r}, decision)\n"
-            "MlflowClient().set_tag(run_id, 'test.retrain_env', "
-            "os.environ.get('NBMLOPS_RETRAIN', ''))\n"),
-    ])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nbformat.write(nb, project / "score.ipynb")
-    folder = export_job(project / "score.ipynb", cron="0 4 * * *", targets=["airflow"]).folder
-    spec = yaml.safe_load((folder / "job.yaml").read_text())
-    spec["retrain"] = {"job": "jobs/train", "on": "drift"}
-    (folder / "job.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    export_job(project / "score.ipynb")
+    def export(name: str, cells: list[str], **section: object) -> None:
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+        nb.cells[1].metadata["tags"] = ["parameters"]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
+        nbformat.write(nb, project / f"{name}.ipynb")
+        folder = export_job(project / f"{name}.ipynb", cron="0 4 * * *",
+                            targets=["airflow"]).folder
+        spec = yaml.safe_load((folder / "job.yaml").read_text())
+        (folder / "job.yaml").write_text(yaml.safe_dump({**spec, **section}, sort_keys=False))
+        export_job(project / f"{name}.ipynb")
+
+    (project / "days.py").write_text(DAYS)
+    export("train", ["%load_ext nbmlops", "day = 0",
+                     "%%track fit --model clf=days\n"
+                     "from sklearn.linear_model import LogisticRegression\n"
+                     "from sklearn.metrics import roc_auc_score\n"
+                     "import days\n"
+                     "X_train, y_train = days.day(day)\n"
+                     "clf = LogisticRegression().fit(X_train, y_train)\n"
+                     "auc = roc_auc_score(y_train, clf.predict_proba(X_train)[:, 1])"],
+           promote={"model": "days", "gates": ["auc >= 0.8"]})
+    export("score", ["%load_ext nbmlops", "day = 1",
+                     "%%track score\n"
+                     "import nbmlops\n"
+                     "import days\n"
+                     "batch, _ = days.day(day)\n"
+                     "scores = nbmlops.load_model('days@champion').predict_proba(batch)[:, 1]"],
+           retrain={"job": "jobs/train", "on": "drift"})
 
 
 def _dag_runs(airflow: Airflow, dag_id: str) -> list[dict[str, str]]:
@@ -257,32 +282,82 @@ def _dag_runs(airflow: Airflow, dag_id: str) -> list[dict[str, str]]:
     return runs
 
 
+_CONF_PROBE = """
+import json, sys
+from sqlalchemy import select
+from airflow.models.dagrun import DagRun
+from airflow.utils.session import create_session
+with create_session() as session:
+    run = session.scalars(select(DagRun).where(DagRun.dag_id == sys.argv[1],
+                                               DagRun.run_id == sys.argv[2])).one()
+    print(json.dumps(run.conf))
+"""
+
+
+def _conf(airflow: Airflow, dag_id: str, run_id: str) -> dict[str, Any]:
+    """The conf a DAG run was created with, from Airflow's database."""
+    done = airflow.python(_CONF_PROBE, dag_id, run_id)
+    assert done.returncode == 0, done.stderr[-2000:]
+    conf = json.loads(done.stdout.strip().splitlines()[-1])
+    assert isinstance(conf, dict)
+    return conf
+
+
+def _newest_run(client: MlflowClient, experiment: str, job: str) -> Any:
+    found = client.get_experiment_by_name(experiment)
+    assert found is not None
+    [newest, *_] = client.search_runs([found.experiment_id], f"tags.`nbmlops.job` = '{job}'",
+                                      order_by=["attributes.start_time DESC"])
+    return newest
+
+
 @pytest.mark.airflow
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("decision", ["retrain", "hold"])
-def test_the_scoring_dag_triggers_the_training_dag_when_its_run_says_retrain(
-        airflow: Airflow, decision: str) -> None:
+def test_the_scoring_dag_triggers_the_training_dag_when_its_batch_drifted(
+        airflow: Airflow) -> None:
     dag = (airflow.project / "jobs" / "score" / "airflow_dag.py").read_text()
     assert str(airflow.root) not in dag  # portable: nothing of the exporting machine
-    before = len(_dag_runs(airflow, "nbmlops_train"))
-    done = airflow.airflow("dags", "test", "nbmlops_score", "--conf",
-                           json.dumps({"decision": decision}))
+    client = MlflowClient(airflow.env["MLFLOW_TRACKING_URI"])
+    made = subprocess.run([str(BIN / "nbmlops"), "run", str(airflow.project / "jobs" / "train")],
+                          env=airflow.env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert made.returncode == 0, made.stderr[-3000:]
+    assert "days v1 is now champion (the first)" in made.stderr
+    before = _dag_runs(airflow, "nbmlops_train")
+
+    # A day like the training data: the run holds; the decision task says so and skips.
+    done = airflow.airflow("dags", "test", "nbmlops_score", "--conf", json.dumps({"day": 1}))
     log = done.stdout + done.stderr
     assert done.returncode == 0, log[-3000:]
+    held = _newest_run(client, "score.ipynb", "score")
+    assert held.data.params["day"] == "1"
+    assert held.data.tags[store.RETRAIN_DECISION_TAG] == "hold", held.data.tags
+    assert "Bash command returned exit code 3. Skipping." in log
+    assert _dag_runs(airflow, "nbmlops_train") == before
 
-    client = MlflowClient(airflow.env["MLFLOW_TRACKING_URI"])
-    experiment = client.get_experiment_by_name("score.ipynb")
-    [newest, *_] = client.search_runs([experiment.experiment_id], "tags.`nbmlops.job` = 'score'",
-                                      order_by=["attributes.start_time DESC"])
-    assert newest.data.tags[store.RETRAIN_DECISION_TAG] == decision
-    assert newest.data.tags["test.retrain_env"] == "defer"  # the run only decides
-    after = _dag_runs(airflow, "nbmlops_train")
-    if decision == "retrain":
-        assert len(after) == before + 1, log[-3000:]  # fired, left for the scheduler to run
-        assert max(r["run_id"] for r in after).startswith("manual__")
-    else:
-        assert len(after) == before, log[-3000:]
-        assert "Bash command returned exit code 3. Skipping." in log  # held, said so
+    # A drifting day: the run only decides (NBMLOPS_RETRAIN=defer), and the DAG fires one run
+    # of the training DAG, left for the scheduler, with the day and the run it is for.
+    done = airflow.airflow("dags", "test", "nbmlops_score", "--conf", json.dumps({"day": 4}))
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-3000:]
+    drifted = _newest_run(client, "score.ipynb", "score")
+    assert drifted.data.tags[store.RETRAIN_DECISION_TAG] == "retrain", drifted.data.tags
+    assert drifted.data.tags[store.RETRAIN_OUTCOME_TAG].startswith("deferred: ")
+    [fired] = [r for r in _dag_runs(airflow, "nbmlops_train") if r not in before]
+    assert fired["run_id"].startswith("manual__")
+    conf = _conf(airflow, "nbmlops_train", fired["run_id"])
+    assert conf == {"day": 4, "nbmlops_retrained_for": drifted.info.run_id}
+
+    # That run, as the scheduler would run it: the training run names the scoring run, learns
+    # the moved day, and its version passes the gate and serves.
+    done = airflow.airflow("dags", "test", "nbmlops_train", "--conf", json.dumps(conf))
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    training = _newest_run(client, "train.ipynb", "train")
+    assert training.data.tags[store.RETRAINED_FOR_TAG] == drifted.info.run_id
+    assert training.data.params["day"] == "4"
+    champion = client.get_model_version_by_alias("days", store.CHAMPION)
+    assert (str(champion.version), champion.tags[store.MODEL_JOB_RUN_TAG]) == (
+        "2", training.info.run_id)
 
 
 @pytest.mark.airflow

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -20,7 +19,6 @@ from nbmlops import store
 from nbmlops.jobs.export.folder import export_job
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
-BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.kernel
 
 SCORE = [
@@ -51,20 +49,14 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_uri: str) ->
     return root
 
 
-def run(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "nbmlops"), "run", str(folder), *args],
-                          capture_output=True, text=True, timeout=300, check=False)
-
-
 def test_a_scoring_job_watches_what_its_job_yaml_names_window_after_window(
-        project: Path, sqlite_uri: str) -> None:
+        project: Path, sqlite_uri: str, nbmlops_run: Callable[..., str]) -> None:
     shutil.copy(NOTEBOOKS / "job_model.ipynb", project / "train.ipynb")
     train = export_job(project / "train.ipynb").folder
     data = yaml.safe_load((train / "job.yaml").read_text())
     data["promote"] = {"model": "cancer-job", "gates": []}
     (train / "job.yaml").write_text(yaml.safe_dump(data))
-    trained = run(train)
-    assert trained.returncode == 0, trained.stderr
+    nbmlops_run(train)
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in SCORE])
     nb.metadata = nbformat.read(str(NOTEBOOKS / "job_model.ipynb"), as_version=4).metadata
@@ -75,9 +67,8 @@ def test_a_scoring_job_watches_what_its_job_yaml_names_window_after_window(
     data["monitor"] = {"input": "batch", "predictions": "preds"}
     (score / "job.yaml").write_text(yaml.safe_dump(data))
     for day in (1, 2):
-        done = run(score, "-p", "day", str(day))
-        assert done.returncode == 0, done.stderr
-        assert "monitoring step" not in done.stderr, done.stderr
+        said = nbmlops_run(score, "-p", "day", str(day))
+        assert "monitoring step" not in said, said
 
     client = MlflowClient(sqlite_uri)
     experiment = client.get_experiment_by_name("score.ipynb").experiment_id

@@ -145,6 +145,7 @@ class _ParamAction(argparse.Action):
 def run_command(args: argparse.Namespace) -> int:
     from nbmlops.jobs.run import read_params_file, run_job
     from nbmlops.jobs.spec import folder_of, load
+    from nbmlops.jobs.trigger import retrained_for_tags
 
     given: dict[str, Any] = {}
     if args.params_file:
@@ -160,7 +161,8 @@ def run_command(args: argparse.Namespace) -> int:
         return _run_pipeline(args, folder, given)
     if args.only or args.start or args.force:
         raise JobError("--only, --from and --force are for pipelines (a job with steps)")
-    result = run_job(args.job, given, args.dry_run, args.verbose, progress=sys.stderr.isatty())
+    result = run_job(args.job, given, args.dry_run, args.verbose, progress=sys.stderr.isatty(),
+                     tags=retrained_for_tags())  # an orchestrator's retraining names its cause
     if result.failure:
         print(result.failure, file=sys.stderr)
     if result.status != "SKIPPED":
@@ -359,13 +361,19 @@ def _configure_retrain_decision(parser: argparse.ArgumentParser) -> None:
 
 def retrain_decision_command(args: argparse.Namespace) -> int:
     """What an orchestrator's task after the scoring task asks: 0 when the job's newest run
-    decided to retrain, :data:`~nbmlops.jobs.trigger.HOLD_EXIT` otherwise."""
+    decided to retrain, :data:`~nbmlops.jobs.trigger.HOLD_EXIT` otherwise. On retrain the
+    last line is the training run's conf as JSON (the task's result, which the trigger
+    hands the training job's DAG)."""
     from nbmlops.jobs.spec import folder_of
-    from nbmlops.jobs.trigger import HOLD_EXIT, RETRAIN, decision
+    from nbmlops.jobs.trigger import HOLD_EXIT, RETRAIN, decision, training_conf
 
-    verdict, reason = decision(folder_of(args.job))
+    folder = folder_of(args.job)
+    verdict, reason = decision(folder)
     print(f"{verdict or 'no decision'}: {reason or 'no reason recorded'}")
-    return 0 if verdict == RETRAIN else HOLD_EXIT
+    if verdict != RETRAIN:
+        return HOLD_EXIT
+    print(json.dumps(training_conf(folder), sort_keys=True))
+    return 0
 
 
 COMMANDS = [

@@ -5,18 +5,26 @@ Read from the project's store (``config.store_uri``) with no tracking URI to set
 object is MLflow's raw model: the scikit-learn estimator, the booster, or for a model MLflow
 has no flavour for, the object the notebook pickled. A cell that loads a model this way names
 the version it scored with, which is what ties a prediction to the data that trained it.
+
+Like MLflow, loading warns when the environment does not satisfy the model's pinned
+requirements or its Python differs; it checks them itself (:func:`mismatches`, a lookup per
+requirement) because MLflow's check first maps every installed distribution's files to their
+modules, seconds in each fresh kernel, which a scoring job starts on every run.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from nbmlops import config, store
 from nbmlops.exceptions import ModelError
 
-__all__ = ["LoadedVersion", "load", "parse_reference"]
+__all__ = ["LoadedVersion", "load", "mismatches", "parse_reference"]
 
 _REFERENCE = re.compile(
     r"^(?:models:/)?(?P<name>[^@/]+)(?:@(?P<alias>[^@/]+)|/(?P<version>\d+))$")
@@ -69,8 +77,15 @@ def load(reference: str, tracking_uri: str | None = None) -> tuple[Any, LoadedVe
         held = (f"no version of {name} holds {alias}" if alias
                 else f"{name} has no version {version}")
         raise ModelError(f"{held} in {uri} ({e.error_code})") from None
+    import mlflow.artifacts
+
     with _tracking_uri(uri):
-        model = mlflow.pyfunc.load_model(f"models:/{name}/{found.version}")
+        local = mlflow.artifacts.download_artifacts(f"models:/{name}/{found.version}")
+    found_mismatches = mismatches(Path(local))
+    if found_mismatches:
+        warnings.warn(f"{name} v{found.version} was saved with other packages than this "
+                      f"environment has: {'; '.join(found_mismatches)}", stacklevel=3)
+    model = mlflow.pyfunc.load_model(local, suppress_warnings=True)  # checked just above
     try:
         raw = model.get_raw_model()  # a flavour's own object: the estimator, the booster
     except NotImplementedError:
@@ -78,3 +93,51 @@ def load(reference: str, tracking_uri: str | None = None) -> tuple[Any, LoadedVe
     if isinstance(raw, PickledModel):
         raw = raw.model
     return raw, LoadedVersion(name, str(found.version), alias, found.run_id, uri)
+
+
+def mismatches(model_dir: Path) -> list[str]:
+    """What this environment lacks of a saved model's pinned requirements
+    (``requirements.txt``: ``scikit-learn (current: 1.8.0, required: scikit-learn==1.9.1)``)
+    and of its Python's major.minor (``MLmodel``), one entry each; lines that are no plain
+    requirement (paths, URLs, options) and requirements for other platforms are passed over."""
+    from importlib import metadata
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    found: list[str] = []
+    try:
+        lines = (model_dir / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        try:
+            wanted = Requirement(line.split("#", 1)[0].strip())
+        except InvalidRequirement:
+            continue
+        if wanted.marker is not None and not wanted.marker.evaluate():
+            continue
+        try:
+            current: str | None = metadata.version(wanted.name)
+        except metadata.PackageNotFoundError:
+            current = None
+        if current is None or (wanted.specifier and not wanted.specifier.contains(
+                current, prereleases=True)):
+            found.append(f"{wanted.name} (current: {current or 'not installed'}, required: "
+                         f"{wanted!s})")
+    python = _saved_python(model_dir / "MLmodel")
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if python and ".".join(python.split(".")[:2]) != here:
+        found.append(f"python (current: {here}, saved with: {python})")
+    return found
+
+
+def _saved_python(mlmodel: Path) -> str | None:
+    """The Python version a model was saved with, from its MLmodel file (None: unknown)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(mlmodel.read_text(encoding="utf-8"))
+        version = data["flavors"]["python_function"]["python_version"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None
+    return str(version) if version else None

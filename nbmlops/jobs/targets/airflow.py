@@ -17,7 +17,9 @@ A scoring job with ``retrain:`` (bash operator) gets two tasks after its run: th
 records its retraining decision (``NBMLOPS_RETRAIN=defer``), ``nbmlops retrain-decision``
 reads it back (its hold status skips what follows), and a TriggerDagRunOperator starts the
 training job's own DAG, so Airflow shows the retraining as a run of that DAG
-(:mod:`nbmlops.jobs.trigger`).
+(:mod:`nbmlops.jobs.trigger`). The triggered run's conf carries the scoring run's shared
+parameters and its id; the DAG of a job with ``promote:`` passes that id on, so its run is
+tagged with the scoring run it retrains for.
 """
 
 from __future__ import annotations
@@ -34,7 +36,14 @@ from nbmlops.jobs.spec import Job, Schedule
 from nbmlops.jobs.targets import kubernetes
 from nbmlops.jobs.targets.base import Target, task_id, tracking_uri
 from nbmlops.jobs.targets.image import dns_name
-from nbmlops.jobs.trigger import DEFER, HOLD_EXIT, RETRAIN_ENV, training_job
+from nbmlops.jobs.trigger import (
+    DEFER,
+    HOLD_EXIT,
+    RETRAIN_ENV,
+    RETRAINED_FOR_CONF,
+    RETRAINED_FOR_ENV,
+    training_job,
+)
 
 OPERATORS = ("bash", "kubernetes")
 
@@ -99,6 +108,8 @@ class AirflowTarget(Target):
                 env["MLFLOW_TRACKING_URI"] = jinja_raw(tracking_uri(job) or "")
             if retrain:
                 env[RETRAIN_ENV] = DEFER  # the run records its decision; the DAG acts on it
+            if job.promote is not None and not job.steps:  # a job a scoring DAG may retrain
+                env[RETRAINED_FOR_ENV] = _RETRAINED_FOR
             body = _BASH_ENV.format(env="".join(f"    {k!r}: {v!r},\n" for k, v in env.items()))
             for tid, _, only in tasks:
                 command = " ".join(['nbmlops run "$NBMLOPS_JOB"', *map(shlex.quote, only),
@@ -106,7 +117,8 @@ class AirflowTarget(Target):
                 body += _BASH_TASK.format(task=_task_target(job, tid, retrain), task_id=tid,
                                           command=jinja_raw(command), timeout=timeout)
             if retrain:
-                body += _RETRAIN_TASKS.format(hold=HOLD_EXIT, dag_id=retrain)
+                body += _RETRAIN_TASKS.format(hold=HOLD_EXIT, dag_id=retrain,
+                                              conf=_TRAINING_CONF)
         else:
             pod = {"apiVersion": "v1", "kind": "Pod",
                    "metadata": {"labels": kubernetes.labels(job)},
@@ -224,7 +236,8 @@ _TRIGGER_IMPORT = ("from airflow.providers.standard.operators.trigger_dagrun imp
                    "TriggerDagRunOperator\n")
 
 # After the scoring run: its retraining decision read back by nbmlops (exit 0: retrain; the
-# hold status skips the task, and the trigger after it), then the training job's DAG started.
+# hold status skips the task, and the trigger after it), then the training job's DAG started
+# with the conf the decision's last line gives (the task's XCom, JSON the trigger parses).
 _RETRAIN_TASKS = '''
 tasks["retrain_decision"] = BashOperator(
     dag=dag,
@@ -239,8 +252,13 @@ tasks["retrain"] = TriggerDagRunOperator(
     dag=dag,
     task_id="retrain",
     trigger_dag_id={dag_id!r},
+    conf={conf!r},
 )
 '''
+
+_TRAINING_CONF = "{{ ti.xcom_pull(task_ids='retrain_decision') }}"
+# In a training job's DAG: the scoring run a triggered run is for (empty when not triggered).
+_RETRAINED_FOR = "{{ (dag_run.conf or {}).get('" + RETRAINED_FOR_CONF + "', '') }}"
 
 _POD = '''
 # The Pod a task starts: the job's image (built from its Dockerfile), the job folder in it,
