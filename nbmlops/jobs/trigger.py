@@ -21,13 +21,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from nbmlops import config, store
+from nbmlops import config, redact, store
 from nbmlops.exceptions import JobError
 from nbmlops.jobs.spec import JOB_FILE, Job, coerce, load
 
 __all__ = ["DEFER", "HOLD_EXIT", "RETRAIN", "RETRAINED_FOR_CONF", "RETRAINED_FOR_ENV",
-           "RETRAIN_ENV", "decision", "retrained_for_tags", "training_conf", "training_folder",
-           "training_job"]
+           "RETRAIN_ENV", "decision", "retrained_for_tags", "shared_params", "training_conf",
+           "training_folder", "training_job"]
 
 #: What a scoring job's run does about retraining: ``defer`` records the decision only.
 RETRAIN_ENV = "NBMLOPS_RETRAIN"
@@ -82,8 +82,6 @@ def training_conf(folder: Path) -> dict[str, Any]:
     types them (a ``day`` retrains on the day that drifted, as ``nbmlops run`` retraining in
     the same process does), and that run's id under :data:`RETRAINED_FOR_CONF`. JobError when
     the job never ran or a shared value does not fit the training job's parameter."""
-    from nbmlops.jobs.run.retraining import shared_params
-
     job, client, last, where = _newest(folder)
     if last is None:
         raise JobError(f"job {job.name} has no run in {where.experiment!r}")
@@ -92,6 +90,15 @@ def training_conf(folder: Path) -> dict[str, Any]:
     typed = {name: coerce(spec, given[name]) for spec in train.parameters
              if (name := spec.name) in given}
     return {**typed, RETRAINED_FOR_CONF: last.run_id}
+
+
+def shared_params(client: Any, job_run_id: str, train: Job) -> dict[str, str]:
+    """The scoring run's values of the parameters the training job declares too (as MLflow
+    keeps them: text, which ``nbmlops run`` casts to the declared types); a redacted value
+    is left to the training job's default."""
+    values = client.get_run(job_run_id).data.params
+    return {p.name: values[p.name] for p in train.parameters
+            if p.name in values and redact.PLACEHOLDER not in values[p.name]}
 
 
 def _newest(folder: Path) -> tuple[Job, Any, Any, config.Destination]:

@@ -35,11 +35,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from nbmlops import config, redact, store
+from nbmlops import config, store
 from nbmlops.exceptions import ConfigError, JobError, NbmlopsError
 from nbmlops.jobs.run import alerting
 from nbmlops.jobs.run.after import After
 from nbmlops.jobs.spec import JOB_FILE, Job, load
+from nbmlops.jobs.trigger import shared_params
 from nbmlops.monitor import alerts, history, policy
 from nbmlops.monitor.history import ScoringRun
 
@@ -321,15 +322,6 @@ def last_retraining(after: After) -> datetime | None:
     earlier = [j.when for j in history.job_runs(after.client, after.job.name)
                if j.run_id != after.job_run_id and j.decision == "retrain"]
     return max(earlier, default=None)
-
-
-def shared_params(client: Any, job_run_id: str, train: Job) -> dict[str, str]:
-    """The scoring run's values of the parameters the training job declares too (as MLflow
-    keeps them: text, which ``nbmlops run`` casts to the declared types); a redacted value
-    is left to the training job's default."""
-    values = client.get_run(job_run_id).data.params
-    return {p.name: values[p.name] for p in train.parameters
-            if p.name in values and redact.PLACEHOLDER not in values[p.name]}
 
 
 def _versions(uri: str, model: str, to: str, run_id: str | None
