@@ -155,6 +155,21 @@ def sqlite_uri(tmp_path: Path, migrated_db: Path) -> str:
 
 
 @pytest.fixture
+def job_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_uri: str) -> Path:
+    """A project folder to export and run jobs in: the working directory, its own store and
+    spool, no background uploads (``nbmlops run`` drains the spool itself)."""
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[project]\nname = 'jobs'\n")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
+    monkeypatch.setenv("NBMLOPS_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")
+    monkeypatch.delenv("NBMLOPS_NOTEBOOK", raising=False)
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture
 def nbmlops_run(capsys: pytest.CaptureFixture[str]) -> Callable[..., str]:
     """``nbmlops run FOLDER ARGS...`` by the command's own ``main`` in the test's process (each
     run's papermill and kernel are real processes all the same), so a test of many runs

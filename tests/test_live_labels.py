@@ -30,16 +30,8 @@ pytestmark = pytest.mark.kernel
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_uri: str) -> Path:
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "pyproject.toml").write_text("[project]\nname = 'live'\n")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
-    monkeypatch.setenv("NBMLOPS_SPOOL", str(tmp_path / "spool"))
-    monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")
-    monkeypatch.delenv("NBMLOPS_NOTEBOOK", raising=False)
-    monkeypatch.chdir(root)
-    return root
+def project(job_project: Path) -> Path:
+    return job_project
 
 
 def job(project: Path, notebook: str, **sections: Any) -> Path:
