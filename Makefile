@@ -36,7 +36,8 @@ PYTEST_WORKERS ?= 2
 cover: setup
 	rm -f $(COVERAGE_FILE) $(COVERAGE_FILE).*
 	COVERAGE_FILE=$(COVERAGE_FILE) $(PY) -m coverage run -m pytest -q -p no:cacheprovider \
-	  -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+	  -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=60 --durations-min=5 \
+	  $(PYTEST_ARGS)
 	COVERAGE_FILE=$(COVERAGE_FILE) $(PY) -m coverage combine -q
 	COVERAGE_FILE=$(COVERAGE_FILE) $(PY) -m coverage report $(if $(PYTEST_ARGS),--fail-under=0)
 
