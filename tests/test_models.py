@@ -313,6 +313,22 @@ def test_a_pyfunc_version_registered_under_the_wrappers_first_path_still_loads()
     assert pickle.loads(b"cnbmlops.sync.pickled_model\nPickledModel\n.") is PickledModel
 
 
+def test_loading_a_model_shows_none_of_mlflows_type_hint_advice() -> None:
+    # The wrapper's predict has no type hints on purpose; MLflow's advice about them, given
+    # when the class is defined, would land in the cell of whoever loads a model.
+    import subprocess
+    import sys
+
+    code = ("import warnings\n"
+            "with warnings.catch_warnings(record=True) as seen:\n"
+            "    warnings.simplefilter('always')\n"
+            "    import nbmlops.models.pickled_model\n"
+            "print([str(w.message) for w in seen if 'type hints' in str(w.message)])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
+
+
 def test_a_model_that_cannot_be_pickled_is_one_warning_and_the_run_is_kept(
     ip: InteractiveShell, project: Path
 ) -> None:
