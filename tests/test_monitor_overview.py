@@ -241,12 +241,14 @@ def test_the_windows_predictions_and_shadow_figures_are_no_columns() -> None:
     from nbmlops.monitor.history import ScoringRun
 
     figures = {"age.wasserstein": 0.1, "previous.age.wasserstein": 0.2,
+               "previous.wasserstein": 0.2,  # the largest against the previous window
                "prediction.score.wasserstein": 0.3, "shadow.served.score.wasserstein": 0.4}
     runs = [ScoringRun("r", "j", datetime.now(timezone.utc), "FINISHED", "churn", "1",
                        "champion", False, (), figures)]
     assert [s.column for s in monitor_overview.series(runs)] == ["age"]
     # the reference's columns, when known, decide: a column may be named "previous"
-    named = dict(figures, **{"previous.jensen_shannon": 0.5})
+    named = {k: v for k, v in figures.items() if k != "previous.wasserstein"}
+    named["previous.jensen_shannon"] = 0.5
     runs = [ScoringRun("r", "j", datetime.now(timezone.utc), "FINISHED", "churn", "1",
                        "champion", False, (), named)]
     assert [s.column for s in monitor_overview.series(runs, ["age", "previous"])] == [

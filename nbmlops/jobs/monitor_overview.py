@@ -222,8 +222,9 @@ def _scored(run: ScoringRun, experiment_id: str | None) -> ScoredRun:
     )
 
 
-#: Figures of the same shape that are not a column's: the batch against the previous window,
-#: the predictions, the shadow's (unless the reference has a column of that name).
+#: Figures of the same shape that are not a column's: the batch against the previous window
+#: (per column, and its summary ``previous.STATISTIC``), the predictions, the shadow's (unless
+#: the reference has a column of that name).
 _NOT_COLUMNS = ("previous.", "prediction.", "shadow.")
 
 
@@ -247,7 +248,7 @@ def series(scoring: Sequence[ScoringRun], columns: Sequence[str] = ()) -> list[C
 
     watched = {metric_part(c) for c in columns}
     per_run = [{k: v for k, v in column_figures(r.figures).items()
-                if k[0] in watched or not k[0].startswith(_NOT_COLUMNS)}
+                if k[0] in watched or not f"{k[0]}.".startswith(_NOT_COLUMNS)}
                for r in scoring]
     keys: dict[tuple[str, str], None] = {}
     for found in per_run:
