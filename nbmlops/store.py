@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 from collections.abc import Iterator
 from functools import lru_cache
@@ -202,6 +203,13 @@ def monitor_prediction_drifted_tag(name: str) -> str:
     """Run tag: whether the predictions a run made with model ``name`` drifted from the
     model's predictions on its evaluation data (yes / no)."""
     return f"nbmlops.monitor.{name}.prediction_drifted"
+
+
+def metric_part(text: object) -> str:
+    """``text`` as a part of a metric's name: MLflow takes letters, digits, ``_ - . /`` and
+    spaces there, and its UI groups charts by ``/``, so anything else (``/`` too) becomes
+    ``_``. Every ``monitor.MODEL.COLUMN...`` name is made with it."""
+    return re.sub(r"[^\w\-. ]", "_", str(text))
 
 
 def monitor_rows_tag(name: str) -> str:

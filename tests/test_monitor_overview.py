@@ -20,7 +20,6 @@ from nbmlops.cli import main
 from nbmlops.jobs import monitor_overview
 from nbmlops.monitor import reference
 from nbmlops.panel import monitor as monitor_html
-from nbmlops.track.scoring import metric_part
 
 _clock = iter(range(1_700_000_000_000, 1_800_000_000_000, 86_400_000))  # a day apart
 
@@ -69,7 +68,7 @@ class Scoring:
         statistic = {"plan": "jensen_shannon"}
         for column, value in drift.items():
             # The kernel names a column's metric with its odd characters replaced.
-            self.client.log_metric(cid, f"monitor.churn.{metric_part(column)}."
+            self.client.log_metric(cid, f"monitor.churn.{store.metric_part(column)}."
                                    f"{statistic.get(column, 'wasserstein')}", value)
         self.client.log_metric(cid, "monitor.churn.drift_share", len(drifted) / len(drift))
         self.client.log_metric(cid, "monitor.churn.wasserstein", max(drift.values()))

@@ -242,20 +242,18 @@ def column_figures(figures: Mapping[str, float]) -> dict[tuple[str, str], float]
 def series(scoring: Sequence[ScoringRun], columns: Sequence[str] = ()) -> list[ColumnSeries]:
     """Each column's statistic over the runs, oldest first; the columns in their first
     appearance's order. A metric's name has a column's odd characters replaced
-    (:func:`~nbmlops.track.scoring.metric_part`): a column is shown by its own name, found
+    (:func:`~nbmlops.store.metric_part`): a column is shown by its own name, found
     in ``columns`` (the reference's) or in a run's drifted columns."""
-    from nbmlops.track.scoring import metric_part
-
-    watched = {metric_part(c) for c in columns}
+    watched = {store.metric_part(c) for c in columns}
     per_run = [{k: v for k, v in column_figures(r.figures).items()
                 if k[0] in watched or not f"{k[0]}.".startswith(_NOT_COLUMNS)}
                for r in scoring]
     keys: dict[tuple[str, str], None] = {}
     for found in per_run:
         keys.update(dict.fromkeys(found))
-    named = {metric_part(c): c for c in [*columns, *(c for r in scoring
+    named = {store.metric_part(c): c for c in [*columns, *(c for r in scoring
                                                      for c in r.drifted_columns)]}
-    drifted = [{metric_part(c) for c in r.drifted_columns} for r in scoring]
+    drifted = [{store.metric_part(c) for c in r.drifted_columns} for r in scoring]
     return [ColumnSeries(named.get(column, column), statistic,
                          [found.get((column, statistic)) for found in per_run],
                          [column in these for these in drifted])

@@ -99,7 +99,7 @@ def last_job_run(client: Any, job: str, experiment_ids: Iterable[str] | None = N
 
 def _scoring_run(run: Any, name: str) -> ScoringRun:
     tags = run.data.tags
-    prefix = f"monitor.{name}."
+    prefix = f"monitor.{store.metric_part(name)}."
     figures = {k[len(prefix):]: float(v) for k, v in run.data.metrics.items()
                if k.startswith(prefix)}
     drifted = tags.get(store.monitor_drifted_tag(name))

@@ -12,11 +12,12 @@ Pure: predictions in, figures out.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from nbmlops import store
 
 __all__ = ["MAX_CLASSES", "disagreement", "distribution", "is_score", "to_classes"]
 
@@ -48,7 +49,8 @@ def distribution(prediction: Any, score: Any | None = None) -> dict[str, float]:
     values = pd.Series(np.asarray(prediction))
     if _is_classes(values):
         shares = pd.Series(_as_text(values)).value_counts(normalize=True)
-        out.update({f"share.{_part(str(k))}": float(v) for k, v in sorted(shares.items())})
+        out.update({f"share.{store.metric_part(k)[:60]}": float(v)
+                    for k, v in sorted(shares.items())})
     else:
         out.update(_summary(values, ""))
     if score is not None:
@@ -101,7 +103,3 @@ def _summary(values: pd.Series, prefix: str) -> dict[str, float]:
     out.update({f"{prefix}{k}": float(numbers.quantile(q)) for k, q in _QUANTILES.items()})
     return out
 
-
-def _part(text: str) -> str:
-    # A class inside an MLflow metric's name: letters, digits, _ - . / and spaces.
-    return re.sub(r"[^\w\-. ]", "_", text)[:60]

@@ -22,7 +22,6 @@ Nothing here is imported when the extension loads: numpy and pandas come with th
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from nbmlops import store
 from nbmlops.record import MetricPoint, RunRecord
 from nbmlops.sync.spool import Staging
 
-__all__ = ["Watched", "add_to", "batch_of", "metric_part"]
+__all__ = ["Watched", "add_to", "batch_of"]
 
 
 @dataclass(frozen=True)
@@ -107,11 +106,11 @@ def add_to(
         staging.write_text(f"{folder}/report.html", scored.with_section(
             report.html(data, ref.layout, ref.sketch, batch), extra.html))
         staging.write_text(f"{folder}/batch.json", json.dumps(batch.to_json()))
-        prefix = f"monitor.{metric_part(watched.name)}"
+        prefix = f"monitor.{store.metric_part(watched.name)}"
         figures = {f"{prefix}.{k}": v for k, v in report.figures(data).items()}
-        figures.update({f"{prefix}.{metric_part(d.column)}.{d.statistic}": d.value
+        figures.update({f"{prefix}.{store.metric_part(d.column)}.{d.statistic}": d.value
                         for d in findings})
-        figures.update({f"{prefix}.{metric_part(k)}": v for k, v in extra.figures.items()})
+        figures.update({f"{prefix}.{store.metric_part(k)}": v for k, v in extra.figures.items()})
         record.tags.update(extra.tags)
         record.warnings.extend(extra.warnings)
         record.metrics.extend(MetricPoint(k, float(v), 0, now) for k, v in figures.items())
@@ -120,7 +119,3 @@ def add_to(
         if drifted:
             record.tags[store.monitor_columns_tag(watched.name)] = ", ".join(drifted)[:500]
 
-
-def metric_part(text: str) -> str:
-    # MLflow takes letters, digits, _ - . / and spaces in a metric's name.
-    return re.sub(r"[^\w\-. ]", "_", text)

@@ -20,7 +20,6 @@ import contextlib
 import io
 import json
 import logging
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -76,7 +75,7 @@ def score(record: RunRecord, staging: Staging, watched: Any, batch: Any, alias: 
     figures = {**apart, **{f"served.{k}": v for k, v in served_side.items()},
                **{f"candidate.{k}": v for k, v in shadow_side.items()}}
     now = int(time.time() * 1000)
-    prefix = f"monitor.{_metric_part(name)}.shadow"
+    prefix = f"monitor.{store.metric_part(name)}.shadow"
     record.metrics.extend(MetricPoint(f"{prefix}.{k}", float(v), 0, now)
                           for k, v in figures.items())
     record.tags.update({store.SHADOW_MODEL_TAG: name, store.SHADOW_VERSION_TAG: version.version,
@@ -102,7 +101,3 @@ def _quiet() -> Iterator[None]:
     finally:
         logger.setLevel(level)
 
-
-def _metric_part(text: str) -> str:
-    # MLflow takes letters, digits, _ - . / and spaces in a metric's name.
-    return re.sub(r"[^\w\-. ]", "_", text)

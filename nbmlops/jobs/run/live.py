@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -197,7 +196,8 @@ def segment_figures(judged: Judged, prefix: str = "live_") -> dict[str, float]:
         for value, metrics in values.items():
             for metric, number in metrics.items():
                 label = "count" if metric == "count" else metric
-                out[f"{prefix}{label}.{_part(column)}.{_part(value)}"] = number
+                segment = f"{store.metric_part(column)[:80]}.{store.metric_part(value)[:80]}"
+                out[f"{prefix}{label}.{segment}"] = number
     return {k: v for k, v in out.items() if math.isfinite(v)}
 
 
@@ -219,7 +219,7 @@ def _log(after: Any, name: str, current: Judged | None, shadows: Sequence[Judged
     if on_job:
         after.client.log_batch(after.job_run_id, metrics=[
             Metric(k, v, at, 0) for k, v in sorted(on_job.items())])
-    prefix = f"monitor.{_part(name)}."
+    prefix = f"monitor.{store.metric_part(name)[:80]}."
     for run in runs:
         if run.job_run_id == after.job_run_id and on_scoring:
             after.client.log_batch(run.run_id, metrics=[
@@ -267,7 +267,3 @@ def _tag_version(after: Any, name: str, judged: Judged) -> None:
             f"{judged.runs} scoring run(s), at {after.now.isoformat(timespec='seconds')}")
     after.client.set_model_version_tag(name, judged.version, store.LIVE_MEASURED_TAG, note)
 
-
-def _part(text: Any) -> str:
-    # MLflow takes letters, digits, _ - . / and spaces in a metric's name.
-    return re.sub(r"[^\w\-. ]", "_", str(text))[:80]

@@ -81,7 +81,8 @@ def _window(after: Any, model: str, run: ScoringRun, previous: list[ScoringRun]
         section["previous"] = compared.pop("section")
         figures.update(compared)
     when = int(run.when.timestamp() * 1000)
-    metrics = [Metric(f"monitor.{model}.{k}", v, when, 0) for k, v in figures.items()]
+    prefix = f"monitor.{store.metric_part(model)}"
+    metrics = [Metric(f"{prefix}.{k}", v, when, 0) for k, v in figures.items()]
     for start in range(0, len(metrics), _BATCH):
         client.log_batch(run.run_id, metrics=metrics[start:start + _BATCH])
     if section:
@@ -120,7 +121,8 @@ def _against_previous(client: Any, model: str, run: ScoringRun, before: ScoringR
     findings = drift.compare(ref.layout, previous, current, ref.bands)
     data = report.report(ref.layout, previous, current, findings)
     out: dict[str, Any] = {f"previous.{k}": v for k, v in report.figures(data).items()}
-    out.update({f"previous.{d.column}.{d.statistic}": d.value for d in findings})
+    out.update({f"previous.{store.metric_part(d.column)}.{d.statistic}": d.value
+                for d in findings})
     out["section"] = {**about, "compared": True, "rows": current.rows,
                       "previous_rows": previous.rows,
                       "drifted_columns": data["drifted_columns"],
