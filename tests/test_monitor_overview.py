@@ -163,6 +163,7 @@ def test_a_later_quiet_run_closes_the_alerts_and_the_job_exits_0(
     assert code == 1 and len(json.loads(out)["alerts"]) == 1
     code, text, _ = cli(capsys, "jobs/score")
     assert "never retrained" in text
+    assert cli(capsys, "score") == (code, text, "")  # the job's name, as the overview shows
 
 
 def test_without_a_job_every_job_that_monitors(

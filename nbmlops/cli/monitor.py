@@ -22,8 +22,9 @@ FORMATS = ("text", "json")
 
 def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("job", nargs="?", type=Path, default=None,
-                        help="the job folder (or its job.yaml); default: every job of the "
-                        "project that monitors (in %%mlops: the jobs of this notebook)")
+                        help="the job folder (or its job.yaml, or the name of one of the project's "
+                        "jobs); default: every job of the project that monitors (in %%mlops: "
+                        "the jobs of this notebook)")
     parser.add_argument("--format", choices=FORMATS, default="text",
                         help="the format: text (default, for people) or json (job, model, "
                         "runs oldest first with run_id, drifted, drifted_columns)")
@@ -38,9 +39,7 @@ def overviews(args: argparse.Namespace, notebook: Path | None = None) -> list[An
 
     uri = args.tracking_uri
     if args.job is not None:
-        if not args.job.exists():
-            raise JobError(f"no job at {args.job}: no such folder")
-        folder = monitor_overview.job_folder(args.job)
+        folder = monitor_overview.job_folder(_job_path(args.job, place_of(args).root))
         return [monitor_overview.monitor_job(folder, root=config.project_root(folder),
                                              tracking_uri=uri)]
     root = place_of(args).root
@@ -50,6 +49,20 @@ def overviews(args: argparse.Namespace, notebook: Path | None = None) -> list[An
             return [monitor_overview.monitor_job(f, root=root, tracking_uri=uri)
                     for f in folders]
     return monitor_overview.project_monitors(root, tracking_uri=uri)
+
+
+def _job_path(given: Path, root: Path) -> Path:
+    """The folder ``given`` names, or the project's job of that name (``nbmlops monitor score``
+    as the overview prints it)."""
+    if given.exists():
+        return given
+    from nbmlops.jobs.overview import project_job_folders
+
+    named = [f for f in project_job_folders(root) if f.name == str(given)]
+    if len(named) == 1:
+        return named[0]
+    raise JobError(f"no job at {given}: no such folder"
+                   + (f", and {len(named)} jobs of the project are named so" if named else ""))
 
 
 def monitor_command(args: argparse.Namespace) -> int:

@@ -873,6 +873,17 @@ def test_monitor_view_shows_a_scoring_jobs_drift_alerts_and_retraining(
     assert "no drift" in runs.nth(1).inner_text() and "120 rows" in runs.nth(1).inner_text()
     page.screenshot(path=str(screenshots / "monitor.png"))
 
+    # At the panel's narrowest usual width the table still fits: names cut, values shown.
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first.bounding_box()
+    page.mouse.move(handle["x"] + 2, handle["y"] + handle["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(260, handle["y"] + handle["height"] / 2, steps=5)
+    page.mouse.up()
+    panel = sidebar.bounding_box()
+    for value in drift.locator(".jp-nbmlops-drift-value").all():
+        box = value.bounding_box()
+        assert box["x"] + box["width"] <= panel["x"] + panel["width"] + 1, value.inner_text()
+
     # A scoring run opens in MLflow's UI, as a run of the Runs view does.
     newest = found["runs"][1]["run_id"]
     with page.context.expect_page(timeout=180_000) as opened:
