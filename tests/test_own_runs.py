@@ -69,7 +69,7 @@ def test_with_autosync_off_last_run_says_how_to_upload(
     monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")
     with capture_output():
         assert ip.run_cell("%%track train\naccuracy = 0.75").success
-    with pytest.raises(NbmlopsError, match="not uploaded yet .* %mlops sync uploads it now"):
+    with pytest.raises(NbmlopsError, match=r"not uploaded yet .* %mlops sync uploads it now"):
         nbmlops.last_run()
 
 
