@@ -32,7 +32,7 @@ from typing import Any
 
 from nbmlops import config, papermill_cli, regular_files
 
-__all__ = ["cell_id", "clear_cache", "notebook_path"]
+__all__ = ["cell_id", "cell_id_of_source", "clear_cache", "notebook_path"]
 
 _HTTP_TIMEOUT = 1.0
 # A lookup that hit an unreachable or failing server is tried again after this many seconds,
@@ -127,6 +127,23 @@ def cell_id(shell: Any, given: str | None = None) -> str | None:
         notebook = notebook_path(shell)
         return _cell_id_by_source(notebook, source) if notebook else None
     except Exception:  # a missing cell id only changes a run's name
+        return None
+
+
+def cell_id_of_source(shell: Any, source: str | None, given: str | None = None) -> str | None:
+    """The nbformat id of a cell that ran with ``source``: ``given`` when the frontend sent a
+    valid one, else the notebook file's cell with that source, if exactly one. Never raises.
+
+    For a cell that already ran (the history of untracked cells): the running request may be
+    another cell's by then, and a cell run by code (``run_cell``) has a source of its own."""
+    if given and _NBFORMAT_CELL_ID.fullmatch(given):
+        return given
+    try:
+        if source is None or not source.strip():
+            return None
+        notebook = notebook_path(shell)
+        return _cell_id_by_source(notebook, source) if notebook else None
+    except Exception:  # a missing cell id only weakens stale-state warnings
         return None
 
 
