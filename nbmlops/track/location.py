@@ -317,7 +317,7 @@ def _papermill_input(proc: Any, args: list[str]) -> str | None:
     if os.path.isabs(notebook):
         return os.path.normpath(notebook)
     cwd = options.get("cwd", [None])[-1]
-    for base in _papermill_start_dirs(proc, cwd):
+    for base in _papermill_start_dirs(proc, cwd, notebook):
         candidate = os.path.normpath(os.path.join(base, notebook))
         if os.path.isfile(candidate):
             return candidate
@@ -353,9 +353,15 @@ def _papermill_value(value: str) -> Any:
     return value
 
 
-def _papermill_start_dirs(proc: Any, cwd: str | None) -> list[str]:
+def _papermill_start_dirs(proc: Any, cwd: str | None, notebook: str) -> list[str]:
     """Where papermill may have started: it reads its input relative to that folder, but it
-    has moved into ``--cwd`` for the run, which is all its current folder shows."""
+    has moved into ``--cwd`` for the run, which is all its current folder shows.
+
+    A relative ``--cwd`` tells the start folder from the current one (``--cwd ../x``: one of
+    the current folder's siblings, the one holding the notebook); else what started papermill
+    tells it: ``PWD`` when a shell did, the current folders of its parent and the processes
+    above. (A program that started papermill in another folder with an absolute ``--cwd``
+    leaves no trace of it: ``NBMLOPS_NOTEBOOK`` or an absolute input path tell then.)"""
     import psutil
 
     dirs: list[str] = []
@@ -366,11 +372,8 @@ def _papermill_start_dirs(proc: Any, cwd: str | None) -> list[str]:
     if cwd is None:
         return [now]
     relative = os.path.normpath(cwd)
-    if not os.path.isabs(relative) and not relative.startswith(".."):
-        base = now
-        for _ in Path(relative).parts:
-            base = os.path.dirname(base)
-        dirs.append(base)
+    if not os.path.isabs(relative):
+        dirs += _starts_of_relative_cwd(now, relative, notebook)
     try:
         pwd = proc.environ().get("PWD")  # what a shell set when it started papermill
         if pwd and os.path.isabs(pwd):
@@ -378,12 +381,36 @@ def _papermill_start_dirs(proc: Any, cwd: str | None) -> list[str]:
     except psutil.Error:
         pass
     try:
-        parent = proc.parent()
-        if parent is not None:
+        for parent in proc.parents()[:_MAX_ANCESTORS]:
             dirs.append(parent.cwd())
     except psutil.Error:
         pass
     return list(dict.fromkeys(dirs))
+
+
+#: How many entries of a folder are looked at for the start of ``--cwd ../x``.
+_MAX_SIBLINGS = 1000
+
+
+def _starts_of_relative_cwd(now: str, cwd: str, notebook: str) -> list[str]:
+    """The folders ``start`` with ``start/cwd == now`` (``cwd`` normalised, relative)."""
+    parts = Path(cwd).parts
+    ups = parts.count("..")  # normalised: all of them come first
+    base = now
+    for _ in range(len(parts) - ups):  # "a/b": the start is two folders up
+        base = os.path.dirname(base)
+    if ups == 0:
+        return [base]
+    if ups > 1:
+        return []  # ../../x: the start is two unknown names down; not searched
+    # ../x: the start is a sibling of x; the one holding the notebook, when only one does.
+    try:
+        with os.scandir(base) as entries:
+            found = [e.path for _, e in zip(range(_MAX_SIBLINGS), entries, strict=False)
+                     if e.is_dir() and os.path.isfile(os.path.join(e.path, notebook))]
+    except OSError:
+        return []
+    return found if len(found) == 1 else []
 
 
 def _stdin_is_pipe(pid: int) -> bool:
