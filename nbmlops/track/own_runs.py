@@ -61,16 +61,18 @@ class OwnRuns:
             waiting = self.pending()
             if not waiting:
                 return True
-            uploading = False
-            for record in {r.spool_root: r for r in waiting}.values():
-                if config.autosync(record.project_root):
-                    Spool(record.spool_root).wake()  # a process backing off tries again now
-                    worker.ensure_running(record.spool_root)
-                    uploading = True
+            asked = time.time()
+            spools = [Spool(r.spool_root) for r in {r.spool_root: r for r in waiting}.values()
+                      if config.autosync(r.project_root)]
+            for spool in spools:
+                spool.wake()  # a process backing off tries again now
+                worker.ensure_running(spool.root)
             deadline = time.monotonic() + timeout
-            while uploading and waiting and time.monotonic() < deadline:
+            while spools and waiting and time.monotonic() < deadline:
                 time.sleep(worker.POLL_SECONDS)
                 waiting = self.pending()
+                if all(_failing_since(spool, asked) for spool in spools):
+                    break  # MLflow is away: show what it has, the status line says the rest
             return not waiting
         except Exception:
             return False
@@ -90,6 +92,12 @@ class OwnRuns:
                                "nbmlops sync --retry-failed tries it again")
         raise NbmlopsError("the last tracked run is not uploaded yet (%mlops status says why); "
                            "%mlops sync uploads it now")
+
+
+def _failing_since(spool: Spool, asked: float) -> bool:
+    """Whether the sync process failed a try made after ``asked`` (the store is away)."""
+    state = spool.state()
+    return bool(state.get("failing")) and float(state.get("failing_at") or 0) >= asked
 
 
 def of_shell(shell: Any) -> OwnRuns | None:
