@@ -116,7 +116,8 @@ def compare(
     tracking_uri: str | None = None,
 ) -> Any:
     """The compare panel (an ipywidgets widget) for the runs of ``experiment``, by default
-    the current notebook's: what ``%mlops compare`` shows.
+    the current notebook's: what ``%mlops compare`` shows. The runs this kernel's cells just
+    made are in it: it first waits for their upload (at most 30 seconds).
 
     ``cell`` keeps the runs of one tracked cell, ``metric`` orders by that metric (best
     first), ``last`` keeps the N newest runs, ``filter`` is MLflow's search syntax
