@@ -105,15 +105,12 @@ def surprises(output: Path) -> list[str]:
             continue
         outputs = cell.get("outputs", [])
         errors = [o for o in outputs if o["output_type"] == "error"]
-        # A magic's UsageError is one line on stderr, not an error output.
-        usage = [o for o in outputs if o.get("name") == "stderr"
-                 and "".join(o.get("text", "")).startswith("UsageError")]
         expected = "raises-exception" in cell.get("metadata", {}).get("tags", [])
         first = "".join(cell["source"]).splitlines()[0] if cell["source"] else ""
         if errors and not expected:
             problems.append(f"cell {number} ({first}): {errors[0]['ename']}: "
                             f"{errors[0]['evalue']}")
-        elif expected and not errors and not usage:
+        elif expected and not errors:
             problems.append(f"cell {number} ({first}) should have failed and did not")
     return problems
 

@@ -9,8 +9,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 __all__ = [
-    "__version__", "compare", "expect", "fingerprint", "lineage", "load_ipython_extension",
-    "load_model", "log_metric", "profile",
+    "__version__", "compare", "expect", "fingerprint", "last_run", "lineage",
+    "load_ipython_extension", "load_model", "log_metric", "profile",
 ]
 
 
@@ -57,6 +57,24 @@ def log_metric(name: str, value: Any, step: int | None = None) -> None:
     _log_metric(name, value, step)
 
 
+def last_run() -> str:
+    """The MLflow run id of the last ``%%track`` cell this kernel ran.
+
+    Its record is uploaded by the sync process moments after the cell: this waits for it
+    (at most 30 seconds). Raises :class:`nbmlops.exceptions.NbmlopsError` when no cell was
+    tracked yet, or when its record is not uploaded (autosync off: ``%mlops sync`` first).
+    """
+    from IPython import get_ipython
+
+    from nbmlops.exceptions import NbmlopsError
+    from nbmlops.track import own_runs
+
+    own = own_runs.of_shell(get_ipython())
+    if own is None:
+        raise NbmlopsError("nbmlops is not loaded here: %load_ext nbmlops, then track a cell")
+    return own.last_run_id()
+
+
 def load_model(reference: str, *, tracking_uri: str | None = None) -> Any:
     """The registered model ``reference`` names (``"churn@champion"``, ``"churn/3"``), from
     the project's store, as the object it was fitted as (an estimator with ``predict``).
@@ -98,7 +116,8 @@ def compare(
     tracking_uri: str | None = None,
 ) -> Any:
     """The compare panel (an ipywidgets widget) for the runs of ``experiment``, by default
-    the current notebook's: what ``%mlops compare`` shows.
+    the current notebook's: what ``%mlops compare`` shows. The runs this kernel's cells just
+    made are in it: it first waits for their upload (at most 30 seconds).
 
     ``cell`` keeps the runs of one tracked cell, ``metric`` orders by that metric (best
     first), ``last`` keeps the N newest runs, ``filter`` is MLflow's search syntax

@@ -14,11 +14,24 @@ from traitlets import Bool, List, Unicode, observe
 from nbmlops import config, store
 from nbmlops.cli import catalog as cli
 from nbmlops.cli.command import Place, parse_line
-from nbmlops.exceptions import NbmlopsError, StaleStateError
+from nbmlops.exceptions import GateFailed, NbmlopsError, StaleStateError
 from nbmlops.track import line as track_line
 from nbmlops.track.cell_hooks import CellHooks
 from nbmlops.track.line import TrackOptions
 from nbmlops.track.tracker import CellTracker, Context
+
+# The commands that read this kernel's runs from MLflow: they first wait for the runs its
+# cells just spooled (``compare`` does in the panel, for ``nbmlops.compare`` too).
+_READS_OWN_RUNS = ("promote", "rollback", "models", "monitor", "assess")
+
+
+class PromotionRefused(GateFailed):
+    """A promotion the gates refused, raised in a notebook: an outcome the gate report above
+    explains, not a usage error. A real exception, so "Run All", papermill and ``nbmlops
+    run`` stop there and record it, as ``nbmlops promote`` exits 1."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"PromotionRefused: {' '.join(str(self).split())}"]
 
 
 @magics_class
@@ -142,8 +155,12 @@ class TrackMagics(Magics):
             if args is None:
                 return None  # the help was asked for, and printed
             args.place = self._place()
+            if name in _READS_OWN_RUNS:
+                self.tracker.own.settle()
             with store.fail_fast():
                 return command.in_notebook(args, self)
+        except GateFailed as e:
+            raise PromotionRefused(str(e), e.report) from None
         except NbmlopsError as e:
             raise UsageError(" ".join(str(e).split())) from None
 

@@ -68,10 +68,13 @@ def test_a_raises_exception_cell_must_fail_and_may(tmp_path: Path) -> None:
     assert run_demo.surprises(path) == ["cell 2 (quiet()) should have failed and did not"]
 
 
-def test_a_refusal_said_by_a_magic_counts_as_the_failure_the_cell_shows(tmp_path: Path) -> None:
-    said = {"output_type": "stream", "name": "stderr", "text": "UsageError: wine v3 not promoted"}
+def test_a_line_on_stderr_is_no_failure(tmp_path: Path) -> None:
+    # A refused promotion is an error output (PromotionRefused); a usage error's one stderr
+    # line is not the failure a raises-exception cell shows.
+    said = {"output_type": "stream", "name": "stderr", "text": "UsageError: bad gate 'auc'"}
     path = _executed(tmp_path, [("%mlops promote wine", ["raises-exception"], [said])])
-    assert run_demo.surprises(path) == []
+    assert run_demo.surprises(path) == ["cell 1 (%mlops promote wine) should have failed and "
+                                        "did not"]
 
 
 @pytest.mark.kernel

@@ -228,6 +228,26 @@ def test_papermill_cli_reports_its_input_notebook(project: Path, cwd_option: str
 
 
 @pytest.mark.kernel
+@pytest.mark.parametrize("cwd", ["../elsewhere", "runs/today", str(Path("..") / "proj" / "nbs")])
+def test_papermill_started_by_a_program_in_its_folder(project: Path, cwd: str) -> None:
+    # Started as a program starts it: in the project folder (no shell: PWD names another
+    # folder, one that holds a notebook of the same name), a relative input and --cwd.
+    (project / "runs" / "today").mkdir(parents=True)
+    stale = project.parent / "home" / "user"
+    (stale / "nbs").mkdir(parents=True)
+    shutil.copy(WHERE_AM_I, stale / "nbs" / "where_am_i.ipynb")
+    done = subprocess.run(
+        [PAPERMILL, "nbs/where_am_i.ipynb", "../out.ipynb", "-p", "x", "1", "-k", "python3",
+         "--cwd", cwd, "--no-progress-bar"],
+        cwd=project, env=child_env(PWD=str(stale)),
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert reported(project.parent / "out.ipynb")["notebook"] == str(
+        project / "nbs" / "where_am_i.ipynb")
+
+
+@pytest.mark.kernel
 def test_papermill_python_api(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

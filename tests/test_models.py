@@ -21,6 +21,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from nbmlops import store
 from nbmlops.cli import main
+from nbmlops.magics import PromotionRefused
 from nbmlops.models import registry
 from nbmlops.models.register import _tracking_uri as tracking_uri
 from nbmlops.record import ModelRecord, RunRecord
@@ -149,7 +150,8 @@ def test_register_promote_refuse_roll_back_and_serve(ip: InteractiveShell, proje
     # A worse one is refused with the report; the champion stays.
     track(ip, "constant --model clf=cancer", CONSTANT)
     sync(project)
-    with capture_output() as out, pytest.raises(UsageError) as refused:
+    # An outcome, not a usage error: a real exception, so papermill and "Run All" record it.
+    with capture_output() as out, pytest.raises(PromotionRefused) as refused:
         ip.run_line_magic("mlops", 'promote cancer --gate "auc >= champion" --gate "auc >= 0.5"')
     assert "cancer v3 not promoted to champion: failed gate(s) auc >= champion" in str(
         refused.value)
@@ -514,11 +516,11 @@ def test_the_reproduced_gate_reads_the_runs_reproduction(
     track(ip, "train --model clf=stump", STUMP)
     sync(project)
     client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
-    with pytest.raises(UsageError, match=r"failed gate.*reproduced"):
+    with pytest.raises(PromotionRefused, match=r"failed gate.*reproduced"):
         magic(ip, 'promote stump --gate reproduced')
     run_id = client.get_model_version("stump", "1").run_id
     client.set_tag(run_id, store.REPRODUCED_TAG, store.REPRODUCED_NO)
-    with pytest.raises(UsageError, match=r"failed gate.*reproduced"):
+    with pytest.raises(PromotionRefused, match=r"failed gate.*reproduced"):
         magic(ip, 'promote stump --gate reproduced')
     client.set_tag(run_id, store.REPRODUCED_TAG, store.REPRODUCED_WITHIN)
     assert "reproduced" in magic(ip, 'promote stump --gate reproduced')

@@ -475,3 +475,32 @@ def test_a_loop_that_trains_on_what_its_last_run_left_says_so_once() -> None:
     fit = "clf = Model()\nclf.fit(X, y)\nacc = clf.score(X, y)"
     history.add(fit, cell_id="clf", tracked="clf", execution_count=6)
     assert history.slice(fit, run_name="clf", cell_id="clf").stale == []
+
+
+@pytest.mark.kernel
+def test_a_cell_run_again_under_papermill_makes_what_came_after_it_stale(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # nbclient sends no cell ids: the untracked cells are known by their source in the
+    # notebook papermill runs, so a cell run again is the same cell, as in JupyterLab.
+    import nbformat
+
+    monkeypatch.delenv("NBMLOPS_NOTEBOOK")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in (
+        "%load_ext nbmlops", "base = 1", "n = base", "m = n * 10", "base = 2",
+        'get_ipython().run_cell("n = base");',  # the cell above `m` run again, `m` not
+        "%%track use\nresult = m + 1",
+    )]
+    path = project / "again.ipynb"
+    nbformat.write(nb, str(path))
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "papermill"), str(path), str(project / "out.ipynb"),
+         "-k", "python3", "--no-progress-bar"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    [(record, _)] = records(project)
+    assert record.notebook == "again.ipynb"
+    assert record.tags[store.SLICE_TAG] == "stale"
+    assert "`m` comes from cell" in record.tags[store.SLICE_REASONS_TAG]
+    out = nbformat.read(str(project / "out.ipynb"), as_version=4)
+    assert "⚠ stale: `m` comes from cell" in out.cells[-1].outputs[0]["data"]["text/plain"]

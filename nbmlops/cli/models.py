@@ -3,7 +3,8 @@
 
 A promotion refused by a gate prints the gate report and raises :class:`GateFailed`: the
 command line exits with status 1 (the gates did their job; a script or a CI step stops
-there), the notebook shows the one-line refusal; bad input exits with 2 as everywhere.
+there), in the notebook the magic raises it again as ``PromotionRefused``, a real exception
+papermill records; bad input exits with 2 as everywhere.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from nbmlops.panel.render import esc
 from nbmlops.runs import query
 from nbmlops.runs.diff import best_indexes, metric_direction, recorded_directions
 from nbmlops.runs.entities import Experiment, RunSummary
+from nbmlops.track import own_runs
 
 __all__ = ["DEFAULT_PAGE_SIZE", "ComparePanel", "compare"]
 
@@ -73,9 +74,10 @@ def compare(
     """The panel for ``experiment`` (default: the current notebook's), in the tracking store
     the notebook's cells go to (``tracking_uri`` overrides); ``where`` is that destination
     when the caller knows it already."""
-    if where is None:
-        from IPython import get_ipython
+    from IPython import get_ipython
 
+    own_runs.settle(get_ipython())  # the runs this kernel's cells just made are shown too
+    if where is None:
         from nbmlops.track import location
 
         where = config.destination(location.notebook_path(get_ipython()), experiment)

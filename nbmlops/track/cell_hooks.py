@@ -43,6 +43,7 @@ from typing import Any
 from IPython.core.error import InputRejected
 
 from nbmlops import exceptions
+from nbmlops.track import location
 from nbmlops.track.line import TrackOptions, split_cell
 from nbmlops.track.tracker import CellTracker, Context, Execution
 
@@ -164,7 +165,10 @@ class CellHooks:
             self.tracker.history.add(
                 code,
                 execution_count=result.execution_count,
-                cell_id=execution.cell_id if execution else getattr(info, "cell_id", None),
+                # nbclient (papermill) sends no cell id: the notebook file's cell of that
+                # source is the one that ran, as for a tracked cell.
+                cell_id=execution.cell_id if execution else location.cell_id_of_source(
+                    self.shell, raw, getattr(info, "cell_id", None)),
                 failed=result.error_in_exec is not None,
                 tracked=execution.run_name if execution else None,
                 stopped_at=_stopped_at(result.error_in_exec),

@@ -32,7 +32,7 @@ from typing import Any
 
 from nbmlops import config, papermill_cli, regular_files
 
-__all__ = ["cell_id", "clear_cache", "notebook_path"]
+__all__ = ["cell_id", "cell_id_of_source", "clear_cache", "notebook_path"]
 
 _HTTP_TIMEOUT = 1.0
 # A lookup that hit an unreachable or failing server is tried again after this many seconds,
@@ -127,6 +127,23 @@ def cell_id(shell: Any, given: str | None = None) -> str | None:
         notebook = notebook_path(shell)
         return _cell_id_by_source(notebook, source) if notebook else None
     except Exception:  # a missing cell id only changes a run's name
+        return None
+
+
+def cell_id_of_source(shell: Any, source: str | None, given: str | None = None) -> str | None:
+    """The nbformat id of a cell that ran with ``source``: ``given`` when the frontend sent a
+    valid one, else the notebook file's cell with that source, if exactly one. Never raises.
+
+    For a cell that already ran (the history of untracked cells): the running request may be
+    another cell's by then, and a cell run by code (``run_cell``) has a source of its own."""
+    if given and _NBFORMAT_CELL_ID.fullmatch(given):
+        return given
+    try:
+        if source is None or not source.strip():
+            return None
+        notebook = notebook_path(shell)
+        return _cell_id_by_source(notebook, source) if notebook else None
+    except Exception:  # a missing cell id only weakens stale-state warnings
         return None
 
 
@@ -300,7 +317,7 @@ def _papermill_input(proc: Any, args: list[str]) -> str | None:
     if os.path.isabs(notebook):
         return os.path.normpath(notebook)
     cwd = options.get("cwd", [None])[-1]
-    for base in _papermill_start_dirs(proc, cwd):
+    for base in _papermill_start_dirs(proc, cwd, notebook):
         candidate = os.path.normpath(os.path.join(base, notebook))
         if os.path.isfile(candidate):
             return candidate
@@ -336,9 +353,15 @@ def _papermill_value(value: str) -> Any:
     return value
 
 
-def _papermill_start_dirs(proc: Any, cwd: str | None) -> list[str]:
+def _papermill_start_dirs(proc: Any, cwd: str | None, notebook: str) -> list[str]:
     """Where papermill may have started: it reads its input relative to that folder, but it
-    has moved into ``--cwd`` for the run, which is all its current folder shows."""
+    has moved into ``--cwd`` for the run, which is all its current folder shows.
+
+    A relative ``--cwd`` tells the start folder from the current one (``--cwd ../x``: one of
+    the current folder's siblings, the one holding the notebook); else what started papermill
+    tells it: ``PWD`` when a shell did, the current folders of its parent and the processes
+    above. (A program that started papermill in another folder with an absolute ``--cwd``
+    leaves no trace of it: ``NBMLOPS_NOTEBOOK`` or an absolute input path tell then.)"""
     import psutil
 
     dirs: list[str] = []
@@ -349,11 +372,8 @@ def _papermill_start_dirs(proc: Any, cwd: str | None) -> list[str]:
     if cwd is None:
         return [now]
     relative = os.path.normpath(cwd)
-    if not os.path.isabs(relative) and not relative.startswith(".."):
-        base = now
-        for _ in Path(relative).parts:
-            base = os.path.dirname(base)
-        dirs.append(base)
+    if not os.path.isabs(relative):
+        dirs += _starts_of_relative_cwd(now, relative, notebook)
     try:
         pwd = proc.environ().get("PWD")  # what a shell set when it started papermill
         if pwd and os.path.isabs(pwd):
@@ -361,12 +381,36 @@ def _papermill_start_dirs(proc: Any, cwd: str | None) -> list[str]:
     except psutil.Error:
         pass
     try:
-        parent = proc.parent()
-        if parent is not None:
+        for parent in proc.parents()[:_MAX_ANCESTORS]:
             dirs.append(parent.cwd())
     except psutil.Error:
         pass
     return list(dict.fromkeys(dirs))
+
+
+#: How many entries of a folder are looked at for the start of ``--cwd ../x``.
+_MAX_SIBLINGS = 1000
+
+
+def _starts_of_relative_cwd(now: str, cwd: str, notebook: str) -> list[str]:
+    """The folders ``start`` with ``start/cwd == now`` (``cwd`` normalised, relative)."""
+    parts = Path(cwd).parts
+    ups = parts.count("..")  # normalised: all of them come first
+    base = now
+    for _ in range(len(parts) - ups):  # "a/b": the start is two folders up
+        base = os.path.dirname(base)
+    if ups == 0:
+        return [base]
+    if ups > 1:
+        return []  # ../../x: the start is two unknown names down; not searched
+    # ../x: the start is a sibling of x; the one holding the notebook, when only one does.
+    try:
+        with os.scandir(base) as entries:
+            found = [e.path for _, e in zip(range(_MAX_SIBLINGS), entries, strict=False)
+                     if e.is_dir() and os.path.isfile(os.path.join(e.path, notebook))]
+    except OSError:
+        return []
+    return found if len(found) == 1 else []
 
 
 def _stdin_is_pipe(pid: int) -> bool:

@@ -37,6 +37,7 @@ from nbmlops.track import (
     figures,
     location,
     models,
+    own_runs,
     params,
     scoring,
 )
@@ -187,6 +188,7 @@ class CellTracker:
         self.history = History(getattr(shell, "user_ns_hidden", None) or ())
         #: Whether tracked cells record their code slice (``TrackMagics.slice_code``).
         self.slicing = True
+        self.own = own_runs.OwnRuns()  # the records this kernel's cells spooled
 
     def context(self, experiment: str | None = None) -> Context:
         notebook = location.notebook_path(self.shell)
@@ -402,6 +404,7 @@ class CellTracker:
                 staging.write_text(store.TRACEBACK_ARTIFACT, self._redact_error(_traceback(error)))
             self._fill(execution, record, staging)
             entry = staging.commit()
+            self.own.remember(record.record_id, ctx.spool.root, ctx.root)
             if record.environment.git_pending:
                 execution.git.then(functools.partial(_amend_git, ctx.spool, entry, record))
         except Exception as e:
