@@ -27,7 +27,7 @@ from nbmlops.jobs.export.folder import export_job
 from nbmlops.jobs.run import alerting, monitoring, retraining
 from nbmlops.jobs.run.job import Failure, RunResult
 from nbmlops.jobs.spec import load
-from nbmlops.monitor import alerts, history
+from nbmlops.monitor import alerts, history, streak
 from nbmlops.monitor.history import ScoringRun
 from nbmlops.monitor.settings import Watch
 
@@ -50,10 +50,14 @@ def test_a_drift_alerts_when_it_starts_or_a_column_joins_not_while_it_goes_on() 
             _scored(4, True, ("x0",)), _scored(5, True, ("x0", "x1")),
             _scored(6, True, ("x1",), version="2")]
     drifted = [r for r in runs if r.drifted]
-    assert [retraining.is_new_drift(runs, r) for r in drifted] == [True, False, True, True]
-    assert [r.run_id for r in retraining.streak(runs, runs[4])] == ["run2", "run4", "run5"]
-    assert [r.run_id for r in retraining.streak(runs, runs[5])] == ["run6"]  # a new version
-    assert retraining.streak(runs, runs[0]) == []
+    assert [streak.is_new_drift(runs, r) for r in drifted] == [True, False, True, True]
+    assert [r.run_id for r in streak.streak(runs, runs[4])] == ["run2", "run4", "run5"]
+    assert [r.run_id for r in streak.streak(runs, runs[5])] == ["run6"]  # a new version
+    assert streak.streak(runs, runs[0]) == []
+    # Each column's own streak: x1 joined on day 5, and x0 does not drift in the new version.
+    assert streak.column_since(runs, runs[4], "x0").run_id == "run2"
+    assert streak.column_since(runs, runs[4], "x1").run_id == "run5"
+    assert streak.column_since(runs, runs[5], "x1").run_id == "run6"
 
 
 def test_the_drift_alert_says_what_by_how_much_since_when_and_where() -> None:

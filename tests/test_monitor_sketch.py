@@ -385,6 +385,10 @@ def test_the_report_says_what_drifted_since_when_in_json_and_html(
     assert "1 of 4 columns drifted" in page and "churn@champion · score · r9" in page
     assert page.count("<svg") == 4 and page.count("<path fill=") == 4 * 2
     assert page.index("<h2 id='x'>") < page.index("<h2 id='amount'>")  # drifted first
+    assert "<th>since</th>" in page and "<td>run-3</td>" in page
+    # Where nothing says since when (the kernel, which has no history), no empty column.
+    assert "<th>since</th>" not in report.html(report.report(layout, ref, batch, found),
+                                               layout, ref, batch)
     # A wide frame: every column in the table, the drifted ones charted, a page MLflow's
     # artifact view still previews.
     wide = pd.DataFrame({f"c{i}": np.random.default_rng(i).normal(size=2000) for i in range(90)})

@@ -62,15 +62,19 @@ class Store:
         self.start = datetime(2026, 1, 1, 6, tzinfo=timezone.utc)
         self.said: list[str] = []
 
-    def day(self, index: int, rows: int, shift: float = 0.0) -> tuple[str, str]:
-        """Job run and scoring run of day ``index``."""
+    def day(self, index: int, rows: int, shift: float = 0.0,
+            drifted: tuple[str, ...] = ()) -> tuple[str, str]:
+        """Job run and scoring run of day ``index`` (``drifted``: the columns the kernel
+        found drifted from the training data)."""
         when = int((self.start + timedelta(days=index)).timestamp() * 1000)
         job = self.client.create_run(self.experiment, start_time=when, tags={
             store.JOB_TAG: "nightly"}).info.run_id
         run = self.client.create_run(self.experiment, start_time=when + 1000, tags={
             store.PARENT_RUN_TAG: job, store.SCORED_WITH_MODEL_TAG: "churn",
             store.SCORED_WITH_VERSION_TAG: "1", store.SCORED_WITH_RUN_TAG: self.trained,
-            store.monitor_drifted_tag("churn"): "no"}, run_name="score").info.run_id
+            store.monitor_drifted_tag("churn"): "yes" if drifted else "no",
+            store.monitor_columns_tag("churn"): ", ".join(drifted)},
+            run_name="score").info.run_id
         batch = sketch(_frame(rows, shift, 100 + index), self.ref.layout)
         data = report.report(self.ref.layout, self.ref.sketch, batch, [])
         self.client.log_text(run, json.dumps(batch.to_json()), "monitor/churn/batch.json")
@@ -166,3 +170,19 @@ def test_a_window_scored_with_another_version_is_not_compared(
     assert previous["compared"] is False and previous["why"] == (
         "the previous window scored with v1")
     assert "monitor.churn.previous.drifted_columns" not in s.client.get_run(run).data.metrics
+
+
+def test_the_report_says_since_when_each_column_drifts(
+        mlflow_store: Store, tmp_path: Path) -> None:
+    s = mlflow_store
+    first = None
+    for day, drifted in enumerate([(), ("a",), ("a",), ("a", "b/ratio")]):
+        job, run = s.day(day, 1000, drifted=drifted)
+        windows(s.after(job, tmp_path))
+        first = first or (run if drifted else None)
+    folder = Path(s.client.download_artifacts(run, "monitor/churn", str(tmp_path / "d4")))
+    since = json.loads((folder / "report.json").read_text())["windows"]["since"]
+    assert since["a"]["run_id"] == first and since["a"]["when"] == "2026-01-02 06:00 UTC"
+    assert since["b/ratio"]["run_id"] == run  # it joined on the last day
+    page = (folder / "report.html").read_text()
+    assert "drifting since: a since 2026-01-02 06:00 UTC" in page

@@ -141,6 +141,8 @@ def html(data: Mapping[str, Any], layout: Layout, reference: Sketch, batch: Sket
     headline = (f"{len(drifted)} of {len(data['columns'])} columns drifted"
                 if drifted else "no drift")
     when = f" · {e(str(about['when']))}" if about.get("when") else ""
+    # Since when is known from the job's earlier runs: its step adds it, the kernel cannot.
+    since = any(c["since"] for c in data["columns"])
     of = f" of <code>{e(str(about['batch']))}</code>" if about.get("batch") else ""
     out = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title or 'monitor')}"
            f"</title><style>{_CSS}</style></head><body>",
@@ -152,7 +154,8 @@ def html(data: Mapping[str, Any], layout: Layout, reference: Sketch, batch: Sket
            f"<span style='background:{_REFERENCE}'></span>reference"
            f"<span style='background:{_BATCH}'></span>this batch</p>",
            "<table><tr><th>column</th><th>verdict</th><th>effect</th><th>limit</th>"
-           "<th>p-value</th><th>PSI</th><th>nulls</th><th>outside</th><th>since</th></tr>"]
+           "<th>p-value</th><th>PSI</th><th>nulls</th><th>outside</th>"
+           + ("<th>since</th>" if since else "") + "</tr>"]
     for c in data["columns"]:
         verdict = "<span class='drifted'>drifted</span>" if c["drifted"] else "ok"
         out.append(
@@ -160,7 +163,7 @@ def html(data: Mapping[str, Any], layout: Layout, reference: Sketch, batch: Sket
             f"<td>{c['statistic'].replace('_', '-')} {c['value']:.3f}</td>"
             f"<td>{c['limit']:.3f}</td><td>{c['p_value']:.2g}</td><td>{c['psi']:.3f}</td>"
             f"<td>{_pct(c['null_rate'][1])}</td><td>{_pct(c['outside'])}</td>"
-            f"<td>{e(c['since'] or '')}</td></tr>")
+            + (f"<td>{e(c['since'] or '')}</td>" if since else "") + "</tr>")
     out.append("</table>")
     # Drifted columns first; a page over ~100 KB is not previewed by MLflow's artifact view.
     charted = sorted(data["columns"], key=lambda c: not c["drifted"])[:CHARTS]

@@ -43,9 +43,9 @@ from nbmlops.jobs.spec import JOB_FILE, Job, load
 from nbmlops.jobs.trigger import shared_params
 from nbmlops.monitor import alerts, history, policy
 from nbmlops.monitor.history import ScoringRun
+from nbmlops.monitor.streak import column_since, is_new_drift, same_version, streak
 
-__all__ = ["alert_and_retrain", "check_at_start", "drift_alert", "is_new_drift",
-           "outcome", "streak", "training_job"]
+__all__ = ["alert_and_retrain", "check_at_start", "drift_alert", "outcome", "training_job"]
 
 #: Drifted columns an alert details one by one; the rest are named only.
 DETAILED = 8
@@ -129,46 +129,6 @@ def _newest_per_model(runs: Sequence[ScoringRun]) -> list[ScoringRun]:
     return list(newest.values())
 
 
-def _same_version(runs: Sequence[ScoringRun], current: ScoringRun) -> list[ScoringRun]:
-    """The runs of ``current``'s model version up to it, oldest first."""
-    return [r for r in runs if r.model == current.model and r.version == current.version
-            and r.when <= current.when]
-
-
-def streak(runs: Sequence[ScoringRun], current: ScoringRun) -> list[ScoringRun]:
-    """The unbroken run of drifted scoring runs of ``current``'s model version that ends
-    with ``current``, oldest first (runs whose batch was not compared are passed over)."""
-    found: list[ScoringRun] = []
-    for r in reversed(_same_version(runs, current)):
-        if r.drifted is None:
-            continue
-        if not r.drifted:
-            break
-        found.append(r)
-    return found[::-1]
-
-
-def is_new_drift(runs: Sequence[ScoringRun], current: ScoringRun) -> bool:
-    """Whether ``current``'s drift is news: the version's previous compared run did not
-    drift, or a column drifts now that did not then."""
-    before = [r for r in _same_version(runs, current)
-              if r.run_id != current.run_id and r.drifted is not None]
-    if not before or not before[-1].drifted:
-        return True
-    return bool(set(current.drifted_columns) - set(before[-1].drifted_columns))
-
-
-def _column_since(runs: Sequence[ScoringRun], current: ScoringRun, column: str) -> ScoringRun:
-    first = current
-    for r in reversed(_same_version(runs, current)):
-        if r.drifted is None:
-            continue
-        if column not in r.drifted_columns:
-            break
-        first = r
-    return first
-
-
 def drift_alert(
     job: str,
     runs: Sequence[ScoringRun],
@@ -194,7 +154,7 @@ def drift_alert(
         lines.append(f"{current.model} v{current.version} scored a batch that drifted from its "
                      f"training data, since {_when(first.when)} (run {first.run_id}):")
         for column in current.drifted_columns[:DETAILED]:
-            since = _column_since(runs, current, column)
+            since = column_since(runs, current, column)
             lines.append(f"  {column}: {_by_how_much(column, columns.get(column), current)}"
                          f", since {_when(since.when)}")
         if len(current.drifted_columns) > DETAILED:
@@ -272,7 +232,7 @@ def _retrain(after: After, runs: Sequence[ScoringRun], newest: Sequence[ScoringR
     if current is None:
         decision = policy.Decision(False, "this run scored no batch with a registered model")
     else:
-        windows = [r.window() for r in _same_version(runs, current)]
+        windows = [r.window() for r in same_version(runs, current)]
         decision = policy.decide(rule, windows, last_retraining(after), after.now)
     tag(store.RETRAIN_DECISION_TAG, "retrain" if decision.retrain else "hold")
     tag(store.RETRAIN_REASON_TAG, decision.reason)

@@ -29,6 +29,7 @@ from typing import Any
 from nbmlops import store
 from nbmlops.monitor import history
 from nbmlops.monitor.history import ScoringRun
+from nbmlops.monitor.streak import column_since
 from nbmlops.monitor.windows import rows_verdict
 
 __all__ = ["series_name", "windows"]
@@ -80,6 +81,9 @@ def _window(after: Any, model: str, run: ScoringRun, previous: list[ScoringRun]
         compared = _against_previous(client, model, run, previous[-1])
         section["previous"] = compared.pop("section")
         figures.update(compared)
+    if run.drifted_columns:
+        section["since"] = {column: _since(column_since([*previous, run], run, column))
+                            for column in run.drifted_columns}
     when = int(run.when.timestamp() * 1000)
     prefix = f"monitor.{store.metric_part(model)}"
     metrics = [Metric(f"{prefix}.{k}", v, when, 0) for k, v in figures.items()]
@@ -132,6 +136,10 @@ def _against_previous(client: Any, model: str, run: ScoringRun, before: ScoringR
     return out
 
 
+def _since(first: ScoringRun) -> dict[str, str]:
+    return {"when": first.when.strftime("%Y-%m-%d %H:%M UTC"), "run_id": first.run_id}
+
+
 def _add_to_report(client: Any, model: str, run_id: str, section: dict[str, Any]) -> None:
     """The ``windows`` section into the run's report.json, and a few lines into its page."""
     folder = f"monitor/{model}"
@@ -142,6 +150,9 @@ def _add_to_report(client: Any, model: str, run_id: str, section: dict[str, Any]
         except Exception:  # a run without its report (its upload lost): the figures stand
             return
         data["windows"] = section
+        for column in data.get("columns", []):
+            if column.get("column") in section.get("since", {}):
+                column["since"] = section["since"][column["column"]]["when"]
         client.log_text(run_id, json.dumps(data, indent=1), f"{folder}/report.json")
         page = local / "report.html"
         if page.is_file():
@@ -158,6 +169,11 @@ def _section_html(section: dict[str, Any]) -> str:
                      f"{rows['rows']:,} rows: {rows['flag']} ({ratio}the median "
                      f"{rows['median']:,.0f} of the last {rows['windows']} windows; "
                      f"flagged {html.escape(rows['rule'])})</p>")
+    since = section.get("since")
+    if since:
+        lines.append("<p class='drifted'>drifting since: " + ", ".join(
+            f"{html.escape(column)} since {first['when']} (run {first['run_id'][:8]})"
+            for column, first in since.items()) + "</p>")
     previous = section.get("previous")
     if previous:
         if not previous["compared"]:
