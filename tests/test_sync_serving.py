@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import filelock
+import pytest
 from conftest import wait_until
 from mlflow import MlflowClient
 
@@ -64,3 +65,22 @@ def test_a_spool_that_is_a_file_is_not_served(tmp_path: Path) -> None:
     path.write_text("not a folder")
     with worker.serving(path) as serves:
         assert serves is False
+
+
+def test_records_a_run_leaves_go_to_a_sync_process_unless_autosync_is_off(
+    spool: Spool, make_record: MakeRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbmlops.jobs.run import uploads
+
+    make_record("http://127.0.0.1:9")  # a store that is away: the drain left it waiting
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    output = tmp_path / "project" / "jobs" / "j" / "runs" / "j-1.ipynb"
+    monkeypatch.setenv("NBMLOPS_AUTOSYNC", "0")
+    uploads.retry_later(spool, worker.SyncReport(waiting=1), output)
+    assert not worker.is_running(spool)  # kept for `nbmlops sync`, as asked
+    monkeypatch.delenv("NBMLOPS_AUTOSYNC")
+    uploads.retry_later(spool, worker.SyncReport(waiting=1, background=True), output)
+    assert not worker.is_running(spool)  # a sync process has them already
+    uploads.retry_later(spool, worker.SyncReport(waiting=1), output)
+    wait_until(lambda: worker.is_running(spool), 30, "a sync process to retry them")

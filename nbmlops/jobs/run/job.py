@@ -502,7 +502,7 @@ def _name_runs(output: Path | None, spool_dir: Path, say: Say) -> None:
     spool = Spool(spool_dir)
     try:
         report = worker.drain(spool, timeout=SYNC_WAIT_SECONDS)
-        uploads.retry_later(spool, report)
+        uploads.retry_later(spool, report, output)
         _, waiting = name_runs(output, spool)
     except Exception as e:  # the job ran; naming its runs is a courtesy
         say(f"nbmlops: warning: could not name the runs in {output.name}: {_one_line(e)}")

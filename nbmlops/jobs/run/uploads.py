@@ -27,8 +27,10 @@ def while_running(folder: Path, job_run_id: str | None) -> contextlib.AbstractCo
     return worker.serving(config.spool_dir(config.project_root(folder)))
 
 
-def retry_later(spool: Spool, report: worker.SyncReport) -> None:
+def retry_later(spool: Spool, report: worker.SyncReport, output: Path) -> None:
     """After the drain at the end of a run: records still waiting (the store went away) are
-    left to a sync process that retries them, as the kernel's would have been."""
-    if report.waiting and not report.background:
+    left to a sync process that retries them, as the kernel's would have been, unless the
+    project keeps its records for ``nbmlops sync`` (autosync off)."""
+    if (report.waiting and not report.background
+            and config.autosync(config.project_root(output.parent))):
         worker.ensure_running(spool.root)
