@@ -16,11 +16,15 @@ import sys
 
 #: Optional imports that cost far more than what they give nbmlops's processes.
 SLOW_OPTIONAL = ("rfc3987_syntax",)
+#: ... and in the papermill process only: papermill imports ``pyarrow.fs`` (under
+#: ``except ImportError``) for ``hdfs://`` notebooks alone, about a third of its start-up,
+#: while nbmlops hands it local paths. The ``nbmlops`` command keeps it: parquet needs it.
+PAPERMILL_SLOW_OPTIONAL = ("pyarrow.fs",)
 
 
-def skip_slow_optional_imports() -> None:
-    """Make ``import`` of each :data:`SLOW_OPTIONAL` module raise ImportError in this
-    process (jsonschema imports it under ``suppress(ImportError)``). A module already
-    imported stays."""
-    for name in SLOW_OPTIONAL:
+def skip_slow_optional_imports(also: tuple[str, ...] = ()) -> None:
+    """Make ``import`` of each :data:`SLOW_OPTIONAL` module (and of each in ``also``) raise
+    ImportError in this process (jsonschema imports it under ``suppress(ImportError)``). A
+    module already imported stays."""
+    for name in (*SLOW_OPTIONAL, *also):
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]

@@ -1,7 +1,7 @@
 """papermill's own command line, as nbmlops starts it for a job step or a reproduction.
 
 ``python -m nbmlops.papermill_cli ARGS`` is ``python -m papermill ARGS`` without jsonschema's
-slow optional import (:mod:`nbmlops.lean_imports`): a step's papermill process takes
+slow optional import, nor pyarrow (:mod:`nbmlops.lean_imports`): a step's papermill process takes
 1.2-1.4 s instead of 2.5-3.0. The kernel papermill starts finds its notebook in this line
 (:mod:`nbmlops.track.location`); nothing here imports papermill until it runs.
 """
@@ -41,9 +41,9 @@ def _end_with_parent() -> None:
 
 if __name__ == "__main__":
     _end_with_parent()
-    from nbmlops.lean_imports import skip_slow_optional_imports
+    from nbmlops.lean_imports import PAPERMILL_SLOW_OPTIONAL, skip_slow_optional_imports
 
-    skip_slow_optional_imports()
+    skip_slow_optional_imports(PAPERMILL_SLOW_OPTIONAL)
     from papermill.cli import papermill
 
     papermill()

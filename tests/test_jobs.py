@@ -19,6 +19,7 @@ from mlflow_server import free_port
 
 from nbmlops.jobs.export.folder import export_job
 from nbmlops.jobs.run.job import LOCK_FILE
+from nbmlops.sync.spool import Spool
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 BIN = Path(sys.executable).parent
@@ -83,6 +84,26 @@ def test_run_records_parent_and_nested_runs(project: Path, sqlite_uri: str) -> N
     [line] = status_lines(kept)
     assert line.metadata["nbmlops"]["run_id"] == nested.info.run_id
     assert f"synced: run {nested.info.run_id[:8]}" in line.data["text/plain"]
+
+
+def test_run_uploads_its_cells_itself_and_the_kernel_starts_no_sync_process(
+    project: Path, sqlite_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NBMLOPS_AUTOSYNC")  # a tracked cell may start a sync process
+    folder = job_of(project, "job_inferred.ipynb")
+    done = nbmlops("run", str(folder), "-p", "alpha", "0.5")
+    assert done.returncode == 0, done.stderr
+    spool = Spool(tmp_path / "spool")
+    assert not spool.entries()
+    # `nbmlops run` served the spool while the notebook ran: no sync process ever wrote its
+    # pid (it would have imported mlflow and opened the store a second time).
+    state = spool.state()
+    assert state["uploaded_total"] == 1 and "pid" not in state
+    assert " -> run " in spool.log_file.read_text()
+    [nested] = MlflowClient(sqlite_uri).search_runs(
+        [e.experiment_id for e in MlflowClient(sqlite_uri).search_experiments()],
+        filter_string="tags.`mlflow.runName` LIKE 'fit%'")
+    assert nested.data.params["alpha"] == "0.5"
 
 
 def status_lines(notebook: Path) -> list[nbformat.NotebookNode]:

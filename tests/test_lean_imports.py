@@ -62,6 +62,7 @@ def test_the_papermill_process_of_a_step_runs_the_notebook_without_it(tmp_path: 
         tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert {"papermill", "jsonschema"} <= modules and not loaded_slow(modules)
+    assert "pyarrow" not in modules  # papermill wants pyarrow.fs for hdfs:// paths only
     [cell] = nbformat.read(tmp_path / "out.ipynb", as_version=4).cells
     assert cell.outputs[0]["data"]["text/plain"] == "42"
 

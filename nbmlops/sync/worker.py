@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -462,6 +463,89 @@ def serve(spool: SpoolLike, idle_seconds: float | None = None) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def serving(spool: SpoolLike) -> Iterator[bool]:
+    """Serve the spool from a thread of this process while the block runs; True when it does.
+
+    ``nbmlops run`` serves its job's spool while the notebook runs: it has opened MLflow for
+    the job's run already, so the kernel finds the lock held and starts no sync process that
+    would import mlflow and open the store again (some 5 s of CPU, then a minute idle). The
+    records upload as the cells end, as they would in that process. False, and nothing
+    started, when another process serves the spool (it goes on doing so).
+    """
+    spool = as_spool(spool)
+    try:
+        _check_spool(spool)
+        spool.ensure()
+        lock = _try_lock(spool, 0)
+    except (OSError, NbmlopsError):  # a broken spool: the kernel says so, as without this
+        lock = None
+    if lock is None:
+        yield False
+        return
+    stop = threading.Event()
+    thread = threading.Thread(target=_serve_until, args=(spool, stop), name="nbmlops-sync",
+                              daemon=True)
+    thread.start()
+    try:
+        yield True
+    finally:
+        stop.set()
+        thread.join()
+        lock.release()
+
+
+def _serve_until(spool: Spool, stop: threading.Event) -> None:
+    """:func:`serve`'s loop, in a thread, until ``stop`` is set (the caller holds the lock)."""
+    uploader = _Uploader(spool)
+    backoff = 0.0
+    with store.fail_fast(), _logging_to(spool):
+        while not stop.is_set():
+            if not spool.entries():
+                stop.wait(POLL_SECONDS)
+                continue
+            try:
+                uploaded, errors, _ = uploader.run_pass(hold_git=GIT_HOLD_SECONDS)
+            except Exception as e:  # e.g. a full disk writing the state: the drain after says
+                log.warning("sync pass failed: %s", _one_line(e))
+                uploaded, errors = 0, [_one_line(e)]
+            if uploader.refused:
+                return
+            if errors and not uploaded:
+                backoff = next_backoff(backoff, BACKOFF_MAX)
+                stop.wait(backoff)
+            elif not errors:
+                backoff = 0.0
+                if not uploaded:  # only records held for their git state: poll
+                    stop.wait(POLL_SECONDS)
+
+
+LOG_FORMAT = "%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"
+
+
+@contextlib.contextmanager
+def _logging_to(spool: Spool) -> Iterator[None]:
+    """What this thread says goes to the spool's log, as a sync process's does."""
+    try:
+        handler = logging.FileHandler(spool.log_file, encoding="utf-8")
+    except OSError:
+        yield
+        return
+    me = threading.get_ident()
+    handler.addFilter(lambda record: record.thread == me)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    level = log.level
+    log.addHandler(handler)
+    if not log.isEnabledFor(logging.INFO):
+        log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+        handler.close()
+
+
 # --- the foreground ------------------------------------------------------------------------
 
 
@@ -694,7 +778,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,  # mutation-equivalent: None or none, logging's default is stderr
-        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s",
+        format=LOG_FORMAT,
     )
     try:
         return serve(Spool(args.spool), args.idle)

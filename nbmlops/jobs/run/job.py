@@ -36,7 +36,7 @@ import filelock
 from nbmlops import config, papermill_cli, redact, regular_files, store
 from nbmlops.exceptions import GateFailed, JobError, NbmlopsError
 from nbmlops.jobs import monitored
-from nbmlops.jobs.run import monitoring, retraining
+from nbmlops.jobs.run import monitoring, retraining, uploads
 from nbmlops.jobs.spec import RUNS_DIR, Job, Promote, folder_of, load, resolve_params
 from nbmlops.sync.spool import Spool
 from nbmlops.track import capture
@@ -407,8 +407,10 @@ def _run_locked(job: Job, folder: Path, params: dict[str, Any], verbose: bool,
         output.parent.mkdir(parents=True, exist_ok=True)
         result.attempts, result.output = attempt, output
         try:
-            failure = _execute(papermill_command(job, folder, output, params, verbose, progress),
-                               env, job.run_timeout, output, verbose)
+            with uploads.while_running(folder, parent_id):
+                failure = _execute(papermill_command(job, folder, output, params, verbose,
+                                                     progress), env, job.run_timeout, output,
+                                   verbose)
         except KeyboardInterrupt as e:
             # Ctrl-C or SIGTERM: the parent run ends KILLED, as an interrupted tracked cell
             # does, instead of staying RUNNING for ever; the output notebook is not checked
@@ -500,6 +502,7 @@ def _name_runs(output: Path | None, spool_dir: Path, say: Say) -> None:
     spool = Spool(spool_dir)
     try:
         report = worker.drain(spool, timeout=SYNC_WAIT_SECONDS)
+        uploads.retry_later(spool, report, output)
         _, waiting = name_runs(output, spool)
     except Exception as e:  # the job ran; naming its runs is a courtesy
         say(f"nbmlops: warning: could not name the runs in {output.name}: {_one_line(e)}")

@@ -36,7 +36,7 @@ import filelock
 from nbmlops import config, store
 from nbmlops.exceptions import JobError
 from nbmlops.jobs import pipeline
-from nbmlops.jobs.run import uptodate
+from nbmlops.jobs.run import uploads, uptodate
 from nbmlops.jobs.run.job import (
     LOCK_FILE,
     RUNS_DIR,
@@ -223,7 +223,8 @@ class _Runner:
         threading.Thread(target=_import_output, daemon=True).start()
         result = PipelineResult(FAILED, self.params, self.results, parent_id)
         try:
-            self._schedule(parent_id)
+            with uploads.while_running(self.folder, parent_id):  # the steps' cells' records
+                self._schedule(parent_id)
         except KeyboardInterrupt as e:
             self.finisher.shutdown(wait=False, cancel_futures=True)
             result.duration_s = time.monotonic() - started
