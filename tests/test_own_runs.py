@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import nbformat
 import pytest
@@ -33,18 +32,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_db: Path) 
     monkeypatch.setenv("NBMLOPS_AUTOSYNC", "1")
     monkeypatch.setenv("NBMLOPS_SYNC_IDLE", "2")
     return root
-
-
-@pytest.fixture
-def ip(project: Path) -> Any:
-    InteractiveShell.clear_instance()
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "nbmlops")
-    try:
-        yield shell
-    finally:
-        shell.history_manager.end_session()
-        InteractiveShell.clear_instance()
 
 
 def test_compare_and_last_run_show_the_run_a_cell_just_made(
