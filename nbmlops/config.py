@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,6 +47,7 @@ ENV_EXPERIMENT = "NBMLOPS_EXPERIMENT"  # the experiment its runs go to
 ENV_JOB = "NBMLOPS_JOB"  # the job's name
 ENV_JOB_PARAMS = "NBMLOPS_JOB_PARAMS"  # names of the parameters injected into the notebook
 ENV_PARENT_RUN_ID = "NBMLOPS_PARENT_RUN_ID"  # the job's run: tracked cells nest under it
+ENV_PARENT_RUN_FILE = "NBMLOPS_PARENT_RUN_FILE"  # or the file its id arrives in (empty: none)
 ENV_SOURCE_NOTEBOOK = "NBMLOPS_SOURCE_NOTEBOOK"  # the notebook the job was exported from
 ENV_SPOOL = "NBMLOPS_SPOOL"  # the spool folder (also what a scheduled job is handed)
 ENV_RETRAIN = "NBMLOPS_RETRAIN"  # "defer": a scoring job decides, its scheduler retrains
@@ -414,12 +416,40 @@ class JobContext:
 
 def job_context() -> JobContext:
     names = os.environ.get(ENV_JOB_PARAMS, "")
+    handed = os.environ.get(ENV_PARENT_RUN_FILE)
     return JobContext(
         name=os.environ.get(ENV_JOB) or None,
-        parent_run_id=os.environ.get(ENV_PARENT_RUN_ID) or None,
+        parent_run_id=(os.environ.get(ENV_PARENT_RUN_ID)
+                       or (handed_parent_run(handed) if handed else None)),
         source_notebook=os.environ.get(ENV_SOURCE_NOTEBOOK) or None,
         params=frozenset(n for n in names.split(",") if n),
     )
+
+
+#: How long a job's kernel waits, when it records a cell, for the job's run to be made.
+PARENT_RUN_WAIT_SECONDS = 120.0
+_handed: dict[str, str | None] = {}
+
+
+def handed_parent_run(path: str) -> str | None:
+    """The job's run id from the file ``nbmlops run`` writes once MLflow has made the run;
+    the kernel starts meanwhile, and waits here only if its first tracked cell ends before
+    that (empty file: the job has no run, its cells upload without one)."""
+    if path not in _handed:
+        deadline = time.monotonic() + PARENT_RUN_WAIT_SECONDS
+        text = None
+        while text is None:
+            try:
+                text = Path(path).read_text(encoding="utf-8").strip()
+            except FileNotFoundError:
+                if time.monotonic() > deadline:
+                    text = ""
+                else:
+                    time.sleep(0.02)
+            except OSError:
+                text = ""
+        _handed[path] = text or None
+    return _handed[path]
 
 
 def job_kernel_env(
@@ -430,10 +460,12 @@ def job_kernel_env(
     params: Iterable[str],
     parent_run_id: str | None,
     source_notebook: str | None = None,
+    parent_run_file: str | None = None,
 ) -> dict[str, str]:
     """``base`` plus what the kernel of a job needs to record its cells where the job's run
-    is: the store, the experiment, the notebook, the parent run and the injected parameters
-    (hoisted out of the cells, so the cells' literals no longer show them)."""
+    is: the store, the experiment, the notebook, the parent run (its id, or the file it will
+    arrive in) and the injected parameters (hoisted out of the cells, so the cells' literals
+    no longer show them)."""
     env = {
         **base,
         "MLFLOW_TRACKING_URI": where.tracking_uri,
@@ -443,6 +475,7 @@ def job_kernel_env(
         ENV_EXPERIMENT: where.experiment,
     }
     for key, value in ((ENV_PARENT_RUN_ID, parent_run_id),
+                       (ENV_PARENT_RUN_FILE, parent_run_file),
                        (ENV_SOURCE_NOTEBOOK, source_notebook)):
         if value:
             env[key] = value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -18,7 +19,7 @@ from mlflow import MlflowClient
 from mlflow_server import free_port
 
 from nbmlops.jobs.export.folder import export_job
-from nbmlops.jobs.run.job import LOCK_FILE
+from nbmlops.jobs.run.job import LOCK_FILE, Stopped, signals_held
 from nbmlops.sync.spool import Spool
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
@@ -253,6 +254,15 @@ def test_a_failing_on_failure_hook_is_a_warning(project: Path, tmp_path: Path) -
     assert done.returncode == 1  # the job's failure, not the hook's
     assert "threshold 9 is too high" in (tmp_path / "hook.txt").read_text()
     assert "warning: on_failure exited with status 3" in done.stderr
+
+
+def test_a_stop_while_the_jobs_run_is_made_waits_until_it_is_made() -> None:
+    made = []
+    with pytest.raises(Stopped) as stopped, signals_held():
+        os.kill(os.getpid(), signal.SIGTERM)
+        made.append("run")
+    assert made == ["run"] and stopped.value.signum == signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back as it was
 
 
 def test_ctrl_c_stops_the_run_and_its_kernel(project: Path, sqlite_uri: str) -> None:

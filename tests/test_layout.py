@@ -7,11 +7,12 @@ a cycle through them is a cycle all the same), so nothing here imports the packa
 from __future__ import annotations
 
 import ast
+import threading
 from pathlib import Path
 
 import pytest
 
-from nbmlops import config
+from nbmlops import atomic_files, config
 
 PACKAGE = Path(__file__).resolve().parent.parent / "nbmlops"
 
@@ -213,3 +214,35 @@ def test_a_job_hands_its_kernel_what_the_kernel_reads_back(
     assert config.destination(tmp_path / "nb.ipynb").experiment == "exp"
     assert config.notebook_override() == str(tmp_path / "nb.ipynb")
     assert env["MLFLOW_TRACKING_URI"] == where.tracking_uri
+
+
+def test_a_kernel_reads_the_jobs_run_from_the_file_written_once_the_run_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # nbmlops run starts the kernel while MLflow makes the job's run: a cell that ends first
+    # waits for the id, which arrives in a file.
+    handed = tmp_path / "parent-run"
+    where = config.destination(tmp_path / "nb.ipynb", "exp")
+    env = config.job_kernel_env({}, where, tmp_path / "nb.ipynb", "nightly", ["lr"], None,
+                                parent_run_file=str(handed))
+    assert config.ENV_PARENT_RUN_ID not in env
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    later = threading.Timer(0.3, lambda: atomic_files.write_atomic(handed, b"r7\n"))
+    later.start()
+    try:
+        assert config.job_context().parent_run_id == "r7"
+    finally:
+        later.join()
+    handed.write_text("someone else")  # read once: every cell of the kernel nests the same
+    assert config.job_context().parent_run_id == "r7"
+
+
+def test_an_empty_handoff_or_none_in_time_means_no_jobs_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    assert config.handed_parent_run(str(empty)) is None  # the store could not be reached
+    monkeypatch.setattr(config, "PARENT_RUN_WAIT_SECONDS", 0.1)
+    assert config.handed_parent_run(str(tmp_path / "never")) is None

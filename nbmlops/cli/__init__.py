@@ -11,16 +11,21 @@ stderr and exit status 2; a promotion refused by its gates exits with 1.
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
+import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 
 from nbmlops import __version__, lean_imports, store
 from nbmlops.cli.catalog import ALL, COMMANDS, MAGIC, NOTEBOOK_ONLY, SHELL_ONLY, overview
 from nbmlops.exceptions import GateFailed, NbmlopsError
 
-__all__ = ["ALL", "COMMANDS", "MAGIC", "NOTEBOOK_ONLY", "SHELL_ONLY", "build_parser", "main",
-           "overview"]
+__all__ = ["ALL", "COMMANDS", "MAGIC", "NOTEBOOK_ONLY", "SHELL_ONLY", "build_parser", "console",
+           "main", "overview"]
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -57,3 +62,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `nbmlops status | head -1`: the reader left; say nothing more, not even at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+def console() -> None:
+    """The ``nbmlops`` program: :func:`main`, then the exit a normal one makes (threads
+    joined, exit handlers run, output flushed) without tearing the interpreter down, which
+    after mlflow and SQLAlchemy is a second or two of freeing memory the system frees anyway."""
+    status = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader that left, a closed stream
+            stream.flush()
+    threading._shutdown()  # type: ignore[attr-defined]  # as at exit: non-daemon threads end
+    atexit._run_exitfuncs()  # e.g. coverage writes its data here
+    logging.shutdown()
+    os._exit(status)

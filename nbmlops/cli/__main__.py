@@ -1,7 +1,5 @@
 """``python -m nbmlops.cli``."""
 
-import sys
+from nbmlops.cli import console
 
-from nbmlops.cli import main
-
-sys.exit(main())
+console()

@@ -127,8 +127,8 @@ def reproduce(
 
     spool = Spool(config.spool_dir(current))
     env = dict(os.environ)
-    for key in (config.ENV_PARENT_RUN_ID, config.ENV_JOB, config.ENV_JOB_PARAMS,
-                config.ENV_NOTEBOOK):
+    for key in (config.ENV_PARENT_RUN_ID, config.ENV_PARENT_RUN_FILE, config.ENV_JOB,
+                config.ENV_JOB_PARAMS, config.ENV_NOTEBOOK):
         env.pop(key, None)
     env.update({
         "MLFLOW_TRACKING_URI": uri,

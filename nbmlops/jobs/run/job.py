@@ -1,9 +1,10 @@
 """Running a job: ``nbmlops run JOB``.
 
 The order matters: parameters are checked against job.yaml before a kernel starts; the lock is
-taken before anything is recorded; the parent MLflow run exists before the notebook runs, so
-its id reaches the kernel as ``NBMLOPS_PARENT_RUN_ID`` and every ``%%track`` cell becomes a
-nested run of it.
+taken before anything is recorded; the parent MLflow run is made while papermill starts the
+kernel (opening MLflow takes seconds, and so does a kernel's start: two cores do both), and
+its id reaches the kernel in a file (``NBMLOPS_PARENT_RUN_FILE``) that the kernel reads when
+it records its first ``%%track`` cell, so every tracked cell becomes a nested run of it.
 
 papermill runs as a child process (its CLI), not through its Python API, for two reasons: a
 whole-run timeout can then kill it and its kernel as one process group, and a kernel that dies
@@ -23,6 +24,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -33,7 +35,7 @@ from typing import Any
 
 import filelock
 
-from nbmlops import config, papermill_cli, redact, regular_files, store
+from nbmlops import atomic_files, config, papermill_cli, redact, regular_files, store
 from nbmlops.exceptions import GateFailed, JobError, NbmlopsError
 from nbmlops.jobs import monitored
 from nbmlops.jobs.run import monitoring, retraining, uploads
@@ -104,6 +106,29 @@ def stop_on_signals() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """In the main thread: a Ctrl-C or SIGTERM during the block is acted on when it ends (it
+    raises :class:`Stopped` then), so what the block makes is whole: the job's run, which
+    a stop must find to end it KILLED."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        held.append(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+    if held:
+        raise Stopped(held[0])
 
 
 @dataclass
@@ -268,8 +293,28 @@ def is_running(folder: Path) -> bool:
     return False
 
 
+class ParentRunHandoff:
+    """The file a job's kernel reads its parent run's id from (``NBMLOPS_PARENT_RUN_FILE``):
+    written once the run exists, empty when there is none; the kernel starts meanwhile."""
+
+    def __init__(self) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="nbmlops-job-")
+        self.path = Path(self._folder.name) / "parent-run"
+
+    def give(self, run_id: str | None) -> None:
+        atomic_files.write_atomic(self.path, (run_id or "").encode())
+
+    def __enter__(self) -> ParentRunHandoff:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.path.exists():  # stopped before the run was made: no kernel waits on
+            self.give(None)
+        self._folder.cleanup()
+
+
 class ParentRun:
-    """The job's MLflow run: created before the notebook runs, ended after it.
+    """The job's MLflow run: created while the notebook starts, ended after it.
 
     Every call is guarded: a tracking store that fails makes it a no-op with a warning, never
     a failed job.
@@ -393,40 +438,47 @@ def _run_locked(job: Job, folder: Path, params: dict[str, Any], verbose: bool,
     where = job.destination(folder)
     parent = ParentRun(where.tracking_uri, where.experiment, say)
     origin = config.source_name(str(source), where.root) if job.source else None
-    parent_id = parent.start(job, config.source_name(str(notebook), where.root), params,
-                             tags={JOB_TAG: job.name, **tags} if tags else None, origin=origin)
-    env = config.job_kernel_env(dict(os.environ), where, notebook, job.name, params, parent_id,
-                                origin)
-
     started = time.monotonic()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    result = RunResult("FAILED", params, parent_run_id=parent_id)
-    for attempt in range(1, job.retries + 2):
-        suffix = "" if attempt == 1 else f"-retry{attempt - 1}"
-        output = folder / RUNS_DIR / f"{job.name}-{stamp}{suffix}.ipynb"
-        output.parent.mkdir(parents=True, exist_ok=True)
-        result.attempts, result.output = attempt, output
-        try:
-            with uploads.while_running(folder, parent_id):
+    result = RunResult("FAILED", params)
+    with ParentRunHandoff() as handoff, contextlib.ExitStack() as serving:
+        env = config.job_kernel_env(dict(os.environ), where, notebook, job.name, params, None,
+                                    origin, parent_run_file=str(handoff.path))
+
+        def open_run(_: subprocess.Popen[str]) -> None:
+            """While papermill starts the kernel: the job's run, then its uploads."""
+            with signals_held():
+                result.parent_run_id = parent.start(
+                    job, config.source_name(str(notebook), where.root), params,
+                    tags={JOB_TAG: job.name, **tags} if tags else None, origin=origin)
+                serving.enter_context(uploads.while_running(folder, result.parent_run_id))
+                handoff.give(result.parent_run_id)  # after the spool is served: see uploads
+
+        for attempt in range(1, job.retries + 2):
+            suffix = "" if attempt == 1 else f"-retry{attempt - 1}"
+            output = folder / RUNS_DIR / f"{job.name}-{stamp}{suffix}.ipynb"
+            output.parent.mkdir(parents=True, exist_ok=True)
+            result.attempts, result.output = attempt, output
+            try:
                 failure = _execute(papermill_command(job, folder, output, params, verbose,
                                                      progress), env, job.run_timeout, output,
-                                   verbose)
-        except KeyboardInterrupt as e:
-            # Ctrl-C or SIGTERM: the parent run ends KILLED, as an interrupted tracked cell
-            # does, instead of staying RUNNING for ever; the output notebook is not checked
-            # nor uploaded.
-            result.status, result.failure = "KILLED", Failure("interrupted", stopped_by(e))
-            result.duration_s = time.monotonic() - started
-            parent.end(result, upload_output=False)
-            raise
-        result.failure = failure
-        if failure is None:
-            result.status = "FINISHED"
-            break
-        if attempt <= job.retries:
-            say(f"{failure}\nnbmlops: attempt {attempt} failed; retrying in "
-                f"{job.retry_delay:g} s")
-            time.sleep(job.retry_delay)
+                                   verbose, open_run if attempt == 1 else None)
+            except KeyboardInterrupt as e:
+                # Ctrl-C or SIGTERM: the parent run ends KILLED, as an interrupted tracked
+                # cell does, instead of staying RUNNING for ever; the output notebook is not
+                # checked nor uploaded.
+                result.status, result.failure = "KILLED", Failure("interrupted", stopped_by(e))
+                result.duration_s = time.monotonic() - started
+                parent.end(result, upload_output=False)
+                raise
+            result.failure = failure
+            if failure is None:
+                result.status = "FINISHED"
+                break
+            if attempt <= job.retries:
+                say(f"{failure}\nnbmlops: attempt {attempt} failed; retrying in "
+                    f"{job.retry_delay:g} s")
+                time.sleep(job.retry_delay)
     result.duration_s = time.monotonic() - started
     safe = _redact_output(result.output, say)
     _name_runs(result.output, config.spool_dir(config.project_root(folder)), say)
@@ -437,7 +489,9 @@ def _run_locked(job: Job, folder: Path, params: dict[str, Any], verbose: bool,
     # Uploads the output notebook, its status lines naming their runs, its secrets blanked.
     parent.end(result, upload_output=safe)
     if result.failure and job.on_failure:
-        _on_failure(job, result, env, say)
+        _on_failure(job, result, config.job_kernel_env(
+            dict(os.environ), where, notebook, job.name, params, result.parent_run_id, origin),
+            say)
     return result
 
 
@@ -524,13 +578,17 @@ def _execute(command: list[str], env: dict[str, str], timeout: float | None, out
         stdout=None if verbose else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    if started is not None:
-        started(proc)  # a pipeline's steps run in threads: Ctrl-C reaches their caller only
+    begun = time.monotonic()
     try:
         # papermill runs in a session of its own: a Ctrl-C or SIGTERM reaches only this
         # process, which stops it and its kernel.
         with stop_on_signals():
-            _, stderr = proc.communicate(timeout=timeout)
+            if started is not None:
+                # A pipeline's steps run in threads (Ctrl-C reaches their caller only); a job
+                # makes its run while the kernel starts.
+                started(proc)
+            left = None if timeout is None else max(0.0, timeout - (time.monotonic() - begun))
+            _, stderr = proc.communicate(timeout=left)
     except subprocess.TimeoutExpired:
         stop_session(proc, signal.SIGKILL)
         proc.communicate()
