@@ -98,8 +98,20 @@ screenshots: $(DOCS_STAMP) labextension
 	$(PY) docs/make_screenshots.py && $(PY) docs/make_track_screenshot.py
 
 # Every bench/*.py script (helpers start with an underscore), one after the other.
-bench: setup
-	@set -e; for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script; done
+# The monitoring bench measures Evidently's DataDriftPreset on the same data, in a virtual
+# environment of its own (its pins clash with the product's); without a registry it is skipped.
+EVIDENTLY_VENV ?= build/evidently-venv
+EVIDENTLY_STAMP = $(EVIDENTLY_VENV)/.installed-stamp
+
+$(EVIDENTLY_STAMP):
+	@$(PYTHON) -m venv $(EVIDENTLY_VENV) && $(EVIDENTLY_VENV)/bin/pip install --quiet \
+	  "evidently==0.7.23" pyarrow && touch $@ \
+	  || echo "Evidently could not be installed: the monitoring bench goes without it"
+
+bench: setup $(EVIDENTLY_STAMP)
+	@set -e; export EVIDENTLY_PYTHON=$${EVIDENTLY_PYTHON:-$$(test -f $(EVIDENTLY_STAMP) && \
+	  echo $(CURDIR)/$(EVIDENTLY_VENV)/bin/python)}; \
+	  for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script; done
 
 clean:
 	rm -rf $(VENV) demo-output build .cache .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* mutants

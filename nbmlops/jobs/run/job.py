@@ -93,19 +93,12 @@ def stopped_by(error: BaseException) -> str:
 def stop_on_signals() -> Iterator[None]:
     """In the main thread: Ctrl-C and SIGTERM raise :class:`Stopped`, even where the shell
     that started the run made SIGINT ignored (a background job)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def handler(signum: int, frame: Any) -> None:
         raise Stopped(signum)
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with _signals_to(handler):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 @contextlib.contextmanager
@@ -113,22 +106,26 @@ def signals_held() -> Iterator[None]:
     """In the main thread: a Ctrl-C or SIGTERM during the block is acted on when it ends (it
     raises :class:`Stopped` then), so what the block makes is whole: the job's run, which
     a stop must find to end it KILLED."""
+    held: list[int] = []
+    with _signals_to(lambda signum, frame: held.append(signum)):
+        yield
+    if held:
+        raise Stopped(held[0])
+
+
+@contextlib.contextmanager
+def _signals_to(handler: Callable[[int, Any], None]) -> Iterator[None]:
+    """Ctrl-C and SIGTERM go to ``handler`` during the block, then back to where they went;
+    only the main thread can handle signals, so elsewhere nothing changes."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held: list[int] = []
-
-    def handler(signum: int, frame: Any) -> None:
-        held.append(signum)
-
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-    if held:
-        raise Stopped(held[0])
 
 
 @dataclass
