@@ -258,11 +258,12 @@ def test_a_failing_on_failure_hook_is_a_warning(project: Path, tmp_path: Path) -
 
 def test_a_stop_while_the_jobs_run_is_made_waits_until_it_is_made() -> None:
     made = []
+    before = signal.getsignal(signal.SIGTERM)  # pytest's own, under xdist
     with pytest.raises(Stopped) as stopped, signals_held():
         os.kill(os.getpid(), signal.SIGTERM)
         made.append("run")
     assert made == ["run"] and stopped.value.signum == signal.SIGTERM
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back as it was
+    assert signal.getsignal(signal.SIGTERM) is before  # put back as it was
 
 
 def test_ctrl_c_stops_the_run_and_its_kernel(project: Path, sqlite_uri: str) -> None:
