@@ -16,6 +16,7 @@ mlflow is imported only when a client is made.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import threading
@@ -340,12 +341,18 @@ def _build_aside(db: Path) -> None:
     for stale in db.parent.glob(f".{db.name}.*.creating*"):
         stale.unlink(missing_ok=True)  # a killed builder's file, and its sqlite journal
     aside = db.with_name(f".{db.name}.{os.getpid()}.creating")
+    # MLflow says "Creating initial MLflow database tables..." on stderr, which lands in the
+    # output of the cell or job that happened to upload first; making the store is no news.
+    said = logging.getLogger("mlflow.store.db.utils")
+    level = said.level
+    said.setLevel(logging.WARNING)
     try:
         from mlflow import MlflowClient
 
         MlflowClient(tracking_uri=f"sqlite:///{aside}").search_experiments(max_results=1)
         os.replace(aside, db)
     finally:
+        said.setLevel(level)
         aside.unlink(missing_ok=True)
 
 

@@ -38,6 +38,17 @@ def test_reading_never_makes_a_store(tmp_path: Path) -> None:
     assert not (tmp_path / "none").exists()
 
 
+def test_making_a_store_says_nothing_in_the_output(tmp_path: Path) -> None:
+    # The cell or job that uploads first would show MLflow's "Creating initial MLflow
+    # database tables..." among its own output.
+    made = subprocess.run([sys.executable, "-c", "import sys\nfrom nbmlops import store\n"
+                           "store.client(sys.argv[1], create=True).search_experiments()",
+                           f"sqlite:///{tmp_path / 'new.db'}"],
+                          capture_output=True, text=True, timeout=300, check=True)
+    assert (tmp_path / "new.db").is_file()
+    assert "database tables" not in made.stderr + made.stdout, made.stderr
+
+
 def test_processes_racing_to_make_one_store_all_use_it(tmp_path: Path) -> None:
     # Three are enough: without the lock, or building in place, this fails every time.
     db = tmp_path / "mlflow.db"
