@@ -99,13 +99,14 @@ screenshots: $(DOCS_STAMP) labextension
 
 # Every bench/*.py script (helpers start with an underscore), one after the other.
 # The monitoring bench measures Evidently's DataDriftPreset on the same data, in a virtual
-# environment of its own (its pins clash with the product's); without a registry it is skipped.
+# environment of its own (its pins clash with the product's, and 0.7 needs a pandas before 3);
+# without a registry it is skipped.
 EVIDENTLY_VENV ?= build/evidently-venv
 EVIDENTLY_STAMP = $(EVIDENTLY_VENV)/.installed-stamp
 
 $(EVIDENTLY_STAMP):
 	@$(PYTHON) -m venv $(EVIDENTLY_VENV) && $(EVIDENTLY_VENV)/bin/pip install --quiet \
-	  "evidently==0.7.23" pyarrow && touch $@ \
+	  "evidently==0.7.23" "pandas<3" pyarrow && touch $@ \
 	  || echo "Evidently could not be installed: the monitoring bench goes without it"
 
 bench: setup $(EVIDENTLY_STAMP)
