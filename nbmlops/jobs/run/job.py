@@ -305,7 +305,7 @@ class ParentRunHandoff:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if not self.path.exists():  # stopped before the run was made: no kernel waits on
+        if not self.path.exists():  # stopped before the run was made: no kernel waits
             self.give(None)
         self._folder.cleanup()
 
