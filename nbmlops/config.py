@@ -428,28 +428,23 @@ def job_context() -> JobContext:
 
 #: How long a job's kernel waits, when it records a cell, for the job's run to be made.
 PARENT_RUN_WAIT_SECONDS = 120.0
-_handed: dict[str, str | None] = {}
 
 
+@lru_cache(maxsize=4)
 def handed_parent_run(path: str) -> str | None:
     """The job's run id from the file ``nbmlops run`` writes once MLflow has made the run;
     the kernel starts meanwhile, and waits here only if its first tracked cell ends before
-    that (empty file: the job has no run, its cells upload without one)."""
-    if path not in _handed:
-        deadline = time.monotonic() + PARENT_RUN_WAIT_SECONDS
-        text = None
-        while text is None:
-            try:
-                text = Path(path).read_text(encoding="utf-8").strip()
-            except FileNotFoundError:
-                if time.monotonic() > deadline:
-                    text = ""
-                else:
-                    time.sleep(0.02)
-            except OSError:
-                text = ""
-        _handed[path] = text or None
-    return _handed[path]
+    that (empty file: the job has no run, its cells upload without one). Read once."""
+    deadline = time.monotonic() + PARENT_RUN_WAIT_SECONDS
+    while True:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.02)
+        except OSError:
+            return None
 
 
 def job_kernel_env(
